@@ -1,0 +1,24 @@
+"""User configuration (brands, locations, sources) and the Scrapy settings module."""
+
+from config.loader import ConfigError, load_config
+from config.model import (
+    SOURCE_KINDS,
+    Brand,
+    CompetitorRule,
+    Config,
+    CrawlSettings,
+    Location,
+    Source,
+)
+
+__all__ = [
+    "SOURCE_KINDS",
+    "Brand",
+    "CompetitorRule",
+    "Config",
+    "ConfigError",
+    "CrawlSettings",
+    "Location",
+    "Source",
+    "load_config",
+]

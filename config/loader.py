@@ -1,0 +1,348 @@
+"""Load and validate a vocwatch configuration file (TOML, plus optional location CSVs).
+
+Invalid configuration must never start a crawl, so everything is checked here, at
+load time, and the first problem is reported as ``file: key.path: what is wrong``.
+Strings may reference environment variables as ``${NAME}`` or ``${NAME:-default}``;
+that is how URLs of local services and secrets (which never belong in the file) get in.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import math
+import os
+import re
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from config.model import (
+    LOCATION_CATEGORIES,
+    LOCATION_ROLES,
+    SOURCE_KINDS,
+    Brand,
+    CompetitorRule,
+    Config,
+    CrawlSettings,
+    Location,
+    Source,
+)
+
+STORE_URL_ENV = "VOCWATCH_STORE_URL"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
+_TOP_LEVEL_KEYS = {"store", "crawl", "brands", "locations", "location_files", "sources"}
+_INTERVAL = re.compile(r"^every\s+(\d+)\s*(s|m|h|d)$")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, located by file and key path."""
+
+    def __init__(self, file: str | Path, key: str, problem: str) -> None:
+        self.file, self.key, self.problem = str(file), key, problem
+        where = f"{self.file}: {key}: " if key else f"{self.file}: "
+        super().__init__(where + problem)
+
+
+class _Reader:
+    """Typed access to one TOML table that remembers where it is, for error messages."""
+
+    def __init__(self, file: str | Path, path: str, table: Any) -> None:
+        self.file, self.path = file, path
+        if not isinstance(table, dict):
+            self.fail("", f"expected a table, got {_kind(table)}")
+        self.table: dict[str, Any] = table
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def fail(self, name: str, problem: str) -> None:
+        raise ConfigError(self.file, self.key(name) if name else self.path, problem)
+
+    def get(self, name: str, types: type | tuple[type, ...], default: Any = ..., *, check: Callable[[Any], str | None] | None = None) -> Any:
+        self.used.add(name)
+        if name not in self.table:
+            if default is ...:
+                close = difflib.get_close_matches(name, [k for k in self.table if isinstance(k, str)], n=1, cutoff=0.5)
+                self.fail(name, "is required" + (f" (found {close[0]!r}: a misspelling?)" if close else ""))
+            return default
+        value = self.table[name]
+        if isinstance(value, str):
+            value = _expand_env(value, lambda p: self.fail(name, p))
+        allowed = types if isinstance(types, tuple) else (types,)
+        if isinstance(value, bool) and bool not in allowed:
+            self.fail(name, f"expected {_type_name(types)}, got a boolean")
+        if float in allowed and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, types):
+            self.fail(name, f"expected {_type_name(types)}, got {_kind(value)} {value!r}")
+        if check is not None and (problem := check(value)):
+            self.fail(name, problem)
+        return value
+
+    def done(self) -> None:
+        unknown = sorted(set(self.table) - self.used)
+        if unknown:
+            allowed = ", ".join(sorted(self.used))
+            hint = ""
+            if self.path and unknown[0] in _TOP_LEVEL_KEYS:
+                hint = "; in TOML a top-level key must come before the first [table] or [[array]]"
+            self.fail(unknown[0], f"unknown key (allowed here: {allowed}){hint}")
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a table", list: "an array", str: "a string", int: "an integer", float: "a number", bool: "a boolean"}.get(type(value), type(value).__name__)
+
+
+def _type_name(types: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "a boolean", list: "an array", dict: "a table"}
+    ts = types if isinstance(types, tuple) else (types,)
+    return " or ".join(names.get(t, t.__name__) for t in ts)
+
+
+def _expand_env(value: str, fail: Callable[[str], None]) -> str:
+    def sub(m: re.Match[str]) -> str:
+        name, default = m.group(1), m.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        fail(f"environment variable {name} is not set (referenced as ${{{name}}})")
+        return ""
+
+    return _ENV_REF.sub(sub, value)
+
+
+def _check_id(value: str) -> str | None:
+    return None if _ID.match(value) else f"invalid id {value!r}: use letters, digits and - _ . : /"
+
+
+def _check_range(lo: float, hi: float) -> Callable[[float], str | None]:
+    def check(v: float) -> str | None:
+        if math.isnan(v) or not lo <= v <= hi:
+            return f"must be between {lo:g} and {hi:g}, got {v!r}"
+        return None
+
+    return check
+
+
+def _check_choice(choices: tuple[str, ...] | dict[str, str]) -> Callable[[str], str | None]:
+    def check(v: str) -> str | None:
+        return None if v in choices else f"must be one of {', '.join(choices)}; got {v!r}"
+
+    return check
+
+
+def _check_url(v: str) -> str | None:
+    return None if re.match(r"^https?://[^\s/]+", v) else f"must be an http(s) URL, got {v!r}"
+
+
+def _check_timezone(v: str) -> str | None:
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"unknown time zone {v!r} (use an IANA name such as Asia/Shanghai)"
+    return None
+
+
+def check_schedule(v: str) -> str | None:
+    """Accept ``every 30m`` style intervals or a 5-field crontab."""
+    if _INTERVAL.match(v.strip()):
+        return None
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(v)
+    except ValueError as exc:
+        return f"not a schedule ({exc}); use a crontab like '*/30 * * * *' or 'every 30m'"
+    return None
+
+
+def _positive(v: float) -> str | None:
+    return None if v > 0 else f"must be greater than 0, got {v!r}"
+
+
+def _non_negative(v: float) -> str | None:
+    return None if v >= 0 else f"must be 0 or more, got {v!r}"
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, expand and validate a configuration file; raise :class:`ConfigError`."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, "", "file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, "", f"not UTF-8 text ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "", f"invalid TOML: {exc}") from None
+    return build_config(raw, path)
+
+
+def build_config(raw: dict[str, Any], path: Path) -> Config:
+    top = _Reader(path, "", raw)
+
+    store = _Reader(path, "store", top.get("store", dict, {}))
+    file_url = store.get("url", str, "sqlite:///vocwatch.db")
+    store_url = os.environ.get(STORE_URL_ENV) or file_url
+    store.done()
+
+    crawl = _read_crawl(_Reader(path, "crawl", top.get("crawl", dict, {})))
+
+    brands: dict[str, Brand] = {}
+    for i, table in enumerate(top.get("brands", list, [])):
+        r = _Reader(path, f"brands[{i}]", table)
+        b = Brand(id=r.get("id", str, check=_check_id), name=r.get("name", str, ""))
+        r.done()
+        if b.id in brands:
+            r.fail("id", f"duplicate brand id {b.id!r}")
+        brands[b.id] = Brand(b.id, b.name or b.id)
+
+    location_rows: list[tuple[_Reader, dict[str, Any]]] = [
+        (_Reader(path, f"locations[{i}]", t), t) for i, t in enumerate(top.get("locations", list, []))
+    ]
+    for j, csv_name in enumerate(top.get("location_files", list, [])):
+        if not isinstance(csv_name, str):
+            top.fail(f"location_files[{j}]", "expected a file name")
+        location_rows.extend(_read_location_csv(path.parent / csv_name))
+
+    locations: dict[str, Location] = {}
+    for r, _ in location_rows:
+        loc = _read_location(r, brands)
+        if loc.id in locations:
+            r.fail("id", f"duplicate location id {loc.id!r}")
+        locations[loc.id] = loc
+    for r, _ in location_rows:
+        loc = locations[r.table["id"]]
+        if loc.competitors:
+            for cid in loc.competitors.ids:
+                if cid not in locations:
+                    r.fail("competitors", f"unknown location id {cid!r}")
+                if cid == loc.id:
+                    r.fail("competitors", "a location cannot be its own competitor")
+
+    sources: dict[str, Source] = {}
+    for i, table in enumerate(top.get("sources", list, [])):
+        r = _Reader(path, f"sources[{i}]", table)
+        src = _read_source(r, locations)
+        if src.id in sources:
+            r.fail("id", f"duplicate source id {src.id!r}")
+        sources[src.id] = src
+    top.done()
+    return Config(path=path, store_url=store_url, crawl=crawl, brands=brands, locations=locations, sources=sources)
+
+
+def _read_crawl(r: _Reader) -> CrawlSettings:
+    d = CrawlSettings()
+    c = CrawlSettings(
+        delay=r.get("delay", float, d.delay, check=_non_negative),
+        concurrency_per_site=r.get("concurrency_per_site", int, d.concurrency_per_site, check=_positive),
+        timezone=r.get("timezone", str, d.timezone, check=_check_timezone),
+        timeout=r.get("timeout", float, d.timeout, check=_positive),
+        retries=r.get("retries", int, d.retries, check=_non_negative),
+        obey_robots=r.get("obey_robots", bool, d.obey_robots),
+        user_agent=r.get("user_agent", str, d.user_agent),
+        incremental_overlap_hours=r.get("incremental_overlap_hours", float, d.incremental_overlap_hours, check=_non_negative),
+        pseudonymise_authors=r.get("pseudonymise_authors", bool, d.pseudonymise_authors),
+    )
+    r.done()
+    return c
+
+
+def _read_location(r: _Reader, brands: dict[str, Brand]) -> Location:
+    lid = r.get("id", str, check=_check_id)
+    brand = r.get("brand", str)
+    if brand not in brands:
+        r.fail("brand", f"unknown brand {brand!r} (declare it under [[brands]])")
+    role = r.get("role", str, check=_check_choice(LOCATION_ROLES))
+    comp_raw = r.get("competitors", (list, dict), None)
+    competitors: CompetitorRule | None = None
+    if comp_raw is not None:
+        if role != "own":
+            r.fail("competitors", "only own locations (role = \"own\") have a competitive set")
+        if isinstance(comp_raw, list):
+            if not comp_raw or not all(isinstance(c, str) for c in comp_raw):
+                r.fail("competitors", "expected a non-empty array of location ids")
+            competitors = CompetitorRule(ids=tuple(comp_raw))
+        else:
+            cr = _Reader(r.file, r.key("competitors"), comp_raw)
+            competitors = CompetitorRule(
+                radius_km=cr.get("radius_km", float, check=_positive),
+                same_category=cr.get("same_category", bool, True),
+            )
+            cr.done()
+    loc = Location(
+        id=lid,
+        name=r.get("name", str),
+        brand=brand,
+        category=r.get("category", str, check=_check_choice(LOCATION_CATEGORIES)),
+        lat=r.get("lat", float, check=_check_range(-90, 90)),
+        lon=r.get("lon", float, check=_check_range(-180, 180)),
+        region=r.get("region", str),
+        role=role,
+        address=r.get("address", str, ""),
+        competitors=competitors,
+    )
+    r.done()
+    return loc
+
+
+_CSV_NUMBERS = {"lat", "lon", "radius_km"}
+
+
+def _read_location_csv(csv_path: Path) -> list[tuple[_Reader, dict[str, Any]]]:
+    """Locations from a CSV with a header row (id,name,brand,category,lat,lon,region,role,
+    address[,competitors][,radius_km]). ``competitors`` is ``;``-separated ids."""
+    try:
+        text = csv_path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(csv_path, "", "location file not found") from None
+    rows = []
+    for n, row in enumerate(csv.DictReader(text.splitlines()), start=2):
+        table: dict[str, Any] = {}
+        for key, value in row.items():
+            if key is None:
+                raise ConfigError(csv_path, f"line {n}", "more values than header columns")
+            value = (value or "").strip()
+            if value == "":
+                continue
+            if key in _CSV_NUMBERS:
+                try:
+                    table[key] = float(value)
+                except ValueError:
+                    raise ConfigError(csv_path, f"line {n}.{key}", f"expected a number, got {value!r}") from None
+            else:
+                table[key] = value
+        if "competitors" in table:
+            table["competitors"] = [c.strip() for c in table["competitors"].split(";") if c.strip()]
+        if "radius_km" in table:
+            if "competitors" in table:
+                raise ConfigError(csv_path, f"line {n}", "give either competitors or radius_km, not both")
+            table["competitors"] = {"radius_km": table.pop("radius_km")}
+        rows.append((_Reader(csv_path, f"line {n}", table), table))
+    return rows
+
+
+def _read_source(r: _Reader, locations: dict[str, Location]) -> Source:
+    location = r.get("location", str)
+    if location not in locations:
+        r.fail("location", f"unknown location id {location!r}")
+    kind = r.get("kind", str, check=_check_choice(SOURCE_KINDS))
+    src = Source(
+        id=r.get("id", str, f"{location}/{kind}", check=_check_id),
+        location=location,
+        kind=kind,
+        url=r.get("url", str, check=_check_url),
+        schedule=r.get("schedule", str, None, check=check_schedule),
+        site=r.get("site", str, None),
+        delay=r.get("delay", float, None, check=_non_negative),
+        timezone=r.get("timezone", str, None, check=_check_timezone),
+        max_pages=r.get("max_pages", int, None, check=_positive),
+    )
+    r.done()
+    return src

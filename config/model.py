@@ -1,0 +1,105 @@
+"""Typed configuration objects, produced only by ``config.loader.load_config``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LOCATION_CATEGORIES = ("hotel", "restaurant", "store")
+LOCATION_ROLES = ("own", "competitor")
+
+#: Source kinds vocwatch can crawl; each one is a Scrapy spider of the same name in
+#: ``spiders/`` (a test checks the two lists agree).
+SOURCE_KINDS: dict[str, str] = {
+    "hotel_reviews": "HTML review pages with schema.org JSON-LD, paged by a rel=next link",
+    "mall_comments": "e-commerce product-comment JSON API, paged by page number",
+    "weibo_feed": "Weibo-style JSON feed, paged by a max_id cursor",
+    "forum": "forum search/board page whose threads are followed and paged",
+    "rss": "RSS 2.0 or Atom feed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Brand:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompetitorRule:
+    """How an own location's competitive set is chosen.
+
+    Either ``ids`` (named by hand) or ``radius_km`` (every competitor location within that
+    great-circle distance, of the same category unless ``same_category`` is false).
+    """
+
+    ids: tuple[str, ...] = ()
+    radius_km: float | None = None
+    same_category: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    id: str
+    name: str
+    brand: str
+    category: str
+    lat: float
+    lon: float
+    region: str
+    role: str
+    address: str = ""
+    competitors: CompetitorRule | None = None
+
+    @property
+    def is_own(self) -> bool:
+        return self.role == "own"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One thing to crawl for one location."""
+
+    id: str
+    location: str
+    kind: str
+    url: str
+    schedule: str | None = None
+    site: str | None = None
+    """Site name stored on mentions; defaults to the spider's own."""
+    delay: float | None = None
+    """Seconds between requests to this site; ``None`` = the ``[crawl]`` default."""
+    timezone: str | None = None
+    """Zone of naive local times on this site; ``None`` = the ``[crawl]`` default."""
+    max_pages: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlSettings:
+    delay: float = 1.0
+    """Seconds between requests to one site (politeness default)."""
+    concurrency_per_site: int = 2
+    timezone: str = "Asia/Shanghai"
+    timeout: float = 30.0
+    retries: int = 3
+    obey_robots: bool = True
+    user_agent: str = "vocwatch/0.1 (+https://github.com/vocwatch/vocwatch)"
+    incremental_overlap_hours: float = 24.0
+    """Re-read this much before the last successful crawl so late-arriving items are not missed."""
+    pseudonymise_authors: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path
+    store_url: str
+    crawl: CrawlSettings
+    brands: dict[str, Brand]
+    locations: dict[str, Location]
+    sources: dict[str, Source] = field(default_factory=dict)
+
+    def sources_for(self, location_id: str) -> list[Source]:
+        return [s for s in self.sources.values() if s.location == location_id]
+
+    def own_locations(self) -> list[Location]:
+        return [loc for loc in self.locations.values() if loc.is_own]

@@ -1,0 +1,56 @@
+"""Scrapy settings for vocwatch (``scrapy.cfg`` points here).
+
+Polite by default: robots.txt obeyed, one second between requests to a site, at most
+two requests to a site at once, AutoThrottle on. The user's config file can change the
+politeness defaults per crawl (``[crawl]``) and per source (``delay``).
+"""
+
+BOT_NAME = "vocwatch"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+USER_AGENT = "vocwatch/0.1 (+https://github.com/vocwatch/vocwatch)"
+ROBOTSTXT_OBEY = True
+DOWNLOAD_DELAY = 1.0
+RANDOMIZE_DOWNLOAD_DELAY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+RETRY_AFTER_MAX = 120.0
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+HTTPCACHE_ENABLED = False
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+DEFAULT_DROPITEM_LOG_LEVEL = "INFO"
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawlers.middlewares.RetryAfterMiddleware": 550,
+}
+ITEM_PIPELINES = {
+    "pipelines.clean.CleanPipeline": 100,
+    "pipelines.dedupe.DedupePipeline": 200,
+    "pipelines.enrich.LanguagePipeline": 300,
+    "pipelines.enrich.SentimentPipeline": 400,
+    "pipelines.store.StorePipeline": 900,
+}
+EXTENSIONS = {
+    "crawlers.extensions.RunRecorder": 500,
+}
+
+# vocwatch's own settings
+VOCWATCH_CONFIG = "vocwatch.toml"  # overridden by the VOCWATCH_CONFIG environment variable
+VOCWATCH_STORE_URL = None  # None: the config file's [store] url
+VOCWATCH_STORE_BATCH = 200
+VOCWATCH_STORE_FLUSH_SECONDS = 1.0
+VOCWATCH_PSEUDONYMISE_AUTHORS = True
+
+ADDONS = {"crawlers.addon.VocwatchConfigAddon": 0}

@@ -1,0 +1,42 @@
+"""Scrapy add-on that applies the user's vocwatch config file to Scrapy's settings.
+
+An add-on runs before settings freeze, for ``scrapy crawl`` and for vocwatch's own
+runner alike, so both crawl with the same store, politeness and retry settings. An
+invalid config raises here, before any request is made.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from config import load_config
+
+CONFIG_ENV = "VOCWATCH_CONFIG"
+
+
+def config_path(settings: Any) -> str:
+    return os.environ.get(CONFIG_ENV) or settings.get("VOCWATCH_CONFIG") or "vocwatch.toml"
+
+
+class VocwatchConfigAddon:
+    def update_settings(self, settings: Any) -> None:
+        path = config_path(settings)
+        if not os.path.exists(path):
+            return  # e.g. `scrapy list` outside a project; spiders fail clearly when they need it
+        config = load_config(path)
+        c = config.crawl
+        overrides = {
+            "VOCWATCH_CONFIG": path,
+            "DOWNLOAD_DELAY": c.delay,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": c.concurrency_per_site,
+            "ROBOTSTXT_OBEY": c.obey_robots,
+            "USER_AGENT": c.user_agent,
+            "DOWNLOAD_TIMEOUT": c.timeout,
+            "RETRY_TIMES": c.retries,
+            "VOCWATCH_PSEUDONYMISE_AUTHORS": c.pseudonymise_authors,
+        }
+        if not settings.get("VOCWATCH_STORE_URL"):
+            overrides["VOCWATCH_STORE_URL"] = config.store_url
+        for key, value in overrides.items():
+            settings.set(key, value, priority="project")

@@ -1,0 +1,73 @@
+"""Scrapy extensions: the crawl-run record written to the store for every crawl."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, date, datetime
+from typing import Any, Self
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+
+from crawlers.runtime import store_for
+
+logger = logging.getLogger(__name__)
+
+ERROR_DROP_PREFIXES = ("vocwatch/dropped/page_", "vocwatch/dropped/store_error")
+
+
+def run_outcome(reason: str, stats: dict[str, Any]) -> str:
+    """``finished`` only for a clean run; ``partial`` when it ended but pages failed or
+    errors were logged; ``failed`` when it did not end normally. Only ``finished`` runs
+    move the incremental-crawl cut-off, so anything a partial run missed is re-read."""
+    if reason != "finished":
+        return "failed"
+    if stats.get("log_count/ERROR", 0) or any(k.startswith(ERROR_DROP_PREFIXES) for k in stats):
+        return "partial"
+    return "finished"
+
+
+def jsonable_stats(stats: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in stats.items():
+        if isinstance(value, datetime | date):
+            value = value.isoformat()
+        elif not isinstance(value, int | float | str | bool | type(None)):
+            value = str(value)
+        out[key] = value
+    return out
+
+
+class RunRecorder:
+    """Opens a ``crawl_runs`` row when a spider opens and closes it with the outcome and
+    all counters (drops by reason, pages, store writes) when it closes."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.run_id: int | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        ext = cls(crawler)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def _source_id(self, spider: Any) -> str:
+        return getattr(getattr(spider, "source", None), "id", None) or spider.name
+
+    async def spider_opened(self, spider: Any) -> None:
+        store = store_for(self.crawler.settings)
+        self.run_id = await asyncio.to_thread(store.start_run, self._source_id(spider), spider.name, datetime.now(UTC))
+        self.crawler.stats.set_value("vocwatch/run_id", self.run_id)
+
+    async def spider_closed(self, spider: Any, reason: str) -> None:
+        if self.run_id is None:
+            return
+        stats = jsonable_stats(self.crawler.stats.get_stats())
+        outcome = run_outcome(reason, stats)
+        stats["vocwatch/close_reason"] = reason
+        store = store_for(self.crawler.settings)
+        await asyncio.to_thread(store.finish_run, self.run_id, datetime.now(UTC), outcome, stats)
+        logger.info("crawl run %d of %s: %s", self.run_id, self._source_id(spider), outcome)

@@ -1,0 +1,135 @@
+"""Run the crawls of configured sources in this process and report progress.
+
+Twisted's reactor starts once per process, so one call of :func:`crawl_sources` is one
+process's work: the CLI calls it once, tests and the scheduler start a new process for
+each crawl. All sources of one call share the reactor and crawl concurrently; each is
+its own Scrapy crawler (own downloader, politeness slots and stats).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from config import Config, Source
+from crawlers.store import CrawlRun
+
+logger = logging.getLogger(__name__)
+DROP_PREFIX = "vocwatch/dropped/"
+
+
+@dataclass(slots=True)
+class Progress:
+    """A snapshot of a multi-source crawl, for progress displays."""
+
+    sources: int
+    done: int = 0
+    pages: int = 0
+    extracted: int = 0
+    stored: int = 0
+    dropped: int = 0
+    elapsed: float = 0.0
+    finished_sources: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class SourceResult:
+    source_id: str
+    run: CrawlRun | None
+    error: str | None = None
+
+    @property
+    def outcome(self) -> str:
+        return self.run.outcome if self.run else "failed"
+
+    @property
+    def drops(self) -> dict[str, int]:
+        stats = self.run.stats if self.run else {}
+        return {k.removeprefix(DROP_PREFIX): v for k, v in sorted(stats.items()) if k.startswith(DROP_PREFIX)}
+
+
+def scrapy_settings(config: Config, overrides: dict[str, Any] | None = None) -> Any:
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("config.settings", priority="project")
+    settings.set("VOCWATCH_CONFIG", str(config.path), priority="cmdline")
+    for key, value in (overrides or {}).items():
+        settings.set(key, value, priority="cmdline")
+    return settings
+
+
+def crawl_sources(
+    config: Config,
+    sources: Iterable[Source] | None = None,
+    *,
+    settings: dict[str, Any] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    progress_interval: float = 1.0,
+) -> list[SourceResult]:
+    """Crawl ``sources`` (default: all configured) to completion; one result per source."""
+    from scrapy.crawler import CrawlerProcess
+    from twisted.internet import task
+
+    from crawlers.runtime import store_for
+
+    chosen = list(config.sources.values() if sources is None else sources)
+    s = scrapy_settings(config, settings)
+    process = CrawlerProcess(s, install_root_handler=True)
+    crawlers: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    started = time.monotonic()
+    progress = Progress(sources=len(chosen))
+
+    def on_failure(failure: Any, source_id: str) -> None:
+        errors[source_id] = failure.getErrorMessage()
+        logger.error("crawl of %s failed: %s", source_id, errors[source_id])
+
+    for src in chosen:
+        crawler = process.create_crawler(src.kind)
+        crawlers[src.id] = crawler
+        d = process.crawl(crawler, source=src, config=config)
+        d.addErrback(on_failure, src.id)
+
+    def tick() -> None:
+        progress.elapsed = time.monotonic() - started
+        progress.pages = progress.extracted = progress.stored = progress.dropped = 0
+        progress.done = 0
+        for source_id, crawler in crawlers.items():
+            stats = crawler.stats.get_stats() if crawler.stats else {}
+            progress.pages += stats.get("vocwatch/pages/read", 0)
+            progress.extracted += stats.get("vocwatch/mentions/extracted", 0)
+            progress.stored += stats.get("vocwatch/store/inserted", 0) + stats.get("vocwatch/store/updated", 0)
+            progress.dropped += sum(v for k, v in stats.items() if k.startswith(DROP_PREFIX))
+            if "finish_reason" in stats or source_id in errors:
+                progress.done += 1
+        if on_progress:
+            on_progress(progress)
+
+    loop = task.LoopingCall(tick)
+    if on_progress:
+        loop.start(progress_interval, now=False)
+    process.start(stop_after_crawl=True)
+    if loop.running:
+        loop.stop()
+    tick()
+
+    store = store_for(s)
+    results = []
+    for src in chosen:
+        stats = crawlers[src.id].stats.get_stats() if crawlers[src.id].stats else {}
+        run_id = stats.get("vocwatch/run_id")
+        run = next((r for r in store.list_runs(source_id=src.id, limit=5) if r.id == run_id), None) if run_id else None
+        if run is None and src.id not in errors:
+            errors[src.id] = "crawler did not start"
+        if run is None:
+            # the spider never opened (bad source, import error): record the failure too
+            rid = store.start_run(src.id, src.kind, datetime.now(UTC))
+            store.finish_run(rid, datetime.now(UTC), "failed", {"vocwatch/error": errors[src.id]})
+            run = next(r for r in store.list_runs(source_id=src.id, limit=1))
+        results.append(SourceResult(src.id, run, errors.get(src.id)))
+    return results

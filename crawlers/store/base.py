@@ -1,0 +1,88 @@
+"""The store interface every backend satisfies (SQLite embedded, MongoDB for scale).
+
+Methods are blocking; callers on the Twisted reactor run them with ``asyncio.to_thread``.
+Writes are idempotent upserts keyed by ``Mention.fingerprint``: writing the same
+mention twice stores it once; writing it with a new ``content_hash`` updates it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from crawlers.items import Mention
+
+RUN_OUTCOMES = ("running", "finished", "partial", "failed")
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass(slots=True)
+class CrawlRun:
+    """One crawl of one source: when, how it ended, and its counters.
+
+    ``outcome`` is ``finished`` (clean), ``partial`` (ended but pages failed or items
+    were dropped for errors), ``failed`` (crashed or closed for an error) or ``running``.
+    ``stats`` holds Scrapy's counters plus ``vocwatch/dropped/<reason>`` counts.
+    """
+
+    id: int
+    source_id: str
+    spider: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    outcome: str = "running"
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+class Store(Protocol):
+    url: str
+
+    def upsert_mentions(self, mentions: Sequence[Mention]) -> UpsertResult: ...
+
+    def known_fingerprints(self, source_id: str) -> dict[str, str]:
+        """``fingerprint -> content_hash`` of every mention stored from this source."""
+        ...
+
+    def iter_mentions(
+        self,
+        *,
+        location_ids: Iterable[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[Mention]: ...
+
+    def count_mentions(self, *, source_id: str | None = None) -> int: ...
+
+    def start_run(self, source_id: str, spider: str, started_at: datetime) -> int: ...
+
+    def finish_run(self, run_id: int, finished_at: datetime, outcome: str, stats: dict[str, Any]) -> None: ...
+
+    def last_successful_run(self, source_id: str) -> CrawlRun | None: ...
+
+    def list_runs(self, *, source_id: str | None = None, limit: int = 50) -> list[CrawlRun]: ...
+
+    def secret(self, name: str) -> bytes:
+        """A random per-store secret (created on first use), e.g. the author-pseudonym key."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_store(url: str) -> Store:
+    """Open a store by URL: ``sqlite:///relative.db``, ``sqlite:////abs.db``, a plain
+    file path, or ``mongodb://...`` (``mongodb+srv://`` too)."""
+    if url.startswith(("mongodb://", "mongodb+srv://")):
+        from crawlers.store.mongo import MongoStore
+
+        return MongoStore(url)
+    from crawlers.store.sqlite import SQLiteStore
+
+    return SQLiteStore(url)

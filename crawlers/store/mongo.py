@@ -1,0 +1,117 @@
+"""MongoDB store for deployments that outgrow one machine (many crawler processes, one DB).
+
+Kept deliberately thin: it maps the same :class:`~crawlers.store.base.Store` calls onto
+three collections. No MongoDB server is installable in vocwatch's CI (no registry we
+reach ships one), so this module is checked only for its document mapping and for
+failing clearly when the server is unreachable; the SQLite store carries the tested
+semantics. Pass the URI through ``VOCWATCH_STORE_URL``, never in a config file.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from crawlers.items import MENTION_FIELDS, Mention
+from crawlers.store.base import CrawlRun, UpsertResult
+
+_KEEP_ON_UPDATE = ("source_id", "location_id", "brand", "crawled_at")
+
+
+def mention_to_doc(m: Mention) -> dict[str, Any]:
+    doc = asdict(m)
+    doc["_id"] = doc.pop("fingerprint")
+    return doc
+
+
+def doc_to_mention(doc: dict[str, Any]) -> Mention:
+    d = {k: v for k, v in doc.items() if k in MENTION_FIELDS}
+    d["fingerprint"] = doc["_id"]
+    for k in ("published_at", "crawled_at", "reply_at"):
+        if isinstance(d.get(k), datetime) and d[k].tzinfo is None:
+            d[k] = d[k].replace(tzinfo=UTC)  # pymongo returns naive UTC by default
+    return Mention(**d)
+
+
+class MongoStore:
+    def __init__(self, url: str, database: str | None = None, *, server_timeout_ms: int = 5000) -> None:
+        import pymongo
+
+        self.url = url
+        self._client: Any = pymongo.MongoClient(url, tz_aware=True, serverSelectionTimeoutMS=server_timeout_ms)
+        db = self._client.get_default_database(default=database or "vocwatch")
+        self._mentions, self._runs, self._meta = db["mentions"], db["crawl_runs"], db["meta"]
+        self._mentions.create_index([("location_id", 1), ("published_at", 1)])
+        self._mentions.create_index("source_id")
+        self._runs.create_index([("source_id", 1), ("started_at", -1)])
+
+    def upsert_mentions(self, mentions: Sequence[Mention]) -> UpsertResult:
+        from pymongo import UpdateOne
+
+        ops, seen = [], set()
+        for m in reversed(mentions):  # last write of a fingerprint wins, as in SQLite
+            if m.fingerprint in seen:
+                continue
+            seen.add(m.fingerprint)
+            doc = mention_to_doc(m)
+            keep = {k: doc.pop(k) for k in _KEEP_ON_UPDATE}
+            doc.pop("_id")
+            # First op updates an existing record whose content changed; second inserts a new one.
+            ops.append(UpdateOne({"_id": m.fingerprint, "content_hash": {"$ne": m.content_hash}}, {"$set": doc}))
+            ops.append(UpdateOne({"_id": m.fingerprint}, {"$setOnInsert": {**doc, **keep}}, upsert=True))
+        if not ops:
+            return UpsertResult()
+        res = self._mentions.bulk_write(ops, ordered=True)
+        inserted = res.upserted_count
+        updated = res.modified_count
+        return UpsertResult(inserted=inserted, updated=updated, unchanged=len(mentions) - inserted - updated)
+
+    def known_fingerprints(self, source_id: str) -> dict[str, str]:
+        return {d["_id"]: d["content_hash"] for d in self._mentions.find({"source_id": source_id}, {"content_hash": 1})}
+
+    def iter_mentions(self, *, location_ids: Iterable[str] | None = None, since: datetime | None = None,
+                      until: datetime | None = None) -> Iterator[Mention]:
+        q: dict[str, Any] = {}
+        if location_ids is not None:
+            q["location_id"] = {"$in": list(location_ids)}
+        if since is not None or until is not None:
+            q["published_at"] = {k: v for k, v in (("$gte", since), ("$lt", until)) if v is not None}
+        for doc in self._mentions.find(q).sort([("location_id", 1), ("published_at", 1)]):
+            yield doc_to_mention(doc)
+
+    def count_mentions(self, *, source_id: str | None = None) -> int:
+        return self._mentions.count_documents({} if source_id is None else {"source_id": source_id})
+
+    def start_run(self, source_id: str, spider: str, started_at: datetime) -> int:
+        counter = self._meta.find_one_and_update({"_id": "run_seq"}, {"$inc": {"value": 1}}, upsert=True, return_document=True)
+        run_id = int(counter["value"])
+        self._runs.insert_one({"_id": run_id, "source_id": source_id, "spider": spider, "started_at": started_at,
+                               "finished_at": None, "outcome": "running", "stats": {}})
+        return run_id
+
+    def finish_run(self, run_id: int, finished_at: datetime, outcome: str, stats: dict[str, Any]) -> None:
+        clean = {k.replace(".", "\uff0e").replace("$", "\uff04"): (v if isinstance(v, int | float | str) else str(v)) for k, v in stats.items()}
+        self._runs.update_one({"_id": run_id}, {"$set": {"finished_at": finished_at, "outcome": outcome, "stats": clean}})
+
+    def last_successful_run(self, source_id: str) -> CrawlRun | None:
+        doc = self._runs.find_one({"source_id": source_id, "outcome": "finished"}, sort=[("started_at", -1)])
+        return _run(doc) if doc else None
+
+    def list_runs(self, *, source_id: str | None = None, limit: int = 50) -> list[CrawlRun]:
+        q = {} if source_id is None else {"source_id": source_id}
+        return [_run(d) for d in self._runs.find(q).sort("_id", -1).limit(limit)]
+
+    def secret(self, name: str) -> bytes:
+        self._meta.update_one({"_id": f"secret:{name}"}, {"$setOnInsert": {"value": secrets.token_bytes(32)}}, upsert=True)
+        return bytes(self._meta.find_one({"_id": f"secret:{name}"})["value"])
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _run(d: dict[str, Any]) -> CrawlRun:
+    return CrawlRun(id=d["_id"], source_id=d["source_id"], spider=d["spider"], started_at=d["started_at"],
+                    finished_at=d.get("finished_at"), outcome=d["outcome"], stats=d.get("stats", {}))

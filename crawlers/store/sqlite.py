@@ -1,0 +1,250 @@
+"""Embedded default store: one SQLite file (stdlib), safe to share between threads.
+
+Datetimes are stored as UTC text ``YYYY-MM-DDTHH:MM:SSZ`` so that SQLite's own date
+functions and plain string comparison both work on them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crawlers.items import Mention
+from crawlers.store.base import CrawlRun, UpsertResult
+
+_JSON_FIELDS = ("aspects", "keywords")
+_DATE_FIELDS = ("published_at", "crawled_at", "reply_at")
+_COLUMNS = (
+    "fingerprint", "content_hash", "site", "kind", "source_id", "location_id", "brand", "url",
+    "external_id", "author", "author_region", "title", "text", "rating_raw", "rating_scale", "rating",
+    "published_at", "published_raw", "crawled_at", "language", "likes", "reposts", "comments",
+    "reply_text", "reply_at", "variant", "sentiment_label", "sentiment_score", "aspects", "keywords",
+    "nlp_model",
+)  # fmt: skip
+# On update the first sighting stays: who found it first and when.
+_KEEP_ON_UPDATE = {"fingerprint", "source_id", "location_id", "brand", "crawled_at"}
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS mentions (
+    {", ".join(c + (" TEXT PRIMARY KEY" if c == "fingerprint" else "") for c in _COLUMNS)},
+    updated_at TEXT
+);
+CREATE INDEX IF NOT EXISTS mentions_location_published ON mentions (location_id, published_at);
+CREATE INDEX IF NOT EXISTS mentions_source ON mentions (source_id);
+CREATE TABLE IF NOT EXISTS crawl_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source_id TEXT NOT NULL,
+    spider TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    outcome TEXT NOT NULL DEFAULT 'running',
+    stats TEXT NOT NULL DEFAULT '{{}}'
+);
+CREATE INDEX IF NOT EXISTS crawl_runs_source ON crawl_runs (source_id, started_at);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+"""
+
+
+def to_db_time(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        raise ValueError(f"naive datetime {dt!r}: vocwatch stores only aware UTC times")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_db_time(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def sqlite_path(url: str) -> str:
+    """``sqlite:///rel.db`` -> ``rel.db``; ``sqlite:////abs.db`` -> ``/abs.db``; paths pass."""
+    if url.startswith("sqlite:///"):
+        return url[len("sqlite:///"):]
+    if url.startswith("sqlite://"):
+        raise ValueError(f"bad SQLite URL {url!r}: use sqlite:///relative.db or sqlite:////absolute.db")
+    return url
+
+
+class SQLiteStore:
+    """Store backed by one SQLite file in WAL mode; every call holds one lock."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        path = sqlite_path(url)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.row_factory = sqlite3.Row
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+
+    # -- mentions ---------------------------------------------------------------
+    def upsert_mentions(self, mentions: Sequence[Mention]) -> UpsertResult:
+        latest: dict[str, Mention] = {}
+        for m in mentions:
+            if not m.fingerprint:
+                raise ValueError(f"mention without fingerprint: {m.url}")
+            latest[m.fingerprint] = m
+        result = UpsertResult(unchanged=len(mentions) - len(latest))
+        if not latest:
+            return result
+        now = to_db_time(datetime.now(UTC))
+        update_cols = [c for c in _COLUMNS if c not in _KEEP_ON_UPDATE]
+        insert_sql = f"INSERT INTO mentions ({', '.join(_COLUMNS)}, updated_at) VALUES ({', '.join('?' * (len(_COLUMNS) + 1))})"
+        update_sql = f"UPDATE mentions SET {', '.join(c + ' = ?' for c in update_cols)}, updated_at = ? WHERE fingerprint = ?"
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                existing = self._hashes(list(latest))
+                for fp, m in latest.items():
+                    row = _to_row(m)
+                    if fp not in existing:
+                        self._db.execute(insert_sql, [row[c] for c in _COLUMNS] + [now])
+                        result.inserted += 1
+                    elif existing[fp] != m.content_hash:
+                        self._db.execute(update_sql, [row[c] for c in update_cols] + [now, fp])
+                        result.updated += 1
+                    else:
+                        result.unchanged += 1
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return result
+
+    def _hashes(self, fingerprints: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for i in range(0, len(fingerprints), 500):
+            chunk = fingerprints[i : i + 500]
+            q = f"SELECT fingerprint, content_hash FROM mentions WHERE fingerprint IN ({', '.join('?' * len(chunk))})"
+            out.update((r[0], r[1]) for r in self._db.execute(q, chunk))
+        return out
+
+    def known_fingerprints(self, source_id: str) -> dict[str, str]:
+        with self._lock:
+            rows = self._db.execute("SELECT fingerprint, content_hash FROM mentions WHERE source_id = ?", (source_id,))
+            return {r[0]: r[1] for r in rows}
+
+    def iter_mentions(
+        self,
+        *,
+        location_ids: Iterable[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[Mention]:
+        where, args = [], []
+        if location_ids is not None:
+            ids = list(location_ids)
+            where.append(f"location_id IN ({', '.join('?' * len(ids))})")
+            args.extend(ids)
+        if since is not None:
+            where.append("published_at >= ?")
+            args.append(to_db_time(since))
+        if until is not None:
+            where.append("published_at < ?")
+            args.append(to_db_time(until))
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM mentions"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY location_id, published_at"
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        for r in rows:
+            yield _from_row(r)
+
+    def count_mentions(self, *, source_id: str | None = None) -> int:
+        with self._lock:
+            if source_id is None:
+                return self._db.execute("SELECT COUNT(*) FROM mentions").fetchone()[0]
+            return self._db.execute("SELECT COUNT(*) FROM mentions WHERE source_id = ?", (source_id,)).fetchone()[0]
+
+    # -- crawl runs ---------------------------------------------------------------
+    def start_run(self, source_id: str, spider: str, started_at: datetime) -> int:
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO crawl_runs (source_id, spider, started_at) VALUES (?, ?, ?)",
+                (source_id, spider, to_db_time(started_at)),
+            )
+            return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, finished_at: datetime, outcome: str, stats: dict[str, Any]) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE crawl_runs SET finished_at = ?, outcome = ?, stats = ? WHERE id = ?",
+                (to_db_time(finished_at), outcome, json.dumps(stats, default=str, sort_keys=True), run_id),
+            )
+
+    def last_successful_run(self, source_id: str) -> CrawlRun | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM crawl_runs WHERE source_id = ? AND outcome = 'finished' ORDER BY started_at DESC, id DESC LIMIT 1",
+                (source_id,),
+            ).fetchone()
+        return _run(row) if row else None
+
+    def list_runs(self, *, source_id: str | None = None, limit: int = 50) -> list[CrawlRun]:
+        sql, args = "SELECT * FROM crawl_runs", []
+        if source_id is not None:
+            sql += " WHERE source_id = ?"
+            args.append(source_id)
+        sql += " ORDER BY id DESC LIMIT ?"
+        args.append(limit)
+        with self._lock:
+            return [_run(r) for r in self._db.execute(sql, args).fetchall()]
+
+    # -- misc ---------------------------------------------------------------------
+    def secret(self, name: str) -> bytes:
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (f"secret:{name}", secrets.token_bytes(32)))
+            return bytes(self._db.execute("SELECT value FROM meta WHERE key = ?", (f"secret:{name}",)).fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({os.path.abspath(self.path) if self.path != ':memory:' else ':memory:'})"
+
+
+def _to_row(m: Mention) -> dict[str, Any]:
+    row = {c: getattr(m, c) for c in _COLUMNS}
+    for c in _DATE_FIELDS:
+        row[c] = to_db_time(row[c])
+    for c in _JSON_FIELDS:
+        row[c] = json.dumps(row[c], ensure_ascii=False)
+    return row
+
+
+def _from_row(r: sqlite3.Row) -> Mention:
+    d = dict(r)
+    for c in _DATE_FIELDS:
+        d[c] = from_db_time(d[c])
+    for c in _JSON_FIELDS:
+        d[c] = json.loads(d[c]) if d[c] else []
+    return Mention(**d)
+
+
+def _run(r: sqlite3.Row) -> CrawlRun:
+    return CrawlRun(
+        id=r["id"],
+        source_id=r["source_id"],
+        spider=r["spider"],
+        started_at=from_db_time(r["started_at"]),  # type: ignore[arg-type]
+        finished_at=from_db_time(r["finished_at"]),
+        outcome=r["outcome"],
+        stats=json.loads(r["stats"]),
+    )

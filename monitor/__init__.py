@@ -1,0 +1,1 @@
+"""Reads the store: competitive sets, summaries, benchmarks, trends, alerts. Never imports Scrapy."""

@@ -1,0 +1,38 @@
+"""What every vocwatch pipeline shares: access to the crawler, its store, and counted drops."""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from crawlers.runtime import store_for
+from crawlers.store import Store
+
+DROP_PREFIX = "vocwatch/dropped/"
+
+
+class VocwatchPipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    @property
+    def store(self) -> Store:
+        return store_for(self.crawler.settings)
+
+    @property
+    def source_id(self) -> str:
+        spider: Any = self.crawler.spider
+        return getattr(getattr(spider, "source", None), "id", "") or getattr(spider, "name", "")
+
+    def drop(self, reason: str, item: Any, detail: str = "") -> DropItem:
+        """Count the drop under ``vocwatch/dropped/<reason>`` and return the exception to raise."""
+        self.stats.inc_value(DROP_PREFIX + reason)
+        url = getattr(item, "url", "")
+        return DropItem(f"{reason}: {detail or url}", log_level="INFO")

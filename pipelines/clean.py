@@ -1,0 +1,54 @@
+"""First stage: normalise text, rating and author; enforce required fields; fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime
+
+from crawlers.items import MENTION_KINDS, Mention, mention_content_hash, mention_fingerprint
+from crawlers.processors import clean_text, normalise_rating
+from pipelines.base import VocwatchPipeline
+
+
+class CleanPipeline(VocwatchPipeline):
+    _author_key: bytes | None = None
+
+    def author_pseudonym(self, site: str, author: str) -> str:
+        """``u_`` + 16 hex chars of an HMAC keyed by a per-store secret: stable across
+        crawls (repeat authors stay countable), not reversible by hashing guessed names."""
+        if self._author_key is None:
+            self._author_key = self.store.secret("author_pseudonym")
+        digest = hmac.new(self._author_key, f"{site}\x1f{author}".encode(), hashlib.sha256).hexdigest()
+        return "u_" + digest[:16]
+
+    def process_item(self, item: Mention) -> Mention:
+        if not isinstance(item, Mention):
+            raise self.drop("not_a_mention", item, type(item).__name__)
+        if not item.url:
+            raise self.drop("missing_url", item)
+        if item.kind not in MENTION_KINDS:
+            raise self.drop("bad_kind", item, item.kind)
+        text = clean_text(item.text)
+        if not text:
+            raise self.drop("missing_text", item)
+        item.text = text
+        item.title = clean_text(item.title) or None
+        item.reply_text = clean_text(item.reply_text) or None
+        item.author_region = clean_text(item.author_region) or None
+        item.variant = clean_text(item.variant) or None
+        author = " ".join((item.author or "").split())
+        if author and self.crawler.settings.getbool("VOCWATCH_PSEUDONYMISE_AUTHORS", True):
+            author = self.author_pseudonym(item.site, author)
+        item.author = author or None
+        if item.rating is None and item.rating_raw is not None:
+            item.rating = normalise_rating(item.rating_raw, item.rating_scale)
+            if item.rating is None:
+                self.stats.inc_value("vocwatch/warnings/bad_rating")
+        if item.published_at is None:
+            self.stats.inc_value("vocwatch/warnings/no_date")
+        if item.crawled_at is None:
+            item.crawled_at = datetime.now(UTC)
+        item.fingerprint = mention_fingerprint(item)
+        item.content_hash = mention_content_hash(item)
+        return item

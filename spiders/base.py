@@ -1,0 +1,149 @@
+"""Base spider: one configured source, incremental paging, every failure counted.
+
+Spiders only navigate (seeds, pagination, when to stop); page objects in
+``spiders/pages`` extract. A spider is started with a ``Source`` (vocwatch's runner) or
+a source id (``scrapy crawl hotel_reviews -a source=harbor-sh-bund/hotel_reviews``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Self
+from zoneinfo import ZoneInfo
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
+from twisted.python.failure import Failure
+
+from config import Config, Source, load_config
+from crawlers.addon import config_path
+from crawlers.items import Mention
+from crawlers.runtime import store_for
+from spiders.pages.base import MalformedPage, Page
+
+DROPPED = "vocwatch/dropped/"
+
+
+class SourceSpider(scrapy.Spider):
+    """Crawl one :class:`config.Source` for one location."""
+
+    site: ClassVar[str] = ""
+    """Default ``Mention.site`` for this spider's mentions."""
+
+    config: Config
+    source: Source
+    since: datetime | None
+
+    def __init__(self, *args: Any, source: Source | str | None = None, config: Config | str | None = None,
+                 since: datetime | str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._source_arg, self._config_arg = source, config
+        self.since = datetime.fromisoformat(since) if isinstance(since, str) else since
+        self.pages = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider._bind(crawler)
+        return spider
+
+    def _bind(self, crawler: Crawler) -> None:
+        cfg = self._config_arg
+        self.config = cfg if isinstance(cfg, Config) else load_config(cfg or config_path(crawler.settings))
+        src = self._source_arg
+        if src is None:
+            ours = [s for s in self.config.sources.values() if s.kind == self.name]
+            if len(ours) != 1:
+                raise ValueError(f"{self.name}: pass -a source=ID; configured {self.name} sources: "
+                                 + (", ".join(s.id for s in ours) or "none"))
+            src = ours[0]
+        if isinstance(src, str):
+            if src not in self.config.sources:
+                raise ValueError(f"{self.name}: unknown source {src!r} in {self.config.path}")
+            src = self.config.sources[src]
+        if src.kind != self.name:
+            raise ValueError(f"source {src.id!r} is of kind {src.kind!r}, not {self.name!r}")
+        self.source = src
+        self.location = self.config.locations[src.location]
+        self.tz = ZoneInfo(src.timezone or self.config.crawl.timezone)
+        self.download_delay = src.delay if src.delay is not None else self.config.crawl.delay
+
+    # -- start and incremental cut-off -------------------------------------------------
+    async def start(self) -> AsyncIterator[Any]:
+        if self.since is None:
+            last = await asyncio.to_thread(store_for(self.crawler.settings).last_successful_run, self.source.id)
+            if last is not None:
+                self.since = last.started_at - timedelta(hours=self.config.crawl.incremental_overlap_hours)
+        if self.since is not None:
+            self.logger.info("%s: incremental, stopping at mentions older than %s", self.source.id, self.since.isoformat())
+        for request in self.seed_requests():
+            yield request
+
+    def seed_requests(self) -> Iterable[scrapy.Request]:
+        yield self.request(self.source.url, self.parse)
+
+    def request(self, url: str, callback: Any, **kwargs: Any) -> scrapy.Request:
+        return scrapy.Request(url, callback=callback, errback=self.on_error, **kwargs)
+
+    # -- helpers for subclasses -------------------------------------------------------
+    def page(self, response: Response) -> Page:
+        if not isinstance(response, TextResponse):
+            raise MalformedPage(f"not a text response ({response.headers.get('Content-Type')!r})")
+        return Page(url=response.url, text=response.text, now=datetime.now(UTC), tz=self.tz)
+
+    def emit(self, mentions: Iterable[Mention]) -> Iterator[Mention]:
+        """Stamp source, location and site on the page object's mentions."""
+        site = self.source.site or self.site
+        now = datetime.now(UTC)
+        for m in mentions:
+            m.source_id, m.location_id, m.brand = self.source.id, self.location.id, self.location.brand
+            m.site = site
+            m.crawled_at = now
+            self.crawler.stats.inc_value("vocwatch/mentions/extracted")
+            yield m
+
+    def count_page(self) -> bool:
+        """Count a page read; False once ``max_pages`` is reached."""
+        self.pages += 1
+        self.crawler.stats.inc_value("vocwatch/pages/read")
+        return self.source.max_pages is None or self.pages < self.source.max_pages
+
+    def reached_known(self, mentions: list[Mention]) -> bool:
+        """True when this page already goes back past the incremental cut-off, so paging
+        further (listings are newest first) would only re-read stored mentions."""
+        if self.since is None:
+            return False
+        dates = [m.published_at for m in mentions if m.published_at is not None]
+        if dates and min(dates) < self.since:
+            self.crawler.stats.inc_value("vocwatch/pages/stopped_at_known")
+            return True
+        return False
+
+    def malformed(self, response: Response, exc: Exception) -> None:
+        self.logger.warning("malformed page %s: %s", response.url, exc)
+        self.crawler.stats.inc_value(DROPPED + "page_malformed")
+
+    def on_error(self, failure: Failure) -> None:
+        """A page that failed after retries: counted by reason, logged, crawl goes on."""
+        request = failure.request  # type: ignore[attr-defined]
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            # robots.txt or another politeness rule said no: expected, not an error
+            self.crawler.stats.inc_value("vocwatch/skipped/ignored_request")
+            self.logger.info("not fetching %s: %s", request.url, failure.value)
+            return
+        if failure.check(HttpError):
+            reason = f"page_http_{failure.value.response.status}"
+        elif failure.check(TimeoutError, TCPTimedOutError):
+            reason = "page_timeout"
+        elif failure.check(DNSLookupError):
+            reason = "page_dns_error"
+        else:
+            reason = "page_" + failure.type.__name__.lower()  # type: ignore[union-attr]
+        self.crawler.stats.inc_value(DROPPED + reason)
+        self.logger.error("giving up on %s: %s", request.url, reason)

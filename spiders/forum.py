@@ -1,0 +1,35 @@
+"""Forum: a search or board listing whose threads are followed and paged.
+
+Threads are read oldest post first, so the incremental cut-off cannot stop paging
+inside a thread; dedupe drops what is already stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from scrapy.http import Response
+
+from spiders.base import SourceSpider
+from spiders.pages.forum import ForumListingPage, ForumThreadPage
+
+
+class ForumSpider(SourceSpider):
+    name = "forum"
+    site = "forum"
+
+    def parse(self, response: Response) -> Iterator[Any]:
+        po = ForumListingPage(self.page(response))
+        self.count_page()
+        for url in po.thread_urls():
+            yield self.request(url, self.parse_thread)
+        if (next_url := po.next_url()) is not None:
+            yield self.request(next_url, self.parse)
+
+    def parse_thread(self, response: Response) -> Iterator[Any]:
+        po = ForumThreadPage(self.page(response))
+        yield from self.emit(po.mentions())
+        more = self.count_page()
+        if (next_url := po.next_url()) is not None and more:
+            yield self.request(next_url, self.parse_thread)

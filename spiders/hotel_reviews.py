@@ -1,0 +1,30 @@
+"""Hotel review pages with schema.org JSON-LD, paged by ``rel=next``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from scrapy.http import Response
+
+from spiders.base import SourceSpider
+from spiders.pages.base import MalformedPage
+from spiders.pages.schema_hotel import SchemaHotelReviewPage
+
+
+class HotelReviewsSpider(SourceSpider):
+    name = "hotel_reviews"
+    site = "stayadvisor"
+
+    def parse(self, response: Response) -> Iterator[Any]:
+        try:
+            po = SchemaHotelReviewPage(self.page(response))
+            mentions = po.mentions()
+        except MalformedPage as exc:
+            self.malformed(response, exc)
+            return
+        yield from self.emit(mentions)
+        more = self.count_page()
+        next_url = po.next_url()
+        if next_url and more and not self.reached_known(mentions):
+            yield self.request(next_url, self.parse)

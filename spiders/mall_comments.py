@@ -1,0 +1,57 @@
+"""E-commerce product-comment JSON API, paged by page number up to ``maxPage``.
+
+Page 1 says how many pages there are, so a malformed page in the middle is counted
+and skipped without losing the pages after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from scrapy.http import Response
+
+from spiders.base import SourceSpider
+from spiders.pages.base import MalformedPage
+from spiders.pages.mall import MallCommentsPage
+
+PAGE_SIZE = 10
+
+
+def with_query(url: str, **params: Any) -> str:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    query.update({k: str(v) for k, v in params.items()})
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+class MallCommentsSpider(SourceSpider):
+    name = "mall_comments"
+    site = "mall"
+
+    def seed_requests(self) -> Iterator[Any]:
+        yield self.request(with_query(self.source.url, page=1, pageSize=PAGE_SIZE), self.parse, cb_kwargs={"page": 1})
+
+    def parse(self, response: Response, page: int = 1) -> Iterator[Any]:
+        try:
+            po = MallCommentsPage(self.page(response))
+        except MalformedPage as exc:
+            self.malformed(response, exc)
+            return
+        mentions = po.mentions()
+        yield from self.emit(mentions)
+        more = self.count_page()
+        if page != 1:
+            return
+        # page 1 knows the page count: schedule the rest, newest first, unless the
+        # first page already reaches stored mentions
+        if not more or self.reached_known(mentions) or not po.max_page:
+            return
+        last = po.max_page if self.source.max_pages is None else min(po.max_page, self.source.max_pages)
+        for n in range(2, last + 1):
+            yield self.request(with_query(self.source.url, page=n, pageSize=PAGE_SIZE), self.parse_more,
+                               cb_kwargs={"page": n}, priority=-n)
+
+    def parse_more(self, response: Response, page: int) -> Iterator[Any]:
+        yield from self.parse(response, page)

@@ -1,0 +1,57 @@
+"""RSS 2.0 and Atom feeds: each entry becomes a post."""
+
+from __future__ import annotations
+
+from parsel import Selector
+
+from crawlers.items import Mention
+from crawlers.processors import parse_datetime
+from spiders.pages.base import MalformedPage, Page
+
+_NS = {"atom": "http://www.w3.org/2005/Atom", "dc": "http://purl.org/dc/elements/1.1/",
+       "content": "http://purl.org/rss/1.0/modules/content/"}
+
+
+class FeedPage:
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        try:
+            self.sel = Selector(text=page.text, type="xml")
+        except ValueError as exc:
+            raise MalformedPage(f"{page.url}: not XML ({exc})") from None
+        for prefix, uri in _NS.items():
+            self.sel.register_namespace(prefix, uri)
+
+    def mentions(self) -> list[Mention]:
+        page, out = self.page, []
+        for item in self.sel.xpath("//item"):
+            date_raw = item.xpath("pubDate/text()").get() or item.xpath("dc:date/text()").get()
+            link = item.xpath("link/text()").get("").strip()
+            out.append(Mention(
+                site="",
+                kind="post",
+                url=page.urljoin(link) if link else page.url,
+                external_id=item.xpath("guid/text()").get("").strip() or link or None,
+                title=item.xpath("title/text()").get(),
+                text=item.xpath("content:encoded/text()").get() or item.xpath("description/text()").get() or "",
+                author=item.xpath("dc:creator/text()").get() or item.xpath("author/text()").get(),
+                published_raw=date_raw,
+                published_at=parse_datetime(date_raw, now=page.now, tz=page.tz),
+            ))
+        for entry in self.sel.xpath("//atom:entry"):
+            date_raw = entry.xpath("atom:published/text()").get() or entry.xpath("atom:updated/text()").get()
+            link = entry.xpath("atom:link[not(@rel) or @rel='alternate']/@href").get("")
+            out.append(Mention(
+                site="",
+                kind="post",
+                url=page.urljoin(link) if link else page.url,
+                external_id=entry.xpath("atom:id/text()").get("").strip() or link or None,
+                title=entry.xpath("atom:title/text()").get(),
+                text=entry.xpath("atom:content/text()").get() or entry.xpath("atom:summary/text()").get() or "",
+                author=entry.xpath("atom:author/atom:name/text()").get(),
+                published_raw=date_raw,
+                published_at=parse_datetime(date_raw, now=page.now, tz=page.tz),
+            ))
+        if not out and not self.sel.xpath("//channel | //atom:feed"):
+            raise MalformedPage(f"{page.url}: neither RSS nor Atom")
+        return out

@@ -1,0 +1,50 @@
+"""Discuz-style forum pages: a search/board listing of threads, and paged threads."""
+
+from __future__ import annotations
+
+from crawlers.items import Mention
+from crawlers.processors import parse_datetime
+from spiders.pages.base import Page
+
+
+class ForumListingPage:
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def thread_urls(self) -> list[str]:
+        return [self.page.urljoin(h) for h in self.page.selector.css("a.thread::attr(href)").getall()]
+
+    def next_url(self) -> str | None:
+        href = self.page.selector.css("a.next::attr(href)").get()
+        return self.page.urljoin(href) if href else None
+
+
+class ForumThreadPage:
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.sel = page.selector
+
+    def mentions(self) -> list[Mention]:
+        page, out = self.page, []
+        thread_title = self.sel.css("h1.thread-title").get()
+        for post in self.sel.css("div.post"):
+            pid = (post.attrib.get("id") or "").removeprefix("post-")
+            floor = post.css(".floor::text").get("").strip()
+            opening = floor in ("1楼", "楼主", "1#")
+            raw_time = post.css(".post-time::text").get()
+            out.append(Mention(
+                site="",
+                kind="post" if opening else "comment",
+                url=page.url,
+                external_id=f"p{pid}" if pid else None,
+                text=post.css(".content").get() or "",
+                title=thread_title if opening else None,
+                author=post.css(".author::text").get(),
+                published_raw=raw_time,
+                published_at=parse_datetime(raw_time, now=page.now, tz=page.tz),
+            ))
+        return out
+
+    def next_url(self) -> str | None:
+        href = self.sel.css("a.next::attr(href)").get()
+        return self.page.urljoin(href) if href else None

@@ -1,0 +1,26 @@
+"""RSS 2.0 / Atom feeds: one request, every entry a post."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from scrapy.http import Response
+
+from spiders.base import SourceSpider
+from spiders.pages.base import MalformedPage
+from spiders.pages.feed import FeedPage
+
+
+class RssSpider(SourceSpider):
+    name = "rss"
+    site = "rss"
+
+    def parse(self, response: Response) -> Iterator[Any]:
+        try:
+            mentions = FeedPage(self.page(response)).mentions()
+        except MalformedPage as exc:
+            self.malformed(response, exc)
+            return
+        self.count_page()
+        yield from self.emit(mentions)

@@ -1,0 +1,31 @@
+"""Weibo-style JSON feed, paged by the ``max_id`` cursor of each response."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from scrapy.http import Response
+
+from spiders.base import SourceSpider
+from spiders.mall_comments import with_query
+from spiders.pages.base import MalformedPage
+from spiders.pages.weibo import WeiboFeedPage
+
+
+class WeiboFeedSpider(SourceSpider):
+    name = "weibo_feed"
+    site = "weibo"
+
+    def parse(self, response: Response) -> Iterator[Any]:
+        try:
+            po = WeiboFeedPage(self.page(response))
+        except MalformedPage as exc:
+            self.malformed(response, exc)
+            return
+        mentions = po.mentions()
+        yield from self.emit(mentions)
+        more = self.count_page()
+        cursor = po.next_cursor
+        if cursor and more and mentions and not self.reached_known(mentions):
+            yield self.request(with_query(self.source.url, max_id=cursor), self.parse)

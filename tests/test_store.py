@@ -1,0 +1,133 @@
+"""SQLite store: idempotent upserts by fingerprint, updates on changed content, run records."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from crawlers.items import Mention, mention_content_hash, mention_fingerprint
+from crawlers.store import open_store
+from crawlers.store.mongo import doc_to_mention, mention_to_doc
+from crawlers.store.sqlite import SQLiteStore, sqlite_path
+
+T0 = datetime(2026, 11, 20, 6, 32, tzinfo=UTC)
+
+
+def mention(ext: str, text: str = "房间很干净", likes: int | None = 1, **kw: object) -> Mention:
+    m = Mention(site="s", kind="review", url=f"http://x/{ext}", text=text, external_id=ext, source_id="src",
+                location_id="loc", brand="b", published_at=T0, crawled_at=T0, likes=likes,
+                aspects=[{"aspect": "cleanliness", "sentiment": "positive", "score": 0.8}], keywords=["干净"], **kw)  # type: ignore[arg-type]
+    m.fingerprint, m.content_hash = mention_fingerprint(m), mention_content_hash(m)
+    return m
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SQLiteStore:
+    return SQLiteStore(f"sqlite:///{tmp_path}/v.db")
+
+
+def test_roundtrip_keeps_every_field(store: SQLiteStore) -> None:
+    m = mention("1", rating_raw=8.0, rating_scale=10.0, rating=4.0, reply_text="谢谢", reply_at=T0 + timedelta(hours=3),
+                language="zh", sentiment_label="positive", sentiment_score=0.7, nlp_model="x-1")
+    store.upsert_mentions([m])
+    (back,) = list(store.iter_mentions())
+    assert back == m
+    assert back.published_at.tzinfo is UTC  # type: ignore[union-attr]
+
+
+def test_upsert_is_idempotent_and_updates_changed_content(store: SQLiteStore) -> None:
+    first = store.upsert_mentions([mention("1"), mention("2"), mention("1")])
+    assert (first.inserted, first.updated, first.unchanged) == (2, 0, 1)
+    again = store.upsert_mentions([mention("1"), mention("2")])
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+    changed = mention("2", likes=40)
+    changed.source_id = "other-source"
+    res = store.upsert_mentions([changed])
+    assert (res.inserted, res.updated) == (0, 1)
+    assert store.count_mentions() == 2
+    stored = {m.external_id: m for m in store.iter_mentions()}
+    assert stored["2"].likes == 40
+    assert stored["2"].source_id == "src"  # first sighting is kept
+    assert store.known_fingerprints("src") == {m.fingerprint: m.content_hash for m in stored.values()}
+
+
+def test_filters_by_location_and_window(store: SQLiteStore) -> None:
+    a, b = mention("a"), mention("b")
+    b.location_id, b.published_at = "elsewhere", T0 - timedelta(days=10)
+    b.fingerprint = mention_fingerprint(b)
+    store.upsert_mentions([a, b])
+    assert [m.external_id for m in store.iter_mentions(location_ids=["loc"])] == ["a"]
+    assert [m.external_id for m in store.iter_mentions(since=T0 - timedelta(days=1))] == ["a"]
+    assert [m.external_id for m in store.iter_mentions(until=T0)] == ["b"]
+
+
+def test_naive_datetimes_are_refused(store: SQLiteStore) -> None:
+    m = mention("n")
+    m.published_at = datetime(2026, 1, 1)
+    with pytest.raises(ValueError, match="naive datetime"):
+        store.upsert_mentions([m])
+    assert store.count_mentions() == 0  # the batch was rolled back
+
+
+def test_runs_and_last_success(store: SQLiteStore) -> None:
+    r1 = store.start_run("src", "hotel_reviews", T0)
+    store.finish_run(r1, T0 + timedelta(minutes=1), "finished", {"vocwatch/dropped/missing_text": 1, "start_time": "x"})
+    r2 = store.start_run("src", "hotel_reviews", T0 + timedelta(hours=1))
+    store.finish_run(r2, T0 + timedelta(hours=1, minutes=1), "partial", {})
+    last = store.last_successful_run("src")
+    assert last is not None and last.id == r1 and last.stats["vocwatch/dropped/missing_text"] == 1
+    assert [r.outcome for r in store.list_runs(source_id="src")] == ["partial", "finished"]
+    assert store.last_successful_run("other") is None
+
+
+def test_data_survives_reopen_and_secret_is_stable(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/v.db"
+    s1 = open_store(url)
+    s1.upsert_mentions([mention("1")])
+    key = s1.secret("author_pseudonym")
+    s1.close()
+    s2 = open_store(url)
+    assert s2.count_mentions() == 1
+    assert s2.secret("author_pseudonym") == key and len(key) == 32
+    assert s2.secret("other") != key
+
+
+def test_concurrent_writers_lose_nothing(store: SQLiteStore) -> None:
+    def write(prefix: str) -> None:
+        for i in range(50):
+            store.upsert_mentions([mention(f"{prefix}-{i}")])
+
+    threads = [threading.Thread(target=write, args=(p,)) for p in "abcd"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.count_mentions() == 200
+
+
+def test_sqlite_urls() -> None:
+    assert sqlite_path("sqlite:///data/x.db") == "data/x.db"
+    assert sqlite_path("sqlite:////abs/x.db") == "/abs/x.db"
+    assert sqlite_path("plain/file.db") == "plain/file.db"
+    with pytest.raises(ValueError, match="bad SQLite URL"):
+        sqlite_path("sqlite://host/x.db")
+
+
+def test_mongo_document_mapping_roundtrip() -> None:
+    """No MongoDB server can be installed here: only the document mapping is tested."""
+    m = mention("1")
+    doc = mention_to_doc(m)
+    assert doc["_id"] == m.fingerprint and "fingerprint" not in doc
+    assert doc_to_mention(doc) == m
+
+
+def test_mongo_unreachable_fails_clearly() -> None:
+    import pymongo.errors
+
+    with pytest.raises(pymongo.errors.ServerSelectionTimeoutError):
+        from crawlers.store.mongo import MongoStore
+
+        MongoStore("mongodb://127.0.0.1:1/vocwatch", server_timeout_ms=200)

@@ -1,0 +1,1 @@
+"""vocwatch command line and the local sandbox sites used by the demo and the tests."""

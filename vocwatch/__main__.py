@@ -1,0 +1,5 @@
+import sys
+
+from vocwatch.cli import main
+
+sys.exit(main())

@@ -1,0 +1,229 @@
+"""The ``vocwatch`` command. Sits on top of everything; nothing imports it."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from config import Config, ConfigError, load_config
+
+DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo" / "vocwatch.toml"
+DEFAULT_CONFIG = "vocwatch.toml"
+
+
+def _config_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", "-c", default=os.environ.get("VOCWATCH_CONFIG", DEFAULT_CONFIG),
+                   help="configuration file (default: $VOCWATCH_CONFIG or ./vocwatch.toml)")
+    p.add_argument("--store", help="store URL, overrides the config and $VOCWATCH_STORE_URL "
+                   "(sqlite:///file.db or a file path; mongodb://... via the environment)")
+
+
+def _load(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    if getattr(args, "store", None):
+        from dataclasses import replace
+
+        config = replace(config, store_url=args.store)
+    return config
+
+
+def _parse_window(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    units = {"d": "days", "h": "hours", "w": "weeks"}
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
+        raise argparse.ArgumentTypeError(f"bad window {text!r}: use e.g. 90d, 12h or 4w")
+    return datetime.now(UTC) - timedelta(**{units[text[-1]]: int(text[:-1])})
+
+
+class _ProgressPrinter:
+    """One status line on a terminal (rewritten in place), a line every few seconds otherwise."""
+
+    def __init__(self, stream=sys.stderr, every: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+        self.stream, self.every, self.last = stream, every, -1e9
+        self.tty = stream.isatty()
+
+    def __call__(self, p) -> None:  # type: ignore[no-untyped-def]
+        line = (f"[{p.elapsed:5.1f}s] sources {p.done}/{p.sources} done · {p.pages} pages · "
+                f"{p.extracted} mentions read · {p.stored} stored · {p.dropped} dropped")
+        if self.tty:
+            self.stream.write("\r" + line.ljust(100))
+            self.stream.flush()
+        elif p.elapsed - self.last >= self.every or p.done == p.sources:
+            self.stream.write(line + "\n")
+            self.last = p.elapsed
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+
+
+def _print_results(results) -> None:  # type: ignore[no-untyped-def]
+    width = max((len(r.source_id) for r in results), default=10)
+    print(f"\n{'source':<{width}}  {'outcome':<8} {'pages':>5} {'stored':>6}  dropped (reason: count)")
+    for r in results:
+        stats = r.run.stats if r.run else {}
+        stored = stats.get("vocwatch/store/inserted", 0) + stats.get("vocwatch/store/updated", 0)
+        drops = ", ".join(f"{k}: {v}" for k, v in r.drops.items()) or "-"
+        if r.error:
+            drops = f"error: {r.error}"
+        print(f"{r.source_id:<{width}}  {r.outcome:<8} {stats.get('vocwatch/pages/read', 0):>5} {stored:>6}  {drops}")
+
+
+def _crawl(config: Config, source_ids: Sequence[str] | None, log_level: str, quiet: bool = False):  # type: ignore[no-untyped-def]
+    from crawlers.runner import crawl_sources
+
+    unknown = [s for s in source_ids or [] if s not in config.sources]
+    if unknown:
+        raise ConfigError(config.path, "sources", f"unknown source id(s): {', '.join(unknown)}; "
+                          f"configured: {', '.join(config.sources)}")
+    sources = [config.sources[s] for s in source_ids] if source_ids else None
+    printer = None if quiet else _ProgressPrinter()
+    results = crawl_sources(config, sources, settings={"LOG_LEVEL": log_level, "VOCWATCH_STORE_URL": config.store_url},
+                            on_progress=printer)
+    if printer:
+        printer.close()
+    return results
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    config = _load(args)
+    results = _crawl(config, args.source, args.log_level, args.quiet)
+    _print_results(results)
+    return 0 if all(r.outcome in ("finished", "partial") for r in results) else 1
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from crawlers.store import open_store
+    from monitor.summary import compare_locations, format_comparisons
+
+    config = _load(args)
+    store = open_store(config.store_url)
+    try:
+        print(format_comparisons(compare_locations(config, store, since=_parse_window(args.window))), end="")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from crawlers.store import open_store
+
+    config = _load(args)
+    store = open_store(config.store_url)
+    try:
+        for run in store.list_runs(source_id=args.source, limit=args.limit):
+            drops = {k.removeprefix("vocwatch/dropped/"): v for k, v in run.stats.items() if k.startswith("vocwatch/dropped/")}
+            took = f"{(run.finished_at - run.started_at).total_seconds():.1f}s" if run.finished_at else "-"
+            print(f"#{run.id:<5} {run.started_at:%Y-%m-%d %H:%M:%S}Z {took:>7} {run.outcome:<8} {run.source_id:<36} "
+                  f"stored={run.stats.get('vocwatch/store/inserted', 0)} dropped={drops or '-'}")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = _load(args)
+    print(f"{config.path}: OK — {len(config.brands)} brands, {len(config.locations)} locations "
+          f"({len(config.own_locations())} own), {len(config.sources)} sources; store {config.store_url}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from monitor.summary import compare_locations, format_comparisons
+    from vocwatch.sandbox import Sandbox
+
+    with Sandbox() as sandbox:
+        os.environ["VOCWATCH_SANDBOX"] = sandbox.base_url
+        config = load_config(DEMO_CONFIG)
+        if args.store:
+            from dataclasses import replace
+
+            config = replace(config, store_url=args.store)
+        print(f"vocwatch demo: sandbox sites at {sandbox.base_url}, store {config.store_url}", file=sys.stderr)
+        print(f"crawling {len(config.sources)} sources for {len(config.locations)} locations ...", file=sys.stderr)
+        results = _crawl(config, None, args.log_level)
+    _print_results(results)
+    from crawlers.runner import scrapy_settings
+    from crawlers.runtime import store_for
+
+    store = store_for(scrapy_settings(config, {"VOCWATCH_STORE_URL": config.store_url}))
+    print(f"\nStored mentions: {store.count_mentions()}\n")
+    print(format_comparisons(compare_locations(config, store)), end="")
+    print(f"\nThe store is kept at {config.store_url}; try: vocwatch report -c {DEMO_CONFIG} --store {config.store_url}")
+    return 0 if all(r.outcome in ("finished", "partial") for r in results) else 1
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    import time
+
+    from vocwatch.sandbox import Sandbox
+
+    with Sandbox(port=args.port) as sandbox:
+        print(f"sandbox sites at {sandbox.base_url} (Ctrl-C to stop); "
+              f"export VOCWATCH_SANDBOX={sandbox.base_url} to crawl them with config/demo/vocwatch.toml")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vocwatch", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="serve the sandbox sites, crawl them all, print own vs competitors")
+    p.add_argument("--store", default=None, help="store URL (default: the demo config's data/vocwatch-demo.db)")
+    p.add_argument("--log-level", default="WARNING")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("crawl", help="crawl configured sources now")
+    _config_arg(p)
+    p.add_argument("--source", "-s", action="append", help="source id (repeatable; default: all)")
+    p.add_argument("--log-level", default="WARNING")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+    p.set_defaults(func=cmd_crawl)
+
+    p = sub.add_parser("report", help="per-location summary: own locations against their competitors")
+    _config_arg(p)
+    p.add_argument("--window", help="only mentions published in the last N days/hours/weeks, e.g. 90d")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("runs", help="recent crawl runs with outcome and drop reasons")
+    _config_arg(p)
+    p.add_argument("--source", help="only this source id")
+    p.add_argument("--limit", type=int, default=30)
+    p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("check", help="validate a configuration file")
+    _config_arg(p)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("sandbox", help="serve the local sandbox review sites for exploring")
+    p.add_argument("--port", type=int, default=0)
+    p.set_defaults(func=cmd_sandbox)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"vocwatch: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    except argparse.ArgumentTypeError as exc:
+        print(f"vocwatch: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
