@@ -79,7 +79,7 @@ def crawl_sources(
 
     chosen = list(config.sources.values() if sources is None else sources)
     s = scrapy_settings(config, settings)
-    process = CrawlerProcess(s, install_root_handler=True)
+    process = CrawlerProcess(s)
     crawlers: dict[str, Any] = {}
     errors: dict[str, str] = {}
     started = time.monotonic()

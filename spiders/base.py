@@ -15,10 +15,21 @@ from zoneinfo import ZoneInfo
 
 import scrapy
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
+from twisted.internet.error import (
+    ConnectionRefusedError,
+    DNSLookupError,
+    TCPTimedOutError,
+    TimeoutError,
+)
 from twisted.python.failure import Failure
 
 from config import Config, Source, load_config
@@ -72,7 +83,10 @@ class SourceSpider(scrapy.Spider):
         self.source = src
         self.location = self.config.locations[src.location]
         self.tz = ZoneInfo(src.timezone or self.config.crawl.timezone)
-        self.download_delay = src.delay if src.delay is not None else self.config.crawl.delay
+        if src.delay is not None:
+            # the spider exists before the crawler's settings freeze: a per-source
+            # politeness delay is applied as a spider-priority setting
+            crawler.settings.set("DOWNLOAD_DELAY", src.delay, priority="spider")
 
     # -- start and incremental cut-off -------------------------------------------------
     async def start(self) -> AsyncIterator[Any]:
@@ -139,10 +153,14 @@ class SourceSpider(scrapy.Spider):
             return
         if failure.check(HttpError):
             reason = f"page_http_{failure.value.response.status}"
-        elif failure.check(TimeoutError, TCPTimedOutError):
+        elif failure.check(DownloadTimeoutError, TimeoutError, TCPTimedOutError):
             reason = "page_timeout"
-        elif failure.check(DNSLookupError):
+        elif failure.check(CannotResolveHostError, DNSLookupError):
             reason = "page_dns_error"
+        elif failure.check(DownloadConnectionRefusedError, ConnectionRefusedError):
+            reason = "page_connection_refused"
+        elif failure.check(ResponseDataLossError):
+            reason = "page_data_loss"
         else:
             reason = "page_" + failure.type.__name__.lower()  # type: ignore[union-attr]
         self.crawler.stats.inc_value(DROPPED + reason)

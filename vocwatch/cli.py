@@ -207,14 +207,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("sandbox", help="serve the local sandbox review sites for exploring")
-    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765, which the demo config expects)")
     p.set_defaults(func=cmd_sandbox)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command not in ("crawl", "demo"):  # crawls log through Scrapy's own root handler
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:

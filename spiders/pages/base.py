@@ -40,7 +40,7 @@ class Page:
         try:
             return json.loads(self.text)
         except ValueError as exc:
-            raise MalformedPage(f"invalid JSON from {self.url}: {exc}") from None
+            raise MalformedPage(f"invalid JSON: {exc}") from None
 
     def urljoin(self, href: str) -> str:
         return urljoin(self.url, href)

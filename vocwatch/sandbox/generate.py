@@ -431,9 +431,14 @@ def _weibo(seed: int, anchor: datetime) -> dict[str, WeiboFeed]:
         ages = _weibo_ages(rng, anchor, index, n)
         pols = _polarities(rng, n, _mix(loc_id))
         posts: list[WeiboPost] = []
-        for age, pol in zip(ages, pols, strict=True):
+        # Ids grow with time, like Weibo's, but depend only on the seed and the post's
+        # chronological rank: a sandbox anchored to a later `now` shows the same posts
+        # under the same ids, as a real site does between two crawls.
+        id_rng = _rng(seed, f"weibo-id:{keyword}")
+        rank = {i: r for r, i in enumerate(sorted(range(n), key=lambda i: -ages[i]))}
+        for i, (age, pol) in enumerate(zip(ages, pols, strict=True)):
             published = anchor - timedelta(seconds=age)
-            mid = 4_890_000_000_000_000 + int(published.timestamp()) * 100 + rng.randint(0, 89)
+            mid = 4_890_000_000_000_000 + index * 100_000_000 + rank[i] * 1000 + id_rng.randint(0, 899)
             while mid in used_ids:
                 mid += 1
             used_ids.add(mid)

@@ -1,0 +1,155 @@
+"""Faults end to end: invalid config, a timing-out site, a crawl killed mid-way, the demo."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawlers.store import open_store
+from tests.conftest import DEMO_CONFIG, ROOT, run_vocwatch
+
+MINIMAL = """
+[store]
+url = "sqlite:///{db}"
+
+[crawl]
+delay = 0
+timeout = {timeout}
+retries = 0
+
+[[brands]]
+id = "harbor"
+
+[[locations]]
+id = "harbor-sh-bund"
+name = "Harbor"
+brand = "harbor"
+category = "hotel"
+lat = 31.2397
+lon = 121.4905
+region = "shanghai"
+role = "own"
+
+[[sources]]
+location = "harbor-sh-bund"
+kind = "hotel_reviews"
+url = "${{VOCWATCH_SANDBOX}}/hotels/h1001/reviews"
+
+[[sources]]
+id = "slow"
+location = "harbor-sh-bund"
+kind = "hotel_reviews"
+url = "{slow}/hotels/slow"
+"""
+
+
+@pytest.fixture
+def slow_site() -> Iterator[str]:
+    """A site that answers only after 3 s."""
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/robots.txt":
+                self.send_response(404)
+                self.end_headers()
+                return
+            time.sleep(3)
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.end_headers()
+                self.wfile.write(b"<html></html>")
+            except OSError:
+                pass
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_invalid_config_never_starts_a_crawl(sandbox: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(MINIMAL.format(db=tmp_path / "x.db", timeout=5, slow="http://127.0.0.1:1").replace("lat = 31.2397", "lat = 95"))
+    before = len(sandbox.request_log)
+    proc = run_vocwatch("crawl", "-c", str(bad), env={"VOCWATCH_SANDBOX": sandbox.base_url})
+    assert proc.returncode == 2
+    assert f"{bad}: locations[0].lat: must be between -90 and 90, got 95.0" in proc.stderr
+    assert len(sandbox.request_log) == before
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_timeout_is_counted_and_other_sources_go_on(sandbox: Any, slow_site: str, tmp_path: Path) -> None:
+    cfg = tmp_path / "v.toml"
+    cfg.write_text(MINIMAL.format(db=tmp_path / "t.db", timeout=1, slow=slow_site))
+    proc = run_vocwatch("crawl", "-c", str(cfg), "-q", env={"VOCWATCH_SANDBOX": sandbox.base_url})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert re.search(r"slow\s+partial\s+0\s+0\s+page_timeout: 1", proc.stdout), proc.stdout
+    store = open_store(f"sqlite:///{tmp_path}/t.db")
+    runs = {r.source_id: r for r in store.list_runs()}
+    assert runs["slow"].stats["vocwatch/dropped/page_timeout"] == 1
+    assert runs["harbor-sh-bund/hotel_reviews"].outcome == "finished"
+    assert store.count_mentions(source_id="harbor-sh-bund/hotel_reviews") == len(sandbox.truth_for("/hotels/h1001/reviews"))
+
+
+def test_crawl_killed_midway_resumes_without_loss_or_duplicates(sandbox: Any, tmp_path: Path) -> None:
+    # the demo config, slowed down so the crawl is still running when it is killed
+    (tmp_path / "competitors.csv").write_bytes((DEMO_CONFIG.parent / "competitors.csv").read_bytes())
+    cfg = tmp_path / "slow.toml"
+    cfg.write_text(DEMO_CONFIG.read_text(encoding="utf-8").replace("delay = 0.05", "delay = 0.4"), encoding="utf-8")
+    url = f"sqlite:///{tmp_path}/k.db"
+    env = {**os.environ, "VOCWATCH_SANDBOX": sandbox.base_url}
+    sandbox.reset_faults()
+    proc = subprocess.Popen([sys.executable, "-m", "vocwatch", "crawl", "-c", str(cfg), "--store", url, "-q"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        if (tmp_path / "k.db").exists():
+            store = store or open_store(url)
+            if store.count_mentions() >= 60:
+                break
+    assert store is not None and proc.poll() is None, "crawl ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_count = store.count_mentions()
+    assert 60 <= killed_count < 400
+    assert any(r.outcome == "running" for r in store.list_runs())  # the killed runs never finished
+
+    proc2 = run_vocwatch("crawl", "-c", str(DEMO_CONFIG), "--store", url, "-q", env={"VOCWATCH_SANDBOX": sandbox.base_url})
+    assert proc2.returncode == 0, proc2.stderr[-3000:]
+    want = {(t.site, t.external_id) for t in sandbox.truth if t.valid and not t.on_malformed_page}
+    got = [(m.site, m.external_id) for m in store.iter_mentions()]
+    assert len(got) == len(set(got)) == len(want)
+    assert set(got) == want
+
+
+def test_demo_prints_own_against_competitors_and_is_idempotent(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/demo.db"
+    first = run_vocwatch("demo", "--store", url)
+    assert first.returncode == 0, first.stderr[-3000:]
+    out = first.stdout
+    assert re.search(r"Harbor Hotel Shanghai Bund\s+own\s+\d+\s+\d\.\d\d\s+\d+%\s+\d+%", out), out
+    assert re.search(r"Lotus Inn The Bund\s+competitor\s+0\.9\s+\d+", out), out
+    assert "Summit Suites Pudong Airport" not in out.split("Stored mentions")[1]  # 32 km away: outside the 3 km set
+    assert "competitive set average" in out
+    stored = int(re.search(r"Stored mentions: (\d+)", out).group(1))  # type: ignore[union-attr]
+    second = run_vocwatch("demo", "--store", url)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert int(re.search(r"Stored mentions: (\d+)", second.stdout).group(1)) == stored  # type: ignore[union-attr]
