@@ -14,16 +14,21 @@ from crawlers.runtime import store_for
 
 logger = logging.getLogger(__name__)
 
-ERROR_DROP_PREFIXES = ("vocwatch/dropped/page_", "vocwatch/dropped/store_error")
+ERROR_PREFIXES = ("vocwatch/dropped/page_", "vocwatch/dropped/store_error", "spider_exceptions/")
 
 
 def run_outcome(reason: str, stats: dict[str, Any]) -> str:
-    """``finished`` only for a clean run; ``partial`` when it ended but pages failed or
-    errors were logged; ``failed`` when it did not end normally. Only ``finished`` runs
-    move the incremental-crawl cut-off, so anything a partial run missed is re-read."""
+    """``finished`` only for a clean run; ``partial`` when it ended but pages failed, a
+    callback raised or a write failed; ``failed`` when it did not end normally. Only
+    ``finished`` runs move the incremental-crawl cut-off, so anything a partial run
+    missed is re-read.
+
+    Scrapy's ``log_count/ERROR`` is deliberately not used: its handler sits on the root
+    logger and counts every crawler's errors in the process, so one failing source
+    would mark all its neighbours partial."""
     if reason != "finished":
         return "failed"
-    if stats.get("log_count/ERROR", 0) or any(k.startswith(ERROR_DROP_PREFIXES) for k in stats):
+    if any(k.startswith(ERROR_PREFIXES) and v for k, v in stats.items()):
         return "partial"
     return "finished"
 

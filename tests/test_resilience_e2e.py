@@ -56,7 +56,7 @@ url = "{slow}/hotels/slow"
 
 @pytest.fixture
 def slow_site() -> Iterator[str]:
-    """A site that answers only after 3 s."""
+    """A site that answers only after 5 s."""
 
     class Slow(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -64,7 +64,7 @@ def slow_site() -> Iterator[str]:
                 self.send_response(404)
                 self.end_headers()
                 return
-            time.sleep(3)
+            time.sleep(5)
             try:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html")
@@ -96,7 +96,7 @@ def test_invalid_config_never_starts_a_crawl(sandbox: Any, tmp_path: Path) -> No
 
 def test_timeout_is_counted_and_other_sources_go_on(sandbox: Any, slow_site: str, tmp_path: Path) -> None:
     cfg = tmp_path / "v.toml"
-    cfg.write_text(MINIMAL.format(db=tmp_path / "t.db", timeout=1, slow=slow_site))
+    cfg.write_text(MINIMAL.format(db=tmp_path / "t.db", timeout=2, slow=slow_site))
     proc = run_vocwatch("crawl", "-c", str(cfg), "-q", env={"VOCWATCH_SANDBOX": sandbox.base_url})
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert re.search(r"slow\s+partial\s+0\s+0\s+page_timeout: 1", proc.stdout), proc.stdout
