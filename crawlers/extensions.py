@@ -11,10 +11,11 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from crawlers.runtime import store_for
+from crawlers.stats import DROPPED
 
 logger = logging.getLogger(__name__)
 
-ERROR_PREFIXES = ("vocwatch/dropped/page_", "vocwatch/dropped/store_error", "spider_exceptions/")
+ERROR_PREFIXES = (DROPPED + "page_", DROPPED + "store_error", "spider_exceptions/")
 
 
 def run_outcome(reason: str, stats: dict[str, Any]) -> str:

@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from config import Config, Source
+from crawlers.stats import DROPPED, drops
 from crawlers.store import CrawlRun
 
 logger = logging.getLogger(__name__)
-DROP_PREFIX = "vocwatch/dropped/"
 
 
 @dataclass(slots=True)
@@ -48,8 +48,7 @@ class SourceResult:
 
     @property
     def drops(self) -> dict[str, int]:
-        stats = self.run.stats if self.run else {}
-        return {k.removeprefix(DROP_PREFIX): v for k, v in sorted(stats.items()) if k.startswith(DROP_PREFIX)}
+        return drops(self.run.stats) if self.run else {}
 
 
 def scrapy_settings(config: Config, overrides: dict[str, Any] | None = None) -> Any:
@@ -104,7 +103,7 @@ def crawl_sources(
             progress.pages += stats.get("vocwatch/pages/read", 0)
             progress.extracted += stats.get("vocwatch/mentions/extracted", 0)
             progress.stored += stats.get("vocwatch/store/inserted", 0) + stats.get("vocwatch/store/updated", 0)
-            progress.dropped += sum(v for k, v in stats.items() if k.startswith(DROP_PREFIX))
+            progress.dropped += sum(v for k, v in stats.items() if k.startswith(DROPPED))
             if "finish_reason" in stats or source_id in errors:
                 progress.done += 1
         if on_progress:

@@ -8,9 +8,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawlers.runtime import store_for
+from crawlers.stats import DROPPED
 from crawlers.store import Store
-
-DROP_PREFIX = "vocwatch/dropped/"
 
 
 class VocwatchPipeline:
@@ -33,6 +32,6 @@ class VocwatchPipeline:
 
     def drop(self, reason: str, item: Any, detail: str = "") -> DropItem:
         """Count the drop under ``vocwatch/dropped/<reason>`` and return the exception to raise."""
-        self.stats.inc_value(DROP_PREFIX + reason)
+        self.stats.inc_value(DROPPED + reason)
         url = getattr(item, "url", "")
         return DropItem(f"{reason}: {detail or url}", log_level="INFO")

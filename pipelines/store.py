@@ -7,6 +7,7 @@ import logging
 import time
 
 from crawlers.items import Mention
+from crawlers.stats import DROPPED
 from pipelines.base import VocwatchPipeline
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class StorePipeline(VocwatchPipeline):
         except Exception:
             logger.exception("could not store %d mentions", len(batch))
             self.stats.inc_value("vocwatch/store/errors")
-            self.stats.inc_value("vocwatch/dropped/store_error", len(batch))
+            self.stats.inc_value(DROPPED + "store_error", len(batch))
             return
         self.stats.inc_value("vocwatch/store/inserted", result.inserted)
         self.stats.inc_value("vocwatch/store/updated", result.updated)

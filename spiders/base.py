@@ -36,9 +36,8 @@ from config import Config, Source, load_config
 from crawlers.addon import config_path
 from crawlers.items import Mention
 from crawlers.runtime import store_for
+from crawlers.stats import DROPPED
 from spiders.pages.base import MalformedPage, Page
-
-DROPPED = "vocwatch/dropped/"
 
 
 class SourceSpider(scrapy.Spider):

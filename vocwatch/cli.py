@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,13 +24,10 @@ def _config_arg(p: argparse.ArgumentParser) -> None:
                    "(sqlite:///file.db or a file path; mongodb://... via the environment)")
 
 
-def _load(args: argparse.Namespace) -> Config:
-    config = load_config(args.config)
-    if getattr(args, "store", None):
-        from dataclasses import replace
-
-        config = replace(config, store_url=args.store)
-    return config
+def _load(args: argparse.Namespace, path: str | Path | None = None) -> Config:
+    """The config file, with ``--store`` (when given) replacing its store URL."""
+    config = load_config(path or args.config)
+    return replace(config, store_url=args.store) if getattr(args, "store", None) else config
 
 
 def _parse_window(text: str | None) -> datetime | None:
@@ -112,16 +110,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
+    from crawlers.stats import drops
     from crawlers.store import open_store
 
     config = _load(args)
     store = open_store(config.store_url)
     try:
         for run in store.list_runs(source_id=args.source, limit=args.limit):
-            drops = {k.removeprefix("vocwatch/dropped/"): v for k, v in run.stats.items() if k.startswith("vocwatch/dropped/")}
             took = f"{(run.finished_at - run.started_at).total_seconds():.1f}s" if run.finished_at else "-"
             print(f"#{run.id:<5} {run.started_at:%Y-%m-%d %H:%M:%S}Z {took:>7} {run.outcome:<8} {run.source_id:<36} "
-                  f"stored={run.stats.get('vocwatch/store/inserted', 0)} dropped={drops or '-'}")
+                  f"stored={run.stats.get('vocwatch/store/inserted', 0)} dropped={drops(run.stats) or '-'}")
     finally:
         store.close()
     return 0
@@ -135,26 +133,23 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from crawlers.store import open_store
     from monitor.summary import compare_locations, format_comparisons
     from vocwatch.sandbox import Sandbox
 
     with Sandbox() as sandbox:
         os.environ["VOCWATCH_SANDBOX"] = sandbox.base_url
-        config = load_config(DEMO_CONFIG)
-        if args.store:
-            from dataclasses import replace
-
-            config = replace(config, store_url=args.store)
+        config = _load(args, DEMO_CONFIG)
         print(f"vocwatch demo: sandbox sites at {sandbox.base_url}, store {config.store_url}", file=sys.stderr)
         print(f"crawling {len(config.sources)} sources for {len(config.locations)} locations ...", file=sys.stderr)
         results = _crawl(config, None, args.log_level)
     _print_results(results)
-    from crawlers.runner import scrapy_settings
-    from crawlers.runtime import store_for
-
-    store = store_for(scrapy_settings(config, {"VOCWATCH_STORE_URL": config.store_url}))
-    print(f"\nStored mentions: {store.count_mentions()}\n")
-    print(format_comparisons(compare_locations(config, store)), end="")
+    store = open_store(config.store_url)
+    try:
+        print(f"\nStored mentions: {store.count_mentions()}\n")
+        print(format_comparisons(compare_locations(config, store)), end="")
+    finally:
+        store.close()
     print(f"\nThe store is kept at {config.store_url}; try: vocwatch report -c {DEMO_CONFIG} --store {config.store_url}")
     return 0 if all(r.outcome in ("finished", "partial") for r in results) else 1
 
