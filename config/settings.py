@@ -38,8 +38,7 @@ DOWNLOADER_MIDDLEWARES = {
 ITEM_PIPELINES = {
     "pipelines.clean.CleanPipeline": 100,
     "pipelines.dedupe.DedupePipeline": 200,
-    "pipelines.enrich.LanguagePipeline": 300,
-    "pipelines.enrich.SentimentPipeline": 400,
+    "pipelines.enrich.EnrichPipeline": 300,
     "pipelines.store.StorePipeline": 900,
 }
 EXTENSIONS = {
@@ -52,5 +51,7 @@ VOCWATCH_STORE_URL = None  # None: the config file's [store] url
 VOCWATCH_STORE_BATCH = 200
 VOCWATCH_STORE_FLUSH_SECONDS = 1.0
 VOCWATCH_PSEUDONYMISE_AUTHORS = True
+VOCWATCH_NLP_BATCH = 64
+VOCWATCH_NLP_MAX_WAIT = 0.05
 
 ADDONS = {"crawlers.addon.VocwatchConfigAddon": 0}

@@ -1,18 +1,107 @@
-"""Baseline sentiment: SnowNLP for Chinese, VADER for English.
+"""Sentence sentiment scorers behind one small interface.
 
-Both load lazily and once per process. Scores are mapped to [-1, 1]; labels use a
-neutral band around 0 so weak signals are not forced into a polarity.
+A scorer has ``name`` ("model-version"), ``predict(texts) -> scores in [-1, 1]`` and
+``label(score)``. vocwatch's own trained models (``nlp.textcat``) are used when their
+files are present; SnowNLP (Chinese) and VADER (English) are the baselines they are
+measured against, and the fallback. Every result records which scorer produced it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib.metadata import version
-from typing import Any
+from typing import Any, Protocol
 
-ZH_NEUTRAL_BAND = 0.2  # SnowNLP p in (0.4, 0.6) -> neutral
-EN_NEUTRAL_BAND = 0.05  # VADER's own recommended compound threshold
+SUPPORTED_LANGUAGES = ("zh", "en")
+
+
+class Scorer(Protocol):
+    name: str
+
+    def predict(self, texts: Sequence[str]) -> list[float]: ...
+
+    def label(self, score: float) -> str: ...
+
+
+def band_label(score: float, band: float) -> str:
+    if score > band:
+        return "positive"
+    if score < -band:
+        return "negative"
+    return "neutral"
+
+
+class SnowNLPScorer:
+    """SnowNLP's naive Bayes sentiment; p in [0, 1] mapped to 2p - 1."""
+
+    band = 0.2
+
+    def __init__(self) -> None:
+        from snownlp import SnowNLP
+
+        self._cls = SnowNLP
+        self.name = f"snownlp-{version('snownlp')}"
+
+    def predict(self, texts: Sequence[str]) -> list[float]:
+        return [round(2 * self._cls(t).sentiments - 1, 4) if t.strip() else 0.0 for t in texts]
+
+    def label(self, score: float) -> str:
+        return band_label(score, self.band)
+
+
+class VaderScorer:
+    """VADER's compound score, with its own recommended +-0.05 neutral band."""
+
+    band = 0.05
+
+    def __init__(self) -> None:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        self._vader = SentimentIntensityAnalyzer()
+        self.name = f"vader-{version('vaderSentiment')}"
+
+    def predict(self, texts: Sequence[str]) -> list[float]:
+        return [round(self._vader.polarity_scores(t)["compound"], 4) if t.strip() else 0.0 for t in texts]
+
+    def label(self, score: float) -> str:
+        return band_label(score, self.band)
+
+
+@cache
+def baseline_scorer(lang: str) -> Scorer:
+    if lang == "zh":
+        return SnowNLPScorer()
+    if lang == "en":
+        return VaderScorer()
+    raise ValueError(f"no sentiment model for language {lang!r}")
+
+
+@cache
+def scorer(lang: str) -> Scorer:
+    """The best available scorer for ``lang`` (``zh`` or ``en``)."""
+    try:
+        from nlp import textcat
+    except ImportError:
+        return baseline_scorer(lang)
+    try:
+        model: Any = textcat.load(lang)
+    except FileNotFoundError:
+        return baseline_scorer(lang)
+    return _TextcatScorer(model)
+
+
+class _TextcatScorer:
+    def __init__(self, model: Any) -> None:
+        self._model = model
+        self.name = f"{model.name}-{model.version}"
+
+    def predict(self, texts: Sequence[str]) -> list[float]:
+        return list(self._model.predict(list(texts)))
+
+    def label(self, score: float) -> str:
+        return str(self._model.label(score))
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,36 +114,10 @@ class Sentiment:
     """Model name and version that produced it."""
 
 
-@lru_cache(maxsize=1)
-def _vader() -> Any:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    return SentimentIntensityAnalyzer()
-
-
-@lru_cache(maxsize=1)
-def model_names() -> dict[str, str]:
-    return {"zh": f"snownlp-{version('snownlp')}", "en": f"vader-{version('vaderSentiment')}"}
-
-
-def _label(score: float, band: float) -> str:
-    if score > band:
-        return "positive"
-    if score < -band:
-        return "negative"
-    return "neutral"
-
-
 def sentiment(text: str, lang: str | None) -> Sentiment | None:
     """Sentiment of one text in ``lang``; ``None`` for languages without a model."""
-    if not text.strip():
+    if lang not in SUPPORTED_LANGUAGES or not text.strip():
         return None
-    if lang == "zh":
-        from snownlp import SnowNLP
-
-        score = round(2 * SnowNLP(text).sentiments - 1, 4)
-        return Sentiment(_label(score, ZH_NEUTRAL_BAND), score, model_names()["zh"])
-    if lang == "en":
-        score = round(_vader().polarity_scores(text)["compound"], 4)
-        return Sentiment(_label(score, EN_NEUTRAL_BAND), score, model_names()["en"])
-    return None
+    s = scorer(lang)  # type: ignore[arg-type]
+    score = s.predict([text])[0]
+    return Sentiment(s.label(score), score, s.name)

@@ -1,25 +1,76 @@
-"""NLP stages: language, then sentiment (``nlp`` does the work; these only wire it in)."""
+"""NLP stage: language, sentiment, aspects and keywords via ``nlp.analyze``, in batches.
+
+Items of a page arrive concurrently (Scrapy processes up to ``CONCURRENT_ITEMS`` per
+response in parallel), so they are gathered into batches of ``VOCWATCH_NLP_BATCH`` or
+whatever arrived within ``VOCWATCH_NLP_MAX_WAIT`` seconds, and analysed in a worker
+thread: the models score lists efficiently and the reactor is never blocked. If the
+analysis fails, the items go on to the store un-enriched (counted), never lost.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from typing import Any
+
 from crawlers.items import Mention
-from nlp import detect_language, sentiment
+from nlp.analyze import analyze
+from nlp.aspects import CATEGORY_DOMAIN
 from pipelines.base import VocwatchPipeline
 
+logger = logging.getLogger(__name__)
 
-class LanguagePipeline(VocwatchPipeline):
-    def process_item(self, item: Mention) -> Mention:
-        if not item.language:
-            item.language = detect_language(f"{item.title or ''}\n{item.text}")
-        self.stats.inc_value(f"vocwatch/language/{item.language}")
+
+class EnrichPipeline(VocwatchPipeline):
+    def __init__(self, crawler: Any) -> None:
+        super().__init__(crawler)
+        self.batch_size = crawler.settings.getint("VOCWATCH_NLP_BATCH", 64)
+        self.max_wait = crawler.settings.getfloat("VOCWATCH_NLP_MAX_WAIT", 0.05)
+        self.pending: list[tuple[Mention, asyncio.Future[None]]] = []
+        self.timer: asyncio.TimerHandle | None = None
+
+    @property
+    def domain(self) -> str | None:
+        location = getattr(self.crawler.spider, "location", None)
+        return CATEGORY_DOMAIN.get(getattr(location, "category", ""), None)
+
+    async def process_item(self, item: Mention) -> Mention:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self.pending.append((item, done))
+        if len(self.pending) >= self.batch_size:
+            await self.run_batch()
+        elif self.timer is None:
+            self.timer = loop.call_later(self.max_wait, lambda: asyncio.ensure_future(self.run_batch()))
+        await done
         return item
 
+    async def run_batch(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        items = [item for item, _ in batch]
+        try:
+            results = await asyncio.to_thread(
+                analyze, [m.text for m in items], langs=[m.language for m in items], domain=self.domain)
+        except Exception:
+            logger.exception("NLP failed on a batch of %d mentions; storing them without it", len(items))
+            self.stats.inc_value("vocwatch/nlp/errors", len(items))
+        else:
+            for m, r in zip(items, results, strict=True):
+                m.language = r.lang
+                m.sentiment_label, m.sentiment_score = r.label, r.score
+                m.aspects = [{"aspect": a.aspect, "sentiment": a.sentiment, "score": a.score} for a in r.aspects]
+                m.keywords = list(r.keywords)
+                m.nlp_model = r.model
+                self.stats.inc_value(f"vocwatch/language/{r.lang}")
+            self.stats.inc_value("vocwatch/nlp/batches")
+        for _, done in batch:
+            if not done.done():
+                done.set_result(None)
 
-class SentimentPipeline(VocwatchPipeline):
-    def process_item(self, item: Mention) -> Mention:
-        result = sentiment(item.text, item.language)
-        if result is None:
-            self.stats.inc_value("vocwatch/sentiment/unsupported_language")
-            return item
-        item.sentiment_label, item.sentiment_score, item.nlp_model = result.label, result.score, result.model
-        return item
+    async def close_spider(self) -> None:
+        await self.run_batch()

@@ -15,7 +15,7 @@ from crawlers.items import Mention
 from crawlers.middlewares import retry_after_seconds
 from pipelines.clean import CleanPipeline
 from pipelines.dedupe import DedupePipeline
-from pipelines.enrich import LanguagePipeline, SentimentPipeline
+from pipelines.enrich import EnrichPipeline
 from pipelines.store import StorePipeline
 
 
@@ -87,14 +87,19 @@ def test_dedupe_store_roundtrip(crawler: Any) -> None:
     assert (s.get_value("vocwatch/store/inserted"), s.get_value("vocwatch/store/updated")) == (1, 1)
 
 
-def test_language_and_sentiment(crawler: Any) -> None:
-    lang, senti = LanguagePipeline.from_crawler(crawler), SentimentPipeline.from_crawler(crawler)
-    zh = senti.process_item(lang.process_item(raw(text="房间干净，服务热情，非常满意")))
-    en = senti.process_item(lang.process_item(raw(text="Filthy room and rude staff, never again")))
-    emoji = senti.process_item(lang.process_item(raw(text="👍👍")))
+def test_enrich_batches_and_fills_nlp_fields(crawler: Any) -> None:
+    enrich = EnrichPipeline.from_crawler(crawler)
+
+    async def run() -> list[Mention]:
+        items = [raw(text="房间干净，服务热情，非常满意"), raw(text="Filthy room and rude staff, never again"), raw(text="👍👍")]
+        return list(await asyncio.gather(*(enrich.process_item(m) for m in items)))
+
+    zh, en, emoji = asyncio.run(run())
     assert (zh.language, zh.sentiment_label) == ("zh", "positive") and zh.nlp_model
     assert (en.language, en.sentiment_label) == ("en", "negative")
-    assert emoji.language == "und" and emoji.sentiment_label is None
+    assert {a["aspect"] for a in en.aspects} >= {"cleanliness", "service"} or {a["aspect"] for a in en.aspects} >= {"room", "service"}
+    assert emoji.language == "und" and emoji.nlp_model == "none"
+    assert crawler.stats.get_value("vocwatch/nlp/batches") == 1  # three concurrent items, one batch
 
 
 def test_retry_after_header_forms() -> None:

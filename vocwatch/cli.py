@@ -154,6 +154,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if all(r.outcome in ("finished", "partial") for r in results) else 1
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from nlp.jsonl import analyze_jsonl
+
+    def warn(message: str) -> None:
+        print(f"vocwatch analyze: {args.input}: {message}", file=sys.stderr)
+
+    try:
+        src = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        print(f"vocwatch analyze: cannot read {args.input}: {exc.strerror}", file=sys.stderr)
+        return 2
+    with src, (sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")) as dst:
+        report = analyze_jsonl(src, dst, domain=args.domain, warn=warn)
+    print(f"vocwatch analyze: {report.analyzed} analysed, {report.skipped} skipped", file=sys.stderr)
+    return 0
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     import time
 
@@ -200,6 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="validate a configuration file")
     _config_arg(p)
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("analyze", help="language, sentiment, aspects and keywords for a JSON-lines file")
+    p.add_argument("--in", dest="input", required=True, help="input .jsonl: one object per line with 'text' (optional 'lang', 'id'); - for stdin")
+    p.add_argument("--out", required=True, help="output .jsonl (- for stdout): each input object plus lang, sentiment, aspects, keywords, model")
+    p.add_argument("--domain", choices=["hotel", "restaurant", "ecommerce"], help="aspect taxonomy (default: all)")
+    p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("sandbox", help="serve the local sandbox review sites for exploring")
     p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765, which the demo config expects)")

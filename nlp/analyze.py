@@ -1,0 +1,139 @@
+"""``analyze(texts)``: language, sentiment, aspects and keywords for a batch of texts.
+
+Batch-first because the models score lists: every text and every aspect clause of one
+language is scored in one call. Pure and deterministic; no Scrapy.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from nlp.aspects import Taxonomy, split_clauses, taxonomy
+from nlp.lang import UNDETERMINED, detect_language
+from nlp.sentiment import SUPPORTED_LANGUAGES, scorer
+
+MAX_CHARS = 20_000
+"""Longer texts are analysed on their first MAX_CHARS characters (``truncated`` says so)."""
+MAX_KEYWORDS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class AspectSentiment:
+    aspect: str
+    sentiment: str
+    """``positive``, ``neutral`` or ``negative``: the label of the clauses that mention it."""
+    score: float
+    """Mean score of those clauses, in [-1, 1]."""
+    terms: tuple[str, ...]
+    """The words that matched the aspect."""
+
+    def to_dict(self) -> dict[str, object]:
+        return {"aspect": self.aspect, "sentiment": self.sentiment, "score": self.score, "terms": list(self.terms)}
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    lang: str
+    """ISO 639-1 code, or ``und`` (empty, emoji-only, too short to tell)."""
+    label: str
+    """``positive``, ``neutral`` or ``negative``; ``neutral`` when there is no model for ``lang``."""
+    score: float
+    """Sentiment in [-1, 1]; 0.0 when there is no model for ``lang`` or no text."""
+    aspects: tuple[AspectSentiment, ...]
+    keywords: tuple[str, ...]
+    model: str
+    """Name-version of the sentiment model, or ``none`` when no model applied."""
+    truncated: bool = False
+
+
+NO_MODEL = "none"
+
+
+def analyze(
+    texts: Sequence[str | None],
+    *,
+    langs: Sequence[str | None] | None = None,
+    domain: str | None = None,
+) -> list[Analysis]:
+    """Analyse ``texts`` (``None`` counts as empty). ``langs`` gives known languages
+    (``None`` entries are detected); ``domain`` picks the aspect taxonomy (``hotel``,
+    ``restaurant``, ``ecommerce``; ``None`` = all of them)."""
+    tax = taxonomy(domain)
+    n = len(texts)
+    if langs is not None and len(langs) != n:
+        raise ValueError(f"langs has {len(langs)} entries for {n} texts")
+    clean = [(t or "")[:MAX_CHARS] for t in texts]
+    truncated = [len(t or "") > MAX_CHARS for t in texts]
+    detected = [(langs[i] if langs is not None and langs[i] else None) or detect_language(clean[i]) for i in range(n)]
+
+    # per text: its clauses with aspects found in them
+    found: list[list[tuple[str, dict[str, list[str]]]]] = []
+    for i in range(n):
+        clauses = split_clauses(clean[i]) if clean[i].strip() else []
+        found.append([(c, hits) for c in clauses if (hits := tax.find(c))])
+
+    # one scoring call per language, texts and aspect clauses together
+    scores: dict[tuple[int, int], float] = {}  # (text index, -1 for the text or clause index) -> score
+    jobs: dict[str, list[tuple[tuple[int, int], str]]] = defaultdict(list)
+    for i in range(n):
+        if detected[i] in SUPPORTED_LANGUAGES and clean[i].strip():
+            jobs[detected[i]].append(((i, -1), clean[i]))
+            jobs[detected[i]].extend(((i, k), c) for k, (c, _) in enumerate(found[i]))
+    for lang, items in jobs.items():
+        predicted = scorer(lang).predict([text for _, text in items])
+        scores.update((key, float(s)) for (key, _), s in zip(items, predicted, strict=True))
+
+    out: list[Analysis] = []
+    for i in range(n):
+        lang = detected[i]
+        if (i, -1) not in scores:
+            out.append(Analysis(lang=lang if clean[i].strip() else UNDETERMINED, label="neutral", score=0.0,
+                                aspects=_aspects_without_scores(found[i]), keywords=_keywords(found[i]),
+                                model=NO_MODEL, truncated=truncated[i]))
+            continue
+        s = scorer(lang)
+        per_aspect: dict[str, list[float]] = defaultdict(list)
+        terms: dict[str, list[str]] = defaultdict(list)
+        for k, (_, hits) in enumerate(found[i]):
+            for aid, words in hits.items():
+                per_aspect[aid].append(scores[(i, k)])
+                terms[aid].extend(words)
+        aspects = tuple(
+            AspectSentiment(aid, s.label(mean := round(sum(v) / len(v), 4)), mean, tuple(dict.fromkeys(terms[aid])))
+            for aid, v in per_aspect.items()
+        )
+        score = round(scores[(i, -1)], 4)
+        out.append(Analysis(lang=lang, label=s.label(score), score=score, aspects=aspects,
+                            keywords=_keywords(found[i]), model=s.name, truncated=truncated[i]))
+    return out
+
+
+def _aspects_without_scores(found: list[tuple[str, dict[str, list[str]]]]) -> tuple[AspectSentiment, ...]:
+    terms: dict[str, list[str]] = defaultdict(list)
+    for _, hits in found:
+        for aid, words in hits.items():
+            terms[aid].extend(words)
+    return tuple(AspectSentiment(aid, "neutral", 0.0, tuple(dict.fromkeys(w))) for aid, w in terms.items())
+
+
+def _keywords(found: list[tuple[str, dict[str, list[str]]]]) -> tuple[str, ...]:
+    """The aspect terms of the text in order of appearance, each once."""
+    words = [w for _, hits in found for ws in hits.values() for w in ws]
+    return tuple(dict.fromkeys(words))[:MAX_KEYWORDS]
+
+
+def analysis_to_dict(a: Analysis) -> dict[str, object]:
+    """The JSON shape ``vocwatch analyze`` writes."""
+    return {
+        "lang": a.lang,
+        "sentiment": {"label": a.label, "score": a.score},
+        "aspects": [x.to_dict() for x in a.aspects],
+        "keywords": list(a.keywords),
+        "model": a.model,
+        **({"truncated": True} if a.truncated else {}),
+    }
+
+
+__all__ = ["Analysis", "AspectSentiment", "Taxonomy", "analysis_to_dict", "analyze"]
