@@ -1,0 +1,234 @@
+"""Fast offline sentence-level sentiment for Chinese and English (vocwatch's own models).
+
+Linear models (logistic regression) over sparse n-gram features, trained by
+``nlp/training/train_sentiment.py`` and shipped as small JSON files next to this module
+(``nlp/models/sentiment-{lang}-v1.json``). Inference is pure Python dict lookups, so it
+runs at thousands of texts per second on one core, needs no numpy/scikit-learn, and never
+fetches anything from a hub.
+
+Features
+- ``zh``: character 1-3 grams of the normalised text (no word segmentation: jieba is
+  5-10x too slow for the budget and char n-grams capture "不好", "不是很" on their own).
+- ``en``: word uni- and bigrams with negation marking (tokens after "not", "n't", "no",
+  "never", "hardly", ... up to the next punctuation get a ``!`` prefix), so "not good"
+  and "good" are different features.
+
+The *same* :func:`normalize` and :func:`features` functions are used at training and at
+inference: that is what keeps the shipped weights meaningful.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cache
+from itertools import pairwise, repeat
+from pathlib import Path
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+MODEL_VERSION = "1"
+LANGS = ("zh", "en")
+MAX_CHARS = 20_000
+"""Longer texts are cut here: bounded time per text; sentiment is settled long before."""
+
+# Weibo emoticons such as [哈哈] [泪] [good]. Weibo's labels were derived from them, so
+# weights learned for them would be circular; they are dropped at training AND inference
+# (one rule everywhere). Emoji characters (😀) are kept as ordinary characters.
+_EMOTICON = re.compile(r"\[[\u4e00-\u9fffA-Za-z]{1,8}\]")
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_MENTION = re.compile(r"@[\w\u4e00-\u9fff\-]{1,30}")
+_SPACE = re.compile(r"\s+")
+_EN_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[!?.,;:()]")
+
+_EN_NEGATORS = frozenset(
+    ["not", "no", "never", "none", "nobody", "nothing", "nowhere", "neither", "nor", "without", "hardly", "barely", "scarcely", "cannot", "cant", "can't", "dont", "don't", "doesnt", "doesn't", "didnt", "didn't", "isnt", "isn't", "wasnt", "wasn't", "arent", "aren't", "werent", "weren't", "wont", "won't", "wouldnt", "wouldn't", "couldnt", "couldn't", "shouldnt", "shouldn't", "havent", "haven't", "hasnt", "hasn't", "hadnt", "hadn't", "aint", "ain't", "lack", "lacked", "lacking"]
+)
+_EN_SCOPE_END = frozenset([".", ",", ";", ":", "!", "?", "(", ")", "but", "however", "although", "though", "yet"])
+
+
+def strip_emoticons(text: str) -> str:
+    """Remove Weibo-style bracket emoticons ([哈哈], [泪]); used for Weibo evaluation too."""
+    return _EMOTICON.sub(" ", text)
+
+
+def normalize(text: str, lang: str) -> str:
+    """One normalisation for training and inference.
+
+    NFKC (full-width letters/digits/punctuation -> half-width), lowercase, URLs -> ``url``,
+    @mentions -> ``@``, Weibo emoticons dropped, whitespace collapsed. ``lang`` is accepted
+    so both languages can diverge later without changing call sites.
+    """
+    del lang  # same rule for both languages today
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", text[:MAX_CHARS]).lower()
+    text = _URL.sub(" url ", text)
+    text = _MENTION.sub("@", text)
+    text = _EMOTICON.sub(" ", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def _zh_features(text: str, ngram: int) -> list[str]:
+    out = list(text)
+    for k in range(2, ngram + 1):
+        out += [text[i : i + k] for i in range(len(text) - k + 1)]
+    return out
+
+
+def _en_marked(text: str) -> list[str]:
+    """Word tokens with negation scope marked by a ``!`` prefix ("not good" -> not !good)."""
+    toks = _EN_TOKEN.findall(text)
+    marked: list[str] = []
+    neg = False
+    for t in toks:
+        if t in _EN_SCOPE_END:
+            neg = False
+            marked.append(t)
+        elif t in _EN_NEGATORS or t.endswith("n't"):
+            neg = True
+            marked.append(t)
+        else:
+            marked.append("!" + t if neg else t)
+    return marked
+
+
+def _en_features(text: str) -> list[str]:
+    return _en_grams(_en_marked(text))
+
+
+def _en_grams(marked: list[str]) -> list[str]:
+    out = marked[:]
+    out += [a + " " + b for a, b in pairwise(marked)]
+    return out
+
+
+def features(normalized: str, lang: str, ngram: int = 3) -> list[str]:
+    """Sparse feature strings of an already normalised text (repeats kept).
+
+    ``ngram`` is the longest character n-gram for ``zh`` (English always uses 1-2 words).
+    """
+    if lang == "zh":
+        return _zh_features(normalized, ngram)
+    if lang == "en":
+        return _en_features(normalized)
+    raise ValueError(f"unsupported language {lang!r}; expected one of {LANGS}")
+
+
+def lexicon_score(normalized: str, lang: str, lexicon: dict[str, float]) -> float:
+    """Dense prior feature in (-1, 1): summed word valences, negated ones flipped (x -0.74).
+
+    Uses VADER's lexicon for English (MIT licence, shipped inside the model file) and
+    VADER's own squashing ``s / sqrt(s^2 + 15)``. It carries polarity for words that the
+    small English training sets rarely show ("nothing to complain about").
+    """
+    if lang != "en" or not lexicon or not normalized:
+        return 0.0
+    return _lex_of_marked(_en_marked(normalized), lexicon)
+
+
+def _lex_of_marked(marked: list[str], lexicon: dict[str, float]) -> float:
+    s = 0.0
+    get = lexicon.get
+    for t in marked:
+        if t[0] == "!":
+            v = get(t[1:])
+            if v is not None:
+                s -= 0.74 * v
+        else:
+            v = get(t)
+            if v is not None:
+                s += v
+    return s / math.sqrt(s * s + 15.0)
+
+
+@dataclass(slots=True)
+class TextClassifier:
+    """A loaded linear sentiment model; :meth:`predict` gives scores in [-1, 1]."""
+
+    name: str
+    version: str
+    lang: str
+    bias: float
+    weights: dict[str, float]
+    neutral_band: float
+    binary: bool = True
+    l2: bool = True
+    ngram: int = 3
+    lexicon: dict[str, float] = field(default_factory=dict)
+    lex_weight: float = 0.0
+    meta: dict[str, object] = field(default_factory=dict)
+
+    def score_one(self, text: str) -> float:
+        """Score of one text: ``2 * P(positive) - 1``; 0.0 when no known feature fires."""
+        norm = normalize(text, self.lang)
+        if not norm:
+            return 0.0
+        lex = 0.0
+        if self.lang == "en":  # tokenise once for both the n-grams and the lexicon prior
+            marked = _en_marked(norm)
+            feats = _en_grams(marked)
+            if self.lex_weight and self.lexicon and marked:
+                lex = _lex_of_marked(marked, self.lexicon)
+        else:
+            feats = features(norm, self.lang, self.ngram)
+        if self.binary:
+            feats = set(feats)  # type: ignore[assignment]
+        z = sum(map(self.weights.get, feats, repeat(0.0)))  # C-speed lookups
+        if z == 0.0 and lex == 0.0:  # no known feature fired: no evidence either way
+            return 0.0
+        if self.l2:
+            z /= math.sqrt(len(feats))
+        z += self.lex_weight * lex
+        return math.tanh((z + self.bias) / 2.0)  # == 2 * sigmoid(z + b) - 1
+
+    def predict(self, texts: list[str]) -> list[float]:
+        """Scores in [-1, 1] for each text (>= 0 means positive as a binary decision)."""
+        return [self.score_one(t) for t in texts]
+
+    def label(self, score: float) -> str:
+        """``positive`` / ``neutral`` / ``negative`` with the dev-chosen neutral band."""
+        if score > self.neutral_band:
+            return "positive"
+        if score < -self.neutral_band:
+            return "negative"
+        return "neutral"
+
+
+def model_path(lang: str, models_dir: Path = MODELS_DIR) -> Path:
+    return models_dir / f"sentiment-{lang}-v{MODEL_VERSION}.json"
+
+
+def load_file(path: Path) -> TextClassifier:
+    """Load a model JSON written by the training script (no cache)."""
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"sentiment model {path} is missing; rebuild it with "
+            "`python -m nlp.training.train_sentiment --shared ../shared --out nlp/models`"
+        )
+    with path.open(encoding="utf-8") as fh:
+        d = json.load(fh)
+    return TextClassifier(
+        name=d["name"],
+        version=str(d["version"]),
+        lang=d["lang"],
+        bias=float(d["bias"]),
+        weights=d["weights"],
+        neutral_band=float(d["neutral_band"]),
+        binary=bool(d["binary"]),
+        l2=bool(d["l2"]),
+        ngram=int(d.get("ngram", 3)),
+        lexicon=d.get("lexicon", {}),
+        lex_weight=float(d.get("lex_weight", 0.0)),
+        meta=d.get("meta", {}),
+    )
+
+
+@cache
+def load(lang: str) -> TextClassifier:
+    """The shipped model for ``lang`` ("zh" or "en"), loaded once per process."""
+    if lang not in LANGS:
+        raise ValueError(f"unsupported language {lang!r}; expected one of {LANGS}")
+    return load_file(model_path(lang))

@@ -1,0 +1,125 @@
+"""The shipped sentiment models (nlp/models): negation, contrast, edge cases, size, speed bounds."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from nlp import textcat
+from nlp.textcat import load, load_file, model_path, normalize
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+MAX_MODEL_BYTES = 5_000_000
+
+ZH_NEG = ["不高兴", "不是很好", "没有想象中好", "房间很脏，服务态度也差", "再也不会来了"]
+ZH_POS = ["不错", "没什么可挑剔的", "房间干净，服务很好", "下次还会再来"]
+ZH_MIXED = "房间很干净但是前台态度很差"
+EN_NEG = ["not good", "The room wasn't clean.", "There was hardly any hot water.",
+          "Terrible service, never again."]
+EN_POS = ["Nothing to complain about.", "Great location and friendly staff.",
+          "The bed was comfortable and the room was spotless."]
+EN_MIXED = "The room was clean but the front desk staff were rude."
+
+
+@pytest.mark.parametrize("text", ZH_NEG)
+def test_zh_negative(text: str) -> None:
+    s = load("zh").predict([text])[0]
+    assert s < 0, (text, s)
+
+
+@pytest.mark.parametrize("text", ZH_POS)
+def test_zh_positive(text: str) -> None:
+    s = load("zh").predict([text])[0]
+    assert s >= 0, (text, s)
+
+
+@pytest.mark.parametrize("text", EN_NEG)
+def test_en_negative(text: str) -> None:
+    s = load("en").predict([text])[0]
+    assert s < 0, (text, s)
+
+
+@pytest.mark.parametrize("text", EN_POS)
+def test_en_positive(text: str) -> None:
+    s = load("en").predict([text])[0]
+    assert s >= 0, (text, s)
+
+
+@pytest.mark.parametrize(("lang", "text"), [("zh", ZH_MIXED), ("en", EN_MIXED)])
+def test_contrast_not_strongly_positive(lang: str, text: str) -> None:
+    s = load(lang).predict([text])[0]
+    assert s < 0.5, (text, s)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_edge_inputs_have_defined_scores(lang: str) -> None:
+    clf = load(lang)
+    empty, blank, emoji, emoticon = clf.predict(["", "   \n ", "😀😀🎉", "[哈哈][泪]"])
+    assert empty == 0.0 and blank == 0.0 and clf.label(empty) == "neutral"
+    assert emoji == 0.0 and emoticon == 0.0  # no known feature fires -> no evidence
+    huge = ("房间很好 " if lang == "zh" else "the room was great ") * 200_000
+    t0 = time.perf_counter()
+    (s,) = clf.predict([huge])
+    assert -1.0 <= s <= 1.0 and time.perf_counter() - t0 < 2.0
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_scores_labels_and_determinism(lang: str) -> None:
+    clf = load(lang)
+    texts = ZH_NEG + ZH_POS if lang == "zh" else EN_NEG + EN_POS
+    a = clf.predict(texts)
+    assert a == clf.predict(texts) == load_file(model_path(lang)).predict(texts)
+    assert all(-1.0 <= s <= 1.0 for s in a)
+    assert {clf.label(s) for s in (-1.0, 0.0, 1.0)} == {"negative", "neutral", "positive"}
+    assert clf.name == f"vocwatch-sent-{lang}" and clf.version == "1"
+    assert 0.0 < clf.neutral_band < 1.0
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_model_file_small_and_fast_to_load(lang: str) -> None:
+    path = model_path(lang)
+    assert path.stat().st_size < MAX_MODEL_BYTES
+    t0 = time.perf_counter()
+    load_file(path)
+    assert time.perf_counter() - t0 < 1.0
+
+
+def test_load_is_cached_and_errors_are_clear(tmp_path: Path) -> None:
+    assert load("zh") is load("zh")
+    with pytest.raises(ValueError, match="unsupported language"):
+        load("fr")
+    with pytest.raises(FileNotFoundError, match="train_sentiment"):
+        textcat.load_file(model_path("zh", tmp_path))
+
+
+def test_normalize() -> None:
+    assert normalize("ＡＢＣ１２３  好\n\t[哈哈]吗", "zh") == "abc123 好 吗"
+    assert normalize("Visit https://x.y/z @bob NOW", "en") == "visit url @ now"
+
+
+def _require_shared() -> None:
+    if not (SHARED / "datasets").is_dir():
+        pytest.skip(f"{SHARED}/datasets is absent: labelled data lives outside the repo")
+
+
+def test_hotel_test_split_accuracy() -> None:
+    """A quick guard on the hotel test rows (full table: python -m nlp.training.evaluate)."""
+    _require_shared()
+    from nlp.training.data import load_en, split_of
+
+    rows = [r for r in load_en(SHARED) if r.split == "test" and r.dataset == "opspam_hotel"]
+    en = load("en").predict([r.text for r in rows])
+    acc_en = sum((s >= 0) == bool(r.label) for r, s in zip(rows, en, strict=True)) / len(rows)
+    assert acc_en >= 0.9  # 0.98 at release
+
+    import csv
+
+    path = SHARED / "datasets" / "zh" / "chnsenticorp_htl.csv"
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        zh = [(r["review"], int(r["label"])) for r in csv.DictReader(fh)
+              if r["review"] and normalize(r["review"], "zh") and split_of(r["review"], "zh") == "test"]
+    scores = load("zh").predict([t for t, _ in zh])
+    acc_zh = sum((s >= 0) == bool(y) for (_, y), s in zip(zh, scores, strict=True)) / len(zh)
+    assert acc_zh >= 0.88  # 0.90 at release
