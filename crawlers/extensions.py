@@ -10,7 +10,7 @@ from typing import Any, Self
 from scrapy import signals
 from scrapy.crawler import Crawler
 
-from crawlers.runtime import store_for
+from crawlers.runtime import source_id_of, store_for
 from crawlers.stats import DROPPED
 
 logger = logging.getLogger(__name__)
@@ -60,12 +60,9 @@ class RunRecorder:
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
-    def _source_id(self, spider: Any) -> str:
-        return getattr(getattr(spider, "source", None), "id", None) or spider.name
-
     async def spider_opened(self, spider: Any) -> None:
         store = store_for(self.crawler.settings)
-        self.run_id = await asyncio.to_thread(store.start_run, self._source_id(spider), spider.name, datetime.now(UTC))
+        self.run_id = await asyncio.to_thread(store.start_run, source_id_of(spider), spider.name, datetime.now(UTC))
         self.crawler.stats.set_value("vocwatch/run_id", self.run_id)
 
     async def spider_closed(self, spider: Any, reason: str) -> None:
@@ -76,4 +73,4 @@ class RunRecorder:
         stats["vocwatch/close_reason"] = reason
         store = store_for(self.crawler.settings)
         await asyncio.to_thread(store.finish_run, self.run_id, datetime.now(UTC), outcome, stats)
-        logger.info("crawl run %d of %s: %s", self.run_id, self._source_id(spider), outcome)
+        logger.info("crawl run %d of %s: %s", self.run_id, source_id_of(spider), outcome)

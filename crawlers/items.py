@@ -103,6 +103,7 @@ class Mention:
 
 
 MENTION_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Mention))
+DATETIME_FIELDS = ("published_at", "crawled_at", "reply_at")
 MUTABLE_FIELDS = ("text", "title", "rating_raw", "likes", "reposts", "comments", "reply_text", "reply_at")
 
 

@@ -22,6 +22,11 @@ def store_for(settings: Any) -> Store:
         return _stores[url]
 
 
+def source_id_of(spider: Any) -> str:
+    """The configured source a spider crawls, or its name for a spider without one."""
+    return getattr(getattr(spider, "source", None), "id", None) or getattr(spider, "name", "")
+
+
 def close_stores() -> None:
     with _lock:
         for store in _stores.values():

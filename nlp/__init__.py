@@ -2,6 +2,6 @@
 
 from nlp.analyze import Analysis, AspectSentiment, analyze
 from nlp.lang import detect_language
-from nlp.sentiment import Sentiment, sentiment
+from nlp.sentiment import scorer
 
-__all__ = ["Analysis", "AspectSentiment", "Sentiment", "analyze", "detect_language", "sentiment"]
+__all__ = ["Analysis", "AspectSentiment", "analyze", "detect_language", "scorer"]

@@ -7,7 +7,7 @@ language is scored in one call. Pure and deterministic; no Scrapy.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from nlp.aspects import Taxonomy, split_clauses, taxonomy
@@ -90,32 +90,36 @@ def analyze(
         lang = detected[i]
         if (i, -1) not in scores:
             out.append(Analysis(lang=lang if clean[i].strip() else UNDETERMINED, label="neutral", score=0.0,
-                                aspects=_aspects_without_scores(found[i]), keywords=_keywords(found[i]),
+                                aspects=_aspects(found[i], None, None), keywords=_keywords(found[i]),
                                 model=NO_MODEL, truncated=truncated[i]))
             continue
         s = scorer(lang)
-        per_aspect: dict[str, list[float]] = defaultdict(list)
-        terms: dict[str, list[str]] = defaultdict(list)
-        for k, (_, hits) in enumerate(found[i]):
-            for aid, words in hits.items():
-                per_aspect[aid].append(scores[(i, k)])
-                terms[aid].extend(words)
-        aspects = tuple(
-            AspectSentiment(aid, s.label(mean := round(sum(v) / len(v), 4)), mean, tuple(dict.fromkeys(terms[aid])))
-            for aid, v in per_aspect.items()
-        )
+        aspects = _aspects(found[i], [scores[(i, k)] for k in range(len(found[i]))], s.label)
         score = round(scores[(i, -1)], 4)
         out.append(Analysis(lang=lang, label=s.label(score), score=score, aspects=aspects,
                             keywords=_keywords(found[i]), model=s.name, truncated=truncated[i]))
     return out
 
 
-def _aspects_without_scores(found: list[tuple[str, dict[str, list[str]]]]) -> tuple[AspectSentiment, ...]:
+def _aspects(
+    found: list[tuple[str, dict[str, list[str]]]],
+    clause_scores: list[float] | None,
+    label: Callable[[float], str] | None,
+) -> tuple[AspectSentiment, ...]:
+    """Per aspect: the terms that matched and the mean score of the clauses naming it.
+    Without scores (no model for the language) every aspect is neutral at 0.0."""
+    per_aspect: dict[str, list[float]] = defaultdict(list)
     terms: dict[str, list[str]] = defaultdict(list)
-    for _, hits in found:
+    for k, (_, hits) in enumerate(found):
         for aid, words in hits.items():
+            per_aspect[aid].append(clause_scores[k] if clause_scores is not None else 0.0)
             terms[aid].extend(words)
-    return tuple(AspectSentiment(aid, "neutral", 0.0, tuple(dict.fromkeys(w))) for aid, w in terms.items())
+    out = []
+    for aid, values in per_aspect.items():
+        mean = round(sum(values) / len(values), 4)
+        sentiment = label(mean) if label is not None else "neutral"
+        out.append(AspectSentiment(aid, sentiment, mean, tuple(dict.fromkeys(terms[aid]))))
+    return tuple(out)
 
 
 def _keywords(found: list[tuple[str, dict[str, list[str]]]]) -> tuple[str, ...]:

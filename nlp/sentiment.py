@@ -9,7 +9,6 @@ measured against, and the fallback. Every result records which scorer produced i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import version
 from typing import Any, Protocol
@@ -102,22 +101,3 @@ class _TextcatScorer:
 
     def label(self, score: float) -> str:
         return str(self._model.label(score))
-
-
-@dataclass(frozen=True, slots=True)
-class Sentiment:
-    label: str
-    """``positive``, ``neutral`` or ``negative``."""
-    score: float
-    """In [-1, 1]."""
-    model: str
-    """Model name and version that produced it."""
-
-
-def sentiment(text: str, lang: str | None) -> Sentiment | None:
-    """Sentiment of one text in ``lang``; ``None`` for languages without a model."""
-    if lang not in SUPPORTED_LANGUAGES or not text.strip():
-        return None
-    s = scorer(lang)  # type: ignore[arg-type]
-    score = s.predict([text])[0]
-    return Sentiment(s.label(score), score, s.name)

@@ -7,7 +7,7 @@ from typing import Any, Self
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawlers.runtime import store_for
+from crawlers.runtime import source_id_of, store_for
 from crawlers.stats import DROPPED
 from crawlers.store import Store
 
@@ -27,8 +27,7 @@ class VocwatchPipeline:
 
     @property
     def source_id(self) -> str:
-        spider: Any = self.crawler.spider
-        return getattr(getattr(spider, "source", None), "id", "") or getattr(spider, "name", "")
+        return source_id_of(self.crawler.spider)
 
     def drop(self, reason: str, item: Any, detail: str = "") -> DropItem:
         """Count the drop under ``vocwatch/dropped/<reason>`` and return the exception to raise."""

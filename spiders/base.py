@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Self
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import scrapy
@@ -38,6 +39,14 @@ from crawlers.items import Mention
 from crawlers.runtime import store_for
 from crawlers.stats import DROPPED
 from spiders.pages.base import MalformedPage, Page
+
+
+def with_query(url: str, **params: Any) -> str:
+    """``url`` with query parameters set (added or replaced), e.g. the next page number."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    query.update({k: str(v) for k, v in params.items()})
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 class SourceSpider(scrapy.Spider):

@@ -8,22 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from scrapy.http import Response
 
-from spiders.base import SourceSpider
+from spiders.base import SourceSpider, with_query
 from spiders.pages.base import MalformedPage
 from spiders.pages.mall import MallCommentsPage
 
 PAGE_SIZE = 10
-
-
-def with_query(url: str, **params: Any) -> str:
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    query.update({k: str(v) for k, v in params.items()})
-    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 class MallCommentsSpider(SourceSpider):
@@ -50,8 +42,5 @@ class MallCommentsSpider(SourceSpider):
             return
         last = po.max_page if self.source.max_pages is None else min(po.max_page, self.source.max_pages)
         for n in range(2, last + 1):
-            yield self.request(with_query(self.source.url, page=n, pageSize=PAGE_SIZE), self.parse_more,
+            yield self.request(with_query(self.source.url, page=n, pageSize=PAGE_SIZE), self.parse,
                                cb_kwargs={"page": n}, priority=-n)
-
-    def parse_more(self, response: Response, page: int) -> Iterator[Any]:
-        yield from self.parse(response, page)

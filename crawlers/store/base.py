@@ -15,6 +15,8 @@ from typing import Any, Protocol
 from crawlers.items import Mention
 
 RUN_OUTCOMES = ("running", "finished", "partial", "failed")
+KEEP_ON_UPDATE = ("source_id", "location_id", "brand", "crawled_at")
+"""Fields an update never overwrites: who found the mention first, and when."""
 
 
 @dataclass(slots=True)

@@ -15,10 +15,8 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from crawlers.items import MENTION_FIELDS, Mention
-from crawlers.store.base import CrawlRun, UpsertResult
-
-_KEEP_ON_UPDATE = ("source_id", "location_id", "brand", "crawled_at")
+from crawlers.items import DATETIME_FIELDS, MENTION_FIELDS, Mention
+from crawlers.store.base import KEEP_ON_UPDATE, CrawlRun, UpsertResult
 
 
 def mention_to_doc(m: Mention) -> dict[str, Any]:
@@ -30,7 +28,7 @@ def mention_to_doc(m: Mention) -> dict[str, Any]:
 def doc_to_mention(doc: dict[str, Any]) -> Mention:
     d = {k: v for k, v in doc.items() if k in MENTION_FIELDS}
     d["fingerprint"] = doc["_id"]
-    for k in ("published_at", "crawled_at", "reply_at"):
+    for k in DATETIME_FIELDS:
         if isinstance(d.get(k), datetime) and d[k].tzinfo is None:
             d[k] = d[k].replace(tzinfo=UTC)  # pymongo returns naive UTC by default
     return Mention(**d)
@@ -57,7 +55,7 @@ class MongoStore:
                 continue
             seen.add(m.fingerprint)
             doc = mention_to_doc(m)
-            keep = {k: doc.pop(k) for k in _KEEP_ON_UPDATE}
+            keep = {k: doc.pop(k) for k in KEEP_ON_UPDATE}
             doc.pop("_id")
             # First op updates an existing record whose content changed; second inserts a new one.
             ops.append(UpdateOne({"_id": m.fingerprint, "content_hash": {"$ne": m.content_hash}}, {"$set": doc}))

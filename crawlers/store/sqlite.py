@@ -16,11 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crawlers.items import Mention
-from crawlers.store.base import CrawlRun, UpsertResult
+from crawlers.items import DATETIME_FIELDS, Mention
+from crawlers.store.base import KEEP_ON_UPDATE, CrawlRun, UpsertResult
 
 _JSON_FIELDS = ("aspects", "keywords")
-_DATE_FIELDS = ("published_at", "crawled_at", "reply_at")
 _COLUMNS = (
     "fingerprint", "content_hash", "site", "kind", "source_id", "location_id", "brand", "url",
     "external_id", "author", "author_region", "title", "text", "rating_raw", "rating_scale", "rating",
@@ -28,8 +27,6 @@ _COLUMNS = (
     "reply_text", "reply_at", "variant", "sentiment_label", "sentiment_score", "aspects", "keywords",
     "nlp_model",
 )  # fmt: skip
-# On update the first sighting stays: who found it first and when.
-_KEEP_ON_UPDATE = {"fingerprint", "source_id", "location_id", "brand", "crawled_at"}
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS mentions (
@@ -103,7 +100,7 @@ class SQLiteStore:
         if not latest:
             return result
         now = to_db_time(datetime.now(UTC))
-        update_cols = [c for c in _COLUMNS if c not in _KEEP_ON_UPDATE]
+        update_cols = [c for c in _COLUMNS if c != "fingerprint" and c not in KEEP_ON_UPDATE]
         insert_sql = f"INSERT INTO mentions ({', '.join(_COLUMNS)}, updated_at) VALUES ({', '.join('?' * (len(_COLUMNS) + 1))})"
         update_sql = f"UPDATE mentions SET {', '.join(c + ' = ?' for c in update_cols)}, updated_at = ? WHERE fingerprint = ?"
         with self._lock:
@@ -222,7 +219,7 @@ class SQLiteStore:
 
 def _to_row(m: Mention) -> dict[str, Any]:
     row = {c: getattr(m, c) for c in _COLUMNS}
-    for c in _DATE_FIELDS:
+    for c in DATETIME_FIELDS:
         row[c] = to_db_time(row[c])
     for c in _JSON_FIELDS:
         row[c] = json.dumps(row[c], ensure_ascii=False)
@@ -231,7 +228,7 @@ def _to_row(m: Mention) -> dict[str, Any]:
 
 def _from_row(r: sqlite3.Row) -> Mention:
     d = dict(r)
-    for c in _DATE_FIELDS:
+    for c in DATETIME_FIELDS:
         d[c] = from_db_time(d[c])
     for c in _JSON_FIELDS:
         d[c] = json.loads(d[c]) if d[c] else []

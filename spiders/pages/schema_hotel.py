@@ -93,8 +93,8 @@ class SchemaHotelReviewPage:
 
     def _mention(self, rid: str, r: dict[str, Any], card: Selector | None) -> Mention:
         page = self.page
-        body_html = card.css(".review-body").get() if card is not None else None
-        text = body_html if body_html and Selector(text=body_html).xpath("string()").get().strip() else r.get("reviewBody")
+        body = card.css(".review-body") if card is not None else None
+        text = body.get() if body and body.xpath("string()").get("").strip() else r.get("reviewBody")
         rating = r.get("reviewRating") if isinstance(r.get("reviewRating"), dict) else {}
         value, scale = _float(rating.get("ratingValue")), _float(rating.get("bestRating"))
         date_raw = r.get("datePublished")
