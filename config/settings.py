@@ -53,5 +53,6 @@ VOCWATCH_STORE_FLUSH_SECONDS = 1.0
 VOCWATCH_PSEUDONYMISE_AUTHORS = True
 VOCWATCH_NLP_BATCH = 64
 VOCWATCH_NLP_MAX_WAIT = 0.05
+VOCWATCH_NLP_WORKERS = None  # processes for text analysis; None: 1 with a second core, 0 = in a thread
 
 ADDONS = {"crawlers.addon.VocwatchConfigAddon": 0}

@@ -52,11 +52,15 @@ class SourceResult:
 
 
 def scrapy_settings(config: Config, overrides: dict[str, Any] | None = None) -> Any:
+    """Scrapy settings for crawling ``config``'s sources; ``overrides`` win."""
     from scrapy.settings import Settings
 
     settings = Settings()
     settings.setmodule("config.settings", priority="project")
     settings.set("VOCWATCH_CONFIG", str(config.path), priority="cmdline")
+    # the store is named here, not only by the add-on (which sees each crawler's copy):
+    # crawl_sources reads the run records back from this very store
+    settings.set("VOCWATCH_STORE_URL", config.store_url, priority="project")
     for key, value in (overrides or {}).items():
         settings.set(key, value, priority="cmdline")
     return settings

@@ -2,18 +2,22 @@
 
 Items of a page arrive concurrently (Scrapy processes up to ``CONCURRENT_ITEMS`` per
 response in parallel), so they are gathered into batches of ``VOCWATCH_NLP_BATCH`` or
-whatever arrived within ``VOCWATCH_NLP_MAX_WAIT`` seconds, and analysed in a worker
-thread: the models score lists efficiently and the reactor is never blocked. If the
-analysis fails, the items go on to the store un-enriched (counted), never lost.
+whatever arrived within ``VOCWATCH_NLP_MAX_WAIT`` seconds, and analysed off the reactor:
+in ``VOCWATCH_NLP_WORKERS`` worker processes (``nlp.worker``; default one where there is
+a second core), or in a thread when that is 0. If a worker dies, the crawl goes on
+analysing in a thread. If the analysis fails, the items go on to
+the store un-enriched (counted), never lost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from crawlers.items import Mention
+from nlp import worker
 from nlp.analyze import analyze
 from nlp.aspects import CATEGORY_DOMAIN
 from pipelines.base import VocwatchPipeline
@@ -26,6 +30,8 @@ class EnrichPipeline(VocwatchPipeline):
         super().__init__(crawler)
         self.batch_size = crawler.settings.getint("VOCWATCH_NLP_BATCH", 64)
         self.max_wait = crawler.settings.getfloat("VOCWATCH_NLP_MAX_WAIT", 0.05)
+        workers = crawler.settings.get("VOCWATCH_NLP_WORKERS")
+        self.workers = worker.default_workers() if workers is None else int(workers)
         self.pending: list[tuple[Mention, asyncio.Future[None]]] = []
         self.timer: asyncio.TimerHandle | None = None
 
@@ -54,8 +60,7 @@ class EnrichPipeline(VocwatchPipeline):
             return
         items = [item for item, _ in batch]
         try:
-            results = await asyncio.to_thread(
-                analyze, [m.text for m in items], langs=[m.language for m in items], domain=self.domain)
+            results = await self._analyze([m.text for m in items], [m.language for m in items])
         except Exception:
             logger.exception("NLP failed on a batch of %d mentions; storing them without it", len(items))
             self.stats.inc_value("vocwatch/nlp/errors", len(items))
@@ -71,6 +76,17 @@ class EnrichPipeline(VocwatchPipeline):
         for _, done in batch:
             if not done.done():
                 done.set_result(None)
+
+    async def _analyze(self, texts: list[str], langs: list[str | None]) -> list[Any]:
+        if self.workers > 0:
+            try:
+                return await asyncio.wrap_future(worker.submit(self.workers, texts, langs, self.domain))
+            except BrokenProcessPool:
+                logger.error("NLP worker process died; analysing in a thread for the rest of this crawl")
+                self.stats.inc_value("vocwatch/nlp/worker_failures")
+                worker.discard(self.workers)
+                self.workers = 0
+        return await asyncio.to_thread(analyze, texts, langs=langs, domain=self.domain)
 
     async def close_spider(self) -> None:
         await self.run_batch()

@@ -131,3 +131,84 @@ def test_mongo_unreachable_fails_clearly() -> None:
         from crawlers.store.mongo import MongoStore
 
         MongoStore("mongodb://127.0.0.1:1/vocwatch", server_timeout_ms=200)
+
+
+# -- rollups -------------------------------------------------------------------------
+def _rolled(store: SQLiteStore) -> None:
+    """Five mentions over two ISO weeks and two months, two locations, hand-checked below."""
+    rows = [  # ext, location, day, rating, label, score, reply, likes, aspects
+        ("a", "loc", datetime(2026, 10, 30, 23, 0, tzinfo=UTC), 5.0, "positive", 0.8, "谢谢", 3,
+         [{"aspect": "room", "sentiment": "positive", "score": 0.6}, {"aspect": "service", "sentiment": "negative", "score": -0.5}]),
+        ("b", "loc", datetime(2026, 10, 30, 1, 0, tzinfo=UTC), 2.0, "negative", -0.6, None, None,
+         [{"aspect": "room", "sentiment": "negative", "score": -0.7}]),
+        ("c", "loc", datetime(2026, 11, 2, 8, 0, tzinfo=UTC), None, "neutral", 0.1, None, 1, []),
+        ("d", "rival", datetime(2026, 11, 2, 9, 0, tzinfo=UTC), 4.0, "positive", 0.5, "thanks", 0, []),
+        ("e", "loc", None, 1.0, "negative", -0.9, None, 0, []),  # no date: in no bucket
+    ]
+    ms = []
+    for ext, loc, day, rating, label, score, reply, likes, aspects in rows:
+        m = mention(ext, text=f"t{ext}", likes=likes, rating=rating, sentiment_label=label,
+                    sentiment_score=score, reply_text=reply)
+        m.location_id, m.published_at, m.aspects = loc, day, aspects
+        m.fingerprint = mention_fingerprint(m)
+        ms.append(m)
+    store.upsert_mentions(ms)
+
+
+def test_rollup_by_day_and_location_sums(store: SQLiteStore) -> None:
+    _rolled(store)
+    rows = list(store.rollup(bucket="day", group_by=("location_id",)))
+    assert [(r.bucket, r.keys) for r in rows] == [
+        ("2026-10-30", ("loc",)), ("2026-11-02", ("loc",)), ("2026-11-02", ("rival",))]
+    oct30 = rows[0]
+    assert (oct30.mentions, oct30.rated, oct30.rating_sum) == (2, 2, 7.0)
+    assert (oct30.positive, oct30.neutral, oct30.negative) == (1, 0, 1)
+    assert oct30.sentiment_sum == pytest.approx(0.2) and oct30.scored == 2
+    assert (oct30.replied, oct30.engagement) == (1, 3)
+    assert (rows[1].rated, rows[1].rating_sum, rows[1].neutral) == (0, 0.0, 1)
+
+
+def test_rollup_weeks_start_monday_months_on_the_first(store: SQLiteStore) -> None:
+    _rolled(store)
+    weeks = {r.bucket: r.mentions for r in store.rollup(bucket="week", group_by=())}
+    assert weeks == {"2026-10-26": 2, "2026-11-02": 2}  # Fri 30 Oct -> Mon 26 Oct; Mon 2 Nov stays
+    months = {r.bucket: r.mentions for r in store.rollup(bucket="month", group_by=())}
+    assert months == {"2026-10-01": 2, "2026-11-01": 2}
+
+
+def test_rollup_by_aspect_uses_the_aspect_sentiment(store: SQLiteStore) -> None:
+    _rolled(store)
+    rows = {r.keys: r for r in store.rollup(bucket="month", group_by=("aspect",))}
+    assert set(rows) == {("room",), ("service",)}
+    room = rows[("room",)]
+    assert (room.mentions, room.positive, room.negative) == (2, 1, 1)
+    assert room.sentiment_sum == pytest.approx(-0.1) and room.rating_sum == 7.0
+    assert (rows[("service",)].negative, rows[("service",)].mentions) == (1, 1)
+    by_label = {r.keys: r.mentions for r in store.rollup(bucket="month", group_by=("aspect", "sentiment_label"))}
+    assert by_label == {("room", "negative"): 1, ("room", "positive"): 1, ("service", "negative"): 1}
+
+
+def test_rollup_window_and_location_filter(store: SQLiteStore) -> None:
+    _rolled(store)
+    rows = list(store.rollup(since=datetime(2026, 10, 30, 12, tzinfo=UTC), until=datetime(2026, 11, 2, 8, 30, tzinfo=UTC),
+                             location_ids=["loc"]))
+    assert [(r.bucket, r.mentions) for r in rows] == [("2026-10-30", 1), ("2026-11-02", 1)]
+
+
+def test_rollup_rejects_unknown_bucket_and_key(store: SQLiteStore) -> None:
+    with pytest.raises(ValueError, match="bucket"):
+        list(store.rollup(bucket="hour"))
+    with pytest.raises(ValueError, match="text"):
+        list(store.rollup(group_by=("text",)))
+
+
+def test_mongo_rollup_pipeline_shape() -> None:
+    from crawlers.store.mongo import rollup_pipeline
+
+    p = rollup_pipeline("week", ("location_id", "aspect"), T0, None, ["loc"])
+    assert p[0] == {"$match": {"published_at": {"$ne": None, "$gte": T0}, "location_id": {"$in": ["loc"]}}}
+    assert p[1] == {"$unwind": "$aspects"}
+    key = p[2]["$group"]["_id"]
+    assert key["b"]["$dateTrunc"]["startOfWeek"] == "monday" and key["k1"] == "$aspects.aspect"
+    with pytest.raises(ValueError):
+        rollup_pipeline("hour", (), None, None, None)

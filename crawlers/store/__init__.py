@@ -1,5 +1,13 @@
 """Storage backends behind one interface: SQLite (embedded default) and MongoDB."""
 
-from crawlers.store.base import CrawlRun, Store, UpsertResult, open_store
+from crawlers.store.base import (
+    BUCKETS,
+    ROLLUP_KEYS,
+    CrawlRun,
+    RollupRow,
+    Store,
+    UpsertResult,
+    open_store,
+)
 
-__all__ = ["CrawlRun", "Store", "UpsertResult", "open_store"]
+__all__ = ["BUCKETS", "ROLLUP_KEYS", "CrawlRun", "RollupRow", "Store", "UpsertResult", "open_store"]

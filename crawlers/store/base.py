@@ -44,6 +44,40 @@ class CrawlRun:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
+BUCKETS = ("day", "week", "month")
+"""Rollup bucket sizes; buckets start at 00:00 UTC (weeks on Monday, months on the 1st)."""
+ROLLUP_KEYS = ("location_id", "brand", "source_id", "site", "kind", "language", "sentiment_label", "aspect")
+"""What a rollup may be grouped by. ``aspect`` counts aspect mentions: a mention naming
+two aspects adds to both, and the sentiment columns then hold the aspect's own sentiment."""
+
+
+@dataclass(frozen=True, slots=True)
+class RollupRow:
+    """Counts and sums of the mentions in one bucket and group: everything a metric needs
+    is a sum, so rows of any backend add up (days into windows, sources into locations)."""
+
+    bucket: str
+    """Bucket start, UTC date ``YYYY-MM-DD``."""
+    keys: tuple[str | None, ...]
+    """The group's values, in the order of ``group_by``."""
+    mentions: int
+    rated: int
+    """Mentions with a rating."""
+    rating_sum: float
+    """Sum of normalised 0-5 ratings over the rated mentions."""
+    positive: int
+    neutral: int
+    negative: int
+    sentiment_sum: float
+    """Sum of sentiment scores (-1..1) over the mentions that have one."""
+    scored: int
+    """Mentions with a sentiment score."""
+    replied: int
+    """Mentions with an owner reply."""
+    engagement: int
+    """Likes + reposts + comments."""
+
+
 class Store(Protocol):
     url: str
 
@@ -62,6 +96,20 @@ class Store(Protocol):
     ) -> Iterator[Mention]: ...
 
     def count_mentions(self, *, source_id: str | None = None) -> int: ...
+
+    def rollup(
+        self,
+        *,
+        bucket: str = "day",
+        group_by: Sequence[str] = ("location_id",),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        location_ids: Iterable[str] | None = None,
+    ) -> Iterator[RollupRow]:
+        """Sums per (bucket, group) of mentions published in ``[since, until)``, ordered
+        by bucket then group; computed by the backend (SQL ``GROUP BY``, Mongo
+        ``$group``), streamed, never the mentions themselves."""
+        ...
 
     def start_run(self, source_id: str, spider: str, started_at: datetime) -> int: ...
 

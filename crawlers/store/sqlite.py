@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from crawlers.items import DATETIME_FIELDS, Mention
-from crawlers.store.base import KEEP_ON_UPDATE, CrawlRun, UpsertResult
+from crawlers.store.base import (
+    BUCKETS,
+    KEEP_ON_UPDATE,
+    ROLLUP_KEYS,
+    CrawlRun,
+    RollupRow,
+    UpsertResult,
+)
 
 _JSON_FIELDS = ("aspects", "keywords")
 _COLUMNS = (
@@ -47,6 +54,14 @@ CREATE TABLE IF NOT EXISTS crawl_runs (
 CREATE INDEX IF NOT EXISTS crawl_runs_source ON crawl_runs (source_id, started_at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
+
+
+_DAY = "substr(m.published_at, 1, 10)"
+_BUCKET_SQL = {
+    "day": _DAY,
+    "week": f"date({_DAY}, '-' || ((CAST(strftime('%w', {_DAY}) AS INTEGER) + 6) % 7) || ' days')",
+    "month": "substr(m.published_at, 1, 7) || '-01'",
+}
 
 
 def to_db_time(dt: datetime | None) -> str | None:
@@ -168,6 +183,65 @@ class SQLiteStore:
             if source_id is None:
                 return self._db.execute("SELECT COUNT(*) FROM mentions").fetchone()[0]
             return self._db.execute("SELECT COUNT(*) FROM mentions WHERE source_id = ?", (source_id,)).fetchone()[0]
+
+    def rollup(
+        self,
+        *,
+        bucket: str = "day",
+        group_by: Sequence[str] = ("location_id",),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        location_ids: Iterable[str] | None = None,
+    ) -> Iterator[RollupRow]:
+        if bucket not in _BUCKET_SQL:
+            raise ValueError(f"unknown bucket {bucket!r}; one of {', '.join(BUCKETS)}")
+        bad = [k for k in group_by if k not in ROLLUP_KEYS]
+        if bad:
+            raise ValueError(f"cannot group by {', '.join(bad)}; one of {', '.join(ROLLUP_KEYS)}")
+        by_aspect = "aspect" in group_by
+        # with aspects, the sentiment columns are the aspect's own
+        label = "json_extract(a.value, '$.sentiment')" if by_aspect else "m.sentiment_label"
+        score = "json_extract(a.value, '$.score')" if by_aspect else "m.sentiment_score"
+        key_sql = {k: f"m.{k}" for k in ROLLUP_KEYS} | {
+            "aspect": "json_extract(a.value, '$.aspect')", "sentiment_label": label}
+        keys = [key_sql[k] for k in group_by]
+        where, args = ["m.published_at IS NOT NULL"], []
+        if location_ids is not None:
+            ids = list(location_ids)
+            where.append(f"m.location_id IN ({', '.join('?' * len(ids))})")
+            args.extend(ids)
+        if since is not None:
+            where.append("m.published_at >= ?")
+            args.append(to_db_time(since))
+        if until is not None:
+            where.append("m.published_at < ?")
+            args.append(to_db_time(until))
+        group = ", ".join(["b", *(f"k{i}" for i in range(len(keys)))])
+        sql = (
+            f"SELECT {_BUCKET_SQL[bucket]} AS b, "
+            + "".join(f"{k} AS k{i}, " for i, k in enumerate(keys))
+            + f"""COUNT(*), COUNT(m.rating), TOTAL(m.rating),
+                  SUM({label} = 'positive'), SUM({label} = 'neutral'), SUM({label} = 'negative'),
+                  TOTAL({score}), COUNT({score}), SUM(m.reply_text IS NOT NULL),
+                  TOTAL(COALESCE(m.likes, 0) + COALESCE(m.reposts, 0) + COALESCE(m.comments, 0))
+               FROM mentions AS m {", json_each(m.aspects) AS a" if by_aspect else ""}
+               WHERE {" AND ".join(where)} GROUP BY {group} ORDER BY {group}"""
+        )
+        # a reader connection of its own: WAL lets it stream while crawls write
+        db = sqlite3.connect(self.path, timeout=30) if self.path != ":memory:" else None
+        try:
+            if db is None:
+                with self._lock:
+                    rows: Iterable[Any] = self._db.execute(sql, args).fetchall()
+            else:
+                rows = db.execute(sql, args)
+            n = len(keys)
+            for r in rows:
+                yield RollupRow(r[0], tuple(r[1:n + 1]), r[n + 1], r[n + 2], r[n + 3], r[n + 4] or 0,
+                                r[n + 5] or 0, r[n + 6] or 0, r[n + 7], r[n + 8], r[n + 9] or 0, int(r[n + 10]))
+        finally:
+            if db is not None:
+                db.close()
 
     # -- crawl runs ---------------------------------------------------------------
     def start_run(self, source_id: str, spider: str, started_at: datetime) -> int:

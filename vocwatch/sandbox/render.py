@@ -172,7 +172,7 @@ def hotel_page(hotel: Hotel, page: int) -> str | None:
 
 
 # --------------------------------------------------------------------------- mall
-def _mall_comment(c: MallComment) -> dict[str, Any]:
+def mall_comment_json(c: MallComment) -> dict[str, Any]:
     replies = []
     if c.reply_text is not None and c.reply_at is not None:
         replies.append({"content": c.reply_text, "creationTime": shanghai_local(c.reply_at)})
@@ -205,7 +205,7 @@ def mall_page(product: MallProduct, page: int, page_size: int) -> dict[str, Any]
             "goodRate": round(sum(s >= 4 for s in scores) / len(scores), 2),
             "poorCount": sum(s <= 2 for s in scores),
         },
-        "comments": [_mall_comment(c) for c in chunk],
+        "comments": [mall_comment_json(c) for c in chunk],
     }
 
 
