@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from nlp.aspects import Taxonomy, split_clauses, taxonomy
+from nlp.keywords import keywords as text_keywords
 from nlp.lang import UNDETERMINED, detect_language
 from nlp.sentiment import SUPPORTED_LANGUAGES, scorer
 
@@ -82,7 +83,7 @@ def analyze(
             jobs[detected[i]].append(((i, -1), clean[i]))
             jobs[detected[i]].extend(((i, k), c) for k, (c, _) in enumerate(found[i]))
     for lang, items in jobs.items():
-        predicted = scorer(lang).predict([text for _, text in items])
+        predicted = scorer(lang).predict([text for _, text in items], domain=domain)
         scores.update((key, float(s)) for (key, _), s in zip(items, predicted, strict=True))
 
     out: list[Analysis] = []
@@ -90,14 +91,14 @@ def analyze(
         lang = detected[i]
         if (i, -1) not in scores:
             out.append(Analysis(lang=lang if clean[i].strip() else UNDETERMINED, label="neutral", score=0.0,
-                                aspects=_aspects(found[i], None, None), keywords=_keywords(found[i]),
+                                aspects=_aspects(found[i], None, None), keywords=_keywords(clean[i], lang),
                                 model=NO_MODEL, truncated=truncated[i]))
             continue
         s = scorer(lang)
         aspects = _aspects(found[i], [scores[(i, k)] for k in range(len(found[i]))], s.label)
         score = round(scores[(i, -1)], 4)
         out.append(Analysis(lang=lang, label=s.label(score), score=score, aspects=aspects,
-                            keywords=_keywords(found[i]), model=s.name, truncated=truncated[i]))
+                            keywords=_keywords(clean[i], lang), model=s.name, truncated=truncated[i]))
     return out
 
 
@@ -122,10 +123,9 @@ def _aspects(
     return tuple(out)
 
 
-def _keywords(found: list[tuple[str, dict[str, list[str]]]]) -> tuple[str, ...]:
-    """The aspect terms of the text in order of appearance, each once."""
-    words = [w for _, hits in found for ws in hits.values() for w in ws]
-    return tuple(dict.fromkeys(words))[:MAX_KEYWORDS]
+def _keywords(text: str, lang: str) -> tuple[str, ...]:
+    """Salient words and phrases (``nlp.keywords``); none for languages without support."""
+    return tuple(text_keywords(text, lang, MAX_KEYWORDS))
 
 
 def analysis_to_dict(a: Analysis) -> dict[str, object]:

@@ -43,33 +43,53 @@ class Taxonomy:
     id: str
     version: str
     aspects: tuple[Aspect, ...]
+    ignore_zh: tuple[str, ...] = ()
+    """Phrases that contain a term but are not about the aspect (等等 holds 等): matched
+    like terms, longest first, and then dropped, so the shorter term inside does not fire."""
+    ignore_en: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        # one alternation per language; named groups are not needed: the term maps back
-        zh_terms = sorted({t for a in self.aspects for t in a.zh}, key=len, reverse=True)
-        en_terms = sorted({t.lower() for a in self.aspects for t in a.en}, key=len, reverse=True)
-        object.__setattr__(self, "_zh_re", re.compile("|".join(map(re.escape, zh_terms))) if zh_terms else None)
-        object.__setattr__(self, "_en_re", re.compile(
-            _NOT_AFTER_LATIN + "(?:" + "|".join(_en_pattern(t) for t in en_terms) + ")", re.IGNORECASE) if en_terms else None)
-        zh_map: dict[str, list[str]] = {}
+        # One alternation per language, longest term first, so at any position the longest
+        # term wins ("waiter" over "wait*", 上菜 over 菜, 等等 over 等) and each stretch of
+        # text is one term of at most one meaning.
+        zh_map: dict[str, list[str]] = {t: [] for t in self.ignore_zh}
         for a in self.aspects:
             for t in a.zh:
                 zh_map.setdefault(t, []).append(a.id)
-        object.__setattr__(self, "_zh_map", zh_map)
-        object.__setattr__(self, "_en_rules", [(re.compile(_NOT_AFTER_LATIN + _en_pattern(t.lower()), re.IGNORECASE), a.id)
-                                               for a in self.aspects for t in a.en])
+        zh_terms = sorted(zh_map, key=len, reverse=True)
+        object.__setattr__(self, "_zh_map", {t: tuple(dict.fromkeys(ids)) for t, ids in zh_map.items()})
+        object.__setattr__(self, "_zh_re", re.compile("|".join(map(re.escape, zh_terms))) if zh_terms else None)
+        # English: one trie-shaped pattern (fast in Python's re), each match mapped back to
+        # its terms: the exact term, and every "*" term that is a prefix of it.
+        exact: dict[str, list[str]] = {}
+        stems: dict[str, list[str]] = {}
+        for term, aid in [*((t, "") for t in self.ignore_en), *((t, a.id) for a in self.aspects for t in a.en)]:
+            key = _en_key(term)
+            (stems if key.endswith("*") else exact).setdefault(key.rstrip("*"), []).append(aid)
+        object.__setattr__(self, "_en_exact", exact)
+        object.__setattr__(self, "_en_stems", stems)
+        object.__setattr__(self, "_en_re", re.compile(
+            _NOT_AFTER_LATIN + _trie_pattern(exact, stems), re.IGNORECASE) if exact or stems else None)
 
     def find(self, clause: str) -> dict[str, list[str]]:
         """``aspect id -> terms found`` in one clause."""
         found: dict[str, list[str]] = {}
         zh_re, en_re = self._zh_re, self._en_re  # type: ignore[attr-defined]
-        if zh_re is not None:
+        if zh_re is not None and not clause.isascii():
+            zh_map = self._zh_map  # type: ignore[attr-defined]
             for m in zh_re.finditer(clause):
-                for aid in self._zh_map[m.group(0)]:  # type: ignore[attr-defined]
-                    found.setdefault(aid, []).append(m.group(0).lower())
-        if en_re is not None and en_re.search(clause):
-            for rule, aid in self._en_rules:  # type: ignore[attr-defined]
-                if m := rule.search(clause):
+                for aid in zh_map[m.group(0)]:
+                    found.setdefault(aid, []).append(m.group(0))
+        if en_re is not None and _HAS_LATIN.search(clause):
+            exact, stems = self._en_exact, self._en_stems  # type: ignore[attr-defined]
+            for m in en_re.finditer(clause):
+                key = _en_key(m.group(0))
+                ids = [*exact.get(key, ()), *stems.get(key, ())]
+                if not ids:  # the longest "*" term that is a prefix ("waiter*" over "wait*")
+                    ids = next((stems[key[:i]] for i in range(len(key) - 1, 0, -1) if key[:i] in stems), [])
+                if "" in ids:  # an ignore phrase
+                    continue
+                for aid in dict.fromkeys(ids):
                     found.setdefault(aid, []).append(m.group(0).lower())
         return {aid: list(dict.fromkeys(terms)) for aid, terms in found.items()}
 
@@ -78,13 +98,40 @@ class Taxonomy:
 # where \b does not fire because CJK characters count as word characters.
 _NOT_AFTER_LATIN = r"(?<![A-Za-z0-9])"
 _NOT_BEFORE_LATIN = r"(?![A-Za-z0-9])"
+_HAS_LATIN = re.compile(r"[A-Za-z]")
+_SPACE = re.compile(r"[\s-]+")
 
 
-def _en_pattern(term: str) -> str:
-    """Whole-word pattern; a trailing ``*`` allows any word ending."""
-    if term.endswith("*"):
-        return re.escape(term[:-1]) + r"[A-Za-z]*"
-    return re.escape(term) + _NOT_BEFORE_LATIN
+def _en_key(term: str) -> str:
+    """Lower case, hyphens and space runs as one space: "Check-in" -> "check in"."""
+    return _SPACE.sub(" ", term.strip().lower())
+
+
+def _trie_pattern(exact: dict[str, list[str]], stems: dict[str, list[str]]) -> str:
+    """One regex for all English terms, shaped as a trie so that the engine does not try
+    every term at every position. Whole words: an exact term must not be followed by a
+    letter or digit; a ``*`` term (stored without the star) may be followed by letters.
+    At each node longer continuations are tried first, so the longest term wins."""
+    trie: dict = {}
+    for key, end in [*((k, "exact") for k in exact), *((k, "stem") for k in stems)]:
+        node = trie
+        for ch in key:
+            node = node.setdefault(ch, {})
+        node.setdefault("", set()).add(end)
+
+    def emit(node: dict) -> str:
+        alts = [(r"[\s-]+" if ch == " " else re.escape(ch)) + emit(child)
+                for ch, child in sorted((k, v) for k, v in node.items() if k)]
+        ends = node.get("", set())
+        if "stem" in ends:
+            alts.append(r"[A-Za-z]*")
+        elif "exact" in ends:
+            alts.append(_NOT_BEFORE_LATIN)
+        if len(alts) == 1:
+            return alts[0]
+        return "(?:" + "|".join(alts) + ")"
+
+    return emit(trie)
 
 
 class TaxonomyError(ValueError):
@@ -92,9 +139,14 @@ class TaxonomyError(ValueError):
 
 
 def load_taxonomy(*paths: str | Path) -> Taxonomy:
-    """Merge taxonomy files: later files add aspects or add terms to existing ones."""
+    """Merge taxonomy files: later files add aspects or add terms to existing ones.
+
+    A file has ``[taxonomy]`` (id, version), ``[aspects.<id>]`` tables (label, zh, en) and an
+    optional ``[ignore]`` table (zh, en): phrases that hold a term but are not the aspect,
+    such as 等等 (holds 等) or "fly" in "fly by"."""
     tid, version = "", ""
     merged: dict[str, dict[str, object]] = {}
+    ignore: dict[str, list[str]] = {"zh": [], "en": []}
     for path in paths:
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -102,6 +154,14 @@ def load_taxonomy(*paths: str | Path) -> Taxonomy:
             raise TaxonomyError(f"{path}: {exc}") from None
         meta = data.get("taxonomy", {})
         tid, version = tid or str(meta.get("id", Path(path).stem)), version or str(meta.get("version", "1"))
+        ign = data.get("ignore", {})
+        if not isinstance(ign, dict):
+            raise TaxonomyError(f"{path}: ignore: expected a table")
+        for lang in ("zh", "en"):
+            terms = ign.get(lang, [])
+            if not isinstance(terms, list) or not all(isinstance(t, str) and t.strip() for t in terms):
+                raise TaxonomyError(f"{path}: ignore.{lang}: expected an array of non-empty strings")
+            ignore[lang] += terms
         for aid, spec in (data.get("aspects") or {}).items():
             if not isinstance(spec, dict):
                 raise TaxonomyError(f"{path}: aspects.{aid}: expected a table")
@@ -114,7 +174,8 @@ def load_taxonomy(*paths: str | Path) -> Taxonomy:
             entry["en"] = [*entry["en"], *spec.get("en", [])]  # type: ignore[misc]
     aspects = tuple(Aspect(aid, str(e["label"]), tuple(dict.fromkeys(e["zh"])), tuple(dict.fromkeys(e["en"])))  # type: ignore[call-overload]
                     for aid, e in merged.items())
-    return Taxonomy(tid, version, aspects)
+    return Taxonomy(tid, version, aspects, tuple(dict.fromkeys(ignore["zh"])),
+                    tuple(dict.fromkeys(ignore["en"])))
 
 
 @cache

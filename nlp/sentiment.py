@@ -1,9 +1,11 @@
 """Sentence sentiment scorers behind one small interface.
 
-A scorer has ``name`` ("model-version"), ``predict(texts) -> scores in [-1, 1]`` and
-``label(score)``. vocwatch's own trained models (``nlp.textcat``) are used when their
-files are present; SnowNLP (Chinese) and VADER (English) are the baselines they are
-measured against, and the fallback. Every result records which scorer produced it.
+A scorer has ``name`` ("model-version"), ``predict(texts, domain=None) -> scores in
+[-1, 1]`` and ``label(score)``. ``domain`` (``hotel``, ``restaurant``, ``ecommerce`` or
+``None``) lets a model use its domain-specific weights; scorers without them ignore it.
+vocwatch's own trained models (``nlp.textcat``) are used when their files are present;
+SnowNLP (Chinese) and VADER (English) are the baselines they are measured against, and the
+fallback. Every result records which scorer produced it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ SUPPORTED_LANGUAGES = ("zh", "en")
 class Scorer(Protocol):
     name: str
 
-    def predict(self, texts: Sequence[str]) -> list[float]: ...
+    def predict(self, texts: Sequence[str], domain: str | None = None) -> list[float]: ...
 
     def label(self, score: float) -> str: ...
 
@@ -43,7 +45,8 @@ class SnowNLPScorer:
         self._cls = SnowNLP
         self.name = f"snownlp-{version('snownlp')}"
 
-    def predict(self, texts: Sequence[str]) -> list[float]:
+    def predict(self, texts: Sequence[str], domain: str | None = None) -> list[float]:
+        del domain  # no domain-specific weights
         return [round(2 * self._cls(t).sentiments - 1, 4) if t.strip() else 0.0 for t in texts]
 
     def label(self, score: float) -> str:
@@ -61,7 +64,8 @@ class VaderScorer:
         self._vader = SentimentIntensityAnalyzer()
         self.name = f"vader-{version('vaderSentiment')}"
 
-    def predict(self, texts: Sequence[str]) -> list[float]:
+    def predict(self, texts: Sequence[str], domain: str | None = None) -> list[float]:
+        del domain  # no domain-specific weights
         return [round(self._vader.polarity_scores(t)["compound"], 4) if t.strip() else 0.0 for t in texts]
 
     def label(self, score: float) -> str:
@@ -96,8 +100,8 @@ class _TextcatScorer:
         self._model = model
         self.name = f"{model.name}-{model.version}"
 
-    def predict(self, texts: Sequence[str]) -> list[float]:
-        return list(self._model.predict(list(texts)))
+    def predict(self, texts: Sequence[str], domain: str | None = None) -> list[float]:
+        return list(self._model.predict(list(texts), domain=domain))
 
     def label(self, score: float) -> str:
         return str(self._model.label(score))

