@@ -251,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shared", default="../shared", help="directory holding datasets/ (accuracy tables skipped without it)")
     p.add_argument("--no-baselines", action="store_true", help="skip SnowNLP/VADER (slow)")
     p.add_argument("--comments", type=int, default=20_000, help="crawl benchmark: comments on the local site")
-    p.add_argument("--rounds", type=int, default=3, help="crawl benchmark: bare/full pairs (median reported)")
+    p.add_argument("--rounds", type=int, default=3, help="crawl benchmark: rounds of bare/full/thread crawls (median reported)")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_bench)
 

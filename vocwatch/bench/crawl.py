@@ -2,9 +2,11 @@
 
 ``bare`` runs the spider with no item pipelines (fetch, parse, build Mentions: what a
 plain Scrapy project does); ``full`` runs every vocwatch stage (clean, dedupe, enrich
-with ``nlp.analyze``, store in a fresh SQLite file). Both crawl the same local site
+with ``nlp.analyze`` in a worker process, store in a fresh SQLite file); ``thread`` is
+``full`` with the analysis in a thread instead (``VOCWATCH_NLP_WORKERS=0``), to show
+what the worker process buys. All crawl the same local site
 with politeness delays off and the same concurrency, each in its own process (Twisted's
-reactor starts once per process); rounds alternate bare/full so drift on a shared
+reactor starts once per process); rounds alternate the modes so drift on a shared
 machine hits both. Items/s = mentions / Scrapy's ``elapsed_time_seconds`` (spider open to close).
 """
 
@@ -23,7 +25,7 @@ from typing import Any
 from vocwatch.bench.site import BenchSite
 
 CONCURRENCY = 8
-MODES = ("bare", "full")
+MODES = ("bare", "full", "thread")
 
 _CONFIG = """\
 [store]
@@ -68,6 +70,8 @@ def _worker(mode: str, url: str, workdir: Path) -> dict[str, Any]:
                                  "CONCURRENT_REQUESTS": CONCURRENCY * 2}
     if mode == "bare":
         overrides["ITEM_PIPELINES"] = {}
+    elif mode == "thread":
+        overrides["VOCWATCH_NLP_WORKERS"] = 0
     [result] = crawl_sources(load_config(cfg_path), settings=overrides)
     stats = result.run.stats if result.run else {}
     seconds = float(stats.get("elapsed_time_seconds") or "nan")
@@ -79,7 +83,7 @@ def _worker(mode: str, url: str, workdir: Path) -> dict[str, Any]:
 
 
 def run(comments: int = 20_000, rounds: int = 2, python: str = sys.executable) -> dict[str, Any]:
-    """Alternate bare/full crawls of one local site; the median items/s of each mode and their ratio."""
+    """Alternate the modes' crawls of one local site; median items/s per mode and ratios to bare."""
     site = BenchSite(comments)
     url = site.start()
     results: list[dict[str, Any]] = []
@@ -98,9 +102,8 @@ def run(comments: int = 20_000, rounds: int = 2, python: str = sys.executable) -
     finally:
         site.stop()
     median = {m: statistics.median(x["items_per_s"] for x in results if x["mode"] == m) for m in MODES}
-    return {"comments": comments, "rounds": results, "bare_items_per_s": median["bare"],
-            "full_items_per_s": median["full"],
-            "ratio": round(median["full"] / median["bare"], 3) if median["bare"] else None}
+    return {"comments": comments, "rounds": results, "median_items_per_s": median,
+            "ratio": {m: round(median[m] / median["bare"], 3) if median["bare"] else None for m in MODES}}
 
 
 def format_result(res: dict[str, Any]) -> str:
@@ -109,8 +112,8 @@ def format_result(res: dict[str, Any]) -> str:
     for i, r in enumerate(res["rounds"]):
         lines.append(f"{i // len(MODES) + 1:>5} {r['mode']:5} {r['outcome']:9} {r['extracted']:>8} {r['stored']:>7} "
                      f"{r['seconds']:>8.2f} {r['items_per_s']:>8}")
-    lines.append(f"median items/s: bare {res['bare_items_per_s']:,.0f}, full pipeline {res['full_items_per_s']:,.0f}"
-                 f" -> full/bare = {res['ratio']}x")
+    med, ratio = res["median_items_per_s"], res["ratio"]
+    lines.append("median items/s: " + ", ".join(f"{m} {med[m]:,.0f} ({ratio[m]}x bare)" for m in MODES))
     return "\n".join(lines)
 
 
