@@ -276,6 +276,8 @@ class LocationBenchmark:
     rank: int | None
     rank_of: int
     weakest_aspects: list[AspectGap] = field(default_factory=list)
+    set_aspects: tuple[AspectScore, ...] = ()
+    """Net sentiment per aspect of the set pooled, beside ``current.aspects``."""
 
     @property
     def deltas(self) -> dict[str, float | None]:
@@ -305,6 +307,7 @@ class LocationBenchmark:
             "rank": self.rank,
             "rank_of": self.rank_of,
             "weakest_aspects": [asdict(g) for g in self.weakest_aspects],
+            "set_aspects": [asdict(a) for a in self.set_aspects],
         }
 
 
@@ -459,6 +462,7 @@ def benchmark(config: Config, store: Store, *, location_ids: Iterable[str] | Non
             comp_index_reputation=comp_index(current.reputation_index, set_avg.reputation_index),
             review_share=review_share(current.mentions, pooled.mentions) if rivals else None,
             rank=rank, rank_of=rank_of, weakest_aspects=weakest_aspects(aspects[lid], set_aspects),
+            set_aspects=tuple(aspect_scores(set_aspects)),
         ))
     return out
 
