@@ -403,7 +403,7 @@ def own_location_ids(config: Config, location_ids: Iterable[str] | None) -> list
 def benchmark(config: Config, store: Store, *, location_ids: Iterable[str] | None = None, window: str = "90d",
               now: datetime | None = None) -> list[LocationBenchmark]:
     """One benchmark per own location (all by default): metrics for the window and the one
-    before it, against the competitive set. Five rollup queries in all."""
+    before it, against the competitive set. Four rollup queries in all."""
     length = parse_window(window)
     now = _now(now)
     own_ids = own_location_ids(config, location_ids)

@@ -268,3 +268,12 @@ def test_trend_by_week(tmp_path: Path) -> None:
     assert p30["set_index"] == pytest.approx(57.0)
     assert set(p30) >= {"bucket", "own_mentions", "own_rating", "own_net_sentiment", "own_index", "set_rating",
                         "set_net_sentiment", "set_index"}
+
+
+def test_metrics_and_views_import_without_scrapy() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, monitor.metrics, monitor.benchmark_report\n"
+            "assert not [m for m in sys.modules if m == 'scrapy' or m.startswith(('scrapy.', 'twisted'))]\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
