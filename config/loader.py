@@ -220,11 +220,7 @@ def build_config(raw: dict[str, Any], path: Path) -> Config:
     for r, _ in location_rows:
         loc = locations[r.table["id"]]
         if loc.competitors:
-            for cid in loc.competitors.ids:
-                if cid not in locations:
-                    r.fail("competitors", f"unknown location id {cid!r}")
-                if cid == loc.id:
-                    r.fail("competitors", "a location cannot be its own competitor")
+            _check_competitor_ids(r, loc, locations)
 
     sources: dict[str, Source] = {}
     for i, table in enumerate(top.get("sources", list, [])):
@@ -274,6 +270,10 @@ def _read_location(r: _Reader, brands: dict[str, Brand]) -> Location:
             competitors = CompetitorRule(
                 radius_km=cr.get("radius_km", float, check=_positive),
                 same_category=cr.get("same_category", bool, True),
+                same_price_tier=cr.get("same_price_tier", bool, False),
+                same_stars=cr.get("same_stars", bool, False),
+                add=_id_list(cr, "add"),
+                exclude=_id_list(cr, "exclude"),
             )
             cr.done()
     loc = Location(
@@ -287,17 +287,53 @@ def _read_location(r: _Reader, brands: dict[str, Brand]) -> Location:
         role=role,
         address=r.get("address", str, ""),
         competitors=competitors,
+        price_tier=r.get("price_tier", int, None, check=_check_range(1, 5)),
+        stars=r.get("stars", float, None, check=_check_stars),
     )
     r.done()
+    if competitors and competitors.same_price_tier and loc.price_tier is None:
+        r.fail("competitors.same_price_tier", "needs this location's price_tier")
+    if competitors and competitors.same_stars and loc.stars is None:
+        r.fail("competitors.same_stars", "needs this location's stars")
     return loc
 
 
-_CSV_NUMBERS = {"lat", "lon", "radius_km"}
+def _check_stars(v: float) -> str | None:
+    if math.isnan(v) or not 1 <= v <= 5 or v * 2 != int(v * 2):
+        return f"must be a star class from 1 to 5 in half stars, got {v!r}"
+    return None
+
+
+def _id_list(r: _Reader, name: str) -> tuple[str, ...]:
+    ids = r.get(name, list, [])
+    if not all(isinstance(i, str) for i in ids):
+        r.fail(name, "expected an array of location ids")
+    return tuple(ids)
+
+
+def _check_competitor_ids(r: _Reader, loc: Location, locations: dict[str, Location]) -> None:
+    """Named, added and excluded competitors must exist and not be the location itself."""
+    rule = loc.competitors
+    assert rule is not None
+    for key, ids in (("competitors", rule.ids), ("competitors.add", rule.add), ("competitors.exclude", rule.exclude)):
+        for cid in ids:
+            if cid not in locations:
+                r.fail(key, f"unknown location id {cid!r}")
+            if cid == loc.id:
+                r.fail(key, "a location cannot be its own competitor")
+    both = sorted(set(rule.add) & set(rule.exclude))
+    if both:
+        r.fail("competitors.exclude", f"{both[0]!r} is both added and excluded")
+
+
+_CSV_NUMBERS = {"lat": float, "lon": float, "radius_km": float, "stars": float, "price_tier": int}
+_CSV_RULE_COLUMNS = {"competitors_add": "add", "competitors_exclude": "exclude"}
 
 
 def _read_location_csv(csv_path: Path) -> list[tuple[_Reader, dict[str, Any]]]:
     """Locations from a CSV with a header row (id,name,brand,category,lat,lon,region,role,
-    address[,competitors][,radius_km]). ``competitors`` is ``;``-separated ids."""
+    address[,price_tier][,stars][,competitors][,radius_km][,competitors_add][,competitors_exclude]).
+    ``competitors`` and the add/exclude overrides of a radius set are ``;``-separated ids."""
     try:
         text = csv_path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -313,17 +349,25 @@ def _read_location_csv(csv_path: Path) -> list[tuple[_Reader, dict[str, Any]]]:
                 continue
             if key in _CSV_NUMBERS:
                 try:
-                    table[key] = float(value)
+                    table[key] = _CSV_NUMBERS[key](value)
                 except ValueError:
-                    raise ConfigError(csv_path, f"line {n}.{key}", f"expected a number, got {value!r}") from None
+                    what = "an integer" if _CSV_NUMBERS[key] is int else "a number"
+                    raise ConfigError(csv_path, f"line {n}.{key}", f"expected {what}, got {value!r}") from None
             else:
                 table[key] = value
-        if "competitors" in table:
-            table["competitors"] = [c.strip() for c in table["competitors"].split(";") if c.strip()]
+        for key in ("competitors", *_CSV_RULE_COLUMNS):
+            if key in table:
+                table[key] = [c.strip() for c in table[key].split(";") if c.strip()]
         if "radius_km" in table:
             if "competitors" in table:
                 raise ConfigError(csv_path, f"line {n}", "give either competitors or radius_km, not both")
             table["competitors"] = {"radius_km": table.pop("radius_km")}
+            for column, key in _CSV_RULE_COLUMNS.items():
+                if column in table:
+                    table["competitors"][key] = table.pop(column)
+        for column in _CSV_RULE_COLUMNS:
+            if column in table:
+                raise ConfigError(csv_path, f"line {n}.{column}", "only applies to a radius_km set")
         rows.append((_Reader(csv_path, f"line {n}", table), table))
     return rows
 

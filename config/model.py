@@ -30,12 +30,18 @@ class CompetitorRule:
     """How an own location's competitive set is chosen.
 
     Either ``ids`` (named by hand) or ``radius_km`` (every competitor location within that
-    great-circle distance, of the same category unless ``same_category`` is false).
+    great-circle distance, of the same category unless ``same_category`` is false, and of
+    the same price tier / star class when asked). ``add`` and ``exclude`` override the
+    automatic set per location: a managers' "that one is not really a rival" stays in config.
     """
 
     ids: tuple[str, ...] = ()
     radius_km: float | None = None
     same_category: bool = True
+    same_price_tier: bool = False
+    same_stars: bool = False
+    add: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +56,10 @@ class Location:
     role: str
     address: str = ""
     competitors: CompetitorRule | None = None
+    price_tier: int | None = None
+    """1 (budget) to 5 (luxury); optional, used by ``same_price_tier`` competitive sets."""
+    stars: float | None = None
+    """Star class 1-5 (half stars allowed); optional, used by ``same_stars`` competitive sets."""
 
     @property
     def is_own(self) -> bool:

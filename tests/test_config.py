@@ -159,3 +159,39 @@ def test_every_source_kind_has_a_spider_and_back() -> None:
 
     loader = SpiderLoader(Settings({"SPIDER_MODULES": ["spiders"]}))
     assert set(loader.list()) == set(SOURCE_KINDS)
+
+
+@pytest.mark.parametrize(
+    ("new", "key", "reason"),
+    [
+        ('competitors = { radius_km = 3, add = ["ghost"] }', "locations[0].competitors.add", "unknown location id 'ghost'"),
+        ('competitors = { radius_km = 3, exclude = ["own-1"] }', "locations[0].competitors.exclude", "its own competitor"),
+        ('competitors = { radius_km = 3, add = ["rival-1"], exclude = ["rival-1"] }', "locations[0].competitors.exclude", "both added and excluded"),
+        ('competitors = { radius_km = 3, add = "rival-1" }', "locations[0].competitors.add", "expected an array"),
+        ('competitors = { radius_km = 3, same_price_tier = true }', "locations[0].competitors.same_price_tier", "needs this location's price_tier"),
+        ('competitors = { radius_km = 3, same_stars = true }', "locations[0].competitors.same_stars", "needs this location's stars"),
+        ('competitors = { radius_km = 3 }\nprice_tier = 7', "locations[0].price_tier", "must be between 1 and 5"),
+        ('competitors = { radius_km = 3 }\nprice_tier = 2.5', "locations[0].price_tier", "expected an integer"),
+        ('competitors = { radius_km = 3 }\nstars = 4.3', "locations[0].stars", "half stars"),
+    ],
+)
+def test_competitive_set_options_are_validated(tmp_path: Path, new: str, key: str, reason: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, BASE.replace("competitors = { radius_km = 3 }", new, 1)))
+    assert (err.value.key, reason in err.value.problem) == (key, True), str(err.value)
+
+
+def test_csv_price_tier_stars_and_overrides(tmp_path: Path) -> None:
+    write(tmp_path, "id,name,brand,category,lat,lon,region,role,price_tier,stars,radius_km,competitors_add,competitors_exclude\n"
+                    "c-1,R,harbor,hotel,31.02,121.02,sh,competitor,3,4.5,,,\n"
+                    "own-2,O,harbor,hotel,31.03,121.03,sh,own,3,4,5,c-1,rival-1\n", "locs.csv")
+    cfg = load_config(write(tmp_path, 'location_files = ["locs.csv"]\n' + BASE))
+    assert (cfg.locations["c-1"].price_tier, cfg.locations["c-1"].stars) == (3, 4.5)
+    rule = cfg.locations["own-2"].competitors
+    assert rule is not None and (rule.radius_km, rule.add, rule.exclude) == (5.0, ("c-1",), ("rival-1",))
+    write(tmp_path, "id,name,brand,category,lat,lon,region,role,price_tier\nc-1,R,harbor,hotel,31,121,sh,competitor,two\n", "locs.csv")
+    with pytest.raises(ConfigError, match=r"line 2\.price_tier: expected an integer, got 'two'"):
+        load_config(tmp_path / "vocwatch.toml")
+    write(tmp_path, "id,name,brand,category,lat,lon,region,role,competitors_exclude\nc-1,R,harbor,hotel,31,121,sh,own,rival-1\n", "locs.csv")
+    with pytest.raises(ConfigError, match=r"line 2\.competitors_exclude: only applies to a radius_km set"):
+        load_config(tmp_path / "vocwatch.toml")

@@ -109,6 +109,66 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    from crawlers.store import open_store
+    from monitor import benchmark_report as views
+    from monitor.metrics import benchmark, parse_window, trends
+
+    config = _load(args)
+    try:
+        parse_window(args.window)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    now = _benchmark_end(args.until)
+    own = sorted(config.own_locations(), key=lambda loc: (loc.region, loc.category, loc.id))
+    if args.location:
+        if args.location not in config.locations or not config.locations[args.location].is_own:
+            what = "a competitor location" if args.location in config.locations else "not a location id"
+            raise argparse.ArgumentTypeError(f"--location {args.location!r} is {what}; own locations: "
+                                             f"{', '.join(loc.id for loc in own)}")
+        own = [config.locations[args.location]]
+    elif args.brand or args.region:
+        field, value = ("brand", args.brand) if args.brand else ("region", args.region)
+        own = [loc for loc in own if getattr(loc, field) == value]
+        if not own:
+            known = sorted({getattr(loc, field) for loc in config.own_locations()})
+            raise argparse.ArgumentTypeError(f"no own locations with {field} {value!r}; known: {', '.join(known)}")
+    ids = [loc.id for loc in own]
+    store = open_store(config.store_url)
+    try:
+        results = benchmark(config, store, location_ids=ids, window=args.window, now=now)
+        if args.format == "html":
+            text = views.to_html(results, trends(config, store, ids, window="365d", now=now),
+                                 title=f"vocwatch benchmark, last {args.window}")
+        else:
+            text = {"table": views.format_table, "json": views.to_json, "csv": views.to_csv}[args.format](results)
+    finally:
+        store.close()
+    if results and views.is_empty(results):
+        print(f"vocwatch benchmark: no mentions in the window ({args.window} up to {now:%Y-%m-%d %H:%M} UTC)",
+              file=sys.stderr)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"vocwatch benchmark: {len(results)} location(s) written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _benchmark_end(until: str | None) -> datetime:
+    """The end of the benchmark window: now, or the end of the given UTC day."""
+    now = datetime.now(UTC)
+    if not until:
+        return now
+    try:
+        day = datetime.strptime(until, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad --until {until!r}: use a date YYYY-MM-DD") from None
+    if day.date() > now.date():
+        raise argparse.ArgumentTypeError(f"bad --until {until!r}: it is in the future (today is {now:%Y-%m-%d} UTC)")
+    return min(now, day + timedelta(days=1) - timedelta(microseconds=1))
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from crawlers.stats import drops
     from crawlers.store import open_store
@@ -229,6 +289,19 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arg(p)
     p.add_argument("--window", help="only mentions published in the last N days/hours/weeks, e.g. 90d")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("benchmark", help="metrics per own location against its competitive set, with deltas")
+    _config_arg(p)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--location", help="only this own location id")
+    which.add_argument("--brand", help="only own locations of this brand id")
+    which.add_argument("--region", help="only own locations in this region")
+    p.add_argument("--window", default="90d", help="window length: 30d, 12w, 6m (=180d) or 1y (default 90d); "
+                   "deltas compare with the window before it")
+    p.add_argument("--until", help="last UTC day of the window, YYYY-MM-DD (default: now)")
+    p.add_argument("--format", choices=["table", "json", "csv", "html"], default="table")
+    p.add_argument("--out", help="write to this file instead of stdout")
+    p.set_defaults(func=cmd_benchmark)
 
     p = sub.add_parser("runs", help="recent crawl runs with outcome and drop reasons")
     _config_arg(p)

@@ -1,0 +1,545 @@
+"""Metrics per location and window, and the benchmark of own locations against their sets.
+
+Every number is built from :meth:`Store.rollup` sums (the backend aggregates; mentions
+are never loaded), so a benchmark of thousands of locations is a handful of queries plus
+arithmetic. The formulas are the pure functions at the top of this module, each one
+documented in README "Metrics"; the store-facing code below only adds rows up.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from config import Config, Location
+from crawlers.store import Store
+from crawlers.store.base import RollupRow
+from monitor.compset import competitive_sets
+
+PRIOR_WEIGHT = 10
+"""m: the Bayesian rating counts the prior as this many reviews."""
+MIN_REVIEWS = 10
+"""k: fewer mentions than this in a window and the reputation index is None."""
+HALF_LIFE_DAYS = 30.0
+"""A mention this many days old weighs half as much in the reputation index."""
+RATING_SHARE = 0.7
+"""Weight of the rating in the reputation index; net sentiment gets the rest."""
+MIN_ASPECT_MENTIONS = 5
+"""An aspect is compared with the set only with this many mentions on both sides."""
+WEAKEST_ASPECTS = 3
+TREND_LOOKBACK_DAYS = 90
+"""Each trend point's reputation index covers the 90 days up to the end of its bucket."""
+MAX_WINDOW_DAYS = 3660
+_WINDOW = re.compile(r"(\d+)([dwmy])")
+_WINDOW_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
+
+
+# -- formulas (pure) -------------------------------------------------------------------
+def parse_window(text: str) -> timedelta:
+    """``30d``, ``12w``, ``6m`` (months of 30 days: 180d) or ``1y`` (365d) as a timedelta.
+
+    Windows are whole days because metrics add up UTC-day rollup buckets."""
+    m = _WINDOW.fullmatch(text.strip().lower())
+    if not m:
+        raise ValueError(f"bad window {text!r}: use a positive whole number of days, weeks, months "
+                         "or years, e.g. 30d, 12w, 6m or 1y")
+    days = int(m.group(1)) * _WINDOW_DAYS[m.group(2)]
+    if not 1 <= days <= MAX_WINDOW_DAYS:
+        raise ValueError(f"bad window {text!r}: must be between 1 day and {MAX_WINDOW_DAYS // 365} years")
+    return timedelta(days=days)
+
+
+def mean_rating(rating_sum: float, rated: int) -> float | None:
+    """Average normalised rating (0-5) of the rated mentions."""
+    return rating_sum / rated if rated else None
+
+
+def bayesian_rating(rating_sum: float, rated: int, prior: float | None, weight: float = PRIOR_WEIGHT) -> float | None:
+    """``(prior * m + sum) / (m + n)``: few reviews stay near the prior, many speak for themselves."""
+    if prior is None:
+        return mean_rating(rating_sum, rated)
+    return (prior * weight + rating_sum) / (weight + rated)
+
+
+def net_sentiment(positive: float, negative: float) -> float | None:
+    """``(pos - neg) / (pos + neg)`` in [-1, 1]; neutral mentions do not dilute it."""
+    return (positive - negative) / (positive + negative) if positive + negative else None
+
+
+def response_rate(replied: int, mentions: int) -> float | None:
+    """Share of mentions with an owner reply."""
+    return replied / mentions if mentions else None
+
+
+def decay_weight(age_days: float, half_life: float = HALF_LIFE_DAYS) -> float:
+    """``0.5 ** (age / half_life)``: today's mentions weigh 1, a half-life ago 0.5."""
+    return 0.5 ** (age_days / half_life)
+
+
+@dataclass(slots=True)
+class Sums:
+    """The additive part of a rollup row: days add into windows, sources into locations."""
+
+    mentions: int = 0
+    rated: int = 0
+    rating_sum: float = 0.0
+    positive: int = 0
+    neutral: int = 0
+    negative: int = 0
+    replied: int = 0
+    engagement: int = 0
+
+    def add(self, row: RollupRow | Sums) -> None:
+        self.mentions += row.mentions
+        self.rated += row.rated
+        self.rating_sum += row.rating_sum
+        self.positive += row.positive
+        self.neutral += row.neutral
+        self.negative += row.negative
+        self.replied += row.replied
+        self.engagement += row.engagement
+
+
+def total(rows: Iterable[RollupRow | Sums]) -> Sums:
+    s = Sums()
+    for r in rows:
+        s.add(r)
+    return s
+
+
+def reputation_index(buckets: Iterable[tuple[float, RollupRow | Sums]], *, min_reviews: int = MIN_REVIEWS,
+                     half_life: float = HALF_LIFE_DAYS) -> float | None:
+    """Recency-weighted reputation on 0-100 from ``(age in days, sums)`` pairs.
+
+    ``100 * (0.7 * R / 5 + 0.3 * (S + 1) / 2)`` where R is the decay-weighted mean rating and
+    S the decay-weighted net sentiment (either alone when the other is missing). None below
+    ``min_reviews`` mentions: a handful of reviews is noise, not reputation."""
+    n = 0
+    w_rated = w_rating = w_pos = w_neg = 0.0
+    for age, s in buckets:
+        w = decay_weight(age, half_life)
+        n += s.mentions
+        w_rated += w * s.rated
+        w_rating += w * s.rating_sum
+        w_pos += w * s.positive
+        w_neg += w * s.negative
+    if n < min_reviews:
+        return None
+    rating = w_rating / w_rated / 5 if w_rated else None
+    net = net_sentiment(w_pos, w_neg)
+    sentiment = None if net is None else (net + 1) / 2
+    if rating is None and sentiment is None:
+        return None
+    if rating is None or sentiment is None:
+        return 100 * (rating if sentiment is None else sentiment)  # type: ignore[operator]
+    return 100 * (RATING_SHARE * rating + (1 - RATING_SHARE) * sentiment)
+
+
+def comp_index(own: float | None, set_value: float | None) -> float | None:
+    """``own / set * 100``: 100 = on par with the set, 110 = 10 % better."""
+    return None if own is None or not set_value else own / set_value * 100
+
+
+def review_share(own_mentions: int, set_mentions: int) -> float | None:
+    """``own / (own + set)`` mentions: the location's share of the conversation."""
+    return own_mentions / (own_mentions + set_mentions) if own_mentions + set_mentions else None
+
+
+def rank_in_set(own: float | None, others: Iterable[float | None]) -> tuple[int | None, int]:
+    """(1-based rank of ``own`` among itself and ``others``, highest first; ties share the
+    better rank, how many were ranked). Missing values are not ranked."""
+    ranked = [o for o in others if o is not None]
+    if own is None:
+        return None, len(ranked)
+    return 1 + sum(o > own for o in ranked), len(ranked) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class AspectScore:
+    aspect: str
+    mentions: int
+    positive: int
+    negative: int
+    net_sentiment: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class AspectGap:
+    aspect: str
+    own_net_sentiment: float
+    set_net_sentiment: float
+    gap: float
+    """own - set: negative where the location trails its set."""
+    own_mentions: int
+    set_mentions: int
+
+
+def aspect_scores(by_aspect: dict[str, Sums]) -> list[AspectScore]:
+    """Net sentiment and mention count per aspect, most mentioned first."""
+    return sorted((AspectScore(a, s.mentions, s.positive, s.negative, net_sentiment(s.positive, s.negative))
+                   for a, s in by_aspect.items()), key=lambda x: (-x.mentions, x.aspect))
+
+
+def weakest_aspects(own: dict[str, Sums], rivals: dict[str, Sums], *, min_mentions: int = MIN_ASPECT_MENTIONS,
+                    limit: int = WEAKEST_ASPECTS) -> list[AspectGap]:
+    """The aspects where the location trails its set most (largest negative gap in net
+    sentiment), among aspects with ``min_mentions`` on both sides."""
+    gaps = []
+    for aspect, o in own.items():
+        r = rivals.get(aspect)
+        if r is None or o.mentions < min_mentions or r.mentions < min_mentions:
+            continue
+        on, rn = net_sentiment(o.positive, o.negative), net_sentiment(r.positive, r.negative)
+        if on is not None and rn is not None and on < rn:
+            gaps.append(AspectGap(aspect, on, rn, on - rn, o.mentions, r.mentions))
+    return sorted(gaps, key=lambda g: (g.gap, g.aspect))[:limit]
+
+
+# -- results ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SourceScore:
+    source_id: str
+    mentions: int
+    avg_rating: float | None
+    net_sentiment: float | None
+    response_rate: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class WindowMetrics:
+    """One location's metrics over one window ``[start, end)``."""
+
+    start: datetime
+    end: datetime
+    mentions: int
+    rated: int
+    avg_rating: float | None
+    bayes_rating: float | None
+    net_sentiment: float | None
+    positive: int
+    neutral: int
+    negative: int
+    response_rate: float | None
+    engagement: int
+    reputation_index: float | None
+    index_note: str | None = None
+    """Why the index is None, e.g. ``too few reviews (n < 10)``."""
+    aspects: tuple[AspectScore, ...] = ()
+    sources: tuple[SourceScore, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["start"], d["end"] = _iso(self.start), _iso(self.end)
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class SetMember:
+    location: Location
+    distance_km: float
+    metrics: WindowMetrics
+
+
+@dataclass(frozen=True, slots=True)
+class SetAverages:
+    """The competitive set as one: pooled sums (every review counts once), and the plain
+    mean of the members' reputation indices (every rival counts once)."""
+
+    members: int
+    mentions: int
+    avg_rating: float | None
+    net_sentiment: float | None
+    response_rate: float | None
+    reputation_index: float | None
+
+
+_DELTA_FIELDS = ("mentions", "avg_rating", "bayes_rating", "net_sentiment", "response_rate", "reputation_index")
+
+
+@dataclass(frozen=True, slots=True)
+class LocationBenchmark:
+    location: Location
+    window: str
+    current: WindowMetrics
+    previous: WindowMetrics
+    prior_rating: float | None
+    """The Bayesian prior used: the set's mean rating, or all locations' when the set is thin."""
+    members: list[SetMember]
+    set_avg: SetAverages
+    comp_index_rating: float | None
+    comp_index_reputation: float | None
+    review_share: float | None
+    rank: int | None
+    rank_of: int
+    weakest_aspects: list[AspectGap] = field(default_factory=list)
+    set_aspects: tuple[AspectScore, ...] = ()
+    """Net sentiment per aspect of the set pooled, beside ``current.aspects``."""
+
+    @property
+    def deltas(self) -> dict[str, float | None]:
+        """Current minus previous window, per headline metric."""
+        out: dict[str, float | None] = {}
+        for name in _DELTA_FIELDS:
+            a, b = getattr(self.current, name), getattr(self.previous, name)
+            out[name] = None if a is None or b is None else a - b
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types only (datetimes as ISO text), for ``--format json`` and the dashboard."""
+        loc = self.location
+        return {
+            "location": _location_dict(loc),
+            "window": self.window,
+            "current": self.current.to_dict(),
+            "previous": self.previous.to_dict(),
+            "deltas": self.deltas,
+            "prior_rating": self.prior_rating,
+            "set": [{**_location_dict(m.location), "distance_km": round(m.distance_km, 3),
+                     "metrics": m.metrics.to_dict()} for m in self.members],
+            "set_avg": asdict(self.set_avg),
+            "comp_index_rating": self.comp_index_rating,
+            "comp_index_reputation": self.comp_index_reputation,
+            "review_share": self.review_share,
+            "rank": self.rank,
+            "rank_of": self.rank_of,
+            "weakest_aspects": [asdict(g) for g in self.weakest_aspects],
+            "set_aspects": [asdict(a) for a in self.set_aspects],
+        }
+
+
+def _location_dict(loc: Location) -> dict[str, Any]:
+    return {"id": loc.id, "name": loc.name, "brand": loc.brand, "category": loc.category, "region": loc.region,
+            "price_tier": loc.price_tier, "stars": loc.stars}
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- store access ----------------------------------------------------------------------
+_MAX_FILTER_IDS = 500
+"""Above this many locations a rollup reads all of them and rows are filtered here."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    start: datetime
+    end: datetime
+    last_day: date
+    """The window's last UTC day: ages are counted from it."""
+
+
+def _midnight(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day, tzinfo=UTC)
+
+
+def _now(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None:
+        raise ValueError(f"naive datetime {now!r}: pass an aware UTC time")
+    return now.astimezone(UTC)
+
+
+def _windows(now: datetime, length: timedelta) -> tuple[_Window, _Window]:
+    """The current window (today, UTC, and the days before it) and the one before it."""
+    today = now.date()
+    start = _midnight(today) - (length - timedelta(days=1))
+    current = _Window(start, now, today)
+    previous = _Window(start - length, start, start.date() - timedelta(days=1))
+    return current, previous
+
+
+def _rows(store: Store, ids: set[str], **kw: Any) -> Iterator[RollupRow]:
+    """Rollup rows of these locations (``location_id`` first in ``group_by``)."""
+    filt = sorted(ids) if len(ids) <= _MAX_FILTER_IDS else None
+    for r in store.rollup(location_ids=filt, **kw):
+        if r.keys[0] in ids:
+            yield r
+
+
+def _age(bucket: str, last_day: date) -> int:
+    return (last_day - date.fromisoformat(bucket)).days
+
+
+def _metrics(w: _Window, s: Sums, index: float | None, prior: float | None,
+             aspects: tuple[AspectScore, ...] = (), sources: tuple[SourceScore, ...] = ()) -> WindowMetrics:
+    note = None
+    if index is None:
+        note = f"too few reviews (n < {MIN_REVIEWS})" if s.mentions < MIN_REVIEWS else "no ratings or sentiment"
+    return WindowMetrics(
+        start=w.start, end=w.end, mentions=s.mentions, rated=s.rated, avg_rating=mean_rating(s.rating_sum, s.rated),
+        bayes_rating=bayesian_rating(s.rating_sum, s.rated, prior), net_sentiment=net_sentiment(s.positive, s.negative),
+        positive=s.positive, neutral=s.neutral, negative=s.negative, response_rate=response_rate(s.replied, s.mentions),
+        engagement=s.engagement, reputation_index=index, index_note=note, aspects=aspects, sources=sources,
+    )
+
+
+def _prior(members: Iterable[Sums], everyone: Sums) -> float | None:
+    """The set's mean rating when the set has at least ``PRIOR_WEIGHT`` ratings, else all locations'."""
+    s = total(members)
+    if s.rated >= PRIOR_WEIGHT:
+        return mean_rating(s.rating_sum, s.rated)
+    return mean_rating(everyone.rating_sum, everyone.rated)
+
+
+def own_location_ids(config: Config, location_ids: Iterable[str] | None) -> list[str]:
+    """The own locations asked for (all by default); unknown or competitor ids raise ValueError."""
+    if location_ids is None:
+        return [loc.id for loc in sorted(config.own_locations(), key=lambda loc: (loc.region, loc.category, loc.id))]
+    ids = list(dict.fromkeys(location_ids))
+    for lid in ids:
+        if lid not in config.locations:
+            raise ValueError(f"unknown location id {lid!r}")
+        if not config.locations[lid].is_own:
+            raise ValueError(f"{lid!r} is a competitor location; benchmarks are for own locations")
+    return ids
+
+
+def benchmark(config: Config, store: Store, *, location_ids: Iterable[str] | None = None, window: str = "90d",
+              now: datetime | None = None) -> list[LocationBenchmark]:
+    """One benchmark per own location (all by default): metrics for the window and the one
+    before it, against the competitive set. Four rollup queries in all."""
+    length = parse_window(window)
+    now = _now(now)
+    own_ids = own_location_ids(config, location_ids)
+    sets = competitive_sets(config, own_ids)
+    involved = set(own_ids) | {m.id for members in sets.values() for m, _ in members}
+    cur, prev = _windows(now, length)
+    cur_first = cur.start.date().isoformat()
+
+    days: dict[str, dict[bool, list[tuple[int, RollupRow]]]] = defaultdict(lambda: {True: [], False: []})
+    for r in _rows(store, involved, bucket="day", group_by=("location_id",), since=prev.start, until=now):
+        is_cur = r.bucket >= cur_first
+        days[r.keys[0]][is_cur].append((_age(r.bucket, (cur if is_cur else prev).last_day), r))  # type: ignore[index]
+    everyone = {True: Sums(), False: Sums()}
+    for r in store.rollup(bucket="day", group_by=(), since=prev.start, until=now):
+        everyone[r.bucket >= cur_first].add(r)
+    aspects: dict[str, dict[str, Sums]] = defaultdict(lambda: defaultdict(Sums))
+    for r in _rows(store, involved, bucket="month", group_by=("location_id", "aspect"), since=cur.start, until=now):
+        if r.keys[1] is not None:
+            aspects[r.keys[0]][r.keys[1]].add(r)  # type: ignore[index]
+    sources: dict[str, dict[str, Sums]] = defaultdict(lambda: defaultdict(Sums))
+    for r in _rows(store, set(own_ids), bucket="month", group_by=("location_id", "source_id"), since=cur.start, until=now):
+        sources[r.keys[0]][r.keys[1] or "-"].add(r)  # type: ignore[index]
+
+    sums = {(lid, c): total(r for _, r in days[lid][c]) for lid in involved for c in (True, False)}
+    index = {(lid, c): reputation_index(days[lid][c]) for lid in involved for c in (True, False)}
+    out = []
+    for lid in own_ids:
+        members = sets[lid]
+        priors = {c: _prior((sums[(m.id, c)] for m, _ in members), everyone[c]) for c in (True, False)}
+        set_aspects: dict[str, Sums] = defaultdict(Sums)
+        for m, _ in members:
+            for a, s in aspects[m.id].items():
+                set_aspects[a].add(s)
+        source_scores = tuple(
+            SourceScore(sid, s.mentions, mean_rating(s.rating_sum, s.rated), net_sentiment(s.positive, s.negative),
+                        response_rate(s.replied, s.mentions))
+            for sid, s in sorted(sources[lid].items(), key=lambda kv: (-kv[1].mentions, kv[0])))
+        current = _metrics(cur, sums[(lid, True)], index[(lid, True)], priors[True],
+                           tuple(aspect_scores(aspects[lid])), source_scores)
+        previous = _metrics(prev, sums[(lid, False)], index[(lid, False)], priors[False])
+        rivals = [SetMember(m, km, _metrics(cur, sums[(m.id, True)], index[(m.id, True)], priors[True]))
+                  for m, km in members]
+        pooled = total(sums[(m.id, True)] for m, _ in members)
+        indices = [r.metrics.reputation_index for r in rivals if r.metrics.reputation_index is not None]
+        set_avg = SetAverages(
+            members=len(rivals), mentions=pooled.mentions, avg_rating=mean_rating(pooled.rating_sum, pooled.rated),
+            net_sentiment=net_sentiment(pooled.positive, pooled.negative),
+            response_rate=response_rate(pooled.replied, pooled.mentions),
+            reputation_index=sum(indices) / len(indices) if indices else None,
+        )
+        rank, rank_of = rank_in_set(current.reputation_index, (r.metrics.reputation_index for r in rivals))
+        out.append(LocationBenchmark(
+            location=config.locations[lid], window=window, current=current, previous=previous,
+            prior_rating=priors[True], members=rivals, set_avg=set_avg,
+            comp_index_rating=comp_index(current.avg_rating, set_avg.avg_rating),
+            comp_index_reputation=comp_index(current.reputation_index, set_avg.reputation_index),
+            review_share=review_share(current.mentions, pooled.mentions) if rivals else None,
+            rank=rank, rank_of=rank_of, weakest_aspects=weakest_aspects(aspects[lid], set_aspects),
+            set_aspects=tuple(aspect_scores(set_aspects)),
+        ))
+    return out
+
+
+# -- trends ----------------------------------------------------------------------------
+def _bucket_start(d: date, bucket: str) -> date:
+    if bucket == "week":
+        return d - timedelta(days=d.weekday())
+    if bucket == "month":
+        return d.replace(day=1)
+    return d
+
+
+def _next_bucket(d: date, bucket: str) -> date:
+    if bucket == "month":
+        return date(d.year + d.month // 12, d.month % 12 + 1, 1)
+    return d + timedelta(days=7 if bucket == "week" else 1)
+
+
+def trends(config: Config, store: Store, location_ids: Iterable[str], *, bucket: str = "week",
+           window: str = "365d", now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
+    """:func:`trend` for many own locations with one rollup query."""
+    if bucket not in ("day", "week", "month"):
+        raise ValueError(f"unknown bucket {bucket!r}; one of day, week, month")
+    length = parse_window(window)
+    now = _now(now)
+    own_ids = own_location_ids(config, location_ids)
+    sets = competitive_sets(config, own_ids)
+    involved = set(own_ids) | {m.id for members in sets.values() for m, _ in members}
+    today = now.date()
+    first = _bucket_start(today - (length - timedelta(days=1)), bucket)
+    starts = [first]
+    while (nxt := _next_bucket(starts[-1], bucket)) <= today:
+        starts.append(nxt)
+    since = _midnight(first) - timedelta(days=TREND_LOOKBACK_DAYS)
+    by_loc: dict[str, dict[date, RollupRow]] = defaultdict(dict)
+    for r in _rows(store, involved, bucket=bucket, group_by=("location_id",), since=since, until=now):
+        by_loc[r.keys[0]][date.fromisoformat(r.bucket)] = r  # type: ignore[index]
+
+    index_cache: dict[tuple[str, date], float | None] = {}
+
+    def index_at(lid: str, start: date) -> float | None:
+        """The index over the lookback ending on the last day of the bucket at ``start``."""
+        key = (lid, start)
+        if key not in index_cache:
+            last = min(_next_bucket(start, bucket), today + timedelta(days=1)) - timedelta(days=1)
+            rows = by_loc[lid]
+            index_cache[key] = reputation_index(
+                ((last - b).days, r) for b, r in rows.items() if 0 <= (last - b).days < TREND_LOOKBACK_DAYS)
+        return index_cache[key]
+
+    empty = Sums()
+    out: dict[str, list[dict[str, Any]]] = {}
+    for lid in own_ids:
+        member_ids = [m.id for m, _ in sets[lid]]
+        points = []
+        for b in starts:
+            own = by_loc[lid].get(b, empty)
+            pooled = total(by_loc[m].get(b, empty) for m in member_ids)
+            indices = [i for m in member_ids if (i := index_at(m, b)) is not None]
+            points.append({
+                "bucket": b.isoformat(),
+                "own_mentions": own.mentions,
+                "own_rating": mean_rating(own.rating_sum, own.rated),
+                "own_net_sentiment": net_sentiment(own.positive, own.negative),
+                "own_index": index_at(lid, b),
+                "set_mentions": pooled.mentions,
+                "set_rating": mean_rating(pooled.rating_sum, pooled.rated),
+                "set_net_sentiment": net_sentiment(pooled.positive, pooled.negative),
+                "set_index": sum(indices) / len(indices) if indices else None,
+            })
+        out[lid] = points
+    return out
+
+
+def trend(config: Config, store: Store, location_id: str, *, bucket: str = "week", window: str = "365d",
+          now: datetime | None = None) -> list[dict[str, Any]]:
+    """Per bucket over the window, oldest first: the location's mentions, rating, net
+    sentiment and reputation index (over the 90 days to the bucket's end) beside its set's."""
+    return trends(config, store, [location_id], bucket=bucket, window=window, now=now)[location_id]

@@ -1,0 +1,279 @@
+"""Metrics: every formula on hand-computed numbers, windows, deltas, priors, thresholds, trends.
+
+Expected values are worked out by hand in the comments, not taken from the code."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from config.loader import build_config
+from crawlers.items import Mention, mention_fingerprint
+from crawlers.store.sqlite import SQLiteStore
+from monitor.metrics import (
+    Sums,
+    bayesian_rating,
+    benchmark,
+    comp_index,
+    decay_weight,
+    mean_rating,
+    net_sentiment,
+    parse_window,
+    rank_in_set,
+    reputation_index,
+    response_rate,
+    review_share,
+    trend,
+    weakest_aspects,
+)
+
+NOW = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)  # a Tuesday
+
+
+# -- pure formulas ---------------------------------------------------------------------
+@pytest.mark.parametrize(("text", "days"), [("30d", 30), ("12w", 84), ("6m", 180), ("1y", 365), (" 90D ", 90)])
+def test_parse_window(text: str, days: int) -> None:
+    assert parse_window(text) == timedelta(days=days)
+
+
+@pytest.mark.parametrize("text", ["90x", "-3d", "0d", "", "d", "3.5d", "100y", "90"])
+def test_parse_window_rejects_bad_text(text: str) -> None:
+    with pytest.raises(ValueError, match="bad window"):
+        parse_window(text)
+
+
+def test_rating_formulas() -> None:
+    assert mean_rating(12.0, 3) == 4.0
+    assert mean_rating(0.0, 0) is None
+    # prior 3.0 counted as 10 reviews, plus two 5-star reviews: (3*10 + 10) / (10 + 2) = 40/12
+    assert bayesian_rating(10.0, 2, 3.0) == pytest.approx(3.33333, abs=1e-5)
+    assert bayesian_rating(0.0, 0, 3.0) == 3.0  # no reviews: the prior
+    assert bayesian_rating(1000.0, 200, 3.0, weight=0) == 5.0  # no weight: the plain mean
+    assert bayesian_rating(8.0, 2, None) == 4.0  # no prior known: the plain mean
+
+
+def test_sentiment_response_share_comp_index() -> None:
+    assert net_sentiment(6, 2) == 0.5  # (6-2)/(6+2)
+    assert net_sentiment(0, 3) == -1.0
+    assert net_sentiment(0, 0) is None
+    assert response_rate(3, 12) == 0.25
+    assert response_rate(0, 0) is None
+    assert review_share(30, 90) == 0.25  # 30 / (30+90)
+    assert review_share(0, 0) is None
+    assert comp_index(4.0, 3.2) == pytest.approx(125.0)
+    assert comp_index(None, 3.2) is None and comp_index(4.0, None) is None and comp_index(4.0, 0.0) is None
+
+
+def test_decay_weight_halves_every_half_life() -> None:
+    assert decay_weight(0) == 1.0
+    assert decay_weight(30) == 0.5
+    assert decay_weight(60) == 0.25
+    assert decay_weight(7, half_life=7) == 0.5
+
+
+def test_reputation_index_blends_decayed_rating_and_sentiment() -> None:
+    fresh = Sums(mentions=6, rated=6, rating_sum=24.0, positive=4, negative=2)
+    old = Sums(mentions=6, rated=6, rating_sum=12.0, positive=0, negative=6)
+    # weights 1 and 0.5: rating (24 + 6) / (6 + 3) = 3.333 -> /5 = 0.6667
+    # net sentiment (4 - 0) - (2 + 3) over 9 = -1/9 -> (1 - 1/9)/2 = 0.4444
+    # 100 * (0.7 * 0.6667 + 0.3 * 0.4444) = 100 * (0.46667 + 0.13333) = 60.0
+    assert reputation_index([(0, fresh), (30, old)]) == pytest.approx(60.0)
+    assert reputation_index([(0, fresh), (30, old)], min_reviews=12) == pytest.approx(60.0)
+    assert reputation_index([(0, fresh), (30, old)], min_reviews=13) is None  # 12 mentions < 13
+    # one component missing: the other alone
+    assert reputation_index([(5, Sums(mentions=10, rated=10, rating_sum=40.0))]) == pytest.approx(80.0)
+    assert reputation_index([(5, Sums(mentions=10, positive=3, negative=1))]) == pytest.approx(75.0)
+    assert reputation_index([(0, Sums(mentions=10, neutral=10))]) is None
+    assert reputation_index([]) is None
+
+
+def test_rank_in_set() -> None:
+    assert rank_in_set(70.0, [80.0, None, 60.0, 70.0]) == (2, 4)  # one better; a tie shares the better rank
+    assert rank_in_set(90.0, []) == (1, 1)
+    assert rank_in_set(None, [1.0, 2.0]) == (None, 2)
+
+
+def test_weakest_aspects_need_enough_mentions_on_both_sides() -> None:
+    own = {"room": Sums(mentions=10, positive=2, negative=8),     # -0.6
+           "service": Sums(mentions=10, positive=9, negative=1),  # +0.8, better than the set
+           "breakfast": Sums(mentions=3, negative=3),             # too few own mentions
+           "value": Sums(mentions=6, positive=3, negative=3),     # 0.0
+           "wifi": Sums(mentions=8, negative=8)}                  # not in the set
+    rivals = {"room": Sums(mentions=20, positive=15, negative=5),  # +0.5 -> gap -1.1
+              "service": Sums(mentions=20, positive=10, negative=10),
+              "breakfast": Sums(mentions=20, positive=20),
+              "value": Sums(mentions=5, positive=4, negative=1)}    # +0.6 -> gap -0.6
+    gaps = weakest_aspects(own, rivals)
+    assert [(g.aspect, round(g.gap, 4)) for g in gaps] == [("room", -1.1), ("value", -0.6)]
+    assert (gaps[0].own_mentions, gaps[0].set_mentions) == (10, 20)
+    assert [g.aspect for g in weakest_aspects(own, rivals, limit=1)] == ["room"]
+    assert weakest_aspects(own, rivals, min_mentions=7) == [weakest_aspects(own, rivals)[0]]
+
+
+# -- against a store -------------------------------------------------------------------
+KM_LAT = 360 / (2 * 3.141592653589793 * 6371.0088)
+
+
+def _config():  # type: ignore[no-untyped-def]
+    def loc(lid: str, km: float, role: str = "competitor", **kw: object) -> dict[str, object]:
+        return dict(id=lid, name=lid.upper(), brand="b", category="hotel", lat=30 + km * KM_LAT, lon=120.0, region="r",
+                    role=role, **kw)
+
+    return build_config({"brands": [{"id": "b"}], "locations": [
+        loc("own", 0, role="own", competitors={"radius_km": 3.0}),
+        loc("r1", 1), loc("r2", 2), loc("far", 10),
+        loc("lonely", 50, role="own", competitors={"radius_km": 1.0}),
+    ]}, Path("t.toml"))
+
+
+_seq = iter(range(10**6))
+
+
+def _m(loc: str, when: datetime, rating: float | None = None, label: str | None = None, *, replied: bool = False,
+       source: str = "hotel_reviews", aspects: list[dict[str, object]] | None = None) -> Mention:
+    m = Mention(site="s", kind="review", url=f"http://x/{next(_seq)}", text="t", external_id=str(next(_seq)),
+                source_id=f"{loc}/{source}", location_id=loc, brand="b", published_at=when, crawled_at=when,
+                rating=rating, sentiment_label=label, reply_text="thanks" if replied else None, aspects=aspects or [])
+    m.fingerprint = mention_fingerprint(m)
+    return m
+
+
+def _asp(name: str, label: str) -> list[dict[str, object]]:
+    return [{"aspect": name, "sentiment": label, "score": 0.5 if label == "positive" else -0.5}]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SQLiteStore:
+    today = datetime(2026, 3, 31, 8, 0, tzinfo=UTC)
+    ms = []
+    # own, today: five 5.0 and five 3.0 (mean 4.0); 6 positive, 2 negative, 2 neutral; 4 replied
+    labels = ["positive"] * 6 + ["negative"] * 2 + ["neutral"] * 2
+    for i in range(10):
+        ms.append(_m("own", today, 5.0 if i < 5 else 3.0, labels[i], replied=i < 4,
+                     source="hotel_reviews" if i < 6 else "forum"))
+    # own aspects (unrated, unlabelled posts): room 1 positive 5 negative (-4/6), service 5 positive (+1)
+    ms += [_m("own", today, aspects=_asp("room", "positive" if i == 0 else "negative")) for i in range(6)]
+    ms += [_m("own", today, aspects=_asp("service", "positive")) for _ in range(5)]
+    # own, previous window: two 2.0 negative reviews on Feb 15
+    ms += [_m("own", datetime(2026, 2, 15, tzinfo=UTC), 2.0, "negative") for _ in range(2)]
+    # r1 today: ten 3.0, five positive five negative; room 5 positive 1 negative
+    ms += [_m("r1", today, 3.0, "positive" if i < 5 else "negative") for i in range(10)]
+    ms += [_m("r1", today, aspects=_asp("room", "positive" if i < 5 else "negative")) for i in range(6)]
+    # r2 today: ten 4.0 positive; service 5 positive
+    ms += [_m("r2", today, 4.0, "positive") for _ in range(10)]
+    ms += [_m("r2", today, aspects=_asp("service", "positive")) for _ in range(5)]
+    # far (not in the set): five 1.0 reviews
+    ms += [_m("far", today, 1.0, "negative") for _ in range(5)]
+    s = SQLiteStore(f"sqlite:///{tmp_path}/m.db")
+    s.upsert_mentions(ms)
+    return s
+
+
+def test_benchmark_own_against_set(store: SQLiteStore) -> None:
+    cfg = _config()
+    (b,) = benchmark(cfg, store, location_ids=["own"], window="30d", now=NOW)
+    cur = b.current
+    # 30d window ending Tue 31 Mar 12:00: Mar 2 00:00 .. now; previous Jan 31 .. Mar 2
+    assert (cur.start, cur.end) == (datetime(2026, 3, 2, tzinfo=UTC), NOW)
+    assert (b.previous.start, b.previous.end) == (datetime(2026, 1, 31, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC))
+    assert (cur.mentions, cur.rated, cur.avg_rating) == (21, 10, 4.0)
+    assert (cur.positive, cur.negative, cur.neutral, cur.net_sentiment) == (6, 2, 2, 0.5)
+    assert cur.response_rate == pytest.approx(4 / 21)
+    # all of today: rating 4.0/5 = 0.8, net 0.5 -> 0.75; 100 * (0.7*0.8 + 0.3*0.75) = 78.5
+    assert cur.reputation_index == pytest.approx(78.5)
+    # set pooled rating (30 + 40) / 20 = 3.5 is the prior (20 ratings >= m=10): (3.5*10 + 40) / 20 = 3.75
+    assert b.prior_rating == pytest.approx(3.5)
+    assert cur.bayes_rating == pytest.approx(3.75)
+    assert [m.location.id for m in b.members] == ["r1", "r2"]
+    assert [round(m.distance_km, 6) for m in b.members] == [1.0, 2.0]
+    # r1: 3.0 -> 0.6, net 0 -> 0.5: 100*(0.42 + 0.15) = 57; r2: 4.0 -> 0.8, net 1 -> 1: 100*(0.56 + 0.3) = 86
+    assert [m.metrics.reputation_index for m in b.members] == [pytest.approx(57.0), pytest.approx(86.0)]
+    assert b.set_avg.avg_rating == pytest.approx(3.5)
+    assert b.set_avg.reputation_index == pytest.approx(71.5)
+    assert b.set_avg.mentions == 31
+    assert b.comp_index_rating == pytest.approx(4.0 / 3.5 * 100)
+    assert b.comp_index_reputation == pytest.approx(78.5 / 71.5 * 100)
+    assert b.review_share == pytest.approx(21 / 52)
+    assert (b.rank, b.rank_of) == (2, 3)
+    # room: own -4/6, set (r1) +4/6: gap -4/3; service own +1 = set +1: no gap
+    assert [(g.aspect, round(g.gap, 4)) for g in b.weakest_aspects] == [("room", -1.3333)]
+    assert {(a.aspect, a.mentions, a.positive, a.negative) for a in cur.aspects} == {("room", 6, 1, 5), ("service", 5, 5, 0)}
+    assert [(s.source_id, s.mentions, s.avg_rating) for s in cur.sources] == [
+        ("own/hotel_reviews", 17, pytest.approx(28 / 6)), ("own/forum", 4, 3.0)]  # 5*5.0 + 3.0 over 6 rated
+    # previous window: two 2.0 negative reviews; the set had no ratings then, so the prior is
+    # every location's mean in that window (the same two): bayes 2.0; too few for an index
+    prev = b.previous
+    assert (prev.mentions, prev.avg_rating, prev.bayes_rating, prev.net_sentiment) == (2, 2.0, 2.0, -1.0)
+    assert prev.reputation_index is None and prev.index_note == "too few reviews (n < 10)"
+    d = b.deltas
+    assert (d["mentions"], d["avg_rating"], d["net_sentiment"], d["reputation_index"]) == (19, 2.0, 1.5, None)
+    json.dumps(b.to_dict())  # JSON-serialisable
+    assert b.to_dict()["set"][0]["metrics"]["reputation_index"] == pytest.approx(57.0)
+
+
+def test_location_without_set_and_no_mentions(store: SQLiteStore) -> None:
+    (b,) = benchmark(_config(), store, location_ids=["lonely"], window="30d", now=NOW)
+    assert b.members == [] and b.current.mentions == 0
+    assert b.current.avg_rating is None and b.current.reputation_index is None
+    assert b.current.index_note == "too few reviews (n < 10)"
+    assert b.review_share is None and b.comp_index_rating is None and b.rank is None and b.rank_of == 0
+    # no set: the prior is every location's mean in the window: (40 + 30 + 40 + 5) / 35
+    assert b.prior_rating == pytest.approx(115 / 35)
+
+
+def test_benchmark_defaults_to_all_own_locations_and_rejects_bad_ids(store: SQLiteStore) -> None:
+    assert [b.location.id for b in benchmark(_config(), store, now=NOW)] == ["lonely", "own"]
+    with pytest.raises(ValueError, match="unknown location id 'ghost'"):
+        benchmark(_config(), store, location_ids=["ghost"], now=NOW)
+    with pytest.raises(ValueError, match="'r1' is a competitor location"):
+        benchmark(_config(), store, location_ids=["r1"], now=NOW)
+    with pytest.raises(ValueError, match="bad window"):
+        benchmark(_config(), store, window="-3d", now=NOW)
+
+
+def test_window_edges(tmp_path: Path) -> None:
+    s = SQLiteStore(f"sqlite:///{tmp_path}/e.db")
+    s.upsert_mentions([
+        _m("own", datetime(2026, 3, 2, 0, 0, 0, tzinfo=UTC), 4.0),     # first second of the window
+        _m("own", datetime(2026, 3, 1, 23, 59, 59, tzinfo=UTC), 2.0),  # last second of the previous one
+        _m("own", NOW + timedelta(hours=1), 1.0),                        # after now: in neither
+        _m("own", datetime(2026, 1, 30, 23, 59, 59, tzinfo=UTC), 1.0),  # before the previous window
+    ])
+    (b,) = benchmark(_config(), s, location_ids=["own"], window="30d", now=NOW)
+    assert (b.current.mentions, b.current.avg_rating) == (1, 4.0)
+    assert (b.previous.mentions, b.previous.avg_rating) == (1, 2.0)
+
+
+def test_trend_by_week(tmp_path: Path) -> None:
+    s = SQLiteStore(f"sqlite:///{tmp_path}/t.db")
+    ms = [_m("own", datetime(2026, 3, 30, 9, tzinfo=UTC), 4.0, "positive") for _ in range(10)]   # Mon Mar 30
+    ms.append(_m("own", datetime(2026, 3, 17, 9, tzinfo=UTC), None, "neutral"))                 # adds n, no weight
+    ms += [_m("r1", datetime(2026, 3, 24, 9, tzinfo=UTC), 3.0, "positive" if i < 5 else "negative") for i in range(10)]
+    s.upsert_mentions(ms)
+    points = trend(_config(), s, "own", bucket="week", window="14d", now=NOW)
+    # 14 days back from Tue Mar 31 is Wed Mar 18: its week starts Mon Mar 16
+    assert [p["bucket"] for p in points] == ["2026-03-16", "2026-03-23", "2026-03-30"]
+    p16, p23, p30 = points
+    assert (p16["own_mentions"], p16["own_rating"], p16["own_index"]) == (1, None, None)  # n = 1 < 10
+    assert (p23["own_mentions"], p23["own_index"], p23["set_rating"], p23["set_net_sentiment"]) == (0, None, 3.0, 0.0)
+    assert p23["set_index"] == pytest.approx(57.0)
+    # Mar 30: own 4.0 and all positive -> 100*(0.56 + 0.3) = 86; the neutral post adds n only (11 >= 10)
+    assert (p30["own_mentions"], p30["own_rating"], p30["own_net_sentiment"]) == (10, 4.0, 1.0)
+    assert p30["own_index"] == pytest.approx(86.0)
+    # r1 had no mentions this week, but its 90-day index still stands
+    assert (p30["set_mentions"], p30["set_rating"]) == (0, None)
+    assert p30["set_index"] == pytest.approx(57.0)
+    assert set(p30) >= {"bucket", "own_mentions", "own_rating", "own_net_sentiment", "own_index", "set_rating",
+                        "set_net_sentiment", "set_index"}
+
+
+def test_metrics_and_views_import_without_scrapy() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, monitor.metrics, monitor.benchmark_report\n"
+            "assert not [m for m in sys.modules if m == 'scrapy' or m.startswith(('scrapy.', 'twisted'))]\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
