@@ -134,7 +134,7 @@ def _metrics(r: RollupRow) -> tuple[Any, ...]:
 
 
 def export_trends(store: Store, query: TrendQuery, out: str | Path, fmt: str, *,
-                  locations: Mapping[str, Location] | None = None, row_group_size: int = 50_000,
+                  locations: Mapping[str, Location] | None = None, row_group_size: int = 10_000,
                   sheet_rows: int = EXCEL_MAX_ROWS) -> ExportResult:
     """Write the trend rows to ``out`` atomically; ``sheet_rows`` (header included) caps
     an Excel sheet, ``row_group_size`` a Parquet row group."""
@@ -213,14 +213,19 @@ def _write_xlsx(path: Path, columns: Sequence[tuple[str, str]], rows: Iterator[t
     ws = wb.create_sheet("trends")
     ws.append(header)
     in_sheet, n = 1, 0
-    for row in rows:
-        if in_sheet >= sheet_rows:
-            sheets += 1
-            ws = wb.create_sheet(f"trends {sheets}")
-            ws.append(header)
-            in_sheet = 1
-        ws.append((date.fromisoformat(row[0]), *row[1:]))
-        in_sheet += 1
-        n += 1
+    try:
+        for row in rows:
+            if in_sheet >= sheet_rows:
+                sheets += 1
+                ws = wb.create_sheet(f"trends {sheets}")
+                ws.append(header)
+                in_sheet = 1
+            ws.append((date.fromisoformat(row[0]), *row[1:]))
+            in_sheet += 1
+            n += 1
+    except BaseException:
+        for sheet in wb.worksheets:  # end each sheet's XML stream (openpyxl drops its temp file at exit)
+            sheet.close()
+        raise
     wb.save(path)
     return n
