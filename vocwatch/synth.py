@@ -271,14 +271,15 @@ def _mentions(rnd: random.Random, locs: list[_Loc], total: int, days: int) -> It
                 external_id=str(seq), source_id=f"{loc.id}/{site_name}", location_id=loc.id, brand=loc.brand,
                 author=f"u_{rnd.getrandbits(64):016x}",
                 rating_raw=star * scale / 5 if rated else None, rating_scale=scale, rating=float(star) if rated else None,
-                published_at=published, crawled_at=min(end, published + timedelta(hours=rnd.uniform(1, 72))),
+                published_at=published, crawled_at=min(end, published + timedelta(seconds=rnd.randrange(3600, 72 * 3600))),
                 language=lang,
                 likes=int(rnd.paretovariate(1.1 if posted else 1.4)) - 1,
                 reposts=int(rnd.paretovariate(1.5)) - 1 if posted else None,
                 comments=int(rnd.paretovariate(1.3)) - 1 if posted else None,
                 reply_text=REPLY[lang] if replied else None,
-                reply_at=published + timedelta(hours=rnd.expovariate(1 / 30)) if replied else None,
+                reply_at=published + timedelta(seconds=int(rnd.expovariate(1 / 30) * 3600)) if replied else None,
                 sentiment_label=label, sentiment_score=round(score, 3), aspects=aspect_rows, nlp_model="synth-1",
             )
+            # every datetime is whole seconds, as stored, so the hash matches the stored record
             m.fingerprint, m.content_hash = mention_fingerprint(m), mention_content_hash(m)
             yield m
