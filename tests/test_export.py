@@ -268,3 +268,16 @@ def test_cli_exports_and_exits_2_on_bad_input(setup: tuple[SQLiteStore, Any], tm
                  "bad date", "cannot write"):
         assert text in err
     assert not (tmp_path / "bad.csv").exists()
+
+
+def test_bench_export_runs_on_a_tiny_set(tmp_path: Path) -> None:
+    from vocwatch.bench.export import run
+
+    said: list[str] = []
+    steps = run(tmp_path, formats=["csv", "parquet"], locations=5, mentions=300, say=said.append)
+    assert [(s.grouping, s.step) for s in steps[:3]] == [
+        ("location", "rollup only (baseline)"), ("location", "export csv"), ("location", "export parquet")]
+    assert len({s.rows for s in steps if s.grouping == "location"}) == 1  # every format wrote every row
+    assert "generating" in said[0] and any("peak RSS" in line for line in said)
+    run(tmp_path, formats=["json"], say=said.append)
+    assert any("reusing" in line for line in said)

@@ -122,8 +122,9 @@ def run(directory: str | Path, *, formats: Sequence[str] = ("csv", "json", "parq
         for grouping in GROUPINGS:
             query = trend_query("week", grouping)
             name = "+".join(grouping)
-            base = _measure(lambda q=query: sum(1 for _ in store.rollup(
-                bucket="week", group_by=[GROUPS[g] for g in q.groups])))
+            bare = [_measure(lambda q=query: sum(1 for _ in store.rollup(
+                bucket="week", group_by=[GROUPS[g] for g in q.groups]))) for _ in range(2)]
+            base = min(bare, key=lambda m: m[1])  # best of two: the first also warms the page cache
             todo = [("rollup only (baseline)", base)]
             for fmt in formats:
                 out = out_dir / f"trends-week-{name.replace('+', '-')}.{fmt}"
@@ -135,5 +136,6 @@ def run(directory: str | Path, *, formats: Sequence[str] = ("csv", "json", "parq
                     f"{seconds / max(base[1], 1e-9):>10.2f} {growth:>8.1f}")
     finally:
         store.close()
-    say(f"\nexports written to {out_dir}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * _PeakRSS._MAXRSS_UNIT / 2**20
+    say(f"\nexports written to {out_dir}; peak RSS of this whole run {peak:.0f} MB")
     return steps
