@@ -78,7 +78,7 @@ def trend_query(bucket: str, groups: Iterable[str] = (), *, since: datetime | No
     if bad:
         raise ExportError(f"unknown group {bad[0]!r}; one of {', '.join(GROUPS)}")
     if since is not None and until is not None and since >= until:
-        raise ExportError(f"--since {since:%Y-%m-%d %H:%M} must be before --until {until:%Y-%m-%d %H:%M}")
+        raise ExportError(f"since {since:%Y-%m-%d %H:%M} must be before until {until:%Y-%m-%d %H:%M}")
     ids = tuple(dict.fromkeys(location_ids)) if location_ids is not None else None
     if ids is not None and known_locations is not None:
         unknown = [i for i in ids if i not in known_locations]
@@ -133,11 +133,11 @@ def _metrics(r: RollupRow) -> tuple[Any, ...]:
             _ratio(r.replied, r.mentions), r.engagement)
 
 
-def export_trends(store: Store, query: TrendQuery, out: str | Path, fmt: str, *,
+def export_trends(store: Store, query: TrendQuery, out: str | Path, fmt: str | None = None, *,
                   locations: Mapping[str, Location] | None = None, row_group_size: int = 10_000,
                   sheet_rows: int = EXCEL_MAX_ROWS) -> ExportResult:
-    """Write the trend rows to ``out`` atomically; ``sheet_rows`` (header included) caps
-    an Excel sheet, ``row_group_size`` a Parquet row group."""
+    """Write the trend rows to ``out`` atomically, as ``fmt`` or what its suffix implies;
+    ``sheet_rows`` (header included) caps an Excel sheet, ``row_group_size`` a Parquet row group."""
     fmt = format_for(out, fmt)
     out = Path(out)
     if out.is_dir():

@@ -281,3 +281,13 @@ def test_bench_export_runs_on_a_tiny_set(tmp_path: Path) -> None:
     assert "generating" in said[0] and any("peak RSS" in line for line in said)
     run(tmp_path, formats=["json"], say=said.append)
     assert any("reusing" in line for line in said)
+
+
+def test_export_and_synth_import_without_scrapy() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, monitor.export, vocwatch.synth, vocwatch.bench.export\n"
+            "bad = sorted(m for m in sys.modules if m == 'scrapy' or m.startswith(('scrapy.', 'twisted')))\n"
+            "assert not bad, bad\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
