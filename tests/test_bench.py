@@ -34,3 +34,13 @@ def test_crawl_benchmark_modes_read_and_store_everything() -> None:
     assert by_mode["full"]["stored"] == by_mode["thread"]["stored"] == 60
     assert by_mode["full"]["nlp_worker_failures"] == 0
     assert "median items/s" in crawl.format_result(res)
+
+
+def test_metrics_benchmark_runs_on_a_tiny_synthetic_set(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from vocwatch.bench import metrics
+
+    said: list[str] = []
+    out = metrics.run(tmp_path, locations=12, mentions=800, say=said.append)
+    assert out["own_locations"] > 0 and out["baseline_rollup_rows"] > 0
+    assert out["as_of"].startswith("2026-11-")  # the synthetic set's newest day, not today
+    assert any("benchmark()" in line for line in said)

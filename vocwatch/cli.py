@@ -247,6 +247,43 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_trends(args: argparse.Namespace) -> int:
+    from crawlers.store import open_store
+    from monitor.export import ExportError, export_trends, format_for, parse_day, trend_query
+
+    try:
+        config = _load(args)
+        fmt = format_for(args.out, args.format)
+        query = trend_query(args.by, [g.strip() for gs in args.group or [] for g in gs.split(",") if g.strip()],
+                            since=parse_day(args.since) if args.since else None,
+                            until=parse_day(args.until) if args.until else None,
+                            location_ids=args.location, known_locations=config.locations)
+        store = open_store(config.store_url)
+        try:
+            result = export_trends(store, query, args.out, fmt, locations=config.locations)
+        finally:
+            store.close()
+    except ExportError as exc:
+        print(f"vocwatch export: {exc}", file=sys.stderr)
+        return 2
+    print(f"vocwatch export: {result.rows} rows -> {result.path} ({result.format})", file=sys.stderr)
+    return 0
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from vocwatch.synth import generate
+
+    try:
+        r = generate(args.out, locations=args.locations, mentions=args.mentions, seed=args.seed, days=args.days)
+    except ValueError as exc:
+        print(f"vocwatch synth: {exc}", file=sys.stderr)
+        return 2
+    print(f"vocwatch synth: {r.mentions:,} mentions for {r.locations:,} locations in {r.seconds:.1f} s: "
+          f"{r.config}, {r.db}")
+    return 0
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import json
 
@@ -264,6 +301,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print()
         results["crawl"] = res = crawl.run(args.comments, args.rounds)
         print(crawl.format_result(res))
+    if args.what in ("metrics", "export"):
+        from vocwatch.bench import export, metrics
+
+        synth = {"locations": args.locations, "mentions": args.mentions, "seed": args.seed}
+        if args.what == "metrics":
+            results["metrics"] = metrics.run(args.dir, window=args.window, **synth)
+        else:
+            results["export"] = export.run(args.dir, formats=args.formats, **synth)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
     return 0
@@ -320,17 +365,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("bench", help="benchmarks: NLP accuracy/throughput/cold start, crawl throughput full vs bare")
-    p.add_argument("what", choices=["nlp", "crawl", "all"], nargs="?", default="all")
+    p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export"], nargs="?", default="all",
+                   help="all = nlp + crawl; metrics and export run on a large synthetic set (see --dir)")
     p.add_argument("--shared", default="../shared", help="directory holding datasets/ (accuracy tables skipped without it)")
     p.add_argument("--no-baselines", action="store_true", help="skip SnowNLP/VADER (slow)")
     p.add_argument("--comments", type=int, default=20_000, help="crawl benchmark: comments on the local site")
     p.add_argument("--rounds", type=int, default=3, help="crawl benchmark: rounds of bare/full/thread crawls (median reported)")
+    p.add_argument("--dir", default="data/synth", help="metrics/export: synthetic set to reuse or create")
+    p.add_argument("--locations", type=int, default=4000, help="metrics/export: locations when generating")
+    p.add_argument("--mentions", type=int, default=1_000_000, help="metrics/export: mentions when generating")
+    p.add_argument("--seed", type=int, default=1, help="metrics/export: seed when generating")
+    p.add_argument("--window", default="90d", help="metrics: benchmark window")
+    p.add_argument("--formats", nargs="+", choices=["csv", "json", "parquet", "xlsx"],
+                   default=["csv", "json", "parquet", "xlsx"], help="export: formats to time")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("sandbox", help="serve the local sandbox review sites for exploring")
     p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765, which the demo config expects)")
     p.set_defaults(func=cmd_sandbox)
+
+    p = sub.add_parser("export", help="export data from the store (trends)")
+    export_sub = p.add_subparsers(dest="export_command", required=True)
+    p = export_sub.add_parser("trends", help="tidy trend rows per day/week/month and group, as csv/json/parquet/xlsx")
+    _config_arg(p)
+    p.add_argument("--by", choices=["day", "week", "month"], default="week", help="bucket (UTC; weeks start Monday)")
+    p.add_argument("--group", action="append", metavar="KEYS",
+                   help="comma-separated, any of location,source,aspect,sentiment,lang (repeatable)")
+    p.add_argument("--since", help="first day, YYYY-MM-DD (UTC), inclusive")
+    p.add_argument("--until", help="end day, YYYY-MM-DD (UTC), exclusive")
+    p.add_argument("--location", nargs="+", metavar="ID", help="only these location ids")
+    p.add_argument("--format", help="csv, json (JSON Lines), parquet or xlsx (default: from the --out suffix)")
+    p.add_argument("--out", required=True, help="output file (written to a temporary name, renamed when complete)")
+    p.set_defaults(func=cmd_export_trends)
+
+    p = sub.add_parser("synth", help="write a synthetic config + SQLite store of realistic mentions")
+    p.add_argument("--out", required=True, help="directory for vocwatch.toml, locations.csv, synth.db")
+    p.add_argument("--locations", type=int, default=4000)
+    p.add_argument("--mentions", type=int, default=1_000_000)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--days", type=int, default=730)
+    p.set_defaults(func=cmd_synth)
+
     return parser
 
 

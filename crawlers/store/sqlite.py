@@ -6,6 +6,7 @@ functions and plain string comparison both work on them.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import secrets
@@ -137,6 +138,32 @@ class SQLiteStore:
                 self._db.execute("ROLLBACK")
                 raise
         return result
+
+    def insert_new(self, mentions: Iterable[Mention], *, batch: int = 50_000) -> int:
+        """Bulk load (synthetic sets, imports): ``executemany`` in one transaction per
+        ``batch``, the same columns and rows as :meth:`upsert_mentions`, but insert-only — a
+        fingerprint already stored is skipped, never updated. Returns the rows inserted."""
+        sql = f"INSERT OR IGNORE INTO mentions ({', '.join(_COLUMNS)}, updated_at) VALUES ({', '.join('?' * (len(_COLUMNS) + 1))})"
+        now = to_db_time(datetime.now(UTC))
+
+        def row(m: Mention) -> list[Any]:
+            if not m.fingerprint:
+                raise ValueError(f"mention without fingerprint: {m.url}")
+            r = _to_row(m)
+            return [r[c] for c in _COLUMNS] + [now]
+
+        inserted = 0
+        it = iter(mentions)
+        while chunk := [row(m) for m in itertools.islice(it, batch)]:
+            with self._lock:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    inserted += self._db.executemany(sql, chunk).rowcount
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+        return inserted
 
     def _hashes(self, fingerprints: list[str]) -> dict[str, str]:
         out: dict[str, str] = {}
