@@ -132,6 +132,7 @@ def _mentions() -> list[Mention]:
                         brand=lid.split("-")[0], published_at=when, crawled_at=NOW, rating=round(rating, 2),
                         sentiment_label="negative" if negative else "positive",
                         sentiment_score=-0.7 if negative else 0.6,
+                        reply_text="Thank you for your feedback." if day % 3 == 0 else None,
                         aspects=[{"aspect": aspect[0], "sentiment": aspect[1], "score": 0.0},
                                  {"aspect": "service", "sentiment": "negative" if negative else "positive",
                                   "score": 0.0}])

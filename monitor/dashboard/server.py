@@ -203,7 +203,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Security-Policy", self.dashboard.csp)
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("X-Frame-Options", "DENY")
-        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("Referrer-Policy", "same-origin")  # no-referrer would make form posts Origin: null
         self.send_header("Cache-Control", "no-store")
         for k, v in (headers or {}).items():
             self.send_header(k, v)

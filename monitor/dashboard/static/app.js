@@ -50,8 +50,8 @@ function renderKpis(b) {
   const index = cur.reputation_index === null ? (cur.index_note || "–") : fmt(cur.reputation_index);
   clear($("kpis")).append(
     kpi("Reputation index", index, "set " + fmt(s.reputation_index), signed(d.reputation_index)),
-    kpi("Comp index (index)", fmt(b.comp_index_reputation, 0), "100 = on par with the set"),
-    kpi("Rank in set", b.rank === null ? "–" : b.rank + " / " + b.rank_of, s.members + " rivals"),
+    kpi("Comp index", fmt(b.comp_index_reputation, 0), "100 = on par with the set"),
+    kpi("Rank in set", b.rank === null ? "–" : b.rank + " / " + b.rank_of, s.members + (s.members === 1 ? " rival" : " rivals")),
     kpi("Rating (0–5)", fmt(cur.avg_rating, 2), "set " + fmt(s.avg_rating, 2), signed(d.avg_rating, 2)),
     kpi("Net sentiment", fmt(cur.net_sentiment, 2), "set " + fmt(s.net_sentiment, 2), signed(d.net_sentiment, 2)),
     kpi("Mentions", String(cur.mentions), "share of set " + pct(b.review_share), signed(d.mentions, 0)),
@@ -113,7 +113,7 @@ function renderAspects(b) {
     box.append(el("p", { class: "empty" }, "No aspects mentioned in this window."));
     return;
   }
-  const W = 420, L = 110, R = 44, rowH = 34, H = rows.length * rowH + 20;
+  const W = 420, L = 110, R = 64, rowH = 34, H = rows.length * rowH + 20;
   const mid = L + (W - L - R) / 2, half = (W - L - R) / 2;
   const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "aspect net sentiment", id: "aspect-chart" });
   chart.append(svg("line", { x1: mid, x2: mid, y1: 0, y2: H - 16, stroke: "#d0d7de" }));
@@ -122,7 +122,7 @@ function renderAspects(b) {
   rows.forEach((a, i) => {
     const top = i * rowH + 4;
     const label = svg("text", { x: L - 6, y: top + 15, "text-anchor": "end", class: "aspect-label" }, a.aspect);
-    if (weak.has(a.aspect)) label.setAttribute("fill", "#cf222e");
+    if (weak.has(a.aspect)) label.classList.add("weak");
     chart.append(label);
     const bar = (v, yy, color, cls, what) => {
       if (v === null || v === undefined) return;
@@ -135,7 +135,7 @@ function renderAspects(b) {
     const s = set.get(a.aspect);
     if (s) bar(s.net_sentiment, top + 16, "#8b949e", "set-bar", `set, ${s.mentions} mentions`);
     const g = weak.get(a.aspect);
-    if (g) chart.append(svg("text", { x: W - 2, y: top + 15, "text-anchor": "end", fill: "#cf222e" }, signed(g.gap, 2)));
+    if (g) chart.append(svg("text", { x: W - 2, y: top + 15, "text-anchor": "end", class: "weak" }, "gap " + signed(g.gap, 2)));
   });
   box.append(chart);
 }
