@@ -4,7 +4,6 @@ login, charts drawn from the API, scoping in the UI, hostile review text shown a
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -96,7 +95,7 @@ def test_login_dashboard_charts_and_hostile_text(page: Any, chain: Chain, tmp_pa
     page.screenshot(path=str(shot), full_page=True)
     print(f"\ndashboard screenshot: {shot}")
     if os.environ.get("VOCWATCH_DOCS_SCREENSHOT"):  # refresh the README's picture on purpose only
-        shutil.copy(shot, ROOT / "docs" / "dashboard.png")
+        page.screenshot(path=str(ROOT / "docs" / "dashboard.png"))
 
 
 def test_location_token_cannot_see_another_location(page: Any, chain: Chain) -> None:
