@@ -102,6 +102,8 @@ def test_unknown_location_is_404(chain: Chain) -> None:
     assert status == 404 and "unknown location" in body["error"]
     status, body = get_json(chain, "/api/nothing", chain.tokens["brand"])
     assert status == 404
+    status, body = get_json(chain, "/api/locations/harbor%2Dbj/benchmark", chain.tokens["location"])
+    assert status == 403  # ids are unquoted before the scope check
 
 
 def test_benchmark_shows_the_competitive_set_of_an_in_scope_location(chain: Chain) -> None:
@@ -200,6 +202,14 @@ def test_login_sets_a_strict_httponly_session_cookie_and_logout_ends_it(chain: C
 def test_cross_origin_login_is_refused(chain: Chain) -> None:
     status, h = _login(chain, chain.tokens["location"], origin="http://evil.example")
     assert status == 403 and "Set-Cookie" not in h
+    status, h = _login(chain, chain.tokens["location"], origin="null")
+    assert status == 403 and "Set-Cookie" not in h
+
+
+def test_login_form_size_is_bounded(chain: Chain) -> None:
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    status, _, body = request(chain, "/login", method="POST", data=b"token=" + b"x" * 5000, headers=form)
+    assert status == 413 and json.loads(body)["error"] == "form too large"
 
 
 def test_revoked_token_and_its_sessions_stop_working_at_once(chain: Chain) -> None:
@@ -229,6 +239,12 @@ def test_token_create_and_list(chain: Chain, tmp_path: Path, monkeypatch: pytest
     assert main(["token", "list", "-c", cfg]) == 0
     out, _ = capsys.readouterr()
     assert "region:shanghai" in out and "Ms Li, regional GM" in out and token not in out
+    token_id = TokenFile(path).records()[0].id
+    assert out.startswith(token_id)
+    assert main(["token", "revoke", "-c", cfg, token_id]) == 0
+    assert TokenFile(path).find(token) is None
+    assert main(["token", "revoke", "-c", cfg, token_id]) == 2
+    assert "no token with id" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("scope", "message"), [

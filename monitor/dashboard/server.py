@@ -25,7 +25,7 @@ from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from config import Config, Location
 from crawlers.store import Store
@@ -133,7 +133,7 @@ class Dashboard:
         m = _ROUTE.fullmatch(path)
         if not m:
             raise HTTPError(HTTPStatus.NOT_FOUND, f"no such endpoint {path!r}")
-        lid, what = m.groups()
+        lid, what = unquote(m.group(1)), m.group(2)
         self.check_location(record, lid)
         if what == "benchmark":
             window = _window(query, "90d")
@@ -292,11 +292,14 @@ class Handler(BaseHTTPRequestHandler):
                 self.dashboard.sessions.close(sid)
             self._redirect("/", self._cookie("", 0))
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_FORM_BYTES:
+        length = self.headers.get("Content-Length", "")
+        if not length.isdigit():
+            self._error(HTTPStatus.BAD_REQUEST, "the login form needs a Content-Length")
+            return
+        if int(length) > MAX_FORM_BYTES:
             self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "form too large")
             return
-        form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
+        form = parse_qs(self.rfile.read(int(length)).decode("utf-8", "replace"))
         record = self.dashboard.tokens.find(_param(form, "token", "").strip())
         if record is None:
             self._redirect("/?login=failed")
