@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-# Debian packages the test suite or the product needs (empty until a feature needs one).
-APT_PACKAGES=${APT_PACKAGES:-}
+# Debian packages the test suite or the product needs: chromium for the dashboard's browser tests.
+APT_PACKAGES=${APT_PACKAGES:-chromium}
 
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
     echo "bootstrap: vocwatch needs Python >= 3.11 (found: $("$PYTHON" --version 2>&1))" >&2

@@ -281,7 +281,6 @@ def cmd_synth(args: argparse.Namespace) -> int:
     print(f"vocwatch synth: {r.mentions:,} mentions for {r.locations:,} locations in {r.seconds:.1f} s: "
           f"{r.config}, {r.db}")
     return 0
-    return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -311,6 +310,63 @@ def cmd_bench(args: argparse.Namespace) -> int:
             results["export"] = export.run(args.dir, formats=args.formats, **synth)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from crawlers.store import open_store
+    from monitor.dashboard.auth import TokenFile, default_tokens_path
+    from monitor.dashboard.server import Dashboard, make_server
+
+    config = _load(args)
+    tokens = TokenFile(default_tokens_path(config.store_url))
+    if not tokens.records():
+        print(f"vocwatch serve: no tokens in {tokens.path}; create one with: vocwatch token create --scope ...",
+              file=sys.stderr)
+    store = open_store(config.store_url)
+    try:
+        server = make_server(Dashboard(config, store, tokens, secure_cookies=args.secure_cookies), args.host, args.port)
+    except OSError as exc:
+        store.close()
+        print(f"vocwatch serve: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    host, port = server.server_address[:2]
+    print(f"vocwatch dashboard on http://{host}:{port}/ (tokens: {tokens.path}; Ctrl-C to stop)", file=sys.stderr)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        store.close()
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from monitor.dashboard.auth import Scope, ScopeError, TokenFile, default_tokens_path
+
+    config = _load(args)
+    tokens = TokenFile(default_tokens_path(config.store_url))
+    if args.token_command == "list":
+        records = tokens.records()
+        for r in records:
+            print(f"{r.id}  {r.created_at}  {r.scope:<32} {r.label}")
+        print(f"{len(records)} token(s) in {tokens.path}", file=sys.stderr)
+        return 0
+    if args.token_command == "revoke":
+        if not tokens.revoke(args.id):
+            raise argparse.ArgumentTypeError(f"no token with id {args.id!r} in {tokens.path} (see: vocwatch token list)")
+        print(f"vocwatch token: revoked {args.id}", file=sys.stderr)
+        return 0
+    try:
+        scope = Scope.parse(args.scope)
+        scope.validate(config)
+    except ScopeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    token, record = tokens.create(scope, args.label or "")
+    print(token)
+    print(f"vocwatch token: created {record.id} for {record.scope} in {tokens.path}; "
+          "the token is shown only this once", file=sys.stderr)
     return 0
 
 
@@ -380,6 +436,29 @@ def build_parser() -> argparse.ArgumentParser:
                    default=["csv", "json", "parquet", "xlsx"], help="export: formats to time")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("serve", help="the managers' web dashboard and its JSON API")
+    _config_arg(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    p.add_argument("--secure-cookies", action="store_true",
+                   help="mark the session cookie Secure (when served over HTTPS behind a proxy)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("token", help="dashboard access tokens (stored hashed in $VOCWATCH_TOKENS_FILE)")
+    tsub = p.add_subparsers(dest="token_command", required=True)
+    t = tsub.add_parser("create", help="create a token and print it once")
+    _config_arg(t)
+    t.add_argument("--scope", required=True, help="location:ID, region:REGION or brand:BRAND (own locations only)")
+    t.add_argument("--label", help="who or what the token is for, shown by 'token list'")
+    t.set_defaults(func=cmd_token)
+    t = tsub.add_parser("list", help="token ids, scopes and labels (never the tokens)")
+    _config_arg(t)
+    t.set_defaults(func=cmd_token)
+    t = tsub.add_parser("revoke", help="delete a token by its id; its sessions end at once")
+    _config_arg(t)
+    t.add_argument("id", help="token id from 'token list'")
+    t.set_defaults(func=cmd_token)
 
     p = sub.add_parser("sandbox", help="serve the local sandbox review sites for exploring")
     p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765, which the demo config expects)")

@@ -1,0 +1,126 @@
+"""The dashboard in real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright):
+login, charts drawn from the API, scoping in the UI, hostile review text shown as text."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.dashboard_data import PUDONG_SECRET, RIVAL_NAME, XSS_IMG, XSS_SCRIPT, Chain, serve_chain
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (scripts/bootstrap.sh does)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is missing: pip install -e '.[dev]'")
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
+    with serve_chain(tmp_path_factory.mktemp("chain")) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser profile per test; fails the test on any CSP violation or page error."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    pg = context.new_page()
+    problems: list[str] = []
+    pg.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+    pg.on("pageerror", lambda e: problems.append(str(e)))
+    yield pg
+    context.close()
+    assert not problems, problems
+
+
+def login(page: Any, chain: Chain, token: str) -> None:
+    page.goto(chain.base_url + "/")
+    page.fill("#token", token)
+    page.click("#login button[type=submit]")
+    page.wait_for_selector("#content:not([hidden])")
+
+
+def test_login_dashboard_charts_and_hostile_text(page: Any, chain: Chain, tmp_path: Path) -> None:
+    page.goto(chain.base_url + "/")
+    assert page.is_visible("#login") and not page.is_visible("#dash")
+    page.fill("#token", "vw_wrong")
+    page.click("#login button[type=submit]")
+    page.wait_for_selector("#login-error:not([hidden])")
+
+    login(page, chain, chain.tokens["location"])
+    assert page.text_content("#loc-name") == "Harbor Bund"
+    assert page.eval_on_selector_all("#location option", "os => os.map(o => o.value)") == ["harbor-sh-bund"]
+    assert "location:harbor-sh-bund" in page.text_content("#scope")
+    assert page.evaluate("document.cookie") == ""  # the session cookie is HttpOnly
+
+    # the trend: own and set lines with a point per week that has an index
+    page.wait_for_selector("#trend-chart .own-point")
+    assert page.locator("#trend-chart .own-point").count() >= 8
+    for line in ("own-line", "set-line"):
+        d = page.get_attribute(f"#trend-chart path.{line}", "d")
+        assert d.startswith("M") and d.count("L") >= 7
+    # the aspects: own and set bars; breakfast is a weak aspect
+    assert page.locator("#aspect-chart rect.own-bar").count() >= 2
+    assert page.locator("#aspect-chart rect.set-bar").count() >= 2
+    assert "breakfast" in page.text_content("#aspect-chart")
+    assert page.locator("#kpis .kpi").count() == 7
+    # competitor names and review text are text, never markup
+    assert RIVAL_NAME in page.text_content("#set")
+    texts = page.eval_on_selector_all("#negative .text", "ns => ns.map(n => n.textContent)")
+    assert texts[0] == f"Terrible. {XSS_IMG}" and XSS_SCRIPT in texts[1]
+    assert page.get_by_text(XSS_IMG).is_visible()
+    assert page.evaluate("window.__xss") is None
+    assert page.evaluate("document.querySelectorAll('img, b, #negative script').length") == 0
+    assert page.evaluate("[...document.scripts].map(s => s.getAttribute('src'))") == ["/static/app.js"]
+    links = page.eval_on_selector_all("#negative a", "as => as.map(a => a.href)")
+    assert links and all(h.startswith("https://reviews.example/harbor-sh-bund/") for h in links)
+
+    shot = tmp_path / "dashboard.png"
+    page.screenshot(path=str(shot), full_page=True)
+    print(f"\ndashboard screenshot: {shot}")
+    if os.environ.get("VOCWATCH_DOCS_SCREENSHOT"):  # refresh the README's picture on purpose only
+        page.screenshot(path=str(ROOT / "docs" / "dashboard.png"))
+
+
+def test_location_token_cannot_see_another_location(page: Any, chain: Chain) -> None:
+    login(page, chain, chain.tokens["location"])
+    assert page.eval_on_selector_all("#location option", "os => os.map(o => o.value)") == ["harbor-sh-bund"]
+    # the picker offers no other location; asking for one by URL is refused
+    page.evaluate("location.hash = 'loc=harbor-sh-pudong'")
+    page.wait_for_selector("#status:has-text('You do not have access to that location.')")
+    assert not page.is_visible("#content")
+    assert PUDONG_SECRET not in page.content()
+    statuses = page.evaluate("""async () => Promise.all(
+        ['/api/locations/harbor-sh-pudong/negative', '/api/locations/harbor-sh-pudong/benchmark',
+         '/api/locations/harbor-bj/trend', '/api/locations/harbor-sh-bund/benchmark']
+        .map(u => fetch(u).then(r => r.status)))""")
+    assert statuses == [403, 403, 403, 200]
+    assert PUDONG_SECRET not in page.content()
+
+
+def test_region_token_switches_between_its_locations_and_logs_out(page: Any, chain: Chain) -> None:
+    login(page, chain, chain.tokens["region"])
+    options = page.eval_on_selector_all("#location option", "os => os.map(o => o.value)")
+    assert sorted(options) == ["harbor-sh-bund", "harbor-sh-pudong", "lotus-sh"]
+    page.select_option("#location", "harbor-sh-pudong")
+    page.wait_for_selector("#loc-name:text-is('Harbor Pudong')")
+    page.wait_for_selector(f"#negative .text:text-is('{PUDONG_SECRET}')")
+    page.click("#logout button")
+    page.wait_for_selector("#login:not([hidden])")
+    assert page.evaluate("fetch('/api/me').then(r => r.status)") == 401
