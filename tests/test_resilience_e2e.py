@@ -145,10 +145,12 @@ def test_demo_prints_own_against_competitors_and_is_idempotent(tmp_path: Path) -
     first = run_vocwatch("demo", "--store", url)
     assert first.returncode == 0, first.stderr[-3000:]
     out = first.stdout
-    assert re.search(r"Harbor Hotel Shanghai Bund\s+own\s+\d+\s+\d\.\d\d\s+\d+%\s+\d+%", out), out
-    assert re.search(r"Lotus Inn The Bund\s+competitor\s+0\.9\s+\d+", out), out
+    block = out.split("Harbor Hotel Shanghai Bund [harbor-sh-bund]")[1].split("\n\n")[0]
+    assert re.search(r"rating \(0-5\)\s+\d\.\d\d", block), out
+    assert re.search(r"reputation \(0-100\)\s+\d+\.\d", block), out
+    assert re.search(r"Lotus Inn The Bund\s+0\.9 km\s+\d+", block), out
     assert "Summit Suites Pudong Airport" not in out.split("Stored mentions")[1]  # 32 km away: outside the 3 km set
-    assert "competitive set average" in out
+    assert "comp idx" in out and "rank in set" in block
     stored = int(re.search(r"Stored mentions: (\d+)", out).group(1))  # type: ignore[union-attr]
     second = run_vocwatch("demo", "--store", url)
     assert second.returncode == 0, second.stderr[-3000:]

@@ -14,6 +14,7 @@ from pathlib import Path
 from config import Config, ConfigError, load_config
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo" / "vocwatch.toml"
+DEMO_WINDOW = "365d"  # the sandbox's reviews span months: the demo benchmarks a year
 DEFAULT_CONFIG = "vocwatch.toml"
 
 
@@ -28,15 +29,6 @@ def _load(args: argparse.Namespace, path: str | Path | None = None) -> Config:
     """The config file, with ``--store`` (when given) replacing its store URL."""
     config = load_config(path or args.config)
     return replace(config, store_url=args.store) if getattr(args, "store", None) else config
-
-
-def _parse_window(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    units = {"d": "days", "h": "hours", "w": "weeks"}
-    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
-        raise argparse.ArgumentTypeError(f"bad window {text!r}: use e.g. 90d, 12h or 4w")
-    return datetime.now(UTC) - timedelta(**{units[text[-1]]: int(text[:-1])})
 
 
 class _ProgressPrinter:
@@ -94,19 +86,6 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     results = _crawl(config, args.source, args.log_level, args.quiet)
     _print_results(results)
     return 0 if all(r.outcome in ("finished", "partial") for r in results) else 1
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    from crawlers.store import open_store
-    from monitor.summary import compare_locations, format_comparisons
-
-    config = _load(args)
-    store = open_store(config.store_url)
-    try:
-        print(format_comparisons(compare_locations(config, store, since=_parse_window(args.window))), end="")
-    finally:
-        store.close()
-    return 0
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
@@ -194,7 +173,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from crawlers.store import open_store
-    from monitor.summary import compare_locations, format_comparisons
+    from monitor.benchmark_report import format_table
+    from monitor.metrics import benchmark
     from vocwatch.sandbox import Sandbox
 
     with Sandbox() as sandbox:
@@ -207,10 +187,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     store = open_store(config.store_url)
     try:
         print(f"\nStored mentions: {store.count_mentions()}\n")
-        print(format_comparisons(compare_locations(config, store)), end="")
+        print(format_table(benchmark(config, store, window=DEMO_WINDOW)), end="")
     finally:
         store.close()
-    print(f"\nThe store is kept at {config.store_url}; try: vocwatch report -c {DEMO_CONFIG} --store {config.store_url}")
+    print(f"\nThe store is kept at {config.store_url}; try: vocwatch benchmark -c {DEMO_CONFIG} "
+          f"--store {config.store_url} --window {DEMO_WINDOW} [--format html --out report.html]")
     return 0 if all(r.outcome in ("finished", "partial") for r in results) else 1
 
 
@@ -385,11 +366,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="WARNING")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_crawl)
-
-    p = sub.add_parser("report", help="per-location summary: own locations against their competitors")
-    _config_arg(p)
-    p.add_argument("--window", help="only mentions published in the last N days/hours/weeks, e.g. 90d")
-    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("benchmark", help="metrics per own location against its competitive set, with deltas")
     _config_arg(p)
