@@ -17,7 +17,7 @@ from typing import Any
 
 from config import Config, Location
 from crawlers.store import Store
-from crawlers.store.base import RollupRow
+from crawlers.store.base import WHOLE_RANGE, RollupRow
 from monitor.compset import competitive_sets
 
 PRIOR_WEIGHT = 10
@@ -366,6 +366,23 @@ def _age(bucket: str, last_day: date) -> int:
     return (last_day - date.fromisoformat(bucket)).days
 
 
+DAY_RESOLUTION_DAYS = 120
+"""Reputation weights need a mention's age to the day only while the weight matters: after
+four half-lives (120 days) it is below 6%, so older parts of a long window are read in week
+buckets (age taken at mid-week), which keeps a year's benchmark to a third of the rows."""
+
+
+def _aged_rows(store: Store, ids: set[str], w: _Window) -> Iterator[tuple[float, RollupRow]]:
+    """``(age in days at the window's last day, rollup row by location)`` over window ``w``."""
+    split = max(w.start, _midnight(w.last_day) - timedelta(days=DAY_RESOLUTION_DAYS - 1))
+    if split > w.start:
+        for r in _rows(store, ids, bucket="week", group_by=("location_id",), since=w.start, until=split):
+            middle = min(date.fromisoformat(r.bucket) + timedelta(days=3), split.date() - timedelta(days=1))
+            yield float((w.last_day - max(middle, w.start.date())).days), r
+    for r in _rows(store, ids, bucket="day", group_by=("location_id",), since=split, until=w.end):
+        yield float(_age(r.bucket, w.last_day)), r
+
+
 def _metrics(w: _Window, s: Sums, index: float | None, prior: float | None,
              aspects: tuple[AspectScore, ...] = (), sources: tuple[SourceScore, ...] = ()) -> WindowMetrics:
     note = None
@@ -412,19 +429,19 @@ def benchmark(config: Config, store: Store, *, location_ids: Iterable[str] | Non
     cur, prev = _windows(now, length)
     cur_first = cur.start.date().isoformat()
 
-    days: dict[str, dict[bool, list[tuple[int, RollupRow]]]] = defaultdict(lambda: {True: [], False: []})
-    for r in _rows(store, involved, bucket="day", group_by=("location_id",), since=prev.start, until=now):
-        is_cur = r.bucket >= cur_first
-        days[r.keys[0]][is_cur].append((_age(r.bucket, (cur if is_cur else prev).last_day), r))  # type: ignore[index]
+    days: dict[str, dict[bool, list[tuple[float, RollupRow]]]] = defaultdict(lambda: {True: [], False: []})
+    for is_cur, w in ((True, cur), (False, prev)):
+        for age, r in _aged_rows(store, involved, w):
+            days[r.keys[0]][is_cur].append((age, r))  # type: ignore[index]
     everyone = {True: Sums(), False: Sums()}
     for r in store.rollup(bucket="day", group_by=(), since=prev.start, until=now):
         everyone[r.bucket >= cur_first].add(r)
     aspects: dict[str, dict[str, Sums]] = defaultdict(lambda: defaultdict(Sums))
-    for r in _rows(store, involved, bucket="month", group_by=("location_id", "aspect"), since=cur.start, until=now):
+    for r in _rows(store, involved, bucket=WHOLE_RANGE, group_by=("location_id", "aspect"), since=cur.start, until=now):
         if r.keys[1] is not None:
             aspects[r.keys[0]][r.keys[1]].add(r)  # type: ignore[index]
     sources: dict[str, dict[str, Sums]] = defaultdict(lambda: defaultdict(Sums))
-    for r in _rows(store, set(own_ids), bucket="month", group_by=("location_id", "source_id"), since=cur.start, until=now):
+    for r in _rows(store, set(own_ids), bucket=WHOLE_RANGE, group_by=("location_id", "source_id"), since=cur.start, until=now):
         sources[r.keys[0]][r.keys[1] or "-"].add(r)  # type: ignore[index]
 
     sums = {(lid, c): total(r for _, r in days[lid][c]) for lid in involved for c in (True, False)}

@@ -212,3 +212,13 @@ def test_mongo_rollup_pipeline_shape() -> None:
     assert key["b"]["$dateTrunc"]["startOfWeek"] == "monday" and key["k1"] == "$aspects.aspect"
     with pytest.raises(ValueError):
         rollup_pipeline("hour", (), None, None, None)
+
+
+def test_rollup_whole_range_is_one_bucket_per_group(store: SQLiteStore) -> None:
+    from crawlers.store.base import WHOLE_RANGE
+
+    _rolled(store)
+    since = datetime(2026, 10, 1, tzinfo=UTC)
+    rows = {r.keys: (r.bucket, r.mentions, r.rating_sum) for r in store.rollup(bucket=WHOLE_RANGE, since=since)}
+    assert rows == {("loc",): ("2026-10-01", 3, 7.0), ("rival",): ("2026-10-01", 1, 4.0)}
+    assert {r.bucket for r in store.rollup(bucket=WHOLE_RANGE, group_by=())} == {""}

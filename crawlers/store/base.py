@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from crawlers.items import Mention
 
@@ -46,15 +46,19 @@ class CrawlRun:
 
 BUCKETS = ("day", "week", "month")
 """Rollup bucket sizes; buckets start at 00:00 UTC (weeks on Monday, months on the 1st)."""
+WHOLE_RANGE = "all"
+"""The bucket for sums over the whole ``[since, until)`` range (one bucket per group,
+labelled with ``since``'s date, or ``""`` without one): what per-window totals need."""
 ROLLUP_KEYS = ("location_id", "brand", "source_id", "site", "kind", "language", "sentiment_label", "aspect")
 """What a rollup may be grouped by. ``aspect`` counts aspect mentions: a mention naming
 two aspects adds to both, and the sentiment columns then hold the aspect's own sentiment."""
 
 
-@dataclass(frozen=True, slots=True)
-class RollupRow:
+class RollupRow(NamedTuple):
     """Counts and sums of the mentions in one bucket and group: everything a metric needs
-    is a sum, so rows of any backend add up (days into windows, sources into locations)."""
+    is a sum, so rows of any backend add up (days into windows, sources into locations).
+    A named tuple, not a frozen dataclass: a year of day rows for thousands of locations is
+    a million rows, and building a tuple costs a fraction of a frozen dataclass's init."""
 
     bucket: str
     """Bucket start, UTC date ``YYYY-MM-DD``."""
@@ -106,7 +110,8 @@ class Store(Protocol):
         until: datetime | None = None,
         location_ids: Iterable[str] | None = None,
     ) -> Iterator[RollupRow]:
-        """Sums per (bucket, group) of mentions published in ``[since, until)``, ordered
+        """Sums per (bucket, group) of mentions published in ``[since, until)`` (``bucket``
+        one of BUCKETS, or WHOLE_RANGE for one bucket over the whole range), ordered
         by bucket then group; computed by the backend (SQL ``GROUP BY``, Mongo
         ``$group``), streamed, never the mentions themselves."""
         ...

@@ -20,6 +20,7 @@ from crawlers.store.base import (
     BUCKETS,
     KEEP_ON_UPDATE,
     ROLLUP_KEYS,
+    WHOLE_RANGE,
     CrawlRun,
     RollupRow,
     UpsertResult,
@@ -97,7 +98,7 @@ class MongoStore:
         ``$dateTrunc``). Untested against a server, like the rest of this module."""
         for row in self._rollup_docs(rollup_pipeline(bucket, group_by, since, until, location_ids)):
             k = row["_id"]
-            yield RollupRow(k["b"].strftime("%Y-%m-%d"), tuple(k.get(f"k{i}") for i in range(len(group_by))),
+            yield RollupRow(k["b"] if isinstance(k["b"], str) else k["b"].strftime("%Y-%m-%d"), tuple(k.get(f"k{i}") for i in range(len(group_by))),
                             row["mentions"], row["rated"], row["rating_sum"], row["positive"], row["neutral"],
                             row["negative"], row["sentiment_sum"], row["scored"], row["replied"],
                             int(row["engagement"]))
@@ -140,8 +141,8 @@ def _run(d: dict[str, Any]) -> CrawlRun:
 def rollup_pipeline(bucket: str, group_by: Sequence[str], since: datetime | None, until: datetime | None,
                     location_ids: Iterable[str] | None) -> list[dict[str, Any]]:
     """The ``$group`` pipeline behind :meth:`MongoStore.rollup` (checked by unit tests)."""
-    if bucket not in BUCKETS:
-        raise ValueError(f"unknown bucket {bucket!r}; one of {', '.join(BUCKETS)}")
+    if bucket not in BUCKETS and bucket != WHOLE_RANGE:
+        raise ValueError(f"unknown bucket {bucket!r}; one of {', '.join((*BUCKETS, WHOLE_RANGE))}")
     bad = [k for k in group_by if k not in ROLLUP_KEYS]
     if bad:
         raise ValueError(f"cannot group by {', '.join(bad)}; one of {', '.join(ROLLUP_KEYS)}")
@@ -159,7 +160,8 @@ def rollup_pipeline(bucket: str, group_by: Sequence[str], since: datetime | None
     trunc: dict[str, Any] = {"date": "$published_at", "unit": bucket, "timezone": "UTC"}
     if bucket == "week":
         trunc["startOfWeek"] = "monday"
-    key: dict[str, Any] = {"b": {"$dateTrunc": trunc}} | {f"k{i}": field_of[k] for i, k in enumerate(group_by)}
+    whole = since.date().isoformat() if since else ""
+    key: dict[str, Any] = {"b": whole if bucket == WHOLE_RANGE else {"$dateTrunc": trunc}} | {f"k{i}": field_of[k] for i, k in enumerate(group_by)}
 
     def count_if(cond: Any) -> dict[str, Any]:
         return {"$sum": {"$cond": [cond, 1, 0]}}

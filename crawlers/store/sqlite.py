@@ -22,6 +22,7 @@ from crawlers.store.base import (
     BUCKETS,
     KEEP_ON_UPDATE,
     ROLLUP_KEYS,
+    WHOLE_RANGE,
     CrawlRun,
     RollupRow,
     UpsertResult,
@@ -220,8 +221,8 @@ class SQLiteStore:
         until: datetime | None = None,
         location_ids: Iterable[str] | None = None,
     ) -> Iterator[RollupRow]:
-        if bucket not in _BUCKET_SQL:
-            raise ValueError(f"unknown bucket {bucket!r}; one of {', '.join(BUCKETS)}")
+        if bucket not in _BUCKET_SQL and bucket != WHOLE_RANGE:
+            raise ValueError(f"unknown bucket {bucket!r}; one of {', '.join((*BUCKETS, WHOLE_RANGE))}")
         bad = [k for k in group_by if k not in ROLLUP_KEYS]
         if bad:
             raise ValueError(f"cannot group by {', '.join(bad)}; one of {', '.join(ROLLUP_KEYS)}")
@@ -233,6 +234,7 @@ class SQLiteStore:
             "aspect": "json_extract(a.value, '$.aspect')", "sentiment_label": label}
         keys = [key_sql[k] for k in group_by]
         where, args = ["m.published_at IS NOT NULL"], []
+        head_args = [since.date().isoformat() if since else ""] if bucket == WHOLE_RANGE else []
         if location_ids is not None:
             ids = list(location_ids)
             where.append(f"m.location_id IN ({', '.join('?' * len(ids))})")
@@ -245,7 +247,7 @@ class SQLiteStore:
             args.append(to_db_time(until))
         group = ", ".join(["b", *(f"k{i}" for i in range(len(keys)))])
         sql = (
-            f"SELECT {_BUCKET_SQL[bucket]} AS b, "
+            f"SELECT {_BUCKET_SQL[bucket] if bucket != WHOLE_RANGE else '?'} AS b, "
             + "".join(f"{k} AS k{i}, " for i, k in enumerate(keys))
             + f"""COUNT(*), COUNT(m.rating), TOTAL(m.rating),
                   SUM({label} = 'positive'), SUM({label} = 'neutral'), SUM({label} = 'negative'),
@@ -259,9 +261,9 @@ class SQLiteStore:
         try:
             if db is None:
                 with self._lock:
-                    rows: Iterable[Any] = self._db.execute(sql, args).fetchall()
+                    rows: Iterable[Any] = self._db.execute(sql, head_args + args).fetchall()
             else:
-                rows = db.execute(sql, args)
+                rows = db.execute(sql, head_args + args)
             n = len(keys)
             for r in rows:
                 yield RollupRow(r[0], tuple(r[1:n + 1]), r[n + 1], r[n + 2], r[n + 3], r[n + 4] or 0,
