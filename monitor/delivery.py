@@ -20,7 +20,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -289,6 +289,7 @@ class _SampleAlert:
     aspect: str | None
     title: str
     summary: str
+    details: dict[str, Any]
     mentions: list[dict[str, Any]]
     first_seen: datetime
     last_seen: datetime
@@ -297,7 +298,7 @@ class _SampleAlert:
     state: str = "open"
 
     def to_dict(self) -> dict[str, Any]:
-        return {f: getattr(self, f) for f in self.__slots__}  # type: ignore[attr-defined]
+        return asdict(self)
 
 
 def sample_alert(config: Config, now: datetime) -> AlertLike:
@@ -311,6 +312,7 @@ def sample_alert(config: Config, now: datetime) -> AlertLike:
         location_id=loc.id if loc else None, brand=loc.brand if loc else None, region=loc.region if loc else None,
         aspect="cleanliness", title="vocwatch test alert: negative mentions up (sample, not real data)",
         summary=f"This is a test from vocwatch alerts-test. A quoted review follows:\n{hostile}",
+        details={"sample": True},
         mentions=[{"url": "https://reviews.example/r/1", "text": hostile, "published_at": now.isoformat(),
                    "engagement": 12, "source_id": "sample/hotel_reviews", "why": "negative, cleanliness"},
                   {"url": "javascript:alert(1)", "text": "a link that must not become clickable",

@@ -167,7 +167,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     config = _load(args)
     print(f"{config.path}: OK — {len(config.brands)} brands, {len(config.locations)} locations "
-          f"({len(config.own_locations())} own), {len(config.sources)} sources; store {config.store_url}")
+          f"({len(config.own_locations())} own), {len(config.sources)} sources, {len(config.channels)} alert channels, "
+          f"{len(config.routes)} routes; store {config.store_url}")
     return 0
 
 
