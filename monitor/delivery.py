@@ -357,7 +357,8 @@ def _last_line(text: str) -> str:
 def _redact(text: str, url: str) -> str:
     """Remove the channel's password and key-like URL parts from an error before it is stored."""
     parts = urlsplit(url)
-    secrets = [parts.password or "", *re.split(r"[/?&=]", f"{parts.hostname or ''}/{parts.path}?{parts.query}")]
+    host = parts.netloc.rpartition("@")[2]  # not .hostname: it lowercases, and bot keys are case-sensitive
+    secrets = [parts.password or "", *re.split(r"[/?&=:]", f"{host}/{parts.path}?{parts.query}")]
     for secret in sorted({s for s in secrets if len(s) >= 12 and "." not in s}, key=len, reverse=True):
         text = text.replace(secret, "***")
     if parts.password and len(parts.password) >= 4:
