@@ -17,24 +17,31 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.model import (
+    ALERT_KINDS,
+    ALERT_SEVERITIES,
+    CHANNEL_FORMATS,
     LOCATION_CATEGORIES,
     LOCATION_ROLES,
     SOURCE_KINDS,
     Brand,
+    Channel,
     CompetitorRule,
     Config,
     CrawlSettings,
     Location,
+    RateLimit,
+    Route,
     Source,
 )
 
 STORE_URL_ENV = "VOCWATCH_STORE_URL"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
-_TOP_LEVEL_KEYS = {"store", "crawl", "brands", "locations", "location_files", "sources"}
+_TOP_LEVEL_KEYS = {"store", "crawl", "brands", "locations", "location_files", "sources", "channels", "routes"}
 _INTERVAL = re.compile(r"^every\s+(\d+)\s*(s|m|h|d)$")
 
 
@@ -229,8 +236,19 @@ def build_config(raw: dict[str, Any], path: Path) -> Config:
         if src.id in sources:
             r.fail("id", f"duplicate source id {src.id!r}")
         sources[src.id] = src
+
+    channels: dict[str, Channel] = {}
+    for i, table in enumerate(top.get("channels", list, [])):
+        r = _Reader(path, f"channels[{i}]", table)
+        ch = _read_channel(r)
+        if ch.id in channels:
+            r.fail("id", f"duplicate channel id {ch.id!r}")
+        channels[ch.id] = ch
+    routes = tuple(_read_route(_Reader(path, f"routes[{i}]", t), channels, brands, locations)
+                   for i, t in enumerate(top.get("routes", list, [])))
     top.done()
-    return Config(path=path, store_url=store_url, crawl=crawl, brands=brands, locations=locations, sources=sources)
+    return Config(path=path, store_url=store_url, crawl=crawl, brands=brands, locations=locations, sources=sources,
+                  channels=channels, routes=routes)
 
 
 def _read_crawl(r: _Reader) -> CrawlSettings:
@@ -390,3 +408,132 @@ def _read_source(r: _Reader, locations: dict[str, Location]) -> Source:
     )
     r.done()
     return src
+
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(s|m|h|d)\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+#: A URL part that looks like a generated credential: 16+ letters/digits/_/-, both letters and digits.
+_TOKENISH = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_-]{16,}$")
+_SECRET_PARAMS = {"pass", "password", "pwd", "token", "secret", "key", "apikey", "api_key",
+                  "access_token", "secret_key", "signature", "sign", "auth"}
+_FROM_ENV = "\x00"
+
+
+def _parse_rate(v: str) -> RateLimit | str:
+    m = _RATE.match(v)
+    if not m or int(m.group(1)) < 1:
+        return f"expected COUNT/UNIT such as '10/h', '3/15m' or '100/d' (count >= 1), got {v!r}"
+    seconds = int(m.group(2) or 1) * _UNIT_SECONDS[m.group(3)]
+    return RateLimit(count=int(m.group(1)), seconds=float(seconds), text=v.strip())
+
+
+def literal_secret(raw_url: str) -> str | None:
+    """Name the secret written literally into an apprise URL, or ``None`` if there is none.
+
+    Works on the URL *as written*: every ``${ENV}`` reference is first replaced by a marker,
+    so a password or token counts as safe only when it (or the whole URL) comes from the
+    environment. Checked: ``user:password@``, token-looking host/user/path parts (bot keys
+    of Slack, DingTalk, WeCom, Feishu sit there) and secret-named or token-looking query values.
+    """
+    template = _ENV_REF.sub(_FROM_ENV, raw_url)
+    if "://" not in template:
+        return None
+    rest = template.split("://", 1)[1]
+    rest, _, query = rest.partition("?")
+    netloc, _, path = rest.partition("/")
+    userinfo, _, host = netloc.rpartition("@")
+    user, has_password, password = userinfo.partition(":")
+    if has_password and password and _FROM_ENV not in password:
+        return "a literal password (user:password@ in the URL)"
+    host = re.sub(r":\d+$", "", host)
+    for part in (user, host, *path.split("/")):
+        if _FROM_ENV not in part and _TOKENISH.match(unquote(part)):
+            return "a literal token (a key-like part of the URL)"
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if value and _FROM_ENV not in value and (key.lower() in _SECRET_PARAMS or _TOKENISH.match(value)):
+            return f"a literal secret (the {key}= parameter)"
+    return None
+
+
+def _apprise_formats(url: str) -> tuple[str, ...] | str:
+    """The body formats the URL's service accepts (its preferred first), or why apprise refuses it."""
+    import logging
+
+    import apprise
+
+    with apprise.LogCapture(level=logging.WARNING) as log:
+        plugin = apprise.Apprise.instantiate(url)
+    if plugin is None:
+        scheme = url.split("://", 1)[0] if "://" in url else ""
+        said = [line for line in log.getvalue().splitlines() if "://" not in line]
+        reason = f": {said[-1].split(' - ', 2)[-1]}" if said else ""
+        return (f"not a URL apprise can deliver to (scheme {scheme!r}{reason}); see "
+                "https://github.com/caronc/apprise/wiki for mailto://, json://, slack://, dingtalk://, ...")
+    formats = plugin.notify_format if isinstance(plugin.notify_format, tuple) else (plugin.notify_format,)
+    return tuple(f.value for f in formats)
+
+
+def _read_channel(r: _Reader) -> Channel:
+    cid = r.get("id", str, check=_check_id)
+    raw_url = r.table.get("url")
+    if isinstance(raw_url, str) and (secret := literal_secret(raw_url)):
+        r.fail("url", f"contains {secret}; secrets come only from the environment: write "
+               f'url = "${{VOCWATCH_{cid.upper().replace("-", "_")}_URL}}" (or ${{NAME}} for just the secret part) '
+               "and set that variable")
+    url = r.get("url", str)
+    formats = _apprise_formats(url)
+    if isinstance(formats, str):
+        r.fail("url", formats)
+    default_format = next((f for f in formats if f in CHANNEL_FORMATS), "text")
+    rate = r.get("rate_limit", str, None)
+    rate_limit = _parse_rate(rate) if rate is not None else None
+    if isinstance(rate_limit, str):
+        r.fail("rate_limit", rate_limit)
+    ch = Channel(
+        id=cid,
+        url=url,
+        format=r.get("format", str, default_format, check=_check_choice(CHANNEL_FORMATS)),
+        min_severity=r.get("min_severity", str, "info", check=_check_choice(ALERT_SEVERITIES)),
+        rate_limit=rate_limit,
+    )
+    r.done()
+    return ch
+
+
+def _read_route(r: _Reader, channels: dict[str, Channel], brands: dict[str, Brand],
+                locations: dict[str, Location]) -> Route:
+    """A route names existing channels, and its filters name things the config knows, so a
+    typo fails at load time instead of silently routing nothing."""
+    names = _string_list(r, "channels", required=True)
+    for name in names:
+        if name not in channels:
+            r.fail("channels", f"unknown channel id {name!r}" + (f"; declared: {', '.join(channels)}" if channels else
+                                                                  " (declare it under [[channels]])"))
+    m = _Reader(r.file, r.key("match"), r.get("match", dict, {}))
+    known = {
+        "location": tuple(locations),
+        "brand": tuple(brands),
+        "region": tuple(sorted({loc.region for loc in locations.values()})),
+        "severity": ALERT_SEVERITIES,
+        "kind": ALERT_KINDS,
+    }
+    values: dict[str, tuple[str, ...]] = {}
+    for key, allowed in known.items():
+        values[key] = _string_list(m, key)
+        for v in values[key]:
+            if v not in allowed:
+                close = difflib.get_close_matches(v, allowed, n=1)
+                m.fail(key, f"unknown {key} {v!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    m.done()
+    r.done()
+    return Route(channels=names, locations=values["location"], brands=values["brand"], regions=values["region"],
+                 severities=values["severity"], kinds=values["kind"])
+
+
+def _string_list(r: _Reader, name: str, *, required: bool = False) -> tuple[str, ...]:
+    """A string or an array of strings (``brand = "harbor"`` reads like ``brand = ["harbor"]``)."""
+    value = r.get(name, (str, list), ... if required else [])
+    items = [value] if isinstance(value, str) else value
+    if not all(isinstance(v, str) for v in items) or (required and not items):
+        r.fail(name, "expected " + ("a non-empty " if required else "an ") + "array of strings")
+    return tuple(items)

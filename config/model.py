@@ -8,6 +8,12 @@ from pathlib import Path
 LOCATION_CATEGORIES = ("hotel", "restaurant", "store")
 LOCATION_ROLES = ("own", "competitor")
 
+#: Alert severities, least to most urgent (a channel's ``min_severity`` compares by this order).
+ALERT_SEVERITIES = ("info", "warning", "critical")
+ALERT_KINDS = ("negative_spike", "negative_share", "rating_drop", "viral_post")
+#: Body formats a channel can be sent in; apprise converts to what the service accepts.
+CHANNEL_FORMATS = ("text", "html", "markdown")
+
 #: Source kinds vocwatch can crawl; each one is a Scrapy spider of the same name in
 #: ``spiders/`` (a test checks the two lists agree).
 SOURCE_KINDS: dict[str, str] = {
@@ -100,6 +106,45 @@ class CrawlSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RateLimit:
+    """At most ``count`` deliveries to a channel in any sliding window of ``seconds``."""
+
+    count: int
+    seconds: float
+    text: str
+    """As written in the config (``"10/h"``), for messages."""
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """Where alerts are delivered: one apprise URL (mailto://, json://, slack://, dingtalk://, ...)."""
+
+    id: str
+    url: str = field(repr=False)
+    """Expanded from the environment and may hold passwords or tokens: never log or print it."""
+    format: str = "text"
+    """Body format (``CHANNEL_FORMATS``); defaults to what the service prefers (email: html)."""
+    min_severity: str = "info"
+    rate_limit: RateLimit | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Alerts matching every non-empty filter go to ``channels``; an empty filter matches all.
+
+    Every route an alert matches delivers (the union of their channels, each channel once),
+    so a catch-all route for head office and a per-location route for its manager coexist.
+    """
+
+    channels: tuple[str, ...]
+    locations: tuple[str, ...] = ()
+    brands: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     store_url: str
@@ -107,6 +152,8 @@ class Config:
     brands: dict[str, Brand]
     locations: dict[str, Location]
     sources: dict[str, Source] = field(default_factory=dict)
+    channels: dict[str, Channel] = field(default_factory=dict)
+    routes: tuple[Route, ...] = ()
 
     def sources_for(self, location_id: str) -> list[Source]:
         return [s for s in self.sources.values() if s.location == location_id]

@@ -167,7 +167,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     config = _load(args)
     print(f"{config.path}: OK — {len(config.brands)} brands, {len(config.locations)} locations "
-          f"({len(config.own_locations())} own), {len(config.sources)} sources; store {config.store_url}")
+          f"({len(config.own_locations())} own), {len(config.sources)} sources, {len(config.channels)} alert channels, "
+          f"{len(config.routes)} routes; store {config.store_url}")
     return 0
 
 
@@ -351,6 +352,22 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alerts_test(args: argparse.Namespace) -> int:
+    from monitor.delivery import sample_alert, send_test
+
+    config = _load(args)
+    alert = sample_alert(config, datetime.now(UTC))
+    result = send_test(config, args.channel, alert)
+    channel = config.channels[args.channel]
+    if result.error:
+        print(f"vocwatch alerts-test: {args.channel}: FAILED after {result.seconds:.3f} s: {result.error}",
+              file=sys.stderr)
+        return 1
+    print(f"vocwatch alerts-test: {args.channel}: sent sample alert {alert.id} ({channel.format}) "
+          f"in {result.seconds:.3f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vocwatch", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -435,6 +452,11 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arg(t)
     t.add_argument("id", help="token id from 'token list'")
     t.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("alerts-test", help="send a sample alert (with hostile text) through one channel now")
+    _config_arg(p)
+    p.add_argument("channel", help="channel id from [[channels]]")
+    p.set_defaults(func=cmd_alerts_test)
 
     p = sub.add_parser("sandbox", help="serve the local sandbox review sites for exploring")
     p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765, which the demo config expects)")
