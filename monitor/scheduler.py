@@ -40,7 +40,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from config.loader import crontab_fields, interval_seconds
+from config.loader import STORE_URL_ENV, crontab_fields, interval_seconds
 from config.model import Config, ScheduleSettings, Source
 from crawlers.store import CrawlRun, Store, open_store
 
@@ -211,9 +211,9 @@ def mark_stale_runs(store: Store, *, older_than: timedelta, now: datetime, reaso
 
 
 def crawl_command(config: Config, source: Source) -> list[str]:
-    """``python -m vocwatch crawl`` for one source, against the scheduler's own store."""
-    return [sys.executable, "-m", "vocwatch", "crawl", "-c", str(config.path), "--store", config.store_url,
-            "-s", source.id, "--quiet"]
+    """``python -m vocwatch crawl`` for one source (the store URL goes by environment: it
+    may hold a password, and a command line is visible to every user)."""
+    return [sys.executable, "-m", "vocwatch", "crawl", "-c", str(config.path), "-s", source.id, "--quiet"]
 
 
 # -- the scheduler ----------------------------------------------------------------------
@@ -292,6 +292,7 @@ class CrawlScheduler:
             if self._stopping:
                 return
             proc = subprocess.Popen(list(self.command(self.config, source)), stdout=subprocess.DEVNULL,
+                                    env={**os.environ, STORE_URL_ENV: self.config.store_url},
                                     start_new_session=True)  # own group: the NLP worker is killed too
             self._procs[source_id] = proc
         logger.info("crawl of %s started (pid %d, %s)", source_id, proc.pid, schedule)
