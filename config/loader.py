@@ -35,13 +35,15 @@ from config.model import (
     Location,
     RateLimit,
     Route,
+    ScheduleSettings,
     Source,
 )
 
 STORE_URL_ENV = "VOCWATCH_STORE_URL"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
-_TOP_LEVEL_KEYS = {"store", "crawl", "brands", "locations", "location_files", "sources", "channels", "routes"}
+_TOP_LEVEL_KEYS = {"store", "crawl", "brands", "locations", "location_files", "sources", "channels", "routes",
+                   "schedule"}
 _INTERVAL = re.compile(r"^every\s+(\d+)\s*(s|m|h|d)$")
 
 
@@ -156,14 +158,62 @@ def _check_timezone(v: str) -> str | None:
     return None
 
 
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def interval_seconds(v: str) -> int | None:
+    """Seconds between runs of an ``every 30m`` schedule; ``None`` for a crontab."""
+    m = _INTERVAL.match(v.strip())
+    return int(m.group(1)) * _UNIT_SECONDS[m.group(2)] if m else None
+
+
+def crontab_fields(expr: str) -> dict[str, str]:
+    """APScheduler ``CronTrigger`` fields for a standard 5-field crontab.
+
+    Not ``CronTrigger.from_crontab``: APScheduler 3 numbers weekdays from Monday = 0, so
+    its ``* * * * 1`` means Tuesday. Cron's day numbers (0 or 7 = Sunday) become names."""
+    values = expr.split()
+    if len(values) != 5:
+        raise ValueError(f"wrong number of fields; got {len(values)}, expected 5")
+    minute, hour, day, month, weekday = values
+    return {"minute": minute, "hour": hour, "day": day, "month": month, "day_of_week": _cron_weekdays(weekday)}
+
+
+def _cron_weekdays(field: str) -> str:
+    if field == "*":
+        return field
+    days: set[int] = set()
+    for part in field.split(","):
+        span, _, step = part.partition("/")
+        if span == "*":
+            lo, hi = 0, 6
+        else:
+            lo_s, _, hi_s = span.partition("-")
+            lo = _cron_day(lo_s)
+            hi = _cron_day(hi_s) if hi_s else (7 if step else lo)
+        if (step and not step.isdigit()) or hi < lo:
+            raise ValueError(f"bad day of week {part!r}")
+        days.update(range(lo, hi + 1, int(step or 1)))
+    return ",".join(_CRON_DAYS[d] for d in sorted({d % 7 for d in days}))
+
+
+def _cron_day(text: str) -> int:
+    if text.lower() in _CRON_DAYS:
+        return _CRON_DAYS.index(text.lower())
+    if text.isdigit() and int(text) <= 7:
+        return int(text)
+    raise ValueError(f"bad day of week {text!r}")
+
+
 def check_schedule(v: str) -> str | None:
     """Accept ``every 30m`` style intervals or a 5-field crontab."""
-    if _INTERVAL.match(v.strip()):
-        return None
+    if interval_seconds(v) is not None:
+        return None if interval_seconds(v) else "the interval must be at least 1s"
     from apscheduler.triggers.cron import CronTrigger
 
     try:
-        CronTrigger.from_crontab(v)
+        CronTrigger(**crontab_fields(v))
     except ValueError as exc:
         return f"not a schedule ({exc}); use a crontab like '*/30 * * * *' or 'every 30m'"
     return None
@@ -200,6 +250,7 @@ def build_config(raw: dict[str, Any], path: Path) -> Config:
     store.done()
 
     crawl = _read_crawl(_Reader(path, "crawl", top.get("crawl", dict, {})))
+    schedule = _read_schedule(_Reader(path, "schedule", top.get("schedule", dict, {})))
 
     brands: dict[str, Brand] = {}
     for i, table in enumerate(top.get("brands", list, [])):
@@ -248,7 +299,7 @@ def build_config(raw: dict[str, Any], path: Path) -> Config:
                    for i, t in enumerate(top.get("routes", list, [])))
     top.done()
     return Config(path=path, store_url=store_url, crawl=crawl, brands=brands, locations=locations, sources=sources,
-                  channels=channels, routes=routes)
+                  channels=channels, routes=routes, schedule=schedule)
 
 
 def _read_crawl(r: _Reader) -> CrawlSettings:
@@ -266,6 +317,19 @@ def _read_crawl(r: _Reader) -> CrawlSettings:
     )
     r.done()
     return c
+
+
+def _read_schedule(r: _Reader) -> ScheduleSettings:
+    d = ScheduleSettings()
+    s = ScheduleSettings(
+        default=r.get("default", str, d.default, check=check_schedule),
+        jitter_seconds=r.get("jitter_seconds", float, d.jitter_seconds, check=_non_negative),
+        misfire_grace_seconds=r.get("misfire_grace_seconds", float, d.misfire_grace_seconds, check=_positive),
+        time_limit_seconds=r.get("time_limit_seconds", float, d.time_limit_seconds, check=_positive),
+        max_parallel=r.get("max_parallel", int, d.max_parallel, check=_positive),
+    )
+    r.done()
+    return s
 
 
 def _read_location(r: _Reader, brands: dict[str, Brand]) -> Location:

@@ -145,6 +145,22 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduleSettings:
+    """The optional ``[schedule]`` table: how ``vocwatch schedule run`` plans and bounds crawls."""
+
+    default: str = "every 6h"
+    """Schedule of sources without their own ``schedule`` (``every 30m`` or a crontab)."""
+    jitter_seconds: float = 60.0
+    """Each run starts up to this many seconds late, at random, so crawls do not bunch up."""
+    misfire_grace_seconds: float = 900.0
+    """A run missed (scheduler down, all slots busy) still starts if at most this late."""
+    time_limit_seconds: float = 1800.0
+    """A crawl process still running after this long is killed and its run marked failed."""
+    max_parallel: int = 2
+    """Crawl processes running at once."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     store_url: str
@@ -154,6 +170,7 @@ class Config:
     sources: dict[str, Source] = field(default_factory=dict)
     channels: dict[str, Channel] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
 
     def sources_for(self, location_id: str) -> list[Source]:
         return [s for s in self.sources.values() if s.location == location_id]

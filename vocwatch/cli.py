@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from config import Config, ConfigError, load_config
 
@@ -368,6 +369,57 @@ def cmd_alerts_test(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schedule(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from crawlers.store import open_store
+    from monitor.scheduler import (
+        CrawlScheduler,
+        ScheduleState,
+        last_runs,
+        plan,
+        state_path,
+        upcoming,
+    )
+
+    config = _load(args)
+    if args.schedule_command == "run":
+        logging.getLogger().setLevel(args.log_level)
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        scheduler = CrawlScheduler(config)
+        scheduler.start()
+        stop.wait()
+        scheduler.stop()
+        return 0
+    state = ScheduleState(state_path(config))
+    try:
+        jobs = plan(config, state, datetime.now(UTC))
+    finally:
+        state.close()
+    tz = ZoneInfo(config.crawl.timezone)
+    if args.schedule_command == "next":
+        for when, job in upcoming(jobs, args.n):
+            print(f"{when.astimezone(tz):%Y-%m-%d %H:%M:%S %Z}  {job.source.id:<36} {job.source.location}")
+        return 0
+    store = open_store(config.store_url)
+    try:
+        runs = last_runs(store, [j.source.id for j in jobs])
+    finally:
+        store.close()
+    print(f"{'source':<36} {'location':<24} {'trigger':<24} {'next run':<24} last outcome")
+    for job in jobs:
+        run = runs[job.source.id]
+        last = f"{run.outcome} {run.started_at:%Y-%m-%d %H:%M}Z" if run else "never crawled"
+        trigger = job.schedule + (" (default)" if job.is_default else "")
+        print(f"{job.source.id:<36} {job.source.location:<24} {trigger:<24} "
+              f"{job.next_run.astimezone(tz):%Y-%m-%d %H:%M:%S %Z}  {last}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vocwatch", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -457,6 +509,20 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arg(p)
     p.add_argument("channel", help="channel id from [[channels]]")
     p.set_defaults(func=cmd_alerts_test)
+
+    p = sub.add_parser("schedule", help="crawl every source on its schedule, one process per crawl")
+    ssub = p.add_subparsers(dest="schedule_command", required=True)
+    s = ssub.add_parser("run", help="run the scheduler in the foreground until SIGTERM or Ctrl-C")
+    _config_arg(s)
+    s.add_argument("--log-level", default="INFO")
+    s.set_defaults(func=cmd_schedule)
+    s = ssub.add_parser("list", help="jobs: source, location, trigger, next run, last outcome")
+    _config_arg(s)
+    s.set_defaults(func=cmd_schedule)
+    s = ssub.add_parser("next", help="the next planned crawls with their times")
+    _config_arg(s)
+    s.add_argument("--n", type=int, default=10, help="how many (default 10)")
+    s.set_defaults(func=cmd_schedule)
 
     p = sub.add_parser("sandbox", help="serve the local sandbox review sites for exploring")
     p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765, which the demo config expects)")

@@ -122,7 +122,9 @@ class Store(Protocol):
 
     def last_successful_run(self, source_id: str) -> CrawlRun | None: ...
 
-    def list_runs(self, *, source_id: str | None = None, limit: int = 50) -> list[CrawlRun]: ...
+    def list_runs(self, *, source_id: str | None = None, outcome: str | None = None, limit: int = 50) -> list[CrawlRun]:
+        """Newest first; ``outcome="running"`` finds runs whose process may be gone (the scheduler's janitor)."""
+        ...
 
     def secret(self, name: str) -> bytes:
         """A random per-store secret (created on first use), e.g. the author-pseudonym key."""

@@ -121,8 +121,8 @@ class MongoStore:
         doc = self._runs.find_one({"source_id": source_id, "outcome": "finished"}, sort=[("started_at", -1)])
         return _run(doc) if doc else None
 
-    def list_runs(self, *, source_id: str | None = None, limit: int = 50) -> list[CrawlRun]:
-        q = {} if source_id is None else {"source_id": source_id}
+    def list_runs(self, *, source_id: str | None = None, outcome: str | None = None, limit: int = 50) -> list[CrawlRun]:
+        q = {k: v for k, v in (("source_id", source_id), ("outcome", outcome)) if v is not None}
         return [_run(d) for d in self._runs.find(q).sort("_id", -1).limit(limit)]
 
     def secret(self, name: str) -> bytes:

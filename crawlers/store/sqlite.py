@@ -296,11 +296,13 @@ class SQLiteStore:
             ).fetchone()
         return _run(row) if row else None
 
-    def list_runs(self, *, source_id: str | None = None, limit: int = 50) -> list[CrawlRun]:
-        sql, args = "SELECT * FROM crawl_runs", []
-        if source_id is not None:
-            sql += " WHERE source_id = ?"
-            args.append(source_id)
+    def list_runs(self, *, source_id: str | None = None, outcome: str | None = None, limit: int = 50) -> list[CrawlRun]:
+        where, args = [], []
+        for column, value in (("source_id", source_id), ("outcome", outcome)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        sql = "SELECT * FROM crawl_runs" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY id DESC LIMIT ?"
         args.append(limit)
         with self._lock:
