@@ -351,6 +351,67 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_now(text: str | None) -> datetime:
+    """``--now``: an ISO datetime (UTC when it has no offset), default the clock."""
+    if not text:
+        return datetime.now(UTC)
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad --now {text!r}: use an ISO datetime like 2026-11-30T12:00") from None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def _alert_lines(alerts) -> list[str]:  # type: ignore[no-untyped-def]
+    return [f"{a.id}  {a.severity:<8} {a.state:<12} {a.kind:<14} {a.last_seen:%Y-%m-%d %H:%M}Z  {a.title}"
+            for a in alerts]
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    import json
+
+    from monitor.alerting import AlertStore, AlertStoreError, run_detectors
+
+    config = _load(args)
+    try:
+        if args.alerts_command == "check":
+            from crawlers.store import open_store
+
+            store = open_store(config.store_url)
+            try:
+                found = run_detectors(config, store, now=_parse_now(args.now))
+            finally:
+                store.close()
+            for a in found:
+                print(f"[{a.severity}] {a.title}  (id {a.id}, version {a.version})\n  " + a.summary.replace("\n", "\n  "))
+            print(f"vocwatch alerts: {len(found)} new or updated alert(s)", file=sys.stderr)
+            return 0
+        alerts = AlertStore(config.store_url)
+        try:
+            if args.alerts_command == "list":
+                rows = alerts.list(state=args.state, location_id=args.location, limit=args.limit)
+                if args.format == "json":
+                    print(json.dumps([a.to_dict() for a in rows], ensure_ascii=False, indent=1))
+                else:
+                    print("\n".join(_alert_lines(rows)) if rows else "no alerts")
+                return 0
+            state = {"ack": "acknowledged", "resolve": "resolved"}[args.alerts_command]
+            alert = alerts.set_state(args.id, state)
+            print(f"vocwatch alerts: {alert.id} is {alert.state}", file=sys.stderr)
+            return 0
+        finally:
+            alerts.close()
+    except AlertStoreError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def cmd_bench_alerts(args: argparse.Namespace) -> int:
+    from vocwatch.bench import alerts
+
+    alerts.run(locations=args.locations, days=args.days, seed=args.seed, directory=args.dir)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vocwatch", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -461,6 +522,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--days", type=int, default=730)
     p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("alerts", help="spike alerts: check now, list, acknowledge, resolve")
+    asub = p.add_subparsers(dest="alerts_command", required=True)
+    a = asub.add_parser("check", help="run the detectors over the store now; store and print new/updated alerts")
+    _config_arg(a)
+    a.add_argument("--now", help="ISO datetime to detect as of (default: now; UTC without an offset)")
+    a.set_defaults(func=cmd_alerts)
+    a = asub.add_parser("list", help="stored alerts, newest activity first")
+    _config_arg(a)
+    a.add_argument("--state", choices=["new", "notified", "acknowledged", "resolved"])
+    a.add_argument("--location", help="only this location id")
+    a.add_argument("--limit", type=int, default=100)
+    a.add_argument("--format", choices=["table", "json"], default="table")
+    a.set_defaults(func=cmd_alerts)
+    for name, what in (("ack", "acknowledge: no more notifications for this incident"),
+                       ("resolve", "mark the incident resolved")):
+        a = asub.add_parser(name, help=what)
+        _config_arg(a)
+        a.add_argument("id", help="alert id from 'alerts list'")
+        a.set_defaults(func=cmd_alerts)
+
+    p = sub.add_parser("bench-alerts", help="replay a simulated month hour by hour through the alert detectors")
+    p.add_argument("--locations", type=int, default=200, help="own locations watched")
+    p.add_argument("--days", type=int, default=30, help="days replayed (after a 28-day history)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--dir", default="data/bench-alerts", help="where the replay's SQLite file is written")
+    p.set_defaults(func=cmd_bench_alerts)
 
     return parser
 
