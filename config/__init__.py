@@ -3,6 +3,7 @@
 from config.loader import ConfigError, load_config
 from config.model import (
     SOURCE_KINDS,
+    AlertSettings,
     Brand,
     Channel,
     CompetitorRule,
@@ -16,6 +17,7 @@ from config.model import (
 
 __all__ = [
     "SOURCE_KINDS",
+    "AlertSettings",
     "Brand",
     "Channel",
     "CompetitorRule",

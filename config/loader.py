@@ -27,6 +27,7 @@ from config.model import (
     LOCATION_CATEGORIES,
     LOCATION_ROLES,
     SOURCE_KINDS,
+    AlertSettings,
     Brand,
     Channel,
     CompetitorRule,
@@ -43,7 +44,7 @@ STORE_URL_ENV = "VOCWATCH_STORE_URL"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
 _TOP_LEVEL_KEYS = {"store", "crawl", "brands", "locations", "location_files", "sources", "channels", "routes",
-                   "schedule"}
+                   "schedule", "alerts"}
 _INTERVAL = re.compile(r"^every\s+(\d+)\s*(s|m|h|d)$")
 
 
@@ -297,9 +298,10 @@ def build_config(raw: dict[str, Any], path: Path) -> Config:
         channels[ch.id] = ch
     routes = tuple(_read_route(_Reader(path, f"routes[{i}]", t), channels, brands, locations)
                    for i, t in enumerate(top.get("routes", list, [])))
+    alerts = _read_alerts(_Reader(path, "alerts", top.get("alerts", dict, {})))
     top.done()
     return Config(path=path, store_url=store_url, crawl=crawl, brands=brands, locations=locations, sources=sources,
-                  channels=channels, routes=routes, schedule=schedule)
+                  channels=channels, routes=routes, schedule=schedule, alerts=alerts)
 
 
 def _read_crawl(r: _Reader) -> CrawlSettings:
@@ -330,6 +332,41 @@ def _read_schedule(r: _Reader) -> ScheduleSettings:
     )
     r.done()
     return s
+
+
+def _read_alerts(r: _Reader) -> AlertSettings:
+    d = AlertSettings()
+    share = _check_range(0.01, 1)
+    hours = _check_range(1, 24 * 14)
+    probability = _check_range(1e-300, 0.5)
+    a = AlertSettings(
+        enabled=r.get("enabled", bool, d.enabled),
+        watch_competitors=r.get("watch_competitors", bool, d.watch_competitors),
+        baseline_days=r.get("baseline_days", int, d.baseline_days, check=_check_range(7, 365)),
+        spike_window_hours=r.get("spike_window_hours", int, d.spike_window_hours, check=hours),
+        min_count=r.get("min_count", int, d.min_count, check=_positive),
+        min_ratio=r.get("min_ratio", float, d.min_ratio, check=_check_range(1, 1000)),
+        dispersion=r.get("dispersion", float, d.dispersion, check=_positive),
+        p_info=r.get("p_info", float, d.p_info, check=probability),
+        p_warning=r.get("p_warning", float, d.p_warning, check=probability),
+        p_critical=r.get("p_critical", float, d.p_critical, check=probability),
+        share_window_hours=r.get("share_window_hours", int, d.share_window_hours, check=hours),
+        share_min_mentions=r.get("share_min_mentions", int, d.share_min_mentions, check=_positive),
+        share_jump=r.get("share_jump", float, d.share_jump, check=share),
+        rating_window_hours=r.get("rating_window_hours", int, d.rating_window_hours, check=hours),
+        rating_min_rated=r.get("rating_min_rated", int, d.rating_min_rated, check=_positive),
+        rating_drop=r.get("rating_drop", float, d.rating_drop, check=_check_range(0.05, 5)),
+        viral_window_hours=r.get("viral_window_hours", int, d.viral_window_hours, check=hours),
+        viral_min_growth=r.get("viral_min_growth", int, d.viral_min_growth, check=_positive),
+        viral_ratio=r.get("viral_ratio", float, d.viral_ratio, check=_check_range(1, 1000)),
+        cooldown_hours=r.get("cooldown_hours", float, d.cooldown_hours, check=_check_range(0, 24 * 30)),
+        update_growth=r.get("update_growth", float, d.update_growth, check=_positive),
+    )
+    r.done()
+    if not a.p_critical < a.p_warning < a.p_info:
+        r.fail("p_warning", f"tiers must shrink: p_critical ({a.p_critical:g}) < p_warning ({a.p_warning:g}) "
+               f"< p_info ({a.p_info:g})")
+    return a
 
 
 def _read_location(r: _Reader, brands: dict[str, Brand]) -> Location:

@@ -161,6 +161,47 @@ class ScheduleSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertSettings:
+    """Detector thresholds (the optional ``[alerts]`` table); README "Alerts" gives the formulas."""
+
+    enabled: bool = True
+    watch_competitors: bool = False
+    """Also watch competitor locations (default: own locations and brands only)."""
+    baseline_days: int = 28
+    """Days of history before each window that the baselines are learned from."""
+    spike_window_hours: int = 3
+    """Negative-volume spikes compare the last N hours (the current one prorated) with the baseline."""
+    min_count: int = 5
+    """A spike needs at least this many negative mentions in the window."""
+    min_ratio: float = 2.0
+    """... and at least this many times the expected count."""
+    dispersion: float = 10.0
+    """Negative-binomial size r (variance = mean + mean^2 / r): how bursty ordinary days are."""
+    p_info: float = 1e-4
+    p_warning: float = 1e-6
+    p_critical: float = 1e-9
+    """Tail-probability tiers: a finding needs p <= p_info; smaller p gives the higher tiers."""
+    share_window_hours: int = 24
+    share_min_mentions: int = 10
+    share_jump: float = 0.2
+    """Negative share in the window must exceed the baseline share by this much (absolute)."""
+    rating_window_hours: int = 72
+    rating_min_rated: int = 5
+    rating_drop: float = 0.75
+    """Average rating (0-5) in the window must fall this far below the baseline average."""
+    viral_window_hours: int = 48
+    """Only mentions published this recently are watched for viral growth."""
+    viral_min_growth: int = 200
+    """Likes + reposts + comments gained since the previous detector run ..."""
+    viral_ratio: float = 2.0
+    """... and the engagement at least this many times the previous value."""
+    cooldown_hours: float = 12.0
+    """An incident quiet this long is resolved; a later finding opens a new one."""
+    update_growth: float = 0.5
+    """An open incident is re-notified when its severity rises or its size grows by this share."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     store_url: str
@@ -171,6 +212,7 @@ class Config:
     channels: dict[str, Channel] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     def sources_for(self, location_id: str) -> list[Source]:
         return [s for s in self.sources.values() if s.location == location_id]

@@ -20,7 +20,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -275,43 +275,20 @@ def _record(db: sqlite3.Connection, key: tuple[str, int, str], status: str, atte
         (*key, status, attempts, error, to_db_time(next_attempt_at), to_db_time(sent_at), stamp))
 
 
-# -- the sample for ``vocwatch alerts-test`` ----------------------------------------------
-@dataclass(frozen=True, slots=True)
-class _SampleAlert:
-    """A made-up alert with the attributes delivery reads, hostile text included on purpose."""
-
-    id: str
-    kind: str
-    severity: str
-    location_id: str | None
-    brand: str | None
-    region: str | None
-    aspect: str | None
-    title: str
-    summary: str
-    details: dict[str, Any]
-    mentions: list[dict[str, Any]]
-    first_seen: datetime
-    last_seen: datetime
-    version: int = 1
-    notified_version: int = 0
-    state: str = "open"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
+# -- the sample for ``vocwatch alerts test`` ----------------------------------------------
 def sample_alert(config: Config, now: datetime) -> AlertLike:
     """A test alert for the first own location, whose quoted review tries to inject a
     ``<script>`` and a ``javascript:`` link, so a test send also shows the escaping works."""
+    from monitor.alerting import Alert
+
     own = config.own_locations()
     loc = own[0] if own else None
     hostile = 'Room was dirty <script>alert("xss")</script> & the staff ignored us <b>twice</b>'
-    return _SampleAlert(
-        id=f"test-{now:%Y%m%d%H%M%S}", kind="negative_spike", severity="warning",
+    return Alert(
+        id=f"test-{now:%Y%m%d%H%M%S}", kind="negative_spike", severity="warning", state="new",
         location_id=loc.id if loc else None, brand=loc.brand if loc else None, region=loc.region if loc else None,
         aspect="cleanliness", title="vocwatch test alert: negative mentions up (sample, not real data)",
-        summary=f"This is a test from vocwatch alerts-test. A quoted review follows:\n{hostile}",
+        summary=f"This is a test from vocwatch alerts test. A quoted review follows:\n{hostile}",
         details={"sample": True},
         mentions=[{"url": "https://reviews.example/r/1", "text": hostile, "published_at": now.isoformat(),
                    "engagement": 12, "source_id": "sample/hotel_reviews", "why": "negative, cleanliness"},

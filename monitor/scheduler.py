@@ -61,10 +61,26 @@ def after_crawl(config: Config, source_id: str, outcome: str) -> None:
     """Called once right after each scheduled crawl process ends, in the worker thread that
     ran it, with the run's outcome (``finished``, ``partial`` or ``failed``).
 
-    The one place to act on fresh data: at merge, the spike detectors run here and their
-    alerts are delivered, so an alert goes out within 60 s of the end of the crawl that saw
-    the burst. For now it only logs (the outcome itself is already in ``crawl_runs``)."""
+    The one place to act on fresh data: the spike detectors run here and their alerts are
+    delivered (``monitor.alerting.check_and_notify``), so an alert goes out seconds after the
+    end of the crawl that saw the burst. A failure here is logged, never stops the schedule."""
+    from crawlers.store import open_store
+    from monitor.alerting import check_and_notify
+
     logger.info("crawl of %s ended: %s", source_id, outcome)
+    try:
+        store = open_store(config.store_url)
+        try:
+            found, results = check_and_notify(config, store, now=datetime.now(UTC))
+        finally:
+            store.close()
+    except Exception:
+        logger.exception("alert check after the crawl of %s failed", source_id)
+        return
+    if found or results:
+        sent = sum(r.status == "sent" for r in results)
+        logger.info("after %s: %d new/updated alert(s), %d delivery(ies) sent, %d other",
+                    source_id, len(found), sent, len(results) - sent)
 
 
 # -- triggers ---------------------------------------------------------------------------

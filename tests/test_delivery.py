@@ -325,7 +325,7 @@ def test_route_config_errors(tmp_path: Path, route: str, problem: str) -> None:
     assert problem in str(err.value)
 
 
-# -- vocwatch alerts-test -------------------------------------------------------------------
+# -- vocwatch alerts test --------------------------------------------------------------------
 def test_alerts_test_command_sends_and_reports(tmp_path: Path) -> None:
     with smtp_server() as (port, box), Webhook() as hook:
         path = write_config(tmp_path, f"""
@@ -339,17 +339,17 @@ def test_alerts_test_command_sends_and_reports(tmp_path: Path) -> None:
             id = "hook"
             url = "json://127.0.0.1:{hook.port}/"
             """)
-        ok = run_vocwatch("alerts-test", "mail", "-c", str(path), timeout=60)
+        ok = run_vocwatch("alerts", "test", "mail", "-c", str(path), timeout=60)
         assert box.received.wait(5)
-        assert run_vocwatch("alerts-test", "hook", "-c", str(path), timeout=60).returncode == 0
+        assert run_vocwatch("alerts", "test", "hook", "-c", str(path), timeout=60).returncode == 0
     [sample] = [r["json"]["alert"] for r in hook.requests]
     assert sample["location_id"] == "harbor-sh-bund" and "<script>" in sample["summary"]
     assert ok.returncode == 0, ok.stderr
-    assert "vocwatch alerts-test: mail: sent sample alert test-" in ok.stdout and " s" in ok.stdout
+    assert "vocwatch alerts test: mail: sent sample alert test-" in ok.stdout and " s" in ok.stdout
     html = box.messages[0].get_body(("html",)).get_content()
     assert "&lt;script&gt;" in html and "<script" not in html and 'href="javascript' not in html
 
-    down = run_vocwatch("alerts-test", "down", "-c", str(path), timeout=60)
+    down = run_vocwatch("alerts", "test", "down", "-c", str(path), timeout=60)
     assert down.returncode == 1 and "down: FAILED after" in down.stderr
-    unknown = run_vocwatch("alerts-test", "nope", "-c", str(path), timeout=60)
+    unknown = run_vocwatch("alerts", "test", "nope", "-c", str(path), timeout=60)
     assert unknown.returncode == 2 and "no channel with id 'nope' (channels: mail, down, hook)" in unknown.stderr

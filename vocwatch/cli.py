@@ -283,6 +283,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print()
         results["crawl"] = res = crawl.run(args.comments, args.rounds)
         print(crawl.format_result(res))
+    if args.what == "alerts":
+        from vocwatch.bench import alerts
+
+        results["alerts"] = alerts.run(locations=args.alert_locations, days=args.days, seed=args.alert_seed,
+                                       directory=args.alert_dir)
     if args.what in ("metrics", "export"):
         from vocwatch.bench import export, metrics
 
@@ -353,18 +358,18 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_alerts_test(args: argparse.Namespace) -> int:
+def _alerts_test(config: Config, channel_id: str) -> int:
+    """``vocwatch alerts test CHANNEL``: a sample alert with hostile text through one channel."""
     from monitor.delivery import sample_alert, send_test
 
-    config = _load(args)
     alert = sample_alert(config, datetime.now(UTC))
-    result = send_test(config, args.channel, alert)
-    channel = config.channels[args.channel]
+    result = send_test(config, channel_id, alert)
+    channel = config.channels[channel_id]
     if result.error:
-        print(f"vocwatch alerts-test: {args.channel}: FAILED after {result.seconds:.3f} s: {result.error}",
+        print(f"vocwatch alerts test: {channel_id}: FAILED after {result.seconds:.3f} s: {result.error}",
               file=sys.stderr)
         return 1
-    print(f"vocwatch alerts-test: {args.channel}: sent sample alert {alert.id} ({channel.format}) "
+    print(f"vocwatch alerts test: {channel_id}: sent sample alert {alert.id} ({channel.format}) "
           f"in {result.seconds:.3f} s")
     return 0
 
@@ -420,6 +425,69 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_now(text: str | None) -> datetime:
+    """``--now``: an ISO datetime (UTC when it has no offset), default the clock."""
+    if not text:
+        return datetime.now(UTC)
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad --now {text!r}: use an ISO datetime like 2026-11-30T12:00") from None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def _alert_lines(alerts) -> list[str]:  # type: ignore[no-untyped-def]
+    return [f"{a.id}  {a.severity:<8} {a.state:<12} {a.kind:<14} {a.last_seen:%Y-%m-%d %H:%M}Z  {a.title}"
+            for a in alerts]
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    import json
+
+    from monitor.alerting import AlertStore, AlertStoreError, check_and_notify, run_detectors
+
+    config = _load(args)
+    if args.alerts_command == "test":
+        return _alerts_test(config, args.channel)
+    try:
+        if args.alerts_command == "check":
+            from crawlers.store import open_store
+
+            store = open_store(config.store_url)
+            try:
+                now = _parse_now(args.now)
+                if args.no_notify:
+                    found, results = run_detectors(config, store, now=now), []
+                else:
+                    found, results = check_and_notify(config, store, now=now)
+            finally:
+                store.close()
+            for a in found:
+                print(f"[{a.severity}] {a.title}  (id {a.id}, version {a.version})\n  " + a.summary.replace("\n", "\n  "))
+            for r in results:
+                print(f"delivery: {r.alert_id} v{r.version} -> {r.channel}: {r.status}"
+                      + (f" ({r.error})" if r.error else ""), file=sys.stderr)
+            print(f"vocwatch alerts: {len(found)} new or updated alert(s)", file=sys.stderr)
+            return 0
+        alerts = AlertStore(config.store_url)
+        try:
+            if args.alerts_command == "list":
+                rows = alerts.list(state=args.state, location_id=args.location, limit=args.limit)
+                if args.format == "json":
+                    print(json.dumps([a.to_dict() for a in rows], ensure_ascii=False, indent=1))
+                else:
+                    print("\n".join(_alert_lines(rows)) if rows else "no alerts")
+                return 0
+            state = {"ack": "acknowledged", "resolve": "resolved"}[args.alerts_command]
+            alert = alerts.set_state(args.id, state)
+            print(f"vocwatch alerts: {alert.id} is {alert.state}", file=sys.stderr)
+            return 0
+        finally:
+            alerts.close()
+    except AlertStoreError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vocwatch", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -466,8 +534,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("bench", help="benchmarks: NLP accuracy/throughput/cold start, crawl throughput full vs bare")
-    p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export"], nargs="?", default="all",
-                   help="all = nlp + crawl; metrics and export run on a large synthetic set (see --dir)")
+    p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export", "alerts"], nargs="?", default="all",
+                   help="all = nlp + crawl; metrics and export run on a large synthetic set (see --dir); "
+                        "alerts replays a simulated month through the detectors")
     p.add_argument("--shared", default="../shared", help="directory holding datasets/ (accuracy tables skipped without it)")
     p.add_argument("--no-baselines", action="store_true", help="skip SnowNLP/VADER (slow)")
     p.add_argument("--comments", type=int, default=20_000, help="crawl benchmark: comments on the local site")
@@ -479,6 +548,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", default="90d", help="metrics: benchmark window")
     p.add_argument("--formats", nargs="+", choices=["csv", "json", "parquet", "xlsx"],
                    default=["csv", "json", "parquet", "xlsx"], help="export: formats to time")
+    p.add_argument("--alert-locations", type=int, default=200, help="alerts: own locations watched")
+    p.add_argument("--days", type=int, default=30, help="alerts: days replayed (after a 28-day history)")
+    p.add_argument("--alert-seed", type=int, default=7, help="alerts: seed")
+    p.add_argument("--alert-dir", default="data/bench-alerts", help="alerts: where the replay's SQLite file goes")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_bench)
 
@@ -505,10 +578,6 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("id", help="token id from 'token list'")
     t.set_defaults(func=cmd_token)
 
-    p = sub.add_parser("alerts-test", help="send a sample alert (with hostile text) through one channel now")
-    _config_arg(p)
-    p.add_argument("channel", help="channel id from [[channels]]")
-    p.set_defaults(func=cmd_alerts_test)
 
     p = sub.add_parser("schedule", help="crawl every source on its schedule, one process per crawl")
     ssub = p.add_subparsers(dest="schedule_command", required=True)
@@ -549,6 +618,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--days", type=int, default=730)
     p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("alerts", help="spike alerts: check now, list, acknowledge, resolve")
+    asub = p.add_subparsers(dest="alerts_command", required=True)
+    a = asub.add_parser("check", help="run the detectors over the store now; store and print new/updated alerts")
+    _config_arg(a)
+    a.add_argument("--now", help="ISO datetime to detect as of (default: now; UTC without an offset)")
+    a.add_argument("--no-notify", action="store_true", help="only detect and store; deliver nothing")
+    a.set_defaults(func=cmd_alerts)
+    a = asub.add_parser("test", help="send a sample alert (with hostile text) through one channel now")
+    _config_arg(a)
+    a.add_argument("channel", help="channel id from [[channels]]")
+    a.set_defaults(func=cmd_alerts)
+    a = asub.add_parser("list", help="stored alerts, newest activity first")
+    _config_arg(a)
+    a.add_argument("--state", choices=["new", "notified", "acknowledged", "resolved"])
+    a.add_argument("--location", help="only this location id")
+    a.add_argument("--limit", type=int, default=100)
+    a.add_argument("--format", choices=["table", "json"], default="table")
+    a.set_defaults(func=cmd_alerts)
+    for name, what in (("ack", "acknowledge: no more notifications for this incident"),
+                       ("resolve", "mark the incident resolved")):
+        a = asub.add_parser(name, help=what)
+        _config_arg(a)
+        a.add_argument("id", help="alert id from 'alerts list'")
+        a.set_defaults(func=cmd_alerts)
+
 
     return parser
 
