@@ -1,0 +1,54 @@
+"""Site adapters by name: which page object reads a saved or fetched page of each site.
+
+Every real-site page object registers itself with :func:`site` under the site's name
+(``"jd"``, ``"tripadvisor"``, ...), so ``vocwatch parse FILE --site NAME``, the spiders and
+the tests find it in one place. An adapter is a function ``Page -> list[Mention]`` that
+raises :class:`~spiders.pages.base.MalformedPage` for a page it cannot read; it never
+evaluates page content and imports no Scrapy.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+
+from crawlers.items import Mention
+from spiders.pages.base import Page
+
+Adapter = Callable[[Page], list[Mention]]
+_ADAPTERS: dict[str, Adapter] = {}
+
+
+def site(name: str) -> Callable[[Adapter], Adapter]:
+    """Decorator: register ``fn`` as the adapter for site ``name`` (one per name)."""
+
+    def register(fn: Adapter) -> Adapter:
+        if name in _ADAPTERS and _ADAPTERS[name] is not fn:
+            raise ValueError(f"two adapters for site {name!r}")
+        _ADAPTERS[name] = fn
+        return fn
+
+    return register
+
+
+def _load_all() -> None:
+    """Import every module of ``spiders.pages`` so their adapters register."""
+    import spiders.pages as package
+
+    for mod in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"spiders.pages.{mod.name}")
+
+
+def adapter(name: str) -> Adapter:
+    """The adapter of site ``name``; ``KeyError`` names the known sites."""
+    _load_all()
+    try:
+        return _ADAPTERS[name]
+    except KeyError:
+        raise KeyError(f"no adapter for site {name!r}; known: {', '.join(sorted(_ADAPTERS))}") from None
+
+
+def sites() -> list[str]:
+    _load_all()
+    return sorted(_ADAPTERS)
