@@ -1,0 +1,231 @@
+"""Chinese shop/review JSON APIs: JD, Taobao, Ele.me and Qunar comment responses.
+
+Each adapter reads the response as the site serves it (plain JSON, JSONP or JS-wrapped,
+via :func:`spiders.pages.jsdata.load_js`) and keeps every field the response carries.
+A follow-up review by the same buyer (JD ``afterUserComment``, Taobao ``appendedFeed``)
+is part of what the reader sees under the review, so it is appended to ``text`` after a
+``"\\n追评："`` line rather than dropped. Dates are Asia/Shanghai wall time (``page.tz``).
+
+Pagination (``*_next_url``): JD and Qunar count pages (``page`` query parameter, up to
+``maxPage`` / ``totalPageNum``), Taobao's mtop API carries ``pageNo`` inside its JSON
+``data`` parameter (up to ``totalPage``), Ele.me pages by ``offset``/``limit``. Each rule
+stops on an empty page.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from crawlers.items import Mention
+from crawlers.processors import clean_text, parse_count
+from spiders.pages.base import MalformedPage, Page
+from spiders.pages.cn_common import as_int, page_dt, query, rating_fields, with_query
+from spiders.pages.jsdata import load_js
+from spiders.pages.registry import site
+
+FOLLOW_UP = "\n追评："
+ANONYMOUS = frozenset({"匿名用户", "匿名"})
+
+
+def _with_follow_up(text: Any, follow_up: Any) -> str:
+    body, extra = clean_text(text), clean_text(follow_up)
+    return f"{body}{FOLLOW_UP}{extra}" if extra else body
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+# --- JD club.jd.com productPageComments ------------------------------------------------
+
+
+def _jd_comments(page: Page) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    data = load_js(page.text, page.url)
+    if isinstance(data, list):  # saved fixture: the comments arrays of several pages joined
+        return _dicts(data), {}
+    if isinstance(data, dict) and isinstance(data.get("comments", []), list):
+        return _dicts(data.get("comments")), data
+    raise MalformedPage(f"{page.url}: no JD comments array")
+
+
+@site("jd")
+def jd_mentions(page: Page) -> list[Mention]:
+    """JD product comments: 5-star score, colour/size variant, buyer province, shop reply."""
+    out = []
+    for c in _jd_comments(page)[0]:
+        reply = next(iter(_dicts(c.get("replies"))), {})
+        after = c.get("afterUserComment") if isinstance(c.get("afterUserComment"), dict) else {}
+        variant = " ".join(" ".join(str(c[k]).split()) for k in ("productColor", "productSize") if c.get(k))
+        out.append(Mention(
+            site="jd",
+            kind="review",
+            url=page.url,
+            external_id=str(c["id"]) if c.get("id") is not None else None,
+            text=_with_follow_up(c.get("content"), after.get("content")),
+            author=c.get("nickname"),
+            author_region=c.get("location") or None,
+            **rating_fields(c.get("score"), 5.0),
+            published_raw=c.get("creationTime"),
+            published_at=page_dt(page, c.get("creationTime")),
+            likes=parse_count(c.get("usefulVoteCount")),
+            comments=parse_count(c.get("replyCount")),
+            reply_text=clean_text(reply.get("content")) or None,
+            reply_at=page_dt(page, reply.get("creationTime")),
+            variant=variant or None,
+        ))
+    return out
+
+
+def jd_next_url(page: Page) -> str | None:
+    """Next ``page=`` of productPageComments (0-based); None past ``maxPage`` or when empty."""
+    comments, data = _jd_comments(page)
+    current = as_int(query(page.url).get("page"))
+    last = as_int(data.get("maxPage"))
+    if not comments or current is None or (last is not None and current + 1 >= last):
+        return None
+    return with_query(page.url, page=current + 1)
+
+
+# --- Taobao H5 mtop.wdetail.getitemrates -----------------------------------------------
+
+
+def _taobao_data(page: Page) -> dict[str, Any]:
+    data = load_js(page.text, page.url)
+    inner = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(inner, dict) or not isinstance(inner.get("rateList", []), list):
+        raise MalformedPage(f"{page.url}: no data.rateList")
+    return inner
+
+
+@site("taobao")
+def taobao_mentions(page: Page) -> list[Mention]:
+    """Taobao rates. ``rateType`` (1 good / 0 neutral / -1 bad) is a verdict, not a star
+    score, so ``rating`` stays empty; the date is day-precision (midnight Shanghai)."""
+    out = []
+    for r in _dicts(_taobao_data(page).get("rateList")):
+        appended = r.get("appendedFeed") if isinstance(r.get("appendedFeed"), dict) else {}
+        sku = r.get("skuMap") if isinstance(r.get("skuMap"), dict) else {}
+        variant = "; ".join(f"{k}:{v}" for k, v in sku.items() if v)
+        replies = [clean_text(x) for x in (r.get("reply"), appended.get("reply")) if clean_text(x)]
+        out.append(Mention(
+            site="taobao",
+            kind="review",
+            url=page.url,
+            external_id=str(r["id"]) if r.get("id") else None,
+            text=_with_follow_up(r.get("feedback"), appended.get("appendedFeedback")),
+            author=r.get("userNick"),
+            published_raw=r.get("feedbackDate"),
+            published_at=page_dt(page, r.get("feedbackDate")),
+            reply_text="\n".join(replies) or None,
+            variant=variant or None,
+        ))
+    return out
+
+
+def taobao_next_url(page: Page) -> str | None:
+    """Bump ``pageNo`` inside the mtop ``data`` JSON parameter, up to ``totalPage``."""
+    inner = _taobao_data(page)
+    try:
+        params = json.loads(query(page.url).get("data") or "")
+    except ValueError:
+        return None
+    current = as_int(params.get("pageNo")) if isinstance(params, dict) else None
+    last = as_int(inner.get("totalPage"))
+    if not inner.get("rateList") or current is None or (last is not None and current >= last):
+        return None
+    params["pageNo"] = current + 1
+    return with_query(page.url, data=json.dumps(params, separators=(",", ":"), ensure_ascii=False))
+
+
+# --- Ele.me shop ratings -----------------------------------------------------------------
+
+
+def _eleme_ratings(page: Page) -> list[dict[str, Any]]:
+    data = load_js(page.text, page.url)
+    if isinstance(data, list):  # the bare ratings array of restapi/ugc/v3/.../ratings
+        return _dicts(data)
+    if isinstance(data, dict) and isinstance(data.get("comments"), list):
+        return _dicts(data["comments"])
+    raise MalformedPage(f"{page.url}: no Ele.me ratings")
+
+
+@site("eleme")
+def eleme_mentions(page: Page) -> list[Mention]:
+    """Ele.me ratings: 5-star score, dishes rated as ``variant``, merchant reply with time.
+
+    A star-only rating keeps ``text == ""``: the clean pipeline drops it under its
+    ``missing_text`` reason, so it is counted, not silently lost.
+    """
+    out = []
+    for r in _eleme_ratings(page):
+        reply = r.get("reply") if isinstance(r.get("reply"), dict) else {}
+        dishes = [clean_text(f.get("rate_name")) for f in _dicts(r.get("food_ratings"))]
+        author = r.get("username")
+        out.append(Mention(
+            site="eleme",
+            kind="review",
+            url=page.url,
+            external_id=str(r["order_id"]) if r.get("order_id") else None,
+            text=clean_text(r.get("rating_text")),
+            author=None if author in ANONYMOUS else author,
+            **rating_fields(r.get("rating"), 5.0),
+            published_raw=r.get("rated_at"),
+            published_at=page_dt(page, r.get("rated_at")),
+            reply_text=clean_text(reply.get("content")) or None,
+            reply_at=page_dt(page, reply.get("created_at")),
+            variant="、".join(d for d in dishes if d) or None,
+        ))
+    return out
+
+
+def eleme_next_url(page: Page) -> str | None:
+    """Next ``offset`` (+``limit``, default 20) while a full page came back."""
+    params = query(page.url)
+    offset, limit = as_int(params.get("offset")) or 0, as_int(params.get("limit")) or 20
+    if len(_eleme_ratings(page)) < limit:
+        return None
+    return with_query(page.url, offset=offset + limit, limit=limit)
+
+
+# --- Qunar touch hotel comments ----------------------------------------------------------
+
+
+def _qunar_data(page: Page) -> dict[str, Any]:
+    data = load_js(page.text, page.url)
+    inner = data.get("data") if isinstance(data, dict) else None
+    comment_data = inner.get("commentData") if isinstance(inner, dict) else None
+    if not isinstance(comment_data, dict) or not isinstance(comment_data.get("comments", []), list):
+        raise MalformedPage(f"{page.url}: no data.commentData.comments")
+    return inner
+
+
+@site("qunar")
+def qunar_mentions(page: Page) -> list[Mention]:
+    """Qunar hotel reviews: title, 5-point score, useful votes, reply count."""
+    out = []
+    for c in _dicts(_qunar_data(page)["commentData"].get("comments")):
+        out.append(Mention(
+            site="qunar",
+            kind="review",
+            url=page.url,
+            external_id=str(c["commentId"]) if c.get("commentId") else None,
+            text=clean_text(c.get("content")),
+            title=clean_text(c.get("title")) or None,
+            author=c.get("author"),
+            **rating_fields(c.get("score"), 5.0),
+            published_raw=c.get("date"),
+            published_at=page_dt(page, c.get("date")),
+            likes=parse_count(c.get("numOfUseful")),
+            comments=parse_count(c.get("replyNum")),
+        ))
+    return out
+
+
+def qunar_next_url(page: Page) -> str | None:
+    """``page=currentPageNum+1`` up to ``totalPageNum``."""
+    inner = _qunar_data(page)
+    current, last = as_int(inner.get("currentPageNum")), as_int(inner.get("totalPageNum"))
+    if current is None or last is None or current >= last:
+        return None
+    return with_query(page.url, page=current + 1)

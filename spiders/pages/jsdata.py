@@ -1,0 +1,86 @@
+"""Read data out of JavaScript-wrapped responses without ever running them.
+
+Chinese sites (and pages saved from them) serve their JSON wrapped: JSONP ``cb({...})``,
+XSSI guards (``)]}'``, ``while(1);``), ``export const x = {...}``, ``module.exports = {...}``,
+``let x = {...};`` and object literals with unquoted keys, single quotes and trailing
+commas. The wrapper is stripped with anchored patterns and the literal is parsed as data
+by chompjs (a C tokenizer that never evaluates). Anything that is not an object or array
+literal, such as ``alert(1)``, is rejected; a call or function *inside* a literal
+(``{a: alert(1)}``) comes back as the string ``"alert(1)"``, never as its result.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import chompjs
+
+from spiders.pages.base import MalformedPage
+
+__all__ = ["js_assignments", "load_js"]
+
+_XSSI_RE = re.compile(r"""\)\]\}'\s*,?|while\s*\(\s*1\s*\)\s*;|for\s*\(\s*;\s*;\s*\)\s*;""")
+_COMMENT_RE = re.compile(r"\s*(?://[^\n]*|/\*.*?\*/)", re.S)
+_NAME = r"[A-Za-z_$][\w$]*"
+_ASSIGN_RE = re.compile(
+    rf"""(?:export\s+default
+        |export\s+(?:const|let|var)\s+{_NAME}\s*=
+        |(?:module\.)?exports(?:\.{_NAME})?\s*=
+        |(?:const|let|var)\s+{_NAME}\s*=
+        |(?:window|self|globalThis)(?:\.{_NAME})+\s*=
+        )\s*""",
+    re.X,
+)
+_JSONP_RE = re.compile(rf"{_NAME}(?:\.{_NAME})*\s*\(\s*")
+_DECL_RE = re.compile(rf"^[ \t]*(?:export\s+)?(?:const|let|var)\s+({_NAME})\s*=\s*(?=[\[{{])", re.M)
+
+
+def _skip_comments(text: str, pos: int = 0) -> int:
+    while m := _COMMENT_RE.match(text, pos):
+        pos = m.end()
+    while pos < len(text) and text[pos].isspace():
+        pos += 1
+    return pos
+
+
+def _literal(text: str, pos: int, what: str) -> Any:
+    """Parse the object/array literal starting at ``text[pos]`` (chompjs reads only the
+    first literal and ignores what follows, e.g. ``;`` or ``export default x``)."""
+    if pos >= len(text) or text[pos] not in "{[":
+        raise MalformedPage(f"{what}: no object or array literal where data was expected")
+    try:
+        return chompjs.parse_js_object(text[pos:])
+    except ValueError as exc:
+        raise MalformedPage(f"{what}: unreadable JS literal: {exc}") from None
+
+
+def load_js(text: str, what: str = "response") -> Any:
+    """The one data value of a JSON, JSONP, XSSI-guarded or JS-wrapped response.
+
+    Plain JSON goes through ``json`` (exact, fast); the rest through the wrapper patterns
+    and chompjs. Raises :class:`MalformedPage` when no object/array literal is found.
+    """
+    text = text.lstrip("\ufeff")
+    pos = _skip_comments(text)
+    if m := _XSSI_RE.match(text, pos):
+        pos = _skip_comments(text, m.end())
+    body = text[pos:]
+    if body[:1] in "{[":
+        try:
+            return json.loads(body)
+        except ValueError:
+            pass  # a JS literal or trailing script: parsed below
+    if (m := _ASSIGN_RE.match(text, pos)) or (m := _JSONP_RE.match(text, pos)):
+        pos = m.end()
+    return _literal(text, _skip_comments(text, pos), what)
+
+
+def js_assignments(text: str, what: str = "script") -> dict[str, Any]:
+    """Every top-level ``[export] let|const|var NAME = {...}|[...]`` of a script, by name.
+
+    Saved fixtures sometimes hold several API responses in one file (one ``let`` each);
+    values that are not literals (``let x = f()``) are not matched, so never run.
+    """
+    return {m.group(1): _literal(text, m.end(), f"{what}: {m.group(1)}") for m in _DECL_RE.finditer(text)}
