@@ -1,0 +1,92 @@
+"""Dianping (大众点评) shop page reviews, with its font/SVG glyph obfuscation made visible.
+
+Dianping replaces many characters of review text with empty ``<span class="fr-XXXX">``
+elements that an external CSS file (``s3plus.meituan.net/.../textcss.*.css``) paints
+from an SVG/font sprite. The page itself does not carry the class-to-character map, so
+the characters cannot be decoded from it; guessing them would invent text. Instead each
+glyph span becomes U+FFFD (:data:`GLYPH`): the text keeps its length and shape, a reader
+sees where characters are missing, and :func:`missing_glyphs` counts them, so an
+incomplete mention is flagged, never silently shortened.
+
+Review body: the full text (``J-info-all``) when the page has it, else the short one.
+Rating: ``sml-strNN`` is NN on a 50-point scale (50 = five stars). Dates are Asia/Shanghai.
+Pagination: a shop page links its reviews at ``/shop/<id>/review_all``; review_all
+pages go on by ``/pN`` paths while a ``NextPage`` link is shown.
+"""
+
+from __future__ import annotations
+
+import re
+
+from parsel import Selector
+
+from crawlers.items import Mention
+from crawlers.processors import clean_text, parse_count
+from spiders.pages.base import MalformedPage, Page
+from spiders.pages.cn_common import page_dt, rating_fields
+from spiders.pages.registry import site
+
+GLYPH = "\ufffd"
+_GLYPH_SPAN_RE = re.compile(r'<span class="[a-z]{1,4}-[A-Za-z0-9]{4}"\s*>\s*</span>')
+# Emoji written as two UTF-16 surrogate entities ("&#55356;&#57188;"): HTML parsers turn
+# each half into U+FFFD, which would be confused with GLYPH; join them first.
+_SURROGATE_PAIR_RE = re.compile(r"&#(5[5-6]\d{3});&#(5[6-7]\d{3});")
+_STARS_RE = re.compile(r"\bsml-str(\d{1,2})\b")
+
+
+def _join_surrogates(m: re.Match[str]) -> str:
+    hi, lo = int(m.group(1)), int(m.group(2))
+    if 0xD800 <= hi <= 0xDBFF and 0xDC00 <= lo <= 0xDFFF:
+        return f"&#{0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)};"
+    return m.group(0)
+
+
+def missing_glyphs(mention: Mention) -> int:
+    """How many characters of the mention's text were obfuscated glyphs (0 = complete)."""
+    return mention.text.count(GLYPH)
+
+
+def _selector(page: Page) -> Selector:
+    return Selector(text=_SURROGATE_PAIR_RE.sub(_join_surrogates, page.text), type="html")
+
+
+def _text(html: str | None) -> str:
+    return clean_text(_GLYPH_SPAN_RE.sub(GLYPH, html or ""))
+
+
+@site("dianping")
+def dianping_mentions(page: Page) -> list[Mention]:
+    sel = _selector(page)
+    items = sel.css("li.comment-item")
+    if not items and not sel.css("#review-list, .reviews-items, .comment-list"):
+        raise MalformedPage(f"{page.url}: no Dianping review list")
+    out = []
+    for it in items:
+        body = it.css("div.J-info-all p.desc").get() or it.css("div.J-info-short p.desc").get()
+        stars = _STARS_RE.search(it.css("span.sml-rank-stars::attr(class)").get() or "")
+        when = clean_text(it.css("span.time::text").get()) or None
+        follow = it.css("div.comment-follows")
+        reply_when = clean_text(follow.css("span.date::text").get()) or None
+        out.append(Mention(
+            site="dianping",
+            kind="review",
+            url=page.url,
+            external_id=it.css("a.J-praise::attr(data-id)").get(),
+            text=_text(body),
+            author=clean_text(it.css("a.name::text").get()) or None,
+            **rating_fields(int(stars.group(1)) if stars else None, 50.0),
+            published_raw=when,
+            published_at=page_dt(page, when),
+            likes=parse_count(clean_text("".join(it.css("a.J-praise::text").getall()))),
+            comments=parse_count(clean_text(it.css('a[href*="/review/"]::text').get())),
+            reply_text=_text(follow.css("p.desc").get()) or None,
+            reply_at=page_dt(page, reply_when),
+        ))
+    return out
+
+
+def dianping_next_url(page: Page) -> str | None:
+    """The ``review_all`` list from a shop page, else the ``NextPage`` link of a list page."""
+    sel = _selector(page)
+    href = sel.css("a.NextPage::attr(href)").get() or sel.css("p.comment-all a::attr(href)").get()
+    return page.urljoin(href) if href else None
