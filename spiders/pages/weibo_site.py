@@ -1,0 +1,241 @@
+"""Real Weibo pages: weibo.cn (WAP) HTML and m.weibo.cn API responses.
+
+Handled shapes: weibo.cn comment pages (``div.c#C_<id>``) and profile timelines
+(``div.c#M_<bid>``); m.weibo.cn ``container/getIndex`` (cards with ``mblog``),
+``statuses/show``, ``statuses/extend`` (``longTextContent``), ``api/comments/show``
+(``data`` + ``hot_data``) and ``comments/hotflow`` (``data`` + ``max_id``), as JSON or
+JS-wrapped (a saved file with several ``let x = {...}`` responses is read whole).
+
+Dates are shown in Asia/Shanghai wall time in every Weibo form: ``刚刚``, ``N分钟前``,
+``今天 HH:MM``, ``MM-DD``, ``MM月DD日 HH:MM`` (yearless: the year of ``page.now``, or the
+year before when that would be in the future) and the API's ``Sat Jun 15 11:44:46 +0800
+2019``. The IP province comes from ``region_name`` ("发布于 上海") or a ``source`` /
+WAP suffix "来自上海" (weibo.cn doubles it: "来自来自广东"); a client name in the same
+place ("iPhone客户端", "网页", "生日动态") is not a region, so only names in
+:data:`REGIONS` are taken. Counts shown as "100万+" are read as their lower bound.
+
+Pagination (:func:`weibo_next_url`): weibo.cn follows the "下页" link; getIndex uses
+``cardlistInfo.since_id`` when given, else ``page+1``; comments/show ``page+1`` up to
+``max``; hotflow the ``max_id`` cursor (with ``max_id_type``) until it is 0.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from parsel import Selector
+
+from crawlers.items import Mention
+from crawlers.processors import clean_text, parse_count
+from spiders.pages.base import MalformedPage, Page
+from spiders.pages.cn_common import as_int, page_dt, query, with_query
+from spiders.pages.jsdata import js_assignments, load_js
+from spiders.pages.registry import site
+
+REGIONS = frozenset(
+    ["北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "海南", "四川", "贵州", "云南", "陕西", "甘肃", "青海", "台湾", "内蒙古", "广西", "西藏", "宁夏", "新疆", "香港", "澳门", "中国香港", "中国澳门", "中国台湾", "海外", "其他"]
+)
+_WAP_DATE_RE = re.compile(
+    r"\d{4}-\d{1,2}-\d{1,2}\s+\d{1,2}:\d{2}(?::\d{2})?|\d{1,2}月\d{1,2}日\s*\d{1,2}:\d{2}"
+    r"|今天\s*\d{1,2}:\d{2}|\d+\s*分钟前|\d+\s*秒前|刚刚"
+)
+_COUNT_LINK_RE = re.compile(r"^(赞|转发|评论)\[")
+
+
+def region(value: Any) -> str | None:
+    """The IP province in "发布于 上海", "来自上海" or "来自来自广东"; None for client names."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip().removeprefix("发布于").strip()
+    while text.startswith("来自"):
+        text = text[2:].strip()
+    return text if text in REGIONS else None
+
+
+# --- m.weibo.cn API ------------------------------------------------------------------------
+
+
+def _user(obj: dict[str, Any]) -> dict[str, Any]:
+    return obj["user"] if isinstance(obj.get("user"), dict) else {}
+
+
+def _post(page: Page, b: dict[str, Any]) -> Mention:
+    long_text = b.get("longText") if isinstance(b.get("longText"), dict) else {}
+    return Mention(
+        site="weibo",
+        kind="post",
+        url=page.url,
+        external_id=str(b.get("id") or b.get("mid") or "") or None,
+        text=clean_text(long_text.get("longTextContent") or b.get("text")),
+        author=_user(b).get("screen_name"),
+        author_region=region(b.get("region_name")) or region(b.get("source")),
+        published_raw=b.get("created_at"),
+        published_at=page_dt(page, b.get("created_at")),
+        likes=parse_count(b.get("attitudes_count")),
+        reposts=parse_count(b.get("reposts_count")),
+        comments=parse_count(b.get("comments_count")),
+    )
+
+
+def _comment(page: Page, c: dict[str, Any]) -> Mention:
+    likes = c.get("like_count", c.get("like_counts"))
+    return Mention(
+        site="weibo",
+        kind="comment",
+        url=page.url,
+        external_id=str(c.get("id") or "") or None,
+        text=clean_text(c.get("text")),
+        author=_user(c).get("screen_name"),
+        author_region=region(c.get("source")),
+        published_raw=c.get("created_at"),
+        published_at=page_dt(page, c.get("created_at")),
+        likes=parse_count(likes),
+        comments=parse_count(c.get("total_number")),
+    )
+
+
+def _cards(cards: Any) -> list[dict[str, Any]]:
+    """mblogs of getIndex cards, including those nested in ``card_group`` (card_type 11)."""
+    out: list[dict[str, Any]] = []
+    for card in cards if isinstance(cards, list) else []:
+        if not isinstance(card, dict):
+            continue
+        if isinstance(card.get("mblog"), dict):
+            out.append(card["mblog"])
+        out.extend(_cards(card.get("card_group")))
+    return out
+
+
+def _api_mentions(page: Page, response: dict[str, Any]) -> list[Mention]:
+    data = response.get("data")
+    if not isinstance(data, dict):
+        return []
+    if "cards" in data:
+        return [_post(page, b) for b in _cards(data["cards"])]
+    if "statuses" in data:
+        return [_post(page, b) for b in data["statuses"] if isinstance(b, dict)]
+    if "longTextContent" in data:  # statuses/extend: the id is only in the request
+        post = {**data, "id": query(page.url).get("id"), "text": data["longTextContent"]}
+        return [_post(page, post)]
+    if isinstance(data.get("data"), list):  # comments/show, hotflow
+        rows = [*data["data"], *(data.get("hot_data") or [])]
+        return [_comment(page, c) for c in rows if isinstance(c, dict)]
+    if "created_at" in data and "id" in data:  # statuses/show
+        return [_post(page, data)]
+    return []  # user info and other non-content responses
+
+
+def _responses(page: Page) -> list[dict[str, Any]]:
+    values = [v for v in js_assignments(page.text, page.url).values() if isinstance(v, dict)]
+    if not values:
+        data = load_js(page.text, page.url)
+        values = [data] if isinstance(data, dict) else []
+    if not values:
+        raise MalformedPage(f"{page.url}: no Weibo API response")
+    return values
+
+
+# --- weibo.cn WAP HTML ---------------------------------------------------------------------
+
+
+def _wap_when(text: str) -> tuple[str | None, str]:
+    """(date as shown, what follows it) from a ``span.ct`` such as "01月10日 12:43 来自来自河南"."""
+    text = clean_text(text)
+    m = _WAP_DATE_RE.search(text)
+    return (m.group(0), text[m.end():].strip()) if m else (None, text)
+
+
+def _counts(links: list[str]) -> dict[str, int | None]:
+    found = {m.group(1): parse_count(t) for t in links if (m := _COUNT_LINK_RE.match(t.strip()))}
+    return {"likes": found.get("赞"), "reposts": found.get("转发"), "comments": found.get("评论")}
+
+
+def _wap_comment(page: Page, c: Selector) -> Mention:
+    when, rest = _wap_when("".join(c.css("span.ct ::text").getall()))
+    return Mention(
+        site="weibo",
+        kind="comment",
+        url=page.url,
+        external_id=c.attrib["id"].removeprefix("C_"),
+        text=clean_text(c.css("span.ctt").get()),
+        author=clean_text(c.css("a::text").get()) or None,
+        author_region=region(rest),
+        published_raw=when,
+        published_at=page_dt(page, when),
+        likes=_counts(c.css("span.cc a::text").getall())["likes"],
+    )
+
+
+def _wap_post(page: Page, c: Selector, author: str | None) -> Mention:
+    last = c.xpath("./div[last()]")
+    when, rest = _wap_when("".join(last.css("span.ct ::text").getall()))
+    if c.css("span.cmt"):  # a repost: the author's own words are the reason
+        full = clean_text(last.get())
+        reason = full.split("转发理由:", 1)[-1]
+        text = reason[: reason.rfind("赞[")].strip() if "赞[" in reason else reason.strip()
+    else:
+        text = clean_text(c.css("span.ctt").get())
+    return Mention(
+        site="weibo",
+        kind="post",
+        url=page.url,
+        external_id=c.attrib["id"].removeprefix("M_"),
+        text=text,
+        author=author,
+        author_region=region(rest),
+        published_raw=when,
+        published_at=page_dt(page, when),
+        **_counts(last.xpath(".//a/text()").getall()),
+    )
+
+
+def _wap_mentions(page: Page, sel: Selector) -> list[Mention]:
+    comments = sel.css("div.c[id^=C_]")
+    posts = sel.css("div.c[id^=M_]")
+    if not comments and not posts:
+        raise MalformedPage(f"{page.url}: no weibo.cn posts or comments")
+    author = clean_text(sel.css("div.ut::text").get() or sel.css("title::text").get())
+    author = author.removesuffix("的微博").strip() or None
+    # A comment page repeats its post as div#M_ (no bid); only the comments are its content.
+    if comments:
+        return [_wap_comment(page, c) for c in comments]
+    return [_wap_post(page, c, author) for c in posts]
+
+
+def _is_html(page: Page) -> bool:
+    return page.text.lstrip("\ufeff \r\n\t")[:1] == "<"
+
+
+@site("weibo")
+def weibo_mentions(page: Page) -> list[Mention]:
+    if _is_html(page):
+        return _wap_mentions(page, Selector(text=page.text, type="html"))
+    return [m for r in _responses(page) for m in _api_mentions(page, r)]
+
+
+def weibo_next_url(page: Page) -> str | None:
+    """The next page/cursor URL of any handled Weibo page, None at the end."""
+    if _is_html(page):
+        sel = Selector(text=page.text, type="html")
+        href = sel.xpath('//div[@id="pagelist"]//a[normalize-space()="下页"]/@href').get()
+        return page.urljoin(href) if href else None
+    data = _responses(page)[0].get("data")
+    if not isinstance(data, dict):
+        return None
+    params = query(page.url)
+    if "cards" in data:
+        info = data.get("cardlistInfo") if isinstance(data.get("cardlistInfo"), dict) else {}
+        if info.get("since_id"):
+            return with_query(page.url, since_id=info["since_id"])
+        current = as_int(info.get("page")) or as_int(params.get("page")) or 1
+        return with_query(page.url, page=current + 1) if _cards(data["cards"]) else None
+    if "max_id" in data:  # hotflow
+        cursor = as_int(data.get("max_id"))
+        if not cursor:
+            return None
+        return with_query(page.url, max_id=cursor, max_id_type=data.get("max_id_type", 0))
+    if isinstance(data.get("data"), list):  # comments/show
+        current, last = as_int(params.get("page")) or 1, as_int(data.get("max"))
+        return with_query(page.url, page=current + 1) if last and current < last else None
+    return None
