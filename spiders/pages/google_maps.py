@@ -1,0 +1,89 @@
+"""Google Maps reviews from the place JSON (``APP_INITIALIZATION_STATE``, reviews at
+``[6][175][9][0][0]``) and from the ``listugcposts`` reviews RPC (``[null, next_token,
+[entry, ...]]``, or a bare entry ``[review, null, token]``).
+
+Both wrap the same positional review array: ``[0]`` id, ``[1][2]`` published (epoch µs),
+``[1][4]`` author (``[5][0]`` in the RPC, ``[0][4]`` in the place JSON), ``[2][0][0]``
+stars of 5, ``[2][15][0][0]`` original text (``[2][1][0]`` in older responses),
+``[2][14][0]`` language, ``[3][1]`` reply time (µs), ``[3][14][0][0]`` reply text.
+Responses start with the ``)]}'`` XSSI guard; it is stripped, and nothing is evaluated.
+Pagination: the RPC's ``[1]`` is the next-page token (``!2s<token>`` in the next ``pb``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from crawlers.items import Mention
+from crawlers.processors import parse_datetime
+from spiders.pages.base import MalformedPage, Page
+from spiders.pages.registry import site
+from spiders.pages.reviewkit import number, review
+
+SITE = "google_maps"
+_XSSI = ")]}'"
+
+
+def _at(node: Any, *path: int) -> Any:
+    for i in path:
+        if not isinstance(node, list) or i >= len(node):
+            return None
+        node = node[i]
+    return node
+
+
+def load(page: Page) -> Any:
+    """The response as JSON, the ``)]}'`` guard line dropped first."""
+    text = page.text.lstrip()
+    if text.startswith(_XSSI):
+        text = text[len(_XSSI):]
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise MalformedPage(f"{page.url}: invalid JSON: {exc}") from None
+
+
+def _micros(value: Any, page: Page):  # type: ignore[no-untyped-def]
+    return parse_datetime(value / 1000, now=page.now, tz=page.tz) if isinstance(value, int) else None
+
+
+def _review(el: list[Any], page: Page) -> Mention | None:
+    text = _at(el, 2, 15, 0, 0) or _at(el, 2, 1, 0)
+    if not isinstance(text, str):
+        return None
+    author = _at(el, 1, 4, 5, 0) or _at(el, 1, 4, 0, 4)
+    lang = _at(el, 2, 14, 0) or _at(el, 2, 1, 1)
+    return review(
+        SITE, page.url, text, rating_raw=number(_at(el, 2, 0, 0)), rating_scale=5.0,
+        external_id=_at(el, 0), author=author if isinstance(author, str) else None,
+        published_raw=_at(el, 1, 6), published_at=_micros(_at(el, 1, 2), page),
+        reply_text=_at(el, 3, 14, 0, 0), reply_at=_micros(_at(el, 3, 1), page),
+        language=lang if isinstance(lang, str) else None,
+    )
+
+
+def _entries(data: Any) -> list[Any]:
+    place = _at(data, 6, 175, 9, 0, 0)
+    if isinstance(place, list):
+        return [_at(e, 0) for e in place]
+    if isinstance(_at(data, 0, 0), str):  # one bare RPC entry: [review, null, token]
+        return [data[0]]
+    if isinstance(_at(data, 2), list):  # RPC page: [null, token, [entry, ...]]
+        return [_at(e, 0) for e in data[2]]
+    return [_at(e, 0) for e in data] if isinstance(data, list) else []
+
+
+@site(SITE)
+def google_maps_mentions(page: Page) -> list[Mention]:
+    """Reviews from a place JSON or a reviews-RPC response."""
+    data = load(page)
+    if not isinstance(data, list):
+        raise MalformedPage(f"{page.url}: not a Maps array")
+    return [m for m in (_review(e, page) for e in _entries(data) if isinstance(e, list)) if m]
+
+
+def next_page_token(page: Page) -> str | None:
+    """The reviews RPC's next-page token (``[1]``), None on the last page."""
+    token = _at(load(page), 1)
+    return token if isinstance(token, str) and token else None

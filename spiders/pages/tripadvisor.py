@@ -1,0 +1,158 @@
+"""TripAdvisor review pages, four shapes seen in the wild:
+
+* 2015 hotel page (``div.reviewSelector`` cards, snippets cut at "Mer", rating in the
+  sprite's ``alt="4 av 5 stjerner"``, absolute date in ``.ratingDate[title]`` when the
+  visible one is relative);
+* the 2015 ``ExpandedUserReviews`` AJAX fragment (``div[id^=expanded_review_]``): full
+  texts and manager replies with their date. Owner replies are also repeated there as
+  pseudo-reviews titled "Owner response" without a rating; those are folded away;
+* 2018/19 pages (``div.review-container``, ``ui_bubble_rating bubble_40``, helpful
+  count in ``.numHelp``);
+* a reshaped scraper output (``{"basic_data": JSON-LD, "reviews": [...]}``), which has no
+  review id or publication date (``tripDate`` is the stay month, not a publication date).
+
+Local-language dates (Norwegian month names, "4 dager siden") are mapped to English
+before ``parse_datetime``; dates carry no zone, so the caller's ``Page.tz`` applies.
+Pagination: the next page is ``link[rel=next]`` / ``a.nav.next`` (URL offset ``-or10-``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from parsel import Selector, SelectorList
+
+from crawlers.items import Mention
+from crawlers.processors import parse_count, parse_datetime
+from spiders.pages.base import MalformedPage, Page
+from spiders.pages.registry import site
+from spiders.pages.reviewkit import number, review
+
+SITE = "tripadvisor"
+_OF_SCALE = re.compile(r"(\d+(?:[.,]\d+)?)\s+(?:av|of|von|de|di|sur)\s+(\d+)")
+_BUBBLE = re.compile(r"bubble_(\d)(\d)")
+_NO_WORDS = {
+    "januar": "jan", "februar": "feb", "mars": "mar", "mai": "may", "juni": "jun", "juli": "jul",
+    "oktober": "oct", "desember": "dec", "dager": "days", "dag": "day", "uker": "weeks",
+    "uke": "week", "måneder": "months", "måned": "month", "timer": "hours", "time": "hour",
+    "siden": "ago", "i går": "yesterday", "i dag": "today",
+}  # fmt: skip
+_NO_RE = re.compile(r"\b(" + "|".join(sorted(_NO_WORDS, key=len, reverse=True)) + r")\b", re.I)
+_REVIEWED = re.compile(r"^\s*(?:anmeldt|reviewed)\s+", re.I)
+
+
+def _date(raw: str | None, page: Page):  # type: ignore[no-untyped-def]
+    if not raw:
+        return None
+    text = _NO_RE.sub(lambda m: _NO_WORDS[m.group(1).lower()], _REVIEWED.sub("", raw))
+    return parse_datetime(text, now=page.now, tz=page.tz)
+
+
+def _shown_date(node: SelectorList) -> str | None:
+    """The visible date, or the ``title`` only when the visible one is relative ("4 dager
+    siden"): on absolute dates the title holds an unrelated date."""
+    if not node:
+        return None
+    shown = (node.xpath("string()").get() or "").strip()
+    if "relativeDate" in (node.attrib.get("class") or "") and node.attrib.get("title"):
+        return node.attrib["title"]
+    return shown or None
+
+
+def _rating(card: Selector) -> tuple[float | None, float | None]:
+    alt = card.css(".rating .rating_s_fill::attr(alt), .rating img::attr(alt)").get("")
+    if m := _OF_SCALE.search(alt):
+        return number(m.group(1)), number(m.group(2))
+    if m := _BUBBLE.search(card.css(".ui_bubble_rating::attr(class)").get("")):
+        return float(f"{m.group(1)}.{m.group(2)}"), 5.0
+    return None, None
+
+
+def _first(card: Selector, query: str) -> str | None:
+    value = (card.css(query).get() or "").strip()
+    return value or None
+
+
+def _card(card: Selector, rid: str, page: Page) -> Mention | None:
+    entry = card.css(".entry p")
+    if not entry:
+        return None
+    first = entry[0]
+    text = "".join(first.xpath('node()[not(self::span[contains(@class, "partnerRvw")])]').getall())
+    date_raw = _shown_date(card.css(".ratingDate")[:1])
+    value, scale = _rating(card)
+    reply = card.css(".mgrRspnInline")
+    reply_text = reply.css(".displayText, [id^=response_]").get() if reply else None
+    reply_raw = _shown_date(reply.css(".res_date")[:1]) if reply else None
+    helpful = card.css(".numHelp")
+    return review(
+        SITE, page.url, text, rating_raw=value, rating_scale=scale, external_id=rid,
+        title=_first(card, ".quote .noQuotes::text"),
+        author=_first(card, ".scrname::text") or _first(card, ".info_text > div::text"),
+        author_region=_first(card, ".member_info .location::text") or _first(card, ".userLoc strong::text"),
+        published_raw=date_raw, published_at=_date(date_raw, page),
+        likes=(parse_count(helpful.xpath("string()").get("").strip()) or 0) if helpful else None,
+        reply_text=reply_text, reply_at=_date(reply_raw, page),
+    )
+
+
+def _html_mentions(page: Page) -> list[Mention]:
+    sel = page.selector
+    out: list[Mention] = []
+    cards = sel.css("div[id^=expanded_review_]") or sel.css("div.reviewSelector[id^=review_]")
+    for card in cards:
+        rid = card.attrib["id"].rsplit("_", 1)[-1]
+        if card.css(".quote .noQuotes::text").get() == "Owner response" and not card.css(".rating img"):
+            continue  # the fragment's copy of a manager reply, already on its review
+        mention = _card(card, rid, page)
+        if mention is not None:
+            out.append(mention)
+    return out
+
+
+def _json_mentions(page: Page) -> list[Mention]:
+    data = page.json()
+    if not isinstance(data, dict) or not isinstance(data.get("reviews"), list):
+        raise MalformedPage(f"{page.url}: no reviews array")
+    url = (data.get("basic_data") or {}).get("url") or page.url
+    return [
+        review(SITE, url, r.get("text"), rating_raw=number(r.get("rate")), rating_scale=5.0, title=r.get("title"))
+        for r in data["reviews"] if isinstance(r, dict) and r.get("text")
+    ]
+
+
+@site(SITE)
+def tripadvisor_mentions(page: Page) -> list[Mention]:
+    """Reviews from any of the four TripAdvisor shapes (JSON output or HTML)."""
+    if page.text.lstrip().startswith("{"):
+        return _json_mentions(page)
+    if not page.selector.css("div[id^=expanded_review_], div.reviewSelector"):
+        raise MalformedPage(f"{page.url}: no TripAdvisor review cards")
+    return _html_mentions(page)
+
+
+def next_page_url(page: Page) -> str | None:
+    """The next review page (``-orNN-`` offset URL) from ``link[rel=next]`` or the pager."""
+    if page.text.lstrip().startswith("{"):
+        return None  # the JSON output carries no pager
+    href = page.selector.css('link[rel="next"]::attr(href), .pagination a.nav.next::attr(href)').get()
+    return page.urljoin(href) if href else None
+
+
+def aggregate(page: Page) -> dict[str, float | None] | None:
+    """The place's overall rating from its JSON-LD (or the JSON output's ``basic_data``)."""
+    if page.text.lstrip().startswith("{"):
+        nodes = [page.json().get("basic_data") or {}]
+    else:
+        nodes = []
+        for raw in page.selector.css('script[type="application/ld+json"]::text').getall():
+            try:
+                nodes.append(json.loads(raw))
+            except ValueError:
+                continue
+    for node in nodes:
+        agg = node.get("aggregateRating") if isinstance(node, dict) else None
+        if isinstance(agg, dict):
+            return {"rating": number(agg.get("ratingValue")), "count": number(agg.get("reviewCount"))}
+    return None
