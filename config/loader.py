@@ -26,6 +26,7 @@ from config.model import (
     CHANNEL_FORMATS,
     LOCATION_CATEGORIES,
     LOCATION_ROLES,
+    RENDER_MODES,
     SOURCE_KINDS,
     AlertSettings,
     Brand,
@@ -220,6 +221,12 @@ def check_schedule(v: str) -> str | None:
     return None
 
 
+def _check_absolute(v: str) -> str | None:
+    """Whether the file exists is checked when a rendering crawl starts (``spiders.base``):
+    a config is also read on machines that only report and have no browser."""
+    return None if os.path.isabs(v) else f"must be an absolute path, got {v!r}"
+
+
 def _positive(v: float) -> str | None:
     return None if v > 0 else f"must be greater than 0, got {v!r}"
 
@@ -316,6 +323,10 @@ def _read_crawl(r: _Reader) -> CrawlSettings:
         user_agent=r.get("user_agent", str, d.user_agent),
         incremental_overlap_hours=r.get("incremental_overlap_hours", float, d.incremental_overlap_hours, check=_non_negative),
         pseudonymise_authors=r.get("pseudonymise_authors", bool, d.pseudonymise_authors),
+        chromium_path=r.get("chromium_path", str, d.chromium_path, check=_check_absolute),
+        browser_max_pages=r.get("browser_max_pages", int, d.browser_max_pages, check=_check_range(1, 64)),
+        browser_pages_per_context=r.get("browser_pages_per_context", int, d.browser_pages_per_context,
+                                        check=_positive),
     )
     r.done()
     return c
@@ -506,6 +517,7 @@ def _read_source(r: _Reader, locations: dict[str, Location]) -> Source:
         delay=r.get("delay", float, None, check=_non_negative),
         timezone=r.get("timezone", str, None, check=_check_timezone),
         max_pages=r.get("max_pages", int, None, check=_positive),
+        render=r.get("render", str, "http", check=_check_choice(RENDER_MODES)),
     )
     r.done()
     return src

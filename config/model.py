@@ -24,6 +24,10 @@ SOURCE_KINDS: dict[str, str] = {
     "rss": "RSS 2.0 or Atom feed",
 }
 
+#: How a source's pages are fetched: plain HTTP, or rendered in Chromium for pages whose
+#: reviews are built by JavaScript (``crawlers/render.py``).
+RENDER_MODES = ("http", "browser")
+
 
 @dataclass(frozen=True, slots=True)
 class Brand:
@@ -88,6 +92,8 @@ class Source:
     timezone: str | None = None
     """Zone of naive local times on this site; ``None`` = the ``[crawl]`` default."""
     max_pages: int | None = None
+    render: str = "http"
+    """``browser``: pages are rendered in Chromium (JavaScript run) before extraction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +109,12 @@ class CrawlSettings:
     incremental_overlap_hours: float = 24.0
     """Re-read this much before the last successful crawl so late-arriving items are not missed."""
     pseudonymise_authors: bool = True
+    chromium_path: str = "/usr/bin/chromium"
+    """Chromium for ``render = "browser"`` sources (Debian's package; checked when such a crawl starts)."""
+    browser_max_pages: int = 2
+    """At most this many browser pages open at once in a crawl process (bounds memory)."""
+    browser_pages_per_context: int = 20
+    """A fresh browser context (cookies, cache, JS heap) after this many pages (bounds memory)."""
 
 
 @dataclass(frozen=True, slots=True)

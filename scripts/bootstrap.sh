@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-# Debian packages the test suite or the product needs: chromium for the dashboard's browser tests.
+# Debian packages the test suite or the product needs: chromium for the dashboard's browser tests and for render = "browser" sources.
 APT_PACKAGES=${APT_PACKAGES:-chromium}
 
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then

@@ -36,6 +36,7 @@ from twisted.python.failure import Failure
 from config import Config, Source, load_config
 from crawlers.addon import config_path
 from crawlers.items import Mention
+from crawlers.render import RENDER_META
 from crawlers.runtime import store_for
 from crawlers.stats import DROPPED
 from spiders.pages.base import MalformedPage, Page
@@ -95,6 +96,23 @@ class SourceSpider(scrapy.Spider):
             # the spider exists before the crawler's settings freeze: a per-source
             # politeness delay is applied as a spider-priority setting
             crawler.settings.set("DOWNLOAD_DELAY", src.delay, priority="spider")
+        if src.render == "browser":
+            self._use_browser(crawler)
+
+    def _use_browser(self, crawler: Crawler) -> None:
+        """Route this crawl's http(s) through the rendering handler; fail before any
+        request when Chromium or Playwright is missing."""
+        from crawlers.render import browser_problem
+
+        path = self.config.crawl.chromium_path
+        if problem := browser_problem(path):
+            raise ValueError(f"{self.config.path}: source {self.source.id!r} has render = \"browser\" but {problem}")
+        handler = "crawlers.render.BrowserDownloadHandler"
+        crawler.settings.set("DOWNLOAD_HANDLERS", {"http": handler, "https": handler}, priority="spider")
+        crawler.settings.set("VOCWATCH_CHROMIUM_PATH", path, priority="spider")
+        crawler.settings.set("VOCWATCH_BROWSER_MAX_PAGES", self.config.crawl.browser_max_pages, priority="spider")
+        crawler.settings.set("VOCWATCH_BROWSER_PAGES_PER_CONTEXT", self.config.crawl.browser_pages_per_context,
+                             priority="spider")
 
     # -- start and incremental cut-off -------------------------------------------------
     async def start(self) -> AsyncIterator[Any]:
@@ -111,6 +129,8 @@ class SourceSpider(scrapy.Spider):
         yield self.request(self.source.url, self.parse)
 
     def request(self, url: str, callback: Any, **kwargs: Any) -> scrapy.Request:
+        if self.source.render == "browser":
+            kwargs["meta"] = {RENDER_META: "browser", **kwargs.get("meta", {})}
         return scrapy.Request(url, callback=callback, errback=self.on_error, **kwargs)
 
     # -- helpers for subclasses -------------------------------------------------------
@@ -146,6 +166,19 @@ class SourceSpider(scrapy.Spider):
             self.crawler.stats.inc_value("vocwatch/pages/stopped_at_known")
             return True
         return False
+
+    def no_mentions(self, response: Response) -> None:
+        """A page that held no mentions. Counted as a drop (``page_needs_browser``) only when
+        it is not rendered and runs scripts other than data blocks: its reviews are most
+        likely built by JavaScript, and a run that stored nothing must say so."""
+        self.crawler.stats.inc_value("vocwatch/pages/empty")
+        if self.source.render == "browser" or not isinstance(response, TextResponse):
+            return
+        scripts = response.xpath("//script[not(@type) or not(contains(@type, 'json'))]")
+        if scripts:
+            self.crawler.stats.inc_value(DROPPED + "page_needs_browser")
+            self.logger.warning('%s: no mentions in %s but it runs %d script(s); if they build the reviews, '
+                                'set render = "browser" on the source', self.source.id, response.url, len(scripts))
 
     def malformed(self, response: Response, exc: Exception) -> None:
         self.logger.warning("malformed page %s: %s", response.url, exc)

@@ -23,6 +23,8 @@ class HotelReviewsSpider(SourceSpider):
         except MalformedPage as exc:
             self.malformed(response, exc)
             return
+        if not mentions:
+            self.no_mentions(response)
         yield from self.emit(mentions)
         more = self.count_page()
         next_url = po.next_url()

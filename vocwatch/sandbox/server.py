@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import render
+from . import jspage, render
 from .generate import MALL_MALFORMED, MALL_PAGE_SIZE, MALL_RATE_LIMITED, build_truth, generate
 from .locations import RSS_PATH, WEIBO_KEYWORDS
 from .model import RequestRecord, TrueMention
@@ -219,6 +220,8 @@ class Sandbox:
                 return _Response(200, _HTML, render.blog_index(self._content.blog).encode())
             if m := re.fullmatch(r"/blog/posts/([a-z0-9-]+)", path):
                 return self._blog_post(m.group(1))
+            if path.startswith("/js/"):
+                return self._js(path, params)
         except ValueError:
             return _text(400, "400 Bad Request")
         return _NOT_FOUND
@@ -230,6 +233,30 @@ class Sandbox:
             return _NOT_FOUND
         html = render.hotel_page(hotel, page)
         return _NOT_FOUND if html is None else _Response(200, _HTML, html.encode())
+
+    def _js(self, path: str, params: dict[str, list[str]]) -> _Response:
+        """The JavaScript-built hotel pages (``jspage``), their script, JSON and assets, and
+        ``/js/stall?seconds=N``, a page that answers only after N seconds (timeouts)."""
+        if m := re.fullmatch(r"/js/(api/)?hotels/([A-Za-z0-9]+)/reviews", path):
+            hotel = self._content.hotels.get(m.group(2))
+            page = _int_param(params, "page", 1)
+            if hotel is None or page is None:
+                return _NOT_FOUND
+            if m.group(1):
+                payload = jspage.reviews_json(hotel, page)
+                return _NOT_FOUND if payload is None else _json(payload)
+            html = jspage.shell(hotel, page)
+            return _NOT_FOUND if html is None else _Response(200, _HTML, html.encode())
+        if path == jspage.SCRIPT_PATH:
+            return _Response(200, "text/javascript; charset=utf-8", jspage.SCRIPT.encode())
+        types = {"image": "image/jpeg", "font": "font/woff2", "media": "video/mp4"}
+        for kind, asset in jspage.ASSET_PATHS.items():
+            if path == asset:
+                return _Response(200, types[kind], b"\0" * 1024)
+        if path == "/js/stall":
+            time.sleep(min(_int_param(params, "seconds", 5) or 0, 60))
+            return _Response(200, _HTML, b"<!DOCTYPE html><html><body><p>late</p></body></html>")
+        return _NOT_FOUND
 
     def _mall(self, params: dict[str, list[str]]) -> _Response:
         sku = params.get("productId", [""])[0]
