@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_datetime
 from spiders.pages.base import MalformedPage, Page
+from spiders.pages.htmltext import html_text
 from spiders.pages.paging import with_query
 from spiders.pages.registry import site
 
@@ -154,13 +155,19 @@ class RedditPage:
     def _url(self, permalink: Any) -> str:
         return f"https://www.reddit.com{permalink}" if isinstance(permalink, str) and permalink else self.page.url
 
+    @staticmethod
+    def _body(d: dict[str, Any], key: str) -> str:
+        """The rendered body (``KEY_html``: markdown already applied) else the markdown source."""
+        html = d.get(f"{key}_html")
+        return html_text(html) if isinstance(html, str) and html else clean_text(d.get(key))
+
     def _post(self, d: dict[str, Any]) -> Mention:
         created = d.get("created_utc")
         title = clean_text(d.get("title")) or None
         return Mention(
             site="reddit", kind="post", url=self._url(d.get("permalink")),
             external_id=d.get("name") or None,
-            text=clean_text(d.get("selftext")) or title or "",
+            text=self._body(d, "selftext") or title or "",
             title=title, author=d.get("author"),
             published_raw=None if created is None else str(created),
             published_at=parse_datetime(created, now=self.page.now, tz=self.page.tz),
@@ -174,7 +181,7 @@ class RedditPage:
             permalink = f"/comments/{str(d['link_id']).removeprefix('t3_')}/_/{d['id']}/"
         return Mention(
             site="reddit", kind="comment", url=self._url(permalink),
-            external_id=d.get("name") or None, text=clean_text(d.get("body")),
+            external_id=d.get("name") or None, text=self._body(d, "body"),
             author=d.get("author"),
             published_raw=None if created is None else str(created),
             published_at=parse_datetime(created, now=self.page.now, tz=self.page.tz),
