@@ -58,7 +58,8 @@ class FieldRule:
 @dataclass(frozen=True, slots=True)
 class SelectorSpec:
     item: str
-    fields: dict[str, FieldRule]
+    fields: tuple[tuple[str, FieldRule], ...]
+    """(field name, rule) pairs; a tuple keeps the spec, and so its Source, hashable."""
     type: str = "html"
     kind: str = "review"
     exclude: tuple[str, ...] = ()
@@ -128,7 +129,7 @@ def read_selector_spec(r: _Reader) -> SelectorSpec:
     if next_page and page_param:
         r.fail("page_param", "give either next_page or page_param, not both")
     spec = SelectorSpec(
-        item=item, fields=fields, type=page_type,
+        item=item, fields=tuple(fields.items()), type=page_type,
         kind=r.get("kind", str, "review", check=lambda v: None if v in ITEM_KINDS else f"must be one of: {', '.join(ITEM_KINDS)}"),
         exclude=tuple(exclude),
         rating_scale=r.get("rating_scale", float, None, check=lambda v: None if v > 0 else "must be > 0"),

@@ -87,7 +87,7 @@ class SelectorPage:
 
     def _values(self, item: Any) -> dict[str, Any]:
         if self.spec.type == "json":
-            values = {name: _json_value(item, rule) for name, rule in self.spec.fields.items()}
+            values = {name: _json_value(item, rule) for name, rule in self.spec.fields}
             for name in ("text", "title", "reply_text"):
                 if isinstance(values.get(name), str):
                     values[name] = html_text(values[name])
@@ -95,7 +95,7 @@ class SelectorPage:
         for css in self.spec.exclude:
             for node in item.xpath(css.removeprefix(XPATH)) if css.startswith(XPATH) else item.css(css):
                 node.drop()
-        return {name: _html_value(item, rule) for name, rule in self.spec.fields.items()}
+        return {name: _html_value(item, rule) for name, rule in self.spec.fields}
 
     def _mention(self, v: dict[str, Any]) -> Mention:
         page, scale = self.page, self.spec.rating_scale
