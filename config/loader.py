@@ -507,6 +507,11 @@ def _read_source(r: _Reader, locations: dict[str, Location]) -> Source:
     if location not in locations:
         r.fail("location", f"unknown location id {location!r}")
     kind = r.get("kind", str, check=_check_choice(SOURCE_KINDS))
+    selectors = None
+    if kind == "selectors":  # a site described by selectors in the config (config/selectors.py)
+        from config.selectors import read_selector_spec
+
+        selectors = read_selector_spec(_Reader(r.file, r.key("selectors"), r.get("selectors", dict)))
     src = Source(
         id=r.get("id", str, f"{location}/{kind}", check=_check_id),
         location=location,
@@ -518,6 +523,7 @@ def _read_source(r: _Reader, locations: dict[str, Location]) -> Source:
         timezone=r.get("timezone", str, None, check=_check_timezone),
         max_pages=r.get("max_pages", int, None, check=_positive),
         render=r.get("render", str, "http", check=_check_choice(RENDER_MODES)),
+        selectors=selectors,
     )
     r.done()
     return src

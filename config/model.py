@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from config.selectors import SelectorSpec
 
 LOCATION_CATEGORIES = ("hotel", "restaurant", "store")
 LOCATION_ROLES = ("own", "competitor")
@@ -22,6 +26,7 @@ SOURCE_KINDS: dict[str, str] = {
     "weibo_feed": "Weibo-style JSON feed, paged by a max_id cursor",
     "forum": "forum search/board page whose threads are followed and paged",
     "rss": "RSS 2.0 or Atom feed",
+    "selectors": "any HTML or JSON site described in the config by CSS/XPath/JSON-path selectors",
 }
 
 #: How a source's pages are fetched: plain HTTP, or rendered in Chromium for pages whose
@@ -94,6 +99,8 @@ class Source:
     max_pages: int | None = None
     render: str = "http"
     """``browser``: pages are rendered in Chromium (JavaScript run) before extraction."""
+    selectors: SelectorSpec | None = None
+    """How to read the site, for ``kind = "selectors"`` only (``[sources.selectors]``)."""
 
 
 @dataclass(frozen=True, slots=True)

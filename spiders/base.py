@@ -40,6 +40,10 @@ from crawlers.render import RENDER_META
 from crawlers.runtime import store_for
 from crawlers.stats import DROPPED
 from spiders.pages.base import MalformedPage, Page
+from spiders.pages.blocked import block_reason
+
+BLOCK_STATUSES = (403, 429, 503)
+"""Error statuses whose page is still looked at: anti-bot challenges are served with them."""
 
 
 def with_query(url: str, **params: Any) -> str:
@@ -129,9 +133,45 @@ class SourceSpider(scrapy.Spider):
         yield self.request(self.source.url, self.parse)
 
     def request(self, url: str, callback: Any, **kwargs: Any) -> scrapy.Request:
+        """A request whose response is checked for block/captcha pages before ``callback``
+        (a method of this spider) reads it."""
+        meta = {**kwargs.pop("meta", {}), "vocwatch_callback": callback.__name__}
+        meta.setdefault("handle_httpstatus_list", list(BLOCK_STATUSES))
         if self.source.render == "browser":
-            kwargs["meta"] = {RENDER_META: "browser", **kwargs.get("meta", {})}
-        return scrapy.Request(url, callback=callback, errback=self.on_error, **kwargs)
+            meta.setdefault(RENDER_META, "browser")
+        return scrapy.Request(url, callback=self.checked, errback=self.on_error, meta=meta, **kwargs)
+
+    async def checked(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
+        """Hand a real page to its callback; retry a block page with backoff, then drop it.
+
+        Retries wait ``VOCWATCH_BLOCK_BACKOFF`` seconds (default 30), doubling each time,
+        at most ``VOCWATCH_BLOCK_RETRIES`` times (default 2). Waiting here delays only this
+        request. A page still blocked is counted as ``vocwatch/dropped/page_blocked`` and
+        never read, so a captcha page is never stored as reviews.
+        """
+        stats, settings = self.crawler.stats, self.crawler.settings
+        text = response.text if isinstance(response, TextResponse) else ""
+        reason = block_reason(response.status, response.url, text)
+        if reason is None and response.status >= 400:
+            stats.inc_value(DROPPED + f"page_http_{response.status}")
+            self.logger.error("giving up on %s: HTTP %d", response.url, response.status)
+            return
+        if reason is None:
+            for result in getattr(self, response.meta["vocwatch_callback"])(response, **kwargs) or ():
+                yield result
+            return
+        stats.inc_value(f"vocwatch/blocked/{reason}")
+        tries = response.meta.get("vocwatch_block_tries", 0)
+        if tries >= settings.getint("VOCWATCH_BLOCK_RETRIES", 2):
+            stats.inc_value(DROPPED + "page_blocked")
+            self.logger.error("giving up on %s: still a %s page after %d retries", response.url, reason, tries)
+            return
+        wait = settings.getfloat("VOCWATCH_BLOCK_BACKOFF", 30.0) * 2**tries
+        self.logger.warning("%s is a %s page; retrying in %.1fs", response.url, reason, wait)
+        stats.inc_value("vocwatch/blocked/retried")
+        await asyncio.sleep(wait)
+        yield response.request.replace(  # type: ignore[union-attr]
+            dont_filter=True, meta={**response.meta, "vocwatch_block_tries": tries + 1})
 
     # -- helpers for subclasses -------------------------------------------------------
     def page(self, response: Response) -> Page:

@@ -7,6 +7,8 @@ from parsel import Selector
 from crawlers.items import Mention
 from crawlers.processors import parse_datetime
 from spiders.pages.base import MalformedPage, Page
+from spiders.pages.htmltext import html_text
+from spiders.pages.registry import site
 
 _NS = {"atom": "http://www.w3.org/2005/Atom", "dc": "http://purl.org/dc/elements/1.1/",
        "content": "http://purl.org/rss/1.0/modules/content/"}
@@ -55,3 +57,14 @@ class FeedPage:
         if not out and not self.sel.xpath("//channel | //atom:feed"):
             raise MalformedPage(f"{page.url}: neither RSS nor Atom")
         return out
+
+
+@site("rss")
+def rss(page: Page) -> list[Mention]:
+    """Feed entries with text and title cleaned (descriptions are escaped HTML); an entry
+    whose description is only a tracking pixel (feedburner deal feeds) is its title."""
+    out = FeedPage(page).mentions()
+    for m in out:
+        m.site, m.title = "rss", html_text(m.title) or None
+        m.text = html_text(m.text) or m.title or ""
+    return out

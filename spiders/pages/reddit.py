@@ -1,0 +1,215 @@
+"""Reddit: the JSON API (listings and comment trees) and the new-reddit page state.
+
+Three shapes are read:
+
+* a ``Listing`` of posts (``/r/NAME/hot.json``), paged by the listing's ``after`` cursor;
+* a comment page (``/comments/ID.json``): ``[post listing, comment listing]``; comments nest
+  under ``replies`` and elided ones sit in ``"more"`` stubs whose ids are fetched from
+  ``/api/morechildren``;
+* a www.reddit.com HTML page whose state is a JSON object assigned to ``window.___r``
+  (read as JSON, never run).
+
+A Betamax cassette (praw's test recordings) wraps API bodies: its first recorded API body
+is read, so saved cassettes parse like the response they recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from crawlers.items import Mention
+from crawlers.processors import clean_text, parse_datetime
+from spiders.pages.base import MalformedPage, Page
+from spiders.pages.htmltext import html_text
+from spiders.pages.paging import with_query
+from spiders.pages.registry import site
+
+API = "https://oauth.reddit.com"
+_STATE_RE = re.compile(r"window\.___r\s*=\s*")
+_BLOCK_NODES = frozenset({"par", "li", "h", "blockquote", "code", "hr", "table"})
+
+
+def _recorded_body(data: dict[str, Any]) -> tuple[str, Any]:
+    """(request URL, parsed body) of a cassette's first Listing-shaped API response."""
+    for inter in data.get("interactions") or []:
+        body = ((inter.get("response") or {}).get("body") or {}).get("string")
+        if not isinstance(body, str):
+            continue
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            continue
+        if isinstance(parsed, list) or (isinstance(parsed, dict) and parsed.get("kind") == "Listing"):
+            return (inter.get("request") or {}).get("uri") or "", parsed
+    raise MalformedPage("cassette holds no reddit Listing response")
+
+
+def _state(text: str) -> dict[str, Any]:
+    """The ``window.___r`` object of a www.reddit.com page, decoded as one JSON value."""
+    m = _STATE_RE.search(text)
+    if m is None:
+        raise MalformedPage("no reddit API body and no window.___r page state")
+    try:
+        state, _ = json.JSONDecoder().raw_decode(text, m.end())
+    except ValueError as exc:
+        raise MalformedPage(f"window.___r is not JSON: {exc}") from None
+    if not isinstance(state, dict):
+        raise MalformedPage("window.___r is not an object")
+    return state
+
+
+def _richtext(nodes: Any) -> str:
+    """Plain text of a new-reddit ``rtjson`` document: blocks on their own lines."""
+    out: list[str] = []
+
+    def walk(items: Any) -> None:
+        for node in items if isinstance(items, list) else []:
+            if not isinstance(node, dict):
+                continue
+            if isinstance(node.get("t"), str):
+                out.append(node["t"])
+            walk(node.get("c"))
+            if node.get("e") in _BLOCK_NODES:
+                out.append("\n")
+
+    walk(nodes)
+    return "".join(out)
+
+
+class RedditPage:
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.api_url = page.url
+        self.state: dict[str, Any] | None = None
+        self.body: Any = None
+        stripped = page.text.lstrip()
+        if stripped.startswith(("{", "[")):
+            data = page.json()
+            if isinstance(data, dict) and "interactions" in data:
+                self.api_url, data = _recorded_body(data)
+            self.body = data
+        else:
+            self.state = _state(page.text)
+
+    # -- listing shapes -----------------------------------------------------------------
+    def _listings(self) -> list[dict[str, Any]]:
+        body = self.body if isinstance(self.body, list) else [self.body]
+        out = [x.get("data") for x in body if isinstance(x, dict) and x.get("kind") == "Listing"]
+        if not out or not all(isinstance(d, dict) for d in out):
+            raise MalformedPage(f"{self.page.url}: not a reddit Listing")
+        return out
+
+    def next_url(self) -> str | None:
+        """Next page of a post listing: the same URL with ``after=<cursor>`` (None at the end
+        and on comment pages, whose elided comments come from :meth:`more_children`)."""
+        if self.body is None or isinstance(self.body, list):
+            return None
+        after = self._listings()[0].get("after")
+        return with_query(self.api_url, after=after) if after else None
+
+    def more_children(self) -> list[str]:
+        """Ids of comments elided behind ``"more"`` stubs, in page order, for
+        ``/api/morechildren?link_id=t3_POST&children=ID,ID,...``."""
+        if not isinstance(self.body, list):
+            return []
+        ids: list[str] = []
+
+        def walk(children: Any) -> None:
+            for child in children if isinstance(children, list) else []:
+                data = child.get("data") if isinstance(child, dict) else None
+                if not isinstance(data, dict):
+                    continue
+                if child.get("kind") == "more":
+                    ids.extend(str(i) for i in data.get("children") or [])
+                elif isinstance(data.get("replies"), dict):
+                    walk((data["replies"].get("data") or {}).get("children"))
+
+        for listing in self._listings()[1:]:
+            walk(listing.get("children"))
+        return ids
+
+    def mentions(self) -> list[Mention]:
+        if self.state is not None:
+            return self._state_mentions(self.state)
+        out: list[Mention] = []
+
+        def walk(children: Any) -> None:
+            for child in children if isinstance(children, list) else []:
+                data = child.get("data") if isinstance(child, dict) else None
+                if not isinstance(data, dict):
+                    continue
+                if child.get("kind") == "t3":
+                    out.append(self._post(data))
+                elif child.get("kind") == "t1":
+                    out.append(self._comment(data))
+                    if isinstance(data.get("replies"), dict):
+                        walk((data["replies"].get("data") or {}).get("children"))
+
+        for listing in self._listings():
+            walk(listing.get("children"))
+        return out
+
+    def _url(self, permalink: Any) -> str:
+        return f"https://www.reddit.com{permalink}" if isinstance(permalink, str) and permalink else self.page.url
+
+    @staticmethod
+    def _body(d: dict[str, Any], key: str) -> str:
+        """The rendered body (``KEY_html``: markdown already applied) else the markdown source."""
+        html = d.get(f"{key}_html")
+        return html_text(html) if isinstance(html, str) and html else clean_text(d.get(key))
+
+    def _post(self, d: dict[str, Any]) -> Mention:
+        created = d.get("created_utc")
+        title = clean_text(d.get("title")) or None
+        return Mention(
+            site="reddit", kind="post", url=self._url(d.get("permalink")),
+            external_id=d.get("name") or None,
+            text=self._body(d, "selftext") or title or "",
+            title=title, author=d.get("author"),
+            published_raw=None if created is None else str(created),
+            published_at=parse_datetime(created, now=self.page.now, tz=self.page.tz),
+            likes=d.get("score"), comments=d.get("num_comments"),
+        )
+
+    def _comment(self, d: dict[str, Any]) -> Mention:
+        created = d.get("created_utc")
+        permalink = d.get("permalink")
+        if not permalink and d.get("link_id") and d.get("id"):
+            permalink = f"/comments/{str(d['link_id']).removeprefix('t3_')}/_/{d['id']}/"
+        return Mention(
+            site="reddit", kind="comment", url=self._url(permalink),
+            external_id=d.get("name") or None, text=self._body(d, "body"),
+            author=d.get("author"),
+            published_raw=None if created is None else str(created),
+            published_at=parse_datetime(created, now=self.page.now, tz=self.page.tz),
+            likes=d.get("score"),
+        )
+
+    def _state_mentions(self, state: dict[str, Any]) -> list[Mention]:
+        posts = (state.get("posts") or {}).get("models") or {}
+        comments = (state.get("comments") or {}).get("models") or {}
+        out: list[Mention] = []
+        for kind, models in (("post", posts), ("comment", comments)):
+            for key, d in models.items():
+                if not isinstance(d, dict):
+                    continue
+                created = d.get("created")  # epoch ms for posts, epoch s for comments
+                title = clean_text(d.get("title")) or None
+                text = clean_text(_richtext(((d.get("media") or {}).get("richtextContent") or {}).get("document")))
+                out.append(Mention(
+                    site="reddit", kind=kind, url=self._url(urlsplit(d.get("permalink") or "").path or None),
+                    external_id=d.get("id") or key, text=text or title or "", title=title,
+                    author=d.get("author"),
+                    published_raw=None if created is None else str(created),
+                    published_at=parse_datetime(created, now=self.page.now, tz=self.page.tz),
+                    likes=d.get("score"), comments=d.get("numComments"),
+                ))
+        return out
+
+
+@site("reddit")
+def reddit(page: Page) -> list[Mention]:
+    return RedditPage(page).mentions()
