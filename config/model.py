@@ -196,7 +196,7 @@ class AlertSettings:
     """... and at least this many times the expected count."""
     dispersion: float = 10.0
     """Negative-binomial size r (variance = mean + mean^2 / r): how bursty ordinary days are."""
-    p_info: float = 1e-4
+    p_info: float = 1e-5
     p_warning: float = 1e-6
     p_critical: float = 1e-9
     """Tail-probability tiers: a finding needs p <= p_info; smaller p gives the higher tiers."""

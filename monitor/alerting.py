@@ -322,7 +322,8 @@ def _watched(config: Config) -> list[str]:
 
 def _find(config: Config, alerts: AlertStore, now: datetime) -> tuple[list[Finding], list[str]]:
     """Findings of the volume, share and rating detectors, deduped: per location a spike
-    absorbs the share and rating findings (and suppresses its aspect spikes); a brand spike
+    absorbs the share and rating findings (and suppresses its aspect spikes), also after it
+    ended while their longer windows still hold its mentions; a brand spike
     is dropped when its locations' spikes explain at least half of its excess. Returns the
     findings and the ids of open incidents that suppressed findings (kept alive)."""
     s = config.alerts
@@ -342,6 +343,7 @@ def _find(config: Config, alerts: AlertStore, now: datetime) -> tuple[list[Findi
     profiles = {cat: det.seasonal_profile(_summed(per_loc[i].mentions for i in lids if i in per_loc), spike.baseline)
                 for cat, lids in by_cat.items()}
     cooldown_start = now - timedelta(hours=s.cooldown_hours)
+    explained_start = now - timedelta(hours=max(s.cooldown_hours, s.share_window_hours, s.rating_window_hours))
     findings: list[Finding] = []
     touched: list[str] = []
     loc_spikes: dict[str, Finding] = {}
@@ -354,10 +356,14 @@ def _find(config: Config, alerts: AlertStore, now: datetime) -> tuple[list[Findi
         found = [f for f in (det.negative_spike(series.negative, profile, now=now, s=s),
                              det.negative_share(series.mentions, series.negative, now=now, s=s),
                              det.rating_drop(series.rated, series.rating_sum, series.rating_sq, now=now, s=s)) if f]
-        open_spike = alerts.open_for(f"negative_spike|{lid}|{loc.brand}||", cooldown_start)
-        if found and found[0].kind != "negative_spike" and open_spike is not None:
-            touched.append(open_spike.id)  # the ongoing spike incident explains them
-            found = []
+        watch = f"negative_spike|{lid}|{loc.brand}||"
+        open_spike = alerts.open_for(watch, cooldown_start)
+        if found and found[0].kind != "negative_spike":
+            if open_spike is not None:
+                touched.append(open_spike.id)  # the ongoing spike incident explains them
+                found = []
+            elif alerts.open_for(watch, explained_start) is not None:
+                found = []  # a spike that ended inside their window is what moved share/rating
         for f in found:
             f.location_id, f.brand = lid, loc.brand
         if found:

@@ -175,9 +175,39 @@ def normal_sf(z: float) -> float:
 
 
 def t_sf(t: float, df: int) -> float:
-    """Student-t upper tail by the normal approximation z = t (1 - 1/(4 df)) / sqrt(1 + t^2/(2 df)):
-    few ratings must not look as sure as many."""
-    return normal_sf(t * (1 - 1 / (4 * df)) / math.sqrt(1 + t * t / (2 * df)))
+    """Student-t upper tail P(T >= t) with ``df`` degrees of freedom, exact (through the
+    regularized incomplete beta function): few ratings must not look as sure as many, and
+    the far tail matters because the severity tiers live there."""
+    x = df / (df + t * t)
+    half = 0.5 * _betainc(df / 2, 0.5, x)
+    return half if t >= 0 else 1.0 - half
+
+
+def _betainc(a: float, b: float, x: float) -> float:
+    """Regularized incomplete beta I_x(a, b) by Lentz's continued fraction (Numerical
+    Recipes 6.4), using the symmetry I_x(a, b) = 1 - I_{1-x}(b, a) where it converges."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    ln_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    if x > (a + 1) / (a + b + 2):
+        return 1.0 - _betainc(b, a, 1.0 - x)
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 300):
+        for num in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                    -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+            d = 1.0 + num * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + num / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < 1e-15:
+            break
+    return math.exp(ln_front) * h / a
 
 
 def severity(p_value: float, s: AlertSettings) -> str | None:

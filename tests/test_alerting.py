@@ -245,3 +245,28 @@ def test_bad_alerts_config(tmp_path: Path, text: str, key: str, problem: str) ->
     with pytest.raises(ConfigError) as err:
         load_config(p)
     assert err.value.key == key and problem in err.value.problem
+
+
+def test_rating_drop_left_by_a_past_spike_is_the_same_incident(env) -> None:  # type: ignore[no-untyped-def]
+    config, store, _ = env
+    rated = []
+    for i, m in enumerate(burst(store, NOW, 8)):
+        m.rating = m.rating_raw = 1.0 + i % 2
+        m.rating_scale = 5.0
+        m.content_hash = mention_content_hash(m)
+        rated.append(m)
+    calm = [mention("bund", NOW - timedelta(days=5) + timedelta(hours=i)) for i in range(40)]
+    for i, m in enumerate(calm):
+        m.rating = m.rating_raw = 4.0 + i % 2
+        m.rating_scale = 5.0
+        m.fingerprint, m.content_hash = mention_fingerprint(m), mention_content_hash(m)
+    store.upsert_mentions(rated + calm)
+    (spike,) = run_detectors(config, store, now=NOW)
+    assert spike.kind == "negative_spike"
+    # a day later the spike is over and resolved (cooldown 12 h), but the 72 h rating window
+    # still holds its 1-star mentions: no second alert for the same burst
+    later = NOW + timedelta(hours=24)
+    assert run_detectors(config, store, now=later) == []
+    alerts = AlertStore(config.store_url)
+    assert [a.kind for a in alerts.list()] == ["negative_spike"]
+    alerts.close()

@@ -20,6 +20,7 @@ from monitor.detectors import (
     rating_drop,
     seasonal_profile,
     severity,
+    t_sf,
     viral_growth,
 )
 
@@ -73,7 +74,7 @@ def test_tail_probabilities() -> None:
     assert 0 < nbinom_sf(60, 1.0, 1e9) < 1e-60
 
 
-@pytest.mark.parametrize(("p", "tier"), [(1e-4, "info"), (1.01e-4, None), (1e-6, "warning"), (1e-9, "critical"), (0.5, None)])
+@pytest.mark.parametrize(("p", "tier"), [(1e-5, "info"), (1.01e-5, None), (1e-6, "warning"), (1e-9, "critical"), (0.5, None)])
 def test_severity_tiers_at_their_boundaries(p: float, tier: str | None) -> None:
     assert severity(p, S) == tier
 
@@ -155,3 +156,18 @@ def test_rating_drop() -> None:
 ])
 def test_viral_growth(now: int, before: int | None, tier: str | None) -> None:
     assert viral_growth(now, before, s=S) == tier
+
+
+@pytest.mark.parametrize(("t", "df", "tail"), [
+    (12.706, 1, 0.025), (3.182, 3, 0.025), (2.228, 10, 0.025), (2.764, 10, 0.01), (4.501, 5, 0.0032),
+    (0.0, 4, 0.5), (-2.228, 10, 0.975),
+])
+def test_t_tail_matches_the_tables(t: float, df: int, tail: float) -> None:
+    # critical values from a printed Student-t table (two-sided 5% and 2%, ...)
+    assert t_sf(t, df) == pytest.approx(tail, rel=2e-3, abs=1e-4)
+
+
+def test_t_far_tail_is_not_flattened() -> None:
+    # 8 ratings three stars below a baseline with sd 0.5: t = 17, far beyond any normal
+    # approximation's reach; the exact tail is about 3e-7 (a warning, not noise)
+    assert 1e-7 < t_sf(16.97, 7) < 1e-6
