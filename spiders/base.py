@@ -11,7 +11,6 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Self
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import scrapy
@@ -44,14 +43,6 @@ from spiders.pages.blocked import block_reason
 
 BLOCK_STATUSES = (403, 429, 503)
 """Error statuses whose page is still looked at: anti-bot challenges are served with them."""
-
-
-def with_query(url: str, **params: Any) -> str:
-    """``url`` with query parameters set (added or replaced), e.g. the next page number."""
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    query.update({k: str(v) for k, v in params.items()})
-    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 class SourceSpider(scrapy.Spider):

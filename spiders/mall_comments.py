@@ -11,9 +11,10 @@ from typing import Any
 
 from scrapy.http import Response
 
-from spiders.base import SourceSpider, with_query
+from spiders.base import SourceSpider
 from spiders.pages.base import MalformedPage
 from spiders.pages.mall import MallCommentsPage
+from spiders.pages.paging import with_query
 
 PAGE_SIZE = 10
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from scrapy.http import Response
 
-from spiders.base import SourceSpider, with_query
+from spiders.base import SourceSpider
 from spiders.pages.base import MalformedPage
+from spiders.pages.paging import with_query
 from spiders.pages.weibo import WeiboFeedPage
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from crawlers.processors import normalise_rating, parse_datetime
 from spiders.pages.base import Page
@@ -17,14 +17,6 @@ def page_dt(page: Page, raw: Any) -> datetime | None:
 
 def query(url: str) -> dict[str, str]:
     return dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
-
-
-def with_query(url: str, **params: Any) -> str:
-    """``url`` with ``params`` set (others kept in order): how page/cursor URLs are built."""
-    parts = urlsplit(url)
-    merged = dict(parse_qsl(parts.query, keep_blank_values=True))
-    merged.update({k: str(v) for k, v in params.items()})
-    return urlunsplit(parts._replace(query=urlencode(merged)))
 
 
 def as_int(value: Any) -> int | None:

@@ -20,8 +20,9 @@ from typing import Any
 from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
 from spiders.pages.base import MalformedPage, Page
-from spiders.pages.cn_common import as_int, page_dt, query, rating_fields, with_query
+from spiders.pages.cn_common import as_int, page_dt, query, rating_fields
 from spiders.pages.jsdata import load_js
+from spiders.pages.paging import with_query
 from spiders.pages.registry import site
 
 FOLLOW_UP = "\n追评："

@@ -12,19 +12,16 @@ Pagination: the RPC's ``[1]`` is the next-page token (``!2s<token>`` in the next
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from crawlers.items import Mention
 from crawlers.processors import parse_datetime
 from spiders.pages.base import MalformedPage, Page
+from spiders.pages.jsdata import load_js
 from spiders.pages.registry import site
 from spiders.pages.reviewkit import number, review
 
 SITE = "google_maps"
-_XSSI = ")]}'"
-
-
 def _at(node: Any, *path: int) -> Any:
     for i in path:
         if not isinstance(node, list) or i >= len(node):
@@ -34,14 +31,8 @@ def _at(node: Any, *path: int) -> Any:
 
 
 def load(page: Page) -> Any:
-    """The response as JSON, the ``)]}'`` guard line dropped first."""
-    text = page.text.lstrip()
-    if text.startswith(_XSSI):
-        text = text[len(_XSSI):]
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise MalformedPage(f"{page.url}: invalid JSON: {exc}") from None
+    """The response as data, the ``)]}'`` guard dropped first (``jsdata.load_js``)."""
+    return load_js(page.text, page.url)
 
 
 def _micros(value: Any, page: Page):  # type: ignore[no-untyped-def]

@@ -29,8 +29,9 @@ from parsel import Selector
 from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
 from spiders.pages.base import MalformedPage, Page
-from spiders.pages.cn_common import as_int, page_dt, query, with_query
+from spiders.pages.cn_common import as_int, page_dt, query
 from spiders.pages.jsdata import js_assignments, load_js
+from spiders.pages.paging import with_query
 from spiders.pages.registry import site
 
 REGIONS = frozenset(

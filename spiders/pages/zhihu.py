@@ -14,7 +14,8 @@ import re
 from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
 from spiders.pages.base import MalformedPage, Page
-from spiders.pages.cn_common import page_dt, with_query
+from spiders.pages.cn_common import page_dt
+from spiders.pages.paging import with_query
 from spiders.pages.registry import site
 
 _QUESTION_RE = re.compile(r"/question/(\d+)")
