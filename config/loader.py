@@ -525,6 +525,13 @@ def _read_source(r: _Reader, locations: dict[str, Location]) -> Source:
         render=r.get("render", str, "http", check=_check_choice(RENDER_MODES)),
         selectors=selectors,
     )
+    if kind == "site":
+        from spiders.pages.registry import sites
+
+        if src.site is None:
+            r.fail("site", f'kind = "site" needs site = one of: {", ".join(sites())}')
+        elif src.site not in sites():
+            r.fail("site", f"no adapter for site {src.site!r}; known: {', '.join(sites())}")
     r.done()
     return src
 

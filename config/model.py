@@ -27,6 +27,7 @@ SOURCE_KINDS: dict[str, str] = {
     "forum": "forum search/board page whose threads are followed and paged",
     "rss": "RSS 2.0 or Atom feed",
     "selectors": "any HTML or JSON site described in the config by CSS/XPath/JSON-path selectors",
+    "site": "a real site vocwatch has an adapter for (`site = \"jd\"`; `vocwatch parse --help` lists them), paged by its rule",
 }
 
 #: How a source's pages are fetched: plain HTTP, or rendered in Chromium for pages whose
@@ -91,7 +92,8 @@ class Source:
     url: str
     schedule: str | None = None
     site: str | None = None
-    """Site name stored on mentions; defaults to the spider's own."""
+    """Site name stored on mentions; defaults to the spider's own. For ``kind = "site"``
+    it names the site adapter that reads the pages (``spiders/pages/registry.py``)."""
     delay: float | None = None
     """Seconds between requests to this site; ``None`` = the ``[crawl]`` default."""
     timezone: str | None = None

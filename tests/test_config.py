@@ -150,8 +150,9 @@ def test_demo_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VOCWATCH_SANDBOX", "http://127.0.0.1:1")
     cfg = load_config(Path(__file__).parent.parent / "config" / "demo" / "vocwatch.toml")
     assert len(cfg.own_locations()) == 4
-    # "selectors" is the config-only kind for sites the sandbox does not model (tests/test_selectors.py)
-    assert {s.kind for s in cfg.sources.values()} == set(SOURCE_KINDS) - {"selectors"}
+    # "selectors" and "site" read real sites the sandbox does not model
+    # (tests/test_selectors.py, tests/test_site_spider.py)
+    assert {s.kind for s in cfg.sources.values()} == set(SOURCE_KINDS) - {"selectors", "site"}
 
 
 def test_every_source_kind_has_a_spider_and_back() -> None:

@@ -16,7 +16,7 @@ from parsel import Selector
 from crawlers.items import Mention
 from crawlers.processors import parse_count, parse_datetime
 from spiders.pages.base import MalformedPage, Page
-from spiders.pages.registry import site
+from spiders.pages.registry import pager, site
 from spiders.pages.reviewkit import number, review
 
 SITE = "amazon"
@@ -75,6 +75,7 @@ def amazon_mentions(page: Page) -> list[Mention]:
     return [_card(card, page) for card in cards]
 
 
+@pager("amazon")
 def next_page_url(page: Page) -> str | None:
     """The "Next page" link of the review pager (absent on the last page)."""
     if page.text.lstrip().startswith("["):

@@ -23,7 +23,7 @@ from spiders.pages.base import MalformedPage, Page
 from spiders.pages.cn_common import as_int, page_dt, query, rating_fields
 from spiders.pages.jsdata import load_js
 from spiders.pages.paging import with_query
-from spiders.pages.registry import site
+from spiders.pages.registry import pager, site
 
 FOLLOW_UP = "\n追评："
 ANONYMOUS = frozenset({"匿名用户", "匿名"})
@@ -78,6 +78,7 @@ def jd_mentions(page: Page) -> list[Mention]:
     return out
 
 
+@pager("jd")
 def jd_next_url(page: Page) -> str | None:
     """Next ``page=`` of productPageComments (0-based); None past ``maxPage`` or when empty."""
     comments, data = _jd_comments(page)
@@ -124,6 +125,7 @@ def taobao_mentions(page: Page) -> list[Mention]:
     return out
 
 
+@pager("taobao")
 def taobao_next_url(page: Page) -> str | None:
     """Bump ``pageNo`` inside the mtop ``data`` JSON parameter, up to ``totalPage``."""
     inner = _taobao_data(page)
@@ -180,6 +182,7 @@ def eleme_mentions(page: Page) -> list[Mention]:
     return out
 
 
+@pager("eleme")
 def eleme_next_url(page: Page) -> str | None:
     """Next ``offset`` (+``limit``, default 20) while a full page came back."""
     params = query(page.url)
@@ -223,6 +226,7 @@ def qunar_mentions(page: Page) -> list[Mention]:
     return out
 
 
+@pager("qunar")
 def qunar_next_url(page: Page) -> str | None:
     """``page=currentPageNum+1`` up to ``totalPageNum``."""
     inner = _qunar_data(page)

@@ -24,7 +24,7 @@ from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.cn_common import page_dt, rating_fields
-from spiders.pages.registry import site
+from spiders.pages.registry import pager, site
 
 GLYPH = "\ufffd"
 _GLYPH_SPAN_RE = re.compile(r'<span class="[a-z]{1,4}-[A-Za-z0-9]{4}"\s*>\s*</span>')
@@ -85,6 +85,7 @@ def dianping_mentions(page: Page) -> list[Mention]:
     return out
 
 
+@pager("dianping")
 def dianping_next_url(page: Page) -> str | None:
     """The ``review_all`` list from a shop page, else the ``NextPage`` link of a list page."""
     sel = _selector(page)

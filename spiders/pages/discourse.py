@@ -16,7 +16,7 @@ from crawlers.processors import parse_datetime
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.htmltext import html_text
 from spiders.pages.paging import with_query
-from spiders.pages.registry import site
+from spiders.pages.registry import pager, site
 
 LIKE_ACTION = 2
 CHUNK = 20
@@ -91,3 +91,9 @@ class DiscoursePage:
 @site("discourse")
 def discourse(page: Page) -> list[Mention]:
     return DiscoursePage(page).mentions()
+
+
+@pager("discourse")
+def discourse_next_url(page: Page) -> str | None:
+    """The next page of the same listing or thread (see ``DiscoursePage.next_url``)."""
+    return DiscoursePage(page).next_url()

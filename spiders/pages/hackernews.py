@@ -21,7 +21,7 @@ from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count, parse_datetime
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.htmltext import html_text
-from spiders.pages.registry import site
+from spiders.pages.registry import pager, site
 
 ITEM = "https://news.ycombinator.com/item?id={}"
 _REPLY_RE = re.compile(r"""<div\s+class=["']reply["']""", re.I)
@@ -134,3 +134,9 @@ class HackerNewsPage:
 @site("hackernews")
 def hackernews(page: Page) -> list[Mention]:
     return HackerNewsPage(page).mentions()
+
+
+@pager("hackernews")
+def hackernews_next_url(page: Page) -> str | None:
+    """The next page of the same listing or thread (see ``HackerNewsPage.next_url``)."""
+    return HackerNewsPage(page).next_url()

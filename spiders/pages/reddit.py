@@ -25,7 +25,7 @@ from crawlers.processors import clean_text, parse_datetime
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.htmltext import html_text
 from spiders.pages.paging import with_query
-from spiders.pages.registry import site
+from spiders.pages.registry import pager, site
 
 API = "https://oauth.reddit.com"
 _STATE_RE = re.compile(r"window\.___r\s*=\s*")
@@ -213,3 +213,9 @@ class RedditPage:
 @site("reddit")
 def reddit(page: Page) -> list[Mention]:
     return RedditPage(page).mentions()
+
+
+@pager("reddit")
+def reddit_next_url(page: Page) -> str | None:
+    """The next page of the same listing or thread (see ``RedditPage.next_url``)."""
+    return RedditPage(page).next_url()

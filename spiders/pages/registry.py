@@ -17,7 +17,9 @@ from crawlers.items import Mention
 from spiders.pages.base import Page
 
 Adapter = Callable[[Page], list[Mention]]
+Pager = Callable[[Page], "str | None"]
 _ADAPTERS: dict[str, Adapter] = {}
+_PAGERS: dict[str, Pager] = {}
 
 
 def site(name: str) -> Callable[[Adapter], Adapter]:
@@ -30,6 +32,25 @@ def site(name: str) -> Callable[[Adapter], Adapter]:
         return fn
 
     return register
+
+
+def pager(name: str) -> Callable[[Pager], Pager]:
+    """Decorator: register ``fn`` as site ``name``'s pagination rule, ``Page -> next URL or
+    None``, which the generic ``site`` spider follows (page numbers, cursors, offsets)."""
+
+    def register(fn: Pager) -> Pager:
+        if name in _PAGERS and _PAGERS[name] is not fn:
+            raise ValueError(f"two pagination rules for site {name!r}")
+        _PAGERS[name] = fn
+        return fn
+
+    return register
+
+
+def next_url_rule(name: str) -> Pager | None:
+    """Site ``name``'s pagination rule, or None for a site read one page at a time."""
+    _load_all()
+    return _PAGERS.get(name)
 
 
 def _load_all() -> None:

@@ -26,7 +26,7 @@ from parsel import Selector, SelectorList
 from crawlers.items import Mention
 from crawlers.processors import parse_count, parse_datetime
 from spiders.pages.base import MalformedPage, Page
-from spiders.pages.registry import site
+from spiders.pages.registry import pager, site
 from spiders.pages.reviewkit import number, review
 
 SITE = "tripadvisor"
@@ -132,6 +132,7 @@ def tripadvisor_mentions(page: Page) -> list[Mention]:
     return _html_mentions(page)
 
 
+@pager("tripadvisor")
 def next_page_url(page: Page) -> str | None:
     """The next review page (``-orNN-`` offset URL) from ``link[rel=next]`` or the pager."""
     if page.text.lstrip().startswith("{"):

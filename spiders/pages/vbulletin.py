@@ -14,7 +14,7 @@ from crawlers.items import Mention
 from crawlers.processors import parse_count, parse_datetime
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.htmltext import html_text
-from spiders.pages.registry import site
+from spiders.pages.registry import pager, site
 
 _TITLE_PAGE_RE = re.compile(r"\s+-\s+Seite\s+\d+\s*$|\s+-\s+Page\s+\d+\s*$")
 _DROP = ("bbcode_container", "tapatalkSignatur")
@@ -68,3 +68,9 @@ class VBulletinThreadPage:
 @site("forum_vbulletin")
 def forum_vbulletin(page: Page) -> list[Mention]:
     return VBulletinThreadPage(page).mentions()
+
+
+@pager("forum_vbulletin")
+def forum_vbulletin_next_url(page: Page) -> str | None:
+    """The next page of the same listing or thread (see ``VBulletinThreadPage.next_url``)."""
+    return VBulletinThreadPage(page).next_url()

@@ -32,7 +32,7 @@ from spiders.pages.base import MalformedPage, Page
 from spiders.pages.cn_common import as_int, page_dt, query
 from spiders.pages.jsdata import js_assignments, load_js
 from spiders.pages.paging import with_query
-from spiders.pages.registry import site
+from spiders.pages.registry import pager, site
 
 REGIONS = frozenset(
     ["北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "海南", "四川", "贵州", "云南", "陕西", "甘肃", "青海", "台湾", "内蒙古", "广西", "西藏", "宁夏", "新疆", "香港", "澳门", "中国香港", "中国澳门", "中国台湾", "海外", "其他"]
@@ -215,6 +215,7 @@ def weibo_mentions(page: Page) -> list[Mention]:
     return [m for r in _responses(page) for m in _api_mentions(page, r)]
 
 
+@pager("weibo")
 def weibo_next_url(page: Page) -> str | None:
     """The next page/cursor URL of any handled Weibo page, None at the end."""
     if _is_html(page):

@@ -16,7 +16,7 @@ from crawlers.processors import clean_text, parse_count
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.cn_common import page_dt
 from spiders.pages.paging import with_query
-from spiders.pages.registry import site
+from spiders.pages.registry import pager, site
 
 _QUESTION_RE = re.compile(r"/question/(\d+)")
 
@@ -47,6 +47,7 @@ def zhihu_mentions(page: Page) -> list[Mention]:
     return out
 
 
+@pager("zhihu")
 def zhihu_next_url(page: Page) -> str | None:
     """The v4 answers API for the answers after those shown inline."""
     m = _QUESTION_RE.search(page.url)
