@@ -111,7 +111,7 @@ def test_crawl_killed_midway_resumes_without_loss_or_duplicates(sandbox: Any, tm
     # the demo config, slowed down so the crawl is still running when it is killed
     (tmp_path / "competitors.csv").write_bytes((DEMO_CONFIG.parent / "competitors.csv").read_bytes())
     cfg = tmp_path / "slow.toml"
-    cfg.write_text(DEMO_CONFIG.read_text(encoding="utf-8").replace("delay = 0.05", "delay = 0.4"), encoding="utf-8")
+    cfg.write_text(DEMO_CONFIG.read_text(encoding="utf-8").replace("delay = 0.05", "delay = 0.8"), encoding="utf-8")
     url = f"sqlite:///{tmp_path}/k.db"
     env = {**os.environ, "VOCWATCH_SANDBOX": sandbox.base_url}
     sandbox.reset_faults()
@@ -123,18 +123,18 @@ def test_crawl_killed_midway_resumes_without_loss_or_duplicates(sandbox: Any, tm
         time.sleep(0.2)
         if (tmp_path / "k.db").exists():
             store = store or open_store(url)
-            if store.count_mentions() >= 60:
+            if store.count_mentions() > 0:  # the first batch is stored: kill mid-crawl
                 break
     assert store is not None and proc.poll() is None, "crawl ended before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     killed_count = store.count_mentions()
-    assert 60 <= killed_count < 400
+    want = {(t.site, t.external_id) for t in sandbox.truth if t.valid and not t.on_malformed_page}
+    assert 0 < killed_count < len(want)  # killed mid-crawl: some stored, not all
     assert any(r.outcome == "running" for r in store.list_runs())  # the killed runs never finished
 
     proc2 = run_vocwatch("crawl", "-c", str(DEMO_CONFIG), "--store", url, "-q", env={"VOCWATCH_SANDBOX": sandbox.base_url})
     assert proc2.returncode == 0, proc2.stderr[-3000:]
-    want = {(t.site, t.external_id) for t in sandbox.truth if t.valid and not t.on_malformed_page}
     got = [(m.site, m.external_id) for m in store.iter_mentions()]
     assert len(got) == len(set(got)) == len(want)
     assert set(got) == want
