@@ -104,6 +104,8 @@ class Mention:
 
 MENTION_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Mention))
 DATETIME_FIELDS = ("published_at", "crawled_at", "reply_at")
+NLP_FIELDS = ("language", "sentiment_label", "sentiment_score", "aspects", "keywords", "nlp_model")
+"""Fields the text analysis fills: what ``vocwatch reanalyze`` rewrites after a model change."""
 MUTABLE_FIELDS = ("text", "title", "rating_raw", "likes", "reposts", "comments", "reply_text", "reply_at")
 
 
@@ -129,3 +131,13 @@ def mention_content_hash(m: Mention) -> str:
         value = getattr(m, name)
         parts.append(value.isoformat() if isinstance(value, datetime) else str(value))
     return _digest(parts)
+
+
+def apply_analysis(m: Mention, a: Any) -> None:
+    """Copy an ``nlp.analyze`` result (an ``Analysis``) onto the mention's NLP fields: the
+    one mapping the crawl's enrichment stage and ``vocwatch reanalyze`` share."""
+    m.language = a.lang
+    m.sentiment_label, m.sentiment_score = a.label, a.score
+    m.aspects = [{"aspect": x.aspect, "sentiment": x.sentiment, "score": x.score} for x in a.aspects]
+    m.keywords = list(a.keywords)
+    m.nlp_model = a.model

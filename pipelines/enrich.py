@@ -16,7 +16,7 @@ import logging
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from crawlers.items import Mention
+from crawlers.items import Mention, apply_analysis
 from nlp import worker
 from nlp.analyze import analyze
 from nlp.aspects import CATEGORY_DOMAIN
@@ -66,11 +66,7 @@ class EnrichPipeline(VocwatchPipeline):
             self.stats.inc_value("vocwatch/nlp/errors", len(items))
         else:
             for m, r in zip(items, results, strict=True):
-                m.language = r.lang
-                m.sentiment_label, m.sentiment_score = r.label, r.score
-                m.aspects = [{"aspect": a.aspect, "sentiment": a.sentiment, "score": a.score} for a in r.aspects]
-                m.keywords = list(r.keywords)
-                m.nlp_model = r.model
+                apply_analysis(m, r)
                 self.stats.inc_value(f"vocwatch/language/{r.lang}")
             self.stats.inc_value("vocwatch/nlp/batches")
         for _, done in batch:

@@ -197,6 +197,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if all(r.outcome in ("finished", "partial") for r in results) else 1
 
 
+def cmd_reanalyze(args: argparse.Namespace) -> int:
+    from crawlers.reanalyze import reanalyze
+    from crawlers.store import open_store
+
+    config = _load(args)
+    store = open_store(config.store_url)
+    try:
+        r = reanalyze(config, store, everything=args.all)
+    finally:
+        store.close()
+    print(f"vocwatch reanalyze: {r.examined} mentions examined, {r.reanalyzed} re-labelled, "
+          f"{r.current} already current, in {r.seconds:.1f} s")
+    return 0
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from nlp.jsonl import analyze_jsonl
 
@@ -576,6 +591,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="validate a configuration file")
     _config_arg(p)
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("reanalyze", help="re-label stored mentions with the current NLP models (after an upgrade)")
+    _config_arg(p)
+    p.add_argument("--all", action="store_true", help="every mention, not only those an older model labelled")
+    p.set_defaults(func=cmd_reanalyze)
 
     p = sub.add_parser("analyze", help="language, sentiment, aspects and keywords for a JSON-lines file")
     p.add_argument("--in", dest="input", required=True, help="input .jsonl: one object per line with 'text' (optional 'lang', 'id'); - for stdin")

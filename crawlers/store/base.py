@@ -101,6 +101,12 @@ class Store(Protocol):
 
     def count_mentions(self, *, source_id: str | None = None) -> int: ...
 
+    def update_nlp(self, mentions: Sequence[Mention]) -> int:
+        """Overwrite only the NLP fields (``NLP_FIELDS``) of these stored mentions, by
+        fingerprint; returns how many were found. Content hashes are untouched: the NLP
+        fields are derived, not content."""
+        ...
+
     def rollup(
         self,
         *,

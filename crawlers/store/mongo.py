@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from crawlers.items import DATETIME_FIELDS, MENTION_FIELDS, Mention
+from crawlers.items import DATETIME_FIELDS, MENTION_FIELDS, NLP_FIELDS, Mention
 from crawlers.store.base import (
     BUCKETS,
     KEEP_ON_UPDATE,
@@ -74,6 +74,14 @@ class MongoStore:
         inserted = res.upserted_count
         updated = res.modified_count
         return UpsertResult(inserted=inserted, updated=updated, unchanged=len(mentions) - inserted - updated)
+
+    def update_nlp(self, mentions: Sequence[Mention]) -> int:
+        from pymongo import UpdateOne
+
+        if not mentions:
+            return 0
+        ops = [UpdateOne({"_id": m.fingerprint}, {"$set": {f: getattr(m, f) for f in NLP_FIELDS}}) for m in mentions]
+        return self._mentions.bulk_write(ops, ordered=False).matched_count
 
     def known_fingerprints(self, source_id: str) -> dict[str, str]:
         return {d["_id"]: d["content_hash"] for d in self._mentions.find({"source_id": source_id}, {"content_hash": 1})}

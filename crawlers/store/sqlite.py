@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crawlers.items import DATETIME_FIELDS, Mention
+from crawlers.items import DATETIME_FIELDS, NLP_FIELDS, Mention
 from crawlers.store.base import (
     BUCKETS,
     KEEP_ON_UPDATE,
@@ -211,6 +211,19 @@ class SQLiteStore:
             if source_id is None:
                 return self._db.execute("SELECT COUNT(*) FROM mentions").fetchone()[0]
             return self._db.execute("SELECT COUNT(*) FROM mentions WHERE source_id = ?", (source_id,)).fetchone()[0]
+
+    def update_nlp(self, mentions: Sequence[Mention]) -> int:
+        sql = f"UPDATE mentions SET {', '.join(c + ' = ?' for c in NLP_FIELDS)} WHERE fingerprint = ?"
+        rows = [[_to_row(m)[c] for c in NLP_FIELDS] + [m.fingerprint] for m in mentions]
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                found = sum(self._db.execute(sql, row).rowcount for row in rows)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return found
 
     def rollup(
         self,
