@@ -14,7 +14,7 @@ import re
 from parsel import Selector
 
 from crawlers.items import Mention
-from crawlers.processors import parse_count, parse_datetime
+from crawlers.processors import parse_count
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.registry import pager, site
 from spiders.pages.reviewkit import number, review
@@ -31,7 +31,7 @@ def _where_when(raw: str | None, page: Page) -> dict[str, object]:
     return {
         "author_region": m.group("where") if m else None,
         "published_raw": raw or None,
-        "published_at": parse_datetime(when, now=page.now, tz=page.tz) if when else None,
+        "published_at": page.parse_date(when) if when else None,
     }
 
 

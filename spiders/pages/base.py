@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 from parsel import Selector
 
+from crawlers.processors import parse_datetime
+
 
 class MalformedPage(ValueError):
     """The page is not in the shape its site serves (truncated JSON, missing markup)."""
@@ -41,6 +43,11 @@ class Page:
             return json.loads(self.text)
         except ValueError as exc:
             raise MalformedPage(f"invalid JSON: {exc}") from None
+
+    def parse_date(self, raw: Any) -> datetime | None:
+        """``raw`` as shown on this page, resolved to UTC against its fetch time and zone
+        (relative and Chinese forms too); None when absent or unreadable."""
+        return parse_datetime(raw, now=self.now, tz=self.tz)
 
     def urljoin(self, href: str) -> str:
         return urljoin(self.url, href)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from crawlers.items import Mention
-from crawlers.processors import parse_datetime
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.registry import site
 from spiders.pages.reviewkit import number, review
@@ -33,7 +32,7 @@ def _node(card: dict[str, Any], page: Page) -> Mention:
         author=None if guest.get("anonymous") else guest.get("username"),
         author_region=guest.get("countryName"),
         published_raw=str(card["reviewedDate"]) if card.get("reviewedDate") is not None else None,
-        published_at=parse_datetime(card.get("reviewedDate"), now=page.now, tz=page.tz),
+        published_at=page.parse_date(card.get("reviewedDate")),
         likes=card.get("helpfulVotesCount") if isinstance(card.get("helpfulVotesCount"), int) else None,
         reply_text=reply.get("reply"),
         variant=((card.get("bookingDetails") or {}).get("roomType") or {}).get("name"),

@@ -20,10 +20,11 @@ from typing import Any
 from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
 from spiders.pages.base import MalformedPage, Page
-from spiders.pages.cn_common import as_int, page_dt, query, rating_fields
+from spiders.pages.cn_common import as_int, query
 from spiders.pages.jsdata import load_js
 from spiders.pages.paging import with_query
 from spiders.pages.registry import pager, site
+from spiders.pages.reviewkit import rating_fields
 
 FOLLOW_UP = "\n追评："
 ANONYMOUS = frozenset({"匿名用户", "匿名"})
@@ -68,11 +69,11 @@ def jd_mentions(page: Page) -> list[Mention]:
             author_region=c.get("location") or None,
             **rating_fields(c.get("score"), 5.0),
             published_raw=c.get("creationTime"),
-            published_at=page_dt(page, c.get("creationTime")),
+            published_at=page.parse_date(c.get("creationTime")),
             likes=parse_count(c.get("usefulVoteCount")),
             comments=parse_count(c.get("replyCount")),
             reply_text=clean_text(reply.get("content")) or None,
-            reply_at=page_dt(page, reply.get("creationTime")),
+            reply_at=page.parse_date(reply.get("creationTime")),
             variant=variant or None,
         ))
     return out
@@ -118,7 +119,7 @@ def taobao_mentions(page: Page) -> list[Mention]:
             text=_with_follow_up(r.get("feedback"), appended.get("appendedFeedback")),
             author=r.get("userNick"),
             published_raw=r.get("feedbackDate"),
-            published_at=page_dt(page, r.get("feedbackDate")),
+            published_at=page.parse_date(r.get("feedbackDate")),
             reply_text="\n".join(replies) or None,
             variant=variant or None,
         ))
@@ -174,9 +175,9 @@ def eleme_mentions(page: Page) -> list[Mention]:
             author=None if author in ANONYMOUS else author,
             **rating_fields(r.get("rating"), 5.0),
             published_raw=r.get("rated_at"),
-            published_at=page_dt(page, r.get("rated_at")),
+            published_at=page.parse_date(r.get("rated_at")),
             reply_text=clean_text(reply.get("content")) or None,
-            reply_at=page_dt(page, reply.get("created_at")),
+            reply_at=page.parse_date(reply.get("created_at")),
             variant="、".join(d for d in dishes if d) or None,
         ))
     return out
@@ -219,7 +220,7 @@ def qunar_mentions(page: Page) -> list[Mention]:
             author=c.get("author"),
             **rating_fields(c.get("score"), 5.0),
             published_raw=c.get("date"),
-            published_at=page_dt(page, c.get("date")),
+            published_at=page.parse_date(c.get("date")),
             likes=parse_count(c.get("numOfUseful")),
             comments=parse_count(c.get("replyNum")),
         ))

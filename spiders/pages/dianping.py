@@ -23,8 +23,8 @@ from parsel import Selector
 from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
 from spiders.pages.base import MalformedPage, Page
-from spiders.pages.cn_common import page_dt, rating_fields
 from spiders.pages.registry import pager, site
+from spiders.pages.reviewkit import rating_fields
 
 GLYPH = "\ufffd"
 _GLYPH_SPAN_RE = re.compile(r'<span class="[a-z]{1,4}-[A-Za-z0-9]{4}"\s*>\s*</span>')
@@ -76,11 +76,11 @@ def dianping_mentions(page: Page) -> list[Mention]:
             author=clean_text(it.css("a.name::text").get()) or None,
             **rating_fields(int(stars.group(1)) if stars else None, 50.0),
             published_raw=when,
-            published_at=page_dt(page, when),
+            published_at=page.parse_date(when),
             likes=parse_count(clean_text("".join(it.css("a.J-praise::text").getall()))),
             comments=parse_count(clean_text(it.css('a[href*="/review/"]::text').get())),
             reply_text=_text(follow.css("p.desc").get()) or None,
-            reply_at=page_dt(page, reply_when),
+            reply_at=page.parse_date(reply_when),
         ))
     return out
 

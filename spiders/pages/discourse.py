@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from crawlers.items import Mention
-from crawlers.processors import parse_datetime
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.htmltext import html_text
 from spiders.pages.paging import with_query
@@ -82,7 +81,7 @@ class DiscoursePage:
                 title=title if number == 1 else None,
                 author=p.get("username"),
                 published_raw=p.get("created_at"),
-                published_at=parse_datetime(p.get("created_at"), now=self.page.now, tz=self.page.tz),
+                published_at=self.page.parse_date(p.get("created_at")),
                 likes=_likes(p), comments=p.get("reply_count"),
             ))
         return out

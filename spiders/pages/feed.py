@@ -5,7 +5,6 @@ from __future__ import annotations
 from parsel import Selector
 
 from crawlers.items import Mention
-from crawlers.processors import parse_datetime
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.htmltext import html_text
 from spiders.pages.registry import site
@@ -38,7 +37,7 @@ class FeedPage:
                 text=item.xpath("content:encoded/text()").get() or item.xpath("description/text()").get() or "",
                 author=item.xpath("dc:creator/text()").get() or item.xpath("author/text()").get(),
                 published_raw=date_raw,
-                published_at=parse_datetime(date_raw, now=page.now, tz=page.tz),
+                published_at=page.parse_date(date_raw),
             ))
         for entry in self.sel.xpath("//atom:entry"):
             date_raw = entry.xpath("atom:published/text()").get() or entry.xpath("atom:updated/text()").get()
@@ -52,7 +51,7 @@ class FeedPage:
                 text=entry.xpath("atom:content/text()").get() or entry.xpath("atom:summary/text()").get() or "",
                 author=entry.xpath("atom:author/atom:name/text()").get(),
                 published_raw=date_raw,
-                published_at=parse_datetime(date_raw, now=page.now, tz=page.tz),
+                published_at=page.parse_date(date_raw),
             ))
         if not out and not self.sel.xpath("//channel | //atom:feed"):
             raise MalformedPage(f"{page.url}: neither RSS nor Atom")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from crawlers.items import Mention
-from crawlers.processors import parse_datetime
 from spiders.pages.base import Page
 
 
@@ -41,7 +40,7 @@ class ForumThreadPage:
                 title=thread_title if opening else None,
                 author=post.css(".author::text").get(),
                 published_raw=raw_time,
-                published_at=parse_datetime(raw_time, now=page.now, tz=page.tz),
+                published_at=page.parse_date(raw_time),
             ))
         return out
 

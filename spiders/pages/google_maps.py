@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from crawlers.items import Mention
-from crawlers.processors import parse_datetime
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.jsdata import load_js
 from spiders.pages.registry import site
@@ -36,7 +35,7 @@ def load(page: Page) -> Any:
 
 
 def _micros(value: Any, page: Page):  # type: ignore[no-untyped-def]
-    return parse_datetime(value / 1000, now=page.now, tz=page.tz) if isinstance(value, int) else None
+    return page.parse_date(value / 1000) if isinstance(value, int) else None
 
 
 def _review(el: list[Any], page: Page) -> Mention | None:

@@ -18,7 +18,7 @@ from typing import Any
 from parsel import Selector
 
 from crawlers.items import Mention
-from crawlers.processors import clean_text, parse_count, parse_datetime
+from crawlers.processors import clean_text, parse_count
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.htmltext import html_text
 from spiders.pages.registry import pager, site
@@ -55,7 +55,7 @@ class HackerNewsPage:
 
     # -- HTML -------------------------------------------------------------------------
     def _when(self, raw: str | None) -> dict[str, Any]:
-        return {"published_raw": raw, "published_at": parse_datetime(raw, now=self.page.now, tz=self.page.tz)}
+        return {"published_raw": raw, "published_at": self.page.parse_date(raw)}
 
     def _story(self, sel: Selector) -> Mention | None:
         sub = sel.css("td.subtext")
@@ -128,7 +128,7 @@ class HackerNewsPage:
 
     def _when_epoch(self, ts: Any) -> dict[str, Any]:
         return {"published_raw": None if ts is None else str(ts),
-                "published_at": parse_datetime(ts, now=self.page.now, tz=self.page.tz)}
+                "published_at": self.page.parse_date(ts)}
 
 
 @site("hackernews")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from crawlers.items import Mention
-from crawlers.processors import parse_count, parse_datetime
+from crawlers.processors import parse_count
 from spiders.pages.base import MalformedPage, Page
 
 MALL_SCALE = 5.0
@@ -46,11 +46,11 @@ class MallCommentsPage:
                 rating_raw=float(score) if isinstance(score, int | float) else None,
                 rating_scale=MALL_SCALE if isinstance(score, int | float) else None,
                 published_raw=c.get("creationTime"),
-                published_at=parse_datetime(c.get("creationTime"), now=page.now, tz=page.tz),
+                published_at=page.parse_date(c.get("creationTime")),
                 likes=parse_count(c.get("usefulVoteCount")),
                 comments=parse_count(c.get("replyCount")),
                 reply_text=reply.get("content"),
-                reply_at=parse_datetime(reply.get("creationTime"), now=page.now, tz=page.tz) if reply else None,
+                reply_at=page.parse_date(reply.get("creationTime")) if reply else None,
                 variant=c.get("productColor"),
             ))
         return out

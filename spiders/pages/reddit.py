@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawlers.items import Mention
-from crawlers.processors import clean_text, parse_datetime
+from crawlers.processors import clean_text
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.htmltext import html_text
 from spiders.pages.paging import with_query
@@ -170,7 +170,7 @@ class RedditPage:
             text=self._body(d, "selftext") or title or "",
             title=title, author=d.get("author"),
             published_raw=None if created is None else str(created),
-            published_at=parse_datetime(created, now=self.page.now, tz=self.page.tz),
+            published_at=self.page.parse_date(created),
             likes=d.get("score"), comments=d.get("num_comments"),
         )
 
@@ -184,7 +184,7 @@ class RedditPage:
             external_id=d.get("name") or None, text=self._body(d, "body"),
             author=d.get("author"),
             published_raw=None if created is None else str(created),
-            published_at=parse_datetime(created, now=self.page.now, tz=self.page.tz),
+            published_at=self.page.parse_date(created),
             likes=d.get("score"),
         )
 
@@ -204,7 +204,7 @@ class RedditPage:
                     external_id=d.get("id") or key, text=text or title or "", title=title,
                     author=d.get("author"),
                     published_raw=None if created is None else str(created),
-                    published_at=parse_datetime(created, now=self.page.now, tz=self.page.tz),
+                    published_at=self.page.parse_date(created),
                     likes=d.get("score"), comments=d.get("numComments"),
                 ))
         return out

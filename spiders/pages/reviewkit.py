@@ -1,5 +1,6 @@
-"""Small helpers the real-site adapters share: a rating with its scale, and a Mention
-with the text cleaned and the rating normalised, so every adapter fills fields the same way."""
+"""Small helpers the real-site adapters share: numbers from JSON/strings, a rating with its
+scale, and a Mention with the text cleaned and the rating normalised, so every adapter fills
+fields the same way."""
 
 from __future__ import annotations
 
@@ -17,6 +18,14 @@ def number(value: Any) -> float | None:
         return float(str(value).replace(",", "."))
     except ValueError:
         return None
+
+
+def rating_fields(raw: Any, scale: float) -> dict[str, float | None]:
+    """``rating_raw``/``rating_scale``/``rating`` for a numeric score on ``scale`` (all None if absent)."""
+    value = number(raw)
+    if value is None:
+        return {"rating_raw": None, "rating_scale": None, "rating": None}
+    return {"rating_raw": value, "rating_scale": scale, "rating": normalise_rating(value, scale)}
 
 
 def review(site: str, url: str, text: Any, *, rating_raw: float | None = None,

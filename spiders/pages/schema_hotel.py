@@ -16,8 +16,9 @@ from typing import Any
 from parsel import Selector
 
 from crawlers.items import Mention
-from crawlers.processors import parse_count, parse_datetime
+from crawlers.processors import parse_count
 from spiders.pages.base import Page
+from spiders.pages.reviewkit import number
 
 _SCORE = re.compile(r"(\d+(?:[.,]\d+)?)\s*/\s*(\d+(?:[.,]\d+)?)")
 
@@ -52,13 +53,6 @@ def _name(value: Any) -> str | None:
     if isinstance(value, list):
         value = value[0] if value else None
     return str(value) if value not in (None, "") else None
-
-
-def _float(value: Any) -> float | None:
-    try:
-        return float(str(value).replace(",", "."))
-    except (TypeError, ValueError):
-        return None
 
 
 class SchemaHotelReviewPage:
@@ -96,11 +90,11 @@ class SchemaHotelReviewPage:
         body = card.css(".review-body") if card is not None else None
         text = body.get() if body and body.xpath("string()").get("").strip() else r.get("reviewBody")
         rating = r.get("reviewRating") if isinstance(r.get("reviewRating"), dict) else {}
-        value, scale = _float(rating.get("ratingValue")), _float(rating.get("bestRating"))
+        value, scale = number(rating.get("ratingValue")), number(rating.get("bestRating"))
         date_raw = r.get("datePublished")
         if card is not None:
             if value is None and (m := _SCORE.search(card.css(".score::text").get(""))):
-                value, scale = _float(m.group(1)), _float(m.group(2))
+                value, scale = number(m.group(1)), number(m.group(2))
             date_raw = date_raw or card.css(".review-meta time::attr(datetime)").get()
         reply_at_raw = card.css(".owner-reply time::attr(datetime)").get() if card is not None else None
         return Mention(
@@ -114,10 +108,10 @@ class SchemaHotelReviewPage:
             rating_raw=value,
             rating_scale=scale if value is not None else None,
             published_raw=date_raw,
-            published_at=parse_datetime(date_raw, now=page.now, tz=page.tz),
+            published_at=page.parse_date(date_raw),
             likes=parse_count(card.css(".helpful-count::text").get()) if card is not None else None,
             reply_text=card.css(".owner-reply .reply-text").get() if card is not None else None,
-            reply_at=parse_datetime(reply_at_raw, now=page.now, tz=page.tz) if reply_at_raw else None,
+            reply_at=page.parse_date(reply_at_raw) if reply_at_raw else None,
             language=r.get("inLanguage") if isinstance(r.get("inLanguage"), str) else None,
         )
 

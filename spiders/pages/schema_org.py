@@ -15,7 +15,6 @@ from typing import Any
 import extruct
 
 from crawlers.items import Mention
-from crawlers.processors import parse_datetime
 from spiders.pages.base import Page
 from spiders.pages.registry import site
 from spiders.pages.reviewkit import number, review
@@ -93,7 +92,7 @@ def _mention(r: dict[str, Any], page: Page) -> Mention:
         SITE, page.url, _first(r.get("reviewBody")) or _first(r.get("description")) or "",
         rating_raw=value, rating_scale=best, external_id=str(rid) if rid else None,
         title=_name(r.get("name")) or _name(r.get("headline")), author=_name(r.get("author")),
-        published_raw=date_raw, published_at=parse_datetime(date_raw, now=page.now, tz=page.tz) if date_raw else None,
+        published_raw=date_raw, published_at=page.parse_date(date_raw) if date_raw else None,
         language=_first(r.get("inLanguage")) if isinstance(_first(r.get("inLanguage")), str) else None,
     )
 

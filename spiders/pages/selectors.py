@@ -15,7 +15,7 @@ from parsel import Selector
 
 from config.selectors import XPATH, FieldRule, SelectorSpec
 from crawlers.items import Mention
-from crawlers.processors import clean_text, normalise_rating, parse_count, parse_datetime
+from crawlers.processors import clean_text, normalise_rating, parse_count
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.htmltext import html_text
 from spiders.pages.paging import with_query
@@ -116,12 +116,12 @@ class SelectorPage:
             rating_scale=scale,
             rating=normalise_rating(rating_text, scale) if rating_text else None,
             published_raw=None if date is None else str(date),
-            published_at=parse_datetime(date, now=page.now, tz=page.tz),
+            published_at=page.parse_date(date),
             likes=parse_count(v.get("likes")),
             reposts=parse_count(v.get("reposts")),
             comments=parse_count(v.get("comments")),
             reply_text=v.get("reply_text") or None,
-            reply_at=parse_datetime(reply_date, now=page.now, tz=page.tz),
+            reply_at=page.parse_date(reply_date),
             variant=v.get("variant") or None,
         )
 

@@ -24,7 +24,7 @@ import re
 from parsel import Selector, SelectorList
 
 from crawlers.items import Mention
-from crawlers.processors import parse_count, parse_datetime
+from crawlers.processors import parse_count
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.registry import pager, site
 from spiders.pages.reviewkit import number, review
@@ -46,7 +46,7 @@ def _date(raw: str | None, page: Page):  # type: ignore[no-untyped-def]
     if not raw:
         return None
     text = _NO_RE.sub(lambda m: _NO_WORDS[m.group(1).lower()], _REVIEWED.sub("", raw))
-    return parse_datetime(text, now=page.now, tz=page.tz)
+    return page.parse_date(text)
 
 
 def _shown_date(node: SelectorList) -> str | None:

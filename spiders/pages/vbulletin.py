@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from crawlers.items import Mention
-from crawlers.processors import parse_count, parse_datetime
+from crawlers.processors import parse_count
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.htmltext import html_text
 from spiders.pages.registry import pager, site
@@ -59,7 +59,7 @@ class VBulletinThreadPage:
                 title=title if opening else None,
                 author=" ".join(post.xpath(f"string(.//*[{_USERNAME}][1])").get("").split()) or None,
                 published_raw=date_raw,
-                published_at=parse_datetime(date_raw, now=page.now, tz=page.tz),
+                published_at=page.parse_date(date_raw),
                 likes=parse_count(post.css(".dbtech-thanks-bubble-content::text").get()),
             ))
         return out

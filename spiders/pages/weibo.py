@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from crawlers.items import Mention
-from crawlers.processors import parse_count, parse_datetime
+from crawlers.processors import parse_count
 from spiders.pages.base import MalformedPage, Page
 
 
@@ -39,7 +39,7 @@ class WeiboFeedPage:
                 author=user.get("screen_name"),
                 author_region=region,
                 published_raw=s.get("created_at"),
-                published_at=parse_datetime(s.get("created_at"), now=page.now, tz=page.tz),
+                published_at=page.parse_date(s.get("created_at")),
                 likes=parse_count(s.get("attitudes_count")),
                 reposts=parse_count(s.get("reposts_count")),
                 comments=parse_count(s.get("comments_count")),

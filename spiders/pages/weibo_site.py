@@ -29,7 +29,7 @@ from parsel import Selector
 from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
 from spiders.pages.base import MalformedPage, Page
-from spiders.pages.cn_common import as_int, page_dt, query
+from spiders.pages.cn_common import as_int, query
 from spiders.pages.jsdata import js_assignments, load_js
 from spiders.pages.paging import with_query
 from spiders.pages.registry import pager, site
@@ -72,7 +72,7 @@ def _post(page: Page, b: dict[str, Any]) -> Mention:
         author=_user(b).get("screen_name"),
         author_region=region(b.get("region_name")) or region(b.get("source")),
         published_raw=b.get("created_at"),
-        published_at=page_dt(page, b.get("created_at")),
+        published_at=page.parse_date(b.get("created_at")),
         likes=parse_count(b.get("attitudes_count")),
         reposts=parse_count(b.get("reposts_count")),
         comments=parse_count(b.get("comments_count")),
@@ -90,7 +90,7 @@ def _comment(page: Page, c: dict[str, Any]) -> Mention:
         author=_user(c).get("screen_name"),
         author_region=region(c.get("source")),
         published_raw=c.get("created_at"),
-        published_at=page_dt(page, c.get("created_at")),
+        published_at=page.parse_date(c.get("created_at")),
         likes=parse_count(likes),
         comments=parse_count(c.get("total_number")),
     )
@@ -163,7 +163,7 @@ def _wap_comment(page: Page, c: Selector) -> Mention:
         author=clean_text(c.css("a::text").get()) or None,
         author_region=region(rest),
         published_raw=when,
-        published_at=page_dt(page, when),
+        published_at=page.parse_date(when),
         likes=_counts(c.css("span.cc a::text").getall())["likes"],
     )
 
@@ -186,7 +186,7 @@ def _wap_post(page: Page, c: Selector, author: str | None) -> Mention:
         author=author,
         author_region=region(rest),
         published_raw=when,
-        published_at=page_dt(page, when),
+        published_at=page.parse_date(when),
         **_counts(last.xpath(".//a/text()").getall()),
     )
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from crawlers.items import Mention
-from crawlers.processors import parse_datetime
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.registry import site
 from spiders.pages.reviewkit import number, review
@@ -27,7 +26,7 @@ def _node(r: dict[str, Any], page: Page) -> Mention:
     return review(
         SITE, page.url, text.get("full"), rating_raw=number(r.get("rating")), rating_scale=5.0,
         external_id=r.get("encid"), author=author.get("displayName"), author_region=author.get("displayLocation"),
-        published_raw=r.get("createdAt"), published_at=parse_datetime(r.get("createdAt"), now=page.now, tz=page.tz),
+        published_raw=r.get("createdAt"), published_at=page.parse_date(r.get("createdAt")),
         likes=useful if isinstance(useful, int) else None,
         language=text.get("language") if isinstance(text.get("language"), str) else None,
     )

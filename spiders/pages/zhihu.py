@@ -14,7 +14,6 @@ import re
 from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
 from spiders.pages.base import MalformedPage, Page
-from spiders.pages.cn_common import page_dt
 from spiders.pages.paging import with_query
 from spiders.pages.registry import pager, site
 
@@ -40,7 +39,7 @@ def zhihu_mentions(page: Page) -> list[Mention]:
             title=title,
             author=a.css('[itemprop="author"] meta[itemprop="name"]::attr(content)').get(),
             published_raw=created,
-            published_at=page_dt(page, created),
+            published_at=page.parse_date(created),
             likes=parse_count(a.xpath('./meta[@itemprop="upvoteCount"]/@content').get()),
             comments=parse_count(a.xpath('./meta[@itemprop="commentCount"]/@content').get()),
         ))
