@@ -1,18 +1,68 @@
-"""Shared fixtures: the sandbox sites on 127.0.0.1 and a way to run the real CLI."""
+"""Shared fixtures: the sandbox sites on 127.0.0.1, small local sites, one own location for
+small configs, and a way to run the real CLI."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = ROOT / "config" / "demo" / "vocwatch.toml"
 SHARED = ROOT.parent / "shared"
+
+ONE_HOTEL = """
+[[brands]]
+id = "harbor"
+
+[[locations]]
+id = "harbor-sh-bund"
+name = "Harbor"
+brand = "harbor"
+category = "hotel"
+lat = 31.2397
+lon = 121.4905
+region = "shanghai"
+role = "own"
+"""
+"""One own hotel location (``harbor-sh-bund``) for configs that only need somewhere to put sources."""
+
+
+@contextmanager
+def local_site(respond: Callable[[str], tuple[int, str, bytes]]) -> Iterator[tuple[str, list[str]]]:
+    """Serve ``respond(path) -> (status, content type, body)`` over real HTTP on 127.0.0.1;
+    yields the base URL and the list of paths requested, in order."""
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            status, ctype, body = respond(self.path)
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture(scope="session")

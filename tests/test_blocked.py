@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,7 @@ import pytest
 
 from crawlers.store import open_store
 from spiders.pages.blocked import block_reason
-from tests.conftest import ROOT
+from tests.conftest import ONE_HOTEL, ROOT, local_site
 
 CF = ('<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>'
       '<script>window._cf_chl_opt={cvId: "3"};</script></body></html>')
@@ -58,29 +56,16 @@ def flaky_site() -> Iterator[tuple[str, dict[str, Any]]]:
     """``/feed`` answers with a Cloudflare challenge for the first ``state['blocks']`` hits."""
     state: dict[str, Any] = {"blocks": 1, "hits": 0}
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path == "/robots.txt":
-                self.send_response(404)
-                self.end_headers()
-                return
-            state["hits"] += 1
-            blocked = state["hits"] <= state["blocks"]
-            body = (CF if blocked else FEED).encode()
-            self.send_response(503 if blocked and state["hits"] % 2 == 0 else 200)
-            self.send_header("Content-Type", "text/html" if blocked else "application/rss+xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def respond(path: str) -> tuple[int, str, bytes]:
+        if path == "/robots.txt":
+            return 404, "text/plain", b""
+        state["hits"] += 1
+        blocked = state["hits"] <= state["blocks"]
+        status = 503 if blocked and state["hits"] % 2 == 0 else 200
+        return status, "text/html" if blocked else "application/rss+xml", (CF if blocked else FEED).encode()
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", state
-    server.shutdown()
+    with local_site(respond) as (base, _):
+        yield base, state
 
 
 CONFIG = """
@@ -91,19 +76,7 @@ url = "sqlite:///{db}"
 delay = 0
 retries = 0
 
-[[brands]]
-id = "harbor"
-
-[[locations]]
-id = "harbor-sh-bund"
-name = "Harbor"
-brand = "harbor"
-category = "hotel"
-lat = 31.2397
-lon = 121.4905
-region = "shanghai"
-role = "own"
-
+""" + ONE_HOTEL + """
 [[sources]]
 location = "harbor-sh-bund"
 kind = "rss"

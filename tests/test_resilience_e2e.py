@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from crawlers.store import open_store
-from tests.conftest import DEMO_CONFIG, ROOT, run_vocwatch
+from tests.conftest import DEMO_CONFIG, ONE_HOTEL, ROOT, run_vocwatch
 
 MINIMAL = """
 [store]
@@ -28,19 +28,7 @@ delay = 0
 timeout = {timeout}
 retries = 0
 
-[[brands]]
-id = "harbor"
-
-[[locations]]
-id = "harbor-sh-bund"
-name = "Harbor"
-brand = "harbor"
-category = "hotel"
-lat = 31.2397
-lon = 121.4905
-region = "shanghai"
-role = "own"
-
+""" + ONE_HOTEL + """
 [[sources]]
 location = "harbor-sh-bund"
 kind = "hotel_reviews"

@@ -29,7 +29,7 @@ from monitor.scheduler import (
     state_path,
     trigger_for,
 )
-from tests.conftest import ROOT, run_vocwatch
+from tests.conftest import ONE_HOTEL, ROOT, run_vocwatch
 
 HEAD = """
 [store]
@@ -43,19 +43,7 @@ retries = 0
 [schedule]
 {schedule}
 
-[[brands]]
-id = "harbor"
-
-[[locations]]
-id = "harbor-sh-bund"
-name = "Harbor"
-brand = "harbor"
-category = "hotel"
-lat = 31.2397
-lon = 121.4905
-region = "shanghai"
-role = "own"
-"""
+""" + ONE_HOTEL
 
 SOURCE = """
 [[sources]]

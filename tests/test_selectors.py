@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,7 +16,7 @@ from crawlers.store import open_store
 from spiders.pages.base import Page
 from spiders.pages.selectors import SelectorPage
 from spiders.pages.vbulletin import VBulletinThreadPage
-from tests.conftest import ROOT, run_vocwatch, shared_path
+from tests.conftest import ONE_HOTEL, ROOT, local_site, run_vocwatch, shared_path
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 VB_SPEC = ROOT / "docs" / "selectors" / "vbulletin4.toml"
@@ -32,19 +29,7 @@ url = "sqlite:///{db}"
 delay = 0.2
 retries = 0
 
-[[brands]]
-id = "harbor"
-
-[[locations]]
-id = "harbor-sh-bund"
-name = "Harbor"
-brand = "harbor"
-category = "hotel"
-lat = 31.2397
-lon = 121.4905
-region = "shanghai"
-role = "own"
-
+""" + ONE_HOTEL + """
 [[sources]]
 location = "harbor-sh-bund"
 kind = "selectors"
@@ -150,35 +135,18 @@ PAGES = {
 }
 
 
+def _review_page(path: str) -> tuple[int, str, bytes]:
+    if path == "/robots.txt":
+        return 200, "text/plain", b"User-agent: *\nDisallow: /private/\n"
+    if path.startswith("/reviews?page="):
+        return 200, "text/html; charset=utf-8", PAGES[int(path.rsplit("=", 1)[1])].encode()
+    return 404, "text/plain", b""
+
+
 @pytest.fixture
 def review_site() -> Iterator[tuple[str, list[str]]]:
-    hits: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            hits.append(self.path)
-            if self.path == "/robots.txt":
-                body, ctype = b"User-agent: *\nDisallow: /private/\n", "text/plain"
-            elif self.path.startswith("/reviews?page="):
-                body, ctype = PAGES[int(self.path.rsplit("=", 1)[1])].encode(), "text/html; charset=utf-8"
-            else:
-                self.send_response(404)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", hits
-    server.shutdown()
+    with local_site(_review_page) as site:
+        yield site
 
 
 def test_selectors_source_crawls_a_local_site(review_site: tuple[str, list[str]], tmp_path: Path) -> None:

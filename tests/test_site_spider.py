@@ -4,10 +4,8 @@ rule (JD's 0-based page numbers up to maxPage), incremental on the second crawl.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -16,7 +14,7 @@ import pytest
 
 from config.loader import ConfigError, load_config
 from crawlers.store import open_store
-from tests.conftest import run_vocwatch
+from tests.conftest import local_site, run_vocwatch
 
 CONFIG = """
 [store]
@@ -56,34 +54,19 @@ def _comment(n: int) -> dict[str, Any]:
 COMMENTS = [_comment(n) for n in range(5)]  # newest first, 2 a page: pages 0, 1, 2
 
 
+def _jd_page(path: str) -> tuple[int, str, bytes]:
+    parts = urlsplit(path)
+    if parts.path == "/robots.txt":
+        return 200, "text/plain", b"User-agent: *\nAllow: /\n"
+    page = int(parse_qs(parts.query)["page"][0])
+    body = json.dumps({"maxPage": 3, "comments": COMMENTS[2 * page: 2 * page + 2]}, ensure_ascii=False)
+    return 200, "application/json; charset=utf-8", body.encode()
+
+
 @pytest.fixture
 def jd_site() -> Iterator[tuple[str, list[str]]]:
-    hits: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            hits.append(self.path)
-            parts = urlsplit(self.path)
-            if parts.path == "/robots.txt":
-                body = b"User-agent: *\nAllow: /\n"
-            else:
-                page = int(parse_qs(parts.query)["page"][0])
-                body = json.dumps({"maxPage": 3, "comments": COMMENTS[2 * page: 2 * page + 2]},
-                                  ensure_ascii=False).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", hits
-    server.shutdown()
+    with local_site(_jd_page) as site:
+        yield site
 
 
 def test_site_source_follows_the_adapters_pagination(jd_site: tuple[str, list[str]], tmp_path: Path) -> None:
