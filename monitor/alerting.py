@@ -24,7 +24,8 @@ from config import Config
 from config.model import AlertSettings
 from crawlers.items import Mention
 from crawlers.store import Store
-from crawlers.store.sqlite import from_db_time, sqlite_path, to_db_time
+from crawlers.store.base import is_mongo_url
+from crawlers.store.sqlite import connect, from_db_time, sqlite_path, to_db_time
 from monitor import detectors as det
 from monitor.detectors import Finding, hour_index, hour_start
 from nlp.keywords import top_terms
@@ -95,15 +96,14 @@ class AlertStore:
     """The ``alerts`` and ``engagement_snapshots`` tables, in the store's SQLite file (WAL)."""
 
     def __init__(self, store_url: str) -> None:
-        if store_url.startswith(("mongodb://", "mongodb+srv://")):
+        if is_mongo_url(store_url):
             raise AlertStoreError("alerts need a SQLite store for now; the configured store is MongoDB "
                                   "(set [store] url or --store to a sqlite:/// file to use alerts)")
         self.path = sqlite_path(store_url)
         self._lock = threading.Lock()
-        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        self.db = connect(self.path)
         self.db.row_factory = sqlite3.Row
         with self._lock:
-            self.db.execute("PRAGMA journal_mode=WAL")
             self.db.executescript(_SCHEMA)
 
     def save(self, alert: Alert) -> None:

@@ -22,13 +22,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from config import Channel, Config, ConfigError
 from config.model import ALERT_SEVERITIES
-from crawlers.store.sqlite import from_db_time, sqlite_path, to_db_time
+from crawlers.store.sqlite import connect, from_db_time, sqlite_path, to_db_time
 from monitor.notify_render import RENDERERS, AlertLike, payload, subject
 
 logger = logging.getLogger(__name__)
@@ -186,10 +185,7 @@ def _connect(config: Config) -> Iterator[sqlite3.Connection]:
         path = sqlite_path(config.store_url)
     except ValueError as exc:
         raise ConfigError(config.path, "store.url", str(exc)) from None
-    if path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with closing(sqlite3.connect(path, timeout=30, isolation_level=None)) as db:
-        db.execute("PRAGMA journal_mode=WAL")
+    with closing(connect(path)) as db:
         db.executescript(_SCHEMA)
         yield db
 

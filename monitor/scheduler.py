@@ -21,7 +21,6 @@ import logging
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -43,6 +42,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from config.loader import STORE_URL_ENV, crontab_fields, interval_seconds
 from config.model import Config, ScheduleSettings, Source
 from crawlers.store import CrawlRun, Store, open_store
+from crawlers.store.base import is_mongo_url
+from crawlers.store.sqlite import connect, sqlite_path
 
 logger = logging.getLogger(__name__)
 
@@ -108,9 +109,7 @@ def first_run(trigger: BaseTrigger, settings: ScheduleSettings, now: datetime) -
 # -- persisted state --------------------------------------------------------------------
 def state_path(config: Config) -> Path:
     """The store's own SQLite file; beside the config file for other (MongoDB) stores."""
-    from crawlers.store.sqlite import sqlite_path
-
-    if config.store_url.startswith(("mongodb://", "mongodb+srv://")):
+    if is_mongo_url(config.store_url):
         return config.path.parent / "vocwatch-schedule.db"
     return Path(sqlite_path(config.store_url))
 
@@ -119,9 +118,8 @@ class ScheduleState:
     """The ``schedule_state`` table: per job, its schedule text and next run time (UTC)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db = connect(str(path))
         with self._lock:
             self._db.execute("CREATE TABLE IF NOT EXISTS schedule_state "
                              "(job_id TEXT PRIMARY KEY, schedule TEXT NOT NULL, next_run_at TEXT)")

@@ -139,10 +139,16 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+def is_mongo_url(url: str) -> bool:
+    """Whether a store URL names MongoDB (``mongodb://`` or ``mongodb+srv://``); any other
+    URL or path is a SQLite file."""
+    return url.startswith(("mongodb://", "mongodb+srv://"))
+
+
 def open_store(url: str) -> Store:
     """Open a store by URL: ``sqlite:///relative.db``, ``sqlite:////abs.db``, a plain
     file path, or ``mongodb://...`` (``mongodb+srv://`` too)."""
-    if url.startswith(("mongodb://", "mongodb+srv://")):
+    if is_mongo_url(url):
         from crawlers.store.mongo import MongoStore
 
         return MongoStore(url)

@@ -89,20 +89,27 @@ def sqlite_path(url: str) -> str:
     return url
 
 
+def connect(path: str) -> sqlite3.Connection:
+    """A connection to a store's SQLite file, creating its folder: WAL (readers never wait
+    for the crawl's writes), autocommit, a 30 s busy timeout, usable from any thread. The
+    store and the tables kept beside it (alerts, deliveries, schedule state) each open one."""
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    db.execute("PRAGMA journal_mode=WAL")
+    return db
+
+
 class SQLiteStore:
     """Store backed by one SQLite file in WAL mode; every call holds one lock."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        path = sqlite_path(url)
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
+        self.path = sqlite_path(url)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db = connect(self.path)
         self._db.row_factory = sqlite3.Row
         with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from config import Config, Location
+from crawlers.store.base import is_mongo_url
 from crawlers.store.sqlite import sqlite_path
 
 SCOPE_KINDS = ("location", "region", "brand")
@@ -86,7 +87,7 @@ def default_tokens_path(store_url: str) -> Path:
     env = os.environ.get(TOKENS_ENV)
     if env:
         return Path(env)
-    if not store_url.startswith(("mongodb://", "mongodb+srv://")):
+    if not is_mongo_url(store_url):
         path = sqlite_path(store_url)
         if path != ":memory:":
             return Path(path).parent / "tokens.json"
