@@ -518,13 +518,11 @@ def cmd_parse(args: argparse.Namespace) -> int:
         raw = path.read_bytes()
     except OSError as exc:
         raise argparse.ArgumentTypeError(f"parse: cannot read {path}: {exc.strerror}") from None
+    now = _parse_now(args.now)
     try:
-        now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
         tz = ZoneInfo(args.tz)
     except (ValueError, KeyError) as exc:
-        raise argparse.ArgumentTypeError(f"parse: bad --now or --tz: {exc}") from None
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
+        raise argparse.ArgumentTypeError(f"parse: bad --tz: {exc}") from None
     if args.selectors:
         from config.selectors import load_selector_file
         from spiders.pages.selectors import SelectorPage
