@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable
+from functools import cache
 
 from crawlers.items import Mention
 from spiders.pages.base import Page
@@ -53,8 +54,10 @@ def next_url_rule(name: str) -> Pager | None:
     return _PAGERS.get(name)
 
 
+@cache
 def _load_all() -> None:
-    """Import every module of ``spiders.pages`` so their adapters register."""
+    """Import every module of ``spiders.pages`` so their adapters register (once: the
+    site spider asks for its adapter on every page)."""
     import spiders.pages as package
 
     for mod in pkgutil.iter_modules(package.__path__):
