@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -91,10 +91,8 @@ def site(respond: Respond) -> Iterator[tuple[str, list[str]]]:
                 self.send_header("Content-Length", str(len(body)))
             self.send_header("Connection", "close")
             self.end_headers()
-            try:
+            with suppress(OSError):
                 self.wfile.write(body)
-            except OSError:
-                pass
             self.close_connection = True
 
         def log_message(self, *args: Any) -> None:
@@ -389,7 +387,7 @@ def fault_kill9(p: Probe) -> dict[str, Any]:
         time.sleep(0.3)
         return 200, {}, render(int(query.get("page", ["1"])[0]))[0].encode()
 
-    with site(respond) as (base, hits):
+    with site(respond) as (base, _hits):
         cfg, db = p.config("kill9", selectors_source("probe", f"{base}/reviews?page=1"))
         env = {**p.env, "VOCWATCH_NLP_WORKERS": "1"}
         proc = subprocess.Popen(p.cmd("crawl", "-c", str(cfg), "--quiet"), cwd=p.repo, env=env,
