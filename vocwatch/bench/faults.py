@@ -194,8 +194,8 @@ def selectors_source(sid: str, url: str, extra: str = "") -> str:
 
 
 # -- the faults -----------------------------------------------------------------------
-def broken_first_page(p: Probe, name: str, broken: Callable[[str, int], tuple[int, dict[str, str], bytes]]
-                      ) -> dict[str, Any]:
+def broken_first_page(p: Probe, name: str, broken: Callable[[str, int], tuple[int, dict[str, str], bytes]],
+                      after_first: Callable[[Path], dict[str, Any]] | None = None) -> dict[str, Any]:
     """33 reviews on 4 pages; on the first crawl page 1 is broken, then the site recovers;
     three crawls. A run that trusted the broken page moves the cut-off and loses the rest."""
     now = datetime.now(UTC)
@@ -209,13 +209,15 @@ def broken_first_page(p: Probe, name: str, broken: Callable[[str, int], tuple[in
             return broken(html, n)
         return 200, {}, html.encode()
 
-    codes = []
+    codes, first = [], {}
     with site(respond) as (base, _):
         cfg, db = p.config(name, selectors_source("probe", f"{base}/reviews?page=1"))
         for crawl in (1, 2, 3):
             state["crawl"] = crawl
             codes.append(p.crawl(cfg).returncode)
-    return {"stored": f"{stored(db)}/33", "outcomes": outcomes(db), "exit codes": codes}
+            if crawl == 1 and after_first is not None:
+                first = after_first(db)
+    return {"stored": f"{stored(db)}/33", "outcomes": outcomes(db), "exit codes": codes, **first}
 
 
 def fault_empty_first_page(p: Probe) -> dict[str, Any]:
@@ -228,11 +230,12 @@ def fault_truncated_first_page(p: Probe) -> dict[str, Any]:
         body = html.encode()
         at = body.index(b"Review number 4") + 20
         return 200, {}, body[:at]
-    result = broken_first_page(p, "truncated", cut)
-    db = p.workdir / "truncated.db"
-    short = q(db, "SELECT count(*) FROM mentions WHERE text NOT LIKE '%staff kind.'")
-    result["stored cut-off texts"] = short[0][0] if short else 0
-    return result
+
+    def cut_texts(db: Path) -> dict[str, Any]:
+        short = q(db, "SELECT count(*) FROM mentions WHERE text NOT LIKE '%staff kind.'")
+        return {"cut-off texts stored by crawl 1": short[0][0] if short else 0}
+
+    return broken_first_page(p, "truncated", cut, cut_texts)
 
 
 def fault_redirect_loop(p: Probe) -> dict[str, Any]:
