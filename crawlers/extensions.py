@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 ITEM_ERROR = "item_error_"
 """Drop reason prefix of an item a pipeline stage raised on: ``item_error_<stage>``."""
-ERROR_PREFIXES = (DROPPED + "page_", DROPPED + "store_error", DROPPED + "store_rejected", DROPPED + ITEM_ERROR,
+ERROR_PREFIXES = (DROPPED + "page_", DROPPED + "store_rejected", DROPPED + ITEM_ERROR,
                   "spider_exceptions/")
 
 

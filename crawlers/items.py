@@ -44,9 +44,10 @@ class Mention:
     """The site's own id for this mention (review id, status id, post id, RSS guid)."""
     id_scope: str = ""
     """Where the site keeps ``external_id`` unique: ``""`` on the whole site (a status id,
-    a review id), else ``"host:<host>"`` (one forum instance), ``"url:<listing url>"`` (one
-    product or thread) or ``"source:<source id>"`` (one configured source). Set by the
-    spider from what the adapter declares (``ID_SCOPES``); part of the fingerprint."""
+    a review id), else ``"host:<host>"`` (one forum instance), ``"url:<host><path>?<query>"``
+    of the source's URL (one product or thread) or ``"source:<source id>"`` (one configured
+    source). Set by the spider from what it or its adapter declares (``config.model.ID_SCOPES``);
+    part of the fingerprint."""
     source_id: str = ""
     """Id of the configured source that produced it (``config`` ``[[sources]].id``)."""
     location_id: str = ""

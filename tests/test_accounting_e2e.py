@@ -265,3 +265,17 @@ def test_migrate_ids_rekeys_an_old_store_and_merges_duplicates(two_listings: str
     merged = run_vocwatch("store", "migrate-ids", "-c", str(back))
     assert "10 stored mentions with a site id: re-keyed 5, merged 5 duplicates, 0 unchanged" in merged.stdout
     assert len(texts(db)) == 5
+
+
+def test_a_store_crawled_before_it_was_migrated_is_repaired_by_migrating(two_listings: str, tmp_path: Path) -> None:
+    """Forgetting the migration after an upgrade doubles what the sources read again; the
+    migration run later merges each old row into the new one."""
+    db = tmp_path / "v.db"
+    assert crawl(selectors_config(tmp_path, two_listings, scope="global")).returncode == 0
+    new = selectors_config(tmp_path, two_listings)
+    assert crawl(new).returncode == 0
+    assert len(texts(db)) == 15
+    out = run_vocwatch("store", "migrate-ids", "-c", str(new)).stdout
+    assert "15 stored mentions with a site id: re-keyed 0, merged 5 duplicates, 10 unchanged" in out
+    got = texts(db)
+    assert len(got) == 10

@@ -96,7 +96,8 @@ class CrawlRun:
 
     ``outcome`` is ``finished`` (clean), ``partial`` (ended but pages failed or items
     were dropped for errors), ``failed`` (crashed or closed for an error) or ``running``.
-    ``stats`` holds Scrapy's counters plus ``vocwatch/dropped/<reason>`` counts.
+    ``stats`` holds Scrapy's counters plus ``vocwatch/dropped/<reason>`` counts and the item
+    balance ``vocwatch/balance/{read,accounted,unaccounted}`` (``crawlers.stats.balance``).
     """
 
     id: int
