@@ -30,6 +30,12 @@ SOURCE_KINDS: dict[str, str] = {
     "site": "a real site vocwatch has an adapter for (`site = \"jd\"`; `vocwatch parse --help` lists them), paged by its rule",
 }
 
+#: Where a site keeps the ids of its mentions unique, which decides what a mention's
+#: fingerprint digests with its id (``crawlers.items.id_scope_value``): ``global`` (the
+#: whole site), ``host`` (one installation, e.g. a Discourse forum), ``url`` (one listing:
+#: the source's URL), ``source`` (one configured source).
+ID_SCOPES = ("global", "host", "url", "source")
+
 #: How a source's pages are fetched: plain HTTP, or rendered in Chromium for pages whose
 #: reviews are built by JavaScript (``crawlers/render.py``).
 RENDER_MODES = ("http", "browser")

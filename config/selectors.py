@@ -14,6 +14,7 @@ mention and where each field sits in it, plus how to reach the next page::
     kind = "comment"                       # review | post | comment (default review)
     exclude = [".bbcode_container"]        # removed from each item first (quotes, signatures)
     next_page = "link[rel=next]::attr(href)"
+    id_scope = "source"                    # where external_id is unique: global | host | url | source
 
     [sources.selectors.fields]
     text = "blockquote.postcontent"        # an element: its text as a reader sees it
@@ -38,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config.loader import ConfigError, _Reader
+from config.model import ID_SCOPES
 
 FIELDS = ("text", "title", "author", "author_region", "date", "rating", "likes", "reposts", "comments",
           "url", "external_id", "reply_text", "reply_date", "variant")
@@ -67,6 +69,10 @@ class SelectorSpec:
     next_page: str | None = None
     next_param: str | None = None
     page_param: str | None = None
+    id_scope: str = "source"
+    """Where the site keeps ``external_id`` unique (``crawlers.items.ID_SCOPES``): by
+    default only within this source, so two sources whose pages number their items 1, 2, 3
+    never overwrite each other; ``global`` when the site's ids are platform-wide."""
 
 
 def _check_css_or_xpath(value: str) -> str | None:
@@ -136,6 +142,8 @@ def read_selector_spec(r: _Reader) -> SelectorSpec:
         next_page=next_page,
         next_param=r.get("next_param", str, None),
         page_param=page_param,
+        id_scope=r.get("id_scope", str, "source",
+                       check=lambda v: None if v in ID_SCOPES else f"must be one of: {', '.join(ID_SCOPES)}"),
     )
     if spec.next_param and not spec.next_page:
         r.fail("next_param", "needs next_page (the path or selector of the cursor)")

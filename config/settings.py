@@ -43,7 +43,9 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "crawlers.extensions.RunRecorder": 500,
+    "crawlers.extensions.ItemErrors": 500,
 }
+LOG_FORMATTER = "crawlers.extensions.VocwatchLogFormatter"
 
 # vocwatch's own settings
 VOCWATCH_CONFIG = "vocwatch.toml"  # overridden by the VOCWATCH_CONFIG environment variable

@@ -1,21 +1,28 @@
-"""Scrapy extensions: the crawl-run record written to the store for every crawl."""
+"""Scrapy extensions: the crawl-run record written to the store for every crawl, and the
+counting of items a pipeline stage failed on (nothing leaves the pipelines uncounted)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Self
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.logformatter import LogFormatter, LogFormatterResult
+from twisted.python.failure import Failure
 
 from crawlers.runtime import source_id_of, store_for
-from crawlers.stats import DROPPED
+from crawlers.stats import BALANCE, DROPPED, balance
 
 logger = logging.getLogger(__name__)
 
-ERROR_PREFIXES = (DROPPED + "page_", DROPPED + "store_error", "spider_exceptions/")
+ITEM_ERROR = "item_error_"
+"""Drop reason prefix of an item a pipeline stage raised on: ``item_error_<stage>``."""
+ERROR_PREFIXES = (DROPPED + "page_", DROPPED + "store_rejected", DROPPED + ITEM_ERROR,
+                  "spider_exceptions/")
 
 
 def run_outcome(reason: str, stats: dict[str, Any]) -> str:
@@ -31,6 +38,8 @@ def run_outcome(reason: str, stats: dict[str, Any]) -> str:
         return "failed"
     if any(k.startswith(ERROR_PREFIXES) and v for k, v in stats.items()):
         return "partial"
+    if stats.get(BALANCE + "unaccounted"):
+        return "partial"  # items went missing without a reason: the run cannot be trusted
     return "finished"
 
 
@@ -68,9 +77,83 @@ class RunRecorder:
     async def spider_closed(self, spider: Any, reason: str) -> None:
         if self.run_id is None:
             return
+        self.record_balance(spider)
         stats = jsonable_stats(self.crawler.stats.get_stats())
         outcome = run_outcome(reason, stats)
         stats["vocwatch/close_reason"] = reason
         store = store_for(self.crawler.settings)
         await asyncio.to_thread(store.finish_run, self.run_id, datetime.now(UTC), outcome, stats)
         logger.info("crawl run %d of %s: %s", self.run_id, source_id_of(spider), outcome)
+
+    def record_balance(self, spider: Any) -> None:
+        """Put the item balance into the run's counters; say so when it does not close."""
+        stats = self.crawler.stats
+        b = balance(stats.get_stats())
+        stats.set_value(BALANCE + "read", b.read)
+        stats.set_value(BALANCE + "accounted", b.accounted)
+        stats.set_value(BALANCE + "unaccounted", b.unaccounted)
+        if not b.closes:
+            logger.error("crawl of %s does not balance: read %d, stored %d + updated %d + unchanged %d + "
+                         "dropped %d = %d; %d unaccounted", source_id_of(spider), b.read, b.inserted, b.updated,
+                         b.unchanged, b.dropped, b.accounted, b.unaccounted)
+
+
+def pipeline_stage(failure: Failure, pipelines: Sequence[Any]) -> str:
+    """The name of the pipeline stage a failure was raised in: the outermost traceback
+    frame whose ``self`` is one of ``pipelines`` (``CleanPipeline`` -> ``clean``)."""
+    tb = failure.getTracebackObject()
+    while tb is not None:
+        owner = tb.tb_frame.f_locals.get("self")
+        if any(owner is p for p in pipelines):
+            return stage_name(owner)
+        tb = tb.tb_next
+    return "unknown"
+
+
+def stage_name(pipeline: Any) -> str:
+    name = type(pipeline).__name__
+    return (name.removesuffix("Pipeline") or name).lower()
+
+
+def item_summary(item: Any) -> str:
+    """What a log line says about an item: where it came from, never its text or author
+    (scraped text is hostile, authors are not yet pseudonymised before the clean stage)."""
+    url = getattr(item, "url", None)
+    fp = getattr(item, "fingerprint", None) or getattr(item, "external_id", None)
+    return f"{type(item).__name__} from {url or '?'}" + (f" ({fp})" if fp else "")
+
+
+class ItemErrors:
+    """Counts an item that a pipeline stage raised on (anything but ``DropItem``) as the
+    drop ``item_error_<stage>``, so it is in the run's balance and makes the run partial.
+    Scrapy logs it once (through :class:`VocwatchLogFormatter`, without the item's text)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        ext = cls(crawler)
+        crawler.signals.connect(ext.item_error, signal=signals.item_error)
+        return ext
+
+    def item_error(self, item: Any, response: Any, spider: Any, failure: Failure) -> None:
+        pipelines = getattr(getattr(self.crawler.engine, "scraper", None), "itemproc", None)
+        stage = pipeline_stage(failure, getattr(pipelines, "middlewares", ()))
+        self.crawler.stats.inc_value(DROPPED + ITEM_ERROR + stage)
+
+
+class VocwatchLogFormatter(LogFormatter):
+    """Scrapy's messages for dropped and failed items, naming the item by URL and id instead
+    of printing it whole."""
+
+    def dropped(self, item: Any, exception: BaseException, response: Any, spider: Any) -> LogFormatterResult:
+        result = super().dropped(item, exception, response, spider)
+        if result is not None:
+            result["msg"], result["args"] = "Dropped %(item)s: %(exception)s", {
+                "item": item_summary(item), "exception": exception}
+        return result
+
+    def item_error(self, item: Any, exception: BaseException, response: Any, spider: Any) -> LogFormatterResult:
+        return {"level": logging.ERROR, "msg": "Error processing %(item)s: %(exception)r",
+                "args": {"item": item_summary(item), "exception": exception}}

@@ -10,9 +10,13 @@ Raw and normalised values sit side by side (``rating_raw`` + ``rating_scale`` ne
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from urllib.parse import urlsplit
+
+from config.model import ID_SCOPES
 
 MENTION_KINDS = ("review", "post", "comment")
 SENTIMENT_LABELS = ("positive", "neutral", "negative")
@@ -38,6 +42,12 @@ class Mention:
     a single ``\\n`` (see ``crawlers.processors.clean_text``). Never empty once stored."""
     external_id: str | None = None
     """The site's own id for this mention (review id, status id, post id, RSS guid)."""
+    id_scope: str = ""
+    """Where the site keeps ``external_id`` unique: ``""`` on the whole site (a status id,
+    a review id), else ``"host:<host>"`` (one forum instance), ``"url:<host><path>?<query>"``
+    of the source's URL (one product or thread) or ``"source:<source id>"`` (one configured
+    source). Set by the spider from what it or its adapter declares (``config.model.ID_SCOPES``);
+    part of the fingerprint."""
     source_id: str = ""
     """Id of the configured source that produced it (``config`` ``[[sources]].id``)."""
     location_id: str = ""
@@ -103,10 +113,29 @@ class Mention:
 
 
 MENTION_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Mention))
+_TYPES: dict[str, str] = {f.name: str(f.type) for f in fields(Mention)}
+"""Each field's declared type as written (``"str | None"``): what :func:`coerce_fields` enforces."""
 DATETIME_FIELDS = ("published_at", "crawled_at", "reply_at")
 NLP_FIELDS = ("language", "sentiment_label", "sentiment_score", "aspects", "keywords", "nlp_model")
 """Fields the text analysis fills: what ``vocwatch reanalyze`` rewrites after a model change."""
 MUTABLE_FIELDS = ("text", "title", "rating_raw", "likes", "reposts", "comments", "reply_text", "reply_at")
+
+
+def id_scope_value(scope: str, *, url: str, source_id: str, listing_url: str) -> str:
+    """The ``Mention.id_scope`` of a mention read at ``url`` by source ``source_id`` whose
+    configured URL is ``listing_url``, under one of ``ID_SCOPES``."""
+    if scope == "global":
+        return ""
+    if scope == "host":
+        return "host:" + (urlsplit(url).hostname or "")
+    if scope == "url":
+        # the listing by host, path and query: not by scheme or port, which move (http to
+        # https, a sandbox on another port) while the listing stays the same
+        parts = urlsplit(listing_url)
+        return f"url:{parts.hostname or ''}{parts.path or '/'}" + (f"?{parts.query}" if parts.query else "")
+    if scope == "source":
+        return "source:" + source_id
+    raise ValueError(f"unknown id scope {scope!r}; one of {', '.join(ID_SCOPES)}")
 
 
 def _digest(parts: list[str]) -> str:
@@ -114,12 +143,15 @@ def _digest(parts: list[str]) -> str:
 
 
 def mention_fingerprint(m: Mention) -> str:
-    """Dedupe key: the site's own id when there is one, else url + author + text.
+    """Dedupe key: the site's own id within its scope when there is one, else url +
+    author + text. A global id's key is ``site, kind, id`` (as before scopes existed).
 
     Location is deliberately not part of it: the same review reached from two sources
-    is one mention.
+    is one mention (unless the site's ids are only unique per source).
     """
     if m.external_id:
+        if m.id_scope:
+            return _digest([m.site, m.kind, m.id_scope, m.external_id])
         return _digest([m.site, m.kind, m.external_id])
     return _digest([m.site, m.kind, m.url, m.author or "", " ".join(m.text.split())])
 
@@ -131,6 +163,85 @@ def mention_content_hash(m: Mention) -> str:
         value = getattr(m, name)
         parts.append(value.isoformat() if isinstance(value, datetime) else str(value))
     return _digest(parts)
+
+
+_REQUIRED_TEXT = ("site", "kind", "url", "text", "source_id", "location_id", "brand", "id_scope",
+                  "fingerprint", "content_hash")
+
+
+def _hint(name: str) -> str:
+    return _TYPES[name].replace(" ", "")
+
+
+def coerce_fields(m: Mention, tz: tzinfo = UTC) -> tuple[list[str], list[str]]:
+    """Bring every field of ``m`` to its declared type, in place, as far as it can be done
+    without guessing: numbers as text become numbers, a number where text belongs becomes
+    text, a naive datetime is read in ``tz``. A value that cannot be (a dict where a name
+    belongs, a list where a date belongs) is set to ``None`` (``[]`` for lists). Returns
+    ``(given_up, fatal)``: the optional fields set aside, and the required ones (text, url,
+    ...) that cannot be, which make the mention meaningless."""
+    from crawlers.processors import parse_count
+
+    given_up: list[str] = []
+    fatal: list[str] = []
+    for name in MENTION_FIELDS:
+        value = getattr(m, name)
+        hint = _hint(name)
+        if value is None:
+            if hint == "str":
+                setattr(m, name, "")  # absent: the checks for missing values take it from here
+            elif hint.startswith("list"):
+                setattr(m, name, [])
+            continue
+        ok, new = _coerce(hint, value, tz, parse_count)
+        if ok:
+            if new is not value:
+                setattr(m, name, new)
+        elif name in _REQUIRED_TEXT:
+            fatal.append(name)
+        else:
+            setattr(m, name, [] if hint.startswith("list") else None)
+            given_up.append(name)
+    return given_up, fatal
+
+
+def _coerce(hint: str, value: Any, tz: tzinfo, parse_count: Any) -> tuple[bool, Any]:
+    """``(True, value as hint)`` or ``(False, None)``."""
+    if isinstance(value, bool):
+        return False, None  # never a name, a date or a count
+    base = hint.removesuffix("|None")
+    if base == "str":
+        if isinstance(value, str):
+            return True, value
+        if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+            return True, str(value)
+        return False, None
+    if base == "float":
+        if isinstance(value, int | float):
+            return (True, float(value)) if math.isfinite(value) else (False, None)
+        if isinstance(value, str):
+            try:
+                number = float(value.strip().replace(",", "."))
+            except ValueError:
+                return False, None
+            return (True, number) if math.isfinite(number) else (False, None)
+        return False, None
+    if base == "int":
+        count = parse_count(value) if isinstance(value, str | int | float) else None
+        return (count is not None), count
+    if base == "datetime":
+        if not isinstance(value, datetime):
+            return False, None
+        return True, value if value.utcoffset() is not None else value.replace(tzinfo=tz).astimezone(UTC)
+    if base.startswith("list[dict"):
+        if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            return True, value
+        return False, None
+    if base.startswith("list[str"):
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return True, value
+        return False, None
+    raise TypeError(f"no coercion for type {hint!r}")
 
 
 def apply_analysis(m: Mention, a: Any) -> None:

@@ -2,12 +2,68 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 DROPPED = "vocwatch/dropped/"
 """Prefix of every drop counter: ``vocwatch/dropped/<reason>`` (items and pages)."""
+PAGE_DROP = "page_"
+"""Reasons of page drops start with this (``page_malformed``, ``page_http_404``, ...): a page
+is not an item, so these are not part of an item balance. Every other reason counts items."""
+EXTRACTED = "vocwatch/mentions/extracted"
+"""Items the spiders handed to the pipelines (``SourceSpider.emit``): what a run read."""
+STORE_RESULTS = ("vocwatch/store/inserted", "vocwatch/store/updated", "vocwatch/store/unchanged")
+BALANCE = "vocwatch/balance/"
+"""``read``, ``accounted`` and ``unaccounted`` of a run, stored with it at close."""
+WARNINGS = "vocwatch/warnings/"
 
 
 def drops(stats: dict[str, Any]) -> dict[str, int]:
     """``reason -> count`` of the drop counters in a stats dict, sorted by reason."""
     return {k.removeprefix(DROPPED): v for k, v in sorted(stats.items()) if k.startswith(DROPPED)}
+
+
+def item_drops(stats: dict[str, Any]) -> dict[str, int]:
+    """The drops of items (every reason but ``page_*``), sorted by reason."""
+    return {k: v for k, v in drops(stats).items() if not k.startswith(PAGE_DROP)}
+
+
+def page_drops(stats: dict[str, Any]) -> dict[str, int]:
+    """The drops of pages (``page_*`` reasons), sorted by reason."""
+    return {k: v for k, v in drops(stats).items() if k.startswith(PAGE_DROP)}
+
+
+def warnings(stats: dict[str, Any]) -> dict[str, int]:
+    """``what -> count`` of ``vocwatch/warnings/...`` counters (items kept, a field given up)."""
+    return {k.removeprefix(WARNINGS): v for k, v in sorted(stats.items()) if k.startswith(WARNINGS)}
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """Where every item a run read went: ``read = inserted + updated + unchanged + dropped``."""
+
+    read: int
+    inserted: int
+    updated: int
+    unchanged: int
+    dropped: int
+
+    @property
+    def accounted(self) -> int:
+        return self.inserted + self.updated + self.unchanged + self.dropped
+
+    @property
+    def unaccounted(self) -> int:
+        """Items read but neither stored nor dropped with a reason (negative: counted twice)."""
+        return self.read - self.accounted
+
+    @property
+    def closes(self) -> bool:
+        return self.unaccounted == 0
+
+
+def balance(stats: dict[str, Any]) -> Balance:
+    """The item balance of a run's counters (live Scrapy stats or a stored run's)."""
+    inserted, updated, unchanged = (int(stats.get(k, 0) or 0) for k in STORE_RESULTS)
+    return Balance(read=int(stats.get(EXTRACTED, 0) or 0), inserted=inserted, updated=updated,
+                   unchanged=unchanged, dropped=sum(int(v or 0) for v in item_drops(stats).values()))

@@ -1,12 +1,19 @@
-"""First stage: normalise text, rating and author; enforce required fields; fingerprint."""
+"""First stage: every field to its declared type; normalise text, rating and author; enforce
+required fields; fingerprint."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
-from crawlers.items import MENTION_KINDS, Mention, mention_content_hash, mention_fingerprint
+from crawlers.items import (
+    MENTION_KINDS,
+    Mention,
+    coerce_fields,
+    mention_content_hash,
+    mention_fingerprint,
+)
 from crawlers.processors import clean_text, normalise_rating
 from pipelines.base import VocwatchPipeline
 
@@ -22,9 +29,22 @@ class CleanPipeline(VocwatchPipeline):
         digest = hmac.new(self._author_key, f"{site}\x1f{author}".encode(), hashlib.sha256).hexdigest()
         return "u_" + digest[:16]
 
+    @property
+    def tz(self) -> tzinfo:
+        """The source's zone, for a naive datetime a spider handed over."""
+        return getattr(self.crawler.spider, "tz", None) or UTC
+
     def process_item(self, item: Mention) -> Mention:
         if not isinstance(item, Mention):
             raise self.drop("not_a_mention", item, type(item).__name__)
+        # a spider may hand over any JSON type where a name or a date belongs: a field that
+        # cannot be made its declared type is set aside (counted), and only a mention
+        # without a usable text/url/kind is dropped
+        given_up, fatal = coerce_fields(item, self.tz)
+        if fatal:
+            raise self.drop(f"bad_field_{fatal[0]}", item)
+        for name in given_up:
+            self.stats.inc_value(f"vocwatch/warnings/bad_field/{name}")
         if not item.url:
             raise self.drop("missing_url", item)
         if item.kind not in MENTION_KINDS:

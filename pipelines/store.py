@@ -8,6 +8,7 @@ import time
 
 from crawlers.items import Mention
 from crawlers.stats import DROPPED
+from crawlers.store import UpsertResult
 from pipelines.base import VocwatchPipeline
 
 logger = logging.getLogger(__name__)
@@ -15,9 +16,11 @@ logger = logging.getLogger(__name__)
 
 class StorePipeline(VocwatchPipeline):
     """Writes in batches of ``VOCWATCH_STORE_BATCH`` items or every
-    ``VOCWATCH_STORE_FLUSH_SECONDS``, and once more when the spider closes. A failed write
-    is logged and counted and marks the run as not finished, so the next crawl re-reads
-    those pages: nothing is lost, and upserts by fingerprint mean nothing is doubled."""
+    ``VOCWATCH_STORE_FLUSH_SECONDS``, and once more when the spider closes. When a batch
+    write fails, its items are written one by one, so one item the store rejects does not
+    take its batch-mates down; each item still rejected is dropped as ``store_rejected``
+    (counted, logged by fingerprint and URL) and marks the run as not finished, so the next
+    crawl re-reads those pages. Upserts by fingerprint mean nothing is doubled."""
 
     def __init__(self, crawler) -> None:  # type: ignore[no-untyped-def]
         super().__init__(crawler)
@@ -37,16 +40,38 @@ class StorePipeline(VocwatchPipeline):
         self.last_flush = time.monotonic()
         if not batch:
             return
+        await self.write(batch)
+
+    async def write(self, batch: list[Mention]) -> None:
+        """Upsert ``batch``; if that fails, each of its items on its own."""
         try:
             result = await asyncio.to_thread(self.store.upsert_mentions, batch)
-        except Exception:
-            logger.exception("could not store %d mentions", len(batch))
+        except Exception as exc:
             self.stats.inc_value("vocwatch/store/errors")
-            self.stats.inc_value(DROPPED + "store_error", len(batch))
+            if len(batch) == 1:
+                self.rejected(batch[0], exc)
+                return
+            logger.warning("could not store a batch of %d mentions (%s); storing them one by one",
+                           len(batch), _describe(exc))
+            for m in batch:
+                await self.write([m])
             return
+        self.count(result)
+
+    def rejected(self, m: Mention, exc: Exception) -> None:
+        self.stats.inc_value(DROPPED + "store_rejected")
+        logger.error("store rejected mention %s from %s: %s", m.fingerprint or "-", m.url, _describe(exc))
+
+    def count(self, result: UpsertResult) -> None:
         self.stats.inc_value("vocwatch/store/inserted", result.inserted)
         self.stats.inc_value("vocwatch/store/updated", result.updated)
         self.stats.inc_value("vocwatch/store/unchanged", result.unchanged)
 
     async def close_spider(self) -> None:
         await self.flush()
+
+
+def _describe(exc: Exception) -> str:
+    """The exception's type and first line, bounded: a driver's message may quote the value."""
+    first = (str(exc).splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first[:200]}"

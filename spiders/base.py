@@ -34,7 +34,7 @@ from twisted.python.failure import Failure
 
 from config import Config, Source, load_config
 from crawlers.addon import config_path
-from crawlers.items import Mention
+from crawlers.items import Mention, id_scope_value
 from crawlers.render import RENDER_META
 from crawlers.runtime import store_for
 from crawlers.stats import DROPPED
@@ -50,6 +50,8 @@ class SourceSpider(scrapy.Spider):
 
     site: ClassVar[str] = ""
     """Default ``Mention.site`` for this spider's mentions."""
+    id_scope: ClassVar[str] = "global"
+    """Where this spider's site keeps the ids of its mentions unique (``ID_SCOPES``)."""
 
     config: Config
     source: Source
@@ -170,13 +172,22 @@ class SourceSpider(scrapy.Spider):
             raise MalformedPage(f"not a text response ({response.headers.get('Content-Type')!r})")
         return Page(url=response.url, text=response.text, now=datetime.now(UTC), tz=self.tz)
 
+    @classmethod
+    def id_scope_of(cls, source: Source) -> str:
+        """The id scope of ``source``'s mentions: the spider's, or what its adapter or
+        selectors declare (subclasses). Also what ``vocwatch store migrate-ids`` applies."""
+        return cls.id_scope
+
     def emit(self, mentions: Iterable[Mention]) -> Iterator[Mention]:
-        """Stamp source, location and site on the page object's mentions."""
+        """Stamp source, location, site and id scope on the page object's mentions."""
         site = self.source.site or self.site
+        scope = self.id_scope_of(self.source)
         now = datetime.now(UTC)
         for m in mentions:
             m.source_id, m.location_id, m.brand = self.source.id, self.location.id, self.location.brand
             m.site = site
+            m.id_scope = id_scope_value(scope, url=m.url if isinstance(m.url, str) else "",
+                                        source_id=self.source.id, listing_url=self.source.url)
             m.crawled_at = now
             self.crawler.stats.inc_value("vocwatch/mentions/extracted")
             yield m

@@ -18,6 +18,7 @@ from spiders.pages.forum import ForumListingPage, ForumThreadPage
 class ForumSpider(SourceSpider):
     name = "forum"
     site = "forum"
+    id_scope = "host"  # post ids count up per forum installation
 
     def parse(self, response: Response) -> Iterator[Any]:
         po = ForumListingPage(self.page(response))

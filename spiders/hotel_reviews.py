@@ -15,6 +15,7 @@ from spiders.pages.schema_hotel import SchemaHotelReviewPage
 class HotelReviewsSpider(SourceSpider):
     name = "hotel_reviews"
     site = "stayadvisor"
+    id_scope = "url"  # schema.org review ids promise nothing beyond their hotel's pages
 
     def parse(self, response: Response) -> Iterator[Any]:
         try:

@@ -22,6 +22,7 @@ PAGE_SIZE = 10
 class MallCommentsSpider(SourceSpider):
     name = "mall_comments"
     site = "mall"
+    id_scope = "global"  # comment ids are the platform's
 
     def seed_requests(self) -> Iterator[Any]:
         yield self.request(with_query(self.source.url, page=1, pageSize=PAGE_SIZE), self.parse, cb_kwargs={"page": 1})

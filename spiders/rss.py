@@ -15,6 +15,7 @@ from spiders.pages.feed import FeedPage
 class RssSpider(SourceSpider):
     name = "rss"
     site = "rss"
+    id_scope = "host"  # a guid is unique within its publisher only
 
     def parse(self, response: Response) -> Iterator[Any]:
         try:

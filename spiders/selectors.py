@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.http import Response
 
+from config import Source
 from spiders.base import SourceSpider
 from spiders.pages.base import MalformedPage
 from spiders.pages.selectors import SelectorPage
@@ -22,6 +23,12 @@ from spiders.pages.selectors import SelectorPage
 class SelectorsSpider(SourceSpider):
     name = "selectors"
     site = "selectors"
+
+    @classmethod
+    def id_scope_of(cls, source: Source) -> str:
+        """``[sources.selectors] id_scope``: by default ``source``, since nobody vouches
+        that a configured site's ids are unique beyond what one source reads."""
+        return source.selectors.id_scope if source.selectors is not None else "source"
 
     def seed_requests(self) -> Iterable[scrapy.Request]:
         # mentions are named after the site's host unless the source says `site = ...`

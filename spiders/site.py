@@ -12,14 +12,19 @@ from typing import Any
 
 from scrapy.http import Response
 
+from config import Source
 from spiders.base import SourceSpider
 from spiders.pages.base import MalformedPage
-from spiders.pages.registry import adapter, next_url_rule
+from spiders.pages.registry import adapter, id_scope, next_url_rule
 
 
 class SiteSpider(SourceSpider):
     name = "site"
     site = "site"
+
+    @classmethod
+    def id_scope_of(cls, source: Source) -> str:
+        return id_scope(source.site or "")
 
     def parse(self, response: Response) -> Iterator[Any]:
         name = self.source.site or ""

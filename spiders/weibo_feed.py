@@ -16,6 +16,7 @@ from spiders.pages.weibo import WeiboFeedPage
 class WeiboFeedSpider(SourceSpider):
     name = "weibo_feed"
     site = "weibo"
+    id_scope = "global"  # status ids are the platform's
 
     def parse(self, response: Response) -> Iterator[Any]:
         try:

@@ -29,7 +29,9 @@ def test_crawl_benchmark_modes_read_and_store_everything() -> None:
     res = crawl.run(comments=60, rounds=1)
     by_mode = {r["mode"]: r for r in res["rounds"]}
     assert set(by_mode) == set(crawl.MODES)
-    assert all(r["outcome"] == "finished" and r["extracted"] == 60 for r in by_mode.values())
+    assert all(r["extracted"] == 60 for r in by_mode.values())
+    assert by_mode["full"]["outcome"] == by_mode["thread"]["outcome"] == "finished"
+    assert by_mode["bare"]["outcome"] == "partial"  # no pipelines: its items go nowhere, and its balance says so
     assert by_mode["bare"]["stored"] == 0
     assert by_mode["full"]["stored"] == by_mode["thread"]["stored"] == 60
     assert by_mode["full"]["nlp_worker_failures"] == 0

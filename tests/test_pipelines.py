@@ -118,5 +118,7 @@ def test_run_outcome_uses_only_this_crawls_counters() -> None:
     assert run_outcome("finished", {"log_count/ERROR": 3}) == "finished"
     assert run_outcome("finished", {"vocwatch/dropped/page_timeout": 1}) == "partial"
     assert run_outcome("finished", {"spider_exceptions/KeyError": 1}) == "partial"
-    assert run_outcome("finished", {"vocwatch/dropped/store_error": 10}) == "partial"
+    assert run_outcome("finished", {"vocwatch/dropped/store_rejected": 1}) == "partial"
+    assert run_outcome("finished", {"vocwatch/dropped/item_error_clean": 1}) == "partial"
+    assert run_outcome("finished", {"vocwatch/balance/unaccounted": 2}) == "partial"
     assert run_outcome("shutdown", {}) == "failed"

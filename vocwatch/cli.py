@@ -149,19 +149,97 @@ def _benchmark_end(until: str | None) -> datetime:
     return min(now, day + timedelta(days=1) - timedelta(microseconds=1))
 
 
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in counts.items())
+
+
+def _run_record(run) -> dict:  # type: ignore[no-untyped-def]
+    """One crawl run as plain data: what ``vocwatch runs`` prints and ``--json`` emits."""
+    from crawlers.stats import balance, item_drops, page_drops, warnings
+
+    stats, b = run.stats, balance(run.stats)
+    took = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
+    return {
+        "id": run.id, "source": run.source_id, "spider": run.spider,
+        "started_at": run.started_at.isoformat(), "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "took_seconds": round(took, 1) if took is not None else None, "outcome": run.outcome,
+        "pages": stats.get("vocwatch/pages/read", 0), "read": b.read, "stored": b.inserted, "updated": b.updated,
+        "unchanged": b.unchanged, "dropped": b.dropped, "drops": item_drops(stats), "page_drops": page_drops(stats),
+        "warnings": warnings(stats),
+        "balance": None if run.outcome == "running" else
+        {"read": b.read, "accounted": b.accounted, "unaccounted": b.unaccounted, "closes": b.closes},
+        "error": stats.get("vocwatch/error"),
+    }
+
+
+RUNS_HEADER = (f"{'run':<6} {'started (UTC)':<19} {'took':>7}  {'outcome':<8} {'source':<36} "
+               f"{'pages':>5} {'read':>5} {'stored':>6} {'updated':>7} {'unchanged':>9} {'dropped':>7}  balance")
+
+
+def _run_line(r: dict) -> str:
+    took = f"{r['took_seconds']:.1f}s" if r["took_seconds"] is not None else "-"
+    bal = r["balance"]
+    check = "-" if bal is None else "ok" if bal["closes"] else f"OFF by {bal['unaccounted']}"
+    return (f"#{r['id']:<5} {r['started_at'][:19].replace('T', ' '):<19} {took:>7}  {r['outcome']:<8} {r['source']:<36} "
+            f"{r['pages']:>5} {r['read']:>5} {r['stored']:>6} {r['updated']:>7} {r['unchanged']:>9} {r['dropped']:>7}  {check}")
+
+
+def _run_details(r: dict) -> list[str]:
+    """The lines printed under a run: drops by reason, warnings, a balance that does not close."""
+    lines = []
+    if r["error"]:
+        lines.append(f"error: {r['error']}")
+    if r["drops"]:
+        lines.append(f"dropped: {_counts(r['drops'])}")
+    if r["page_drops"]:
+        lines.append(f"pages dropped: {_counts(r['page_drops'])}")
+    if r["warnings"]:
+        lines.append(f"warnings: {_counts(r['warnings'])}")
+    bal = r["balance"]
+    if bal is not None and not bal["closes"]:
+        lines.append(f"does not balance: read {bal['read']} but stored + updated + unchanged + dropped = "
+                     f"{bal['accounted']} ({bal['unaccounted']} unaccounted)")
+    return lines
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
-    from crawlers.stats import drops
+    import json
+
     from crawlers.store import open_store
 
     config = _load(args)
     store = open_store(config.store_url)
     try:
-        for run in store.list_runs(source_id=args.source, limit=args.limit):
-            took = f"{(run.finished_at - run.started_at).total_seconds():.1f}s" if run.finished_at else "-"
-            print(f"#{run.id:<5} {run.started_at:%Y-%m-%d %H:%M:%S}Z {took:>7} {run.outcome:<8} {run.source_id:<36} "
-                  f"stored={run.stats.get('vocwatch/store/inserted', 0)} dropped={drops(run.stats) or '-'}")
+        records = [_run_record(run) for run in store.list_runs(source_id=args.source, limit=args.limit)]
     finally:
         store.close()
+    if args.json:
+        print(json.dumps(records, ensure_ascii=False, indent=2))
+        return 0
+    if not records:
+        print("no crawl runs" + (f" of {args.source}" if args.source else ""))
+        return 0
+    print(RUNS_HEADER)
+    for r in records:
+        print(_run_line(r))
+        for line in _run_details(r):
+            print("       " + line)
+    return 0
+
+
+def cmd_store(args: argparse.Namespace) -> int:
+    from crawlers.store import open_store
+    from spiders.scopes import scope_of_stored
+
+    config = _load(args)
+    store = open_store(config.store_url)
+    try:
+        r = store.migrate_ids(scope_of_stored(config), dry_run=args.dry_run)
+    finally:
+        store.close()
+    verb = "would re-key" if args.dry_run else "re-keyed"
+    print(f"{r.checked} stored mentions with a site id: {verb} {r.rekeyed}, merged {r.merged} duplicates, "
+          f"{r.unchanged} unchanged, {r.unknown_source} left as they are (source not in {config.path})")
     return 0
 
 
@@ -580,11 +658,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write to this file instead of stdout")
     p.set_defaults(func=cmd_benchmark)
 
-    p = sub.add_parser("runs", help="recent crawl runs with outcome and drop reasons")
+    p = sub.add_parser("runs", help="recent crawl runs: outcome, items read/stored/dropped by reason, balance")
     _config_arg(p)
     p.add_argument("--source", help="only this source id")
     p.add_argument("--limit", type=int, default=30)
+    p.add_argument("--json", action="store_true", help="print the runs as a JSON array")
     p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("store", help="maintain the store")
+    store_sub = p.add_subparsers(dest="store_command", required=True)
+    p = store_sub.add_parser("migrate-ids", help="recompute stored mentions' fingerprints with their sources' "
+                             "id scopes, merging duplicates (after an upgrade; safe to repeat)")
+    _config_arg(p)
+    p.add_argument("--dry-run", action="store_true", help="only count what would change")
+    p.set_defaults(func=cmd_store)
 
     p = sub.add_parser("check", help="validate a configuration file")
     _config_arg(p)

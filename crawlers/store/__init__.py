@@ -4,10 +4,11 @@ from crawlers.store.base import (
     BUCKETS,
     ROLLUP_KEYS,
     CrawlRun,
+    IdMigration,
     RollupRow,
     Store,
     UpsertResult,
     open_store,
 )
 
-__all__ = ["BUCKETS", "ROLLUP_KEYS", "CrawlRun", "RollupRow", "Store", "UpsertResult", "open_store"]
+__all__ = ["BUCKETS", "ROLLUP_KEYS", "CrawlRun", "IdMigration", "RollupRow", "Store", "UpsertResult", "open_store"]

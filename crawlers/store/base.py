@@ -7,12 +7,12 @@ mention twice stores it once; writing it with a new ``content_hash`` updates it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
-from crawlers.items import Mention
+from crawlers.items import Mention, mention_fingerprint
 
 RUN_OUTCOMES = ("running", "finished", "partial", "failed")
 KEEP_ON_UPDATE = ("source_id", "location_id", "brand", "crawled_at")
@@ -27,12 +27,77 @@ class UpsertResult:
 
 
 @dataclass(slots=True)
+class IdMigration:
+    """What :meth:`Store.migrate_ids` did (or, with ``dry_run``, would do)."""
+
+    checked: int = 0
+    """Stored mentions with a site id (the others' fingerprints do not depend on scopes)."""
+    rekeyed: int = 0
+    """Given the fingerprint of their source's id scope."""
+    merged: int = 0
+    """Removed as duplicates of a mention that has (or gets) the same fingerprint."""
+    unknown_source: int = 0
+    """Left as they are: their source is not in the config, so its scope is unknown."""
+
+    @property
+    def unchanged(self) -> int:
+        return self.checked - self.rekeyed - self.merged - self.unknown_source
+
+
+class KeyedRow(NamedTuple):
+    """The stored fields a mention's fingerprint is computed from."""
+
+    fingerprint: str
+    site: str
+    kind: str
+    url: str
+    external_id: str
+    id_scope: str
+    source_id: str
+    updated_at: str
+    """When it was last written (ISO text, comparable): the freshest of duplicates is kept."""
+
+
+def plan_id_migration(rows: Iterable[KeyedRow], scope_of: Callable[[Mention], str | None],
+                      result: IdMigration) -> tuple[dict[str, tuple[str, str]], list[str]]:
+    """What re-keying ``rows`` by ``scope_of`` (a stored mention -> its ``id_scope``, or
+    None to leave it) takes, shared by every backend: ``moves`` (old fingerprint -> (new
+    fingerprint, new id_scope)) and ``deletes`` (fingerprints of duplicates). Of mentions
+    that end up with the same fingerprint, the one already holding it is kept, else the
+    most recently written. Fills ``result``'s counts."""
+    groups: dict[str, list[tuple[KeyedRow, str]]] = {}
+    for row in rows:
+        result.checked += 1
+        m = Mention(site=row.site, kind=row.kind, url=row.url, text="", external_id=row.external_id,
+                    id_scope=row.id_scope or "", source_id=row.source_id)
+        scope = scope_of(m)
+        if scope is None:
+            result.unknown_source += 1
+            scope = m.id_scope
+        m.id_scope = scope
+        groups.setdefault(mention_fingerprint(m), []).append((row, scope))
+    moves: dict[str, tuple[str, str]] = {}
+    deletes: list[str] = []
+    for target, members in groups.items():
+        members.sort(key=lambda rs: (rs[0].fingerprint == target, rs[0].updated_at or ""), reverse=True)
+        (keep, scope), rest = members[0], members[1:]
+        if keep.fingerprint != target or (keep.id_scope or "") != scope:
+            moves[keep.fingerprint] = (target, scope)
+            if keep.fingerprint != target:
+                result.rekeyed += 1
+        deletes.extend(r.fingerprint for r, _ in rest)
+        result.merged += len(rest)
+    return moves, deletes
+
+
+@dataclass(slots=True)
 class CrawlRun:
     """One crawl of one source: when, how it ended, and its counters.
 
     ``outcome`` is ``finished`` (clean), ``partial`` (ended but pages failed or items
     were dropped for errors), ``failed`` (crashed or closed for an error) or ``running``.
-    ``stats`` holds Scrapy's counters plus ``vocwatch/dropped/<reason>`` counts.
+    ``stats`` holds Scrapy's counters plus ``vocwatch/dropped/<reason>`` counts and the item
+    balance ``vocwatch/balance/{read,accounted,unaccounted}`` (``crawlers.stats.balance``).
     """
 
     id: int
@@ -130,6 +195,13 @@ class Store(Protocol):
 
     def list_runs(self, *, source_id: str | None = None, outcome: str | None = None, limit: int = 50) -> list[CrawlRun]:
         """Newest first; ``outcome="running"`` finds runs whose process may be gone (the scheduler's janitor)."""
+        ...
+
+    def migrate_ids(self, scope_of: Callable[[Mention], str | None], *, dry_run: bool = False) -> IdMigration:
+        """Recompute the fingerprint of every stored mention that has a site id, with the
+        ``id_scope`` that ``scope_of`` gives it (None: leave it), merging mentions that
+        then share a fingerprint (see :func:`plan_id_migration`). Idempotent: a second
+        run changes nothing."""
         ...
 
     def secret(self, name: str) -> bytes:

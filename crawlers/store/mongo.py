@@ -10,7 +10,7 @@ semantics. Pass the URI through ``VOCWATCH_STORE_URL``, never in a config file.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -22,14 +22,28 @@ from crawlers.store.base import (
     ROLLUP_KEYS,
     WHOLE_RANGE,
     CrawlRun,
+    IdMigration,
+    KeyedRow,
     RollupRow,
     UpsertResult,
+    plan_id_migration,
 )
 
 
 def mention_to_doc(m: Mention) -> dict[str, Any]:
     doc = asdict(m)
     doc["_id"] = doc.pop("fingerprint")
+    return doc
+
+
+def checked_doc(m: Mention) -> dict[str, Any]:
+    """The document of ``m``, encoded once to BSON first: a value BSON cannot hold (an int
+    beyond 64 bits, a set, an object) raises here, before any op of the batch is sent, so a
+    failed batch wrote nothing and the caller can retry its items one by one."""
+    import bson
+
+    doc = mention_to_doc(m)
+    bson.encode(doc)
     return doc
 
 
@@ -62,7 +76,7 @@ class MongoStore:
             if m.fingerprint in seen:
                 continue
             seen.add(m.fingerprint)
-            doc = mention_to_doc(m)
+            doc = checked_doc(m)
             keep = {k: doc.pop(k) for k in KEEP_ON_UPDATE}
             doc.pop("_id")
             # First op updates an existing record whose content changed; second inserts a new one.
@@ -82,6 +96,31 @@ class MongoStore:
             return 0
         ops = [UpdateOne({"_id": m.fingerprint}, {"$set": {f: getattr(m, f) for f in NLP_FIELDS}}) for m in mentions]
         return self._mentions.bulk_write(ops, ordered=False).matched_count
+
+    def migrate_ids(self, scope_of: Callable[[Mention], str | None], *, dry_run: bool = False) -> IdMigration:
+        """As SQLite's; documents are re-inserted under their new ``_id`` (MongoDB cannot
+        change one), through a temporary ``migrating:`` key, so a run cut short is finished
+        by the next (the plan is recomputed from the fields)."""
+        result = IdMigration()
+        fields = {"site": 1, "kind": 1, "url": 1, "external_id": 1, "id_scope": 1, "source_id": 1, "updated_at": 1}
+        rows = (KeyedRow(d["_id"], d.get("site", ""), d.get("kind", ""), d.get("url", ""), d["external_id"],
+                         d.get("id_scope") or "", d.get("source_id", ""), str(d.get("updated_at") or ""))
+                for d in self._mentions.find({"external_id": {"$nin": [None, ""]}}, fields))
+        moves, deletes = plan_id_migration(rows, scope_of, result)
+        if dry_run:
+            return result
+        if deletes:
+            self._mentions.delete_many({"_id": {"$in": deletes}})
+        for steps in ([(old, "migrating:" + new, scope) for old, (new, scope) in moves.items()],
+                      [("migrating:" + new, new, scope) for new, scope in moves.values()]):
+            for old, new, scope in steps:
+                doc = self._mentions.find_one({"_id": old})
+                if doc is None:
+                    continue
+                doc["_id"], doc["id_scope"] = new, scope
+                self._mentions.replace_one({"_id": new}, doc, upsert=True)
+                self._mentions.delete_one({"_id": old})
+        return result
 
     def known_fingerprints(self, source_id: str) -> dict[str, str]:
         return {d["_id"]: d["content_hash"] for d in self._mentions.find({"source_id": source_id}, {"content_hash": 1})}

@@ -12,7 +12,7 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,8 +24,11 @@ from crawlers.store.base import (
     ROLLUP_KEYS,
     WHOLE_RANGE,
     CrawlRun,
+    IdMigration,
+    KeyedRow,
     RollupRow,
     UpsertResult,
+    plan_id_migration,
 )
 
 _JSON_FIELDS = ("aspects", "keywords")
@@ -34,7 +37,7 @@ _COLUMNS = (
     "external_id", "author", "author_region", "title", "text", "rating_raw", "rating_scale", "rating",
     "published_at", "published_raw", "crawled_at", "language", "likes", "reposts", "comments",
     "reply_text", "reply_at", "variant", "sentiment_label", "sentiment_score", "aspects", "keywords",
-    "nlp_model",
+    "nlp_model", "id_scope",
 )  # fmt: skip
 
 _SCHEMA = f"""
@@ -112,6 +115,14 @@ class SQLiteStore:
         with self._lock:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Columns added after a store was created (``id_scope``): empty in old rows, which
+        is what those rows' fingerprints were computed with."""
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(mentions)")}
+        if "id_scope" not in have:
+            self._db.execute("ALTER TABLE mentions ADD COLUMN id_scope TEXT NOT NULL DEFAULT ''")
 
     # -- mentions ---------------------------------------------------------------
     def upsert_mentions(self, mentions: Sequence[Mention]) -> UpsertResult:
@@ -231,6 +242,28 @@ class SQLiteStore:
                 self._db.execute("ROLLBACK")
                 raise
         return found
+
+    def migrate_ids(self, scope_of: Callable[[Mention], str | None], *, dry_run: bool = False) -> IdMigration:
+        result = IdMigration()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = self._db.execute(
+                    "SELECT fingerprint, site, kind, url, external_id, id_scope, source_id, updated_at FROM mentions "
+                    "WHERE external_id IS NOT NULL AND external_id != ''").fetchall()
+                moves, deletes = plan_id_migration((KeyedRow(*r) for r in rows), scope_of, result)
+                if not dry_run:
+                    self._db.executemany("DELETE FROM mentions WHERE fingerprint = ?", [(fp,) for fp in deletes])
+                    # through a temporary key: a new fingerprint may still be another row's old one
+                    self._db.executemany("UPDATE mentions SET fingerprint = ?, id_scope = ? WHERE fingerprint = ?",
+                                         [("migrating:" + new, scope, old) for old, (new, scope) in moves.items()])
+                    self._db.executemany("UPDATE mentions SET fingerprint = ? WHERE fingerprint = ?",
+                                         [(new, "migrating:" + new) for new, _ in moves.values()])
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return result
 
     def rollup(
         self,
@@ -357,6 +390,7 @@ def _from_row(r: sqlite3.Row) -> Mention:
         d[c] = from_db_time(d[c])
     for c in _JSON_FIELDS:
         d[c] = json.loads(d[c]) if d[c] else []
+    d["id_scope"] = d.get("id_scope") or ""
     return Mention(**d)
 
 

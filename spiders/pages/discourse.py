@@ -87,7 +87,7 @@ class DiscoursePage:
         return out
 
 
-@site("discourse")
+@site("discourse", id_scope="host")  # post ids count up per forum
 def discourse(page: Page) -> list[Mention]:
     return DiscoursePage(page).mentions()
 

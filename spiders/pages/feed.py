@@ -58,7 +58,7 @@ class FeedPage:
         return out
 
 
-@site("rss")
+@site("rss", id_scope="host")  # a guid is unique within its publisher only
 def rss(page: Page) -> list[Mention]:
     """Feed entries with text and title cleaned (descriptions are escaped HTML); an entry
     whose description is only a tracking pixel (feedburner deal feeds) is its title."""

@@ -14,22 +14,31 @@ import pkgutil
 from collections.abc import Callable
 from functools import cache
 
-from crawlers.items import Mention
+from crawlers.items import ID_SCOPES, Mention
 from spiders.pages.base import Page
 
 Adapter = Callable[[Page], list[Mention]]
 Pager = Callable[[Page], "str | None"]
 _ADAPTERS: dict[str, Adapter] = {}
 _PAGERS: dict[str, Pager] = {}
+_ID_SCOPES: dict[str, str] = {}
 
 
-def site(name: str) -> Callable[[Adapter], Adapter]:
-    """Decorator: register ``fn`` as the adapter for site ``name`` (one per name)."""
+def site(name: str, *, id_scope: str = "global") -> Callable[[Adapter], Adapter]:
+    """Decorator: register ``fn`` as the adapter for site ``name`` (one per name).
+
+    ``id_scope`` says where the site keeps the ids the adapter reads unique (one of
+    ``crawlers.items.ID_SCOPES``): ``global`` for platform-wide ids (a Weibo status id, a
+    JD comment id), ``host`` for software many sites run (a Discourse post id is unique
+    only on its own forum), ``url`` for ids unique only within one listing."""
+    if id_scope not in ID_SCOPES:
+        raise ValueError(f"site {name!r}: id_scope must be one of {', '.join(ID_SCOPES)}")
 
     def register(fn: Adapter) -> Adapter:
         if name in _ADAPTERS and _ADAPTERS[name] is not fn:
             raise ValueError(f"two adapters for site {name!r}")
         _ADAPTERS[name] = fn
+        _ID_SCOPES[name] = id_scope
         return fn
 
     return register
@@ -71,6 +80,12 @@ def adapter(name: str) -> Adapter:
         return _ADAPTERS[name]
     except KeyError:
         raise KeyError(f"no adapter for site {name!r}; known: {', '.join(sorted(_ADAPTERS))}") from None
+
+
+def id_scope(name: str) -> str:
+    """Where site ``name`` keeps its ids unique (what its adapter declared)."""
+    adapter(name)
+    return _ID_SCOPES[name]
 
 
 def sites() -> list[str]:

@@ -97,7 +97,7 @@ def _mention(r: dict[str, Any], page: Page) -> Mention:
     )
 
 
-@site(SITE)
+@site(SITE, id_scope="url")  # any site's markup: an @id promises nothing beyond its page
 def schema_org_mentions(page: Page) -> list[Mention]:
     """One review per schema.org ``Review`` with a body; a page without any yields []."""
     out = [_mention(n, page) for n in _nodes(page) if "Review" in _types(n)]

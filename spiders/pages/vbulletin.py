@@ -65,7 +65,7 @@ class VBulletinThreadPage:
         return out
 
 
-@site("forum_vbulletin")
+@site("forum_vbulletin", id_scope="host")  # post ids count up per forum
 def forum_vbulletin(page: Page) -> list[Mention]:
     return VBulletinThreadPage(page).mentions()
 
