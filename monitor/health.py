@@ -79,12 +79,19 @@ def _runs(n: int) -> str:
     return "the last run" if n == 1 else f"the last {n} runs"
 
 
-def check_run(run: CrawlRun, history: Sequence[CrawlRun], s: HealthSettings) -> list[HealthFinding]:
+def check_run(run: CrawlRun, history: Sequence[CrawlRun], s: HealthSettings,
+              previous: Sequence[HealthFinding] = ()) -> list[HealthFinding]:
     """The findings of ``run`` against ``history`` (the source's earlier finished/partial
     runs, newest first). Every check needs a minimum of history or mentions; see
-    ``HealthSettings`` for the thresholds."""
+    ``HealthSettings`` for the thresholds.
+
+    ``previous`` are the findings of the run before (``history[0]``): a source that stopped
+    yielding, or a field that was lost, stays a finding for as long as it lasts, judged
+    against the figures from before it broke, not against a history that the broken runs
+    themselves have since dragged down."""
     if run.outcome not in CHECKED_OUTCOMES:
         return []
+    before = {f.problem: f for f in previous}
     stats = run.stats
     who = f"{run.spider} source {run.source_id}"
     found: list[HealthFinding] = []
@@ -101,9 +108,14 @@ def check_run(run: CrawlRun, history: Sequence[CrawlRun], s: HealthSettings) -> 
 
     # a source that stopped yielding
     if read == 0:
-        if any(past_read):
+        if (was := before.get("no_items")) and was.severity == "critical":
+            since = was.details.get("since_run", was.run_id)
+            add("no_items", "critical", f"stopped yielding: 0 mentions read ({page_note}), none since run #{since}; "
+                f"before that a median of {was.details.get('expected') or 0:g}", observed=0,
+                expected=was.details.get("expected"), pages=p, since_run=since)
+        elif any(past_read):
             add("no_items", "critical", f"stopped yielding: 0 mentions read ({page_note}); {_runs(len(past))} read a "
-                f"median of {median(past_read):g}", observed=0, expected=median(past_read), pages=p)
+                f"median of {median(past_read):g}", observed=0, expected=median(past_read), pages=p, since_run=run.id)
         else:
             add("no_items", "warning", f"no mentions read ({page_note}), and no earlier run read any",
                 observed=0, expected=None, pages=p)
@@ -114,17 +126,27 @@ def check_run(run: CrawlRun, history: Sequence[CrawlRun], s: HealthSettings) -> 
     # field coverage against the history's
     now_cov = coverage(stats) if read >= s.min_mentions else None
     past_cov = [c for h in past if _n(h.stats, EXTRACTED) >= s.min_mentions and (c := coverage(h.stats))]
-    if now_cov is not None and past_cov:
-        lost = {}
+    still = before["fields_lost"].details if "fields_lost" in before else {}
+    if now_cov is not None and (past_cov or still):
+        lost, carried = {}, {}
         for f in COVERAGE_FIELDS:
-            was = median(c[f] for c in past_cov)
-            if was >= s.coverage_was and now_cov[f] < s.coverage_now:
+            if f in still.get("fields", {}):
+                was = still["fields"][f][0]  # lost before: judged against the coverage before the loss
+                if now_cov[f] < s.coverage_now:
+                    carried[f] = [was, round(now_cov[f], 4)]
+            elif past_cov and (was := median(c[f] for c in past_cov)) >= s.coverage_was \
+                    and now_cov[f] < s.coverage_now:
                 lost[f] = [round(was, 4), round(now_cov[f], 4)]
-        if lost:
-            since = "since the last run" if len(past_cov) == 1 else f"against the median of the last {len(past_cov)} runs"
-            listed = ", ".join(f"{f} ({_pct(a)} -> {_pct(b)})" for f, (a, b) in lost.items())
-            add("fields_lost", "critical" if "text" in lost else "warning", f"fields lost {since}: {listed}",
-                fields=lost, read=read)
+        if lost or carried:
+            if lost:
+                since = "since the last run" if len(past_cov) == 1 else \
+                    f"against the median of the last {len(past_cov)} runs"
+            else:
+                since = f"since run #{still.get('since_run', before['fields_lost'].run_id)}"
+            both = {f: (lost | carried)[f] for f in COVERAGE_FIELDS if f in lost or f in carried}
+            listed = ", ".join(f"{f} ({_pct(a)} -> {_pct(b)})" for f, (a, b) in both.items())
+            add("fields_lost", "critical" if "text" in both else "warning", f"fields lost {since}: {listed}",
+                fields=both, read=read, since_run=still.get("since_run", run.id) if carried else run.id)
 
     # blocked / malformed / failed pages
     if p["total"]:
@@ -165,7 +187,8 @@ def check_and_record(store: Store, source_id: str, run_id: int, s: HealthSetting
     run = next((r for r in store.list_runs(source_id=source_id, limit=20) if r.id == run_id), None)
     if run is None:
         return []
-    findings = check_run(run, history(store, source_id, max(s.history_runs, s.stale_runs - 1), before=run_id), s)
+    past = history(store, source_id, max(s.history_runs, s.stale_runs - 1), before=run_id)
+    findings = check_run(run, past, s, store.list_health(run_id=past[0].id) if past else ())
     for f in findings:
         f.found_at = f.found_at or datetime.now(UTC)
     store.record_health(run_id, findings)
