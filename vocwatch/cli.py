@@ -710,7 +710,8 @@ def build_parser() -> argparse.ArgumentParser:
     tsub = p.add_subparsers(dest="token_command", required=True)
     t = tsub.add_parser("create", help="create a token and print it once")
     _config_arg(t)
-    t.add_argument("--scope", required=True, help="location:ID, region:REGION or brand:BRAND (own locations only)")
+    t.add_argument("--scope", required=True, help="location:ID, region:REGION or brand:BRAND (own locations only), "
+                   "or all (administrators: every own location and crawl health)")
     t.add_argument("--label", help="who or what the token is for, shown by 'token list'")
     t.set_defaults(func=cmd_token)
     t = tsub.add_parser("list", help="token ids, scopes and labels (never the tokens)")
