@@ -276,3 +276,23 @@ def test_health_alerts_respect_the_switches(tmp_path: Path) -> None:
         rid = _crawl(store, T0 + timedelta(hours=1), stats(0))
         assert health_alerts(config, store, now=T0 + timedelta(hours=2), run_ids=[rid]) == []
         store.close()
+
+
+def test_the_scheduler_check_after_a_crawl_delivers_what_the_crawl_did_not(tmp_path: Path) -> None:
+    """A crawl process killed before it delivered: its findings are stored with the run, and
+    the scheduler's check right after the process ends sends them."""
+    from monitor.scheduler import after_crawl
+    from tests.alert_receivers import Webhook
+
+    with Webhook() as hook:
+        (tmp_path / "v.toml").write_text(ALERTING.format(db=tmp_path / "c.db", port=hook.port), encoding="utf-8")
+        config = load_config(tmp_path / "v.toml")
+        store = SQLiteStore(config.store_url)
+        now = datetime.now(UTC)
+        _crawl(store, now - timedelta(hours=7), stats(10))
+        _crawl(store, now - timedelta(minutes=5), stats(0))
+        store.close()
+        after_crawl(config, SRC, "finished")
+        after_crawl(config, SRC, "finished")  # and only once
+        assert [r["json"]["alert"]["details"]["problem"] for r in hook.requests] == ["no_items"]
+        assert hook.requests[0]["json"]["alert"]["severity"] == "critical"
