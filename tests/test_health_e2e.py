@@ -4,6 +4,7 @@ delivers a ``crawl_health`` alert to a real webhook before the command returns."
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -115,3 +116,54 @@ def test_redesign_is_noticed_and_alerted_within_the_run(tmp_path: Path) -> None:
     runs = run_vocwatch("runs", "-c", str(cfg))
     assert f"health [warning] fields_lost: {lost}" in runs.stdout
     assert f"health [critical] no_items: {stopped}" in runs.stdout
+
+
+HOTEL = CONFIG.split("[[sources]]")[0] + """
+[[sources]]
+location = "harbor-sh-bund"
+kind = "hotel_reviews"
+url = "{base}/hotel/reviews"
+
+[[channels]]
+id = "ops"
+url = "json://127.0.0.1:{port}/health"
+
+[[routes]]
+channels = ["ops"]
+match = {{ severity = ["warning", "critical"] }}
+"""
+
+
+def hotel_page(redesigned: bool) -> bytes:
+    """Five review cards with schema.org JSON-LD; the redesign drops the JSON-LD and moves
+    the card's score and date into elements the page object does not know."""
+    now = datetime.now(UTC)
+    cards, ld = [], []
+    for i in range(5):
+        when = (now - timedelta(hours=2 * i + 1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        meta = (f"<div class='new-meta' data-when='{when}'>{8 - i % 3}/10</div>" if redesigned else
+                f"<div class='review-meta'><time datetime='{when}'>{when}</time> <span class='score'>{8 - i % 3}/10</span></div>")
+        cards.append(f"<article class='review' data-review-id='h{i}'><span class='reviewer'>guest{i}</span>{meta}"
+                     f"<div class='review-body'>Stay {i}: friendly staff, quiet room.</div></article>")
+        ld.append({"@type": "Review", "identifier": f"h{i}", "datePublished": when, "author": {"name": f"guest{i}"},
+                   "reviewRating": {"ratingValue": 8 - i % 3, "bestRating": 10}})
+
+
+    head = "" if redesigned else ("<script type='application/ld+json'>"
+                                  + json.dumps({"@type": "Hotel", "name": "Harbor", "review": ld}) + "</script>")
+    return f"<html><head>{head}</head><body>{''.join(cards)}</body></html>".encode()
+
+
+def test_a_hotel_site_losing_its_rating_and_date_alerts_within_the_second_run(tmp_path: Path) -> None:
+    redesigned = {"now": False}
+    db, cfg = tmp_path / "h.db", tmp_path / "vocwatch.toml"
+    with Webhook() as hook, local_site(lambda path: (200, "text/html; charset=utf-8",
+                                                     hotel_page(redesigned["now"]))) as (base, _):
+        cfg.write_text(HOTEL.format(db=db, base=base, port=hook.port), encoding="utf-8")
+        assert run_vocwatch("crawl", "-c", str(cfg), "--quiet").returncode == 0
+        redesigned["now"] = True
+        second = run_vocwatch("crawl", "-c", str(cfg), "--quiet")
+        lost = ("hotel_reviews source harbor-sh-bund/hotel_reviews: fields lost since the last run: "
+                "published_at (100% -> 0%), rating (100% -> 0%)")
+        assert second.returncode == 0 and f"health [warning] {lost}" in second.stdout
+        assert [r["json"]["alert"]["title"] for r in hook.requests] == [lost]
