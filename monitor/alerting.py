@@ -325,8 +325,8 @@ def health_alerts(config: Config, store: Store, *, now: datetime,
     those of ``run_ids``, or of each configured source's latest checked run. One incident
     per source + problem: a finding while its incident was seen within ``cooldown_hours``
     updates it (re-notified only when its severity rises); a run's findings are taken once,
-    so checking again after the crawl (the scheduler does) sends nothing twice. Returns what
-    should be notified."""
+    so checking again after the crawl (the scheduler does) sends nothing twice, and findings
+    older than the cooldown are not news. Returns what should be notified."""
     from monitor.health import history
 
     if not (config.alerts.enabled and config.health.enabled):
@@ -343,6 +343,8 @@ def health_alerts(config: Config, store: Store, *, now: datetime,
     alerts = AlertStore(config.store_url)
     try:
         for f in findings:
+            if f.found_at is not None and f.found_at < cooldown_start:
+                continue  # an old run's finding is not news (a source not crawled since)
             src = config.sources.get(f.source_id)
             loc = config.locations.get(src.location) if src else None
             details = {**f.details, "fingerprint": f"{f.source_id}|{f.problem}", "source_id": f.source_id,

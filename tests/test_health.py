@@ -261,6 +261,10 @@ def test_health_alerts_one_incident_per_source_and_problem_with_cooldown(tmp_pat
         fresh, sent = notify_health(config, store, [r5], now=later + timedelta(minutes=2))
         assert len(fresh) == 1 and fresh[0].id != incident.id and [r.status for r in sent] == ["sent"]
         assert alerts.get(incident.id).state == "resolved"  # type: ignore[union-attr]
+        # a source not crawled since: its last finding is not re-opened once the cooldown is over
+        much_later = later + timedelta(hours=config.alerts.cooldown_hours + 1)
+        assert check_and_notify(config, store, now=much_later) == ([], [])
+        assert len(hook.requests) == 3
         alerts.close()
         store.close()
 
