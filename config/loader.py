@@ -34,6 +34,7 @@ from config.model import (
     CompetitorRule,
     Config,
     CrawlSettings,
+    HealthSettings,
     Location,
     RateLimit,
     Route,
@@ -45,7 +46,7 @@ STORE_URL_ENV = "VOCWATCH_STORE_URL"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
 _TOP_LEVEL_KEYS = {"store", "crawl", "brands", "locations", "location_files", "sources", "channels", "routes",
-                   "schedule", "alerts"}
+                   "schedule", "alerts", "health"}
 _INTERVAL = re.compile(r"^every\s+(\d+)\s*(s|m|h|d)$")
 
 
@@ -306,9 +307,10 @@ def build_config(raw: dict[str, Any], path: Path) -> Config:
     routes = tuple(_read_route(_Reader(path, f"routes[{i}]", t), channels, brands, locations)
                    for i, t in enumerate(top.get("routes", list, [])))
     alerts = _read_alerts(_Reader(path, "alerts", top.get("alerts", dict, {})))
+    health = _read_health(_Reader(path, "health", top.get("health", dict, {})))
     top.done()
     return Config(path=path, store_url=store_url, crawl=crawl, brands=brands, locations=locations, sources=sources,
-                  channels=channels, routes=routes, schedule=schedule, alerts=alerts)
+                  channels=channels, routes=routes, schedule=schedule, alerts=alerts, health=health)
 
 
 def _read_crawl(r: _Reader) -> CrawlSettings:
@@ -378,6 +380,30 @@ def _read_alerts(r: _Reader) -> AlertSettings:
         r.fail("p_warning", f"tiers must shrink: p_critical ({a.p_critical:g}) < p_warning ({a.p_warning:g}) "
                f"< p_info ({a.p_info:g})")
     return a
+
+
+def _read_health(r: _Reader) -> HealthSettings:
+    d = HealthSettings()
+    share = _check_range(0, 1)
+    h = HealthSettings(
+        enabled=r.get("enabled", bool, d.enabled),
+        history_runs=r.get("history_runs", int, d.history_runs, check=_check_range(1, 100)),
+        min_history=r.get("min_history", int, d.min_history, check=_check_range(1, 100)),
+        items_ratio=r.get("items_ratio", float, d.items_ratio, check=share),
+        min_mentions=r.get("min_mentions", int, d.min_mentions, check=_positive),
+        coverage_was=r.get("coverage_was", float, d.coverage_was, check=share),
+        coverage_now=r.get("coverage_now", float, d.coverage_now, check=share),
+        error_ratio=r.get("error_ratio", float, d.error_ratio, check=share),
+        blocked_ratio=r.get("blocked_ratio", float, d.blocked_ratio, check=share),
+        malformed_ratio=r.get("malformed_ratio", float, d.malformed_ratio, check=share),
+        stale_runs=r.get("stale_runs", int, d.stale_runs, check=_check_range(2, 101)),
+    )
+    r.done()
+    if h.min_history > h.history_runs:
+        r.fail("min_history", f"must not exceed history_runs ({h.history_runs}), got {h.min_history}")
+    if h.coverage_now >= h.coverage_was:
+        r.fail("coverage_now", f"must be below coverage_was ({h.coverage_was:g}), got {h.coverage_now:g}")
+    return h
 
 
 def _read_location(r: _Reader, brands: dict[str, Brand]) -> Location:

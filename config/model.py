@@ -14,7 +14,7 @@ LOCATION_ROLES = ("own", "competitor")
 
 #: Alert severities, least to most urgent (a channel's ``min_severity`` compares by this order).
 ALERT_SEVERITIES = ("info", "warning", "critical")
-ALERT_KINDS = ("negative_spike", "negative_share", "rating_drop", "viral_post")
+ALERT_KINDS = ("negative_spike", "negative_share", "rating_drop", "viral_post", "crawl_health")
 #: Body formats a channel can be sent in; apprise converts to what the service accepts.
 CHANNEL_FORMATS = ("text", "html", "markdown")
 
@@ -229,6 +229,38 @@ class AlertSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class HealthSettings:
+    """Crawl-health thresholds (the optional ``[health]`` table): after every finished or
+    partial run, each source is compared with its own earlier finished/partial runs
+    (``monitor/health.py``). Findings are stored with the run and alerted as ``crawl_health``."""
+
+    enabled: bool = True
+    """Check every run (findings stored, shown by ``vocwatch health``, alerted)."""
+    history_runs: int = 5
+    """A run is compared with this many of the source's previous finished/partial runs."""
+    min_history: int = 3
+    """The item-count check needs at least this many earlier runs (a median of fewer says little)."""
+    items_ratio: float = 0.5
+    """``items_drop`` when a run reads fewer mentions than this share of its history's median."""
+    min_mentions: int = 5
+    """Field coverage is judged only on runs that read at least this many mentions."""
+    coverage_was: float = 0.8
+    """``fields_lost`` when a field's coverage was at least this (median of the history) ..."""
+    coverage_now: float = 0.2
+    """... and is now below this (``rating (100% -> 0%)``)."""
+    error_ratio: float = 0.2
+    """``error_ratio`` when more than this share of a run's pages failed (HTTP error, timeout,
+    refused connection, lost data)."""
+    blocked_ratio: float = 0.2
+    """``blocked_ratio`` when more than this share of its pages were still block/captcha pages."""
+    malformed_ratio: float = 0.2
+    """``malformed_ratio`` when more than this share of its pages could not be parsed."""
+    stale_runs: int = 4
+    """``no_new`` when this many runs in a row (this one included) read mentions but stored
+    none new."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     store_url: str
@@ -240,6 +272,7 @@ class Config:
     routes: tuple[Route, ...] = ()
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
 
     def sources_for(self, location_id: str) -> list[Source]:
         return [s for s in self.sources.values() if s.location == location_id]

@@ -84,6 +84,7 @@ class RunRecorder:
         store = store_for(self.crawler.settings)
         await asyncio.to_thread(store.finish_run, self.run_id, datetime.now(UTC), outcome, stats)
         logger.info("crawl run %d of %s: %s", self.run_id, source_id_of(spider), outcome)
+        await asyncio.to_thread(check_health, store, source_id_of(spider), self.run_id, getattr(spider, "config", None))
 
     def record_balance(self, spider: Any) -> None:
         """Put the item balance into the run's counters; say so when it does not close."""
@@ -157,3 +158,19 @@ class VocwatchLogFormatter(LogFormatter):
     def item_error(self, item: Any, exception: BaseException, response: Any, spider: Any) -> LogFormatterResult:
         return {"level": logging.ERROR, "msg": "Error processing %(item)s: %(exception)r",
                 "args": {"item": item_summary(item), "exception": exception}}
+
+
+def check_health(store: Any, source_id: str, run_id: int, config: Any) -> None:
+    """Crawl health of the run just recorded (``monitor.health``, pure and Scrapy-free):
+    its findings are stored with the run before the crawl ends. A failing check is logged,
+    never fails the run."""
+    from config.model import HealthSettings
+    from monitor.health import check_and_record
+
+    try:
+        findings = check_and_record(store, source_id, run_id, getattr(config, "health", None) or HealthSettings())
+    except Exception:
+        logger.exception("crawl health check of run %d failed", run_id)
+        return
+    for f in findings:
+        logger.warning("crawl health [%s] %s", f.severity, f.message)

@@ -67,3 +67,22 @@ def balance(stats: dict[str, Any]) -> Balance:
     inserted, updated, unchanged = (int(stats.get(k, 0) or 0) for k in STORE_RESULTS)
     return Balance(read=int(stats.get(EXTRACTED, 0) or 0), inserted=inserted, updated=updated,
                    unchanged=unchanged, dropped=sum(int(v or 0) for v in item_drops(stats).values()))
+FIELDS = "vocwatch/fields/"
+"""Prefix of the field-coverage counters: ``vocwatch/fields/<field>`` counts the mentions
+read (``vocwatch/mentions/extracted``) that had the field; crawl health compares the share
+with the source's earlier runs, so a redesign that loses a field is noticed."""
+COVERAGE_FIELDS = ("text", "published_at", "rating", "author")
+"""The fields whose coverage every run records (each key is written, 0 included, so a run
+that recorded coverage is told apart from an older one that did not)."""
+
+
+def has_field(mention: Any, name: str) -> bool:
+    """Whether a mention as read has ``name`` (a rating counts when shown raw or normalised).
+    Type-checked rather than truthiness: a parser may hand over a wrong type, never raise here."""
+    if name == "rating":
+        return isinstance(getattr(mention, "rating", None), int | float) or isinstance(
+            getattr(mention, "rating_raw", None), int | float)
+    value = getattr(mention, name, None)
+    if isinstance(value, str):
+        return bool(value.strip())
+    return value is not None

@@ -30,7 +30,7 @@ from monitor import detectors as det
 from monitor.detectors import Finding, hour_index, hour_start
 from nlp.keywords import top_terms
 
-KINDS = ("negative_spike", "negative_share", "rating_drop", "viral_post")
+KINDS = ("negative_spike", "negative_share", "rating_drop", "viral_post", "crawl_health")
 STATES = ("new", "notified", "acknowledged", "resolved")
 _TRANSITIONS = {"new": {"notified", "acknowledged", "resolved"}, "notified": {"acknowledged", "resolved"},
                 "acknowledged": {"resolved"}, "resolved": set()}
@@ -87,7 +87,9 @@ class Alert:
 
     @property
     def watch(self) -> str:
-        """What the incident is about; at most one open incident per watch."""
+        """What the incident is about; at most one open incident per watch. ``details``'
+        ``fingerprint`` names the thing within its kind: a viral post's mention, a crawl-health
+        finding's ``source|problem``."""
         return "|".join([self.kind, self.location_id or "", self.brand or "", self.aspect or "",
                          str(self.details.get("fingerprint", ""))])
 
@@ -302,12 +304,102 @@ def check_and_notify(config: Config, store: Store, *, now: datetime) -> tuple[li
 
     with _check_lock:
         found = run_detectors(config, store, now=now)
+        found += health_alerts(config, store, now=now)
         if not config.channels:
             return found, []
         results = delivery.notify(config, found, now=now)
         alerts = AlertStore(config.store_url)
         try:
             results += delivery.retry_pending(config, alerts.get, now=now)
+            for r in results:
+                if r.status in ("sent", "duplicate"):
+                    alerts.mark_notified(r.alert_id, r.version)
+        finally:
+            alerts.close()
+    return found, results
+
+
+def health_alerts(config: Config, store: Store, *, now: datetime,
+                  run_ids: Iterable[int] | None = None) -> list[Alert]:
+    """``crawl_health`` incidents from the findings stored with runs (``monitor.health``):
+    those of ``run_ids``, or of each configured source's latest checked run. One incident
+    per source + problem: a finding while its incident was seen within ``cooldown_hours``
+    updates it (re-notified only when its severity rises); a run's findings are taken once,
+    so checking again after the crawl (the scheduler does) sends nothing twice, and findings
+    older than the cooldown are not news. Returns what should be notified."""
+    from monitor.health import history
+
+    if not (config.alerts.enabled and config.health.enabled):
+        return []
+    if run_ids is None:
+        runs = [h[0].id for sid in config.sources if (h := history(store, sid, 1))]
+    else:
+        runs = list(run_ids)
+    findings = [f for rid in runs for f in store.list_health(run_id=rid)]
+    if not findings:
+        return []
+    out: list[Alert] = []
+    cooldown_start = now - timedelta(hours=config.alerts.cooldown_hours)
+    alerts = AlertStore(config.store_url)
+    try:
+        for f in findings:
+            if f.found_at is not None and f.found_at < cooldown_start:
+                continue  # an old run's finding is not news (a source not crawled since)
+            src = config.sources.get(f.source_id)
+            loc = config.locations.get(src.location) if src else None
+            details = {**f.details, "fingerprint": f"{f.source_id}|{f.problem}", "source_id": f.source_id,
+                       "problem": f.problem, "run_id": f.run_id}
+            new = Alert(id="", kind="crawl_health", severity=f.severity, state="new",
+                        location_id=loc.id if loc else None, brand=loc.brand if loc else None,
+                        region=loc.region if loc else None, aspect=None, title=_clean(f.message, 200),
+                        summary=_health_summary(f.message, details), details=details, mentions=[],
+                        first_seen=now, last_seen=now)
+            old = alerts.open_for(new.watch, cooldown_start)
+            if old is None:
+                new.id = hashlib.sha1(f"{new.watch}|{now.isoformat()}".encode()).hexdigest()[:12]
+                alerts.save(new)
+                out.append(new)
+                continue
+            if old.details.get("run_id") == f.run_id:
+                continue  # this run's finding is already the incident's
+            higher = _RANK.get(f.severity, 0) > _RANK.get(old.severity, 0)
+            old.title, old.summary, old.last_seen = new.title, new.summary, now
+            old.details = details
+            if higher:
+                old.version += 1
+                old.severity = f.severity
+                if old.state in ("new", "notified"):
+                    out.append(old)
+            alerts.save(old)
+        alerts.resolve_quiet(cooldown_start)
+    finally:
+        alerts.close()
+    return out
+
+
+def _health_summary(message: str, details: dict[str, Any]) -> str:
+    lines = [_clean(message, 400), f"Run #{details['run_id']} of source {details['source_id']}."]
+    if fields := details.get("fields"):
+        lines.append("Field coverage (before -> now): " + ", ".join(
+            f"{k} {a:.0%} -> {b:.0%}" for k, (a, b) in fields.items()))
+    lines.append(f"See: vocwatch health --source {details['source_id']}")
+    return "\n".join(lines)
+
+
+def notify_health(config: Config, store: Store, run_ids: Iterable[int], *,
+                  now: datetime) -> tuple[list[Alert], list[Any]]:
+    """Right after a crawl: the ``crawl_health`` incidents of these runs, delivered through
+    the routed channels (``vocwatch crawl`` calls it; the scheduler's check after the crawl
+    finds nothing left to send). Returns the new/updated alerts and the delivery results."""
+    from monitor import delivery
+
+    with _check_lock:
+        found = health_alerts(config, store, now=now, run_ids=run_ids)
+        if not found or not config.channels:
+            return found, []
+        results = delivery.notify(config, found, now=now)
+        alerts = AlertStore(config.store_url)
+        try:
             for r in results:
                 if r.status in ("sent", "duplicate"):
                     alerts.mark_notified(r.alert_id, r.version)

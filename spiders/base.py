@@ -37,7 +37,7 @@ from crawlers.addon import config_path
 from crawlers.items import Mention, id_scope_value
 from crawlers.render import RENDER_META
 from crawlers.runtime import store_for
-from crawlers.stats import DROPPED
+from crawlers.stats import COVERAGE_FIELDS, DROPPED, FIELDS, has_field
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.blocked import block_reason
 
@@ -190,6 +190,8 @@ class SourceSpider(scrapy.Spider):
                                         source_id=self.source.id, listing_url=self.source.url)
             m.crawled_at = now
             self.crawler.stats.inc_value("vocwatch/mentions/extracted")
+            for name in COVERAGE_FIELDS:  # field coverage for crawl health (monitor/health.py)
+                self.crawler.stats.inc_value(FIELDS + name, int(has_field(m, name)))
             yield m
 
     def count_page(self) -> bool:

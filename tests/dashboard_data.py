@@ -102,10 +102,27 @@ lat = 39.9050
 lon = 116.4050
 region = "beijing"
 role = "competitor"
+
+[[sources]]
+location = "harbor-sh-bund"
+kind = "hotel_reviews"
+url = "https://reviews.example/harbor-sh-bund"
+
+[[sources]]
+location = "rival-sh"
+kind = "hotel_reviews"
+url = "https://reviews.example/rival-sh"
+
+[[sources]]
+location = "harbor-bj"
+kind = "rss"
+url = "https://feeds.example/harbor-bj"
 """
 
 SCOPES = {"location": "location:harbor-sh-bund", "region": "region:shanghai", "brand": "brand:harbor",
-          "pudong": "location:harbor-sh-pudong"}
+          "pudong": "location:harbor-sh-pudong", "admin": "all"}
+HEALTH_XSS = f"fields lost since the last run: rating (100% -> 0%) {XSS_IMG}"
+"""A crawl-health message with markup in it: the dashboard must show it as text."""
 
 
 def _mentions() -> list[Mention]:
@@ -158,8 +175,23 @@ def write_chain(root: Path) -> tuple[Path, Path]:
     cfg.write_text(textwrap.dedent(CONFIG).replace("STORE", str(db)), encoding="utf-8")
     store = SQLiteStore(f"sqlite:///{db}")
     store.upsert_mentions(_mentions())
+    _crawl_health(store)
     store.close()
     return cfg, db
+
+
+def _crawl_health(store: SQLiteStore) -> None:
+    """Runs with crawl-health findings: Bund lost its ratings, the rival's source stopped
+    yielding; the Beijing feed is healthy."""
+    from crawlers.store.base import HealthFinding
+
+    for sid, findings in (("harbor-sh-bund/hotel_reviews", [("fields_lost", "warning", HEALTH_XSS)]),
+                          ("rival-sh/hotel_reviews", [("no_items", "critical", "stopped yielding: 0 mentions read")]),
+                          ("harbor-bj/rss", [])):
+        rid = store.start_run(sid, sid.split("/")[1], NOW - timedelta(hours=1))
+        store.finish_run(rid, NOW - timedelta(minutes=59), "finished", {})
+        store.record_health(rid, [HealthFinding(sid, p, sev, f"hotel_reviews source {sid}: {msg}", {}, rid,
+                                                NOW - timedelta(minutes=59)) for p, sev, msg in findings])
 
 
 @contextmanager

@@ -275,3 +275,30 @@ def test_serve_command_starts_and_answers(chain: Chain) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# -- crawl health: administrators only ----------------------------------------------------
+def test_crawl_health_is_for_the_admin_scope_only(chain: Chain) -> None:
+    from tests.dashboard_data import HEALTH_XSS
+
+    status, me = get_json(chain, "/api/me", chain.tokens["admin"])
+    assert status == 200 and me["admin"] is True and me["scope"] == "all" and me["locations"] == 4
+    status, data = get_json(chain, "/api/health", chain.tokens["admin"])
+    assert status == 200
+    rows = [(s["source_id"], [(f["severity"], f["problem"]) for f in s["findings"]]) for s in data["sources"]]
+    assert rows == [("rival-sh/hotel_reviews", [("critical", "no_items")]),  # the most severe first
+                    ("harbor-sh-bund/hotel_reviews", [("warning", "fields_lost")]), ("harbor-bj/rss", [])]
+    assert data["sources"][1]["findings"][0]["message"].endswith(HEALTH_XSS)
+    assert data["sources"][0]["location_name"] == RIVAL_NAME and data["sources"][0]["finished_at"] == "2026-03-31T11:01:00Z"
+    for who in ("location", "region", "brand"):
+        status, body = get_json(chain, "/api/health", chain.tokens[who])
+        assert status == 403 and "administrators only" in body["error"], who
+        assert get_json(chain, "/api/me", chain.tokens[who])[1]["admin"] is False
+
+
+def test_admin_scope_parses_and_prints_as_all() -> None:
+    scope = Scope.parse(" all ")
+    assert scope.is_admin and str(scope) == "all" and Scope.parse(str(scope)) == scope
+    for bad in ("all:x", "all:", "admin"):
+        with pytest.raises(ValueError, match="bad scope"):
+            Scope.parse(bad)

@@ -124,3 +124,22 @@ def test_region_token_switches_between_its_locations_and_logs_out(page: Any, cha
     page.click("#logout button")
     page.wait_for_selector("#login:not([hidden])")
     assert page.evaluate("fetch('/api/me').then(r => r.status)") == 401
+
+
+def test_admin_sees_crawl_health_as_text_and_others_do_not(page: Any, chain: Chain) -> None:
+    from tests.dashboard_data import HEALTH_XSS
+
+    login(page, chain, chain.tokens["brand"])
+    assert not page.is_visible("#health-panel")  # not an administrator: no section, no request made for it
+    page.click("#logout button")
+    page.wait_for_selector("#login:not([hidden])")
+    login(page, chain, chain.tokens["admin"])
+    page.wait_for_selector("#health-panel:not([hidden])")
+    rows = page.eval_on_selector_all("#health tbody tr", "rs => rs.map(r => [...r.cells].map(c => c.textContent))")
+    assert [r[2] for r in rows] == ["critical", "warning", "ok"]
+    assert rows[0][0] == f"rival-sh/hotel_reviews (hotel_reviews, {RIVAL_NAME})"
+    assert rows[1][3].startswith("fields_lost: hotel_reviews source harbor-sh-bund/hotel_reviews: ")
+    assert rows[1][3].endswith(HEALTH_XSS) and rows[1][1] == "#1 2026-03-31 11:01"
+    assert page.get_attribute("#health tbody tr:nth-child(1) td:nth-child(3)", "class") == "sev-critical"
+    assert page.evaluate("window.__xss") is None
+    assert page.evaluate("document.querySelectorAll('#health img, #health b').length") == 0

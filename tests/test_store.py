@@ -222,3 +222,49 @@ def test_rollup_whole_range_is_one_bucket_per_group(store: SQLiteStore) -> None:
     rows = {r.keys: (r.bucket, r.mentions, r.rating_sum) for r in store.rollup(bucket=WHOLE_RANGE, since=since)}
     assert rows == {("loc",): ("2026-10-01", 3, 7.0), ("rival",): ("2026-10-01", 1, 4.0)}
     assert {r.bucket for r in store.rollup(bucket=WHOLE_RANGE, group_by=())} == {""}
+
+
+# -- crawl-health findings: one contract, both backends (MongoDB through mongomock) ------
+@pytest.fixture(params=["sqlite", "mongo"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    if request.param == "sqlite":
+        s = open_store(f"sqlite:///{tmp_path}/v.db")
+    else:
+        import mongomock
+        import pymongo
+
+        monkeypatch.setattr(pymongo, "MongoClient", mongomock.MongoClient)
+        s = open_store("mongodb://127.0.0.1:27017/vocwatch")
+    yield s
+    s.close()
+
+
+def test_health_findings_are_kept_with_their_run(any_store) -> None:  # type: ignore[no-untyped-def]
+    from crawlers.store.base import HealthFinding
+    from monitor.health import history
+
+    runs = []
+    for i in range(3):
+        rid = any_store.start_run("src", "hotel_reviews", T0 + timedelta(hours=i))
+        any_store.finish_run(rid, T0 + timedelta(hours=i, minutes=1), ("finished", "partial", "failed")[i], {})
+        runs.append(rid)
+    assert [r.id for r in history(any_store, "src", 5)] == runs[1::-1]  # failed runs are not history
+    assert [r.id for r in history(any_store, "src", 5, before=runs[1])] == runs[:1]
+
+    def finding(problem: str, severity: str, run_id: int) -> HealthFinding:
+        return HealthFinding("src", problem, severity, f"{problem} in run {run_id}", {"fields": {"rating": [1.0, 0.0]}},
+                             run_id, T0 + timedelta(hours=run_id))
+
+    any_store.record_health(runs[0], [finding("no_new", "info", runs[0])])
+    any_store.record_health(runs[1], [finding("no_new", "info", runs[1]), finding("fields_lost", "warning", runs[1]),
+                                      finding("no_items", "critical", runs[1])])
+    got = any_store.list_health(source_id="src")
+    assert [(f.run_id, f.problem) for f in got] == [(runs[1], "no_items"), (runs[1], "fields_lost"),
+                                                    (runs[1], "no_new"), (runs[0], "no_new")]
+    assert got[1] == finding("fields_lost", "warning", runs[1])  # every field round-trips
+    assert got[1].found_at is not None and got[1].found_at.utcoffset() == timedelta(0)
+    assert [f.problem for f in any_store.list_health(run_id=runs[0])] == ["no_new"]
+    assert len(any_store.list_health(limit=2)) == 2
+    any_store.record_health(runs[1], [])  # re-checked: replaced, not added to
+    assert [f.run_id for f in any_store.list_health()] == [runs[0]]
+    assert any_store.list_health(source_id="other") == []

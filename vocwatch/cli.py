@@ -82,10 +82,36 @@ def _crawl(config: Config, source_ids: Sequence[str] | None, log_level: str, qui
     return results
 
 
+def _crawl_health(config: Config, results) -> None:  # type: ignore[no-untyped-def]
+    """After a crawl: print the crawl-health findings of its runs and deliver them as
+    ``crawl_health`` alerts through the routes (``monitor.alerting.notify_health``)."""
+    from crawlers.store import open_store
+    from monitor.alerting import AlertStoreError, notify_health
+
+    run_ids = [r.run.id for r in results if r.run]
+    store = open_store(config.store_url)
+    try:
+        findings = [f for rid in run_ids for f in store.list_health(run_id=rid)]
+        for f in findings:
+            print(f"health [{f.severity}] {f.message}")
+        if findings:
+            try:
+                _, sent = notify_health(config, store, run_ids, now=datetime.now(UTC))
+            except (AlertStoreError, ConfigError) as exc:
+                print(f"vocwatch crawl: crawl-health alerts not delivered: {exc}", file=sys.stderr)
+                return
+            for r in sent:
+                print(f"health alert {r.alert_id} v{r.version} -> {r.channel}: {r.status}"
+                      + (f" ({r.error})" if r.error else ""), file=sys.stderr)
+    finally:
+        store.close()
+
+
 def cmd_crawl(args: argparse.Namespace) -> int:
     config = _load(args)
     results = _crawl(config, args.source, args.log_level, args.quiet)
     _print_results(results)
+    _crawl_health(config, results)
     return 0 if all(r.outcome in ("finished", "partial") for r in results) else 1
 
 
@@ -199,6 +225,7 @@ def _run_details(r: dict) -> list[str]:
     if bal is not None and not bal["closes"]:
         lines.append(f"does not balance: read {bal['read']} but stored + updated + unchanged + dropped = "
                      f"{bal['accounted']} ({bal['unaccounted']} unaccounted)")
+    lines += [f"health [{f['severity']}] {f['problem']}: {f['message']}" for f in r.get("health", ())]
     return lines
 
 
@@ -211,6 +238,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     store = open_store(config.store_url)
     try:
         records = [_run_record(run) for run in store.list_runs(source_id=args.source, limit=args.limit)]
+        for r in records:
+            r["health"] = _run_health(store, r["id"])
     finally:
         store.close()
     if args.json:
@@ -241,6 +270,48 @@ def cmd_store(args: argparse.Namespace) -> int:
     print(f"{r.checked} stored mentions with a site id: {verb} {r.rekeyed}, merged {r.merged} duplicates, "
           f"{r.unchanged} unchanged, {r.unknown_source} left as they are (source not in {config.path})")
     return 0
+
+
+def _run_health(store, run_id: int) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The crawl-health findings of one run, as plain data (``vocwatch runs`` prints them under the run)."""
+    return [{"severity": f.severity, "problem": f.problem, "message": f.message}
+            for f in store.list_health(run_id=run_id)]
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    """``vocwatch health``: each source's latest checked runs and their crawl-health findings.
+    Exit 1 when a listed source's latest run has a critical finding."""
+    from crawlers.store import open_store
+    from monitor.health import latest
+
+    config = _load(args)
+    if args.source and args.source not in config.sources:
+        raise argparse.ArgumentTypeError(f"unknown source {args.source!r}; configured: {', '.join(config.sources)}")
+    if args.limit < 1:
+        raise argparse.ArgumentTypeError(f"--limit must be at least 1, got {args.limit}")
+    ids = [args.source] if args.source else list(config.sources)
+    store = open_store(config.store_url)
+    try:
+        per_source = latest(store, ids, args.limit)
+    finally:
+        store.close()
+    critical = False
+    width = max((len(i) for i in ids), default=10)
+    print(f"{'source':<{width}}  {'run':<7} {'finished':<17}  {'severity':<8}  problem: what changed")
+    for sid in ids:
+        runs = per_source[sid]
+        if not runs:
+            print(f"{sid:<{width}}  {'-':<7} {'-':<17}  {'-':<8}  no finished or partial run yet")
+            continue
+        for i, (run, findings) in enumerate(runs):
+            at = f"{run.finished_at:%Y-%m-%d %H:%M}Z" if run.finished_at else "-"
+            head = f"{sid:<{width}}  #{run.id:<6} {at:<17}"
+            if not findings:
+                print(f"{head}  {'ok':<8}  -")
+            for f in findings:
+                print(f"{head}  {f.severity:<8}  {f.problem}: {f.message}")
+                critical |= i == 0 and f.severity == "critical"
+    return 1 if critical else 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -672,6 +743,11 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arg(p)
     p.add_argument("--dry-run", action="store_true", help="only count what would change")
     p.set_defaults(func=cmd_store)
+    p = sub.add_parser("health", help="crawl health: each source's latest runs checked against its history")
+    _config_arg(p)
+    p.add_argument("--source", help="only this source id")
+    p.add_argument("--limit", type=int, default=1, help="checked runs shown per source, newest first (default 1)")
+    p.set_defaults(func=cmd_health)
 
     p = sub.add_parser("check", help="validate a configuration file")
     _config_arg(p)
@@ -722,7 +798,8 @@ def build_parser() -> argparse.ArgumentParser:
     tsub = p.add_subparsers(dest="token_command", required=True)
     t = tsub.add_parser("create", help="create a token and print it once")
     _config_arg(t)
-    t.add_argument("--scope", required=True, help="location:ID, region:REGION or brand:BRAND (own locations only)")
+    t.add_argument("--scope", required=True, help="location:ID, region:REGION or brand:BRAND (own locations only), "
+                   "or all (administrators: every own location and crawl health)")
     t.add_argument("--label", help="who or what the token is for, shown by 'token list'")
     t.set_defaults(func=cmd_token)
     t = tsub.add_parser("list", help="token ids, scopes and labels (never the tokens)")

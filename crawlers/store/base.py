@@ -109,6 +109,30 @@ class CrawlRun:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
+HEALTH_SEVERITIES = ("info", "warning", "critical")
+
+
+@dataclass(slots=True)
+class HealthFinding:
+    """One crawl-health problem of one run (``monitor/health.py`` decides them), stored
+    with the run: ``crawl_health`` rows keyed by (run, problem)."""
+
+    source_id: str
+    problem: str
+    """What is wrong: ``no_items``, ``items_drop``, ``fields_lost``, ``error_ratio``,
+    ``blocked_ratio``, ``malformed_ratio`` or ``no_new``."""
+    severity: str
+    """``info``, ``warning`` or ``critical`` (as alert severities)."""
+    message: str
+    """One line naming the source and what changed, e.g. ``hotel_reviews source x: fields
+    lost since the last run: rating (100% -> 0%)``."""
+    details: dict[str, Any] = field(default_factory=dict)
+    """The figures behind it (observed, expected, per-field coverage before and after)."""
+    run_id: int = 0
+    found_at: datetime | None = None
+    """When the run that showed it finished (UTC)."""
+
+
 BUCKETS = ("day", "week", "month")
 """Rollup bucket sizes; buckets start at 00:00 UTC (weeks on Monday, months on the 1st)."""
 WHOLE_RANGE = "all"
@@ -202,6 +226,14 @@ class Store(Protocol):
         ``id_scope`` that ``scope_of`` gives it (None: leave it), merging mentions that
         then share a fingerprint (see :func:`plan_id_migration`). Idempotent: a second
         run changes nothing."""
+    def record_health(self, run_id: int, findings: Sequence[HealthFinding]) -> None:
+        """Store the crawl-health findings of one run, replacing any it had (re-checking a
+        run is idempotent)."""
+        ...
+
+    def list_health(self, *, source_id: str | None = None, run_id: int | None = None,
+                    limit: int = 100) -> list[HealthFinding]:
+        """Findings newest run first (by severity within a run)."""
         ...
 
     def secret(self, name: str) -> bytes:

@@ -18,10 +18,12 @@ from typing import Any
 from crawlers.items import DATETIME_FIELDS, MENTION_FIELDS, NLP_FIELDS, Mention
 from crawlers.store.base import (
     BUCKETS,
+    HEALTH_SEVERITIES,
     KEEP_ON_UPDATE,
     ROLLUP_KEYS,
     WHOLE_RANGE,
     CrawlRun,
+    HealthFinding,
     IdMigration,
     KeyedRow,
     RollupRow,
@@ -67,6 +69,8 @@ class MongoStore:
         self._mentions.create_index([("location_id", 1), ("published_at", 1)])
         self._mentions.create_index("source_id")
         self._runs.create_index([("source_id", 1), ("started_at", -1)])
+        self._health = db["crawl_health"]
+        self._health.create_index([("source_id", 1), ("run_id", -1)])
 
     def upsert_mentions(self, mentions: Sequence[Mention]) -> UpsertResult:
         from pymongo import UpdateOne
@@ -172,12 +176,33 @@ class MongoStore:
         q = {k: v for k, v in (("source_id", source_id), ("outcome", outcome)) if v is not None}
         return [_run(d) for d in self._runs.find(q).sort("_id", -1).limit(limit)]
 
+    def record_health(self, run_id: int, findings: Sequence[HealthFinding]) -> None:
+        rank = {s: i for i, s in enumerate(HEALTH_SEVERITIES)}
+        self._health.delete_many({"run_id": run_id})
+        if findings:
+            self._health.insert_many([{"_id": f"{run_id}:{f.problem}", "run_id": run_id, "source_id": f.source_id,
+                                       "problem": f.problem, "severity": f.severity, "rank": rank.get(f.severity, -1),
+                                       "message": f.message, "details": f.details, "found_at": f.found_at}
+                                      for f in findings])
+
+    def list_health(self, *, source_id: str | None = None, run_id: int | None = None,
+                    limit: int = 100) -> list[HealthFinding]:
+        q = {k: v for k, v in (("source_id", source_id), ("run_id", run_id)) if v is not None}
+        docs = self._health.find(q).sort([("run_id", -1), ("rank", -1), ("problem", 1)]).limit(limit)
+        return [HealthFinding(source_id=d["source_id"], problem=d["problem"], severity=d["severity"],
+                              message=d["message"], details=d.get("details", {}), run_id=d["run_id"],
+                              found_at=_aware(d.get("found_at"))) for d in docs]
+
     def secret(self, name: str) -> bytes:
         self._meta.update_one({"_id": f"secret:{name}"}, {"$setOnInsert": {"value": secrets.token_bytes(32)}}, upsert=True)
         return bytes(self._meta.find_one({"_id": f"secret:{name}"})["value"])
 
     def close(self) -> None:
         self._client.close()
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    return dt.replace(tzinfo=UTC) if isinstance(dt, datetime) and dt.tzinfo is None else dt
 
 
 def _run(d: dict[str, Any]) -> CrawlRun:

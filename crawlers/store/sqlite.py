@@ -20,10 +20,12 @@ from typing import Any
 from crawlers.items import DATETIME_FIELDS, NLP_FIELDS, Mention
 from crawlers.store.base import (
     BUCKETS,
+    HEALTH_SEVERITIES,
     KEEP_ON_UPDATE,
     ROLLUP_KEYS,
     WHOLE_RANGE,
     CrawlRun,
+    HealthFinding,
     IdMigration,
     KeyedRow,
     RollupRow,
@@ -60,6 +62,20 @@ CREATE INDEX IF NOT EXISTS crawl_runs_source ON crawl_runs (source_id, started_a
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
 
+_HEALTH_SCHEMA = """
+CREATE TABLE IF NOT EXISTS crawl_health (
+    run_id INTEGER NOT NULL,
+    source_id TEXT NOT NULL,
+    problem TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    message TEXT NOT NULL,
+    details TEXT NOT NULL DEFAULT '{}',
+    found_at TEXT,
+    PRIMARY KEY (run_id, problem)
+);
+CREATE INDEX IF NOT EXISTS crawl_health_source ON crawl_health (source_id, run_id);
+"""
+"""Crawl-health findings, keyed by the run that showed them (``crawlers.store.base.HealthFinding``)."""
 
 _DAY = "substr(m.published_at, 1, 10)"
 _BUCKET_SQL = {
@@ -115,6 +131,7 @@ class SQLiteStore:
         with self._lock:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._db.executescript(_HEALTH_SCHEMA)
             self._add_missing_columns()
 
     def _add_missing_columns(self) -> None:
@@ -360,6 +377,37 @@ class SQLiteStore:
         args.append(limit)
         with self._lock:
             return [_run(r) for r in self._db.execute(sql, args).fetchall()]
+
+    # -- crawl health -------------------------------------------------------------
+    def record_health(self, run_id: int, findings: Sequence[HealthFinding]) -> None:
+        rows = [(run_id, f.source_id, f.problem, f.severity, f.message, json.dumps(f.details, default=str, sort_keys=True),
+                 to_db_time(f.found_at)) for f in findings]
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("DELETE FROM crawl_health WHERE run_id = ?", (run_id,))
+                self._db.executemany("INSERT INTO crawl_health (run_id, source_id, problem, severity, message, details, "
+                                     "found_at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def list_health(self, *, source_id: str | None = None, run_id: int | None = None,
+                    limit: int = 100) -> list[HealthFinding]:
+        where, args = [], []
+        for column, value in (("source_id", source_id), ("run_id", run_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        rank = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(HEALTH_SEVERITIES))
+        sql = ("SELECT * FROM crawl_health" + (" WHERE " + " AND ".join(where) if where else "")
+               + f" ORDER BY run_id DESC, CASE severity {rank} ELSE -1 END DESC, problem LIMIT ?")
+        with self._lock:
+            rows = self._db.execute(sql, [*args, limit]).fetchall()
+        return [HealthFinding(source_id=r["source_id"], problem=r["problem"], severity=r["severity"],
+                              message=r["message"], details=json.loads(r["details"]), run_id=r["run_id"],
+                              found_at=from_db_time(r["found_at"])) for r in rows]
 
     # -- misc ---------------------------------------------------------------------
     def secret(self, name: str) -> bytes:

@@ -4,7 +4,8 @@ A token is a random secret handed to one manager; only its SHA-256 is stored, in
 file whose path comes from the environment (never from the config, which is shared and
 versioned). A token's scope decides which *own* locations it sees: ``location:ID`` one
 location, ``region:R`` the own locations in that region, ``brand:B`` every own location
-of the brand. Competitors are never in scope themselves; their metrics are shown only as
+of the brand, ``all`` (the administrators') every own location and the crawl health of
+every source. Competitors are never in scope themselves; their metrics are shown only as
 part of an in-scope location's competitive set.
 """
 
@@ -24,7 +25,9 @@ from config import Config, Location
 from crawlers.store.base import is_mongo_url
 from crawlers.store.sqlite import sqlite_path
 
-SCOPE_KINDS = ("location", "region", "brand")
+SCOPE_KINDS = ("location", "region", "brand", "all")
+ADMIN = "all"
+"""The scope that sees everything, crawl health included: ``--scope all``."""
 TOKEN_PREFIX = "vw_"
 TOKENS_ENV = "VOCWATCH_TOKENS_FILE"
 
@@ -40,18 +43,27 @@ class Scope:
 
     @classmethod
     def parse(cls, text: str) -> Scope:
+        if text.strip() == ADMIN:
+            return cls(ADMIN, "")
         kind, sep, value = text.strip().partition(":")
-        if not sep or kind not in SCOPE_KINDS or not value:
-            raise ScopeError(f"bad scope {text!r}: use location:ID, region:REGION or brand:BRAND")
+        if not sep or kind not in SCOPE_KINDS or kind == ADMIN or not value:
+            raise ScopeError(f"bad scope {text!r}: use location:ID, region:REGION, brand:BRAND or all")
         return cls(kind, value)
 
     def __str__(self) -> str:
-        return f"{self.kind}:{self.value}"
+        return ADMIN if self.is_admin else f"{self.kind}:{self.value}"
+
+    @property
+    def is_admin(self) -> bool:
+        """Sees every own location and the crawl health of every source."""
+        return self.kind == ADMIN
 
     def locations(self, config: Config) -> list[Location]:
         """The own locations this scope sees, sorted by region, name and id."""
         own = config.own_locations()
-        if self.kind == "location":
+        if self.is_admin:
+            hits = list(own)
+        elif self.kind == "location":
             hits = [loc for loc in own if loc.id == self.value]
         else:
             hits = [loc for loc in own if getattr(loc, self.kind) == self.value]
@@ -61,6 +73,8 @@ class Scope:
         """Refuse a scope that would see nothing: a typo must not mint a useless secret."""
         if self.locations(config):
             return
+        if self.is_admin:
+            raise ScopeError("the config has no own locations (role = \"own\") to see")
         if self.kind == "location":
             what = "a competitor location" if self.value in config.locations else "not a location id"
             raise ScopeError(f"location {self.value!r} is {what}; own locations: "

@@ -127,7 +127,12 @@ class Dashboard:
     # -- API -----------------------------------------------------------------------
     def api(self, record: TokenRecord, path: str, query: dict[str, list[str]]) -> Any:
         if path == "/api/me":
-            return {"scope": record.scope, "label": record.label, "locations": len(self.allowed(record))}
+            return {"scope": record.scope, "label": record.label, "locations": len(self.allowed(record)),
+                    "admin": self.is_admin(record)}
+        if path == "/api/health":
+            if not self.is_admin(record):
+                raise HTTPError(HTTPStatus.FORBIDDEN, "crawl health is shown to administrators only (scope all)")
+            return {"sources": self.health()}
         if path == "/api/locations":
             return {"locations": [_loc(loc) for loc in self.allowed(record).values()]}
         m = _ROUTE.fullmatch(path)
@@ -151,6 +156,34 @@ class Dashboard:
         if not limit.isdigit() or not 1 <= int(limit) <= MAX_NEGATIVE:
             raise HTTPError(HTTPStatus.BAD_REQUEST, f"bad limit {limit!r}: use a whole number from 1 to {MAX_NEGATIVE}")
         return {"location": lid, "window": window, "mentions": self.negative(lid, window, int(limit))}
+
+    def is_admin(self, record: TokenRecord) -> bool:
+        try:
+            return Scope.parse(record.scope).is_admin
+        except ValueError:
+            return False
+
+    def health(self) -> list[dict[str, Any]]:
+        """Each configured source's latest checked run and its crawl-health findings, the
+        most severe first (sources with none last). Scraped text never enters a message;
+        the page shows every field as text."""
+        from monitor.health import latest
+
+        rank = {"critical": 0, "warning": 1, "info": 2}
+        rows = []
+        for sid, runs in latest(self.store, list(self.config.sources)).items():
+            src = self.config.sources[sid]
+            loc = self.config.locations[src.location]
+            run, findings = runs[0] if runs else (None, [])
+            rows.append({
+                "source_id": sid, "kind": src.kind, "location": loc.id, "location_name": loc.name,
+                "run_id": run.id if run else None, "outcome": run.outcome if run else None,
+                "finished_at": run.finished_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                if run and run.finished_at else None,
+                "findings": [{"severity": f.severity, "problem": f.problem, "message": f.message} for f in findings],
+            })
+        return sorted(rows, key=lambda r: (min((rank.get(f["severity"], 3) for f in r["findings"]), default=3)
+                                           if r["run_id"] else 4, r["source_id"]))
 
     def negative(self, location_id: str, window: str, limit: int) -> list[dict[str, Any]]:
         """The latest negative mentions of one location in the window, newest first."""

@@ -177,6 +177,28 @@ function renderNegative(data) {
   }
 }
 
+// -- crawl health (administrators only: the API refuses other scopes) -----------------
+const SEVERITIES = new Set(["info", "warning", "critical"]);
+
+function renderHealth(data) {
+  const body = clear($("health").tBodies[0]);
+  for (const s of data.sources) {
+    const where = `${s.source_id} (${s.kind}, ${s.location_name})`;
+    const when = s.run_id === null ? "never checked" : `#${s.run_id} ${(s.finished_at || "").slice(0, 16).replace("T", " ")}`;
+    if (!s.findings.length) {
+      body.append(el("tr", { class: "health-row" }, el("td", {}, where), el("td", {}, when),
+        el("td", { class: "sev-ok" }, s.run_id === null ? "–" : "ok"), el("td", {}, "")));
+    }
+    for (const f of s.findings) {
+      const sev = SEVERITIES.has(f.severity) ? f.severity : "info";
+      body.append(el("tr", { class: "health-row" }, el("td", {}, where), el("td", {}, when),
+        el("td", { class: "sev-" + sev }, f.severity), el("td", {}, f.problem + ": " + f.message)));
+    }
+  }
+  if (!data.sources.length) body.append(el("tr", {}, el("td", { colspan: "4", class: "empty" }, "No sources configured.")));
+  $("health-panel").hidden = false;
+}
+
 // -- wiring ------------------------------------------------------------------------
 function status(text) { $("status").textContent = text; }
 
@@ -227,6 +249,7 @@ async function start() {
   $("logout").hidden = false;
   $("dash").hidden = false;
   if (location.search) history.replaceState(null, "", "/" + location.hash);
+  if (me.admin) api("/api/health").then(renderHealth).catch((err) => status("Could not load crawl health: " + err.message));
   const { locations } = await api("/api/locations");
   const select = $("location");
   for (const loc of locations) select.append(el("option", { value: loc.id }, `${loc.name} (${loc.region})`));
