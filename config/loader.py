@@ -40,6 +40,7 @@ from config.model import (
     ScheduleSettings,
     Source,
 )
+from config.redact import SECRET_PARAMS, TOKENISH, redact, remember, url_secrets
 
 STORE_URL_ENV = "VOCWATCH_STORE_URL"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -53,6 +54,7 @@ class ConfigError(ValueError):
     """A configuration problem, located by file and key path."""
 
     def __init__(self, file: str | Path, key: str, problem: str) -> None:
+        problem = redact(problem)  # a message may quote an expanded value: never a secret in it
         self.file, self.key, self.problem = str(file), key, problem
         where = f"{self.file}: {key}: " if key else f"{self.file}: "
         super().__init__(where + problem)
@@ -255,6 +257,7 @@ def build_config(raw: dict[str, Any], path: Path) -> Config:
     store = _Reader(path, "store", top.get("store", dict, {}))
     file_url = store.get("url", str, "sqlite:///vocwatch.db")
     store_url = os.environ.get(STORE_URL_ENV) or file_url
+    remember(url_secrets(store_url, tokenish=False))
     store.done()
 
     crawl = _read_crawl(_Reader(path, "crawl", top.get("crawl", dict, {})))
@@ -538,10 +541,6 @@ def _read_source(r: _Reader, locations: dict[str, Location]) -> Source:
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(s|m|h|d)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-#: A URL part that looks like a generated credential: 16+ letters/digits/_/-, both letters and digits.
-_TOKENISH = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_-]{16,}$")
-_SECRET_PARAMS = {"pass", "password", "pwd", "token", "secret", "key", "apikey", "api_key",
-                  "access_token", "secret_key", "signature", "sign", "auth"}
 _FROM_ENV = "\x00"
 
 
@@ -573,10 +572,10 @@ def literal_secret(raw_url: str) -> str | None:
         return "a literal password (user:password@ in the URL)"
     host = re.sub(r":\d+$", "", host)
     for part in (user, host, *path.split("/")):
-        if _FROM_ENV not in part and _TOKENISH.match(unquote(part)):
+        if _FROM_ENV not in part and TOKENISH.match(unquote(part)):
             return "a literal token (a key-like part of the URL)"
     for key, value in parse_qsl(query, keep_blank_values=True):
-        if value and _FROM_ENV not in value and (key.lower() in _SECRET_PARAMS or _TOKENISH.match(value)):
+        if value and _FROM_ENV not in value and (key.lower().lstrip("-+:") in SECRET_PARAMS or TOKENISH.match(value)):
             return f"a literal secret (the {key}= parameter)"
     return None
 
@@ -599,6 +598,71 @@ def _apprise_formats(url: str) -> tuple[str, ...] | str:
     return tuple(f.value for f in formats)
 
 
+#: A value from the environment in a URL's host or path counts as a secret when it looks like
+#: one (letters and digits, 8+ characters): ``json://${HOOK_HOST}/${HOOK_PATH}`` names a
+#: place, ``dingtalk://${DT_TOKEN}/`` a key.
+_KEYISH = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])\S{8,}$")
+
+
+def channel_secrets(raw_url: str, url: str) -> list[str]:
+    """The secret values of a channel URL, as written (``raw_url``) and expanded (``url``):
+    what its ``${ENV}`` references put into the user:password, the query, or a key-like host
+    or path part, plus the credential parts of the expanded URL (which may be a whole URL
+    from the environment). The log filter masks them; :func:`_ignored_secret` checks each
+    reaches the notification plugin."""
+    found = url_secrets(url)
+    start = raw_url.find("://") + 3
+    if start < 3:
+        return found
+    netloc = re.split(r"[/?]", raw_url[start:], maxsplit=1)[0]
+    userinfo_end = start + netloc.rfind("@") + 1
+    path_start = start + len(netloc)
+    for m in _ENV_REF.finditer(raw_url):
+        value = os.environ.get(m.group(1), m.group(2) or "")
+        if not value or "://" in value or m.start() < start:
+            continue  # a whole URL (its parts are in ``found``), or the scheme
+        in_userinfo_or_query = m.start() < userinfo_end or "?" in raw_url[path_start:m.start()]
+        if in_userinfo_or_query or _KEYISH.match(value):
+            found.append(value)
+    return list(dict.fromkeys(found))
+
+
+def _ignored_secret(url: str, secrets: list[str]) -> str | None:
+    """Why a secret of the URL would not reach the service, or ``None``: apprise parses each
+    service's URL its own way and silently drops what that plugin does not read (a ``token=``
+    on a ``json://`` webhook, a password on a ``slack://`` URL), so the alert would go out
+    unauthenticated or be refused. The plugin's own round-trip ``url(privacy=False)`` holds
+    every credential it will use; a secret missing from it is ignored. Never quotes the secret."""
+    import logging
+
+    import apprise
+
+    if not secrets:
+        return None
+    with apprise.LogCapture(level=logging.WARNING):
+        plugin = apprise.Apprise.instantiate(url)
+    if plugin is None:
+        return None
+    kept = unquote(plugin.url(privacy=False)).lower()
+    for secret in secrets:
+        if secret.lower() in kept or unquote(secret).lower() in kept:
+            continue
+        rest = url.split("://", 1)[-1]
+        netloc, query = re.split(r"[/?]", rest, maxsplit=1)[0], rest.partition("?")[2]
+        password = netloc.rpartition("@")[0].partition(":")[2]
+        where = "the password (user:password@)" if secret in (password, unquote(password)) else next(
+            (f"the {key}= parameter" for key, value in parse_qsl(query, keep_blank_values=True) if value == secret),
+            "a secret part of the URL")
+        hint = ""
+        if url.split("://", 1)[0].lower() in ("json", "jsons", "xml", "xmls", "form", "forms"):
+            hint = ("; a webhook's own query parameter is written -name=VALUE (sent as ?name=VALUE), "
+                    "a header +Name=VALUE, a login user:password@")
+        return (f"{where} comes from the environment but apprise's {plugin.service_name} plugin ignores it, "
+                f"so alerts would go out without it{hint}; see https://github.com/caronc/apprise/wiki "
+                f"for the {url.split('://', 1)[0]}:// URL format")
+    return None
+
+
 def _read_channel(r: _Reader) -> Channel:
     cid = r.get("id", str, check=_check_id)
     raw_url = r.table.get("url")
@@ -607,9 +671,13 @@ def _read_channel(r: _Reader) -> Channel:
                f'url = "${{VOCWATCH_{cid.upper().replace("-", "_")}_URL}}" (or ${{NAME}} for just the secret part) '
                "and set that variable")
     url = r.get("url", str)
+    secrets = channel_secrets(raw_url if isinstance(raw_url, str) else url, url)
+    remember(secrets)
     formats = _apprise_formats(url)
     if isinstance(formats, str):
         r.fail("url", formats)
+    if ignored := _ignored_secret(url, secrets):
+        r.fail("url", ignored)
     default_format = next((f for f in formats if f in CHANNEL_FORMATS), "text")
     rate = r.get("rate_limit", str, None)
     rate_limit = _parse_rate(rate) if rate is not None else None

@@ -166,14 +166,32 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from config.redact import mask_url
+    from monitor.alerting import unrouted
+
     config = _load(args)
     print(f"{config.path}: OK — {len(config.brands)} brands, {len(config.locations)} locations "
           f"({len(config.own_locations())} own), {len(config.sources)} sources, {len(config.channels)} alert channels, "
-          f"{len(config.routes)} routes; store {config.store_url}")
+          f"{len(config.routes)} routes; store {mask_url(config.store_url)}")
+    _warn_unrouted(unrouted(config, "critical"))
     return 0
 
 
+def _warn_unrouted(gaps: list[tuple[str, tuple[str, ...]]], shown: int = 10) -> None:
+    """One stderr line per set of kinds that no route delivers when critical, naming the
+    locations (``brand:ID`` for brand-wide alerts) it applies to. A warning, not an error:
+    a config may be checked before its routes are written."""
+    by_kinds: dict[tuple[str, ...], list[str]] = {}
+    for scope, kinds in gaps:
+        by_kinds.setdefault(kinds, []).append(scope)
+    for kinds, scopes in by_kinds.items():
+        names = ", ".join(scopes[:shown]) + (f" and {len(scopes) - shown} more" if len(scopes) > shown else "")
+        print(f"vocwatch check: warning: a critical {'/'.join(kinds)} alert would reach nobody (no route to a "
+              f"channel) for {names}", file=sys.stderr)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    from config.redact import mask_url
     from crawlers.store import open_store
     from monitor.benchmark_report import format_table
     from monitor.metrics import benchmark
@@ -182,7 +200,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with Sandbox() as sandbox:
         os.environ["VOCWATCH_SANDBOX"] = sandbox.base_url
         config = _load(args, DEMO_CONFIG)
-        print(f"vocwatch demo: sandbox sites at {sandbox.base_url}, store {config.store_url}", file=sys.stderr)
+        print(f"vocwatch demo: sandbox sites at {sandbox.base_url}, store {mask_url(config.store_url)}",
+              file=sys.stderr)
         print(f"crawling {len(config.sources)} sources for {len(config.locations)} locations ...", file=sys.stderr)
         results = _crawl(config, None, args.log_level)
     _print_results(results)
@@ -192,8 +211,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(format_table(benchmark(config, store, window=DEMO_WINDOW)), end="")
     finally:
         store.close()
-    print(f"\nThe store is kept at {config.store_url}; try: vocwatch benchmark -c {DEMO_CONFIG} "
-          f"--store {config.store_url} --window {DEMO_WINDOW} [--format html --out report.html]")
+    print(f"\nThe store is kept at {mask_url(config.store_url)}; try: vocwatch benchmark -c {DEMO_CONFIG} "
+          f"--store {mask_url(config.store_url)} --window {DEMO_WINDOW} [--format html --out report.html]")
     return 0 if all(r.outcome in ("finished", "partial") for r in results) else 1
 
 
@@ -483,6 +502,10 @@ def cmd_alerts(args: argparse.Namespace) -> int:
                 print(f"delivery: {r.alert_id} v{r.version} -> {r.channel}: {r.status}"
                       + (f" ({r.error})" if r.error else ""), file=sys.stderr)
             print(f"vocwatch alerts: {len(found)} new or updated alert(s)", file=sys.stderr)
+            for r in results:
+                if r.status == "unrouted":
+                    print(f"vocwatch alerts: warning: critical alert {r.alert_id} v{r.version} was delivered to "
+                          f"nobody: {r.error}; add a [[routes]] entry that matches it", file=sys.stderr)
             return 0
         alerts = AlertStore(config.store_url)
         try:
@@ -726,17 +749,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+LOG_LEVEL_ENV = "VOCWATCH_LOG_LEVEL"
+"""Log level of the commands that are not crawls (default WARNING); crawls take ``--log-level``."""
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    """Every log record of the process scrubbed of secrets (``config.redact``): ours, Scrapy's
+    and third-party DEBUG output (apprise, urllib3, pymongo) alike."""
+    from config.redact import install_log_scrubbing, remember, url_secrets
+
+    install_log_scrubbing()
+    if getattr(args, "store", None):
+        remember(url_secrets(args.store, tokenish=False))
     if args.command not in ("crawl", "demo"):  # crawls log through Scrapy's own root handler
-        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        level = os.environ.get(LOG_LEVEL_ENV, "WARNING").upper()
+        known = level in logging.getLevelNamesMapping()
+        logging.basicConfig(level=level if known else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        if not known:
+            logging.getLogger("vocwatch").warning("ignoring %s=%s: not a log level", LOG_LEVEL_ENV, level)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from config.redact import redact
+
+    args = build_parser().parse_args(argv)
+    _setup_logging(args)
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
-        print(f"vocwatch: invalid configuration: {exc}", file=sys.stderr)
+        print(f"vocwatch: invalid configuration: {redact(str(exc))}", file=sys.stderr)
         return 2
     except argparse.ArgumentTypeError as exc:
-        print(f"vocwatch: {exc}", file=sys.stderr)
+        print(f"vocwatch: {redact(str(exc))}", file=sys.stderr)
         return 2
 
 

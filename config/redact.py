@@ -1,0 +1,164 @@
+"""Secrets never printed: one place that masks them in URLs, messages and log records.
+
+Two mechanisms, because neither is enough alone:
+
+- *by pattern*: the password of any ``scheme://user:password@host`` and the value of any
+  secret-named query parameter (``token=``, ``key=``, ``access_token=``, ``secret=``,
+  ``password=``, ``sign=``, ...) are masked wherever they appear, known or not;
+- *by value*: the secrets this process actually holds (values of ``${ENV}`` references in
+  channel URLs, the store URL's password, ``VOCWATCH_*`` secret variables) are remembered
+  when the config is loaded and replaced wherever they appear, also where no pattern could
+  spot them (a bot key in a URL path, a token echoed bare by a library's error message).
+
+:func:`install_log_scrubbing` applies both to every log record of the process, third-party
+libraries' DEBUG records included (apprise, urllib3, pymongo, Scrapy, Twisted). It sits in
+the log record factory rather than on a handler because Scrapy replaces its root handler
+with every crawler (``scrapy.crawler.Crawler._apply_settings``) and apprise adds handlers of
+its own (``apprise.LogCapture``): a handler filter would be lost or bypassed.
+
+Pure standard library, so ``config``, ``crawlers``, ``monitor`` and the CLI all import it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import threading
+import traceback
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+MASK = "***"
+#: Query parameters whose value is a credential (compared case-insensitively; apprise's
+#: ``-name=`` / ``+name=`` / ``:name=`` prefixes included).
+SECRET_PARAMS = frozenset({"pass", "password", "pwd", "token", "secret", "key", "apikey", "api_key",
+                           "access_token", "secret_key", "signature", "sign", "sig", "auth"})
+#: A URL part that looks like a generated credential: 16+ letters/digits/_/-, both letters and digits.
+TOKENISH = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_-]{16,}$")
+MIN_SECRET = 4
+"""Shorter remembered values are masked only by pattern: replacing "ab" everywhere would
+mangle every message while hiding almost nothing."""
+
+_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/@:'\"<>]*:)(?P<pw>[^\s/'\"<>]+)@")
+_PARAM_NAMES = "|".join(sorted(map(re.escape, SECRET_PARAMS), key=len, reverse=True))
+_PARAM = re.compile(rf"(?P<head>[?&;][-+:]?(?:{_PARAM_NAMES})=)(?P<value>[^&#\s'\"<>]+)", re.IGNORECASE)
+_SECRET_ENV = re.compile(r"^VOCWATCH_\w*(URL|TOKEN|SECRET|PASSWORD|PASSWD|KEY)\w*$")
+_NOT_SECRET_ENV = re.compile(r"_(FILE|PATH|DIR)$")
+
+_known: set[str] = set()
+_lock = threading.Lock()
+
+
+def remember(values: Iterable[str]) -> None:
+    """Add secret values to those masked wherever they appear (process-wide)."""
+    with _lock:
+        _known.update(v for v in values if v and len(v) >= MIN_SECRET)
+
+
+def known_secrets() -> frozenset[str]:
+    with _lock:
+        return frozenset(_known)
+
+
+def url_secrets(url: str, *, tokenish: bool = True) -> list[str]:
+    """The credential parts of a URL: its password, secret-named query values and (with
+    ``tokenish``, for notification URLs whose bot keys sit in the host or path) parts that
+    look like generated keys. Store URLs pass ``tokenish=False``: their paths are file names."""
+    if "://" not in url:
+        return []
+    rest = url.split("://", 1)[1]
+    rest, _, query = rest.partition("?")
+    netloc, _, path = rest.partition("/")
+    userinfo, _, host = netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    found = [password, unquote(password)] if password else []
+    if tokenish:
+        found += [p for part in (user, re.sub(r":\d+$", "", host), *path.split("/"))
+                  for p in (part, unquote(part)) if TOKENISH.match(p)]
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if value and (key.lower().lstrip("-+:") in SECRET_PARAMS or (tokenish and TOKENISH.match(value))):
+            found.append(value)
+    return [s for s in dict.fromkeys(found) if s]
+
+
+def env_secrets(environ: dict[str, str] | None = None) -> list[str]:
+    """Secret values of ``VOCWATCH_*`` variables: the credential parts of ``..._URL`` ones,
+    the whole value of ``..._TOKEN`` / ``_SECRET`` / ``_PASSWORD`` / ``_KEY`` ones."""
+    out: list[str] = []
+    for name, value in (os.environ if environ is None else environ).items():
+        if not _SECRET_ENV.match(name) or _NOT_SECRET_ENV.search(name):
+            continue
+        out += url_secrets(value, tokenish=not name.endswith("STORE_URL")) if "://" in value else [value]
+    return out
+
+
+def redact(text: str, extra: Iterable[str] = ()) -> str:
+    """``text`` with every remembered secret (and ``extra`` ones) replaced by ``***``, and the
+    password and secret query values of any URL in it masked."""
+    if not text:
+        return text
+    secrets = known_secrets().union(s for s in extra if s and len(s) >= MIN_SECRET)
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    text = _USERINFO.sub(lambda m: m["head"] + MASK + "@", text)
+    return _PARAM.sub(lambda m: m["head"] + MASK, text)
+
+
+def mask_url(url: str) -> str:
+    """A URL fit to print: ``mongodb://user:***@host/db``, ``...?token=***``."""
+    return redact(url, url_secrets(url, tokenish=False))
+
+
+# -- logging ----------------------------------------------------------------------------
+class SecretFilter(logging.Filter):
+    """Scrubs a record in place: its message (arguments merged in), exception and stack text.
+    Never drops a record."""
+
+    _formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: keep what there is, scrubbed
+            message = f"{record.msg} {record.args!r}"
+        record.msg, record.args = redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+_installed = False
+
+
+def install_log_scrubbing() -> None:
+    """Scrub every log record made in this process from now on (idempotent); also the
+    traceback of an uncaught exception, which Python prints without logging."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        _installed = True
+    remember(env_secrets())
+    scrub = SecretFilter()
+    make_record = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        scrub.filter(record)
+        return record
+
+    logging.setLogRecordFactory(factory)
+    sys.excepthook = _scrubbed_excepthook
+
+
+def _scrubbed_excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+    sys.stderr.write(redact("".join(traceback.format_exception(kind, value, tb))))
