@@ -17,7 +17,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.model import (
@@ -40,7 +40,7 @@ from config.model import (
     ScheduleSettings,
     Source,
 )
-from config.redact import SECRET_PARAMS, TOKENISH, redact, remember, url_secrets
+from config.redact import TOKENISH, is_secret_param, query_params, redact, remember, url_secrets
 
 STORE_URL_ENV = "VOCWATCH_STORE_URL"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -574,8 +574,8 @@ def literal_secret(raw_url: str) -> str | None:
     for part in (user, host, *path.split("/")):
         if _FROM_ENV not in part and TOKENISH.match(unquote(part)):
             return "a literal token (a key-like part of the URL)"
-    for key, value in parse_qsl(query, keep_blank_values=True):
-        if value and _FROM_ENV not in value and (key.lower().lstrip("-+:") in SECRET_PARAMS or TOKENISH.match(value)):
+    for key, value in query_params(query):
+        if value and _FROM_ENV not in value and (is_secret_param(key) or TOKENISH.match(value)):
             return f"a literal secret (the {key}= parameter)"
     return None
 
@@ -598,31 +598,28 @@ def _apprise_formats(url: str) -> tuple[str, ...] | str:
     return tuple(f.value for f in formats)
 
 
-#: A value from the environment in a URL's host or path counts as a secret when it looks like
-#: one (letters and digits, 8+ characters): ``json://${HOOK_HOST}/${HOOK_PATH}`` names a
-#: place, ``dingtalk://${DT_TOKEN}/`` a key.
+#: A value from the environment in a URL's user, host or path counts as a secret when it
+#: looks like one (letters and digits, 8+ characters): ``json://${HOOK_HOST}/${HOOK_PATH}``
+#: names a place, ``dingtalk://${DT_TOKEN}/`` a key.
 _KEYISH = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])\S{8,}$")
 
 
 def channel_secrets(raw_url: str, url: str) -> list[str]:
     """The secret values of a channel URL, as written (``raw_url``) and expanded (``url``):
-    what its ``${ENV}`` references put into the user:password, the query, or a key-like host
-    or path part, plus the credential parts of the expanded URL (which may be a whole URL
-    from the environment). The log filter masks them; :func:`_ignored_secret` checks each
-    reaches the notification plugin."""
+    the credential parts of the expanded URL (its password, secret-named or key-like query
+    values, key-like parts: ``config.redact.url_secrets``; the URL may come whole from the
+    environment) and the key-like values ``${ENV}`` references put into its user, host or
+    path. The log filter masks them; :func:`_ignored_secret` checks each reaches the plugin."""
     found = url_secrets(url)
     start = raw_url.find("://") + 3
     if start < 3:
         return found
-    netloc = re.split(r"[/?]", raw_url[start:], maxsplit=1)[0]
-    userinfo_end = start + netloc.rfind("@") + 1
-    path_start = start + len(netloc)
+    query_start = raw_url.find("?", start)
     for m in _ENV_REF.finditer(raw_url):
         value = os.environ.get(m.group(1), m.group(2) or "")
-        if not value or "://" in value or m.start() < start:
-            continue  # a whole URL (its parts are in ``found``), or the scheme
-        in_userinfo_or_query = m.start() < userinfo_end or "?" in raw_url[path_start:m.start()]
-        if in_userinfo_or_query or _KEYISH.match(value):
+        if m.start() < start or "://" in value or 0 <= query_start < m.start():
+            continue  # the scheme, a whole URL or a query value: their secrets are in ``found``
+        if _KEYISH.match(value):
             found.append(value)
     return list(dict.fromkeys(found))
 
@@ -645,13 +642,13 @@ def _ignored_secret(url: str, secrets: list[str]) -> str | None:
         return None
     kept = unquote(plugin.url(privacy=False)).lower()
     for secret in secrets:
-        if secret.lower() in kept or unquote(secret).lower() in kept:
+        if any(form.lower() in kept for form in (secret, unquote(secret), secret.replace("+", " "))):
             continue
         rest = url.split("://", 1)[-1]
         netloc, query = re.split(r"[/?]", rest, maxsplit=1)[0], rest.partition("?")[2]
         password = netloc.rpartition("@")[0].partition(":")[2]
         where = "the password (user:password@)" if secret in (password, unquote(password)) else next(
-            (f"the {key}= parameter" for key, value in parse_qsl(query, keep_blank_values=True) if value == secret),
+            (f"the {key}= parameter" for key, value in query_params(query) if value == secret),
             "a secret part of the URL")
         hint = ""
         if url.split("://", 1)[0].lower() in ("json", "jsons", "xml", "xmls", "form", "forms"):

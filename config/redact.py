@@ -11,10 +11,10 @@ Two mechanisms, because neither is enough alone:
   spot them (a bot key in a URL path, a token echoed bare by a library's error message).
 
 :func:`install_log_scrubbing` applies both to every log record of the process, third-party
-libraries' DEBUG records included (apprise, urllib3, pymongo, Scrapy, Twisted). It sits in
-the log record factory rather than on a handler because Scrapy replaces its root handler
-with every crawler (``scrapy.crawler.Crawler._apply_settings``) and apprise adds handlers of
-its own (``apprise.LogCapture``): a handler filter would be lost or bypassed.
+libraries' DEBUG records included (apprise, urllib3, pymongo, Scrapy, Twisted). It works
+through the log record factory rather than a filter on a handler because Scrapy replaces
+its root handler with every crawler (``scrapy.crawler.Crawler._apply_settings``) and apprise
+adds handlers of its own (``apprise.LogCapture``): a handler filter would be lost or bypassed.
 
 Pure standard library, so ``config``, ``crawlers``, ``monitor`` and the CLI all import it.
 """
@@ -64,6 +64,17 @@ def known_secrets() -> frozenset[str]:
         return frozenset(_known)
 
 
+def query_params(query: str) -> list[tuple[str, str]]:
+    """A URL's query as (name, value) pairs, a ``+`` kept as written (apprise's ``+Header=``
+    names, base64 tokens), not turned into a space as HTML forms would."""
+    return parse_qsl(query.replace("+", "%2B"), keep_blank_values=True)
+
+
+def is_secret_param(name: str) -> bool:
+    """Whether a query parameter carries a credential (apprise's ``-``/``+``/``:`` prefixes ignored)."""
+    return name.lower().lstrip("-+:") in SECRET_PARAMS
+
+
 def url_secrets(url: str, *, tokenish: bool = True) -> list[str]:
     """The credential parts of a URL: its password, secret-named query values and (with
     ``tokenish``, for notification URLs whose bot keys sit in the host or path) parts that
@@ -79,8 +90,8 @@ def url_secrets(url: str, *, tokenish: bool = True) -> list[str]:
     if tokenish:
         found += [p for part in (user, re.sub(r":\d+$", "", host), *path.split("/"))
                   for p in (part, unquote(part)) if TOKENISH.match(p)]
-    for key, value in parse_qsl(query, keep_blank_values=True):
-        if value and (key.lower().lstrip("-+:") in SECRET_PARAMS or (tokenish and TOKENISH.match(value))):
+    for key, value in query_params(query):
+        if value and (is_secret_param(key) or (tokenish and TOKENISH.match(value))):
             found.append(value)
     return [s for s in dict.fromkeys(found) if s]
 
@@ -115,9 +126,34 @@ def mask_url(url: str) -> str:
 
 
 # -- logging ----------------------------------------------------------------------------
+class ScrubbedRecord(logging.LogRecord):
+    """A log record whose message, exception and stack text come out scrubbed. Lazy: the
+    message is formatted (and scrubbed) only when a handler emits it, so the DEBUG records
+    Scrapy makes for every request and item and then discards cost nothing more."""
+
+    def getMessage(self) -> str:
+        return redact(super().getMessage())
+
+    @property  # type: ignore[override]
+    def exc_text(self) -> str | None:
+        return self.__dict__.get("exc_text")
+
+    @exc_text.setter
+    def exc_text(self, value: str | None) -> None:
+        self.__dict__["exc_text"] = redact(value) if value else value
+
+    @property  # type: ignore[override]
+    def stack_info(self) -> str | None:
+        return self.__dict__.get("stack_info")
+
+    @stack_info.setter
+    def stack_info(self, value: str | None) -> None:
+        self.__dict__["stack_info"] = redact(value) if value else value
+
+
 class SecretFilter(logging.Filter):
-    """Scrubs a record in place: its message (arguments merged in), exception and stack text.
-    Never drops a record."""
+    """For a handler of one's own: scrubs each record it passes in place (message with its
+    arguments merged in, exception and stack text). Never drops a record."""
 
     _formatter = logging.Formatter()
 
@@ -140,20 +176,23 @@ _installed = False
 
 
 def install_log_scrubbing() -> None:
-    """Scrub every log record made in this process from now on (idempotent); also the
-    traceback of an uncaught exception, which Python prints without logging."""
+    """Make every log record of this process from now on a :class:`ScrubbedRecord`
+    (idempotent), and scrub the traceback of an uncaught exception, which Python prints
+    without logging. Also remembers the ``VOCWATCH_*`` secrets of the environment."""
     global _installed
     with _lock:
         if _installed:
             return
         _installed = True
     remember(env_secrets())
-    scrub = SecretFilter()
     make_record = logging.getLogRecordFactory()
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = make_record(*args, **kwargs)
-        scrub.filter(record)
+        if type(record) is logging.LogRecord:
+            record.__class__ = ScrubbedRecord
+            if record.__dict__.get("stack_info"):
+                record.stack_info = record.__dict__["stack_info"]  # through the setter
         return record
 
     logging.setLogRecordFactory(factory)

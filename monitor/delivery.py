@@ -194,6 +194,17 @@ def deliveries(config: Config) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
+def unrouted_alerts(config: Config, alert_ids: Sequence[str]) -> dict[str, str]:
+    """``alert_id -> why`` for those of ``alert_ids`` recorded as critical and routed to
+    nobody (for ``vocwatch alerts list``)."""
+    if not alert_ids:
+        return {}
+    with _connect(config) as db:
+        rows = db.execute(f"SELECT alert_id, last_error FROM alert_deliveries WHERE status = 'unrouted' AND "
+                          f"alert_id IN ({', '.join('?' * len(alert_ids))}) ORDER BY version", list(alert_ids))
+        return {alert_id: error for alert_id, error in rows}
+
+
 # -- bookkeeping -------------------------------------------------------------------------
 @contextmanager
 def _connect(config: Config) -> Iterator[sqlite3.Connection]:

@@ -21,7 +21,7 @@ import pytest
 
 from config import ConfigError, load_config
 from crawlers.store.sqlite import SQLiteStore
-from tests.alert_receivers import Webhook
+from tests.alert_receivers import Webhook, free_port
 from tests.conftest import ROOT, local_site, run_vocwatch
 from tests.test_alerting import NOW, burst, config_toml, mention
 
@@ -139,6 +139,26 @@ url = "json://alerts:${{HOOK_TOKEN}}@127.0.0.1:{hook.port}/alerts?+X-Hook-Key=${
     assert r.returncode == 0, r.stderr
     assert hook.requests[0]["headers"]["X-Hook-Key"] == TOKEN
     assert "DEBUG" in r.stderr and TOKEN not in r.stdout + r.stderr
+
+
+def test_debug_logs_of_a_crawl_never_print_an_api_key(tmp_path: Path) -> None:
+    """``vocwatch crawl --log-level DEBUG`` of a source whose URL carries an API key: Scrapy
+    logs every request URL at DEBUG; the key must not be in what it prints."""
+    with local_site(lambda path: (200, "application/rss+xml", EMPTY_RSS)) as (base, hits):
+        cfg = _write(tmp_path, f"""
+[crawl]
+retries = 0
+obey_robots = false
+[[sources]]
+id = "bund/rss"
+location = "bund"
+kind = "rss"
+url = "{base}/feed.xml?key=${{FEED_KEY}}"
+""")
+        r = run_vocwatch("crawl", "-c", str(cfg), "--log-level", "DEBUG", "-q", env={"FEED_KEY": TOKEN}, timeout=120)
+    assert hits == [f"/feed.xml?key={TOKEN}"]  # the key was used ...
+    assert TOKEN not in r.stdout + r.stderr
+    assert "feed.xml?key=***>" in r.stderr  # ... and the request logged, masked
 
 
 def test_log_filter_scrubs_messages_arguments_and_tracebacks() -> None:
@@ -266,6 +286,16 @@ def test_an_unrouted_critical_alert_warns_and_is_recorded(tmp_path: Path) -> Non
     with sqlite3.connect(tmp_path / "s.db") as db:
         rows = db.execute("SELECT channel, status, last_error FROM alert_deliveries").fetchall()
     assert [(c, s) for c, s, _ in rows] == [("-", "unrouted")] and "negative_spike" in rows[0][2]
+    listed = run_vocwatch("alerts", "list", "-c", str(cfg), timeout=60)
+    assert "[reached nobody: no route delivers a critical negative_spike alert" in listed.stdout
+
+
+def test_a_critical_alert_whose_every_send_failed_is_warned(tmp_path: Path) -> None:
+    _seed(tmp_path / "s.db", NOW, 40)
+    cfg = _write(tmp_path, ONLY_PUDONG.format(port=free_port()).replace('location = "pudong"', 'location = "bund"'))
+    r = run_vocwatch("alerts", "check", "-c", str(cfg), "--now", NOW.isoformat(), timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "has reached nobody yet: hook failed (retried by the next check)" in r.stderr
 
 
 def test_no_channels_at_all_is_warned_too(tmp_path: Path) -> None:

@@ -470,9 +470,31 @@ def _parse_now(text: str | None) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
-def _alert_lines(alerts) -> list[str]:  # type: ignore[no-untyped-def]
+def _alert_lines(alerts, nobody: dict[str, str] | None = None) -> list[str]:  # type: ignore[no-untyped-def]
+    nobody = nobody or {}
     return [f"{a.id}  {a.severity:<8} {a.state:<12} {a.kind:<14} {a.last_seen:%Y-%m-%d %H:%M}Z  {a.title}"
-            for a in alerts]
+            + (f"  [reached nobody: {nobody[a.id]}]" if a.id in nobody else "") for a in alerts]
+
+
+def _warn_undelivered(found, results) -> None:  # type: ignore[no-untyped-def]
+    """A line on stderr for each critical alert of this check that no channel has: routed to
+    nobody (an error in the routes), or every send failed or waits (retried later)."""
+    for a in found:
+        if a.severity != "critical":
+            continue
+        mine = [r for r in results if r.alert_id == a.id and r.version == a.version]
+        if any(r.status in ("sent", "duplicate") for r in mine):
+            continue
+        if not mine:  # not asked to deliver (--no-notify)
+            continue
+        unrouted = next((r for r in mine if r.status == "unrouted"), None)
+        if unrouted:
+            print(f"vocwatch alerts: warning: critical alert {a.id} v{a.version} was delivered to nobody: "
+                  f"{unrouted.error}; add a [[routes]] entry that matches it", file=sys.stderr)
+        else:
+            print(f"vocwatch alerts: warning: critical alert {a.id} v{a.version} has reached nobody yet: "
+                  + ", ".join(f"{r.channel} {r.status}" for r in mine) + " (retried by the next check)",
+                  file=sys.stderr)
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
@@ -502,19 +524,20 @@ def cmd_alerts(args: argparse.Namespace) -> int:
                 print(f"delivery: {r.alert_id} v{r.version} -> {r.channel}: {r.status}"
                       + (f" ({r.error})" if r.error else ""), file=sys.stderr)
             print(f"vocwatch alerts: {len(found)} new or updated alert(s)", file=sys.stderr)
-            for r in results:
-                if r.status == "unrouted":
-                    print(f"vocwatch alerts: warning: critical alert {r.alert_id} v{r.version} was delivered to "
-                          f"nobody: {r.error}; add a [[routes]] entry that matches it", file=sys.stderr)
+            _warn_undelivered(found, results)
             return 0
         alerts = AlertStore(config.store_url)
         try:
             if args.alerts_command == "list":
+                from monitor.delivery import unrouted_alerts
+
                 rows = alerts.list(state=args.state, location_id=args.location, limit=args.limit)
+                nobody = unrouted_alerts(config, [a.id for a in rows])
                 if args.format == "json":
-                    print(json.dumps([a.to_dict() for a in rows], ensure_ascii=False, indent=1))
+                    print(json.dumps([a.to_dict() | {"reached_nobody": nobody.get(a.id)} for a in rows],
+                                     ensure_ascii=False, indent=1))
                 else:
-                    print("\n".join(_alert_lines(rows)) if rows else "no alerts")
+                    print("\n".join(_alert_lines(rows, nobody)) if rows else "no alerts")
                 return 0
             state = {"ack": "acknowledged", "resolve": "resolved"}[args.alerts_command]
             alert = alerts.set_state(args.id, state)
