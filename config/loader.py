@@ -40,7 +40,14 @@ from config.model import (
     ScheduleSettings,
     Source,
 )
-from config.redact import TOKENISH, is_secret_param, query_params, redact, remember, url_secrets
+from config.redact import (
+    TOKENISH,
+    is_secret_param,
+    query_params,
+    redact,
+    secrets_in_use,
+    url_secrets,
+)
 
 STORE_URL_ENV = "VOCWATCH_STORE_URL"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -257,7 +264,6 @@ def build_config(raw: dict[str, Any], path: Path) -> Config:
     store = _Reader(path, "store", top.get("store", dict, {}))
     file_url = store.get("url", str, "sqlite:///vocwatch.db")
     store_url = os.environ.get(STORE_URL_ENV) or file_url
-    remember(url_secrets(store_url, tokenish=False))
     store.done()
 
     crawl = _read_crawl(_Reader(path, "crawl", top.get("crawl", dict, {})))
@@ -669,12 +675,12 @@ def _read_channel(r: _Reader) -> Channel:
                "and set that variable")
     url = r.get("url", str)
     secrets = channel_secrets(raw_url if isinstance(raw_url, str) else url, url)
-    remember(secrets)
-    formats = _apprise_formats(url)
-    if isinstance(formats, str):
-        r.fail("url", formats)
-    if ignored := _ignored_secret(url, secrets):
-        r.fail("url", ignored)
+    with secrets_in_use(secrets):  # apprise logs the URLs it parses, and may quote a key in its reason
+        formats = _apprise_formats(url)
+        if isinstance(formats, str):
+            r.fail("url", formats)
+        if ignored := _ignored_secret(url, secrets):
+            r.fail("url", ignored)
     default_format = next((f for f in formats if f in CHANNEL_FORMATS), "text")
     rate = r.get("rate_limit", str, None)
     rate_limit = _parse_rate(rate) if rate is not None else None
@@ -686,6 +692,7 @@ def _read_channel(r: _Reader) -> Channel:
         format=r.get("format", str, default_format, check=_check_choice(CHANNEL_FORMATS)),
         min_severity=r.get("min_severity", str, "info", check=_check_choice(ALERT_SEVERITIES)),
         rate_limit=rate_limit,
+        secrets=tuple(secrets),
     )
     r.done()
     return ch

@@ -27,7 +27,9 @@ import re
 import sys
 import threading
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -51,6 +53,7 @@ _NOT_SECRET_ENV = re.compile(r"_(FILE|PATH|DIR)$")
 
 _known: set[str] = set()
 _lock = threading.Lock()
+_in_use: ContextVar[frozenset[str]] = ContextVar("vocwatch_secrets_in_use", default=frozenset())
 
 
 def remember(values: Iterable[str]) -> None:
@@ -61,7 +64,19 @@ def remember(values: Iterable[str]) -> None:
 
 def known_secrets() -> frozenset[str]:
     with _lock:
-        return frozenset(_known)
+        return frozenset(_known | _in_use.get())
+
+
+@contextmanager
+def secrets_in_use(values: Iterable[str]) -> Iterator[None]:
+    """Mask these values too, for the duration of the block and in this thread or task only:
+    while a config is being loaded (apprise logs the URLs it parses) or a channel is being
+    sent to, before or without anything being remembered for the whole process."""
+    token = _in_use.set(_in_use.get().union(v for v in values if v and len(v) >= MIN_SECRET))
+    try:
+        yield
+    finally:
+        _in_use.reset(token)
 
 
 def query_params(query: str) -> list[tuple[str, str]]:

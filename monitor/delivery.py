@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from config import Channel, Config, ConfigError
 from config.model import ALERT_SEVERITIES
-from config.redact import redact, url_secrets
+from config.redact import redact, secrets_in_use
 from crawlers.store.sqlite import connect, from_db_time, sqlite_path, to_db_time
 from monitor.notify_render import RENDERERS, AlertLike, payload, subject
 
@@ -334,10 +334,10 @@ def _send(channel: Channel, alert: AlertLike) -> str | None:
     from apprise.plugins.custom_json import NotifyJSON
 
     try:
-        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as log:
+        with secrets_in_use(channel.secrets), apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as log:
             plugin = apprise.Apprise.instantiate(channel.url)
             if plugin is None:
-                return _redact(_last_line(log.getvalue()) or "apprise could not load the channel URL", channel.url)
+                return _redact(_last_line(log.getvalue()) or "apprise could not load the channel URL", channel)
             if isinstance(plugin, NotifyJSON):
                 # A JSON webhook gets the alert as structured data beside apprise's
                 # title/message/type envelope (same mechanism as the URL's :key=value extras).
@@ -347,10 +347,10 @@ def _send(channel: Channel, alert: AlertLike) -> str | None:
             ok = sender.notify(body=RENDERERS[channel.format](alert), title=subject(alert),
                                notify_type=_NOTIFY_TYPES.get(alert.severity, "info"), body_format=channel.format)
     except Exception as exc:  # apprise or a plugin raised: record it, never crash the caller
-        return _redact(f"{type(exc).__name__}: {exc}", channel.url)
+        return _redact(f"{type(exc).__name__}: {exc}", channel)
     if ok:
         return None
-    return _redact(_last_line(log.getvalue()) or "apprise reported a failure without a reason", channel.url)
+    return _redact(_last_line(log.getvalue()) or "apprise reported a failure without a reason", channel)
 
 
 def _last_line(text: str) -> str:
@@ -358,9 +358,9 @@ def _last_line(text: str) -> str:
     return lines[-1][:500] if lines else ""
 
 
-def _redact(text: str, url: str) -> str:
-    """Remove the channel's password and key-like URL parts from an error before it is stored."""
-    parts = urlsplit(url)
+def _redact(text: str, channel: Channel) -> str:
+    """Remove the channel's secrets and key-like URL parts from an error before it is stored."""
+    parts = urlsplit(channel.url)
     host = parts.netloc.rpartition("@")[2]  # not .hostname: it lowercases, and bot keys are case-sensitive
     pieces = re.split(r"[/?&=:]", f"{host}/{parts.path}?{parts.query}")
-    return redact(text, [*url_secrets(url), *(p for p in pieces if len(p) >= 12 and "." not in p)])
+    return redact(text, [*channel.secrets, *(p for p in pieces if len(p) >= 12 and "." not in p)])

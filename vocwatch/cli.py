@@ -27,9 +27,14 @@ def _config_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace, path: str | Path | None = None) -> Config:
-    """The config file, with ``--store`` (when given) replacing its store URL."""
+    """The config file, with ``--store`` (when given) replacing its store URL. Its secrets
+    are remembered, so that no log line or message of this process shows them."""
+    from config.redact import remember
+
     config = load_config(path or args.config)
-    return replace(config, store_url=args.store) if getattr(args, "store", None) else config
+    config = replace(config, store_url=args.store) if getattr(args, "store", None) else config
+    remember(config.secrets)
+    return config
 
 
 class _ProgressPrinter:
@@ -782,7 +787,7 @@ def _setup_logging(args: argparse.Namespace) -> None:
     from config.redact import install_log_scrubbing, remember, url_secrets
 
     install_log_scrubbing()
-    if getattr(args, "store", None):
+    if getattr(args, "store", None):  # before the config is read: a load error may quote it
         remember(url_secrets(args.store, tokenish=False))
     if args.command not in ("crawl", "demo"):  # crawls log through Scrapy's own root handler
         level = os.environ.get(LOG_LEVEL_ENV, "WARNING").upper()
