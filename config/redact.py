@@ -6,9 +6,11 @@ Two mechanisms, because neither is enough alone:
   secret-named query parameter (``token=``, ``key=``, ``access_token=``, ``secret=``,
   ``password=``, ``sign=``, ...) are masked wherever they appear, known or not;
 - *by value*: the secrets this process actually holds (values of ``${ENV}`` references in
-  channel URLs, the store URL's password, ``VOCWATCH_*`` secret variables) are remembered
-  when the config is loaded and replaced wherever they appear, also where no pattern could
-  spot them (a bot key in a URL path, a token echoed bare by a library's error message).
+  channel URLs, the store URL's password, ``VOCWATCH_*`` secret variables) are replaced
+  wherever they appear, as written or URL-encoded, also where no pattern could spot them (a
+  bot key in a URL path, a token echoed bare by a library's error message). The CLI
+  remembers them for the whole process once the config is loaded (:func:`remember`);
+  while a config loads or a channel sends they are held for that block (:func:`secrets_in_use`).
 
 :func:`install_log_scrubbing` applies both to every log record of the process, third-party
 libraries' DEBUG records included (apprise, urllib3, pymongo, Scrapy, Twisted). It works
@@ -32,7 +34,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, quote, unquote
 
 MASK = "***"
 #: Query parameters whose value is a credential (compared case-insensitively; apprise's
@@ -56,15 +58,31 @@ _lock = threading.Lock()
 _in_use: ContextVar[frozenset[str]] = ContextVar("vocwatch_secrets_in_use", default=frozenset())
 
 
+_known_re: re.Pattern[str] | None = None
+
+
 def remember(values: Iterable[str]) -> None:
     """Add secret values to those masked wherever they appear (process-wide)."""
+    global _known_re
     with _lock:
+        before = len(_known)
         _known.update(v for v in values if v and len(v) >= MIN_SECRET)
+        if len(_known) != before or (_known and _known_re is None):
+            _known_re = _alternation(_known)
 
 
 def known_secrets() -> frozenset[str]:
     with _lock:
         return frozenset(_known | _in_use.get())
+
+
+def _alternation(secrets: Iterable[str]) -> re.Pattern[str] | None:
+    """One regex for all secrets, as written and URL-encoded (as in a logged request path),
+    longest first so a secret containing another is masked whole."""
+    forms = {f for s in secrets for f in (s, quote(s, safe=""))}
+    if not forms:
+        return None
+    return re.compile("|".join(map(re.escape, sorted(forms, key=len, reverse=True))))
 
 
 @contextmanager
@@ -127,12 +145,16 @@ def redact(text: str, extra: Iterable[str] = ()) -> str:
     password and secret query values of any URL in it masked."""
     if not text:
         return text
-    secrets = known_secrets().union(s for s in extra if s and len(s) >= MIN_SECRET)
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, MASK)
-    text = _USERINFO.sub(lambda m: m["head"] + MASK + "@", text)
-    return _PARAM.sub(lambda m: m["head"] + MASK, text)
+    more = _in_use.get().union(s for s in extra if s and len(s) >= MIN_SECRET)
+    with _lock:
+        pattern = _alternation(_known | more) if more else _known_re
+    if pattern is not None:
+        text = pattern.sub(MASK, text)
+    if "://" in text:
+        text = _USERINFO.sub(lambda m: m["head"] + MASK + "@", text)
+    if "=" in text:
+        text = _PARAM.sub(lambda m: m["head"] + MASK, text)
+    return text
 
 
 def mask_url(url: str) -> str:
