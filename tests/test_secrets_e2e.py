@@ -39,6 +39,7 @@ def _no_secrets_from_other_tests(monkeypatch: pytest.MonkeyPatch) -> None:
     except ImportError:  # a checkout without it: the end-to-end tests run in subprocesses anyway
         return
     monkeypatch.setattr(config.redact, "_known", set())
+    monkeypatch.setattr(config.redact, "_known_re", None)
 
 
 def _seed(db: Path, now: datetime, spike: int) -> None:
