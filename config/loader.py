@@ -17,7 +17,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.model import (
@@ -41,6 +41,14 @@ from config.model import (
     ScheduleSettings,
     Source,
 )
+from config.redact import (
+    TOKENISH,
+    is_secret_param,
+    query_params,
+    redact,
+    secrets_in_use,
+    url_secrets,
+)
 
 STORE_URL_ENV = "VOCWATCH_STORE_URL"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -54,6 +62,7 @@ class ConfigError(ValueError):
     """A configuration problem, located by file and key path."""
 
     def __init__(self, file: str | Path, key: str, problem: str) -> None:
+        problem = redact(problem)  # a message may quote an expanded value: never a secret in it
         self.file, self.key, self.problem = str(file), key, problem
         where = f"{self.file}: {key}: " if key else f"{self.file}: "
         super().__init__(where + problem)
@@ -564,10 +573,6 @@ def _read_source(r: _Reader, locations: dict[str, Location]) -> Source:
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(s|m|h|d)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-#: A URL part that looks like a generated credential: 16+ letters/digits/_/-, both letters and digits.
-_TOKENISH = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_-]{16,}$")
-_SECRET_PARAMS = {"pass", "password", "pwd", "token", "secret", "key", "apikey", "api_key",
-                  "access_token", "secret_key", "signature", "sign", "auth"}
 _FROM_ENV = "\x00"
 
 
@@ -599,10 +604,10 @@ def literal_secret(raw_url: str) -> str | None:
         return "a literal password (user:password@ in the URL)"
     host = re.sub(r":\d+$", "", host)
     for part in (user, host, *path.split("/")):
-        if _FROM_ENV not in part and _TOKENISH.match(unquote(part)):
+        if _FROM_ENV not in part and TOKENISH.match(unquote(part)):
             return "a literal token (a key-like part of the URL)"
-    for key, value in parse_qsl(query, keep_blank_values=True):
-        if value and _FROM_ENV not in value and (key.lower() in _SECRET_PARAMS or _TOKENISH.match(value)):
+    for key, value in query_params(query):
+        if value and _FROM_ENV not in value and (is_secret_param(key) or TOKENISH.match(value)):
             return f"a literal secret (the {key}= parameter)"
     return None
 
@@ -625,6 +630,68 @@ def _apprise_formats(url: str) -> tuple[str, ...] | str:
     return tuple(f.value for f in formats)
 
 
+#: A value from the environment in a URL's user, host or path counts as a secret when it
+#: looks like one (letters and digits, 8+ characters): ``json://${HOOK_HOST}/${HOOK_PATH}``
+#: names a place, ``dingtalk://${DT_TOKEN}/`` a key.
+_KEYISH = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])\S{8,}$")
+
+
+def channel_secrets(raw_url: str, url: str) -> list[str]:
+    """The secret values of a channel URL, as written (``raw_url``) and expanded (``url``):
+    the credential parts of the expanded URL (its password, secret-named or key-like query
+    values, key-like parts: ``config.redact.url_secrets``; the URL may come whole from the
+    environment) and the key-like values ``${ENV}`` references put into its user, host or
+    path. The log filter masks them; :func:`_ignored_secret` checks each reaches the plugin."""
+    found = url_secrets(url)
+    start = raw_url.find("://") + 3
+    if start < 3:
+        return found
+    query_start = raw_url.find("?", start)
+    for m in _ENV_REF.finditer(raw_url):
+        value = os.environ.get(m.group(1), m.group(2) or "")
+        if m.start() < start or "://" in value or 0 <= query_start < m.start():
+            continue  # the scheme, a whole URL or a query value: their secrets are in ``found``
+        if _KEYISH.match(value):
+            found.append(value)
+    return list(dict.fromkeys(found))
+
+
+def _ignored_secret(url: str, secrets: list[str]) -> str | None:
+    """Why a secret of the URL would not reach the service, or ``None``: apprise parses each
+    service's URL its own way and silently drops what that plugin does not read (a ``token=``
+    on a ``json://`` webhook, a password on a ``slack://`` URL), so the alert would go out
+    unauthenticated or be refused. The plugin's own round-trip ``url(privacy=False)`` holds
+    every credential it will use; a secret missing from it is ignored. Never quotes the secret."""
+    import logging
+
+    import apprise
+
+    if not secrets:
+        return None
+    with apprise.LogCapture(level=logging.WARNING):
+        plugin = apprise.Apprise.instantiate(url)
+    if plugin is None:
+        return None
+    kept = unquote(plugin.url(privacy=False)).lower()
+    for secret in secrets:
+        if any(form.lower() in kept for form in (secret, unquote(secret), secret.replace("+", " "))):
+            continue
+        rest = url.split("://", 1)[-1]
+        netloc, query = re.split(r"[/?]", rest, maxsplit=1)[0], rest.partition("?")[2]
+        password = netloc.rpartition("@")[0].partition(":")[2]
+        where = "the password (user:password@)" if secret in (password, unquote(password)) else next(
+            (f"the {key}= parameter" for key, value in query_params(query) if value == secret),
+            "a secret part of the URL")
+        hint = ""
+        if url.split("://", 1)[0].lower() in ("json", "jsons", "xml", "xmls", "form", "forms"):
+            hint = ("; a webhook's own query parameter is written -name=VALUE (sent as ?name=VALUE), "
+                    "a header +Name=VALUE, a login user:password@")
+        return (f"{where} comes from the environment but apprise's {plugin.service_name} plugin ignores it, "
+                f"so alerts would go out without it{hint}; see https://github.com/caronc/apprise/wiki "
+                f"for the {url.split('://', 1)[0]}:// URL format")
+    return None
+
+
 def _read_channel(r: _Reader) -> Channel:
     cid = r.get("id", str, check=_check_id)
     raw_url = r.table.get("url")
@@ -633,9 +700,13 @@ def _read_channel(r: _Reader) -> Channel:
                f'url = "${{VOCWATCH_{cid.upper().replace("-", "_")}_URL}}" (or ${{NAME}} for just the secret part) '
                "and set that variable")
     url = r.get("url", str)
-    formats = _apprise_formats(url)
-    if isinstance(formats, str):
-        r.fail("url", formats)
+    secrets = channel_secrets(raw_url if isinstance(raw_url, str) else url, url)
+    with secrets_in_use(secrets):  # apprise logs the URLs it parses, and may quote a key in its reason
+        formats = _apprise_formats(url)
+        if isinstance(formats, str):
+            r.fail("url", formats)
+        if ignored := _ignored_secret(url, secrets):
+            r.fail("url", ignored)
     default_format = next((f for f in formats if f in CHANNEL_FORMATS), "text")
     rate = r.get("rate_limit", str, None)
     rate_limit = _parse_rate(rate) if rate is not None else None
@@ -647,6 +718,7 @@ def _read_channel(r: _Reader) -> Channel:
         format=r.get("format", str, default_format, check=_check_choice(CHANNEL_FORMATS)),
         min_severity=r.get("min_severity", str, "info", check=_check_choice(ALERT_SEVERITIES)),
         rate_limit=rate_limit,
+        secrets=tuple(secrets),
     )
     r.done()
     return ch

@@ -153,6 +153,8 @@ class Channel:
     """Body format (``CHANNEL_FORMATS``); defaults to what the service prefers (email: html)."""
     min_severity: str = "info"
     rate_limit: RateLimit | None = None
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """The secret values in ``url`` (``config.loader.channel_secrets``): masked wherever they appear."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +275,14 @@ class Config:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The secret values this config puts in use (store password, channel secrets), for
+        ``config.redact.remember``: the log filter then masks them wherever they appear."""
+        from config.redact import url_secrets
+
+        return (*url_secrets(self.store_url, tokenish=False), *(s for ch in self.channels.values() for s in ch.secrets))
 
     def sources_for(self, location_id: str) -> list[Source]:
         return [s for s in self.sources.values() if s.location == location_id]

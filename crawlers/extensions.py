@@ -14,6 +14,7 @@ from scrapy.crawler import Crawler
 from scrapy.logformatter import LogFormatter, LogFormatterResult
 from twisted.python.failure import Failure
 
+from config.redact import redact
 from crawlers.runtime import source_id_of, store_for
 from crawlers.stats import BALANCE, DROPPED, balance
 
@@ -50,6 +51,8 @@ def jsonable_stats(stats: dict[str, Any]) -> dict[str, Any]:
             value = value.isoformat()
         elif not isinstance(value, int | float | str | bool | type(None)):
             value = str(value)
+        if isinstance(value, str):
+            value = redact(value)  # an error text may quote a URL: no secret in a run record
         out[key] = value
     return out
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from config import Config, Source
+from config.redact import redact
 from crawlers.stats import DROPPED, drops
 from crawlers.store import CrawlRun
 
@@ -89,7 +90,7 @@ def crawl_sources(
     progress = Progress(sources=len(chosen))
 
     def on_failure(failure: Any, source_id: str) -> None:
-        errors[source_id] = failure.getErrorMessage()
+        errors[source_id] = redact(failure.getErrorMessage())  # it goes into the run record
         logger.error("crawl of %s failed: %s", source_id, errors[source_id])
 
     for src in chosen:

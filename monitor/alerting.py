@@ -305,9 +305,11 @@ def check_and_notify(config: Config, store: Store, *, now: datetime) -> tuple[li
     with _check_lock:
         found = run_detectors(config, store, now=now)
         found += health_alerts(config, store, now=now)
-        if not config.channels:
+        if not config.channels and not any(a.severity == delivery.MUST_REACH for a in found):
             return found, []
-        results = delivery.notify(config, found, now=now)
+        results = delivery.notify(config, found, now=now)  # records the critical ones no route delivers
+        if not config.channels:
+            return found, results
         alerts = AlertStore(config.store_url)
         try:
             results += delivery.retry_pending(config, alerts.get, now=now)
@@ -395,9 +397,9 @@ def notify_health(config: Config, store: Store, run_ids: Iterable[int], *,
 
     with _check_lock:
         found = health_alerts(config, store, now=now, run_ids=run_ids)
-        if not found or not config.channels:
+        if not found or not (config.channels or any(a.severity == delivery.MUST_REACH for a in found)):
             return found, []
-        results = delivery.notify(config, found, now=now)
+        results = delivery.notify(config, found, now=now)  # records the critical ones no route delivers
         alerts = AlertStore(config.store_url)
         try:
             for r in results:
@@ -406,6 +408,38 @@ def notify_health(config: Config, store: Store, run_ids: Iterable[int], *,
         finally:
             alerts.close()
     return found, results
+
+
+BRAND_KINDS = ("negative_spike",)
+"""Kinds a detector also raises for a whole brand (``location_id`` None); every kind,
+including any added later, is raised per location."""
+
+
+def unrouted(config: Config, severity: str = "critical") -> list[tuple[str, tuple[str, ...]]]:
+    """Where an alert of ``severity`` would reach no channel: ``(scope, kinds)`` pairs,
+    ``scope`` a watched location id or ``brand:ID``, for every kind of
+    ``config.model.ALERT_KINDS`` that no route delivers there. Read by ``vocwatch check``."""
+    from types import SimpleNamespace
+
+    from config.model import ALERT_KINDS
+    from monitor.delivery import channels_for
+
+    if not config.alerts.enabled:
+        return []
+    ids = _watched(config)
+    scopes: list[tuple[str, dict[str, str | None], tuple[str, ...]]] = [
+        (lid, {"location_id": lid, "brand": config.locations[lid].brand, "region": config.locations[lid].region},
+         ALERT_KINDS) for lid in ids]
+    brands = Counter(config.locations[i].brand for i in ids)
+    scopes += [(f"brand:{b}", {"location_id": None, "brand": b, "region": None}, BRAND_KINDS)
+               for b in sorted(brands) if brands[b] >= 2]  # a one-location brand is its location
+    out = []
+    for scope, where, kinds in scopes:
+        lost = tuple(k for k in kinds
+                     if not channels_for(config, SimpleNamespace(kind=k, severity=severity, **where)))  # type: ignore[arg-type]
+        if lost:
+            out.append((scope, lost))
+    return out
 
 
 def _watched(config: Config) -> list[str]:

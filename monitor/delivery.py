@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from config import Channel, Config, ConfigError
 from config.model import ALERT_SEVERITIES
+from config.redact import redact, secrets_in_use
 from crawlers.store.sqlite import connect, from_db_time, sqlite_path, to_db_time
 from monitor.notify_render import RENDERERS, AlertLike, payload, subject
 
@@ -58,6 +59,10 @@ CREATE INDEX IF NOT EXISTS alert_deliveries_due ON alert_deliveries (next_attemp
 CREATE INDEX IF NOT EXISTS alert_deliveries_sent ON alert_deliveries (channel, sent_at);
 """
 _RETRYABLE = ("failed", "rate_limited", "sending")
+NO_CHANNEL = "-"
+"""The ``channel`` of the record of an alert that no route delivers (never a channel id)."""
+MUST_REACH = "critical"
+"""An alert this severe that no route delivers is an error (warned, logged, recorded), not a choice."""
 _SEVERITY_RANK = {s: i for i, s in enumerate(ALERT_SEVERITIES)}
 
 
@@ -69,7 +74,8 @@ class DeliveryResult:
     or never again when that is ``None``); ``rate_limited`` (sent at ``next_attempt_at`` at
     the earliest); ``duplicate`` (this version was already sent there); ``pending`` (an
     earlier attempt's retry time has not come yet, or another process is sending it);
-    ``superseded`` (a newer version replaced it before it went out).
+    ``superseded`` (a newer version replaced it before it went out); ``unrouted`` (a
+    critical alert that no route delivers to any channel: ``channel`` is ``NO_CHANNEL``).
     """
 
     alert_id: str
@@ -107,9 +113,23 @@ def notify(config: Config, alerts: Sequence[AlertLike], *, now: datetime) -> lis
     results: list[DeliveryResult] = []
     with _connect(config) as db:
         for alert in alerts:
-            for channel in channels_for(config, alert):
+            channels = channels_for(config, alert)
+            if not channels and alert.severity == MUST_REACH:
+                results.append(_unrouted(db, alert, now))
+            for channel in channels:
                 results.append(_deliver(db, channel, alert, now))
     return results
+
+
+def _unrouted(db: sqlite3.Connection, alert: AlertLike, now: datetime) -> DeliveryResult:
+    """Record (and log) that a critical alert reaches nobody, so it is visible later in the
+    deliveries, not only in this run's output."""
+    where = ", ".join(f"{k} {v}" for k, v in (("location", alert.location_id), ("brand", alert.brand),
+                                               ("region", alert.region)) if v) or "no location"
+    error = f"no route delivers a critical {alert.kind} alert ({where}) to any channel"
+    _record(db, (alert.id, alert.version, NO_CHANNEL), "unrouted", 0, error, None, None, to_db_time(now))
+    logger.warning("alert %s v%d reaches nobody: %s", alert.id, alert.version, error)
+    return DeliveryResult(alert.id, alert.version, NO_CHANNEL, "unrouted", 0, error)
 
 
 def retry_pending(config: Config, alerts: Iterable[AlertLike] | Callable[[str], AlertLike | None], *,
@@ -172,6 +192,17 @@ def deliveries(config: Config) -> list[dict[str, Any]]:
         db.row_factory = sqlite3.Row
         rows = db.execute("SELECT * FROM alert_deliveries ORDER BY updated_at DESC, alert_id, channel").fetchall()
     return [dict(r) for r in rows]
+
+
+def unrouted_alerts(config: Config, alert_ids: Sequence[str]) -> dict[str, str]:
+    """``alert_id -> why`` for those of ``alert_ids`` recorded as critical and routed to
+    nobody (for ``vocwatch alerts list``)."""
+    if not alert_ids:
+        return {}
+    with _connect(config) as db:
+        rows = db.execute(f"SELECT alert_id, last_error FROM alert_deliveries WHERE status = 'unrouted' AND "
+                          f"alert_id IN ({', '.join('?' * len(alert_ids))}) ORDER BY version", list(alert_ids))
+        return {alert_id: error for alert_id, error in rows}
 
 
 # -- bookkeeping -------------------------------------------------------------------------
@@ -303,10 +334,10 @@ def _send(channel: Channel, alert: AlertLike) -> str | None:
     from apprise.plugins.custom_json import NotifyJSON
 
     try:
-        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as log:
+        with secrets_in_use(channel.secrets), apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as log:
             plugin = apprise.Apprise.instantiate(channel.url)
             if plugin is None:
-                return _redact(_last_line(log.getvalue()) or "apprise could not load the channel URL", channel.url)
+                return _redact(_last_line(log.getvalue()) or "apprise could not load the channel URL", channel)
             if isinstance(plugin, NotifyJSON):
                 # A JSON webhook gets the alert as structured data beside apprise's
                 # title/message/type envelope (same mechanism as the URL's :key=value extras).
@@ -316,10 +347,10 @@ def _send(channel: Channel, alert: AlertLike) -> str | None:
             ok = sender.notify(body=RENDERERS[channel.format](alert), title=subject(alert),
                                notify_type=_NOTIFY_TYPES.get(alert.severity, "info"), body_format=channel.format)
     except Exception as exc:  # apprise or a plugin raised: record it, never crash the caller
-        return _redact(f"{type(exc).__name__}: {exc}", channel.url)
+        return _redact(f"{type(exc).__name__}: {exc}", channel)
     if ok:
         return None
-    return _redact(_last_line(log.getvalue()) or "apprise reported a failure without a reason", channel.url)
+    return _redact(_last_line(log.getvalue()) or "apprise reported a failure without a reason", channel)
 
 
 def _last_line(text: str) -> str:
@@ -327,13 +358,9 @@ def _last_line(text: str) -> str:
     return lines[-1][:500] if lines else ""
 
 
-def _redact(text: str, url: str) -> str:
-    """Remove the channel's password and key-like URL parts from an error before it is stored."""
-    parts = urlsplit(url)
+def _redact(text: str, channel: Channel) -> str:
+    """Remove the channel's secrets and key-like URL parts from an error before it is stored."""
+    parts = urlsplit(channel.url)
     host = parts.netloc.rpartition("@")[2]  # not .hostname: it lowercases, and bot keys are case-sensitive
-    secrets = [parts.password or "", *re.split(r"[/?&=:]", f"{host}/{parts.path}?{parts.query}")]
-    for secret in sorted({s for s in secrets if len(s) >= 12 and "." not in s}, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    if parts.password and len(parts.password) >= 4:
-        text = text.replace(parts.password, "***")
-    return text
+    pieces = re.split(r"[/?&=:]", f"{host}/{parts.path}?{parts.query}")
+    return redact(text, [*channel.secrets, *(p for p in pieces if len(p) >= 12 and "." not in p)])

@@ -27,9 +27,14 @@ def _config_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace, path: str | Path | None = None) -> Config:
-    """The config file, with ``--store`` (when given) replacing its store URL."""
+    """The config file, with ``--store`` (when given) replacing its store URL. Its secrets
+    are remembered, so that no log line or message of this process shows them."""
+    from config.redact import remember
+
     config = load_config(path or args.config)
-    return replace(config, store_url=args.store) if getattr(args, "store", None) else config
+    config = replace(config, store_url=args.store) if getattr(args, "store", None) else config
+    remember(config.secrets)
+    return config
 
 
 class _ProgressPrinter:
@@ -315,14 +320,32 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from config.redact import mask_url
+    from monitor.alerting import unrouted
+
     config = _load(args)
     print(f"{config.path}: OK — {len(config.brands)} brands, {len(config.locations)} locations "
           f"({len(config.own_locations())} own), {len(config.sources)} sources, {len(config.channels)} alert channels, "
-          f"{len(config.routes)} routes; store {config.store_url}")
+          f"{len(config.routes)} routes; store {mask_url(config.store_url)}")
+    _warn_unrouted(unrouted(config, "critical"))
     return 0
 
 
+def _warn_unrouted(gaps: list[tuple[str, tuple[str, ...]]], shown: int = 10) -> None:
+    """One stderr line per set of kinds that no route delivers when critical, naming the
+    locations (``brand:ID`` for brand-wide alerts) it applies to. A warning, not an error:
+    a config may be checked before its routes are written."""
+    by_kinds: dict[tuple[str, ...], list[str]] = {}
+    for scope, kinds in gaps:
+        by_kinds.setdefault(kinds, []).append(scope)
+    for kinds, scopes in by_kinds.items():
+        names = ", ".join(scopes[:shown]) + (f" and {len(scopes) - shown} more" if len(scopes) > shown else "")
+        print(f"vocwatch check: warning: a critical {'/'.join(kinds)} alert would reach nobody (no route to a "
+              f"channel) for {names}", file=sys.stderr)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    from config.redact import mask_url
     from crawlers.store import open_store
     from monitor.benchmark_report import format_table
     from monitor.metrics import benchmark
@@ -331,7 +354,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with Sandbox() as sandbox:
         os.environ["VOCWATCH_SANDBOX"] = sandbox.base_url
         config = _load(args, DEMO_CONFIG)
-        print(f"vocwatch demo: sandbox sites at {sandbox.base_url}, store {config.store_url}", file=sys.stderr)
+        print(f"vocwatch demo: sandbox sites at {sandbox.base_url}, store {mask_url(config.store_url)}",
+              file=sys.stderr)
         print(f"crawling {len(config.sources)} sources for {len(config.locations)} locations ...", file=sys.stderr)
         results = _crawl(config, None, args.log_level)
     _print_results(results)
@@ -341,8 +365,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(format_table(benchmark(config, store, window=DEMO_WINDOW)), end="")
     finally:
         store.close()
-    print(f"\nThe store is kept at {config.store_url}; try: vocwatch benchmark -c {DEMO_CONFIG} "
-          f"--store {config.store_url} --window {DEMO_WINDOW} [--format html --out report.html]")
+    print(f"\nThe store is kept at {mask_url(config.store_url)}; try: vocwatch benchmark -c {DEMO_CONFIG} "
+          f"--store {mask_url(config.store_url)} --window {DEMO_WINDOW} [--format html --out report.html]")
     return 0 if all(r.outcome in ("finished", "partial") for r in results) else 1
 
 
@@ -600,9 +624,31 @@ def _parse_now(text: str | None) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
-def _alert_lines(alerts) -> list[str]:  # type: ignore[no-untyped-def]
+def _alert_lines(alerts, nobody: dict[str, str] | None = None) -> list[str]:  # type: ignore[no-untyped-def]
+    nobody = nobody or {}
     return [f"{a.id}  {a.severity:<8} {a.state:<12} {a.kind:<14} {a.last_seen:%Y-%m-%d %H:%M}Z  {a.title}"
-            for a in alerts]
+            + (f"  [reached nobody: {nobody[a.id]}]" if a.id in nobody else "") for a in alerts]
+
+
+def _warn_undelivered(found, results) -> None:  # type: ignore[no-untyped-def]
+    """A line on stderr for each critical alert of this check that no channel has: routed to
+    nobody (an error in the routes), or every send failed or waits (retried later)."""
+    for a in found:
+        if a.severity != "critical":
+            continue
+        mine = [r for r in results if r.alert_id == a.id and r.version == a.version]
+        if any(r.status in ("sent", "duplicate") for r in mine):
+            continue
+        if not mine:  # not asked to deliver (--no-notify)
+            continue
+        unrouted = next((r for r in mine if r.status == "unrouted"), None)
+        if unrouted:
+            print(f"vocwatch alerts: warning: critical alert {a.id} v{a.version} was delivered to nobody: "
+                  f"{unrouted.error}; add a [[routes]] entry that matches it", file=sys.stderr)
+        else:
+            print(f"vocwatch alerts: warning: critical alert {a.id} v{a.version} has reached nobody yet: "
+                  + ", ".join(f"{r.channel} {r.status}" for r in mine) + " (retried by the next check)",
+                  file=sys.stderr)
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
@@ -632,15 +678,20 @@ def cmd_alerts(args: argparse.Namespace) -> int:
                 print(f"delivery: {r.alert_id} v{r.version} -> {r.channel}: {r.status}"
                       + (f" ({r.error})" if r.error else ""), file=sys.stderr)
             print(f"vocwatch alerts: {len(found)} new or updated alert(s)", file=sys.stderr)
+            _warn_undelivered(found, results)
             return 0
         alerts = AlertStore(config.store_url)
         try:
             if args.alerts_command == "list":
+                from monitor.delivery import unrouted_alerts
+
                 rows = alerts.list(state=args.state, location_id=args.location, limit=args.limit)
+                nobody = unrouted_alerts(config, [a.id for a in rows])
                 if args.format == "json":
-                    print(json.dumps([a.to_dict() for a in rows], ensure_ascii=False, indent=1))
+                    print(json.dumps([a.to_dict() | {"reached_nobody": nobody.get(a.id)} for a in rows],
+                                     ensure_ascii=False, indent=1))
                 else:
-                    print("\n".join(_alert_lines(rows)) if rows else "no alerts")
+                    print("\n".join(_alert_lines(rows, nobody)) if rows else "no alerts")
                 return 0
             state = {"ack": "acknowledged", "resolve": "resolved"}[args.alerts_command]
             alert = alerts.set_state(args.id, state)
@@ -890,17 +941,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+LOG_LEVEL_ENV = "VOCWATCH_LOG_LEVEL"
+"""Log level of the commands that are not crawls (default WARNING); crawls take ``--log-level``."""
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    """Every log record of the process scrubbed of secrets (``config.redact``): ours, Scrapy's
+    and third-party DEBUG output (apprise, urllib3, pymongo) alike."""
+    from config.redact import install_log_scrubbing, remember, url_secrets
+
+    install_log_scrubbing()
+    if getattr(args, "store", None):  # before the config is read: a load error may quote it
+        remember(url_secrets(args.store, tokenish=False))
     if args.command not in ("crawl", "demo"):  # crawls log through Scrapy's own root handler
-        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        level = os.environ.get(LOG_LEVEL_ENV, "WARNING").upper()
+        known = level in logging.getLevelNamesMapping()
+        logging.basicConfig(level=level if known else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        if not known:
+            logging.getLogger("vocwatch").warning("ignoring %s=%s: not a log level", LOG_LEVEL_ENV, level)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from config.redact import redact
+
+    args = build_parser().parse_args(argv)
+    _setup_logging(args)
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
-        print(f"vocwatch: invalid configuration: {exc}", file=sys.stderr)
+        print(f"vocwatch: invalid configuration: {redact(str(exc))}", file=sys.stderr)
         return 2
     except argparse.ArgumentTypeError as exc:
-        print(f"vocwatch: {exc}", file=sys.stderr)
+        print(f"vocwatch: {redact(str(exc))}", file=sys.stderr)
         return 2
 
 
