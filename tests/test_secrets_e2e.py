@@ -275,7 +275,7 @@ def test_an_unrouted_critical_alert_warns_and_is_recorded(tmp_path: Path) -> Non
         r = run_vocwatch("alerts", "check", "-c", str(cfg), "--now", NOW.isoformat(), timeout=60)
     assert not hook.requests
     assert checked.returncode == 0, checked.stderr
-    assert ("vocwatch check: warning: a critical negative_spike/negative_share/rating_drop/viral_post alert "
+    assert ("vocwatch check: warning: a critical negative_spike/negative_share/rating_drop/viral_post/crawl_health alert "
             "would reach nobody (no route to a channel) for bund\n") in checked.stderr
     assert "a critical negative_spike alert would reach nobody (no route to a channel) for brand:harbor" \
         in checked.stderr
@@ -321,8 +321,9 @@ def test_unrouted_covers_every_kind_including_new_ones(tmp_path: Path, monkeypat
     import config.model
     from monitor.alerting import unrouted
 
-    monkeypatch.setattr(config.model, "ALERT_KINDS", (*config.model.ALERT_KINDS, "crawl_health"))
+    monkeypatch.setattr(config.model, "ALERT_KINDS", (*config.model.ALERT_KINDS, "future_kind"))
     cfg = _write(tmp_path, ONLY_PUDONG.format(port=1) + '[[routes]]\nchannels = ["hook"]\n'
                  'match = { location = "bund", kind = ["negative_spike", "rating_drop"] }\n')
     gaps = dict(unrouted(load_config(cfg)))
-    assert gaps == {"bund": ("negative_share", "viral_post", "crawl_health"), "brand:harbor": ("negative_spike",)}
+    assert gaps == {"bund": ("negative_share", "viral_post", "crawl_health", "future_kind"),
+                    "brand:harbor": ("negative_spike",)}
