@@ -6,6 +6,9 @@ from typing import Any
 
 DROPPED = "vocwatch/dropped/"
 """Prefix of every drop counter: ``vocwatch/dropped/<reason>`` (items and pages)."""
+ERROR_PREFIXES = (DROPPED + "page_", DROPPED + "store_error", "spider_exceptions/")
+"""Counters that make a run partial (``crawlers.extensions.run_outcome``): failed pages,
+failed writes, callbacks that raised."""
 
 
 def drops(stats: dict[str, Any]) -> dict[str, int]:
