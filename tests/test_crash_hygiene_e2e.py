@@ -145,3 +145,31 @@ def test_next_crawl_closes_the_killed_run_as_killed(slow_crawl: Any, sandbox: An
     assert len(got) == len(set(got)) == len(want) and set(got) == want
     assert store.last_successful_run(SOURCE).id == new.id  # type: ignore[union-attr]
     store.close()
+
+
+WATCHED = """
+import os, subprocess, sys, time
+# a grandchild with only the watchdog (no PR_SET_PDEATHSIG): the path taken on other
+# systems, for a pool started off the main thread, or when the parent died before prctl
+# (the parent passes its pid, as nlp.worker.pool does: the child's getppid may already be init's)
+subprocess.Popen([sys.executable, "-c", "import os; from nlp.worker import _watch_parent; "
+                  f"print(os.getpid(), flush=True); _watch_parent({os.getpid()}, every=0.05)"])
+time.sleep(600)
+"""
+
+
+def test_worker_watchdog_exits_when_its_parent_is_gone() -> None:
+    parent = subprocess.Popen([sys.executable, "-c", WATCHED], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    try:
+        assert not gone(child)
+        parent.kill()
+        parent.wait()
+        wait_for(lambda: gone(child), 30)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        if not gone(child):
+            os.kill(child, signal.SIGKILL)

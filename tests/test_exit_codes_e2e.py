@@ -5,11 +5,13 @@ was partial; each source that did not finish is named with why, and no traceback
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from crawlers.store import open_store
-from tests.conftest import DEMO_CONFIG, ONE_HOTEL, local_site, run_vocwatch
+from tests.conftest import DEMO_CONFIG, ONE_HOTEL, ROOT, local_site, run_vocwatch
 
 CONFIG = """
 [store]
@@ -70,6 +72,32 @@ def test_a_spider_that_cannot_start_is_named_without_a_traceback(tmp_path: Path)
     why = problems(proc.stdout)["erroring"]
     assert why.startswith("failed: ") and "no Chromium at /nonexistent/chromium" in why, proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr[-3000:]
+
+
+BROKEN_START = """
+import sys
+from spiders.hotel_reviews import HotelReviewsSpider
+from vocwatch.cli import main
+
+def broken(self):
+    raise RuntimeError("seed list unavailable")
+    yield
+
+HotelReviewsSpider.seed_requests = broken  # the spider's start() raises
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_spider_whose_start_raises_fails_with_its_error(tmp_path: Path) -> None:
+    cfg = tmp_path / "v.toml"
+    cfg.write_text(CONFIG.format(db=tmp_path / "s.db", crawl="", erroring="http://127.0.0.1:1"))
+    proc = subprocess.run([sys.executable, "-c", BROKEN_START, "crawl", "-c", str(cfg), "-q", "-s", "refused"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stdout + proc.stderr[-3000:]
+    assert problems(proc.stdout) == {"refused": "failed: RuntimeError: seed list unavailable"}, proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr[-3000:]
+    [run] = open_store(f"sqlite:///{tmp_path}/s.db").list_runs()
+    assert run.stats["vocwatch/close_reason"] == "start_error"
 
 
 def test_one_partial_source_exits_3_and_clean_sources_exit_0(sandbox: Any, tmp_path: Path) -> None:
