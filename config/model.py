@@ -184,7 +184,7 @@ class ScheduleSettings:
     misfire_grace_seconds: float = 900.0
     """A run missed (scheduler down, all slots busy) still starts if at most this late."""
     time_limit_seconds: float = 1800.0
-    """A crawl process still running after this long is killed and its run marked failed."""
+    """A crawl process still running after this long is killed and its run closed as ``killed``."""
     max_parallel: int = 2
     """Crawl processes running at once."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Self
 
 from scrapy import signals
@@ -14,21 +14,19 @@ from scrapy.crawler import Crawler
 from scrapy.logformatter import LogFormatter, LogFormatterResult
 from twisted.python.failure import Failure
 
+from config.model import ScheduleSettings
 from config.redact import redact
 from crawlers.runtime import source_id_of, store_for
-from crawlers.stats import BALANCE, DROPPED, balance
+from crawlers.stale import RUN_ERROR, STALE_MARGIN, close_stale_runs, owner_stats
+from crawlers.stats import BALANCE, DROPPED, ERROR_PREFIXES, ITEM_ERROR, balance
 
 logger = logging.getLogger(__name__)
-
-ITEM_ERROR = "item_error_"
-"""Drop reason prefix of an item a pipeline stage raised on: ``item_error_<stage>``."""
-ERROR_PREFIXES = (DROPPED + "page_", DROPPED + "store_rejected", DROPPED + ITEM_ERROR,
-                  "spider_exceptions/")
 
 
 def run_outcome(reason: str, stats: dict[str, Any]) -> str:
     """``finished`` only for a clean run; ``partial`` when it ended but pages failed, a
-    callback raised or a write failed; ``failed`` when it did not end normally. Only
+    callback raised or a write failed; ``failed`` when it did not end normally, or ended
+    with such errors before a single page was read (every page failed). Only
     ``finished`` runs move the incremental-crawl cut-off, so anything a partial run
     missed is re-read.
 
@@ -38,7 +36,8 @@ def run_outcome(reason: str, stats: dict[str, Any]) -> str:
     if reason != "finished":
         return "failed"
     if any(k.startswith(ERROR_PREFIXES) and v for k, v in stats.items()):
-        return "partial"
+        # errors and not one page read: nothing of the source got through
+        return "partial" if stats.get("vocwatch/pages/read") else "failed"
     if stats.get(BALANCE + "unaccounted"):
         return "partial"  # items went missing without a reason: the run cannot be trusted
     return "finished"
@@ -57,6 +56,14 @@ def jsonable_stats(stats: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _stale_after(spider: Any) -> timedelta:
+    """How old a ``running`` run whose process cannot be checked must be to count as gone:
+    the configured crawl time limit plus a margin."""
+    config = getattr(spider, "config", None)
+    settings = getattr(config, "schedule", None) or ScheduleSettings()
+    return timedelta(seconds=settings.time_limit_seconds) + STALE_MARGIN
+
+
 class RunRecorder:
     """Opens a ``crawl_runs`` row when a spider opens and closes it with the outcome and
     all counters (drops by reason, pages, store writes) when it closes."""
@@ -70,11 +77,22 @@ class RunRecorder:
         ext = cls(crawler)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.spider_error, signal=signals.spider_error)
         return ext
+
+    def spider_error(self, failure: Any, response: Any, spider: Any) -> None:
+        """Keep why ``start()`` raised (the error without a response): the run ends
+        ``failed`` with close reason ``start_error`` and this says why."""
+        if response is None and not self.crawler.stats.get_value(RUN_ERROR):
+            self.crawler.stats.set_value(RUN_ERROR, f"{failure.type.__name__}: {failure.getErrorMessage()}")
 
     async def spider_opened(self, spider: Any) -> None:
         store = store_for(self.crawler.settings)
-        self.run_id = await asyncio.to_thread(store.start_run, source_id_of(spider), spider.name, datetime.now(UTC))
+        source_id, now = source_id_of(spider), datetime.now(UTC)
+        # an earlier run of this source whose process was killed is closed first, so no
+        # run of it reads "running" forever (the scheduler's janitor applies the same rule)
+        await asyncio.to_thread(close_stale_runs, store, now=now, older_than=_stale_after(spider), source_id=source_id)
+        self.run_id = await asyncio.to_thread(store.start_run, source_id, spider.name, now, owner_stats())
         self.crawler.stats.set_value("vocwatch/run_id", self.run_id)
 
     async def spider_closed(self, spider: Any, reason: str) -> None:

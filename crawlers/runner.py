@@ -17,7 +17,8 @@ from typing import Any
 
 from config import Config, Source
 from config.redact import redact
-from crawlers.stats import DROPPED, drops
+from crawlers.stale import RUN_ERROR
+from crawlers.stats import DROPPED, ERROR_PREFIXES, drops
 from crawlers.store import CrawlRun
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,21 @@ class SourceResult:
     def drops(self) -> dict[str, int]:
         return drops(self.run.stats) if self.run else {}
 
+    @property
+    def why(self) -> str:
+        """Why this source did not finish cleanly, in one line: the error, else the drops
+        that made it partial or failed (largest first), else how its crawl closed."""
+        stats = self.run.stats if self.run else {}
+        if self.error or stats.get(RUN_ERROR):
+            return str(self.error or stats[RUN_ERROR])
+        errors = sorted(((k.removeprefix(DROPPED), v) for k, v in stats.items()
+                         if k.startswith(ERROR_PREFIXES) and v), key=lambda kv: (-kv[1], kv[0]))
+        if errors:
+            shown = ", ".join(f"{k}: {v}" for k, v in errors[:3])
+            return shown + (f" (+{len(errors) - 3} more)" if len(errors) > 3 else "")
+        reason = stats.get("vocwatch/close_reason")
+        return f"crawl closed: {reason}" if reason and reason != "finished" else ""
+
 
 def scrapy_settings(config: Config, overrides: dict[str, Any] | None = None) -> Any:
     """Scrapy settings for crawling ``config``'s sources; ``overrides`` win."""
@@ -65,6 +81,53 @@ def scrapy_settings(config: Config, overrides: dict[str, Any] | None = None) -> 
     for key, value in (overrides or {}).items():
         settings.set(key, value, priority="cmdline")
     return settings
+
+
+def _stats_of(crawler: Any) -> dict[str, Any]:
+    """A crawler's counters; none for a crawler whose spider never started (Scrapy >= 2.19
+    raises on ``crawler.stats`` before the crawl starts)."""
+    try:
+        stats = crawler.stats
+    except RuntimeError:
+        return {}
+    return stats.get_stats() if stats else {}
+
+
+class OneLineFormatter(logging.Formatter):
+    """Formats as ``inner`` does, but an error's traceback becomes its one-line summary.
+
+    Scrapy logs a failing request or a spider that raised with a whole traceback at ERROR;
+    on a console that buries the one line that says what went wrong. The summary is kept
+    (``ExcType: message`` when the message does not already say it); the traceback is
+    only printed at DEBUG (``--log-level DEBUG``) or into a log file (``LOG_FILE``)."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        cut = message.find("\nTraceback (most recent call last):")
+        if not (record.exc_info or record.exc_text or record.stack_info) and cut < 0:
+            return self.inner.format(record)
+        line = logging.makeLogRecord(record.__dict__)  # a copy: other handlers keep the traceback
+        line.msg, line.args = (message[:cut] if cut >= 0 else message).rstrip(" .\n") or message, None
+        line.exc_info = line.exc_text = line.stack_info = None
+        text = self.inner.format(line)
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and str(exc) not in message:
+            text += f" ({type(exc).__name__}: {exc})"
+        return text
+
+
+def _console_without_tracebacks() -> None:
+    """Put :class:`OneLineFormatter` on Scrapy's console handler unless it logs DEBUG."""
+    from scrapy.utils.log import get_scrapy_root_handler
+
+    handler = get_scrapy_root_handler()
+    if (type(handler) is logging.StreamHandler and handler.level > logging.DEBUG
+            and handler.formatter is not None and not isinstance(handler.formatter, OneLineFormatter)):
+        handler.setFormatter(OneLineFormatter(handler.formatter))
 
 
 def crawl_sources(
@@ -98,13 +161,14 @@ def crawl_sources(
         crawlers[src.id] = crawler
         d = process.crawl(crawler, source=src, config=config)
         d.addErrback(on_failure, src.id)
+    _console_without_tracebacks()  # each crawler re-installs Scrapy's handler as it starts
 
     def tick() -> None:
         progress.elapsed = time.monotonic() - started
         progress.pages = progress.extracted = progress.stored = progress.dropped = 0
         progress.done = 0
         for source_id, crawler in crawlers.items():
-            stats = crawler.stats.get_stats() if crawler.stats else {}
+            stats = _stats_of(crawler)
             progress.pages += stats.get("vocwatch/pages/read", 0)
             progress.extracted += stats.get("vocwatch/mentions/extracted", 0)
             progress.stored += stats.get("vocwatch/store/inserted", 0) + stats.get("vocwatch/store/updated", 0)
@@ -125,7 +189,7 @@ def crawl_sources(
     store = store_for(s)
     results = []
     for src in chosen:
-        stats = crawlers[src.id].stats.get_stats() if crawlers[src.id].stats else {}
+        stats = _stats_of(crawlers[src.id])
         run_id = stats.get("vocwatch/run_id")
         run = next((r for r in store.list_runs(source_id=src.id, limit=5) if r.id == run_id), None) if run_id else None
         if run is None and src.id not in errors:
@@ -133,7 +197,7 @@ def crawl_sources(
         if run is None:
             # the spider never opened (bad source, import error): record the failure too
             rid = store.start_run(src.id, src.kind, datetime.now(UTC))
-            store.finish_run(rid, datetime.now(UTC), "failed", {"vocwatch/error": errors[src.id]})
+            store.finish_run(rid, datetime.now(UTC), "failed", {RUN_ERROR: errors[src.id]})
             run = next(r for r in store.list_runs(source_id=src.id, limit=1))
         results.append(SourceResult(src.id, run, errors.get(src.id)))
     return results

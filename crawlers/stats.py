@@ -16,6 +16,11 @@ STORE_RESULTS = ("vocwatch/store/inserted", "vocwatch/store/updated", "vocwatch/
 BALANCE = "vocwatch/balance/"
 """``read``, ``accounted`` and ``unaccounted`` of a run, stored with it at close."""
 WARNINGS = "vocwatch/warnings/"
+ITEM_ERROR = "item_error_"
+"""Drop reason prefix of an item a pipeline stage raised on: ``item_error_<stage>``."""
+ERROR_PREFIXES = (DROPPED + PAGE_DROP, DROPPED + "store_rejected", DROPPED + ITEM_ERROR, "spider_exceptions/")
+"""Counters that make a run partial (``crawlers.extensions.run_outcome``): failed pages,
+writes the store refused, items a pipeline stage raised on, callbacks that raised."""
 
 
 def drops(stats: dict[str, Any]) -> dict[str, int]:

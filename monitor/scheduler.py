@@ -41,26 +41,25 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from config.loader import STORE_URL_ENV, crontab_fields, interval_seconds
 from config.model import Config, ScheduleSettings, Source
+from crawlers.stale import KILLED, RUN_ERROR, STALE_MARGIN, close_stale_runs
 from crawlers.store import CrawlRun, Store, open_store
 from crawlers.store.base import is_mongo_url
 from crawlers.store.sqlite import connect, sqlite_path
 
 logger = logging.getLogger(__name__)
 
-RUN_ERROR = "vocwatch/error"
-"""Key of the reason in the stats of a run the scheduler marked failed (as the runner's)."""
 JANITOR_JOB = "vocwatch:janitor"
 JANITOR_EVERY = timedelta(minutes=5)
-JANITOR_MARGIN = timedelta(minutes=1)
-"""A ``running`` run is stale once older than the time limit plus this: the scheduler kills
-its own crawls at the limit, so only runs of processes that are gone are that old."""
+JANITOR_MARGIN = STALE_MARGIN
+"""A ``running`` run whose process cannot be checked is stale once older than the time
+limit plus this: the scheduler kills its own crawls at the limit."""
 STOP_GRACE = 10.0
 """Seconds a crawl process has to end after SIGTERM before it is killed."""
 
 
 def after_crawl(config: Config, source_id: str, outcome: str) -> None:
     """Called once right after each scheduled crawl process ends, in the worker thread that
-    ran it, with the run's outcome (``finished``, ``partial`` or ``failed``).
+    ran it, with the run's outcome (``finished``, ``partial``, ``failed`` or ``killed``).
 
     The one place to act on fresh data: the spike detectors run here and their alerts are
     delivered (``monitor.alerting.check_and_notify``), so an alert goes out seconds after the
@@ -208,22 +207,6 @@ def upcoming(jobs: Sequence[PlannedJob], n: int) -> list[tuple[datetime, Planned
     return out
 
 
-# -- stale runs -------------------------------------------------------------------------
-def mark_stale_runs(store: Store, *, older_than: timedelta, now: datetime, reason: str) -> list[int]:
-    """Mark ``running`` runs started before ``now - older_than`` as failed with ``reason``.
-
-    A crawl process that was killed never finishes its run record, and a run left
-    ``running`` would read as in progress forever. Returns the ids marked."""
-    marked = []
-    for run in store.list_runs(outcome="running", limit=10_000):
-        if run.started_at < now - older_than:
-            store.finish_run(run.id, now, "failed", {RUN_ERROR: reason})
-            marked.append(run.id)
-    if marked:
-        logger.warning("marked %d stale running crawl run(s) failed: %s", len(marked), reason)
-    return marked
-
-
 def crawl_command(config: Config, source: Source) -> list[str]:
     """``python -m vocwatch crawl`` for one source (the store URL goes by environment: it
     may hold a password, and a command line is visible to every user)."""
@@ -266,7 +249,7 @@ class CrawlScheduler:
                                    kwargs={"source_id": job.source.id, "schedule": job.schedule},
                                    next_run_time=job.next_run)
         self.scheduler.add_job(self.janitor, IntervalTrigger(seconds=JANITOR_EVERY.total_seconds()),
-                               id=JANITOR_JOB, name="mark stale crawl runs failed")
+                               id=JANITOR_JOB, name="close stale crawl runs as killed")
         self.scheduler.start()
         logger.info("scheduling %d source(s), at most %d crawl(s) at a time; state in %s",
                     len(self.jobs), self.settings.max_parallel, state_path(self.config))
@@ -293,8 +276,10 @@ class CrawlScheduler:
         logger.info("scheduler stopped")
 
     def janitor(self) -> None:
-        mark_stale_runs(self.store, older_than=timedelta(seconds=self.settings.time_limit_seconds) + JANITOR_MARGIN,
-                        now=datetime.now(UTC), reason="still running after the time limit; its crawl process is gone")
+        """Close the ``running`` runs whose crawl process is gone (``crawlers.stale``: the
+        same rule each crawl applies to its own source's earlier runs)."""
+        close_stale_runs(self.store, older_than=timedelta(seconds=self.settings.time_limit_seconds) + JANITOR_MARGIN,
+                         now=datetime.now(UTC))
 
     def run_crawl(self, source_id: str, schedule: str) -> None:
         """One scheduled crawl: a process of its own, killed at the time limit; its run is
@@ -326,15 +311,16 @@ class CrawlScheduler:
         after_crawl(self.config, source_id, outcome)
 
     def _settle(self, source: Source, started: datetime, reason: str) -> str:
-        """The outcome of the run(s) this process wrote; any still ``running`` is marked
-        failed with ``reason``; a process that wrote none gets a failed run recorded."""
+        """The outcome of the run(s) this process wrote; any still ``running`` is closed as
+        ``killed`` with ``reason`` (its process is gone); a process that wrote none gets a
+        failed run recorded."""
         now = datetime.now(UTC)
         mine = [r for r in self.store.list_runs(source_id=source.id, limit=5) if r.started_at >= started]
         for run in mine:
             if run.outcome == "running":
-                self.store.finish_run(run.id, now, "failed", {RUN_ERROR: reason})
-                run.outcome = "failed"
-                logger.warning("crawl run %d of %s marked failed: %s", run.id, source.id, reason)
+                self.store.finish_run(run.id, now, KILLED, {**run.stats, RUN_ERROR: reason})
+                run.outcome = KILLED
+                logger.warning("crawl run %d of %s closed as killed: %s", run.id, source.id, reason)
         if not mine:
             run_id = self.store.start_run(source.id, source.kind, started)
             self.store.finish_run(run_id, now, "failed", {RUN_ERROR: reason})

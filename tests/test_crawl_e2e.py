@@ -26,7 +26,8 @@ class Crawl:
     def run(self, *extra: str) -> str:
         proc = run_vocwatch("crawl", "-c", str(DEMO_CONFIG), "--store", self.url, "-q", "--log-level", "INFO", *extra,
                             env={"VOCWATCH_SANDBOX": self.sandbox.base_url})
-        assert proc.returncode == 0, proc.stdout + proc.stderr[-5000:]
+        # exit 3: the sandbox's malformed mall page makes beanleaf-hz-hubin partial on purpose
+        assert proc.returncode == 3, proc.stdout + proc.stderr[-5000:]
         return proc.stdout
 
     def mentions(self) -> dict[tuple[str, str], Mention]:

@@ -116,9 +116,12 @@ def test_run_outcome_uses_only_this_crawls_counters() -> None:
     assert run_outcome("finished", {"vocwatch/dropped/already_stored": 5, "vocwatch/dropped/missing_text": 1}) == "finished"
     # another crawler's error logged in the same process must not count here
     assert run_outcome("finished", {"log_count/ERROR": 3}) == "finished"
-    assert run_outcome("finished", {"vocwatch/dropped/page_timeout": 1}) == "partial"
-    assert run_outcome("finished", {"spider_exceptions/KeyError": 1}) == "partial"
-    assert run_outcome("finished", {"vocwatch/dropped/store_rejected": 1}) == "partial"
-    assert run_outcome("finished", {"vocwatch/dropped/item_error_clean": 1}) == "partial"
-    assert run_outcome("finished", {"vocwatch/balance/unaccounted": 2}) == "partial"
+    read = {"vocwatch/pages/read": 2}
+    assert run_outcome("finished", {**read, "vocwatch/dropped/page_timeout": 1}) == "partial"
+    assert run_outcome("finished", {**read, "spider_exceptions/KeyError": 1}) == "partial"
+    assert run_outcome("finished", {**read, "vocwatch/dropped/store_rejected": 1}) == "partial"
+    assert run_outcome("finished", {**read, "vocwatch/dropped/item_error_clean": 1}) == "partial"
+    assert run_outcome("finished", {**read, "vocwatch/balance/unaccounted": 2}) == "partial"
+    # errors and not one page read: nothing got through, the run failed
+    assert run_outcome("finished", {"vocwatch/dropped/page_timeout": 1}) == "failed"
     assert run_outcome("shutdown", {}) == "failed"

@@ -86,8 +86,9 @@ def test_timeout_is_counted_and_other_sources_go_on(sandbox: Any, slow_site: str
     cfg = tmp_path / "v.toml"
     cfg.write_text(MINIMAL.format(db=tmp_path / "t.db", timeout=2, slow=slow_site))
     proc = run_vocwatch("crawl", "-c", str(cfg), "-q", env={"VOCWATCH_SANDBOX": sandbox.base_url})
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert re.search(r"slow\s+partial\s+0\s+0\s+page_timeout: 1", proc.stdout), proc.stdout
+    assert proc.returncode == 1, proc.stderr[-3000:]  # a source failed
+    assert re.search(r"slow\s+failed\s+0\s+0\s+page_timeout: 1", proc.stdout), proc.stdout
+    assert "  failed slow: page_timeout: 1" in proc.stdout
     store = open_store(f"sqlite:///{tmp_path}/t.db")
     runs = {r.source_id: r for r in store.list_runs()}
     assert runs["slow"].stats["vocwatch/dropped/page_timeout"] == 1
@@ -119,10 +120,14 @@ def test_crawl_killed_midway_resumes_without_loss_or_duplicates(sandbox: Any, tm
     killed_count = store.count_mentions()
     want = {(t.site, t.external_id) for t in sandbox.truth if t.valid and not t.on_malformed_page}
     assert 0 < killed_count < len(want)  # killed mid-crawl: some stored, not all
-    assert any(r.outcome == "running" for r in store.list_runs())  # the killed runs never finished
+    left_running = [r.id for r in store.list_runs() if r.outcome == "running"]  # the killed runs never finished
+    assert left_running
 
     proc2 = run_vocwatch("crawl", "-c", str(DEMO_CONFIG), "--store", url, "-q", env={"VOCWATCH_SANDBOX": sandbox.base_url})
-    assert proc2.returncode == 0, proc2.stderr[-3000:]
+    assert proc2.returncode == 3, proc2.stderr[-3000:]  # 3: the sandbox's malformed mall page (partial)
+    runs = {r.id: r for r in store.list_runs(limit=100)}
+    assert {runs[i].outcome for i in left_running} == {"killed"}  # closed by the next crawl of their source
+    assert not [r for r in runs.values() if r.outcome == "running"]
     got = [(m.site, m.external_id) for m in store.iter_mentions()]
     assert len(got) == len(set(got)) == len(want)
     assert set(got) == want

@@ -18,6 +18,7 @@ import pytest
 
 from config.loader import ConfigError, load_config
 from config.model import Config, ScheduleSettings, Source
+from crawlers.stale import RUN_HOST, RUN_PID, close_stale_runs, owner_stats
 from crawlers.store import open_store
 from monitor import scheduler as sched
 from monitor.scheduler import (
@@ -25,7 +26,6 @@ from monitor.scheduler import (
     CrawlScheduler,
     ScheduleState,
     first_run,
-    mark_stale_runs,
     state_path,
     trigger_for,
 )
@@ -236,13 +236,13 @@ def test_failing_and_overrunning_sources_do_not_stop_the_others(
     for sid, outcome, _ in after_crawl_calls:
         outcomes.setdefault(sid, []).append(outcome)
     assert outcomes["good"].count("finished") >= 2
-    assert set(outcomes["stuck"]) == {"failed"} and set(outcomes["crash"]) == {"failed"}
+    assert set(outcomes["stuck"]) == {"killed"} and set(outcomes["crash"]) == {"killed"}
     stuck_end = min(t for sid, _, t in after_crawl_calls if sid == "stuck")
     assert stuck_end - began < 3  # killed at its 1 s limit, not after its 60 s
     store = open_store(config.store_url)
     runs = store.list_runs(limit=100)
     assert not [r for r in runs if r.outcome == "running"]
-    reasons = {r.source_id: r.stats.get(RUN_ERROR) for r in runs if r.outcome == "failed"}
+    reasons = {r.source_id: r.stats.get(RUN_ERROR) for r in runs if r.outcome == "killed"}
     assert reasons["stuck"] == "time limit of 1 s exceeded: crawl process killed"
     assert reasons["crash"] == "crawl process exited with code 0 before finishing its run"
     store.close()
@@ -260,22 +260,36 @@ def test_stop_terminates_running_crawls_and_marks_their_runs(
     s.stop()
     assert time.monotonic() - t < 5
     run = store.list_runs()[0]
-    assert run.outcome == "failed" and run.stats[RUN_ERROR] == "scheduler shut down during the crawl"
-    assert [c[:2] for c in after_crawl_calls] == [("long", "failed")]
+    assert run.outcome == "killed" and run.stats[RUN_ERROR] == "scheduler shut down during the crawl"
+    assert [c[:2] for c in after_crawl_calls] == [("long", "killed")]
     store.close()
 
 
-def test_janitor_marks_only_stale_running_runs_failed(tmp_path: Path) -> None:
+def test_janitor_closes_only_runs_whose_process_is_gone(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path}/j.db")
     now = datetime(2025, 3, 5, 12, 0, tzinfo=UTC)
-    stale = store.start_run("a", "rss", now - timedelta(hours=2))
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = {**owner_stats(), RUN_PID: int(ended.stdout)}  # this host, a process that has ended
+    elsewhere = {RUN_PID: 1, RUN_HOST: "another-host"}
+    stale = store.start_run("a", "rss", now - timedelta(hours=2))  # recorded before runs named their process
     fresh = store.start_run("b", "rss", now - timedelta(minutes=5))
     done = store.start_run("c", "rss", now - timedelta(hours=3))
     store.finish_run(done, now - timedelta(hours=3), "finished", {"x": 1})
-    assert mark_stale_runs(store, older_than=timedelta(hours=1), now=now, reason="gone") == [stale]
+    gone = store.start_run("d", "rss", now - timedelta(minutes=1), dead)
+    alive = store.start_run("e", "rss", now - timedelta(hours=5), owner_stats())  # this very process
+    far_old = store.start_run("f", "rss", now - timedelta(hours=2), elsewhere)
+    far_fresh = store.start_run("g", "rss", now - timedelta(minutes=5), elsewhere)
+    assert sorted(close_stale_runs(store, older_than=timedelta(hours=1), now=now)) == [stale, gone, far_old]
     runs = {r.id: r for r in store.list_runs()}
-    assert runs[stale].outcome == "failed" and runs[stale].stats == {RUN_ERROR: "gone"}
-    assert runs[fresh].outcome == "running" and runs[done].outcome == "finished"
+    assert {runs[i].outcome for i in (stale, gone, far_old)} == {"killed"}
+    assert runs[stale].stats == {RUN_ERROR: "still running after 3600 s (the time limit plus a margin): "
+                                            "its crawl process is gone"}
+    assert runs[gone].stats[RUN_ERROR] == f"crawl process {dead[RUN_PID]} on {dead[RUN_HOST]} ended without closing its run"
+    assert runs[gone].stats[RUN_PID] == dead[RUN_PID]  # the stats it had are kept beside the reason
+    assert "on another-host after 3600 s" in runs[far_old].stats[RUN_ERROR]
+    assert {runs[i].outcome for i in (fresh, alive, far_fresh)} == {"running"}
+    assert runs[done].outcome == "finished"
+    assert store.last_successful_run("d") is None  # a killed run never moves the incremental cut-off
     store.close()
 
 
@@ -286,7 +300,7 @@ def test_scheduler_start_runs_the_janitor(tmp_path: Path, running: list[CrawlSch
     old = store.start_run("a", "hotel_reviews", datetime.now(UTC) - timedelta(minutes=10))
     start(running, config).stop()
     run = store.list_runs()[0]
-    assert run.id == old and run.outcome == "failed" and "time limit" in run.stats[RUN_ERROR]
+    assert run.id == old and run.outcome == "killed" and "time limit" in run.stats[RUN_ERROR]
     store.close()
 
 

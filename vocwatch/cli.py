@@ -59,6 +59,36 @@ class _ProgressPrinter:
             self.stream.write("\n")
 
 
+EXIT_OK = 0
+EXIT_FAILED = 1
+"""At least one source failed: its crawl did not start, crashed, read no page, was killed."""
+EXIT_USAGE = 2
+"""Invalid configuration or command line: nothing was crawled."""
+EXIT_PARTIAL = 3
+"""No source failed, but at least one was partial (some pages or writes failed)."""
+EXIT_INTERRUPTED = 130
+"""The crawl was interrupted (SIGINT/SIGTERM), as shells report 128 + SIGINT."""
+
+
+CRAWL_EXIT_CODES = """exit codes:
+  0    every source finished cleanly
+  1    at least one source failed (did not start, crashed, read no page, was killed)
+  2    invalid configuration or command line: nothing crawled
+  3    none failed, but at least one source was partial (some pages or writes failed)
+  130  interrupted"""
+
+
+def crawl_exit_code(outcomes: Sequence[str]) -> int:
+    """The exit code of ``vocwatch crawl`` for its sources' outcomes: 0 only when every one
+    finished cleanly; any outcome other than ``finished``, ``partial`` and ``interrupted``
+    (``failed``, ``killed``, one added later) counts as a failure."""
+    if "interrupted" in outcomes:
+        return EXIT_INTERRUPTED
+    if any(o not in ("finished", "partial") for o in outcomes):
+        return EXIT_FAILED
+    return EXIT_PARTIAL if "partial" in outcomes else EXIT_OK
+
+
 def _print_results(results) -> None:  # type: ignore[no-untyped-def]
     width = max((len(r.source_id) for r in results), default=10)
     print(f"\n{'source':<{width}}  {'outcome':<8} {'pages':>5} {'stored':>6}  dropped (reason: count)")
@@ -69,6 +99,17 @@ def _print_results(results) -> None:  # type: ignore[no-untyped-def]
         if r.error:
             drops = f"error: {r.error}"
         print(f"{r.source_id:<{width}}  {r.outcome:<8} {stats.get('vocwatch/pages/read', 0):>5} {stored:>6}  {drops}")
+    _print_problems(results)
+
+
+def _print_problems(results) -> None:  # type: ignore[no-untyped-def]
+    """One line per source that did not finish cleanly: its outcome and why."""
+    bad = [r for r in results if r.outcome != "finished"]
+    if not bad:
+        return
+    print(f"\n{len(bad)} of {len(results)} source(s) did not finish cleanly:")
+    for r in bad:
+        print(f"  {r.outcome} {r.source_id}: {r.why or 'no reason recorded'}")
 
 
 def _crawl(config: Config, source_ids: Sequence[str] | None, log_level: str, quiet: bool = False):  # type: ignore[no-untyped-def]
@@ -117,7 +158,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     results = _crawl(config, args.source, args.log_level, args.quiet)
     _print_results(results)
     _crawl_health(config, results)
-    return 0 if all(r.outcome in ("finished", "partial") for r in results) else 1
+    return crawl_exit_code([r.outcome for r in results])
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
@@ -367,6 +408,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         store.close()
     print(f"\nThe store is kept at {mask_url(config.store_url)}; try: vocwatch benchmark -c {DEMO_CONFIG} "
           f"--store {mask_url(config.store_url)} --window {DEMO_WINDOW} [--format html --out report.html]")
+    # not crawl_exit_code: the sandbox serves a malformed page on purpose, so one source is
+    # always partial (and says why above); the demo fails only when a source failed
     return 0 if all(r.outcome in ("finished", "partial") for r in results) else 1
 
 
@@ -760,7 +803,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="WARNING")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("crawl", help="crawl configured sources now")
+    p = sub.add_parser("crawl", help="crawl configured sources now", epilog=CRAWL_EXIT_CODES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     _config_arg(p)
     p.add_argument("--source", "-s", action="append", help="source id (repeatable; default: all)")
     p.add_argument("--log-level", default="WARNING")

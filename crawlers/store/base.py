@@ -14,7 +14,7 @@ from typing import Any, NamedTuple, Protocol
 
 from crawlers.items import Mention, mention_fingerprint
 
-RUN_OUTCOMES = ("running", "finished", "partial", "failed")
+RUN_OUTCOMES = ("running", "finished", "partial", "failed", "killed")
 KEEP_ON_UPDATE = ("source_id", "location_id", "brand", "crawled_at")
 """Fields an update never overwrites: who found the mention first, and when."""
 
@@ -95,9 +95,12 @@ class CrawlRun:
     """One crawl of one source: when, how it ended, and its counters.
 
     ``outcome`` is ``finished`` (clean), ``partial`` (ended but pages failed or items
-    were dropped for errors), ``failed`` (crashed or closed for an error) or ``running``.
-    ``stats`` holds Scrapy's counters plus ``vocwatch/dropped/<reason>`` counts and the item
-    balance ``vocwatch/balance/{read,accounted,unaccounted}`` (``crawlers.stats.balance``).
+    were dropped for errors), ``failed`` (crashed or closed for an error), ``killed`` (its
+    crawl process ended without closing it: closed later by ``crawlers.stale``) or
+    ``running``. ``stats`` holds Scrapy's counters plus ``vocwatch/dropped/<reason>``
+    counts and the item balance ``vocwatch/balance/{read,accounted,unaccounted}``
+    (``crawlers.stats.balance``); a running run's stats name its process (``vocwatch/pid``,
+    ``vocwatch/host``).
     """
 
     id: int
@@ -211,7 +214,10 @@ class Store(Protocol):
         ``$group``), streamed, never the mentions themselves."""
         ...
 
-    def start_run(self, source_id: str, spider: str, started_at: datetime) -> int: ...
+    def start_run(self, source_id: str, spider: str, started_at: datetime,
+                  stats: dict[str, Any] | None = None) -> int:
+        """A new ``running`` run; ``stats`` are its first (e.g. which process owns it)."""
+        ...
 
     def finish_run(self, run_id: int, finished_at: datetime, outcome: str, stats: dict[str, Any]) -> None: ...
 

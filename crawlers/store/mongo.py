@@ -157,15 +157,16 @@ class MongoStore:
     def _rollup_docs(self, pipeline: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         return self._mentions.aggregate(pipeline, allowDiskUse=True)
 
-    def start_run(self, source_id: str, spider: str, started_at: datetime) -> int:
+    def start_run(self, source_id: str, spider: str, started_at: datetime,
+                  stats: dict[str, Any] | None = None) -> int:
         counter = self._meta.find_one_and_update({"_id": "run_seq"}, {"$inc": {"value": 1}}, upsert=True, return_document=True)
         run_id = int(counter["value"])
         self._runs.insert_one({"_id": run_id, "source_id": source_id, "spider": spider, "started_at": started_at,
-                               "finished_at": None, "outcome": "running", "stats": {}})
+                               "finished_at": None, "outcome": "running", "stats": _clean_stats(stats or {})})
         return run_id
 
     def finish_run(self, run_id: int, finished_at: datetime, outcome: str, stats: dict[str, Any]) -> None:
-        clean = {k.replace(".", "\uff0e").replace("$", "\uff04"): (v if isinstance(v, int | float | str) else str(v)) for k, v in stats.items()}
+        clean = _clean_stats(stats)
         self._runs.update_one({"_id": run_id}, {"$set": {"finished_at": finished_at, "outcome": outcome, "stats": clean}})
 
     def last_successful_run(self, source_id: str) -> CrawlRun | None:
@@ -203,6 +204,12 @@ class MongoStore:
 
 def _aware(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if isinstance(dt, datetime) and dt.tzinfo is None else dt
+
+
+def _clean_stats(stats: dict[str, Any]) -> dict[str, Any]:
+    """Stats as Mongo keys allow (no ``.`` or ``$``) and plain values."""
+    return {k.replace(".", "\uff0e").replace("$", "\uff04"): (v if isinstance(v, int | float | str) else str(v))
+            for k, v in stats.items()}
 
 
 def _run(d: dict[str, Any]) -> CrawlRun:

@@ -343,11 +343,12 @@ class SQLiteStore:
                 db.close()
 
     # -- crawl runs ---------------------------------------------------------------
-    def start_run(self, source_id: str, spider: str, started_at: datetime) -> int:
+    def start_run(self, source_id: str, spider: str, started_at: datetime,
+                  stats: dict[str, Any] | None = None) -> int:
         with self._lock:
             cur = self._db.execute(
-                "INSERT INTO crawl_runs (source_id, spider, started_at) VALUES (?, ?, ?)",
-                (source_id, spider, to_db_time(started_at)),
+                "INSERT INTO crawl_runs (source_id, spider, started_at, stats) VALUES (?, ?, ?, ?)",
+                (source_id, spider, to_db_time(started_at), json.dumps(stats or {}, default=str, sort_keys=True)),
             )
             return int(cur.lastrowid or 0)
 
