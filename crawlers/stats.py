@@ -6,6 +6,10 @@ from typing import Any
 
 DROPPED = "vocwatch/dropped/"
 """Prefix of every drop counter: ``vocwatch/dropped/<reason>`` (items and pages)."""
+CUTOFF = "vocwatch/cutoff/"
+"""Prefix of the evidence a run needs to move its source's incremental cut-off (see
+``crawlers.extensions.cutoff_blocker``) and of the verdict recorded with the run:
+``vocwatch/cutoff/advanced`` (0/1) and ``vocwatch/cutoff/why_not``."""
 
 
 def drops(stats: dict[str, Any]) -> dict[str, int]:

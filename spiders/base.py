@@ -14,7 +14,9 @@ from typing import Any, ClassVar, Self
 from zoneinfo import ZoneInfo
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadConnectionRefusedError,
@@ -34,15 +36,20 @@ from twisted.python.failure import Failure
 
 from config import Config, Source, load_config
 from crawlers.addon import config_path
+from crawlers.integrity import PAGE_REDIRECT_LOOP, PAGE_TRUNCATED, page_problem
 from crawlers.items import Mention
 from crawlers.render import RENDER_META
 from crawlers.runtime import store_for
-from crawlers.stats import DROPPED
+from crawlers.stats import CUTOFF, DROPPED
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.blocked import block_reason
 
 BLOCK_STATUSES = (403, 429, 503)
 """Error statuses whose page is still looked at: anti-bot challenges are served with them."""
+SEED_META = "vocwatch_seed"
+"""Request meta key marking a source's first page(s): the evidence a run's cut-off needs
+(see ``crawlers.extensions.cutoff_blocker``). Retries and redirects carry it over."""
+REDIRECT_META = ("redirect_times", "redirect_ttl", "redirect_urls", "redirect_reasons")
 
 
 class SourceSpider(scrapy.Spider):
@@ -66,6 +73,7 @@ class SourceSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._bind(crawler)
+        crawler.signals.connect(spider.on_dropped_request, signal=signals.request_dropped)
         return spider
 
     def _bind(self, crawler: Crawler) -> None:
@@ -111,13 +119,18 @@ class SourceSpider(scrapy.Spider):
 
     # -- start and incremental cut-off -------------------------------------------------
     async def start(self) -> AsyncIterator[Any]:
+        store = store_for(self.crawler.settings)
         if self.since is None:
-            last = await asyncio.to_thread(store_for(self.crawler.settings).last_successful_run, self.source.id)
+            last = await asyncio.to_thread(store.last_successful_run, self.source.id)
             if last is not None:
                 self.since = last.started_at - timedelta(hours=self.config.crawl.incremental_overlap_hours)
         if self.since is not None:
             self.logger.info("%s: incremental, stopping at mentions older than %s", self.source.id, self.since.isoformat())
+        stats = self.crawler.stats
+        stats.set_value(CUTOFF + "history", await asyncio.to_thread(store.count_mentions, source_id=self.source.id))
         for request in self.seed_requests():
+            request.meta[SEED_META] = True
+            stats.inc_value(CUTOFF + "seeds")
             yield request
 
     def seed_requests(self) -> Iterable[scrapy.Request]:
@@ -141,20 +154,32 @@ class SourceSpider(scrapy.Spider):
         never read, so a captcha page is never stored as reviews.
         """
         stats, settings = self.crawler.stats, self.crawler.settings
-        text = response.text if isinstance(response, TextResponse) else ""
+        is_text = isinstance(response, TextResponse)
+        if problem := page_problem(response.status, response.body, response.text if is_text else None):
+            if retry := self.retry_page(response.request, problem):  # type: ignore[arg-type]
+                yield retry
+            return
+        text = response.text if is_text else ""
         reason = block_reason(response.status, response.url, text)
         if reason is None and response.status >= 400:
             stats.inc_value(DROPPED + f"page_http_{response.status}")
+            self.seed_failed(response.meta, f"page_http_{response.status}")
             self.logger.error("giving up on %s: HTTP %d", response.url, response.status)
             return
         if reason is None:
+            seed = response.meta.get(SEED_META, False)
+            if seed:
+                stats.inc_value(CUTOFF + "seed_read")
             for result in getattr(self, response.meta["vocwatch_callback"])(response, **kwargs) or ():
+                if seed and isinstance(result, Mention):
+                    stats.inc_value(CUTOFF + "seed_mentions")
                 yield result
             return
         stats.inc_value(f"vocwatch/blocked/{reason}")
         tries = response.meta.get("vocwatch_block_tries", 0)
         if tries >= settings.getint("VOCWATCH_BLOCK_RETRIES", 2):
             stats.inc_value(DROPPED + "page_blocked")
+            self.seed_failed(response.meta, "page_blocked")
             self.logger.error("giving up on %s: still a %s page after %d retries", response.url, reason, tries)
             return
         wait = settings.getfloat("VOCWATCH_BLOCK_BACKOFF", 30.0) * 2**tries
@@ -163,6 +188,35 @@ class SourceSpider(scrapy.Spider):
         await asyncio.sleep(wait)
         yield response.request.replace(  # type: ignore[union-attr]
             dont_filter=True, meta={**response.meta, "vocwatch_block_tries": tries + 1})
+
+    def retry_page(self, request: scrapy.Request, reason: str) -> scrapy.Request | None:
+        """A failed page (empty, truncated, not text, a redirect loop): retried with
+        Scrapy's own ``get_retry_request`` (``RETRY_TIMES``, the config's ``retries``,
+        shared with the download retries of the same request), then dropped as
+        ``vocwatch/dropped/<reason>``. Never read as a page with no mentions."""
+        retry = get_retry_request(request, spider=self, reason=reason, logger=self.logger, give_up_log_level="DEBUG")
+        if retry is not None:
+            self.logger.warning("%s: %s (%s); retrying", self.source.id, request.url, reason)
+            return retry
+        self.crawler.stats.inc_value(DROPPED + reason)
+        self.seed_failed(request.meta, reason)
+        self.logger.error("giving up on %s: %s after %d retries", request.url, reason, request.meta.get("retry_times", 0))
+        return None
+
+    def on_dropped_request(self, request: scrapy.Request) -> None:
+        """A redirect back to a URL of its own redirect chain is dropped by Scrapy's
+        duplicate filter without a word (a loop of two pages never reaches "max
+        redirections"): it is a failed page like any redirect loop."""
+        chain = request.meta.get("redirect_urls")
+        if not chain or request.url not in chain or "vocwatch_callback" not in request.meta:
+            return
+        if (retry := self.retry_page(_unredirected(request), PAGE_REDIRECT_LOOP)) is not None:
+            self.crawler.engine.crawl(retry)
+
+    def seed_failed(self, meta: dict[str, Any], reason: str) -> None:
+        """Record that a first page was given up on, and why: the run's cut-off stays put."""
+        if meta.get(SEED_META):
+            self.crawler.stats.set_value(CUTOFF + "seed_failed", reason)
 
     # -- helpers for subclasses -------------------------------------------------------
     def page(self, response: Response) -> Page:
@@ -215,14 +269,19 @@ class SourceSpider(scrapy.Spider):
         self.logger.warning("malformed page %s: %s", response.url, exc)
         self.crawler.stats.inc_value(DROPPED + "page_malformed")
 
-    def on_error(self, failure: Failure) -> None:
-        """A page that failed after retries: counted by reason, logged, crawl goes on."""
+    def on_error(self, failure: Failure) -> list[scrapy.Request] | None:
+        """A page that failed after retries: counted by reason, logged, crawl goes on.
+        A redirect loop is a failed page too, retried from its first URL."""
         request = failure.request  # type: ignore[attr-defined]
+        if failure.check(IgnoreRequest) and is_redirect_loop(request, failure.value):
+            retry = self.retry_page(_unredirected(request), PAGE_REDIRECT_LOOP)
+            return [retry] if retry is not None else None
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             # robots.txt or another politeness rule said no: expected, not an error
             self.crawler.stats.inc_value("vocwatch/skipped/ignored_request")
+            self.seed_failed(request.meta, "ignored_request")
             self.logger.info("not fetching %s: %s", request.url, failure.value)
-            return
+            return None
         if failure.check(HttpError):
             reason = f"page_http_{failure.value.response.status}"
         elif failure.check(DownloadTimeoutError, TimeoutError, TCPTimedOutError):
@@ -232,8 +291,22 @@ class SourceSpider(scrapy.Spider):
         elif failure.check(DownloadConnectionRefusedError, ConnectionRefusedError):
             reason = "page_connection_refused"
         elif failure.check(ResponseDataLossError):
-            reason = "page_data_loss"
+            reason = PAGE_TRUNCATED  # shorter than its Content-Length, or chunks cut off
         else:
             reason = "page_" + failure.type.__name__.lower()  # type: ignore[union-attr]
         self.crawler.stats.inc_value(DROPPED + reason)
+        self.seed_failed(request.meta, reason)
         self.logger.error("giving up on %s: %s", request.url, reason)
+        return None
+
+
+def _unredirected(request: scrapy.Request) -> scrapy.Request:
+    """The request as it was before its redirects (its first URL, no redirect meta)."""
+    return request.replace(url=request.meta["redirect_urls"][0],
+                           meta={k: v for k, v in request.meta.items() if k not in REDIRECT_META})
+
+
+def is_redirect_loop(request: scrapy.Request, exc: BaseException) -> bool:
+    """Whether an ``IgnoreRequest`` is Scrapy's redirect middleware giving up ("max
+    redirections reached") rather than robots.txt or another politeness rule saying no."""
+    return bool(request.meta.get("redirect_urls")) and "max redirections" in str(exc)

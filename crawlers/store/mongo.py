@@ -126,7 +126,7 @@ class MongoStore:
         self._runs.update_one({"_id": run_id}, {"$set": {"finished_at": finished_at, "outcome": outcome, "stats": clean}})
 
     def last_successful_run(self, source_id: str) -> CrawlRun | None:
-        doc = self._runs.find_one({"source_id": source_id, "outcome": "finished"}, sort=[("started_at", -1)])
+        doc = self._runs.find_one(last_successful_query(source_id), sort=[("started_at", -1)])
         return _run(doc) if doc else None
 
     def list_runs(self, *, source_id: str | None = None, outcome: str | None = None, limit: int = 50) -> list[CrawlRun]:
@@ -139,6 +139,13 @@ class MongoStore:
 
     def close(self) -> None:
         self._client.close()
+
+
+def last_successful_query(source_id: str) -> dict[str, Any]:
+    """The runs that may set a source's incremental cut-off: ``finished`` and advanced
+    (``vocwatch/cutoff/advanced`` not 0; runs recorded before that flag existed count as
+    before, by their outcome)."""
+    return {"source_id": source_id, "outcome": "finished", "stats.vocwatch/cutoff/advanced": {"$ne": 0}}
 
 
 def _run(d: dict[str, Any]) -> CrawlRun:
