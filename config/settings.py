@@ -35,6 +35,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawlers.middlewares.RetryAfterMiddleware": 550,
     "crawlers.middlewares.CharsetEvidenceMiddleware": 580,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawlers.middlewares.LoopAwareRedirectMiddleware": 600,
 }
 ITEM_PIPELINES = {
     "pipelines.clean.CleanPipeline": 100,

@@ -1,4 +1,5 @@
-"""Downloader middlewares: retries that honour ``Retry-After``; charsets decoded by evidence."""
+"""Downloader middlewares: retries that honour ``Retry-After``; redirect loops caught at
+their first repeat; charsets decoded by evidence."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response, TextResponse
 from scrapy.utils.response import response_status_message
 
@@ -97,3 +99,23 @@ class CharsetEvidenceMiddleware:
                            "bytes (every such page is counted in %s)", source_id_of(self.crawler.spider),
                            response.url, declared, better, CHARSET_MISMATCH)
         return response.replace(encoding=better)
+
+
+class RedirectLoop(IgnoreRequest):
+    """A redirect back to a URL already in the request's own redirect chain."""
+
+
+class LoopAwareRedirectMiddleware(RedirectMiddleware):
+    """Scrapy's redirects, but a redirect back to a URL of its own chain fails the request
+    at once with :class:`RedirectLoop` (reaching the request's errback, like "max
+    redirections reached" does). Without it a two-page loop is either dropped without a
+    word by the duplicate filter or, for a retried request (``dont_filter``), followed
+    ``REDIRECT_MAX_TIMES`` (20) times per try."""
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
+        result = super().process_response(request, response)
+        if isinstance(result, Request) and result is not request:
+            chain = result.meta.get("redirect_urls", [])
+            if result.url in chain:
+                raise RedirectLoop(f"redirect loop: {result.url} after {' -> '.join(chain)}")
+        return result

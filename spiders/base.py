@@ -14,7 +14,6 @@ from typing import Any, ClassVar, Self
 from zoneinfo import ZoneInfo
 
 import scrapy
-from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import (
@@ -38,6 +37,7 @@ from config import Config, Source, load_config
 from crawlers.addon import config_path
 from crawlers.integrity import PAGE_REDIRECT_LOOP, PAGE_TRUNCATED, page_problem
 from crawlers.items import Mention
+from crawlers.middlewares import RedirectLoop
 from crawlers.render import RENDER_META
 from crawlers.runtime import store_for
 from crawlers.stats import CUTOFF, DROPPED
@@ -73,7 +73,6 @@ class SourceSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._bind(crawler)
-        crawler.signals.connect(spider.on_dropped_request, signal=signals.request_dropped)
         return spider
 
     def _bind(self, crawler: Crawler) -> None:
@@ -203,16 +202,6 @@ class SourceSpider(scrapy.Spider):
         self.logger.error("giving up on %s: %s after %d retries", request.url, reason, request.meta.get("retry_times", 0))
         return None
 
-    def on_dropped_request(self, request: scrapy.Request) -> None:
-        """A redirect back to a URL of its own redirect chain is dropped by Scrapy's
-        duplicate filter without a word (a loop of two pages never reaches "max
-        redirections"): it is a failed page like any redirect loop."""
-        chain = request.meta.get("redirect_urls")
-        if not chain or request.url not in chain or "vocwatch_callback" not in request.meta:
-            return
-        if (retry := self.retry_page(_unredirected(request), PAGE_REDIRECT_LOOP)) is not None:
-            self.crawler.engine.crawl(retry)
-
     def seed_failed(self, meta: dict[str, Any], reason: str) -> None:
         """Record that a first page was given up on, and why: the run's cut-off stays put."""
         if meta.get(SEED_META):
@@ -273,7 +262,7 @@ class SourceSpider(scrapy.Spider):
         """A page that failed after retries: counted by reason, logged, crawl goes on.
         A redirect loop is a failed page too, retried from its first URL."""
         request = failure.request  # type: ignore[attr-defined]
-        if failure.check(IgnoreRequest) and is_redirect_loop(request, failure.value):
+        if is_redirect_loop(failure):
             retry = self.retry_page(_unredirected(request), PAGE_REDIRECT_LOOP)
             return [retry] if retry is not None else None
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
@@ -302,11 +291,13 @@ class SourceSpider(scrapy.Spider):
 
 def _unredirected(request: scrapy.Request) -> scrapy.Request:
     """The request as it was before its redirects (its first URL, no redirect meta)."""
-    return request.replace(url=request.meta["redirect_urls"][0],
+    return request.replace(url=request.meta.get("redirect_urls", [request.url])[0],
                            meta={k: v for k, v in request.meta.items() if k not in REDIRECT_META})
 
 
-def is_redirect_loop(request: scrapy.Request, exc: BaseException) -> bool:
-    """Whether an ``IgnoreRequest`` is Scrapy's redirect middleware giving up ("max
-    redirections reached") rather than robots.txt or another politeness rule saying no."""
-    return bool(request.meta.get("redirect_urls")) and "max redirections" in str(exc)
+def is_redirect_loop(failure: Failure) -> bool:
+    """Whether an ``IgnoreRequest`` is a redirect loop (``RedirectLoop``, or Scrapy's redirect
+    middleware giving up: "max redirections reached") rather than robots.txt or another
+    politeness rule saying no."""
+    return bool(failure.check(RedirectLoop)) or (
+        bool(failure.check(IgnoreRequest)) and "max redirections" in str(failure.value))

@@ -63,7 +63,7 @@ def page_html(hotel: str, reviews: list[Review], page: int, meta_charset: str | 
 class Hotel:
     reviews: list[Review]
     fault: str | None = None
-    """What page ``fault_page`` does: empty, cut, short, chunked_cut, loop, self_loop, binary."""
+    """What page ``fault_page`` does: empty, cut, short, chunked_cut, loop, self_loop, chain, binary."""
     fault_page: int = 1
     charset_header: str = "utf-8"
     body_encoding: str = "utf-8"
@@ -103,9 +103,12 @@ class FaultySite:
             return _send_chunked_cut(h, headers, body[: self.cut_point(body, hotel)])
         if fault == "binary":
             return _send(h, 200, {"Content-Type": "image/png"}, b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
-        if fault in ("loop", "self_loop"):
+        if fault in ("loop", "self_loop", "chain"):
+            # loop: two URLs redirecting to each other; self_loop: to itself; chain: a new
+            # URL every time, until Scrapy's "max redirections reached"
             hop = int(parse_qs(parts.query).get("hop", ["0"])[0])
-            target = parts.path if fault == "self_loop" else f"{parts.path}?hop={(hop + 1) % 2}"
+            target = {"self_loop": parts.path, "loop": f"{parts.path}?hop={(hop + 1) % 2}",
+                      "chain": f"{parts.path}?hop={hop + 1}"}[fault]
             return _send(h, 302, {"Location": target, "Content-Type": "text/html"}, b"")
         return _send(h, 200, headers, body)
 
