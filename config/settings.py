@@ -34,7 +34,7 @@ DEFAULT_DROPITEM_LOG_LEVEL = "INFO"
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawlers.middlewares.RetryAfterMiddleware": 550,
-    "crawlers.middlewares.CharsetEvidenceMiddleware": 580,
+    "crawlers.middlewares.CharsetEvidenceMiddleware": 585,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "crawlers.middlewares.LoopAwareRedirectMiddleware": 600,
 }

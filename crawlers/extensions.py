@@ -50,8 +50,10 @@ def cutoff_blocker(stats: dict[str, Any]) -> str | None:
     judged by its outcome alone, as before."""
     if CUTOFF + "history" not in stats:
         return None
+    if failed := stats.get(CUTOFF + "seed_failed"):
+        return f"first page failed: {failed}"
     if stats.get(CUTOFF + "seed_read", 0) < stats.get(CUTOFF + "seeds", 0):
-        return f"first page not read ({stats.get(CUTOFF + 'seed_failed') or 'unfinished'})"
+        return "first page never read"
     if not stats.get("vocwatch/mentions/extracted", 0) and stats.get(CUTOFF + "history", 0):
         return f"no mentions read, {stats[CUTOFF + 'history']} stored from earlier runs"
     return None

@@ -49,6 +49,7 @@ BLOCK_STATUSES = (403, 429, 503)
 SEED_META = "vocwatch_seed"
 """Request meta key marking a source's first page(s): the evidence a run's cut-off needs
 (see ``crawlers.extensions.cutoff_blocker``). Retries and redirects carry it over."""
+MALFORMED_META = "vocwatch_malformed"
 REDIRECT_META = ("redirect_times", "redirect_ttl", "redirect_urls", "redirect_reasons")
 
 
@@ -145,9 +146,14 @@ class SourceSpider(scrapy.Spider):
         return scrapy.Request(url, callback=self.checked, errback=self.on_error, meta=meta, **kwargs)
 
     async def checked(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
-        """Hand a real page to its callback; retry a block page with backoff, then drop it.
+        """Hand a real page to its callback; retry a failed or block page, then drop it.
 
-        Retries wait ``VOCWATCH_BLOCK_BACKOFF`` seconds (default 30), doubling each time,
+        A 2xx page that is empty, cut off mid-document or not text
+        (:func:`crawlers.integrity.page_problem`) is a failed page: retried by
+        :meth:`retry_page`, then dropped with its reason, never read as a listing without
+        mentions. A first page (seed) read here is the evidence the run's cut-off needs.
+
+        Block pages are retried after ``VOCWATCH_BLOCK_BACKOFF`` seconds (default 30), doubling each time,
         at most ``VOCWATCH_BLOCK_RETRIES`` times (default 2). Waiting here delays only this
         request. A page still blocked is counted as ``vocwatch/dropped/page_blocked`` and
         never read, so a captcha page is never stored as reviews.
@@ -173,6 +179,9 @@ class SourceSpider(scrapy.Spider):
                 if seed and isinstance(result, Mention):
                     stats.inc_value(CUTOFF + "seed_mentions")
                 yield result
+            malformed = response.meta.pop(MALFORMED_META, False)  # the callback called self.malformed()
+            if malformed and (retry := self.retry_page(response.request, "page_malformed")):  # type: ignore[arg-type]
+                yield retry
             return
         stats.inc_value(f"vocwatch/blocked/{reason}")
         tries = response.meta.get("vocwatch_block_tries", 0)
@@ -255,8 +264,15 @@ class SourceSpider(scrapy.Spider):
                                 'set render = "browser" on the source', self.source.id, response.url, len(scripts))
 
     def malformed(self, response: Response, exc: Exception) -> None:
+        """A page its page object cannot read: a failed page like an empty or truncated
+        one. :meth:`checked` retries it once its callback returns, then drops it as
+        ``vocwatch/dropped/page_malformed``."""
         self.logger.warning("malformed page %s: %s", response.url, exc)
-        self.crawler.stats.inc_value(DROPPED + "page_malformed")
+        if "vocwatch_callback" in response.meta:
+            response.meta[MALFORMED_META] = True
+            return
+        self.crawler.stats.inc_value(DROPPED + "page_malformed")  # not read through checked(): no retry
+        self.seed_failed(response.meta, "page_malformed")
 
     def on_error(self, failure: Failure) -> list[scrapy.Request] | None:
         """A page that failed after retries: counted by reason, logged, crawl goes on.

@@ -165,3 +165,50 @@ def faulty_site(hotels: dict[str, Hotel]) -> Iterator[FaultySite]:
 
 def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+PROBE_FAULTS = ("empty", "cut", "short", "chunked_cut", "loop", "self_loop", "binary")
+
+
+def probe(crawls: int = 3) -> None:
+    """The issue's probe, printed: one 33-review source per fault, the first page broken
+    on the first crawl only, crawled ``crawls`` times with the real CLI; then what each
+    run said and how many reviews were stored.
+
+    ``python -m tests.evidence_site`` (from the repository root)."""
+    import json
+    import sqlite3
+    import tempfile
+    from pathlib import Path
+
+    from tests.conftest import ONE_HOTEL, run_vocwatch
+
+    t = now()
+    hotels = {name: Hotel(reviews_for(name, t), fault=name) for name in PROBE_FAULTS}
+    tmp = Path(tempfile.mkdtemp(prefix="vocwatch-probe-"))
+    with faulty_site(hotels) as site:
+        cfg = tmp / "vocwatch.toml"
+        cfg.write_text(f'[store]\nurl = "sqlite:///{tmp}/probe.db"\n\n[crawl]\ndelay = 0\ntimeout = 5\nretries = 2\n'
+                       + ONE_HOTEL + "".join(
+                           f'\n[[sources]]\nid = "{name}"\nlocation = "harbor-sh-bund"\nkind = "hotel_reviews"\n'
+                           f'url = "{site.base_url}/{name}/reviews"\n' for name in hotels), encoding="utf-8")
+        codes = []
+        for _ in range(crawls):
+            codes.append(run_vocwatch("crawl", "-c", str(cfg), "-q").returncode)
+            for hotel in hotels.values():
+                hotel.fault = None
+    db = sqlite3.connect(tmp / "probe.db")
+    counts = dict(db.execute("SELECT source_id, COUNT(*) FROM mentions GROUP BY source_id").fetchall())
+    runs: dict[str, list[str]] = {}
+    for source_id, outcome, stats in db.execute("SELECT source_id, outcome, stats FROM crawl_runs ORDER BY id"):
+        s = json.loads(stats)
+        moved = {0: "held", 1: "moved"}.get(s.get("vocwatch/cutoff/advanced"), "moved" if outcome == "finished" else "held")
+        runs.setdefault(source_id, []).append(f"{outcome}/{moved}")
+    print(f"exit codes: {codes}")
+    print(f"{'fault on page 1':<16} {'runs (outcome/cut-off)':<48} stored of {REVIEWS}")
+    for name in hotels:
+        print(f"{name:<16} {', '.join(runs.get(name, [])):<48} {counts.get(name, 0)}")
+
+
+if __name__ == "__main__":
+    probe()

@@ -23,7 +23,10 @@ def test_first_page_read_with_mentions_is_evidence() -> None:
 def test_first_page_not_read_is_no_evidence() -> None:
     stats = {**READ, "vocwatch/cutoff/seed_read": 0, "vocwatch/mentions/extracted": 0,
              "vocwatch/cutoff/seed_failed": "page_empty"}
-    assert cutoff_blocker(stats) == "first page not read (page_empty)"
+    assert cutoff_blocker(stats) == "first page failed: page_empty"
+    assert cutoff_blocker({**READ, "vocwatch/cutoff/seed_read": 0}) == "first page never read"
+    # read, handed to the page object, found malformed: no evidence either
+    assert cutoff_blocker({**READ, "vocwatch/cutoff/seed_failed": "page_malformed"}) == "first page failed: page_malformed"
     assert run_outcome("finished", stats) == "partial"  # never a clean run
 
 
@@ -55,7 +58,7 @@ def test_store_picks_only_runs_that_advanced(tmp_path: Path) -> None:
     # a run recorded `finished` but not advanced (e.g. written by another tool) never sets the cut-off
     held = store.start_run("src", "hotel_reviews", T0 + timedelta(hours=2))
     store.finish_run(held, T0 + timedelta(hours=2, minutes=1), "finished",
-                     {"vocwatch/cutoff/advanced": 0, "vocwatch/cutoff/why_not": "first page not read (page_empty)"})
+                     {"vocwatch/cutoff/advanced": 0, "vocwatch/cutoff/why_not": "first page failed: page_empty"})
     partial = store.start_run("src", "hotel_reviews", T0 + timedelta(hours=3))
     store.finish_run(partial, T0 + timedelta(hours=3, minutes=1), "partial", {"vocwatch/cutoff/advanced": 0})
     assert store.last_successful_run("src").id == good  # type: ignore[union-attr]

@@ -5,13 +5,16 @@ whose charset header lies is decoded by the evidence of its bytes."""
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from crawlers.store import CrawlRun, open_store
-from tests.conftest import ONE_HOTEL, run_vocwatch, shared_path
+from tests.conftest import ONE_HOTEL, local_site, run_vocwatch, shared_path
 from tests.evidence_site import PAGE_SIZE, REVIEWS, FaultySite, Hotel, faulty_site, now, reviews_for
 
 CONFIG = """
@@ -206,3 +209,41 @@ def test_gbk_page_with_a_lying_charset_header_is_stored_correctly(tmp_path: Path
     for name in ("gbk-right", "latin1-right"):
         assert "vocwatch/decoding/charset_mismatch" not in runs[name].stats, name
     assert "decoded as gb" in proc.stderr
+
+
+def test_unreadable_first_page_is_retried_within_the_run(tmp_path: Path) -> None:
+    """A JSON API whose first answer is well-formed JSON of the wrong shape (a busy
+    server's ``["busy"]``) and fine on the next try: the page is retried, and the run
+    stores everything and ends clean."""
+    t = now()
+    comments = [{"id": 9000 + i, "content": f"商品{i}号很好用，物流也快，包装完整，会回购的。第{i}条评价。",
+                 "creationTime": (t - timedelta(days=3 + i)).strftime("%Y-%m-%d %H:%M:%S"), "score": 5,
+                 "nickname": f"buyer{i}"} for i in range(25)]
+    answered: list[str] = []
+
+    def respond(path: str) -> tuple[int, str, bytes]:
+        if not path.startswith("/api/comments"):
+            return 404, "text/plain", b""
+        answered.append(path)
+        page = int(parse_qs(urlsplit(path).query)["page"][0])
+        if page == 1 and len(answered) == 1:
+            return 200, "application/json", b'["busy"]'
+        payload = {"code": 0, "page": page, "maxPage": 3, "comments": comments[(page - 1) * 10: page * 10]}
+        return 200, "application/json; charset=utf-8", json.dumps(payload, ensure_ascii=False).encode()
+
+    with local_site(respond) as (base, _):
+        cfg = tmp_path / "vocwatch.toml"
+        cfg.write_text(CONFIG.format(db=tmp_path / "v.db") + f'''
+[[sources]]
+id = "shop"
+location = "harbor-sh-bund"
+kind = "mall_comments"
+url = "{base}/api/comments?productId=1"
+''', encoding="utf-8")
+        proc = crawl(cfg)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    (run,) = runs_by_source(tmp_path)["shop"]
+    assert run.stats["retry/reason_count/page_malformed"] == 1
+    assert "vocwatch/dropped/page_malformed" not in run.stats
+    assert run.outcome == "finished" and run.stats["vocwatch/cutoff/advanced"] == 1
+    assert len(stored(tmp_path)["shop"]) == len(comments)
