@@ -44,7 +44,8 @@ def cutoff_blocker(stats: dict[str, Any]) -> str | None:
       text, no redirect loop, not blocked, no HTTP error (``SourceSpider.checked``);
     - and the run read mentions, or the source never gave any (no stored mentions: a
       well-formed empty listing is consistent with its history);
-    - and the run is otherwise clean (``run_outcome`` is ``finished``).
+    - and the run is otherwise clean (``run_outcome`` is ``finished``; ``RunRecorder``
+      records ``vocwatch/cutoff/advanced`` = 1 only then, else 0 and ``why_not``).
 
     A run without the evidence counters (a spider that is not a ``SourceSpider``) is
     judged by its outcome alone, as before."""
@@ -97,7 +98,8 @@ class RunRecorder:
         outcome = run_outcome(reason, stats)
         stats["vocwatch/close_reason"] = reason
         if CUTOFF + "history" in stats:
-            why_not = cutoff_blocker(stats) or (None if outcome == "finished" else f"run {outcome}")
+            errors = ", ".join(sorted(k.removeprefix(DROPPED) for k, v in stats.items() if k.startswith(ERROR_PREFIXES) and v))
+            why_not = cutoff_blocker(stats) or (None if outcome == "finished" else f"run {outcome}: {errors or reason}")
             stats[CUTOFF + "advanced"] = int(why_not is None)
             if why_not is not None:
                 stats[CUTOFF + "why_not"] = why_not
