@@ -54,11 +54,9 @@ def middleware() -> CharsetEvidenceMiddleware:
 CJK = ["gbk", "gb18030", "big5", "shift_jis", "utf-8"]
 
 
-@pytest.mark.parametrize("encoding", CJK)
-@pytest.mark.parametrize("header", WRONG_HEADERS)
+@pytest.mark.parametrize(("encoding", "header"),
+                         [(e, h) for e in CJK for h in WRONG_HEADERS if codec_name(e) != codec_name(h)])
 def test_wrong_header_is_overruled_by_the_bytes(encoding: str, header: str) -> None:
-    if codec_name(header) == codec_name(encoding):
-        pytest.skip("header is right")
     body, want = encoded(encoding)
     mw = middleware()
     before = response(body, header)
