@@ -34,6 +34,9 @@ DEFAULT_DROPITEM_LOG_LEVEL = "INFO"
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawlers.middlewares.RetryAfterMiddleware": 550,
+    "crawlers.middlewares.CharsetEvidenceMiddleware": 585,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawlers.middlewares.LoopAwareRedirectMiddleware": 600,
 }
 ITEM_PIPELINES = {
     "pipelines.clean.CleanPipeline": 100,
@@ -55,6 +58,7 @@ VOCWATCH_STORE_FLUSH_SECONDS = 1.0
 VOCWATCH_PSEUDONYMISE_AUTHORS = True
 VOCWATCH_NLP_BATCH = 64
 VOCWATCH_NLP_MAX_WAIT = 0.05
+VOCWATCH_CHARSET_EVIDENCE = True  # decode a page whose declared charset its bytes contradict by evidence
 VOCWATCH_NLP_WORKERS = None  # processes for text analysis; None: 1 with a second core, 0 = in a thread
 
 ADDONS = {"crawlers.addon.VocwatchConfigAddon": 0}

@@ -18,17 +18,18 @@ from config.model import ScheduleSettings
 from config.redact import redact
 from crawlers.runtime import source_id_of, store_for
 from crawlers.stale import RUN_ERROR, STALE_MARGIN, close_stale_runs, owner_stats
-from crawlers.stats import BALANCE, DROPPED, ERROR_PREFIXES, ITEM_ERROR, balance
+from crawlers.stats import BALANCE, CUTOFF, DROPPED, ERROR_PREFIXES, ITEM_ERROR, balance
 
 logger = logging.getLogger(__name__)
 
 
 def run_outcome(reason: str, stats: dict[str, Any]) -> str:
     """``finished`` only for a clean run; ``partial`` when it ended but pages failed, a
-    callback raised or a write failed; ``failed`` when it did not end normally, or ended
-    with such errors before a single page was read (every page failed). Only
-    ``finished`` runs move the incremental-crawl cut-off, so anything a partial run
-    missed is re-read.
+    callback raised, a write failed, items went unaccounted or its pages are no evidence
+    for the cut-off (:func:`cutoff_blocker`); ``failed`` when it did not end normally, or
+    ended with such errors before a single page was read (every page failed). Only
+    ``finished`` runs move the incremental-crawl cut-off, so anything a partial run missed
+    is re-read.
 
     Scrapy's ``log_count/ERROR`` is deliberately not used: its handler sits on the root
     logger and counts every crawler's errors in the process, so one failing source
@@ -40,7 +41,33 @@ def run_outcome(reason: str, stats: dict[str, Any]) -> str:
         return "partial" if stats.get("vocwatch/pages/read") else "failed"
     if stats.get(BALANCE + "unaccounted"):
         return "partial"  # items went missing without a reason: the run cannot be trusted
+    if cutoff_blocker(stats) is not None:
+        return "partial"
     return "finished"
+
+
+def cutoff_blocker(stats: dict[str, Any]) -> str | None:
+    """Why this run's pages are no evidence that its source was read up to now, or None
+    when they are. A run moves the incremental cut-off ("seen up to") only on evidence:
+
+    - every first page (seed) of the source was read whole: not empty, not truncated,
+      text, no redirect loop, not blocked, no HTTP error (``SourceSpider.checked``);
+    - and the run read mentions, or the source never gave any (no stored mentions: a
+      well-formed empty listing is consistent with its history);
+    - and the run is otherwise clean (``run_outcome`` is ``finished``; ``RunRecorder``
+      records ``vocwatch/cutoff/advanced`` = 1 only then, else 0 and ``why_not``).
+
+    A run without the evidence counters (a spider that is not a ``SourceSpider``) is
+    judged by its outcome alone, as before."""
+    if CUTOFF + "history" not in stats:
+        return None
+    if failed := stats.get(CUTOFF + "seed_failed"):
+        return f"first page failed: {failed}"
+    if stats.get(CUTOFF + "seed_read", 0) < stats.get(CUTOFF + "seeds", 0):
+        return "first page never read"
+    if not stats.get("vocwatch/mentions/extracted", 0) and stats.get(CUTOFF + "history", 0):
+        return f"no mentions read, {stats[CUTOFF + 'history']} stored from earlier runs"
+    return None
 
 
 def jsonable_stats(stats: dict[str, Any]) -> dict[str, Any]:
@@ -102,6 +129,13 @@ class RunRecorder:
         stats = jsonable_stats(self.crawler.stats.get_stats())
         outcome = run_outcome(reason, stats)
         stats["vocwatch/close_reason"] = reason
+        if CUTOFF + "history" in stats:
+            errors = ", ".join(sorted(k.removeprefix(DROPPED) for k, v in stats.items() if k.startswith(ERROR_PREFIXES) and v))
+            why_not = cutoff_blocker(stats) or (None if outcome == "finished" else f"run {outcome}: {errors or reason}")
+            stats[CUTOFF + "advanced"] = int(why_not is None)
+            if why_not is not None:
+                stats[CUTOFF + "why_not"] = why_not
+                logger.warning("%s: incremental cut-off not moved: %s", source_id_of(spider), why_not)
         store = store_for(self.crawler.settings)
         await asyncio.to_thread(store.finish_run, self.run_id, datetime.now(UTC), outcome, stats)
         logger.info("crawl run %d of %s: %s", self.run_id, source_id_of(spider), outcome)

@@ -21,6 +21,10 @@ ITEM_ERROR = "item_error_"
 ERROR_PREFIXES = (DROPPED + PAGE_DROP, DROPPED + "store_rejected", DROPPED + ITEM_ERROR, "spider_exceptions/")
 """Counters that make a run partial (``crawlers.extensions.run_outcome``): failed pages,
 writes the store refused, items a pipeline stage raised on, callbacks that raised."""
+CUTOFF = "vocwatch/cutoff/"
+"""Prefix of the evidence a run needs to move its source's incremental cut-off (see
+``crawlers.extensions.cutoff_blocker``) and of the verdict recorded with the run:
+``vocwatch/cutoff/advanced`` (0/1) and ``vocwatch/cutoff/why_not``."""
 
 
 def drops(stats: dict[str, Any]) -> dict[str, int]:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import scrapy
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadConnectionRefusedError,
@@ -34,15 +35,22 @@ from twisted.python.failure import Failure
 
 from config import Config, Source, load_config
 from crawlers.addon import config_path
+from crawlers.integrity import PAGE_REDIRECT_LOOP, PAGE_TRUNCATED, page_problem
 from crawlers.items import Mention, id_scope_value
+from crawlers.middlewares import RedirectLoop
 from crawlers.render import RENDER_META
 from crawlers.runtime import store_for
-from crawlers.stats import COVERAGE_FIELDS, DROPPED, FIELDS, has_field
+from crawlers.stats import COVERAGE_FIELDS, CUTOFF, DROPPED, FIELDS, has_field
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.blocked import block_reason
 
 BLOCK_STATUSES = (403, 429, 503)
 """Error statuses whose page is still looked at: anti-bot challenges are served with them."""
+SEED_META = "vocwatch_seed"
+"""Request meta key marking a source's first page(s): the evidence a run's cut-off needs
+(see ``crawlers.extensions.cutoff_blocker``). Retries and redirects carry it over."""
+MALFORMED_META = "vocwatch_malformed"
+REDIRECT_META = ("redirect_times", "redirect_ttl", "redirect_urls", "redirect_reasons")
 
 
 class SourceSpider(scrapy.Spider):
@@ -113,13 +121,18 @@ class SourceSpider(scrapy.Spider):
 
     # -- start and incremental cut-off -------------------------------------------------
     async def start(self) -> AsyncIterator[Any]:
+        store = store_for(self.crawler.settings)
         if self.since is None:
-            last = await asyncio.to_thread(store_for(self.crawler.settings).last_successful_run, self.source.id)
+            last = await asyncio.to_thread(store.last_successful_run, self.source.id)
             if last is not None:
                 self.since = last.started_at - timedelta(hours=self.config.crawl.incremental_overlap_hours)
         if self.since is not None:
             self.logger.info("%s: incremental, stopping at mentions older than %s", self.source.id, self.since.isoformat())
+        stats = self.crawler.stats
+        stats.set_value(CUTOFF + "history", await asyncio.to_thread(store.count_mentions, source_id=self.source.id))
         for request in self.seed_requests():
+            request.meta[SEED_META] = True
+            stats.inc_value(CUTOFF + "seeds")
             yield request
 
     def seed_requests(self) -> Iterable[scrapy.Request]:
@@ -135,28 +148,48 @@ class SourceSpider(scrapy.Spider):
         return scrapy.Request(url, callback=self.checked, errback=self.on_error, meta=meta, **kwargs)
 
     async def checked(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
-        """Hand a real page to its callback; retry a block page with backoff, then drop it.
+        """Hand a real page to its callback; retry a failed or block page, then drop it.
 
-        Retries wait ``VOCWATCH_BLOCK_BACKOFF`` seconds (default 30), doubling each time,
+        A 2xx page that is empty, cut off mid-document or not text
+        (:func:`crawlers.integrity.page_problem`) is a failed page: retried by
+        :meth:`retry_page`, then dropped with its reason, never read as a listing without
+        mentions. A first page (seed) read here is the evidence the run's cut-off needs.
+
+        Block pages are retried after ``VOCWATCH_BLOCK_BACKOFF`` seconds (default 30), doubling each time,
         at most ``VOCWATCH_BLOCK_RETRIES`` times (default 2). Waiting here delays only this
         request. A page still blocked is counted as ``vocwatch/dropped/page_blocked`` and
         never read, so a captcha page is never stored as reviews.
         """
         stats, settings = self.crawler.stats, self.crawler.settings
-        text = response.text if isinstance(response, TextResponse) else ""
+        is_text = isinstance(response, TextResponse)
+        if problem := page_problem(response.status, response.body, response.text if is_text else None):
+            if retry := self.retry_page(response.request, problem):  # type: ignore[arg-type]
+                yield retry
+            return
+        text = response.text if is_text else ""
         reason = block_reason(response.status, response.url, text)
         if reason is None and response.status >= 400:
             stats.inc_value(DROPPED + f"page_http_{response.status}")
+            self.seed_failed(response.meta, f"page_http_{response.status}")
             self.logger.error("giving up on %s: HTTP %d", response.url, response.status)
             return
         if reason is None:
+            seed = response.meta.get(SEED_META, False)
+            if seed:
+                stats.inc_value(CUTOFF + "seed_read")
             for result in getattr(self, response.meta["vocwatch_callback"])(response, **kwargs) or ():
+                if seed and isinstance(result, Mention):
+                    stats.inc_value(CUTOFF + "seed_mentions")
                 yield result
+            malformed = response.meta.pop(MALFORMED_META, False)  # the callback called self.malformed()
+            if malformed and (retry := self.retry_page(response.request, "page_malformed")):  # type: ignore[arg-type]
+                yield retry
             return
         stats.inc_value(f"vocwatch/blocked/{reason}")
         tries = response.meta.get("vocwatch_block_tries", 0)
         if tries >= settings.getint("VOCWATCH_BLOCK_RETRIES", 2):
             stats.inc_value(DROPPED + "page_blocked")
+            self.seed_failed(response.meta, "page_blocked")
             self.logger.error("giving up on %s: still a %s page after %d retries", response.url, reason, tries)
             return
         wait = settings.getfloat("VOCWATCH_BLOCK_BACKOFF", 30.0) * 2**tries
@@ -165,6 +198,25 @@ class SourceSpider(scrapy.Spider):
         await asyncio.sleep(wait)
         yield response.request.replace(  # type: ignore[union-attr]
             dont_filter=True, meta={**response.meta, "vocwatch_block_tries": tries + 1})
+
+    def retry_page(self, request: scrapy.Request, reason: str) -> scrapy.Request | None:
+        """A failed page (empty, truncated, not text, a redirect loop): retried with
+        Scrapy's own ``get_retry_request`` (``RETRY_TIMES``, the config's ``retries``,
+        shared with the download retries of the same request), then dropped as
+        ``vocwatch/dropped/<reason>``. Never read as a page with no mentions."""
+        retry = get_retry_request(request, spider=self, reason=reason, logger=self.logger, give_up_log_level="DEBUG")
+        if retry is not None:
+            self.logger.warning("%s: %s (%s); retrying", self.source.id, request.url, reason)
+            return retry
+        self.crawler.stats.inc_value(DROPPED + reason)
+        self.seed_failed(request.meta, reason)
+        self.logger.error("giving up on %s: %s after %d retries", request.url, reason, request.meta.get("retry_times", 0))
+        return None
+
+    def seed_failed(self, meta: dict[str, Any], reason: str) -> None:
+        """Record that a first page was given up on, and why: the run's cut-off stays put."""
+        if meta.get(SEED_META):
+            self.crawler.stats.set_value(CUTOFF + "seed_failed", reason)
 
     # -- helpers for subclasses -------------------------------------------------------
     def page(self, response: Response) -> Page:
@@ -225,17 +277,29 @@ class SourceSpider(scrapy.Spider):
                                 'set render = "browser" on the source', self.source.id, response.url, len(scripts))
 
     def malformed(self, response: Response, exc: Exception) -> None:
+        """A page its page object cannot read: a failed page like an empty or truncated
+        one. :meth:`checked` retries it once its callback returns, then drops it as
+        ``vocwatch/dropped/page_malformed``."""
         self.logger.warning("malformed page %s: %s", response.url, exc)
-        self.crawler.stats.inc_value(DROPPED + "page_malformed")
+        if "vocwatch_callback" in response.meta:
+            response.meta[MALFORMED_META] = True
+            return
+        self.crawler.stats.inc_value(DROPPED + "page_malformed")  # not read through checked(): no retry
+        self.seed_failed(response.meta, "page_malformed")
 
-    def on_error(self, failure: Failure) -> None:
-        """A page that failed after retries: counted by reason, logged, crawl goes on."""
+    def on_error(self, failure: Failure) -> list[scrapy.Request] | None:
+        """A page that failed after retries: counted by reason, logged, crawl goes on.
+        A redirect loop is a failed page too, retried from its first URL."""
         request = failure.request  # type: ignore[attr-defined]
+        if is_redirect_loop(failure):
+            retry = self.retry_page(_unredirected(request), PAGE_REDIRECT_LOOP)
+            return [retry] if retry is not None else None
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             # robots.txt or another politeness rule said no: expected, not an error
             self.crawler.stats.inc_value("vocwatch/skipped/ignored_request")
+            self.seed_failed(request.meta, "ignored_request")
             self.logger.info("not fetching %s: %s", request.url, failure.value)
-            return
+            return None
         if failure.check(HttpError):
             reason = f"page_http_{failure.value.response.status}"
         elif failure.check(DownloadTimeoutError, TimeoutError, TCPTimedOutError):
@@ -245,8 +309,24 @@ class SourceSpider(scrapy.Spider):
         elif failure.check(DownloadConnectionRefusedError, ConnectionRefusedError):
             reason = "page_connection_refused"
         elif failure.check(ResponseDataLossError):
-            reason = "page_data_loss"
+            reason = PAGE_TRUNCATED  # shorter than its Content-Length, or chunks cut off
         else:
             reason = "page_" + failure.type.__name__.lower()  # type: ignore[union-attr]
         self.crawler.stats.inc_value(DROPPED + reason)
+        self.seed_failed(request.meta, reason)
         self.logger.error("giving up on %s: %s", request.url, reason)
+        return None
+
+
+def _unredirected(request: scrapy.Request) -> scrapy.Request:
+    """The request as it was before its redirects (its first URL, no redirect meta)."""
+    return request.replace(url=request.meta.get("redirect_urls", [request.url])[0],
+                           meta={k: v for k, v in request.meta.items() if k not in REDIRECT_META})
+
+
+def is_redirect_loop(failure: Failure) -> bool:
+    """Whether an ``IgnoreRequest`` is a redirect loop (``RedirectLoop``, or Scrapy's redirect
+    middleware giving up: "max redirections reached") rather than robots.txt or another
+    politeness rule saying no."""
+    return bool(failure.check(RedirectLoop)) or (
+        bool(failure.check(IgnoreRequest)) and "max redirections" in str(failure.value))

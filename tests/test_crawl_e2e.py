@@ -161,7 +161,9 @@ def test_503_is_retried(crawled: Crawl) -> None:
 
 def test_malformed_page_counted_and_rest_of_source_read(crawled: Crawl) -> None:
     run = crawled.runs()["beanleaf-hz-hubin/mall_comments"][0]
-    assert run.stats["vocwatch/dropped/page_malformed"] == 1
+    # the sandbox's broken page is JSON cut off mid-document: a truncated page, retried, then dropped
+    assert run.stats["vocwatch/dropped/page_truncated"] == 1
+    assert run.stats["retry/reason_count/page_truncated"] >= 1
     assert run.outcome == "partial"  # the next crawl will not skip what it missed
     truth = crawled.sandbox.truth_for("/api/mall/comments?productId=100022345")
     stored = {k for k in crawled.first_mentions if k[0] == "mall"}  # type: ignore[attr-defined]

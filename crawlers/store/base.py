@@ -221,7 +221,11 @@ class Store(Protocol):
 
     def finish_run(self, run_id: int, finished_at: datetime, outcome: str, stats: dict[str, Any]) -> None: ...
 
-    def last_successful_run(self, source_id: str) -> CrawlRun | None: ...
+    def last_successful_run(self, source_id: str) -> CrawlRun | None:
+        """The newest run that may set the source's incremental cut-off: ``finished`` and
+        not recorded with ``vocwatch/cutoff/advanced = 0`` (runs from before that flag
+        count by their outcome alone)."""
+        ...
 
     def list_runs(self, *, source_id: str | None = None, outcome: str | None = None, limit: int = 50) -> list[CrawlRun]:
         """Newest first; ``outcome="running"`` finds runs whose process may be gone (the scheduler's janitor)."""

@@ -170,7 +170,7 @@ class MongoStore:
         self._runs.update_one({"_id": run_id}, {"$set": {"finished_at": finished_at, "outcome": outcome, "stats": clean}})
 
     def last_successful_run(self, source_id: str) -> CrawlRun | None:
-        doc = self._runs.find_one({"source_id": source_id, "outcome": "finished"}, sort=[("started_at", -1)])
+        doc = self._runs.find_one(last_successful_query(source_id), sort=[("started_at", -1)])
         return _run(doc) if doc else None
 
     def list_runs(self, *, source_id: str | None = None, outcome: str | None = None, limit: int = 50) -> list[CrawlRun]:
@@ -210,6 +210,13 @@ def _clean_stats(stats: dict[str, Any]) -> dict[str, Any]:
     """Stats as Mongo keys allow (no ``.`` or ``$``) and plain values."""
     return {k.replace(".", "\uff0e").replace("$", "\uff04"): (v if isinstance(v, int | float | str) else str(v))
             for k, v in stats.items()}
+
+
+def last_successful_query(source_id: str) -> dict[str, Any]:
+    """The runs that may set a source's incremental cut-off: ``finished`` and advanced
+    (``vocwatch/cutoff/advanced`` not 0; runs recorded before that flag existed count as
+    before, by their outcome)."""
+    return {"source_id": source_id, "outcome": "finished", "stats.vocwatch/cutoff/advanced": {"$ne": 0}}
 
 
 def _run(d: dict[str, Any]) -> CrawlRun:

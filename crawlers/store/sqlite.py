@@ -362,7 +362,9 @@ class SQLiteStore:
     def last_successful_run(self, source_id: str) -> CrawlRun | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT * FROM crawl_runs WHERE source_id = ? AND outcome = 'finished' ORDER BY started_at DESC, id DESC LIMIT 1",
+                "SELECT * FROM crawl_runs WHERE source_id = ? AND outcome = 'finished'"
+                " AND COALESCE(json_extract(stats, '$.\"vocwatch/cutoff/advanced\"'), 1) != 0"
+                " ORDER BY started_at DESC, id DESC LIMIT 1",
                 (source_id,),
             ).fetchone()
         return _run(row) if row else None
