@@ -98,7 +98,8 @@ def test_a_broken_first_page_never_moves_the_cut_off(tmp_path: Path) -> None:
     texts = stored(tmp_path)
     for name, reason in BROKEN_FIRST_PAGES.items():
         broken, after, last = runs[name]
-        assert broken.outcome == "partial", (name, broken.outcome, first.stdout)
+        # not one page read: the run failed (and said so), it never counts as a clean run
+        assert broken.outcome == "failed", (name, broken.outcome, first.stdout)
         assert broken.stats[f"vocwatch/dropped/{reason}"] == 1, (name, broken.stats)
         assert broken.stats["retry/count"] == 2 and broken.stats["retry/max_reached"] == 1, (name, broken.stats)
         assert broken.stats["vocwatch/cutoff/advanced"] == 0, name
@@ -120,7 +121,7 @@ def test_endless_redirect_chain_is_a_failed_page_not_a_polite_skip(tmp_path: Pat
         cfg.write_text(cfg.read_text().replace("retries = 2", "retries = 0"))  # 21 hops a try, ~1 s each
         crawl(cfg)
     (broken,) = runs_by_source(tmp_path)["chain"]
-    assert broken.outcome == "partial" and broken.stats["vocwatch/dropped/page_redirect_loop"] == 1
+    assert broken.outcome == "failed" and broken.stats["vocwatch/dropped/page_redirect_loop"] == 1
     assert "vocwatch/skipped/ignored_request" not in broken.stats
     assert broken.stats["vocwatch/cutoff/advanced"] == 0
     store = open_store(f"sqlite:///{tmp_path}/v.db")

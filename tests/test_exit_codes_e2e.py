@@ -37,7 +37,7 @@ url = "{erroring}/hotels/h2/reviews"
 """
 HOTEL = "harbor-sh-bund/hotel_reviews"
 MALL = "beanleaf-hz-hubin/mall_comments"
-"""The sandbox serves one malformed page of this source on purpose: its run is partial."""
+"""The sandbox serves one cut-off (truncated) page of this source on purpose: its run is partial."""
 
 
 def problems(stdout: str) -> dict[str, str]:
@@ -106,7 +106,7 @@ def test_one_partial_source_exits_3_and_clean_sources_exit_0(sandbox: Any, tmp_p
     sandbox.reset_faults()
     partial = run_vocwatch("crawl", "-c", str(DEMO_CONFIG), "--store", url, "-q", "-s", HOTEL, "-s", MALL, env=env)
     assert partial.returncode == 3, partial.stdout + partial.stderr[-3000:]
-    assert problems(partial.stdout) == {MALL: "partial: page_malformed: 1"}, partial.stdout
+    assert problems(partial.stdout) == {MALL: "partial: page_truncated: 1"}, partial.stdout
     assert "1 of 2 source(s) did not finish cleanly" in partial.stdout
     assert "Traceback" not in partial.stdout + partial.stderr
 

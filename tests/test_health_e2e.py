@@ -101,7 +101,7 @@ def test_redesign_is_noticed_and_alerted_within_the_run(tmp_path: Path) -> None:
 
         design["now"] = "v3"  # the review element renamed: the item selector matches nothing
         third = run_vocwatch("crawl", "-c", str(cfg), "--quiet")
-        assert third.returncode == 0, third.stderr
+        assert third.returncode == 3, third.stderr  # partial: a page read, no mentions, the cut-off held
         stopped = f"selectors source {SOURCE}: stopped yielding: 0 mentions read (1 page(s) read); "
         assert f"health [critical] {stopped}" in third.stdout
         assert len(hook.requests) == 2

@@ -408,7 +408,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         store.close()
     print(f"\nThe store is kept at {mask_url(config.store_url)}; try: vocwatch benchmark -c {DEMO_CONFIG} "
           f"--store {mask_url(config.store_url)} --window {DEMO_WINDOW} [--format html --out report.html]")
-    # not crawl_exit_code: the sandbox serves a malformed page on purpose, so one source is
+    # not crawl_exit_code: the sandbox serves a cut-off page on purpose, so one source is
     # always partial (and says why above); the demo fails only when a source failed
     return 0 if all(r.outcome in ("finished", "partial") for r in results) else 1
 
