@@ -16,17 +16,26 @@ from crawlers.stats import DROPPED
 logger = logging.getLogger(__name__)
 
 ERROR_PREFIXES = (DROPPED + "page_", DROPPED + "store_error", "spider_exceptions/")
+INTERRUPTED_REASONS = ("shutdown",)
+"""Close reasons of a crawl stopped from outside (SIGINT/SIGTERM): run ``interrupted``."""
+BOUND_REASONS = ("closespider_timeout", "memusage_exceeded")
+"""Close reasons of a crawl cut by its time or memory limit: run ``partial``."""
 
 
 def run_outcome(reason: str, stats: dict[str, Any]) -> str:
     """``finished`` only for a clean run; ``partial`` when it ended but pages failed, a
-    callback raised or a write failed; ``failed`` when it did not end normally. Only
+    callback raised or a write failed, or its time or memory limit closed it;
+    ``interrupted`` when SIGINT/SIGTERM stopped it; ``failed`` when it did not end normally. Only
     ``finished`` runs move the incremental-crawl cut-off, so anything a partial run
     missed is re-read.
 
     Scrapy's ``log_count/ERROR`` is deliberately not used: its handler sits on the root
     logger and counts every crawler's errors in the process, so one failing source
     would mark all its neighbours partial."""
+    if reason in INTERRUPTED_REASONS:
+        return "interrupted"
+    if reason in BOUND_REASONS:
+        return "partial"
     if reason != "finished":
         return "failed"
     if any(k.startswith(ERROR_PREFIXES) and v for k, v in stats.items()):
@@ -39,10 +48,18 @@ def jsonable_stats(stats: dict[str, Any]) -> dict[str, Any]:
     for key, value in stats.items():
         if isinstance(value, datetime | date):
             value = value.isoformat()
+        elif _is_record_list(value):
+            value = [{k: v if isinstance(v, int | float | str | bool | dict | type(None)) else str(v)
+                      for k, v in entry.items()} for entry in value]
         elif not isinstance(value, int | float | str | bool | type(None)):
             value = str(value)
         out[key] = value
     return out
+
+
+def _is_record_list(value: Any) -> bool:
+    """A list of small records (e.g. ``vocwatch/failed_requests``), kept as JSON, not str()."""
+    return isinstance(value, list | tuple) and all(isinstance(e, dict) for e in value)
 
 
 class RunRecorder:

@@ -8,15 +8,19 @@ a source id (``scrapy crawl hotel_reviews -a source=harbor-sh-bund/hotel_reviews
 from __future__ import annotations
 
 import asyncio
+import json
+from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Self
 from zoneinfo import ZoneInfo
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import (
     CannotResolveHostError,
+    DontCloseSpider,
     DownloadConnectionRefusedError,
     DownloadTimeoutError,
     IgnoreRequest,
@@ -35,14 +39,20 @@ from twisted.python.failure import Failure
 from config import Config, Source, load_config
 from crawlers.addon import config_path
 from crawlers.items import Mention
+from crawlers.middlewares import RetryBudgetExhausted
 from crawlers.render import RENDER_META
 from crawlers.runtime import store_for
+from crawlers.shutdown import CrawlStopping, pause
 from crawlers.stats import DROPPED
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.blocked import block_reason
 
 BLOCK_STATUSES = (403, 429, 503)
 """Error statuses whose page is still looked at: anti-bot challenges are served with them."""
+FAILED_REQUESTS = "vocwatch/failed_requests"
+"""Run stat: the pages that still failed, ``[{url, callback, cb_kwargs, reason}]``, which
+the next run of the source requests first."""
+MAX_FAILED_KEPT = 200
 
 
 class SourceSpider(scrapy.Spider):
@@ -61,11 +71,16 @@ class SourceSpider(scrapy.Spider):
         self._source_arg, self._config_arg = source, config
         self.since = datetime.fromisoformat(since) if isinstance(since, str) else since
         self.pages = 0
+        self.max_pages = 0
+        """Pages read per run: the source's ``max_pages``, else ``[crawl] max_pages``."""
+        self.failed_requests: list[dict[str, Any]] = []
+        self._planned: deque[Iterator[scrapy.Request]] = deque()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._bind(crawler)
+        crawler.signals.connect(spider._schedule_planned_when_idle, signal=signals.spider_idle)
         return spider
 
     def _bind(self, crawler: Crawler) -> None:
@@ -85,6 +100,7 @@ class SourceSpider(scrapy.Spider):
         if src.kind != self.name:
             raise ValueError(f"source {src.id!r} is of kind {src.kind!r}, not {self.name!r}")
         self.source = src
+        self.max_pages = src.max_pages or self.config.crawl.max_pages
         self.location = self.config.locations[src.location]
         self.tz = ZoneInfo(src.timezone or self.config.crawl.timezone)
         if src.delay is not None:
@@ -117,8 +133,31 @@ class SourceSpider(scrapy.Spider):
                 self.since = last.started_at - timedelta(hours=self.config.crawl.incremental_overlap_hours)
         if self.since is not None:
             self.logger.info("%s: incremental, stopping at mentions older than %s", self.source.id, self.since.isoformat())
+        for request in await self.retries_from_last_run():
+            yield request
         for request in self.seed_requests():
             yield request
+
+    async def retries_from_last_run(self) -> list[scrapy.Request]:
+        """The pages the previous run of this source gave up on, as requests to make
+        before the seeds (with their callbacks by name), counted ``vocwatch/retried_from_last_run``."""
+        store = store_for(self.crawler.settings)
+        run_id = self.crawler.stats.get_value("vocwatch/run_id")
+        runs = await asyncio.to_thread(store.list_runs, source_id=self.source.id, limit=5)
+        last = next((r for r in runs if r.id != run_id and r.outcome != "running"), None)
+        requests = []
+        for entry in (last.stats.get(FAILED_REQUESTS) if last else None) or []:
+            callback = getattr(self, str(entry.get("callback", "")), None) if isinstance(entry, dict) else None
+            # only parse* callbacks: the store is data, it never picks which method runs
+            if not callable(callback) or not entry["callback"].startswith("parse") or not isinstance(entry.get("url"), str):
+                continue
+            cb_kwargs = entry.get("cb_kwargs") if isinstance(entry.get("cb_kwargs"), dict) else {}
+            requests.append(self.request(entry["url"], callback, cb_kwargs=cb_kwargs, priority=1))
+        if requests:
+            self.crawler.stats.set_value("vocwatch/retried_from_last_run", len(requests))
+            self.logger.info("%s: retrying first %d page(s) that run %d gave up on", self.source.id,
+                             len(requests), last.id if last else 0)
+        return requests
 
     def seed_requests(self) -> Iterable[scrapy.Request]:
         yield self.request(self.source.url, self.parse)
@@ -141,11 +180,18 @@ class SourceSpider(scrapy.Spider):
         never read, so a captcha page is never stored as reviews.
         """
         stats, settings = self.crawler.stats, self.crawler.settings
+        for planned in self._next_planned(response.request, 1):
+            yield planned
+        if self.pages >= self.max_pages:
+            stats.inc_value("vocwatch/bounds/pages_not_read")
+            self.logger.info("not reading %s: max_pages=%d pages already read", response.url, self.max_pages)
+            return
         text = response.text if isinstance(response, TextResponse) else ""
         reason = block_reason(response.status, response.url, text)
         if reason is None and response.status >= 400:
             stats.inc_value(DROPPED + f"page_http_{response.status}")
             self.logger.error("giving up on %s: HTTP %d", response.url, response.status)
+            self.remember_failed(response.request, f"page_http_{response.status}")
             return
         if reason is None:
             for result in getattr(self, response.meta["vocwatch_callback"])(response, **kwargs) or ():
@@ -156,13 +202,17 @@ class SourceSpider(scrapy.Spider):
         if tries >= settings.getint("VOCWATCH_BLOCK_RETRIES", 2):
             stats.inc_value(DROPPED + "page_blocked")
             self.logger.error("giving up on %s: still a %s page after %d retries", response.url, reason, tries)
+            self.remember_failed(response.request, "page_blocked")
             return
         wait = settings.getfloat("VOCWATCH_BLOCK_BACKOFF", 30.0) * 2**tries
         self.logger.warning("%s is a %s page; retrying in %.1fs", response.url, reason, wait)
         stats.inc_value("vocwatch/blocked/retried")
-        await asyncio.sleep(wait)
+        if not await pause(self.crawler, wait):
+            stats.inc_value("vocwatch/interrupted/waits_cut")
+            self.remember_failed(response.request, "page_blocked")
+            return
         yield response.request.replace(  # type: ignore[union-attr]
-            dont_filter=True, meta={**response.meta, "vocwatch_block_tries": tries + 1})
+            dont_filter=True, meta={**response.meta, "vocwatch_block_tries": tries + 1, "vocwatch_planned": False})
 
     # -- helpers for subclasses -------------------------------------------------------
     def page(self, response: Response) -> Page:
@@ -182,10 +232,82 @@ class SourceSpider(scrapy.Spider):
             yield m
 
     def count_page(self) -> bool:
-        """Count a page read; False once ``max_pages`` is reached."""
+        """Count a page read; False once ``max_pages`` is reached (then counted as
+        ``vocwatch/bounds/max_pages_reached`` and logged: the crawl stops paging there)."""
         self.pages += 1
         self.crawler.stats.inc_value("vocwatch/pages/read")
-        return self.source.max_pages is None or self.pages < self.source.max_pages
+        if self.pages < self.max_pages:
+            return True
+        if self.pages == self.max_pages:
+            self.crawler.stats.set_value("vocwatch/bounds/max_pages_reached", 1)
+            self.logger.warning("%s: read max_pages=%d pages, paging no further this run (raise max_pages "
+                                "in [crawl] or on the source to read more)", self.source.id, self.max_pages)
+        return False
+
+    def cap_page_count(self, claimed: int, first: int = 1) -> int:
+        """The last page number to request when a page says there are ``claimed`` pages
+        (numbered from ``first``): at most ``max_pages`` pages, counted
+        ``vocwatch/bounds/page_count_capped`` and logged when the claim was larger."""
+        last = first + self.max_pages - 1
+        if claimed <= last:
+            return claimed
+        self.crawler.stats.inc_value("vocwatch/bounds/page_count_capped")
+        self.logger.warning("%s: the page claims %d pages; reading at most max_pages=%d", self.source.id,
+                            claimed, self.max_pages)
+        return last
+
+    def follow_lazily(self, requests: Iterable[scrapy.Request]) -> Iterator[scrapy.Request]:
+        """Schedule ``requests`` (a lazy iterable, e.g. one request per page number) a
+        window at a time: the first window now, one more as each of them is answered or
+        fails, the rest when the crawl is otherwise idle. The scheduler then holds a few
+        requests, not every page a site claims to have."""
+        self._planned.append(iter(requests))
+        yield from self._next_planned(None, self._planned_window())
+
+    def _planned_window(self) -> int:
+        return 2 * max(1, self.crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN", 2))
+
+    def _next_planned(self, done: scrapy.Request | None, n: int) -> Iterator[scrapy.Request]:
+        """Up to ``n`` planned requests, when ``done`` (a request just answered or failed)
+        was a planned one or is None."""
+        if done is not None and not done.meta.get("vocwatch_planned"):
+            return
+        if self.pages >= self.max_pages:
+            self._planned.clear()  # nothing more is read this run
+            return
+        while n > 0 and self._planned:
+            request = next(self._planned[0], None)
+            if request is None:
+                self._planned.popleft()
+                continue
+            request.meta["vocwatch_planned"] = True
+            n -= 1
+            yield request
+
+    def _schedule_planned_when_idle(self) -> None:
+        """spider_idle: a window of planned requests, if any are left (the one-per-answer
+        refill can stop short, e.g. when a planned page was filtered as a duplicate)."""
+        requests = list(self._next_planned(None, self._planned_window()))
+        for request in requests:
+            self.crawler.engine.crawl(request)
+        if requests:
+            raise DontCloseSpider
+
+    def remember_failed(self, request: scrapy.Request | None, reason: str) -> None:
+        """Keep a page that failed after its retries with the run (``vocwatch/failed_requests``),
+        so the next run of this source requests it first."""
+        if request is None or "vocwatch_callback" not in request.meta:
+            return
+        if len(self.failed_requests) >= MAX_FAILED_KEPT:
+            self.crawler.stats.inc_value("vocwatch/failed_requests_not_kept")
+            return
+        try:
+            cb_kwargs = json.loads(json.dumps(request.cb_kwargs))
+        except (TypeError, ValueError):
+            cb_kwargs = {}
+        self.failed_requests.append({"url": request.url, "callback": request.meta["vocwatch_callback"],
+                                     "cb_kwargs": cb_kwargs, "reason": reason})
+        self.crawler.stats.set_value(FAILED_REQUESTS, self.failed_requests)
 
     def reached_known(self, mentions: list[Mention]) -> bool:
         """True when this page already goes back past the incremental cut-off, so paging
@@ -215,9 +337,13 @@ class SourceSpider(scrapy.Spider):
         self.logger.warning("malformed page %s: %s", response.url, exc)
         self.crawler.stats.inc_value(DROPPED + "page_malformed")
 
-    def on_error(self, failure: Failure) -> None:
-        """A page that failed after retries: counted by reason, logged, crawl goes on."""
+    def on_error(self, failure: Failure) -> Iterator[scrapy.Request]:
+        """A page that failed after retries: counted by reason, logged, kept for the next
+        run; crawl goes on."""
         request = failure.request  # type: ignore[attr-defined]
+        yield from self._next_planned(request, 1)
+        if failure.check(CrawlStopping):
+            return  # counted by crawlers.shutdown; an interrupted run moves no cut-off
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             # robots.txt or another politeness rule said no: expected, not an error
             self.crawler.stats.inc_value("vocwatch/skipped/ignored_request")
@@ -233,7 +359,10 @@ class SourceSpider(scrapy.Spider):
             reason = "page_connection_refused"
         elif failure.check(ResponseDataLossError):
             reason = "page_data_loss"
+        elif failure.check(RetryBudgetExhausted):
+            reason = "page_retry_budget_exhausted"
         else:
             reason = "page_" + failure.type.__name__.lower()  # type: ignore[union-attr]
         self.crawler.stats.inc_value(DROPPED + reason)
         self.logger.error("giving up on %s: %s", request.url, reason)
+        self.remember_failed(request, reason)

@@ -119,4 +119,7 @@ def test_run_outcome_uses_only_this_crawls_counters() -> None:
     assert run_outcome("finished", {"vocwatch/dropped/page_timeout": 1}) == "partial"
     assert run_outcome("finished", {"spider_exceptions/KeyError": 1}) == "partial"
     assert run_outcome("finished", {"vocwatch/dropped/store_error": 10}) == "partial"
-    assert run_outcome("shutdown", {}) == "failed"
+    assert run_outcome("shutdown", {}) == "interrupted"  # SIGINT/SIGTERM
+    assert run_outcome("closespider_timeout", {}) == "partial"  # [crawl] time_limit
+    assert run_outcome("memusage_exceeded", {}) == "partial"  # [crawl] memory_limit_mb
+    assert run_outcome("cancelled", {}) == "failed"

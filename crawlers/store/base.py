@@ -14,7 +14,7 @@ from typing import Any, NamedTuple, Protocol
 
 from crawlers.items import Mention
 
-RUN_OUTCOMES = ("running", "finished", "partial", "failed")
+RUN_OUTCOMES = ("running", "finished", "partial", "failed", "interrupted")
 KEEP_ON_UPDATE = ("source_id", "location_id", "brand", "crawled_at")
 """Fields an update never overwrites: who found the mention first, and when."""
 
@@ -31,7 +31,9 @@ class CrawlRun:
     """One crawl of one source: when, how it ended, and its counters.
 
     ``outcome`` is ``finished`` (clean), ``partial`` (ended but pages failed or items
-    were dropped for errors), ``failed`` (crashed or closed for an error) or ``running``.
+    were dropped for errors, or cut by its time or memory limit), ``failed`` (crashed or
+    closed for an error), ``interrupted`` (stopped by SIGINT/SIGTERM) or ``running``. Only
+    ``finished`` runs move the incremental cut-off.
     ``stats`` holds Scrapy's counters plus ``vocwatch/dropped/<reason>`` counts.
     """
 
