@@ -53,6 +53,9 @@ FAILED_REQUESTS = "vocwatch/failed_requests"
 """Run stat: the pages that still failed, ``[{url, callback, cb_kwargs, reason}]``, which
 the next run of the source requests first."""
 MAX_FAILED_KEPT = 200
+MAX_RUNS_CARRIED = 3
+"""A page that failed in this many runs in a row is not carried over again (a page gone
+for good must not keep every later run partial); it is counted ``vocwatch/failed_requests_given_up``."""
 
 
 class SourceSpider(scrapy.Spider):
@@ -152,7 +155,9 @@ class SourceSpider(scrapy.Spider):
             if not callable(callback) or not entry["callback"].startswith("parse") or not isinstance(entry.get("url"), str):
                 continue
             cb_kwargs = entry.get("cb_kwargs") if isinstance(entry.get("cb_kwargs"), dict) else {}
-            requests.append(self.request(entry["url"], callback, cb_kwargs=cb_kwargs, priority=1))
+            runs = entry.get("runs") if isinstance(entry.get("runs"), int) else 1
+            requests.append(self.request(entry["url"], callback, cb_kwargs=cb_kwargs, priority=1,
+                                         meta={"vocwatch_failed_runs": runs}))
         if requests:
             self.crawler.stats.set_value("vocwatch/retried_from_last_run", len(requests))
             self.logger.info("%s: retrying first %d page(s) that run %d gave up on", self.source.id,
@@ -298,6 +303,11 @@ class SourceSpider(scrapy.Spider):
         so the next run of this source requests it first."""
         if request is None or "vocwatch_callback" not in request.meta:
             return
+        runs = request.meta.get("vocwatch_failed_runs", 0) + 1
+        if runs > MAX_RUNS_CARRIED:
+            self.crawler.stats.inc_value("vocwatch/failed_requests_given_up")
+            self.logger.warning("%s failed in %d runs in a row; not retrying it first any more", request.url, runs)
+            return
         if len(self.failed_requests) >= MAX_FAILED_KEPT:
             self.crawler.stats.inc_value("vocwatch/failed_requests_not_kept")
             return
@@ -306,7 +316,7 @@ class SourceSpider(scrapy.Spider):
         except (TypeError, ValueError):
             cb_kwargs = {}
         self.failed_requests.append({"url": request.url, "callback": request.meta["vocwatch_callback"],
-                                     "cb_kwargs": cb_kwargs, "reason": reason})
+                                     "cb_kwargs": cb_kwargs, "reason": reason, "runs": runs})
         self.crawler.stats.set_value(FAILED_REQUESTS, self.failed_requests)
 
     def reached_known(self, mentions: list[Mention]) -> bool:

@@ -170,10 +170,7 @@ def test_signal_stops_a_million_page_crawl_within_seconds(tmp_path: Path, sig: i
     with site(million_pages(delay=0.2)) as (url, hits):
         # the [crawl] max_pages default (500) applies: nothing here sets it
         cfg = config(tmp_path, f"{url}/api/comments", "concurrency_per_site = 2")
-        # output to a file, not a pipe: a child process left behind must not keep the test waiting
-        log = (tmp_path / "crawl.log").open("w")
-        proc = subprocess.Popen([sys.executable, "-m", "vocwatch", "crawl", "-c", str(cfg), "-q"], cwd=ROOT,
-                                env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT, text=True)
+        proc = start_crawl(cfg, tmp_path / "crawl.log")
         try:
             store = None
             deadline = time.monotonic() + 60
@@ -192,7 +189,6 @@ def test_signal_stops_a_million_page_crawl_within_seconds(tmp_path: Path, sig: i
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-            log.close()
         hits_at_exit = len(hits)
     err = (tmp_path / "crawl.log").read_text()
     print(f"{signal.Signals(sig).name}: exited {took:.1f}s after the signal, {hits_at_exit} pages requested")
@@ -207,6 +203,45 @@ def test_signal_stops_a_million_page_crawl_within_seconds(tmp_path: Path, sig: i
     assert run.stats["memusage/max"] < 600 * 2**20
     # an interrupted run does not move the incremental cut-off
     assert store.last_successful_run("s") is None
+
+
+def start_crawl(cfg: Path, log: Path) -> subprocess.Popen[str]:
+    # output to a file, not a pipe: a child process left behind must not keep the test waiting
+    with log.open("w") as out:
+        return subprocess.Popen([sys.executable, "-m", "vocwatch", "crawl", "-c", str(cfg), "-q"], cwd=ROOT,
+                                env=dict(os.environ), stdout=out, stderr=subprocess.STDOUT, text=True)
+
+
+def test_sigint_cuts_a_retry_backoff_short(tmp_path: Path) -> None:
+    """Page 1 answers, every other page is 503: requests wait in growing backoffs (default
+    1 s base: 4-8 s by the fourth retry). SIGINT then ends the crawl without serving them."""
+    asked: dict[int, int] = {}
+
+    def handle(h: BaseHTTPRequestHandler) -> None:
+        n = page_of(h.path)
+        asked[n] = asked.get(n, 0) + 1
+        if n == 1:
+            send(h, 200, mall_body(1, 50))
+        else:
+            send(h, 503, b"busy", "text/plain")
+
+    with site(handle) as (url, _):
+        proc = start_crawl(config(tmp_path, f"{url}/api/comments"), tmp_path / "crawl.log")
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and proc.poll() is None and asked.get(2, 0) < 5:
+                time.sleep(0.1)
+            assert proc.poll() is None, "crawl ended before it could be stopped"
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    run = only_run(tmp_path)
+    assert run.outcome == "interrupted", (tmp_path / "crawl.log").read_text()[-3000:]
+    assert run.stats["vocwatch/interrupted/waits_cut"] >= 1
+    assert run.stats["vocwatch/store/inserted"] == PER_PAGE  # page 1 stored
 
 
 def test_time_limit_closes_the_crawl_as_partial(tmp_path: Path) -> None:
@@ -326,3 +361,19 @@ def test_pages_that_failed_are_requested_first_by_the_next_run(tmp_path: Path) -
     assert run2.stats["vocwatch/retried_from_last_run"] == 2
     assert run2.outcome == "finished"
     assert store.count_mentions(source_id="s") == 6 * PER_PAGE
+
+
+def test_a_page_gone_for_good_is_carried_over_three_runs_only(tmp_path: Path) -> None:
+    def handle(h: BaseHTTPRequestHandler) -> None:
+        n = page_of(h.path)
+        send(h, 404, b"gone", "text/plain") if n == 2 else send(h, 200, mall_body(n, 3))
+
+    with site(handle) as (url, hits):
+        cfg = config(tmp_path, f"{url}/api/comments", "retries = 0")
+        for _ in range(4):
+            assert run_vocwatch("crawl", "-c", str(cfg), "-q", timeout=120).returncode == 0
+    runs = list(reversed(open_store(f"sqlite:///{tmp_path}/v.db").list_runs(source_id="s")))
+    assert [[f["runs"] for f in r.stats.get("vocwatch/failed_requests", [])] for r in runs] == [[1], [2], [3], []]
+    assert runs[3].stats["vocwatch/failed_requests_given_up"] == 1
+    assert [r.stats.get("vocwatch/retried_from_last_run") for r in runs] == [None, 1, 1, 1]
+    assert sum(page_of(p) == 2 for p in hits) == 4  # asked once per run: first, then filtered as a duplicate
