@@ -37,11 +37,11 @@ def crawl_stopping(crawler: Crawler) -> bool:
     """True once the crawl is stopping: a signal (``Crawler.stop``) or its spider closing
     for any reason. The closing state lives on the engine's private slot: Scrapy sends no
     signal before it starts waiting for in-flight requests, so it is read from there."""
-    if not crawler.crawling:
-        return True
     engine = getattr(crawler, "_engine", None)
     if engine is None:
-        return False
+        return False  # not crawling yet (or a component used on its own, as in tests)
+    if not crawler.crawling:
+        return True
     slot = getattr(engine, "_slot", None)
     return not engine.running or slot is None or getattr(slot, "closing", None) is not None
 

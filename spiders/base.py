@@ -42,7 +42,7 @@ from crawlers.items import Mention
 from crawlers.middlewares import RetryBudgetExhausted
 from crawlers.render import RENDER_META
 from crawlers.runtime import store_for
-from crawlers.shutdown import CrawlStopping, pause
+from crawlers.shutdown import CrawlStopping, crawl_stopping, pause
 from crawlers.stats import DROPPED
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.blocked import block_reason
@@ -155,9 +155,9 @@ class SourceSpider(scrapy.Spider):
             if not callable(callback) or not entry["callback"].startswith("parse") or not isinstance(entry.get("url"), str):
                 continue
             cb_kwargs = entry.get("cb_kwargs") if isinstance(entry.get("cb_kwargs"), dict) else {}
-            runs = entry.get("runs") if isinstance(entry.get("runs"), int) else 1
+            failed_runs = entry.get("runs") if isinstance(entry.get("runs"), int) else 1
             requests.append(self.request(entry["url"], callback, cb_kwargs=cb_kwargs, priority=1,
-                                         meta={"vocwatch_failed_runs": runs}))
+                                         meta={"vocwatch_failed_runs": failed_runs}))
         if requests:
             self.crawler.stats.set_value("vocwatch/retried_from_last_run", len(requests))
             self.logger.info("%s: retrying first %d page(s) that run %d gave up on", self.source.id,
@@ -277,7 +277,7 @@ class SourceSpider(scrapy.Spider):
         was a planned one or is None."""
         if done is not None and not done.meta.get("vocwatch_planned"):
             return
-        if self.pages >= self.max_pages:
+        if self.pages >= self.max_pages or crawl_stopping(self.crawler):
             self._planned.clear()  # nothing more is read this run
             return
         while n > 0 and self._planned:
