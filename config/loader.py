@@ -330,6 +330,12 @@ def _read_crawl(r: _Reader) -> CrawlSettings:
         timezone=r.get("timezone", str, d.timezone, check=_check_timezone),
         timeout=r.get("timeout", float, d.timeout, check=_positive),
         retries=r.get("retries", int, d.retries, check=_non_negative),
+        retry_backoff=r.get("retry_backoff", float, d.retry_backoff, check=_non_negative),
+        retry_backoff_max=r.get("retry_backoff_max", float, d.retry_backoff_max, check=_non_negative),
+        retry_budget=r.get("retry_budget", float, d.retry_budget, check=_non_negative),
+        max_pages=r.get("max_pages", int, d.max_pages, check=_positive),
+        time_limit=r.get("time_limit", float, d.time_limit, check=_non_negative),
+        memory_limit_mb=r.get("memory_limit_mb", int, d.memory_limit_mb, check=_non_negative),
         obey_robots=r.get("obey_robots", bool, d.obey_robots),
         user_agent=r.get("user_agent", str, d.user_agent),
         incremental_overlap_hours=r.get("incremental_overlap_hours", float, d.incremental_overlap_hours, check=_non_negative),
@@ -339,6 +345,8 @@ def _read_crawl(r: _Reader) -> CrawlSettings:
         browser_pages_per_context=r.get("browser_pages_per_context", int, d.browser_pages_per_context,
                                         check=_positive),
     )
+    if c.retry_backoff_max < c.retry_backoff:
+        r.fail("retry_backoff_max", f"must be at least retry_backoff ({c.retry_backoff:g}), got {c.retry_backoff_max:g}")
     r.done()
     return c
 

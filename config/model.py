@@ -118,7 +118,27 @@ class CrawlSettings:
     concurrency_per_site: int = 2
     timezone: str = "Asia/Shanghai"
     timeout: float = 30.0
-    retries: int = 3
+    retries: int = 8
+    """Retries of one failed request (HTTP 5xx/408/429, connection errors, timeouts), each
+    after a growing wait (``retry_backoff``); with the defaults they span 1.5-3 minutes."""
+    retry_backoff: float = 1.0
+    """Base of the exponential backoff: retry n waits about ``retry_backoff * 2**n`` seconds
+    (between half and all of it, at random), at most ``retry_backoff_max``."""
+    retry_backoff_max: float = 60.0
+    retry_budget: float = 180.0
+    """Seconds a site (download slot) may keep failing, with no answer that counts as a
+    success in between, before its failing requests stop being retried and fail at once
+    (``vocwatch/dropped/page_retry_budget_exhausted``); 0 = never retry past the first failure."""
+    max_pages: int = 500
+    """Pages read per run of a source (a source's own ``max_pages`` overrides it); page
+    counts claimed by a page are capped by it."""
+    time_limit: float = 1500.0
+    """Seconds a source's crawl may run before it is closed (``closespider_timeout``, run
+    ``partial``); below ``[schedule] time_limit_seconds`` so a scheduled crawl ends itself
+    before it is killed. 0 = no limit."""
+    memory_limit_mb: int = 2048
+    """The crawl process closes its spiders (``memusage_exceeded``, run ``partial``) when its
+    peak resident memory passes this (Scrapy's MEMUSAGE extension). 0 = no limit."""
     obey_robots: bool = True
     user_agent: str = "vocwatch/0.1 (+https://github.com/vocwatch/vocwatch)"
     incremental_overlap_hours: float = 24.0

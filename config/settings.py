@@ -21,9 +21,17 @@ AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 30
 RETRY_ENABLED = True
-RETRY_TIMES = 3
+RETRY_TIMES = 8
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 RETRY_AFTER_MAX = 120.0
+VOCWATCH_RETRY_BACKOFF = 1.0  # retry n waits about base * 2**n s (equal jitter), capped at
+VOCWATCH_RETRY_BACKOFF_MAX = 60.0
+VOCWATCH_RETRY_BUDGET = 180.0  # s a site may keep failing before its requests fail fast
+CLOSESPIDER_TIMEOUT = 1500  # run time limit per source ([crawl] time_limit)
+MEMUSAGE_ENABLED = True
+MEMUSAGE_LIMIT_MB = 2048  # [crawl] memory_limit_mb; needs the `resource` module (Linux, macOS)
+MEMUSAGE_WARNING_MB = 1536
+MEMUSAGE_CHECK_INTERVAL_SECONDS = 10.0
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 HTTPCACHE_ENABLED = False
@@ -47,6 +55,7 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "crawlers.extensions.RunRecorder": 500,
     "crawlers.extensions.ItemErrors": 500,
+    "crawlers.shutdown.QuickStop": 510,
 }
 LOG_FORMATTER = "crawlers.extensions.VocwatchLogFormatter"
 

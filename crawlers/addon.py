@@ -34,6 +34,12 @@ class VocwatchConfigAddon:
             "USER_AGENT": c.user_agent,
             "DOWNLOAD_TIMEOUT": c.timeout,
             "RETRY_TIMES": c.retries,
+            "VOCWATCH_RETRY_BACKOFF": c.retry_backoff,
+            "VOCWATCH_RETRY_BACKOFF_MAX": c.retry_backoff_max,
+            "VOCWATCH_RETRY_BUDGET": c.retry_budget,
+            "CLOSESPIDER_TIMEOUT": c.time_limit,
+            "MEMUSAGE_LIMIT_MB": c.memory_limit_mb,
+            "MEMUSAGE_WARNING_MB": c.memory_limit_mb * 3 // 4,
             "VOCWATCH_PSEUDONYMISE_AUTHORS": c.pseudonymise_authors,
         }
         if not settings.get("VOCWATCH_STORE_URL"):

@@ -22,18 +22,28 @@ from crawlers.stats import BALANCE, CUTOFF, DROPPED, ERROR_PREFIXES, ITEM_ERROR,
 
 logger = logging.getLogger(__name__)
 
+INTERRUPTED_REASONS = ("shutdown",)
+"""Close reasons of a crawl stopped from outside (SIGINT/SIGTERM): run ``interrupted``."""
+BOUND_REASONS = ("closespider_timeout", "memusage_exceeded")
+"""Close reasons of a crawl cut by its time or memory limit: run ``partial``."""
+
 
 def run_outcome(reason: str, stats: dict[str, Any]) -> str:
     """``finished`` only for a clean run; ``partial`` when it ended but pages failed, a
-    callback raised, a write failed, items went unaccounted or its pages are no evidence
-    for the cut-off (:func:`cutoff_blocker`); ``failed`` when it did not end normally, or
-    ended with such errors before a single page was read (every page failed). Only
-    ``finished`` runs move the incremental-crawl cut-off, so anything a partial run missed
-    is re-read.
+    callback raised, a write failed, items went unaccounted, its pages are no evidence
+    for the cut-off (:func:`cutoff_blocker`) or its time or memory limit closed it;
+    ``interrupted`` when SIGINT/SIGTERM stopped it; ``failed`` when it did not end
+    normally, or ended with such errors before a single page was read (every page
+    failed). Only ``finished`` runs move the incremental-crawl cut-off, so anything a
+    partial run missed is re-read.
 
     Scrapy's ``log_count/ERROR`` is deliberately not used: its handler sits on the root
     logger and counts every crawler's errors in the process, so one failing source
     would mark all its neighbours partial."""
+    if reason in INTERRUPTED_REASONS:
+        return "interrupted"
+    if reason in BOUND_REASONS:
+        return "partial"
     if reason != "finished":
         return "failed"
     if any(k.startswith(ERROR_PREFIXES) and v for k, v in stats.items()):
@@ -75,6 +85,9 @@ def jsonable_stats(stats: dict[str, Any]) -> dict[str, Any]:
     for key, value in stats.items():
         if isinstance(value, datetime | date):
             value = value.isoformat()
+        elif _is_record_list(value):
+            value = [{k: redact(v) if isinstance(v, str) else v if isinstance(v, int | float | bool | dict | type(None))
+                      else str(v) for k, v in entry.items()} for entry in value]
         elif not isinstance(value, int | float | str | bool | type(None)):
             value = str(value)
         if isinstance(value, str):
@@ -89,6 +102,11 @@ def _stale_after(spider: Any) -> timedelta:
     config = getattr(spider, "config", None)
     settings = getattr(config, "schedule", None) or ScheduleSettings()
     return timedelta(seconds=settings.time_limit_seconds) + STALE_MARGIN
+
+
+def _is_record_list(value: Any) -> bool:
+    """A list of small records (e.g. ``vocwatch/failed_requests``), kept as JSON, not str()."""
+    return isinstance(value, list | tuple) and all(isinstance(e, dict) for e in value)
 
 
 class RunRecorder:

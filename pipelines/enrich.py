@@ -6,7 +6,8 @@ whatever arrived within ``VOCWATCH_NLP_MAX_WAIT`` seconds, and analysed off the 
 in ``VOCWATCH_NLP_WORKERS`` worker processes (``nlp.worker``; default one where there is
 a second core), or in a thread when that is 0. If a worker dies, the crawl goes on
 analysing in a thread. If the analysis fails, the items go on to
-the store un-enriched (counted), never lost.
+the store un-enriched (counted), never lost; so do those still waiting when the crawl
+is stopping, so that a stop is not held up by the analysis of a backlog.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from crawlers.items import Mention, apply_analysis
+from crawlers.shutdown import crawl_stopping
 from nlp import worker
 from nlp.analyze import analyze
 from nlp.aspects import CATEGORY_DOMAIN
@@ -59,6 +61,9 @@ class EnrichPipeline(VocwatchPipeline):
         if not batch:
             return
         items = [item for item, _ in batch]
+        if crawl_stopping(self.crawler):
+            self._skip_on_stop(batch)
+            return
         try:
             results = await self._analyze([m.text for m in items], [m.language for m in items])
         except Exception:
@@ -69,6 +74,18 @@ class EnrichPipeline(VocwatchPipeline):
                 apply_analysis(m, r)
                 self.stats.inc_value(f"vocwatch/language/{r.lang}")
             self.stats.inc_value("vocwatch/nlp/batches")
+        for _, done in batch:
+            if not done.done():
+                done.set_result(None)
+
+    def _skip_on_stop(self, batch: list[tuple[Mention, asyncio.Future[None]]]) -> None:
+        """The crawl is stopping (signal, time or memory limit): mentions already read go
+        to the store now, unanalysed, rather than keep the stop waiting for the analysis of
+        a backlog; ``vocwatch reanalyze`` labels them (their ``nlp_model`` is empty)."""
+        if not self.stats.get_value("vocwatch/nlp/skipped_on_stop"):
+            logger.warning("crawl stopping: storing the mentions still waiting for text analysis without it "
+                           "(run `vocwatch reanalyze` to label them)")
+        self.stats.inc_value("vocwatch/nlp/skipped_on_stop", len(batch))
         for _, done in batch:
             if not done.done():
                 done.set_result(None)

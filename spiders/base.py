@@ -8,16 +8,20 @@ a source id (``scrapy crawl hotel_reviews -a source=harbor-sh-bund/hotel_reviews
 from __future__ import annotations
 
 import asyncio
+import json
+from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Self
 from zoneinfo import ZoneInfo
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import (
     CannotResolveHostError,
+    DontCloseSpider,
     DownloadConnectionRefusedError,
     DownloadTimeoutError,
     IgnoreRequest,
@@ -37,9 +41,10 @@ from config import Config, Source, load_config
 from crawlers.addon import config_path
 from crawlers.integrity import PAGE_REDIRECT_LOOP, PAGE_TRUNCATED, page_problem
 from crawlers.items import Mention, id_scope_value
-from crawlers.middlewares import RedirectLoop
+from crawlers.middlewares import RedirectLoop, RetryBudgetExhausted
 from crawlers.render import RENDER_META
 from crawlers.runtime import store_for
+from crawlers.shutdown import CrawlStopping, crawl_stopping, pause
 from crawlers.stats import COVERAGE_FIELDS, CUTOFF, DROPPED, FIELDS, has_field
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.blocked import block_reason
@@ -51,6 +56,13 @@ SEED_META = "vocwatch_seed"
 (see ``crawlers.extensions.cutoff_blocker``). Retries and redirects carry it over."""
 MALFORMED_META = "vocwatch_malformed"
 REDIRECT_META = ("redirect_times", "redirect_ttl", "redirect_urls", "redirect_reasons")
+FAILED_REQUESTS = "vocwatch/failed_requests"
+"""Run stat: the pages that still failed, ``[{url, callback, cb_kwargs, reason}]``, which
+the next run of the source requests first."""
+MAX_FAILED_KEPT = 200
+MAX_RUNS_CARRIED = 3
+"""A page that failed in this many runs in a row is not carried over again (a page gone
+for good must not keep every later run partial); it is counted ``vocwatch/failed_requests_given_up``."""
 
 
 class SourceSpider(scrapy.Spider):
@@ -71,11 +83,16 @@ class SourceSpider(scrapy.Spider):
         self._source_arg, self._config_arg = source, config
         self.since = datetime.fromisoformat(since) if isinstance(since, str) else since
         self.pages = 0
+        self.max_pages = 0
+        """Pages read per run: the source's ``max_pages``, else ``[crawl] max_pages``."""
+        self.failed_requests: list[dict[str, Any]] = []
+        self._planned: deque[Iterator[scrapy.Request]] = deque()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._bind(crawler)
+        crawler.signals.connect(spider._schedule_planned_when_idle, signal=signals.spider_idle)
         return spider
 
     def _bind(self, crawler: Crawler) -> None:
@@ -95,6 +112,7 @@ class SourceSpider(scrapy.Spider):
         if src.kind != self.name:
             raise ValueError(f"source {src.id!r} is of kind {src.kind!r}, not {self.name!r}")
         self.source = src
+        self.max_pages = src.max_pages or self.config.crawl.max_pages
         self.location = self.config.locations[src.location]
         self.tz = ZoneInfo(src.timezone or self.config.crawl.timezone)
         if src.delay is not None:
@@ -130,10 +148,40 @@ class SourceSpider(scrapy.Spider):
             self.logger.info("%s: incremental, stopping at mentions older than %s", self.source.id, self.since.isoformat())
         stats = self.crawler.stats
         stats.set_value(CUTOFF + "history", await asyncio.to_thread(store.count_mentions, source_id=self.source.id))
-        for request in self.seed_requests():
+        seeds = list(self.seed_requests())
+        seed_urls = {r.url for r in seeds}
+        for request in await self.retries_from_last_run():
+            if request.url not in seed_urls:  # a failed first page is re-read as a seed (the evidence)
+                yield request
+        for request in seeds:
             request.meta[SEED_META] = True
             stats.inc_value(CUTOFF + "seeds")
             yield request
+
+    async def retries_from_last_run(self) -> list[scrapy.Request]:
+        """The pages the previous run of this source gave up on, as requests to make
+        before the seeds (with their callbacks by name), counted ``vocwatch/retried_from_last_run``."""
+        store = store_for(self.crawler.settings)
+        run_id = self.crawler.stats.get_value("vocwatch/run_id")
+        runs = await asyncio.to_thread(store.list_runs, source_id=self.source.id, limit=5)
+        last = next((r for r in runs if r.id != run_id and r.outcome != "running"), None)
+        requests = []
+        for entry in (last.stats.get(FAILED_REQUESTS) if last else None) or []:
+            callback = getattr(self, str(entry.get("callback", "")), None) if isinstance(entry, dict) else None
+            # only parse* callbacks: the store is data, it never picks which method runs
+            if not callable(callback) or not entry["callback"].startswith("parse") or not isinstance(entry.get("url"), str):
+                continue
+            if "***" in entry["url"]:
+                continue  # its secret was masked in the run record: the seeds reach it again
+            cb_kwargs = entry.get("cb_kwargs") if isinstance(entry.get("cb_kwargs"), dict) else {}
+            failed_runs = entry.get("runs") if isinstance(entry.get("runs"), int) else 1
+            requests.append(self.request(entry["url"], callback, cb_kwargs=cb_kwargs, priority=1,
+                                         meta={"vocwatch_failed_runs": failed_runs}))
+        if requests:
+            self.crawler.stats.set_value("vocwatch/retried_from_last_run", len(requests))
+            self.logger.info("%s: retrying first %d page(s) that run %d gave up on", self.source.id,
+                             len(requests), last.id if last else 0)
+        return requests
 
     def seed_requests(self) -> Iterable[scrapy.Request]:
         yield self.request(self.source.url, self.parse)
@@ -161,6 +209,12 @@ class SourceSpider(scrapy.Spider):
         never read, so a captcha page is never stored as reviews.
         """
         stats, settings = self.crawler.stats, self.crawler.settings
+        for planned in self._next_planned(response.request, 1):
+            yield planned
+        if self.pages >= self.max_pages:
+            stats.inc_value("vocwatch/bounds/pages_not_read")
+            self.logger.info("not reading %s: max_pages=%d pages already read", response.url, self.max_pages)
+            return
         is_text = isinstance(response, TextResponse)
         if problem := page_problem(response.status, response.body, response.text if is_text else None):
             if retry := self.retry_page(response.request, problem):  # type: ignore[arg-type]
@@ -172,6 +226,7 @@ class SourceSpider(scrapy.Spider):
             stats.inc_value(DROPPED + f"page_http_{response.status}")
             self.seed_failed(response.meta, f"page_http_{response.status}")
             self.logger.error("giving up on %s: HTTP %d", response.url, response.status)
+            self.remember_failed(response.request, f"page_http_{response.status}")
             return
         if reason is None:
             seed = response.meta.get(SEED_META, False)
@@ -191,13 +246,17 @@ class SourceSpider(scrapy.Spider):
             stats.inc_value(DROPPED + "page_blocked")
             self.seed_failed(response.meta, "page_blocked")
             self.logger.error("giving up on %s: still a %s page after %d retries", response.url, reason, tries)
+            self.remember_failed(response.request, "page_blocked")
             return
         wait = settings.getfloat("VOCWATCH_BLOCK_BACKOFF", 30.0) * 2**tries
         self.logger.warning("%s is a %s page; retrying in %.1fs", response.url, reason, wait)
         stats.inc_value("vocwatch/blocked/retried")
-        await asyncio.sleep(wait)
+        if not await pause(self.crawler, wait):
+            stats.inc_value("vocwatch/interrupted/waits_cut")
+            self.remember_failed(response.request, "page_blocked")
+            return
         yield response.request.replace(  # type: ignore[union-attr]
-            dont_filter=True, meta={**response.meta, "vocwatch_block_tries": tries + 1})
+            dont_filter=True, meta={**response.meta, "vocwatch_block_tries": tries + 1, "vocwatch_planned": False})
 
     def retry_page(self, request: scrapy.Request, reason: str) -> scrapy.Request | None:
         """A failed page (empty, truncated, not text, a redirect loop): retried with
@@ -206,10 +265,12 @@ class SourceSpider(scrapy.Spider):
         ``vocwatch/dropped/<reason>``. Never read as a page with no mentions."""
         retry = get_retry_request(request, spider=self, reason=reason, logger=self.logger, give_up_log_level="DEBUG")
         if retry is not None:
+            retry.meta["vocwatch_planned"] = False  # its answer must not release a second planned page
             self.logger.warning("%s: %s (%s); retrying", self.source.id, request.url, reason)
             return retry
         self.crawler.stats.inc_value(DROPPED + reason)
         self.seed_failed(request.meta, reason)
+        self.remember_failed(request, reason)
         self.logger.error("giving up on %s: %s after %d retries", request.url, reason, request.meta.get("retry_times", 0))
         return None
 
@@ -247,10 +308,87 @@ class SourceSpider(scrapy.Spider):
             yield m
 
     def count_page(self) -> bool:
-        """Count a page read; False once ``max_pages`` is reached."""
+        """Count a page read; False once ``max_pages`` is reached (then counted as
+        ``vocwatch/bounds/max_pages_reached`` and logged: the crawl stops paging there)."""
         self.pages += 1
         self.crawler.stats.inc_value("vocwatch/pages/read")
-        return self.source.max_pages is None or self.pages < self.source.max_pages
+        if self.pages < self.max_pages:
+            return True
+        if self.pages == self.max_pages:
+            self.crawler.stats.set_value("vocwatch/bounds/max_pages_reached", 1)
+            self.logger.warning("%s: read max_pages=%d pages, paging no further this run (raise max_pages "
+                                "in [crawl] or on the source to read more)", self.source.id, self.max_pages)
+        return False
+
+    def cap_page_count(self, claimed: int, first: int = 1) -> int:
+        """The last page number to request when a page says there are ``claimed`` pages
+        (numbered from ``first``): at most ``max_pages`` pages, counted
+        ``vocwatch/bounds/page_count_capped`` and logged when the claim was larger."""
+        last = first + self.max_pages - 1
+        if claimed <= last:
+            return claimed
+        self.crawler.stats.inc_value("vocwatch/bounds/page_count_capped")
+        self.logger.warning("%s: the page claims %d pages; reading at most max_pages=%d", self.source.id,
+                            claimed, self.max_pages)
+        return last
+
+    def follow_lazily(self, requests: Iterable[scrapy.Request]) -> Iterator[scrapy.Request]:
+        """Schedule ``requests`` (a lazy iterable, e.g. one request per page number) a
+        window at a time: the first window now, one more as each of them is answered or
+        fails, the rest when the crawl is otherwise idle. The scheduler then holds a few
+        requests, not every page a site claims to have."""
+        self._planned.append(iter(requests))
+        yield from self._next_planned(None, self._planned_window())
+
+    def _planned_window(self) -> int:
+        return 2 * max(1, self.crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN", 2))
+
+    def _next_planned(self, done: scrapy.Request | None, n: int) -> Iterator[scrapy.Request]:
+        """Up to ``n`` planned requests, when ``done`` (a request just answered or failed)
+        was a planned one or is None."""
+        if done is not None and not done.meta.get("vocwatch_planned"):
+            return
+        if self.pages >= self.max_pages or crawl_stopping(self.crawler):
+            self._planned.clear()  # nothing more is read this run
+            return
+        while n > 0 and self._planned:
+            request = next(self._planned[0], None)
+            if request is None:
+                self._planned.popleft()
+                continue
+            request.meta["vocwatch_planned"] = True
+            n -= 1
+            yield request
+
+    def _schedule_planned_when_idle(self) -> None:
+        """spider_idle: a window of planned requests, if any are left (the one-per-answer
+        refill can stop short, e.g. when a planned page was filtered as a duplicate)."""
+        requests = list(self._next_planned(None, self._planned_window()))
+        for request in requests:
+            self.crawler.engine.crawl(request)
+        if requests:
+            raise DontCloseSpider
+
+    def remember_failed(self, request: scrapy.Request | None, reason: str) -> None:
+        """Keep a page that failed after its retries with the run (``vocwatch/failed_requests``),
+        so the next run of this source requests it first."""
+        if request is None or "vocwatch_callback" not in request.meta:
+            return
+        runs = request.meta.get("vocwatch_failed_runs", 0) + 1
+        if runs > MAX_RUNS_CARRIED:
+            self.crawler.stats.inc_value("vocwatch/failed_requests_given_up")
+            self.logger.warning("%s failed in %d runs in a row; not retrying it first any more", request.url, runs)
+            return
+        if len(self.failed_requests) >= MAX_FAILED_KEPT:
+            self.crawler.stats.inc_value("vocwatch/failed_requests_not_kept")
+            return
+        try:
+            cb_kwargs = json.loads(json.dumps(request.cb_kwargs))
+        except (TypeError, ValueError):
+            cb_kwargs = {}
+        self.failed_requests.append({"url": request.url, "callback": request.meta["vocwatch_callback"],
+                                     "cb_kwargs": cb_kwargs, "reason": reason, "runs": runs})
+        self.crawler.stats.set_value(FAILED_REQUESTS, self.failed_requests)
 
     def reached_known(self, mentions: list[Mention]) -> bool:
         """True when this page already goes back past the incremental cut-off, so paging
@@ -287,19 +425,23 @@ class SourceSpider(scrapy.Spider):
         self.crawler.stats.inc_value(DROPPED + "page_malformed")  # not read through checked(): no retry
         self.seed_failed(response.meta, "page_malformed")
 
-    def on_error(self, failure: Failure) -> list[scrapy.Request] | None:
-        """A page that failed after retries: counted by reason, logged, crawl goes on.
-        A redirect loop is a failed page too, retried from its first URL."""
+    def on_error(self, failure: Failure) -> Iterator[scrapy.Request]:
+        """A page that failed after retries: counted by reason, logged, kept for the next
+        run; crawl goes on. A redirect loop is a failed page too, retried from its first URL."""
         request = failure.request  # type: ignore[attr-defined]
+        yield from self._next_planned(request, 1)
+        if failure.check(CrawlStopping):
+            return  # counted by crawlers.shutdown; an interrupted run moves no cut-off
         if is_redirect_loop(failure):
-            retry = self.retry_page(_unredirected(request), PAGE_REDIRECT_LOOP)
-            return [retry] if retry is not None else None
+            if (retry := self.retry_page(_unredirected(request), PAGE_REDIRECT_LOOP)) is not None:
+                yield retry
+            return
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             # robots.txt or another politeness rule said no: expected, not an error
             self.crawler.stats.inc_value("vocwatch/skipped/ignored_request")
             self.seed_failed(request.meta, "ignored_request")
             self.logger.info("not fetching %s: %s", request.url, failure.value)
-            return None
+            return
         if failure.check(HttpError):
             reason = f"page_http_{failure.value.response.status}"
         elif failure.check(DownloadTimeoutError, TimeoutError, TCPTimedOutError):
@@ -310,12 +452,14 @@ class SourceSpider(scrapy.Spider):
             reason = "page_connection_refused"
         elif failure.check(ResponseDataLossError):
             reason = PAGE_TRUNCATED  # shorter than its Content-Length, or chunks cut off
+        elif failure.check(RetryBudgetExhausted):
+            reason = "page_retry_budget_exhausted"
         else:
             reason = "page_" + failure.type.__name__.lower()  # type: ignore[union-attr]
         self.crawler.stats.inc_value(DROPPED + reason)
         self.seed_failed(request.meta, reason)
         self.logger.error("giving up on %s: %s", request.url, reason)
-        return None
+        self.remember_failed(request, reason)
 
 
 def _unredirected(request: scrapy.Request) -> scrapy.Request:

@@ -22,10 +22,9 @@ class ForumSpider(SourceSpider):
 
     def parse(self, response: Response) -> Iterator[Any]:
         po = ForumListingPage(self.page(response))
-        self.count_page()
-        for url in po.thread_urls():
-            yield self.request(url, self.parse_thread)
-        if (next_url := po.next_url()) is not None:
+        more = self.count_page()
+        yield from self.follow_lazily(self.request(url, self.parse_thread) for url in po.thread_urls())
+        if (next_url := po.next_url()) is not None and more:
             yield self.request(next_url, self.parse)
 
     def parse_thread(self, response: Response) -> Iterator[Any]:

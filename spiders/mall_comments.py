@@ -1,7 +1,8 @@
 """E-commerce product-comment JSON API, paged by page number up to ``maxPage``.
 
 Page 1 says how many pages there are, so a malformed page in the middle is counted
-and skipped without losing the pages after it.
+and skipped without losing the pages after it. The count is the site's claim: it is
+capped by ``max_pages`` and the pages are requested a few at a time, never all queued.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ class MallCommentsSpider(SourceSpider):
         # first page already reaches stored mentions
         if not more or self.reached_known(mentions) or not po.max_page:
             return
-        last = po.max_page if self.source.max_pages is None else min(po.max_page, self.source.max_pages)
-        for n in range(2, last + 1):
-            yield self.request(with_query(self.source.url, page=n, pageSize=PAGE_SIZE), self.parse,
-                               cb_kwargs={"page": n}, priority=-n)
+        last = self.cap_page_count(po.max_page)
+        yield from self.follow_lazily(
+            self.request(with_query(self.source.url, page=n, pageSize=PAGE_SIZE), self.parse,
+                         cb_kwargs={"page": n}, priority=-n)
+            for n in range(2, last + 1))

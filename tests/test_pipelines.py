@@ -124,4 +124,7 @@ def test_run_outcome_uses_only_this_crawls_counters() -> None:
     assert run_outcome("finished", {**read, "vocwatch/balance/unaccounted": 2}) == "partial"
     # errors and not one page read: nothing got through, the run failed
     assert run_outcome("finished", {"vocwatch/dropped/page_timeout": 1}) == "failed"
-    assert run_outcome("shutdown", {}) == "failed"
+    assert run_outcome("shutdown", {}) == "interrupted"  # SIGINT/SIGTERM
+    assert run_outcome("closespider_timeout", {}) == "partial"  # [crawl] time_limit
+    assert run_outcome("memusage_exceeded", {}) == "partial"  # [crawl] memory_limit_mb
+    assert run_outcome("cancelled", {}) == "failed"

@@ -368,7 +368,8 @@ def test_scheduled_crawls_of_the_sandbox(sandbox: Any, tmp_path: Path) -> None:
     assert second.stats["vocwatch/pages/stopped_at_known"] == 1
     assert second.stats.get("vocwatch/store/inserted", 0) == 0
     closed = [r for r in runs if r.source_id == "closed"]
-    assert closed and all(r.outcome in ("partial", "failed") for r in closed)
+    # one may still be retrying its connection when SIGTERM stops the scheduler: interrupted
+    assert closed and all(r.outcome in ("partial", "failed", "interrupted") for r in closed)
     assert f"crawl of {hotel} ended: finished" in stderr
     assert "crawl of closed ended:" in stderr
     store.close()

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple, Protocol
 
 from crawlers.items import Mention, mention_fingerprint
 
-RUN_OUTCOMES = ("running", "finished", "partial", "failed", "killed")
+RUN_OUTCOMES = ("running", "finished", "partial", "failed", "killed", "interrupted")
 KEEP_ON_UPDATE = ("source_id", "location_id", "brand", "crawled_at")
 """Fields an update never overwrites: who found the mention first, and when."""
 
@@ -95,12 +95,13 @@ class CrawlRun:
     """One crawl of one source: when, how it ended, and its counters.
 
     ``outcome`` is ``finished`` (clean), ``partial`` (ended but pages failed or items
-    were dropped for errors), ``failed`` (crashed or closed for an error), ``killed`` (its
-    crawl process ended without closing it: closed later by ``crawlers.stale``) or
-    ``running``. ``stats`` holds Scrapy's counters plus ``vocwatch/dropped/<reason>``
-    counts and the item balance ``vocwatch/balance/{read,accounted,unaccounted}``
-    (``crawlers.stats.balance``); a running run's stats name its process (``vocwatch/pid``,
-    ``vocwatch/host``).
+    were dropped for errors, or cut by its time or memory limit), ``failed`` (crashed or
+    closed for an error), ``killed`` (its crawl process ended without closing it: closed
+    later by ``crawlers.stale``), ``interrupted`` (stopped by SIGINT/SIGTERM) or
+    ``running``. Only ``finished`` runs move the incremental cut-off. ``stats`` holds
+    Scrapy's counters plus ``vocwatch/dropped/<reason>`` counts and the item balance
+    ``vocwatch/balance/{read,accounted,unaccounted}`` (``crawlers.stats.balance``); a
+    running run's stats name its process (``vocwatch/pid``, ``vocwatch/host``).
     """
 
     id: int
