@@ -349,7 +349,7 @@ def test_pages_that_failed_are_requested_first_by_the_next_run(tmp_path: Path) -
         run1_hits = len(hits)
         state["run"] = 2
         second = run_vocwatch("crawl", "-c", str(cfg), "-q", timeout=120)
-    assert first.returncode == 0 and second.returncode == 0, second.stderr[-3000:]
+    assert first.returncode == 3 and second.returncode == 0, second.stderr[-3000:]  # partial, then clean
     store = open_store(f"sqlite:///{tmp_path}/v.db")
     run2, run1 = store.list_runs(source_id="s")
     assert run1.outcome == "partial" and run1.stats["vocwatch/dropped/page_http_500"] == 2
@@ -371,7 +371,7 @@ def test_a_page_gone_for_good_is_carried_over_three_runs_only(tmp_path: Path) ->
     with site(handle) as (url, hits):
         cfg = config(tmp_path, f"{url}/api/comments", "retries = 0")
         for _ in range(4):
-            assert run_vocwatch("crawl", "-c", str(cfg), "-q", timeout=120).returncode == 0
+            assert run_vocwatch("crawl", "-c", str(cfg), "-q", timeout=120).returncode == 3  # partial: a 404
     runs = list(reversed(open_store(f"sqlite:///{tmp_path}/v.db").list_runs(source_id="s")))
     assert [[f["runs"] for f in r.stats.get("vocwatch/failed_requests", [])] for r in runs] == [[1], [2], [3], []]
     assert runs[3].stats["vocwatch/failed_requests_given_up"] == 1
