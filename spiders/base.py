@@ -148,8 +148,13 @@ class SourceSpider(scrapy.Spider):
             self.logger.error("giving up on %s: HTTP %d", response.url, response.status)
             return
         if reason is None:
-            for result in getattr(self, response.meta["vocwatch_callback"])(response, **kwargs) or ():
-                yield result
+            try:
+                for result in getattr(self, response.meta["vocwatch_callback"])(response, **kwargs) or ():
+                    yield result
+            except MalformedPage as exc:  # raised where the callback does not catch it
+                self.malformed(response, exc)
+            except Exception as exc:  # a page object's bug must cost one page, not the crawl
+                self.parser_error(response, exc)
             return
         stats.inc_value(f"vocwatch/blocked/{reason}")
         tries = response.meta.get("vocwatch_block_tries", 0)
@@ -214,6 +219,14 @@ class SourceSpider(scrapy.Spider):
     def malformed(self, response: Response, exc: Exception) -> None:
         self.logger.warning("malformed page %s: %s", response.url, exc)
         self.crawler.stats.inc_value(DROPPED + "page_malformed")
+
+    def parser_error(self, response: Response, exc: Exception) -> None:
+        """A page object raised something other than MalformedPage (a bug in it): the page
+        is counted as ``page_parser_error`` and logged in one line with the exception type;
+        the traceback goes to DEBUG only. Mentions the callback yielded before it are kept."""
+        self.crawler.stats.inc_value(DROPPED + "page_parser_error")
+        self.logger.warning("page parser error on %s: %s: %.200s", response.url, type(exc).__name__, exc)
+        self.logger.debug("page parser error on %s", response.url, exc_info=exc)
 
     def on_error(self, failure: Failure) -> None:
         """A page that failed after retries: counted by reason, logged, crawl goes on."""

@@ -9,6 +9,8 @@ never evaluate page content.
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -18,11 +20,24 @@ from zoneinfo import ZoneInfo
 
 from parsel import Selector
 
-from crawlers.processors import parse_datetime
+from crawlers.items import MENTION_KINDS, Mention
+from crawlers.processors import parse_count, parse_datetime
 
 
 class MalformedPage(ValueError):
     """The page is not in the shape its site serves (truncated JSON, missing markup)."""
+
+
+_NOT_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters lxml keeps in a parsed tree but cannot hand back (``.attrib`` of an element
+whose attribute *name* holds one raises ValueError); a reader never sees them anyway."""
+
+
+def html_selector(text: str) -> Selector:
+    """``text`` parsed as HTML whatever it holds: parsel would read a JSON body as a JSON
+    selector, on which every CSS/XPath query raises; as HTML it simply matches nothing.
+    Control characters are dropped first (see :data:`_NOT_XML_RE`)."""
+    return Selector(text=_NOT_XML_RE.sub("", text), type="html")
 
 
 @dataclass(frozen=True)
@@ -36,13 +51,16 @@ class Page:
 
     @cached_property
     def selector(self) -> Selector:
-        return Selector(text=self.text)
+        """The page as HTML (:func:`html_selector`), also when it holds JSON."""
+        return html_selector(self.text)
 
     def json(self) -> Any:
         try:
             return json.loads(self.text)
         except ValueError as exc:
             raise MalformedPage(f"invalid JSON: {exc}") from None
+        except RecursionError:
+            raise MalformedPage("JSON nested too deeply to read") from None
 
     def parse_date(self, raw: Any) -> datetime | None:
         """``raw`` as shown on this page, resolved to UTC against its fetch time and zone
@@ -50,4 +68,101 @@ class Page:
         return parse_datetime(raw, now=self.now, tz=self.tz)
 
     def urljoin(self, href: str) -> str:
-        return urljoin(self.url, href)
+        """``href`` resolved against this page; this page's own URL for an href that is
+        no URL at all (``http://[``, an object from JSON), so a caller never meets the
+        ValueError of a bad host and a pager sees "same page", i.e. no next page."""
+        if not isinstance(href, str):
+            return self.url
+        try:
+            return urljoin(self.url, href)
+        except ValueError:
+            return self.url
+
+
+# --- the types a page object hands on -------------------------------------------------
+
+STR_FIELDS = ("external_id", "author", "author_region", "title", "published_raw", "reply_text", "variant",
+              "language")
+"""Optional text fields: ``str`` or None."""
+COUNT_FIELDS = ("likes", "reposts", "comments")
+"""``int`` or None (a Reddit score may be negative)."""
+FLOAT_FIELDS = ("rating_raw", "rating_scale", "rating")
+"""Finite ``float`` or None."""
+TIME_FIELDS = ("published_at", "reply_at", "crawled_at")
+"""Timezone-aware ``datetime`` or None."""
+
+
+def _count(value: Any) -> bool:
+    """An int a store can keep (64 bits; JSON integers are unbounded), not a bool."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+
+
+def _finite(value: Any) -> float | None:
+    """``value`` as a finite float if it is a number (not a bool) that fits one."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        result = float(value)
+    except OverflowError:  # an int beyond 1e308
+        return None
+    return result if math.isfinite(result) else None
+
+
+def field_problems(m: Mention) -> list[str]:
+    """Fields of ``m`` whose value is not of the type :class:`Mention` documents, as
+    ``"author: dict"``; empty when the mention is well typed."""
+    problems = [f"{name}: {type(getattr(m, name)).__name__}" for name in ("site", "kind", "url", "text")
+                if not isinstance(getattr(m, name), str)]
+    if isinstance(m.kind, str) and m.kind not in MENTION_KINDS:
+        problems.append(f"kind: {m.kind!r}")
+    for name in STR_FIELDS:
+        if (value := getattr(m, name)) is not None and not isinstance(value, str):
+            problems.append(f"{name}: {type(value).__name__}")
+    for name in COUNT_FIELDS:
+        value = getattr(m, name)
+        if value is not None and not _count(value):
+            problems.append(f"{name}: {type(value).__name__}" + (" (out of range)" if isinstance(value, int) else ""))
+    for name in FLOAT_FIELDS:
+        value = getattr(m, name)
+        if value is not None and (not isinstance(value, float) or not math.isfinite(value)):
+            problems.append(f"{name}: {type(value).__name__}" + (" (not finite)" if isinstance(value, float) else ""))
+    for name in TIME_FIELDS:
+        value = getattr(m, name)
+        if value is not None and (not isinstance(value, datetime) or value.utcoffset() is None):
+            problems.append(f"{name}: {type(value).__name__}" + (" (naive)" if isinstance(value, datetime) else ""))
+    return problems
+
+
+def _text(value: Any) -> str | None:
+    """A text field from a scraped value: strings as they are, numbers as their digits
+    (an id or a nickname ``12345``), anything else (a dict, a list) is not text."""
+    if isinstance(value, str):
+        return value
+    return str(value) if _finite(value) is not None else None
+
+
+def well_typed(m: Mention) -> Mention:
+    """``m`` with every field of its documented type, in place: a value a page could not
+    have meant for the field (a dict nickname, a list date, a NaN rating, a count beyond
+    64 bits) becomes the field's "absent" value, a count sent as ``"12"`` becomes 12, so
+    no store batch or pipeline meets a wrong type. Page objects pass their mentions
+    through here (the registry does it for every site adapter)."""
+    if field_problems(m):
+        m.site, m.url = _text(m.site) or "", _text(m.url) or ""
+        m.text = _text(m.text) or ""
+        if m.kind not in MENTION_KINDS:
+            m.kind = "review"
+        for name in STR_FIELDS:
+            setattr(m, name, _text(getattr(m, name)))
+        for name in COUNT_FIELDS:
+            value = getattr(m, name)
+            if not (isinstance(value, int) and not isinstance(value, bool)):
+                value = parse_count(value if isinstance(value, str | float) else None)
+            setattr(m, name, value if _count(value) else None)
+        for name in FLOAT_FIELDS:
+            value = getattr(m, name)
+            setattr(m, name, _finite(getattr(m, name)))
+        for name in TIME_FIELDS:
+            value = getattr(m, name)
+            setattr(m, name, value if isinstance(value, datetime) and value.utcoffset() is not None else None)
+    return m

@@ -22,7 +22,7 @@ from parsel import Selector
 
 from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
-from spiders.pages.base import MalformedPage, Page
+from spiders.pages.base import MalformedPage, Page, html_selector
 from spiders.pages.registry import pager, site
 from spiders.pages.reviewkit import rating_fields
 
@@ -47,7 +47,7 @@ def missing_glyphs(mention: Mention) -> int:
 
 
 def _selector(page: Page) -> Selector:
-    return Selector(text=_SURROGATE_PAIR_RE.sub(_join_surrogates, page.text), type="html")
+    return html_selector(_SURROGATE_PAIR_RE.sub(_join_surrogates, page.text))
 
 
 def _text(html: str | None) -> str:

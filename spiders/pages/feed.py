@@ -5,7 +5,7 @@ from __future__ import annotations
 from parsel import Selector
 
 from crawlers.items import Mention
-from spiders.pages.base import MalformedPage, Page
+from spiders.pages.base import MalformedPage, Page, well_typed
 from spiders.pages.htmltext import html_text
 from spiders.pages.registry import site
 
@@ -55,7 +55,7 @@ class FeedPage:
             ))
         if not out and not self.sel.xpath("//channel | //atom:feed"):
             raise MalformedPage(f"{page.url}: neither RSS nor Atom")
-        return out
+        return [well_typed(m) for m in out]
 
 
 @site("rss")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crawlers.items import Mention
-from spiders.pages.base import Page
+from spiders.pages.base import Page, well_typed
 
 
 class ForumListingPage:
@@ -42,7 +42,7 @@ class ForumThreadPage:
                 published_raw=raw_time,
                 published_at=page.parse_date(raw_time),
             ))
-        return out
+        return [well_typed(m) for m in out]
 
     def next_url(self) -> str | None:
         href = self.sel.css("a.next::attr(href)").get()
