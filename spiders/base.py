@@ -38,7 +38,7 @@ from crawlers.items import Mention
 from crawlers.render import RENDER_META
 from crawlers.runtime import store_for
 from crawlers.stats import DROPPED
-from spiders.pages.base import MalformedPage, Page
+from spiders.pages.base import MalformedPage, Page, html_selector
 from spiders.pages.blocked import block_reason
 
 BLOCK_STATUSES = (403, 429, 503)
@@ -210,7 +210,8 @@ class SourceSpider(scrapy.Spider):
         self.crawler.stats.inc_value("vocwatch/pages/empty")
         if self.source.render == "browser" or not isinstance(response, TextResponse):
             return
-        scripts = response.xpath("//script[not(@type) or not(contains(@type, 'json'))]")
+        # read as HTML whatever the Content-Type said (a JsonResponse's own selector is JSON)
+        scripts = html_selector(response.text).xpath("//script[not(@type) or not(contains(@type, 'json'))]")
         if scripts:
             self.crawler.stats.inc_value(DROPPED + "page_needs_browser")
             self.logger.warning('%s: no mentions in %s but it runs %d script(s); if they build the reviews, '

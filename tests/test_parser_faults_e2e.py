@@ -43,16 +43,26 @@ location = "harbor-sh-bund"
 kind = "site"
 site = "discourse"
 url = "{base}/t/57.json"
+
+[[sources]]
+id = "hotel-json"
+location = "harbor-sh-bund"
+kind = "hotel_reviews"
+url = "{base}/hotels/h1/reviews"
 """
 
 
 def _mutated_eleme() -> dict[str, Any]:
-    """The saved Ele.me ratings with every nickname an object and every other date a list."""
+    """The saved Ele.me ratings with every nickname an object, every other date a list and
+    every third text ending in half an emoji (a lone ``\\ud83d`` escape, which no store
+    can encode)."""
     data = load_js(shared_path("pages", "eleme", "comment.js").read_text("utf-8"))
     for i, rating in enumerate(data["comments"]):
         rating["username"] = {"nick": rating["username"], "vip": True}
         if i % 2:
             rating["rated_at"] = [rating["rated_at"]]
+        if i % 3 == 0 and rating["rating_text"]:
+            rating["rating_text"] += "\ud83d"
     return data
 
 
@@ -64,11 +74,11 @@ def test_json_body_and_mutated_page_are_drops_or_mentions_never_tracebacks(tmp_p
         route = urlsplit(path).path
         if route == "/robots.txt":
             return 200, "text/plain", b"User-agent: *\nAllow: /\n"
-        if route == "/question/50903751":  # the HTML adapter is answered with JSON
+        if route in ("/question/50903751", "/hotels/h1/reviews"):  # HTML readers answered with JSON
             return 200, "application/json", json.dumps({"data": [{"content": "<p>an answer</p>"}]}).encode()
         if route.endswith("/ratings"):
             body = eleme if "offset=0" in path else {"comments": []}
-            return 200, "application/json; charset=utf-8", json.dumps(body, ensure_ascii=False).encode()
+            return 200, "application/json; charset=utf-8", json.dumps(body).encode()  # \\uXXXX escapes
         if route == "/t/57.json":
             return 200, "application/json; charset=utf-8", topic
         return 404, "text/plain", b"not here"
@@ -87,11 +97,16 @@ def test_json_body_and_mutated_page_are_drops_or_mentions_never_tracebacks(tmp_p
         assert zhihu.outcome != "finished"  # a page it could not read is never a clean run
         assert zhihu.stats["vocwatch/dropped/page_malformed"] == 1
         assert not [k for k in zhihu.stats if k.startswith("spider_exceptions/")]
+        hotel = runs["hotel-json"]  # the spiders' own page objects too
+        assert hotel.outcome != "finished" and hotel.stats["vocwatch/dropped/page_malformed"] == 1
+        assert "a JSON body where a hotel review page expects an HTML page" in proc.stderr
 
         with_text = {str(r["order_id"]) for r in eleme["comments"] if r["rating_text"]}
         stored = {m.external_id: m for m in store.iter_mentions() if m.source_id == "eleme-mutated"}
         assert set(stored) == with_text
         assert all(m.author is None for m in stored.values())  # a dict is not a nickname
+        halves = {str(r["order_id"]) for r in eleme["comments"] if r["rating_text"].endswith("\ud83d")}
+        assert halves and all(stored[k].text.endswith("\ufffd") for k in halves)
         dated = {str(r["order_id"]) for r in eleme["comments"] if isinstance(r["rated_at"], str)}
         assert {k for k, m in stored.items() if m.published_at is not None} == dated & with_text
         assert not [k for k in runs["eleme-mutated"].stats if "parser_error" in k or k.startswith("spider_exc")]

@@ -72,7 +72,7 @@ def _prepared(name: str) -> tuple[tuple[str, str, Any], ...]:
             data = None
         if isinstance(data, dict | list):
             data = _shrunk(data)
-            out.append((s.url, json.dumps(data, ensure_ascii=False), data))
+            out.append((s.url, mu.dumps(data), data))
         else:
             out.append((s.url, s.text[:HTML_CAP], None))
     return tuple(out)
@@ -100,15 +100,12 @@ def assert_reads(name: str, url: str, text: str) -> None:
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.integers(-(10**400), 10**400), st.floats(), st.text(max_size=12),
     st.integers(-(10**6), 10**15).map(str),  # numbers as strings
+    st.characters(categories=["Cs"]).map("half an emoji ".__add__),  # a lone surrogate from a JSON escape
     st.sampled_from(mu.HOSTILE),
 )
 json_values = st.recursive(scalars, lambda kids: st.lists(kids, max_size=3)
                            | st.dictionaries(st.text(max_size=6), kids, max_size=3), max_leaves=6)
 """JSON of any type: where the page had a string, a date or a count, the wrong one."""
-
-
-def _slots(data: Any) -> list[tuple[Any, Any]]:
-    return mu._slots(data, limit=5_000)
 
 
 @st.composite
@@ -117,9 +114,9 @@ def json_mutation(draw: st.DrawFn, data: Any) -> str:
     of one key name (a dict for every ``nickname``, a list for every ``created_at``), or a
     value nested thousands deep."""
     data = copy.deepcopy(data)
-    slots = _slots(data)
+    slots = mu.json_slots(data, limit=5_000)
     if not slots:
-        return json.dumps(draw(json_values))
+        return mu.dumps(draw(json_values))
     how = draw(st.sampled_from(["slots", "key", "deep"]))
     if how == "key":
         keys = sorted({k for c, k in slots if isinstance(c, dict)})
@@ -128,22 +125,28 @@ def json_mutation(draw: st.DrawFn, data: Any) -> str:
             for container, k in slots:
                 if isinstance(container, dict) and k == key:
                     container[k] = copy.deepcopy(value)
-            return json.dumps(data, ensure_ascii=False)
+            return mu.dumps(data)
     if how == "deep":
         container, k = draw(st.sampled_from(slots))
         container[k] = "\x00DEEP\x00"
         depth = draw(st.sampled_from([300, 950, 3_000, 60_000]))
         opener, closer = draw(st.sampled_from([("[", "]"), ('{"a":', "}"), ('{"comments":[', "]}"),
                                                ('{"data":{"children":[', "]}}")]))
-        return json.dumps(data, ensure_ascii=False).replace(json.dumps("\x00DEEP\x00"),
+        return mu.dumps(data).replace(json.dumps("\x00DEEP\x00"),
                                                             opener * depth + "1" + closer * depth, 1)
     for _ in range(draw(st.integers(1, 8))):
         container, k = draw(st.sampled_from(slots))
         container[k] = draw(json_values)
-    return json.dumps(data, ensure_ascii=False)
+    return mu.dumps(data)
 
 
 _ATTR_RE = re.compile(r'="([^"<>]{0,200})"')
+markup_values = st.one_of(
+    st.text(max_size=15),
+    st.sampled_from(["&#55357;", "&#xD83D;&#xDE00;", "&#56832;&#55357;", "\x01", "\x0c", "&#0;", "&#x110000;"]),
+    st.sampled_from(mu.HOSTILE).map(str),
+)
+"""Attribute values: any text, control characters, references to surrogates (half an emoji)."""
 
 
 @st.composite
@@ -160,7 +163,7 @@ def markup_mutation(draw: st.DrawFn, text: str) -> str:
     chosen = sorted(set(draw(st.lists(st.sampled_from(spans), min_size=1, max_size=20))))
     out, last = [], 0
     for start, end in chosen:
-        out += [text[last:start], draw(st.text(max_size=15)).replace('"', "'")]
+        out += [text[last:start], draw(markup_values).replace('"', "'")]
         last = end
     return "".join(out) + text[last:]
 
@@ -183,7 +186,7 @@ def _wrong_bodies() -> st.SearchStrategy[str]:
     return st.one_of(
         st.sampled_from(mu.WRONG_BODIES), st.text(max_size=300),
         st.binary(max_size=400).map(lambda b: b.decode("latin-1")),  # binary
-        json_values.map(json.dumps), others,
+        json_values.map(mu.dumps), others,
     )
 
 

@@ -33,11 +33,49 @@ _NOT_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]"
 whose attribute *name* holds one raises ValueError); a reader never sees them anyway."""
 
 
+_SURROGATE_REF_RE = re.compile(r"&#(?:[xX](0*[dD][89a-fA-F][0-9a-fA-F]{2})|(0*5[5-7][0-9]{3}));")
+"""A character reference that may be a UTF-16 surrogate (``&#55356;``, ``&#xD83C;``): emoji
+written by an encoder that thought in UTF-16."""
+
+
+def _surrogate_refs(text: str) -> str:
+    """Each surrogate pair's two references as the one character they encode, a lone one as
+    U+FFFD: HTML parsers make each half U+FFFD, lxml's XML parser keeps bytes that no
+    string can be decoded from (reading the node raises UnicodeDecodeError)."""
+    refs = [(m, int(m.group(1), 16) if m.group(1) else int(m.group(2))) for m in _SURROGATE_REF_RE.finditer(text)]
+    out, pos, i = [], 0, 0
+    while i < len(refs):
+        (m, hi), nxt = refs[i], refs[i + 1] if i + 1 < len(refs) else None
+        if not 0xD800 <= hi <= 0xDFFF:
+            i += 1
+            continue
+        out.append(text[pos:m.start()])
+        if hi <= 0xDBFF and nxt and nxt[0].start() == m.end() and 0xDC00 <= nxt[1] <= 0xDFFF:
+            out.append(f"&#{0x10000 + ((hi - 0xD800) << 10) + (nxt[1] - 0xDC00)};")
+            pos, i = nxt[0].end(), i + 2
+        else:
+            out.append("&#xFFFD;")
+            pos, i = m.end(), i + 1
+    return "".join(out) + text[pos:] if out else text
+
+
+def _markup(text: str) -> str:
+    """Markup lxml can parse and hand back: no control characters, no surrogate references."""
+    text = _NOT_XML_RE.sub("", text)
+    return _surrogate_refs(text) if "&#" in text else text
+
+
 def html_selector(text: str) -> Selector:
     """``text`` parsed as HTML whatever it holds: parsel would read a JSON body as a JSON
     selector, on which every CSS/XPath query raises; as HTML it simply matches nothing.
-    Control characters are dropped first (see :data:`_NOT_XML_RE`)."""
-    return Selector(text=_NOT_XML_RE.sub("", text), type="html")
+    Characters lxml cannot hand back are dropped or replaced first (:func:`_markup`)."""
+    return Selector(text=_markup(text), type="html")
+
+
+def xml_selector(text: str) -> Selector:
+    """``text`` parsed as XML (feeds), cleaned like :func:`html_selector`; ValueError when
+    it is no XML at all."""
+    return Selector(text=_markup(text), type="xml")
 
 
 @dataclass(frozen=True)
@@ -53,6 +91,12 @@ class Page:
     def selector(self) -> Selector:
         """The page as HTML (:func:`html_selector`), also when it holds JSON."""
         return html_selector(self.text)
+
+    def require_html(self, what: str) -> None:
+        """Raise MalformedPage when the body is JSON where ``what`` reads HTML: the wrong
+        body type is a page that cannot be read, not a page with nothing on it."""
+        if self.text.lstrip("\ufeff \t\r\n")[:1] in ("{", "["):
+            raise MalformedPage(f"{self.url}: a JSON body where {what} expects an HTML page")
 
     def json(self) -> Any:
         try:
@@ -118,6 +162,9 @@ def field_problems(m: Mention) -> list[str]:
     for name in STR_FIELDS:
         if (value := getattr(m, name)) is not None and not isinstance(value, str):
             problems.append(f"{name}: {type(value).__name__}")
+    for name in ("site", "url", "text", *STR_FIELDS):
+        if isinstance(value := getattr(m, name), str) and _SURROGATE_RE.search(value):
+            problems.append(f"{name}: str with a lone surrogate")  # UTF-8 cannot encode it: no store can
     for name in COUNT_FIELDS:
         value = getattr(m, name)
         if value is not None and not _count(value):
@@ -133,11 +180,17 @@ def field_problems(m: Mention) -> list[str]:
     return problems
 
 
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+"""A lone UTF-16 surrogate: JSON can escape one ("\\ud83d" of an emoji cut in half), Python
+keeps it, and encoding the string to UTF-8 for any store raises."""
+
+
 def _text(value: Any) -> str | None:
-    """A text field from a scraped value: strings as they are, numbers as their digits
-    (an id or a nickname ``12345``), anything else (a dict, a list) is not text."""
+    """A text field from a scraped value: strings as they are (a lone surrogate replaced by
+    U+FFFD, as a decoder does), numbers as their digits (an id or a nickname ``12345``),
+    anything else (a dict, a list) is not text."""
     if isinstance(value, str):
-        return value
+        return _SURROGATE_RE.sub("\ufffd", value)
     return str(value) if _finite(value) is not None else None
 
 

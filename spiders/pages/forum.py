@@ -8,6 +8,7 @@ from spiders.pages.base import Page, well_typed
 
 class ForumListingPage:
     def __init__(self, page: Page) -> None:
+        page.require_html("a forum listing")
         self.page = page
 
     def thread_urls(self) -> list[str]:
@@ -20,6 +21,7 @@ class ForumListingPage:
 
 class ForumThreadPage:
     def __init__(self, page: Page) -> None:
+        page.require_html("a forum thread")
         self.page = page
         self.sel = page.selector
 

@@ -59,6 +59,7 @@ class SchemaHotelReviewPage:
     """One page of a hotel's reviews (StayAdvisor-style markup)."""
 
     def __init__(self, page: Page) -> None:
+        page.require_html("a hotel review page")
         self.page = page
         self.sel = page.selector
 

@@ -99,7 +99,9 @@ def _mention(r: dict[str, Any], page: Page) -> Mention:
 
 @site(SITE)
 def schema_org_mentions(page: Page) -> list[Mention]:
-    """One review per schema.org ``Review`` with a body; a page without any yields []."""
+    """One review per schema.org ``Review`` with a body; an HTML page without any yields
+    [], a JSON body is a malformed page."""
+    page.require_html("schema.org markup")
     out = [_mention(n, page) for n in _nodes(page) if "Review" in _types(n)]
     return [m for m in out if m.text]
 

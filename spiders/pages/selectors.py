@@ -79,6 +79,8 @@ def _drop(node: Selector) -> None:
 class SelectorPage:
     def __init__(self, page: Page, spec: SelectorSpec) -> None:
         self.page, self.spec = page, spec
+        if spec.type == "html":
+            page.require_html("an HTML selectors source")
         self.data: Any = page.json() if spec.type == "json" else None
 
     def _items(self) -> list[Any]:

@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import random
+import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ DIR_SITE = {"schema_org_jsonld": "schema_org"}
 HOSTILE: tuple[Any, ...] = (
     {"name": {"nested": [1, 2]}}, [1, "2", None, {"a": []}], None, "12", "3.5", "", " ", "not a date",
     "2026-13-45 25:61", 0, -1, 10**30, -(10**20), 10**400, 1e308, 0.5, True, False, math.nan, math.inf,
-    "\x00\ufffd\u202e", "<script>alert(1)</script>", [[[[]]]], {}, [], "1.2万", "Sat Jun 15 11:44:46 +0800 2019",
+    "\x00\ufffd\u202e", "emoji cut \ud83d", "<script>alert(1)</script>", [[[[]]]], {}, [], "1.2万", "Sat Jun 15 11:44:46 +0800 2019",
 )
 """Values swapped into JSON: wrong types, numbers as strings, nulls, non-finite numbers."""
 WRONG_BODIES: tuple[str, ...] = (
@@ -245,7 +246,7 @@ def _json_data(text: str) -> Any:
         return None
 
 
-def _slots(data: Any, limit: int = 50_000) -> list[tuple[Any, Any]]:
+def json_slots(data: Any, limit: int = 50_000) -> list[tuple[Any, Any]]:
     """(container, key) of the first ``limit`` values in ``data``, breadth first."""
     out: list[tuple[Any, Any]] = []
     queue = [data]
@@ -259,8 +260,13 @@ def _slots(data: Any, limit: int = 50_000) -> list[tuple[Any, Any]]:
     return out
 
 
-def _dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False)
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def dumps(data: Any) -> str:
+    """``data`` as the JSON body a site would send: UTF-8 text, and a lone surrogate (half
+    an emoji) as the ``\\ud83d`` escape, since a body decoded from bytes cannot hold one raw."""
+    return _SURROGATE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(data, ensure_ascii=False))
 
 
 def _flip(text: str, rng: random.Random) -> str:
@@ -284,9 +290,9 @@ def _swap(text: str, rng: random.Random) -> str:
     data = _json_data(text)
     if not isinstance(data, dict | list):
         return _swap_attrs(text, rng)
-    slots = _slots(data)
+    slots = json_slots(data)
     if not slots:
-        return _dumps(rng.choice(HOSTILE))
+        return dumps(rng.choice(HOSTILE))
     keys = sorted({k for c, k in slots if isinstance(c, dict)})
     if keys and rng.random() < 0.6:
         key, value = rng.choice(keys), rng.choice(HOSTILE)
@@ -297,18 +303,17 @@ def _swap(text: str, rng: random.Random) -> str:
         for _ in range(rng.randint(1, 20)):
             container, k = rng.choice(slots)
             container[k] = rng.choice(HOSTILE)
-    return _dumps(data)
+    return dumps(data)
 
 
 def _swap_attrs(text: str, rng: random.Random) -> str:
-    import re
-
     values = [m.span(1) for m in re.finditer(r'="([^"<>]{0,200})"', text[:2_000_000])]
     if not values:
         return _flip(text, rng)
     out, last = [], 0
     for start, end in sorted(rng.sample(values, min(len(values), rng.randint(1, 50)))):
-        out += [text[last:start], str(rng.choice(HOSTILE)).replace('"', "'")]
+        value = str(rng.choice(HOSTILE)).replace('"', "'")
+        out += [text[last:start], _SURROGATE_RE.sub(lambda m: f"&#x{ord(m.group()):x};", value)]
         last = end
     return "".join(out) + text[last:]
 
@@ -316,12 +321,12 @@ def _swap_attrs(text: str, rng: random.Random) -> str:
 def _deep(text: str, rng: random.Random) -> str:
     depth = rng.choice((200, 900, 5_000, 100_000))
     data = _json_data(text)
-    if isinstance(data, dict | list) and (slots := _slots(data)):
+    if isinstance(data, dict | list) and (slots := json_slots(data)):
         container, k = rng.choice(slots)
         container[k] = "\x00DEEP\x00"
         opener = rng.choice(("[", '{"a":', '{"comments":[', '{"c":{"data":{"children":['))
         closer = {"[": "]", '{"a":': "}", '{"comments":[': "]}", '{"c":{"data":{"children":[': "]}}}"}[opener]
-        return _dumps(data).replace(json.dumps("\x00DEEP\x00"), opener * depth + "1" + closer * depth, 1)
+        return dumps(data).replace(json.dumps("\x00DEEP\x00"), opener * depth + "1" + closer * depth, 1)
     at = text.find("<body")
     at = text.find(">", at) + 1 if at >= 0 else rng.randrange(len(text) + 1)
     tag = rng.choice(("div", "li", "span", "blockquote"))
@@ -336,7 +341,7 @@ def _wrong_body(text: str, rng: random.Random) -> str:
         return rng.randbytes(rng.choice((16, 4096))).decode("latin-1")  # binary
     if kind == 2:  # the other kind of document: JSON for HTML, HTML for JSON
         if text.lstrip()[:1] == "<":
-            return _dumps({"html": text[:500], "items": [{"text": text[:200], "author": {"name": "x"}}]})
+            return dumps({"html": text[:500], "items": [{"text": text[:200], "author": {"name": "x"}}]})
         return f"<html><body><pre>{text[:5000]}</pre></body></html>"
     return text.encode("utf-8").decode("latin-1")  # decoded with the wrong charset
 
