@@ -243,3 +243,66 @@ def test_bench_mutations_prints_the_figure(capsys: pytest.CaptureFixture[str]) -
     assert "reader" in out and "raised" in out and "ill-typed" in out
     total = next(line for line in out.splitlines() if line.startswith("total")).split()
     assert int(total[1]) == len(_corpus()) and total[4] == "0"
+
+
+# --- the selectors engine with any spec a config can hold ---------------------------------
+
+_HTML_SELECT = ["li.postbit", "li.postbit, li.postbitlegacy", "xpath://li", "xpath://text()", "xpath:count(//li)",
+                "xpath:string(//title)", "xpath:boolean(.)", "xpath:.", "xpath:@id", "blockquote.postcontent", "*",
+                "a::attr(href)", "a.postcounter::attr(href)", "title::text", "::text", "xpath:.//dl/dd[1]", "dd",
+                "xpath:string(.//*[contains(@class, 'username')])"]
+_JSON_SELECT = ["post_stream.posts", "post_stream", "post_stream.posts.0", "post_stream.stream", "cooked", "username",
+                "id", "created_at", "actions_summary.0.count", "actions_summary", "0", "-1", "x.y.z"]
+_REGEXES = ["(\\d+)", "post_(\\d+)", "x*", "(?P<a>.)", "^$", "(a)|(b)", "(.)(.)"]
+
+
+@st.composite
+def selector_specs(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    """A ``[sources.selectors]`` table that passes config validation, sensible or not
+    (odd selectors: text nodes as items, ``count()``, attributes, arrays where text goes)."""
+    page_type = draw(st.sampled_from(["html", "json"]))
+    pool = _HTML_SELECT if page_type == "html" else _JSON_SELECT
+    rule = st.one_of(st.sampled_from(pool),
+                     st.fixed_dictionaries({"select": st.sampled_from(pool), "regex": st.sampled_from(_REGEXES)}))
+    from config.selectors import FIELDS
+
+    fields = {"text": draw(rule), **draw(st.dictionaries(st.sampled_from(FIELDS), rule, max_size=len(FIELDS)))}
+    table: dict[str, Any] = {"type": page_type, "item": draw(st.sampled_from(pool)), "fields": fields}
+    if page_type == "html" and draw(st.booleans()):
+        table["exclude"] = draw(st.lists(st.sampled_from(_HTML_SELECT), max_size=3))
+    if draw(st.booleans()):
+        table["rating_scale"] = draw(st.sampled_from([10.0, 5.0, 0.5, 100.0]))
+    paging = draw(st.sampled_from(["none", "next", "cursor", "param"]))
+    if paging in ("next", "cursor"):
+        table["next_page"] = draw(st.sampled_from(pool))
+    if paging == "cursor":
+        table["next_param"] = "after"
+    if paging == "param":
+        table["page_param"] = draw(st.sampled_from(["page", "p"]))
+    return page_type, table
+
+
+@PROPERTY
+@given(spec=selector_specs(), how=st.sampled_from(["page", "mutated"]), data=st.data())
+def test_the_selectors_engine_with_any_valid_spec_gives_mentions_or_a_malformed_page(
+        spec: tuple[str, dict[str, Any]], how: str, data: st.DataObject) -> None:
+    from config.loader import ConfigError, _Reader
+    from config.selectors import read_selector_spec
+    from spiders.pages.selectors import SelectorPage
+
+    page_type, table = spec
+    try:
+        parsed = read_selector_spec(_Reader("spec.toml", "selectors", table))
+    except ConfigError:
+        return  # refused when the config loads: never reaches a page
+    url, text, json_data = _prepared("selectors_json" if page_type == "json" else "selectors_html")[0]
+    if how == "mutated":
+        text = data.draw(json_mutation(json_data) if json_data is not None else markup_mutation(text))
+    try:
+        po = SelectorPage(Page(url=url, text=text, now=mu.NOW, tz=mu.TZ), parsed)
+        mentions = po.mentions()
+        po.next_url(found_items=bool(mentions))
+    except MalformedPage as exc:
+        assert str(exc).strip()
+        return
+    assert all(field_problems(m) == [] for m in mentions)
