@@ -36,6 +36,7 @@ from vocwatch.bench import mutations as mu
 READERS = mu.readers()
 PROPERTY = settings(max_examples=10, deadline=None, database=None, derandomize=True,
                     suppress_health_check=list(HealthCheck))
+MUTATIONS = settings(PROPERTY, max_examples=20)
 HTML_CAP = 60_000
 """Hypothesis reads the first this-many characters of a big HTML page (the full pages are
 read by the seeded sweep); a cut page is one of the mutations anyway."""
@@ -203,7 +204,7 @@ def test_every_registered_adapter_and_page_object_is_tried() -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-@PROPERTY
+@MUTATIONS
 @given(data=st.data())
 def test_mutated_real_pages_give_mentions_or_a_malformed_page(name: str, data: st.DataObject) -> None:
     url, text, parsed = data.draw(st.sampled_from(_prepared(name)), label="page")
