@@ -172,11 +172,18 @@ def clean_text(raw: str | None) -> str:
     Lines are kept (one "\\n" between non-empty lines) because paragraph breaks
     carry meaning for review text; everything else is normalised so dedupe and
     NLP see one canonical form. NFC (not NFKC) keeps full-width CJK punctuation.
+    A number is text ("12345"); an object or array (a JSON field of the wrong type) is not
+    text, so it cleans to "" instead of its Python repr.
     """
     if raw is None:
         return ""
     if not isinstance(raw, str):
-        raw = raw.decode("utf-8", "replace") if isinstance(raw, bytes | bytearray) else str(raw)
+        if isinstance(raw, bytes | bytearray):
+            raw = raw.decode("utf-8", "replace")
+        elif isinstance(raw, float) or (isinstance(raw, int) and not isinstance(raw, bool) and abs(raw) < 10**100):
+            raw = str(raw)
+        else:
+            return ""
     text = raw
     if "<" in text:
         text = _html_to_text(text)
@@ -350,7 +357,7 @@ def _to_utc(dt: datetime) -> datetime | None:
 
 def _from_epoch(value: float) -> datetime | None:
     """Epoch seconds, or milliseconds when too large to be seconds (year > 5138)."""
-    if not math.isfinite(value) or value <= 0 or value >= _EPOCH_MAX_MS:
+    if value <= 0 or value >= _EPOCH_MAX_MS or not math.isfinite(value):
         return None  # 0 is the usual "missing" placeholder, not 1970
     try:
         if value >= _EPOCH_MIN_MS:
@@ -684,7 +691,10 @@ def normalise_rating(
         return None
     best: float | None = scale
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond 1e308 is no rating
+            return None
     elif isinstance(value, str):
         text = unicodedata.normalize("NFKC", value).strip().lower()
         if not text or len(text) > 64:
@@ -710,7 +720,7 @@ def normalise_rating(
         return None
     try:
         best = float(best)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if not (math.isfinite(number) and math.isfinite(best)) or best <= 0:
         return None

@@ -46,7 +46,7 @@ from crawlers.render import RENDER_META
 from crawlers.runtime import store_for
 from crawlers.shutdown import CrawlStopping, crawl_stopping, pause
 from crawlers.stats import COVERAGE_FIELDS, CUTOFF, DROPPED, FIELDS, has_field
-from spiders.pages.base import MalformedPage, Page
+from spiders.pages.base import MalformedPage, Page, html_selector
 from spiders.pages.blocked import block_reason
 
 BLOCK_STATUSES = (403, 429, 503)
@@ -232,10 +232,15 @@ class SourceSpider(scrapy.Spider):
             seed = response.meta.get(SEED_META, False)
             if seed:
                 stats.inc_value(CUTOFF + "seed_read")
-            for result in getattr(self, response.meta["vocwatch_callback"])(response, **kwargs) or ():
-                if seed and isinstance(result, Mention):
-                    stats.inc_value(CUTOFF + "seed_mentions")
-                yield result
+            try:
+                for result in getattr(self, response.meta["vocwatch_callback"])(response, **kwargs) or ():
+                    if seed and isinstance(result, Mention):
+                        stats.inc_value(CUTOFF + "seed_mentions")
+                    yield result
+            except MalformedPage as exc:  # raised where the callback does not catch it
+                self.malformed(response, exc)
+            except Exception as exc:  # a page object's bug must cost one page, not the crawl
+                self.parser_error(response, exc)
             malformed = response.meta.pop(MALFORMED_META, False)  # the callback called self.malformed()
             if malformed and (retry := self.retry_page(response.request, "page_malformed")):  # type: ignore[arg-type]
                 yield retry
@@ -408,7 +413,8 @@ class SourceSpider(scrapy.Spider):
         self.crawler.stats.inc_value("vocwatch/pages/empty")
         if self.source.render == "browser" or not isinstance(response, TextResponse):
             return
-        scripts = response.xpath("//script[not(@type) or not(contains(@type, 'json'))]")
+        # read as HTML whatever the Content-Type said (a JsonResponse's own selector is JSON)
+        scripts = html_selector(response.text).xpath("//script[not(@type) or not(contains(@type, 'json'))]")
         if scripts:
             self.crawler.stats.inc_value(DROPPED + "page_needs_browser")
             self.logger.warning('%s: no mentions in %s but it runs %d script(s); if they build the reviews, '
@@ -424,6 +430,15 @@ class SourceSpider(scrapy.Spider):
             return
         self.crawler.stats.inc_value(DROPPED + "page_malformed")  # not read through checked(): no retry
         self.seed_failed(response.meta, "page_malformed")
+
+    def parser_error(self, response: Response, exc: Exception) -> None:
+        """A page object raised something other than MalformedPage (a bug in it): the page
+        is counted as ``page_parser_error`` and logged in one line with the exception type;
+        the traceback goes to DEBUG only. Mentions the callback yielded before it are kept."""
+        self.crawler.stats.inc_value(DROPPED + "page_parser_error")
+        self.seed_failed(response.meta, "page_parser_error")
+        self.logger.warning("page parser error on %s: %s: %.200s", response.url, type(exc).__name__, exc)
+        self.logger.debug("page parser error on %s", response.url, exc_info=exc)
 
     def on_error(self, failure: Failure) -> Iterator[scrapy.Request]:
         """A page that failed after retries: counted by reason, logged, kept for the next

@@ -527,6 +527,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
             results["metrics"] = metrics.run(args.dir, window=args.window, **synth)
         else:
             results["export"] = export.run(args.dir, formats=args.formats, **synth)
+    if args.what == "mutations":
+        from vocwatch.bench import mutations
+
+        try:
+            tallies = mutations.run(args.shared, n=args.variants)
+        except FileNotFoundError as exc:
+            print(f"vocwatch bench mutations: {exc}", file=sys.stderr)
+            return 2
+        results["mutations"] = {name: vars(t) for name, t in tallies.items()}
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
     return 0
@@ -860,10 +869,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("bench", help="benchmarks: NLP accuracy/throughput/cold start, crawl throughput full vs bare")
-    p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export", "alerts"], nargs="?", default="all",
-                   help="all = nlp + crawl; metrics and export run on a large synthetic set (see --dir); "
-                        "alerts replays a simulated month through the detectors")
-    p.add_argument("--shared", default="../shared", help="directory holding datasets/ (accuracy tables skipped without it)")
+    p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export", "alerts", "mutations"], nargs="?",
+                   default="all", help="all = nlp + crawl; metrics and export run on a large synthetic set (see --dir); "
+                        "alerts replays a simulated month through the detectors; mutations reads every saved "
+                        "real page (--shared) mutated --variants ways with every adapter")
+    p.add_argument("--shared", default="../shared", help="directory holding datasets/ (accuracy tables skipped without it) and pages/ (mutations)")
     p.add_argument("--no-baselines", action="store_true", help="skip SnowNLP/VADER (slow)")
     p.add_argument("--comments", type=int, default=20_000, help="crawl benchmark: comments on the local site")
     p.add_argument("--rounds", type=int, default=3, help="crawl benchmark: rounds of bare/full/thread crawls (median reported)")
@@ -878,6 +888,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=30, help="alerts: days replayed (after a 28-day history)")
     p.add_argument("--alert-seed", type=int, default=7, help="alerts: seed")
     p.add_argument("--alert-dir", default="data/bench-alerts", help="alerts: where the replay's SQLite file goes")
+    p.add_argument("--variants", type=int, default=10, help="mutations: mutated variants of each saved page")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_bench)
 

@@ -24,8 +24,8 @@ _WHERE_WHEN = re.compile(r"Reviewed in (?:the )?(?P<where>.+?) on (?P<when>.+)$"
 _STARS = re.compile(r"(\d+(?:\.\d+)?) out of (\d+)")
 
 
-def _where_when(raw: str | None, page: Page) -> dict[str, object]:
-    raw = (raw or "").strip()
+def _where_when(raw: object, page: Page) -> dict[str, object]:
+    raw = raw.strip() if isinstance(raw, str) else ""
     m = _WHERE_WHEN.search(raw)
     when = m.group("when") if m else raw
     return {

@@ -9,6 +9,8 @@ never evaluate page content.
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -18,11 +20,62 @@ from zoneinfo import ZoneInfo
 
 from parsel import Selector
 
-from crawlers.processors import parse_datetime
+from crawlers.items import MENTION_KINDS, Mention
+from crawlers.processors import parse_count, parse_datetime
 
 
 class MalformedPage(ValueError):
     """The page is not in the shape its site serves (truncated JSON, missing markup)."""
+
+
+_NOT_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters lxml keeps in a parsed tree but cannot hand back (``.attrib`` of an element
+whose attribute *name* holds one raises ValueError); a reader never sees them anyway."""
+
+
+_SURROGATE_REF_RE = re.compile(r"&#(?:[xX](0*[dD][89a-fA-F][0-9a-fA-F]{2})|(0*5[5-7][0-9]{3}));")
+"""A character reference that may be a UTF-16 surrogate (``&#55356;``, ``&#xD83C;``): emoji
+written by an encoder that thought in UTF-16."""
+
+
+def _surrogate_refs(text: str) -> str:
+    """Each surrogate pair's two references as the one character they encode, a lone one as
+    U+FFFD: HTML parsers make each half U+FFFD, lxml's XML parser keeps bytes that no
+    string can be decoded from (reading the node raises UnicodeDecodeError)."""
+    refs = [(m, int(m.group(1), 16) if m.group(1) else int(m.group(2))) for m in _SURROGATE_REF_RE.finditer(text)]
+    out, pos, i = [], 0, 0
+    while i < len(refs):
+        (m, hi), nxt = refs[i], refs[i + 1] if i + 1 < len(refs) else None
+        if not 0xD800 <= hi <= 0xDFFF:
+            i += 1
+            continue
+        out.append(text[pos:m.start()])
+        if hi <= 0xDBFF and nxt and nxt[0].start() == m.end() and 0xDC00 <= nxt[1] <= 0xDFFF:
+            out.append(f"&#{0x10000 + ((hi - 0xD800) << 10) + (nxt[1] - 0xDC00)};")
+            pos, i = nxt[0].end(), i + 2
+        else:
+            out.append("&#xFFFD;")
+            pos, i = m.end(), i + 1
+    return "".join(out) + text[pos:] if out else text
+
+
+def _markup(text: str) -> str:
+    """Markup lxml can parse and hand back: no control characters, no surrogate references."""
+    text = _NOT_XML_RE.sub("", text)
+    return _surrogate_refs(text) if "&#" in text else text
+
+
+def html_selector(text: str) -> Selector:
+    """``text`` parsed as HTML whatever it holds: parsel would read a JSON body as a JSON
+    selector, on which every CSS/XPath query raises; as HTML it simply matches nothing.
+    Characters lxml cannot hand back are dropped or replaced first (:func:`_markup`)."""
+    return Selector(text=_markup(text), type="html")
+
+
+def xml_selector(text: str) -> Selector:
+    """``text`` parsed as XML (feeds), cleaned like :func:`html_selector`; ValueError when
+    it is no XML at all."""
+    return Selector(text=_markup(text), type="xml")
 
 
 @dataclass(frozen=True)
@@ -36,13 +89,22 @@ class Page:
 
     @cached_property
     def selector(self) -> Selector:
-        return Selector(text=self.text)
+        """The page as HTML (:func:`html_selector`), also when it holds JSON."""
+        return html_selector(self.text)
+
+    def require_html(self, what: str) -> None:
+        """Raise MalformedPage when the body is JSON where ``what`` reads HTML: the wrong
+        body type is a page that cannot be read, not a page with nothing on it."""
+        if self.text.lstrip("\ufeff \t\r\n")[:1] in ("{", "["):
+            raise MalformedPage(f"{self.url}: a JSON body where {what} expects an HTML page")
 
     def json(self) -> Any:
         try:
             return json.loads(self.text)
         except ValueError as exc:
             raise MalformedPage(f"invalid JSON: {exc}") from None
+        except RecursionError:
+            raise MalformedPage("JSON nested too deeply to read") from None
 
     def parse_date(self, raw: Any) -> datetime | None:
         """``raw`` as shown on this page, resolved to UTC against its fetch time and zone
@@ -50,4 +112,110 @@ class Page:
         return parse_datetime(raw, now=self.now, tz=self.tz)
 
     def urljoin(self, href: str) -> str:
-        return urljoin(self.url, href)
+        """``href`` resolved against this page; this page's own URL for an href that is
+        no URL at all (``http://[``, an object from JSON), so a caller never meets the
+        ValueError of a bad host and a pager sees "same page", i.e. no next page."""
+        if not isinstance(href, str):
+            return self.url
+        try:
+            return urljoin(self.url, href)
+        except ValueError:
+            return self.url
+
+
+# --- the types a page object hands on -------------------------------------------------
+
+STR_FIELDS = ("external_id", "author", "author_region", "title", "published_raw", "reply_text", "variant",
+              "language")
+"""Optional text fields: ``str`` or None."""
+COUNT_FIELDS = ("likes", "reposts", "comments")
+"""``int`` or None (a Reddit score may be negative)."""
+FLOAT_FIELDS = ("rating_raw", "rating_scale", "rating")
+"""Finite ``float`` or None."""
+TIME_FIELDS = ("published_at", "reply_at", "crawled_at")
+"""Timezone-aware ``datetime`` or None."""
+
+
+def _count(value: Any) -> bool:
+    """An int a store can keep (64 bits; JSON integers are unbounded), not a bool."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+
+
+def _finite(value: Any) -> float | None:
+    """``value`` as a finite float if it is a number (not a bool) that fits one."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        result = float(value)
+    except OverflowError:  # an int beyond 1e308
+        return None
+    return result if math.isfinite(result) else None
+
+
+def field_problems(m: Mention) -> list[str]:
+    """Fields of ``m`` whose value is not of the type :class:`Mention` documents, as
+    ``"author: dict"``; empty when the mention is well typed."""
+    problems = [f"{name}: {type(getattr(m, name)).__name__}" for name in ("site", "kind", "url", "text")
+                if not isinstance(getattr(m, name), str)]
+    if isinstance(m.kind, str) and m.kind not in MENTION_KINDS:
+        problems.append(f"kind: {m.kind!r}")
+    for name in STR_FIELDS:
+        if (value := getattr(m, name)) is not None and not isinstance(value, str):
+            problems.append(f"{name}: {type(value).__name__}")
+    for name in ("site", "url", "text", *STR_FIELDS):
+        if isinstance(value := getattr(m, name), str) and _SURROGATE_RE.search(value):
+            problems.append(f"{name}: str with a lone surrogate")  # UTF-8 cannot encode it: no store can
+    for name in COUNT_FIELDS:
+        value = getattr(m, name)
+        if value is not None and not _count(value):
+            problems.append(f"{name}: {type(value).__name__}" + (" (out of range)" if isinstance(value, int) else ""))
+    for name in FLOAT_FIELDS:
+        value = getattr(m, name)
+        if value is not None and (not isinstance(value, float) or not math.isfinite(value)):
+            problems.append(f"{name}: {type(value).__name__}" + (" (not finite)" if isinstance(value, float) else ""))
+    for name in TIME_FIELDS:
+        value = getattr(m, name)
+        if value is not None and (not isinstance(value, datetime) or value.utcoffset() is None):
+            problems.append(f"{name}: {type(value).__name__}" + (" (naive)" if isinstance(value, datetime) else ""))
+    return problems
+
+
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+"""A lone UTF-16 surrogate: JSON can escape one ("\\ud83d" of an emoji cut in half), Python
+keeps it, and encoding the string to UTF-8 for any store raises."""
+
+
+def _text(value: Any) -> str | None:
+    """A text field from a scraped value: strings as they are (a lone surrogate replaced by
+    U+FFFD, as a decoder does), numbers as their digits (an id or a nickname ``12345``),
+    anything else (a dict, a list) is not text."""
+    if isinstance(value, str):
+        return _SURROGATE_RE.sub("\ufffd", value)
+    return str(value) if _finite(value) is not None else None
+
+
+def well_typed(m: Mention) -> Mention:
+    """``m`` with every field of its documented type, in place: a value a page could not
+    have meant for the field (a dict nickname, a list date, a NaN rating, a count beyond
+    64 bits) becomes the field's "absent" value, a count sent as ``"12"`` becomes 12, so
+    no store batch or pipeline meets a wrong type. Page objects pass their mentions
+    through here (the registry does it for every site adapter)."""
+    if field_problems(m):
+        m.site, m.url = _text(m.site) or "", _text(m.url) or ""
+        m.text = _text(m.text) or ""
+        if m.kind not in MENTION_KINDS:
+            m.kind = "review"
+        for name in STR_FIELDS:
+            setattr(m, name, _text(getattr(m, name)))
+        for name in COUNT_FIELDS:
+            value = getattr(m, name)
+            if not (isinstance(value, int) and not isinstance(value, bool)):
+                value = parse_count(value if isinstance(value, str | float) else None)
+            setattr(m, name, value if _count(value) else None)
+        for name in FLOAT_FIELDS:
+            value = getattr(m, name)
+            setattr(m, name, _finite(getattr(m, name)))
+        for name in TIME_FIELDS:
+            value = getattr(m, name)
+            setattr(m, name, value if isinstance(value, datetime) and value.utcoffset() is not None else None)
+    return m

@@ -13,29 +13,28 @@ from typing import Any
 from crawlers.items import Mention
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.registry import site
-from spiders.pages.reviewkit import number, review
+from spiders.pages.reviewkit import dig, ident, number, obj, review
 
 SITE = "booking"
 SCALE = 10.0
 
 
 def _node(card: dict[str, Any], page: Page) -> Mention:
-    details = card.get("textDetails") or {}
+    details = obj(card.get("textDetails"))
     parts = [f"{label}: {details[key].strip()}" for label, key in (("Liked", "positiveText"), ("Disliked", "negativeText"))
              if isinstance(details.get(key), str) and details[key].strip()]
-    guest = card.get("guestDetails") or {}
-    reply = card.get("partnerReply") or {}
+    guest, reply = obj(card.get("guestDetails")), obj(card.get("partnerReply"))
     lang = details.get("lang")
     return review(
         SITE, page.url, "\n".join(parts), rating_raw=number(card.get("reviewScore")), rating_scale=SCALE,
         external_id=card.get("reviewUrl"), title=details.get("title"),
         author=None if guest.get("anonymous") else guest.get("username"),
         author_region=guest.get("countryName"),
-        published_raw=str(card["reviewedDate"]) if card.get("reviewedDate") is not None else None,
+        published_raw=ident(card.get("reviewedDate")),
         published_at=page.parse_date(card.get("reviewedDate")),
         likes=card.get("helpfulVotesCount") if isinstance(card.get("helpfulVotesCount"), int) else None,
         reply_text=reply.get("reply"),
-        variant=((card.get("bookingDetails") or {}).get("roomType") or {}).get("name"),
+        variant=dig(card, "bookingDetails", "roomType", "name"),
         language=lang if isinstance(lang, str) and len(lang) == 2 and lang != "xu" else None,
     )
 

@@ -24,7 +24,7 @@ from spiders.pages.cn_common import as_int, query
 from spiders.pages.jsdata import load_js
 from spiders.pages.paging import with_query
 from spiders.pages.registry import pager, site
-from spiders.pages.reviewkit import rating_fields
+from spiders.pages.reviewkit import dicts, ident, rating_fields, string
 
 FOLLOW_UP = "\n追评："
 ANONYMOUS = frozenset({"匿名用户", "匿名"})
@@ -35,8 +35,9 @@ def _with_follow_up(text: Any, follow_up: Any) -> str:
     return f"{body}{FOLLOW_UP}{extra}" if extra else body
 
 
-def _dicts(value: Any) -> list[dict[str, Any]]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+def _shown(value: Any) -> str | None:
+    """A variant value as shown (a string or number); None for an object or array."""
+    return str(value) if isinstance(value, str | int | float) and not isinstance(value, bool) else None
 
 
 # --- JD club.jd.com productPageComments ------------------------------------------------
@@ -45,9 +46,9 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
 def _jd_comments(page: Page) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     data = load_js(page.text, page.url)
     if isinstance(data, list):  # saved fixture: the comments arrays of several pages joined
-        return _dicts(data), {}
+        return dicts(data), {}
     if isinstance(data, dict) and isinstance(data.get("comments", []), list):
-        return _dicts(data.get("comments")), data
+        return dicts(data.get("comments")), data
     raise MalformedPage(f"{page.url}: no JD comments array")
 
 
@@ -56,14 +57,14 @@ def jd_mentions(page: Page) -> list[Mention]:
     """JD product comments: 5-star score, colour/size variant, buyer province, shop reply."""
     out = []
     for c in _jd_comments(page)[0]:
-        reply = next(iter(_dicts(c.get("replies"))), {})
+        reply = next(iter(dicts(c.get("replies"))), {})
         after = c.get("afterUserComment") if isinstance(c.get("afterUserComment"), dict) else {}
-        variant = " ".join(" ".join(str(c[k]).split()) for k in ("productColor", "productSize") if c.get(k))
+        variant = " ".join(" ".join(v.split()) for k in ("productColor", "productSize") if (v := _shown(c.get(k))))
         out.append(Mention(
             site="jd",
             kind="review",
             url=page.url,
-            external_id=str(c["id"]) if c.get("id") is not None else None,
+            external_id=ident(c.get("id")),
             text=_with_follow_up(c.get("content"), after.get("content")),
             author=c.get("nickname"),
             author_region=c.get("location") or None,
@@ -106,16 +107,16 @@ def taobao_mentions(page: Page) -> list[Mention]:
     """Taobao rates. ``rateType`` (1 good / 0 neutral / -1 bad) is a verdict, not a star
     score, so ``rating`` stays empty; the date is day-precision (midnight Shanghai)."""
     out = []
-    for r in _dicts(_taobao_data(page).get("rateList")):
+    for r in dicts(_taobao_data(page).get("rateList")):
         appended = r.get("appendedFeed") if isinstance(r.get("appendedFeed"), dict) else {}
         sku = r.get("skuMap") if isinstance(r.get("skuMap"), dict) else {}
-        variant = "; ".join(f"{k}:{v}" for k, v in sku.items() if v)
+        variant = "; ".join(f"{k}:{v}" for k, raw in sku.items() if (v := _shown(raw)))
         replies = [clean_text(x) for x in (r.get("reply"), appended.get("reply")) if clean_text(x)]
         out.append(Mention(
             site="taobao",
             kind="review",
             url=page.url,
-            external_id=str(r["id"]) if r.get("id") else None,
+            external_id=ident(r.get("id")),
             text=_with_follow_up(r.get("feedback"), appended.get("appendedFeedback")),
             author=r.get("userNick"),
             published_raw=r.get("feedbackDate"),
@@ -132,7 +133,7 @@ def taobao_next_url(page: Page) -> str | None:
     inner = _taobao_data(page)
     try:
         params = json.loads(query(page.url).get("data") or "")
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     current = as_int(params.get("pageNo")) if isinstance(params, dict) else None
     last = as_int(inner.get("totalPage"))
@@ -148,9 +149,9 @@ def taobao_next_url(page: Page) -> str | None:
 def _eleme_ratings(page: Page) -> list[dict[str, Any]]:
     data = load_js(page.text, page.url)
     if isinstance(data, list):  # the bare ratings array of restapi/ugc/v3/.../ratings
-        return _dicts(data)
+        return dicts(data)
     if isinstance(data, dict) and isinstance(data.get("comments"), list):
-        return _dicts(data["comments"])
+        return dicts(data["comments"])
     raise MalformedPage(f"{page.url}: no Ele.me ratings")
 
 
@@ -164,13 +165,13 @@ def eleme_mentions(page: Page) -> list[Mention]:
     out = []
     for r in _eleme_ratings(page):
         reply = r.get("reply") if isinstance(r.get("reply"), dict) else {}
-        dishes = [clean_text(f.get("rate_name")) for f in _dicts(r.get("food_ratings"))]
-        author = r.get("username")
+        dishes = [clean_text(f.get("rate_name")) for f in dicts(r.get("food_ratings"))]
+        author = string(r.get("username"))
         out.append(Mention(
             site="eleme",
             kind="review",
             url=page.url,
-            external_id=str(r["order_id"]) if r.get("order_id") else None,
+            external_id=ident(r.get("order_id")),
             text=clean_text(r.get("rating_text")),
             author=None if author in ANONYMOUS else author,
             **rating_fields(r.get("rating"), 5.0),
@@ -209,12 +210,12 @@ def _qunar_data(page: Page) -> dict[str, Any]:
 def qunar_mentions(page: Page) -> list[Mention]:
     """Qunar hotel reviews: title, 5-point score, useful votes, reply count."""
     out = []
-    for c in _dicts(_qunar_data(page)["commentData"].get("comments")):
+    for c in dicts(_qunar_data(page)["commentData"].get("comments")):
         out.append(Mention(
             site="qunar",
             kind="review",
             url=page.url,
-            external_id=str(c["commentId"]) if c.get("commentId") else None,
+            external_id=ident(c.get("commentId")),
             text=clean_text(c.get("content")),
             title=clean_text(c.get("title")) or None,
             author=c.get("author"),

@@ -22,23 +22,15 @@ from parsel import Selector
 
 from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
-from spiders.pages.base import MalformedPage, Page
+from spiders.pages.base import MalformedPage, Page, html_selector
 from spiders.pages.registry import pager, site
 from spiders.pages.reviewkit import rating_fields
 
 GLYPH = "\ufffd"
 _GLYPH_SPAN_RE = re.compile(r'<span class="[a-z]{1,4}-[A-Za-z0-9]{4}"\s*>\s*</span>')
-# Emoji written as two UTF-16 surrogate entities ("&#55356;&#57188;"): HTML parsers turn
-# each half into U+FFFD, which would be confused with GLYPH; join them first.
-_SURROGATE_PAIR_RE = re.compile(r"&#(5[5-6]\d{3});&#(5[6-7]\d{3});")
+# Emoji written as two UTF-16 surrogate entities ("&#55356;&#57188;") would become two
+# U+FFFD, confused with GLYPH: html_selector joins them into the emoji first.
 _STARS_RE = re.compile(r"\bsml-str(\d{1,2})\b")
-
-
-def _join_surrogates(m: re.Match[str]) -> str:
-    hi, lo = int(m.group(1)), int(m.group(2))
-    if 0xD800 <= hi <= 0xDBFF and 0xDC00 <= lo <= 0xDFFF:
-        return f"&#{0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)};"
-    return m.group(0)
 
 
 def missing_glyphs(mention: Mention) -> int:
@@ -47,7 +39,7 @@ def missing_glyphs(mention: Mention) -> int:
 
 
 def _selector(page: Page) -> Selector:
-    return Selector(text=_SURROGATE_PAIR_RE.sub(_join_surrogates, page.text), type="html")
+    return html_selector(page.text)
 
 
 def _text(html: str | None) -> str:

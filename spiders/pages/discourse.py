@@ -16,6 +16,7 @@ from spiders.pages.base import MalformedPage, Page
 from spiders.pages.htmltext import html_text
 from spiders.pages.paging import with_query
 from spiders.pages.registry import pager, site
+from spiders.pages.reviewkit import dicts, dig, ident, obj, string
 
 LIKE_ACTION = 2
 CHUNK = 20
@@ -25,8 +26,8 @@ CHUNK = 20
 def _likes(post: dict[str, Any]) -> int | None:
     if isinstance(post.get("like_count"), int):
         return post["like_count"]
-    for action in post.get("actions_summary") or []:
-        if isinstance(action, dict) and action.get("id") == LIKE_ACTION:
+    for action in dicts(post.get("actions_summary")):
+        if action.get("id") == LIKE_ACTION:
             return action.get("count")
     return None
 
@@ -35,7 +36,7 @@ class DiscoursePage:
     def __init__(self, page: Page) -> None:
         self.page = page
         data = page.json()
-        if isinstance(data, dict) and isinstance((data.get("post_stream") or {}).get("posts"), list):
+        if isinstance(data, dict) and isinstance(dig(data, "post_stream", "posts"), list):
             self.topic: dict[str, Any] | None = data
             self.posts: list[Any] = data["post_stream"]["posts"]
         elif isinstance(data, dict) and isinstance(data.get("latest_posts"), list):
@@ -49,8 +50,10 @@ class DiscoursePage:
         """Ids in the topic's stream whose posts this response did not carry."""
         if self.topic is None:
             return []
-        have = {p.get("id") for p in self.posts if isinstance(p, dict)}
-        return [i for i in self.topic["post_stream"].get("stream") or [] if i not in have]
+        have = {p.get("id") for p in dicts(self.posts) if isinstance(p.get("id"), int)}
+        stream = self.topic["post_stream"].get("stream")
+        return [i for i in stream if isinstance(i, int) and not isinstance(i, bool) and i not in have] \
+            if isinstance(stream, list) else []
 
     def next_url(self) -> str | None:
         """Topic: the next :data:`CHUNK` missing posts by id; latest posts: the page before
@@ -60,25 +63,27 @@ class DiscoursePage:
             if not missing:
                 return None
             query = urlencode([("post_ids[]", i) for i in missing])
-            return f"{self.base}/t/{self.topic.get('id')}/posts.json?{query}"
-        ids = [p["id"] for p in self.posts if isinstance(p, dict) and isinstance(p.get("id"), int)]
+            topic_id = ident(self.topic.get("id"))
+            return f"{self.base}/t/{topic_id}/posts.json?{query}" if topic_id else None
+        ids = [p["id"] for p in dicts(self.posts) if isinstance(p.get("id"), int) and not isinstance(p["id"], bool)]
         return with_query(f"{self.base}/posts.json", before=min(ids)) if ids else None
 
     def mentions(self) -> list[Mention]:
         out = []
-        for p in self.posts:
-            if not isinstance(p, dict) or p.get("deleted_at") or p.get("hidden"):
+        topic = obj(self.topic)
+        for p in dicts(self.posts):
+            if p.get("deleted_at") or p.get("hidden"):
                 continue
-            topic_id = p.get("topic_id") or (self.topic or {}).get("id")
-            slug = p.get("topic_slug") or (self.topic or {}).get("slug") or "-"
-            number = p.get("post_number")
-            title = (self.topic or {}).get("title") or p.get("topic_title")
+            topic_id = ident(p.get("topic_id")) or ident(topic.get("id"))
+            slug = string(p.get("topic_slug")) or string(topic.get("slug")) or "-"
+            number = ident(p.get("post_number"))
+            title = topic.get("title") or p.get("topic_title")
             out.append(Mention(
-                site="discourse", kind="post" if number == 1 else "comment",
+                site="discourse", kind="post" if number == "1" else "comment",
                 url=f"{self.base}/t/{slug}/{topic_id}/{number}" if topic_id else self.page.url,
-                external_id=str(p["id"]) if p.get("id") is not None else None,
+                external_id=ident(p.get("id")),
                 text=html_text(p.get("cooked")) or p.get("raw") or "",
-                title=title if number == 1 else None,
+                title=title if number == "1" else None,
                 author=p.get("username"),
                 published_raw=p.get("created_at"),
                 published_at=self.page.parse_date(p.get("created_at")),

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from parsel import Selector
-
 from crawlers.items import Mention
-from spiders.pages.base import MalformedPage, Page
+from spiders.pages.base import MalformedPage, Page, well_typed, xml_selector
 from spiders.pages.htmltext import html_text
 from spiders.pages.registry import site
 
@@ -17,7 +15,7 @@ class FeedPage:
     def __init__(self, page: Page) -> None:
         self.page = page
         try:
-            self.sel = Selector(text=page.text, type="xml")
+            self.sel = xml_selector(page.text)
         except ValueError as exc:
             raise MalformedPage(f"{page.url}: not XML ({exc})") from None
         for prefix, uri in _NS.items():
@@ -55,7 +53,7 @@ class FeedPage:
             ))
         if not out and not self.sel.xpath("//channel | //atom:feed"):
             raise MalformedPage(f"{page.url}: neither RSS nor Atom")
-        return out
+        return [well_typed(m) for m in out]
 
 
 @site("rss", id_scope="host")  # a guid is unique within its publisher only

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from crawlers.items import Mention
-from spiders.pages.base import Page
+from spiders.pages.base import Page, well_typed
 
 
 class ForumListingPage:
     def __init__(self, page: Page) -> None:
+        page.require_html("a forum listing")
         self.page = page
 
     def thread_urls(self) -> list[str]:
@@ -20,6 +21,7 @@ class ForumListingPage:
 
 class ForumThreadPage:
     def __init__(self, page: Page) -> None:
+        page.require_html("a forum thread")
         self.page = page
         self.sel = page.selector
 
@@ -42,7 +44,7 @@ class ForumThreadPage:
                 published_raw=raw_time,
                 published_at=page.parse_date(raw_time),
             ))
-        return out
+        return [well_typed(m) for m in out]
 
     def next_url(self) -> str | None:
         href = self.sel.css("a.next::attr(href)").get()

@@ -35,7 +35,11 @@ def load(page: Page) -> Any:
 
 
 def _micros(value: Any, page: Page):  # type: ignore[no-untyped-def]
-    return page.parse_date(value / 1000) if isinstance(value, int) else None
+    """A time in epoch microseconds; None for anything else (a bool, an int too large
+    for a float)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 10**18:
+        return None
+    return page.parse_date(value / 1000)
 
 
 def _review(el: list[Any], page: Page) -> Mention | None:

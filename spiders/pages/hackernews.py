@@ -22,11 +22,18 @@ from crawlers.processors import clean_text, parse_count
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.htmltext import html_text
 from spiders.pages.registry import pager, site
+from spiders.pages.reviewkit import dicts, ident
 
 ITEM = "https://news.ycombinator.com/item?id={}"
 _REPLY_RE = re.compile(r"""<div\s+class=["']reply["']""", re.I)
 _ITEM_ID_RE = re.compile(r"item\?id=(\d+)")
 _HAS_CLASS = "contains(concat(' ', normalize-space(@class), ' '), ' {} ')"
+
+
+def _item_id(links: Any) -> str | None:
+    """The id in the first ``item?id=N`` link, None when absent or not a number."""
+    m = _ITEM_ID_RE.search(links[0].attrib.get("href", "")) if links else None
+    return m.group(1) if m else None
 
 
 def _squash(s: str | None) -> str | None:
@@ -64,7 +71,7 @@ class HackerNewsPage:
         sub = sub[0]
         title = _squash(sel.xpath("string(//td[@class='title']/a[1])").get())
         item_links = sub.xpath(".//a[starts-with(@href, 'item?id=')]")
-        sid = _ITEM_ID_RE.search(item_links[0].attrib["href"]).group(1) if item_links else None  # type: ignore[union-attr]
+        sid = _item_id(item_links)
         age = _squash(sub.xpath("string(.//span[@class='age']/a)").get()) or (
             _squash(item_links[0].xpath("string()").get()) if item_links else None)
         n_comments = next((_squash(a.xpath("string()").get()) for a in item_links
@@ -87,7 +94,7 @@ class HackerNewsPage:
     def _comment(self, td: Selector) -> Mention:
         head = td.xpath(f".//span[{_HAS_CLASS.format('comhead')}]")
         link = head.xpath(".//a[starts-with(@href, 'item?id=')]")
-        cid = _ITEM_ID_RE.search(link[0].attrib["href"]).group(1) if link else None  # type: ignore[union-attr]
+        cid = _item_id(link)
         age = _squash(head.xpath(f"string(.//span[{_HAS_CLASS.format('age')}])").get()) or (
             _squash(link[0].xpath("string()").get()) if link else None)
         body = td.xpath(f".//*[{_HAS_CLASS.format('comment')}]").get() or ""
@@ -100,34 +107,35 @@ class HackerNewsPage:
 
     # -- HNPWA JSON ----------------------------------------------------------------------
     def _api_mentions(self, data: Any) -> list[Mention]:
-        if not isinstance(data, dict) or "id" not in data or not isinstance(data.get("comments"), list):
+        if not isinstance(data, dict) or ident(data.get("id")) is None or not isinstance(data.get("comments"), list):
             raise MalformedPage(f"{self.page.url}: not an HNPWA item (id + comments[])")
         title = clean_text(data.get("title")) or None
         out = [Mention(
-            site="hackernews", kind="post", url=ITEM.format(data["id"]), external_id=str(data["id"]),
+            site="hackernews", kind="post", url=ITEM.format(data["id"]), external_id=ident(data["id"]),
             text=clean_text(data.get("content")) or title or "", title=title, author=data.get("user"),
             likes=data.get("points"), comments=data.get("commentscount"),
             **self._when_epoch(data.get("time")),
         )]
 
-        def walk(comments: list[Any]) -> None:
-            for c in comments:
-                if not isinstance(c, dict):
-                    continue
-                if not c.get("deleted"):
-                    out.append(Mention(
-                        site="hackernews", kind="comment", url=ITEM.format(c.get("id")),
-                        external_id=str(c.get("id")), text=clean_text(c.get("content")),
-                        author=c.get("user"), comments=len(c.get("comments") or []),
-                        **self._when_epoch(c.get("time")),
-                    ))
-                walk(c.get("comments") or [])
-
-        walk(data["comments"])
+        # depth first in page order, with a stack: a thread nested thousands deep is data,
+        # not a reason for RecursionError
+        stack = list(reversed(dicts(data["comments"])))
+        while stack:
+            c = stack.pop()
+            replies = dicts(c.get("comments"))
+            cid = ident(c.get("id"))
+            if not c.get("deleted"):
+                out.append(Mention(
+                    site="hackernews", kind="comment", url=ITEM.format(cid) if cid else self.page.url,
+                    external_id=cid, text=clean_text(c.get("content")),
+                    author=c.get("user"), comments=len(replies),
+                    **self._when_epoch(c.get("time")),
+                ))
+            stack.extend(reversed(replies))
         return out
 
     def _when_epoch(self, ts: Any) -> dict[str, Any]:
-        return {"published_raw": None if ts is None else str(ts),
+        return {"published_raw": None if ts is None or isinstance(ts, dict | list) else str(ts),
                 "published_at": self.page.parse_date(ts)}
 
 

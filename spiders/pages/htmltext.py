@@ -16,8 +16,9 @@ _WS_RE = re.compile(r"\s+")
 
 
 def html_text(fragment: str | None) -> str:
-    """Cleaned text of an HTML fragment with HTML whitespace rules applied."""
-    if not fragment:
+    """Cleaned text of an HTML fragment with HTML whitespace rules applied ("" for
+    anything but a string: a JSON field may hold an object where HTML belongs)."""
+    if not fragment or not isinstance(fragment, str):
         return ""
     parts = _PRE_RE.split(fragment)
     return clean_text("".join(p if i % 2 else _WS_RE.sub(" ", p) for i, p in enumerate(parts)))

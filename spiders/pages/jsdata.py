@@ -54,6 +54,8 @@ def _literal(text: str, pos: int, what: str) -> Any:
         return chompjs.parse_js_object(text[pos:])
     except ValueError as exc:
         raise MalformedPage(f"{what}: unreadable JS literal: {exc}") from None
+    except RecursionError:
+        raise MalformedPage(f"{what}: JS literal nested too deeply to read") from None
 
 
 def load_js(text: str, what: str = "response") -> Any:
@@ -72,6 +74,8 @@ def load_js(text: str, what: str = "response") -> Any:
             return json.loads(body)
         except ValueError:
             pass  # a JS literal or trailing script: parsed below
+        except RecursionError:
+            raise MalformedPage(f"{what}: JSON nested too deeply to read") from None
     if (m := _ASSIGN_RE.match(text, pos)) or (m := _JSONP_RE.match(text, pos)):
         pos = m.end()
     return _literal(text, _skip_comments(text, pos), what)

@@ -6,7 +6,8 @@ from typing import Any
 
 from crawlers.items import Mention
 from crawlers.processors import parse_count
-from spiders.pages.base import MalformedPage, Page
+from spiders.pages.base import MalformedPage, Page, well_typed
+from spiders.pages.reviewkit import dicts, ident, number, obj
 
 MALL_SCALE = 5.0
 
@@ -26,25 +27,23 @@ class MallCommentsPage:
 
     @property
     def summary(self) -> dict[str, Any]:
-        return self.data.get("summary") or {}
+        return obj(self.data.get("summary"))
 
     def mentions(self) -> list[Mention]:
         page, out = self.page, []
-        for c in self.data.get("comments") or []:
-            if not isinstance(c, dict):
-                continue
-            replies = [r for r in c.get("replies") or [] if isinstance(r, dict)]
+        for c in dicts(self.data.get("comments")):
+            replies = dicts(c.get("replies"))
             reply = replies[0] if replies else {}
-            score = c.get("score")
+            score = number(c.get("score")) if not isinstance(c.get("score"), str) else None
             out.append(Mention(
                 site="",
                 kind="review",
                 url=page.url,
-                external_id=str(c["id"]) if c.get("id") is not None else None,
+                external_id=ident(c.get("id")),
                 text=c.get("content") or "",
                 author=c.get("nickname"),
-                rating_raw=float(score) if isinstance(score, int | float) else None,
-                rating_scale=MALL_SCALE if isinstance(score, int | float) else None,
+                rating_raw=score,
+                rating_scale=MALL_SCALE if score is not None else None,
                 published_raw=c.get("creationTime"),
                 published_at=page.parse_date(c.get("creationTime")),
                 likes=parse_count(c.get("usefulVoteCount")),
@@ -53,4 +52,4 @@ class MallCommentsPage:
                 reply_at=page.parse_date(reply.get("creationTime")) if reply else None,
                 variant=c.get("productColor"),
             ))
-        return out
+        return [well_typed(m) for m in out]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +27,7 @@ from spiders.pages.base import MalformedPage, Page
 from spiders.pages.htmltext import html_text
 from spiders.pages.paging import with_query
 from spiders.pages.registry import pager, site
+from spiders.pages.reviewkit import dicts, dig, ident, obj, string
 
 API = "https://oauth.reddit.com"
 _STATE_RE = re.compile(r"window\.___r\s*=\s*")
@@ -34,16 +36,16 @@ _BLOCK_NODES = frozenset({"par", "li", "h", "blockquote", "code", "hr", "table"}
 
 def _recorded_body(data: dict[str, Any]) -> tuple[str, Any]:
     """(request URL, parsed body) of a cassette's first Listing-shaped API response."""
-    for inter in data.get("interactions") or []:
-        body = ((inter.get("response") or {}).get("body") or {}).get("string")
+    for inter in dicts(data.get("interactions")):
+        body = dig(inter, "response", "body", "string")
         if not isinstance(body, str):
             continue
         try:
             parsed = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to read
             continue
         if isinstance(parsed, list) or (isinstance(parsed, dict) and parsed.get("kind") == "Listing"):
-            return (inter.get("request") or {}).get("uri") or "", parsed
+            return string(dig(inter, "request", "uri")) or "", parsed
     raise MalformedPage("cassette holds no reddit Listing response")
 
 
@@ -56,6 +58,8 @@ def _state(text: str) -> dict[str, Any]:
         state, _ = json.JSONDecoder().raw_decode(text, m.end())
     except ValueError as exc:
         raise MalformedPage(f"window.___r is not JSON: {exc}") from None
+    except RecursionError:
+        raise MalformedPage("window.___r is nested too deeply to read") from None
     if not isinstance(state, dict):
         raise MalformedPage("window.___r is not an object")
     return state
@@ -64,19 +68,35 @@ def _state(text: str) -> dict[str, Any]:
 def _richtext(nodes: Any) -> str:
     """Plain text of a new-reddit ``rtjson`` document: blocks on their own lines."""
     out: list[str] = []
-
-    def walk(items: Any) -> None:
-        for node in items if isinstance(items, list) else []:
-            if not isinstance(node, dict):
-                continue
-            if isinstance(node.get("t"), str):
-                out.append(node["t"])
-            walk(node.get("c"))
-            if node.get("e") in _BLOCK_NODES:
-                out.append("\n")
-
-    walk(nodes)
+    # a stack of nodes (and the line breaks that close block nodes), not recursion: a
+    # document nested thousands deep is data, not a RecursionError
+    stack: list[Any] = list(reversed(dicts(nodes)))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            out.append(node)
+            continue
+        if isinstance(node.get("t"), str):
+            out.append(node["t"])
+        if node.get("e") in _BLOCK_NODES:
+            stack.append("\n")
+        stack.extend(reversed(dicts(node.get("c"))))
     return "".join(out)
+
+
+def _things(children: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(thing, its ``data``) for every thing of a listing's children and of the comment
+    ``replies`` nested in them, depth first in page order (a stack, not recursion: a
+    thread nested thousands deep is data, not a RecursionError)."""
+    stack = list(reversed(children))
+    while stack:
+        child = stack.pop()
+        data = child.get("data")
+        if not isinstance(data, dict):
+            continue
+        yield child, data
+        if child.get("kind") == "t1":
+            stack.extend(reversed(dicts(dig(data, "replies", "data", "children"))))
 
 
 class RedditPage:
@@ -116,40 +136,20 @@ class RedditPage:
         if not isinstance(self.body, list):
             return []
         ids: list[str] = []
-
-        def walk(children: Any) -> None:
-            for child in children if isinstance(children, list) else []:
-                data = child.get("data") if isinstance(child, dict) else None
-                if not isinstance(data, dict):
-                    continue
-                if child.get("kind") == "more":
-                    ids.extend(str(i) for i in data.get("children") or [])
-                elif isinstance(data.get("replies"), dict):
-                    walk((data["replies"].get("data") or {}).get("children"))
-
-        for listing in self._listings()[1:]:
-            walk(listing.get("children"))
+        for child, data in _things([c for listing in self._listings()[1:] for c in dicts(listing.get("children"))]):
+            if child.get("kind") == "more" and isinstance(data.get("children"), list):
+                ids.extend(i for i in map(ident, data["children"]) if i is not None)
         return ids
 
     def mentions(self) -> list[Mention]:
         if self.state is not None:
             return self._state_mentions(self.state)
         out: list[Mention] = []
-
-        def walk(children: Any) -> None:
-            for child in children if isinstance(children, list) else []:
-                data = child.get("data") if isinstance(child, dict) else None
-                if not isinstance(data, dict):
-                    continue
-                if child.get("kind") == "t3":
-                    out.append(self._post(data))
-                elif child.get("kind") == "t1":
-                    out.append(self._comment(data))
-                    if isinstance(data.get("replies"), dict):
-                        walk((data["replies"].get("data") or {}).get("children"))
-
-        for listing in self._listings():
-            walk(listing.get("children"))
+        for child, data in _things([c for listing in self._listings() for c in dicts(listing.get("children"))]):
+            if child.get("kind") == "t3":
+                out.append(self._post(data))
+            elif child.get("kind") == "t1":
+                out.append(self._comment(data))
         return out
 
     def _url(self, permalink: Any) -> str:
@@ -189,8 +189,7 @@ class RedditPage:
         )
 
     def _state_mentions(self, state: dict[str, Any]) -> list[Mention]:
-        posts = (state.get("posts") or {}).get("models") or {}
-        comments = (state.get("comments") or {}).get("models") or {}
+        posts, comments = obj(dig(state, "posts", "models")), obj(dig(state, "comments", "models"))
         out: list[Mention] = []
         for kind, models in (("post", posts), ("comment", comments)):
             for key, d in models.items():
@@ -198,9 +197,9 @@ class RedditPage:
                     continue
                 created = d.get("created")  # epoch ms for posts, epoch s for comments
                 title = clean_text(d.get("title")) or None
-                text = clean_text(_richtext(((d.get("media") or {}).get("richtextContent") or {}).get("document")))
+                text = clean_text(_richtext(dig(d, "media", "richtextContent", "document")))
                 out.append(Mention(
-                    site="reddit", kind=kind, url=self._url(urlsplit(d.get("permalink") or "").path or None),
+                    site="reddit", kind=kind, url=self._url(urlsplit(string(d.get("permalink")) or "").path or None),
                     external_id=d.get("id") or key, text=text or title or "", title=title,
                     author=d.get("author"),
                     published_raw=None if created is None else str(created),

@@ -9,13 +9,14 @@ evaluates page content and imports no Scrapy.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from collections.abc import Callable
 from functools import cache
 
 from crawlers.items import ID_SCOPES, Mention
-from spiders.pages.base import Page
+from spiders.pages.base import Page, well_typed
 
 Adapter = Callable[[Page], list[Mention]]
 Pager = Callable[[Page], "str | None"]
@@ -24,35 +25,55 @@ _PAGERS: dict[str, Pager] = {}
 _ID_SCOPES: dict[str, str] = {}
 
 
+def _same(registered: Callable[..., object] | None, fn: Callable[..., object]) -> bool:
+    return registered is None or getattr(registered, "__wrapped__", registered) is fn
+
+
 def site(name: str, *, id_scope: str = "global") -> Callable[[Adapter], Adapter]:
     """Decorator: register ``fn`` as the adapter for site ``name`` (one per name).
 
     ``id_scope`` says where the site keeps the ids the adapter reads unique (one of
     ``crawlers.items.ID_SCOPES``): ``global`` for platform-wide ids (a Weibo status id, a
     JD comment id), ``host`` for software many sites run (a Discourse post id is unique
-    only on its own forum), ``url`` for ids unique only within one listing."""
+    only on its own forum), ``url`` for ids unique only within one listing.
+
+    The adapter is returned (and registered) wrapped so that every mention it yields is
+    well typed (:func:`~spiders.pages.base.well_typed`): a dict where the site's JSON
+    should have a nickname never leaves the page object, whatever the adapter forgot."""
     if id_scope not in ID_SCOPES:
         raise ValueError(f"site {name!r}: id_scope must be one of {', '.join(ID_SCOPES)}")
 
     def register(fn: Adapter) -> Adapter:
-        if name in _ADAPTERS and _ADAPTERS[name] is not fn:
+        if not _same(_ADAPTERS.get(name), fn):
             raise ValueError(f"two adapters for site {name!r}")
-        _ADAPTERS[name] = fn
+
+        @functools.wraps(fn)
+        def typed(page: Page) -> list[Mention]:
+            return [well_typed(m) for m in fn(page) if isinstance(m, Mention)]
+
+        _ADAPTERS[name] = typed
         _ID_SCOPES[name] = id_scope
-        return fn
+        return typed
 
     return register
 
 
 def pager(name: str) -> Callable[[Pager], Pager]:
     """Decorator: register ``fn`` as site ``name``'s pagination rule, ``Page -> next URL or
-    None``, which the generic ``site`` spider follows (page numbers, cursors, offsets)."""
+    None``, which the generic ``site`` spider follows (page numbers, cursors, offsets).
+    Returned wrapped, like an adapter: anything but a non-empty string is "no next page"."""
 
     def register(fn: Pager) -> Pager:
-        if name in _PAGERS and _PAGERS[name] is not fn:
+        if not _same(_PAGERS.get(name), fn):
             raise ValueError(f"two pagination rules for site {name!r}")
-        _PAGERS[name] = fn
-        return fn
+
+        @functools.wraps(fn)
+        def checked(page: Page) -> str | None:
+            url = fn(page)
+            return url if isinstance(url, str) and url else None
+
+        _PAGERS[name] = checked
+        return checked
 
     return register
 

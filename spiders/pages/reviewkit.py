@@ -4,6 +4,7 @@ fields the same way."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from crawlers.items import Mention
@@ -11,13 +12,54 @@ from crawlers.processors import clean_text, normalise_rating
 
 
 def number(value: Any) -> float | None:
-    """A float from a JSON number or numeric string; None for anything else (bools too)."""
-    if isinstance(value, bool) or value is None:
+    """A finite float from a JSON number or numeric string; None for anything else (bools,
+    dicts, lists, NaN, infinity)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
-        return float(str(value).replace(",", "."))
-    except ValueError:
+        result = float(str(value).replace(",", ".")) if isinstance(value, str) else float(value)
+    except (ValueError, OverflowError):
         return None
+    return result if math.isfinite(result) else None
+
+
+def obj(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else ``{}``: ``obj(r.get("author")).get("name")``
+    reads a nested field without failing where the site sent a string, list or null."""
+    return value if isinstance(value, dict) else {}
+
+
+def dicts(value: Any) -> list[dict[str, Any]]:
+    """The objects of a JSON array (other elements skipped); ``[]`` when it is not an array."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def dig(value: Any, *path: str | int) -> Any:
+    """``value[path[0]][path[1]]...`` through objects (str keys) and arrays (int indexes);
+    None as soon as the shape differs from the one expected."""
+    for key in path:
+        if isinstance(key, str) and isinstance(value, dict):
+            value = value.get(key)
+        elif isinstance(key, int) and isinstance(value, list) and -len(value) <= key < len(value):
+            value = value[key]
+        else:
+            return None
+    return value
+
+
+def ident(value: Any) -> str | None:
+    """A site id as text: a string or an integer as sent; None for anything else (a
+    dict or float id would give every review the same meaningless fingerprint key)."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**30:
+        return str(value)
+    return None
+
+
+def string(value: Any) -> str | None:
+    """A string field as sent; None for a number, object, array or null where text belongs."""
+    return value if isinstance(value, str) else None
 
 
 def rating_fields(raw: Any, scale: float) -> dict[str, float | None]:

@@ -17,8 +17,8 @@ from parsel import Selector
 
 from crawlers.items import Mention
 from crawlers.processors import parse_count
-from spiders.pages.base import Page
-from spiders.pages.reviewkit import number
+from spiders.pages.base import Page, well_typed
+from spiders.pages.reviewkit import ident, number, obj
 
 _SCORE = re.compile(r"(\d+(?:[.,]\d+)?)\s*/\s*(\d+(?:[.,]\d+)?)")
 
@@ -29,7 +29,7 @@ def iter_jsonld(sel: Selector) -> Iterator[dict[str, Any]]:
     for raw in sel.xpath('//script[@type="application/ld+json"]/text()').getall():
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to read
             continue
         stack = [data]
         while stack:
@@ -44,7 +44,7 @@ def iter_jsonld(sel: Selector) -> Iterator[dict[str, Any]]:
 
 def _types(node: dict[str, Any]) -> set[str]:
     t = node.get("@type", [])
-    return set(t if isinstance(t, list) else [t])
+    return {x for x in (t if isinstance(t, list) else [t]) if isinstance(x, str)}
 
 
 def _name(value: Any) -> str | None:
@@ -52,13 +52,14 @@ def _name(value: Any) -> str | None:
         value = value.get("name")
     if isinstance(value, list):
         value = value[0] if value else None
-    return str(value) if value not in (None, "") else None
+    return ident(value)
 
 
 class SchemaHotelReviewPage:
     """One page of a hotel's reviews (StayAdvisor-style markup)."""
 
     def __init__(self, page: Page) -> None:
+        page.require_html("a hotel review page")
         self.page = page
         self.sel = page.selector
 
@@ -68,7 +69,7 @@ class SchemaHotelReviewPage:
             reviews = node.get("review", [])
             for r in reviews if isinstance(reviews, list) else [reviews]:
                 if isinstance(r, dict) and "Review" in _types(r):
-                    rid = str(r.get("identifier") or r.get("@id") or len(out))
+                    rid = ident(r.get("identifier")) or ident(r.get("@id")) or str(len(out))
                     out[rid] = r
         return out
 
@@ -83,13 +84,13 @@ class SchemaHotelReviewPage:
         for rid, r in structured.items():  # reviews only in JSON-LD
             if rid not in seen:
                 out.append(self._mention(rid, r, None))
-        return out
+        return [well_typed(m) for m in out]
 
     def _mention(self, rid: str, r: dict[str, Any], card: Selector | None) -> Mention:
         page = self.page
         body = card.css(".review-body") if card is not None else None
         text = body.get() if body and body.xpath("string()").get("").strip() else r.get("reviewBody")
-        rating = r.get("reviewRating") if isinstance(r.get("reviewRating"), dict) else {}
+        rating = obj(r.get("reviewRating"))
         value, scale = number(rating.get("ratingValue")), number(rating.get("bestRating"))
         date_raw = r.get("datePublished")
         if card is not None:

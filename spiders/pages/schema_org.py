@@ -17,7 +17,7 @@ import extruct
 from crawlers.items import Mention
 from spiders.pages.base import Page
 from spiders.pages.registry import site
-from spiders.pages.reviewkit import number, review
+from spiders.pages.reviewkit import ident, number, review, string
 
 SITE = "schema_org"
 _SYNTAXES = ["json-ld", "microdata", "rdfa"]
@@ -55,7 +55,8 @@ def _nodes(page: Page) -> Iterator[dict[str, Any]]:
     """Every dict in the page's structured data, depth first, in document order."""
     data = extruct.extract(page.text, base_url=page.url, syntaxes=_SYNTAXES, uniform=True, errors="ignore")
     data["rdfa"] = _rdfa(data.get("rdfa") or [])
-    stack: list[Any] = [data[s] for s in reversed(_SYNTAXES)]
+    # a syntax extruct could not read (errors="ignore") is missing from its result
+    stack: list[Any] = [data.get(s) or [] for s in reversed(_SYNTAXES)]
     while stack:
         node = stack.pop()
         if isinstance(node, list):
@@ -77,7 +78,7 @@ def _name(value: Any) -> str | None:
     value = _first(value)
     if isinstance(value, dict):
         value = _first(value.get("name"))
-    return str(value) if value not in (None, "") else None
+    return ident(value) if not isinstance(value, float) else None
 
 
 def _mention(r: dict[str, Any], page: Page) -> Mention:
@@ -85,12 +86,11 @@ def _mention(r: dict[str, Any], page: Page) -> Mention:
     rating = rating if isinstance(rating, dict) else {}
     value = number(_first(rating.get("ratingValue")))
     best = number(_first(rating.get("bestRating"))) or 5.0
-    date_raw = _first(r.get("datePublished"))
-    date_raw = str(date_raw) if date_raw is not None else None
-    rid = _first(r.get("identifier")) or _first(r.get("@id"))
+    date_raw = string(_first(r.get("datePublished")))
+    rid = ident(_first(r.get("identifier"))) or ident(_first(r.get("@id")))
     return review(
         SITE, page.url, _first(r.get("reviewBody")) or _first(r.get("description")) or "",
-        rating_raw=value, rating_scale=best, external_id=str(rid) if rid else None,
+        rating_raw=value, rating_scale=best, external_id=rid,
         title=_name(r.get("name")) or _name(r.get("headline")), author=_name(r.get("author")),
         published_raw=date_raw, published_at=page.parse_date(date_raw) if date_raw else None,
         language=_first(r.get("inLanguage")) if isinstance(_first(r.get("inLanguage")), str) else None,
@@ -99,7 +99,9 @@ def _mention(r: dict[str, Any], page: Page) -> Mention:
 
 @site(SITE, id_scope="url")  # any site's markup: an @id promises nothing beyond its page
 def schema_org_mentions(page: Page) -> list[Mention]:
-    """One review per schema.org ``Review`` with a body; a page without any yields []."""
+    """One review per schema.org ``Review`` with a body; an HTML page without any yields
+    [], a JSON body is a malformed page."""
+    page.require_html("schema.org markup")
     out = [_mention(n, page) for n in _nodes(page) if "Review" in _types(n)]
     return [m for m in out if m.text]
 

@@ -7,20 +7,24 @@ only selected and converted (dates, counts, ratings); nothing is evaluated.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import re
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from parsel import Selector
+from parsel.selector import CannotRemoveElementWithoutParent, CannotRemoveElementWithoutRoot
 
 from config.selectors import XPATH, FieldRule, SelectorSpec
 from crawlers.items import Mention
 from crawlers.processors import clean_text, normalise_rating, parse_count
-from spiders.pages.base import MalformedPage, Page
+from spiders.pages.base import MalformedPage, Page, well_typed
 from spiders.pages.htmltext import html_text
 from spiders.pages.paging import with_query
 
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
+_INDEX_RE = re.compile(r"-?[0-9]{1,18}")
 
 
 def _apply_regex(value: str | None, rule: FieldRule) -> str | None:
@@ -47,23 +51,36 @@ def _path(data: Any, path: str) -> Any:
     for part in path.split("."):
         if isinstance(data, dict):
             data = data.get(part)
-        elif isinstance(data, list) and part.lstrip("-").isdigit() and -len(data) <= int(part) < len(data):
+        elif isinstance(data, list) and _INDEX_RE.fullmatch(part) and -len(data) <= int(part) < len(data):
             data = data[int(part)]
         else:
             return None
     return data
 
 
-def _json_value(item: Any, rule: FieldRule) -> Any:
+def _json_value(item: Any, rule: FieldRule) -> str | int | float | None:
+    """The value at the rule's path: a string or number as sent (a regex applies to its
+    text); None where the path ends in an object, array, bool or nothing, because no
+    field of a mention is an object (a dict nickname is not a name)."""
     value = _path(item, rule.select)
-    if rule.regex is None or value is None or isinstance(value, dict | list):
-        return value
-    return _apply_regex(str(value), rule)
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value if rule.regex is None else _apply_regex(str(value), rule)
+
+
+def _drop(node: Selector) -> None:
+    """Remove an excluded node; one the page nests oddly (a text node, the root) stays."""
+    with contextlib.suppress(CannotRemoveElementWithoutRoot, CannotRemoveElementWithoutParent):
+        node.drop()
 
 
 class SelectorPage:
     def __init__(self, page: Page, spec: SelectorSpec) -> None:
         self.page, self.spec = page, spec
+        if spec.type == "html":
+            page.require_html("an HTML selectors source")
         self.data: Any = page.json() if spec.type == "json" else None
 
     def _items(self) -> list[Any]:
@@ -82,7 +99,7 @@ class SelectorPage:
             text = values.get("text")
             if not text:
                 continue  # an item without a body (an ad, a deleted post) is not a mention
-            out.append(self._mention(values))
+            out.append(well_typed(self._mention(values)))
         return out
 
     def _values(self, item: Any) -> dict[str, Any]:
@@ -92,14 +109,16 @@ class SelectorPage:
                 if isinstance(values.get(name), str):
                     values[name] = html_text(values[name])
             return values
+        if not isinstance(item, Selector) or isinstance(item.root, str):
+            return {}  # the item selector matched text, not elements: nothing to read fields from
         for css in self.spec.exclude:
             for node in item.xpath(css.removeprefix(XPATH)) if css.startswith(XPATH) else item.css(css):
-                node.drop()
+                _drop(node)
         return {name: _html_value(item, rule) for name, rule in self.spec.fields}
 
     def _mention(self, v: dict[str, Any]) -> Mention:
         page, scale = self.page, self.spec.rating_scale
-        rating_text = None if v.get("rating") is None else str(v["rating"])
+        rating_text = None if v.get("rating") is None else str(v["rating"])[:64]
         number = _NUMBER_RE.search(rating_text or "")
         url = v.get("url")
         ext = v.get("external_id")
@@ -133,12 +152,13 @@ class SelectorPage:
             if not found_items:
                 return None
             current = dict(parse_qsl(urlsplit(self.page.url).query)).get(spec.page_param, "1")
-            return with_query(self.page.url, **{spec.page_param: int(current) + 1 if current.isdigit() else 2})
+            number = int(current) + 1 if _INDEX_RE.fullmatch(current) and not current.startswith("-") else 2
+            return with_query(self.page.url, **{spec.page_param: number})
         if not spec.next_page:
             return None
         rule = FieldRule(spec.next_page)
         value = _json_value(self.data, rule) if spec.type == "json" else _html_value(self.page.selector, rule)
-        if value in (None, "", 0, False):
+        if value in (None, "", 0):
             return None
         if spec.next_param:
             return with_query(self.page.url, **{spec.next_param: value})

@@ -27,7 +27,7 @@ from crawlers.items import Mention
 from crawlers.processors import parse_count
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.registry import pager, site
-from spiders.pages.reviewkit import number, review
+from spiders.pages.reviewkit import dig, number, review, string
 
 SITE = "tripadvisor"
 _OF_SCALE = re.compile(r"(\d+(?:[.,]\d+)?)\s+(?:av|of|von|de|di|sur)\s+(\d+)")
@@ -115,7 +115,7 @@ def _json_mentions(page: Page) -> list[Mention]:
     data = page.json()
     if not isinstance(data, dict) or not isinstance(data.get("reviews"), list):
         raise MalformedPage(f"{page.url}: no reviews array")
-    url = (data.get("basic_data") or {}).get("url") or page.url
+    url = string(dig(data, "basic_data", "url")) or page.url
     return [
         review(SITE, url, r.get("text"), rating_raw=number(r.get("rate")), rating_scale=5.0, title=r.get("title"))
         for r in data["reviews"] if isinstance(r, dict) and r.get("text")
@@ -144,13 +144,13 @@ def next_page_url(page: Page) -> str | None:
 def aggregate(page: Page) -> dict[str, float | None] | None:
     """The place's overall rating from its JSON-LD (or the JSON output's ``basic_data``)."""
     if page.text.lstrip().startswith("{"):
-        nodes = [page.json().get("basic_data") or {}]
+        nodes = [dig(page.json(), "basic_data")]
     else:
         nodes = []
         for raw in page.selector.css('script[type="application/ld+json"]::text').getall():
             try:
                 nodes.append(json.loads(raw))
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested too deeply to read
                 continue
     for node in nodes:
         agg = node.get("aggregateRating") if isinstance(node, dict) else None

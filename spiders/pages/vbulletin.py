@@ -53,7 +53,7 @@ class VBulletinThreadPage:
             opening = number == "1"
             out.append(Mention(
                 site="forum_vbulletin", kind="post" if opening else "comment",
-                url=page.urljoin(counter.attrib["href"]) if counter else page.url,
+                url=page.urljoin(counter.attrib.get("href", "")) if counter else page.url,
                 external_id=pid or None,
                 text=html_text(body.get()),
                 title=title if opening else None,

@@ -6,7 +6,8 @@ from typing import Any
 
 from crawlers.items import Mention
 from crawlers.processors import parse_count
-from spiders.pages.base import MalformedPage, Page
+from spiders.pages.base import MalformedPage, Page, well_typed
+from spiders.pages.reviewkit import dicts, ident, obj
 
 
 class WeiboFeedPage:
@@ -20,21 +21,20 @@ class WeiboFeedPage:
 
     @property
     def next_cursor(self) -> str | None:
-        cursor = self.data.get("max_id")
-        return str(cursor) if cursor not in (None, 0, "0", "") else None
+        cursor = ident(self.data.get("max_id"))
+        return cursor if cursor not in (None, "0") else None
 
     def mentions(self) -> list[Mention]:
         page, out = self.page, []
-        for s in self.data.get("statuses") or []:
-            if not isinstance(s, dict):
-                continue
-            user = s.get("user") if isinstance(s.get("user"), dict) else {}
-            region = (s.get("region_name") or "").removeprefix("发布于").strip() or None
+        for s in dicts(self.data.get("statuses")):
+            user = obj(s.get("user"))
+            region_name = s.get("region_name")
+            region = region_name.removeprefix("发布于").strip() or None if isinstance(region_name, str) else None
             out.append(Mention(
                 site="",
                 kind="post",
                 url=page.url,
-                external_id=str(s.get("id") or s.get("mid") or "") or None,
+                external_id=ident(s.get("id") or s.get("mid")),
                 text=s.get("text") or "",
                 author=user.get("screen_name"),
                 author_region=region,
@@ -44,4 +44,4 @@ class WeiboFeedPage:
                 reposts=parse_count(s.get("reposts_count")),
                 comments=parse_count(s.get("comments_count")),
             ))
-        return out
+        return [well_typed(m) for m in out]

@@ -28,11 +28,12 @@ from parsel import Selector
 
 from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
-from spiders.pages.base import MalformedPage, Page
+from spiders.pages.base import MalformedPage, Page, html_selector
 from spiders.pages.cn_common import as_int, query
 from spiders.pages.jsdata import js_assignments, load_js
 from spiders.pages.paging import with_query
 from spiders.pages.registry import pager, site
+from spiders.pages.reviewkit import dicts, ident, obj
 
 REGIONS = frozenset(
     ["北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "海南", "四川", "贵州", "云南", "陕西", "甘肃", "青海", "台湾", "内蒙古", "广西", "西藏", "宁夏", "新疆", "香港", "澳门", "中国香港", "中国澳门", "中国台湾", "海外", "其他"]
@@ -67,7 +68,7 @@ def _post(page: Page, b: dict[str, Any]) -> Mention:
         site="weibo",
         kind="post",
         url=page.url,
-        external_id=str(b.get("id") or b.get("mid") or "") or None,
+        external_id=ident(b.get("id") or b.get("mid")),
         text=clean_text(long_text.get("longTextContent") or b.get("text")),
         author=_user(b).get("screen_name"),
         author_region=region(b.get("region_name")) or region(b.get("source")),
@@ -85,7 +86,7 @@ def _comment(page: Page, c: dict[str, Any]) -> Mention:
         site="weibo",
         kind="comment",
         url=page.url,
-        external_id=str(c.get("id") or "") or None,
+        external_id=ident(c.get("id")),
         text=clean_text(c.get("text")),
         author=_user(c).get("screen_name"),
         author_region=region(c.get("source")),
@@ -97,14 +98,15 @@ def _comment(page: Page, c: dict[str, Any]) -> Mention:
 
 
 def _cards(cards: Any) -> list[dict[str, Any]]:
-    """mblogs of getIndex cards, including those nested in ``card_group`` (card_type 11)."""
+    """mblogs of getIndex cards, including those nested in ``card_group`` (card_type 11),
+    in page order (a stack, not recursion: groups nested thousands deep are data)."""
     out: list[dict[str, Any]] = []
-    for card in cards if isinstance(cards, list) else []:
-        if not isinstance(card, dict):
-            continue
+    stack = list(reversed(dicts(cards)))
+    while stack:
+        card = stack.pop()
         if isinstance(card.get("mblog"), dict):
             out.append(card["mblog"])
-        out.extend(_cards(card.get("card_group")))
+        stack.extend(reversed(dicts(card.get("card_group"))))
     return out
 
 
@@ -115,13 +117,12 @@ def _api_mentions(page: Page, response: dict[str, Any]) -> list[Mention]:
     if "cards" in data:
         return [_post(page, b) for b in _cards(data["cards"])]
     if "statuses" in data:
-        return [_post(page, b) for b in data["statuses"] if isinstance(b, dict)]
+        return [_post(page, b) for b in dicts(data["statuses"])]
     if "longTextContent" in data:  # statuses/extend: the id is only in the request
         post = {**data, "id": query(page.url).get("id"), "text": data["longTextContent"]}
         return [_post(page, post)]
     if isinstance(data.get("data"), list):  # comments/show, hotflow
-        rows = [*data["data"], *(data.get("hot_data") or [])]
-        return [_comment(page, c) for c in rows if isinstance(c, dict)]
+        return [_comment(page, c) for c in [*dicts(data["data"]), *dicts(data.get("hot_data"))]]
     if "created_at" in data and "id" in data:  # statuses/show
         return [_post(page, data)]
     return []  # user info and other non-content responses
@@ -211,7 +212,7 @@ def _is_html(page: Page) -> bool:
 @site("weibo")
 def weibo_mentions(page: Page) -> list[Mention]:
     if _is_html(page):
-        return _wap_mentions(page, Selector(text=page.text, type="html"))
+        return _wap_mentions(page, html_selector(page.text))
     return [m for r in _responses(page) for m in _api_mentions(page, r)]
 
 
@@ -219,7 +220,7 @@ def weibo_mentions(page: Page) -> list[Mention]:
 def weibo_next_url(page: Page) -> str | None:
     """The next page/cursor URL of any handled Weibo page, None at the end."""
     if _is_html(page):
-        sel = Selector(text=page.text, type="html")
+        sel = html_selector(page.text)
         href = sel.xpath('//div[@id="pagelist"]//a[normalize-space()="下页"]/@href').get()
         return page.urljoin(href) if href else None
     data = _responses(page)[0].get("data")
@@ -227,16 +228,16 @@ def weibo_next_url(page: Page) -> str | None:
         return None
     params = query(page.url)
     if "cards" in data:
-        info = data.get("cardlistInfo") if isinstance(data.get("cardlistInfo"), dict) else {}
-        if info.get("since_id"):
-            return with_query(page.url, since_id=info["since_id"])
+        info = obj(data.get("cardlistInfo"))
+        if since_id := ident(info.get("since_id")):
+            return with_query(page.url, since_id=since_id)
         current = as_int(info.get("page")) or as_int(params.get("page")) or 1
         return with_query(page.url, page=current + 1) if _cards(data["cards"]) else None
     if "max_id" in data:  # hotflow
         cursor = as_int(data.get("max_id"))
         if not cursor:
             return None
-        return with_query(page.url, max_id=cursor, max_id_type=data.get("max_id_type", 0))
+        return with_query(page.url, max_id=cursor, max_id_type=ident(data.get("max_id_type")) or 0)
     if isinstance(data.get("data"), list):  # comments/show
         current, last = as_int(params.get("page")) or 1, as_int(data.get("max"))
         return with_query(page.url, page=current + 1) if last and current < last else None

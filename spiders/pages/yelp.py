@@ -14,15 +14,14 @@ from typing import Any
 from crawlers.items import Mention
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.registry import site
-from spiders.pages.reviewkit import number, review
+from spiders.pages.reviewkit import dig, number, obj, review, string
 
 SITE = "yelp"
 
 
 def _node(r: dict[str, Any], page: Page) -> Mention:
-    author = r.get("author") or {}
-    text = r.get("text") or {}
-    useful = (r.get("feedback") or {}).get("usefulCount")
+    author, text = obj(r.get("author")), obj(r.get("text"))
+    useful = dig(r, "feedback", "usefulCount")
     return review(
         SITE, page.url, text.get("full"), rating_raw=number(r.get("rating")), rating_scale=5.0,
         external_id=r.get("encid"), author=author.get("displayName"), author_region=author.get("displayLocation"),
@@ -33,7 +32,7 @@ def _node(r: dict[str, Any], page: Page) -> Mention:
 
 
 def _snippet(b: dict[str, Any], page: Page) -> Mention:
-    return review(SITE, b.get("url") or page.url, b.get("snippet_text"))  # no id of its own
+    return review(SITE, string(b.get("url")) or page.url, b.get("snippet_text"))  # no id of its own
 
 
 @site(SITE)
@@ -44,7 +43,7 @@ def yelp_mentions(page: Page) -> list[Mention]:
         return [_snippet(b, page) for b in data["businesses"] if isinstance(b, dict) and b.get("snippet_text")]
     if not isinstance(data, list):
         raise MalformedPage(f"{page.url}: neither review nodes nor a search response")
-    return [_node(r, page) for r in data if isinstance(r, dict) and (r.get("text") or {}).get("full")]
+    return [_node(r, page) for r in data if isinstance(r, dict) and dig(r, "text", "full")]
 
 
 def next_search_offset(page: Page, offset: int) -> int | None:
@@ -52,6 +51,7 @@ def next_search_offset(page: Page, offset: int) -> int | None:
     data = page.json()
     if not isinstance(data, dict):
         return None
-    count, total = len(data.get("businesses") or []), data.get("total")
+    businesses = data.get("businesses")
+    count, total = len(businesses) if isinstance(businesses, list) else 0, data.get("total")
     nxt = offset + count
     return nxt if count and isinstance(total, int) and nxt < total else None
