@@ -104,16 +104,24 @@ class Mention:
     content_hash: str = ""
     """Hash of the fields a site may change later (text, rating, counts, reply): a
     re-crawl with a different hash updates the stored record instead of being dropped."""
+    fields_given_up: list[str] = field(default_factory=list, repr=False, compare=False)
+    """Transient, never stored: fields a page object had to empty because the page gave a
+    value it cannot have meant (a dict where a name belongs). The clean stage counts them
+    (``vocwatch/warnings/bad_field/<field>``) so nothing is set aside without a word."""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        del d["fields_given_up"]
+        return d
 
     def replace(self, **changes: Any) -> Mention:
         return replace(self, **changes)
 
 
-MENTION_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Mention))
-_TYPES: dict[str, str] = {f.name: str(f.type) for f in fields(Mention)}
+TRANSIENT_FIELDS = ("fields_given_up",)
+"""Mention fields that live only during a crawl: no store, export or hash sees them."""
+MENTION_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Mention) if f.name not in TRANSIENT_FIELDS)
+_TYPES: dict[str, str] = {f.name: str(f.type) for f in fields(Mention) if f.name not in TRANSIENT_FIELDS}
 """Each field's declared type as written (``"str | None"``): what :func:`coerce_fields` enforces."""
 DATETIME_FIELDS = ("published_at", "crawled_at", "reply_at")
 NLP_FIELDS = ("language", "sentiment_label", "sentiment_score", "aspects", "keywords", "nlp_model")

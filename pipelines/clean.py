@@ -41,6 +41,9 @@ class CleanPipeline(VocwatchPipeline):
         # cannot be made its declared type is set aside (counted), and only a mention
         # without a usable text/url/kind is dropped
         given_up, fatal = coerce_fields(item, self.tz)
+        # what the page object already had to empty counts the same way (crawlers.items.Mention.fields_given_up)
+        fatal += [name for name in item.fields_given_up if name in ("text", "url") and name not in fatal]
+        given_up += [name for name in item.fields_given_up if name not in ("text", "url") and name not in given_up]
         if fatal:
             raise self.drop(f"bad_field_{fatal[0]}", item)
         for name in given_up:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,7 +32,7 @@ from crawlers.store.base import (
 
 
 def mention_to_doc(m: Mention) -> dict[str, Any]:
-    doc = asdict(m)
+    doc = m.to_dict()
     doc["_id"] = doc.pop("fingerprint")
     return doc
 

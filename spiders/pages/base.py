@@ -200,7 +200,8 @@ def well_typed(m: Mention) -> Mention:
     64 bits) becomes the field's "absent" value, a count sent as ``"12"`` becomes 12, so
     no store batch or pipeline meets a wrong type. Page objects pass their mentions
     through here (the registry does it for every site adapter)."""
-    if field_problems(m):
+    if problems := field_problems(m):
+        before = {p.split(":", 1)[0]: getattr(m, p.split(":", 1)[0]) for p in problems}
         m.site, m.url = _text(m.site) or "", _text(m.url) or ""
         m.text = _text(m.text) or ""
         if m.kind not in MENTION_KINDS:
@@ -218,4 +219,6 @@ def well_typed(m: Mention) -> Mention:
         for name in TIME_FIELDS:
             value = getattr(m, name)
             setattr(m, name, value if isinstance(value, datetime) and value.utcoffset() is not None else None)
+        m.fields_given_up += [name for name, value in before.items()
+                              if value not in (None, "") and getattr(m, name) in (None, "")]
     return m
