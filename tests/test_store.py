@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -116,6 +117,71 @@ def test_sqlite_urls() -> None:
         sqlite_path("sqlite://host/x.db")
 
 
+# -- one contract, both backends: SQLite for real, MongoDB through mongomock, and a real
+# MongoDB server as well whenever VOCWATCH_TEST_MONGO_URL names one ------------------------
+BACKENDS = ["sqlite", "mongomock"] + (["mongodb"] if os.environ.get("VOCWATCH_TEST_MONGO_URL") else [])
+
+
+@pytest.fixture(params=BACKENDS)
+def any_store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    if request.param == "sqlite":
+        s = open_store(f"sqlite:///{tmp_path}/v.db")
+    elif request.param == "mongomock":
+        import mongomock
+        import pymongo
+
+        monkeypatch.setattr(pymongo, "MongoClient", mongomock.MongoClient)
+        # mongomock 4.3 predates pymongo 4.11's UpdateOne(sort=...): accept and ignore it
+        add_update = mongomock.collection.BulkOperationBuilder.add_update
+        monkeypatch.setattr(mongomock.collection.BulkOperationBuilder, "add_update",
+                            lambda self, *a, sort=None, **kw: add_update(self, *a, **kw))
+        s = open_store("mongodb://127.0.0.1:27017/vocwatch")
+    else:  # a real server: a database of its own per test, dropped afterwards
+        import pymongo
+
+        base = os.environ["VOCWATCH_TEST_MONGO_URL"].rstrip("/")
+        name = f"vocwatch_test_{os.getpid()}_{abs(hash(str(tmp_path))) % 10**8}"
+        s = open_store(f"{base}/{name}")
+    yield s
+    if request.param == "mongodb":
+        client = pymongo.MongoClient(os.environ["VOCWATCH_TEST_MONGO_URL"])
+        client.drop_database(name)
+        client.close()
+    s.close()
+
+
+def test_contract_roundtrip_and_idempotent_upsert(any_store) -> None:  # type: ignore[no-untyped-def]
+    m = mention("1", rating_raw=8.0, rating_scale=10.0, rating=4.0, reply_text="谢谢", reply_at=T0 + timedelta(hours=3),
+                language="zh", sentiment_label="positive", sentiment_score=0.7, nlp_model="x-1")
+    assert any_store.upsert_mentions([m]).inserted == 1
+    assert any_store.upsert_mentions([m]).unchanged == 1
+    changed = mention("1", likes=9)
+    assert any_store.upsert_mentions([changed]).updated == 1
+    (back,) = list(any_store.iter_mentions())
+    assert back.likes == 9 and back.published_at == T0 and back.published_at.tzinfo is not None
+    assert any_store.count_mentions(source_id="src") == 1
+    assert any_store.known_fingerprints("src") == {changed.fingerprint: changed.content_hash}
+
+
+def test_contract_only_runs_with_evidence_set_the_cut_off(any_store) -> None:  # type: ignore[no-untyped-def]
+    """last_successful_run: finished and advanced; an old run without the flag counts by its
+    outcome; partial, killed, interrupted and non-advancing runs never do."""
+    old = any_store.start_run("src", "selectors", T0)
+    any_store.finish_run(old, T0 + timedelta(minutes=1), "finished", {})
+    assert any_store.last_successful_run("src").id == old
+    for i, (outcome, stats) in enumerate([("finished", {"vocwatch/cutoff/advanced": 0}), ("partial", {}),
+                                          ("killed", {}), ("interrupted", {})], start=1):
+        rid = any_store.start_run("src", "selectors", T0 + timedelta(hours=i), {"vocwatch/pid": 1})
+        any_store.finish_run(rid, T0 + timedelta(hours=i, minutes=1), outcome, stats)
+        assert any_store.last_successful_run("src").id == old, outcome
+    good = any_store.start_run("src", "selectors", T0 + timedelta(hours=9))
+    any_store.finish_run(good, T0 + timedelta(hours=9, minutes=1), "finished",
+                         {"vocwatch/cutoff/advanced": 1, "vocwatch/failed_requests": [{"url": "http://x/2", "runs": 1}]})
+    last = any_store.last_successful_run("src")
+    assert last.id == good and last.stats["vocwatch/failed_requests"] == [{"url": "http://x/2", "runs": 1}]
+    assert [r.outcome for r in any_store.list_runs(source_id="src", limit=3)] == ["finished", "interrupted", "killed"]
+
+
 def test_mongo_document_mapping_roundtrip() -> None:
     """No MongoDB server can be installed here: only the document mapping is tested."""
     m = mention("1")
@@ -224,21 +290,7 @@ def test_rollup_whole_range_is_one_bucket_per_group(store: SQLiteStore) -> None:
     assert {r.bucket for r in store.rollup(bucket=WHOLE_RANGE, group_by=())} == {""}
 
 
-# -- crawl-health findings: one contract, both backends (MongoDB through mongomock) ------
-@pytest.fixture(params=["sqlite", "mongo"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        s = open_store(f"sqlite:///{tmp_path}/v.db")
-    else:
-        import mongomock
-        import pymongo
-
-        monkeypatch.setattr(pymongo, "MongoClient", mongomock.MongoClient)
-        s = open_store("mongodb://127.0.0.1:27017/vocwatch")
-    yield s
-    s.close()
-
-
+# -- crawl-health findings (contract over both backends: any_store above) ---------------
 def test_health_findings_are_kept_with_their_run(any_store) -> None:  # type: ignore[no-untyped-def]
     from crawlers.store.base import HealthFinding
     from monitor.health import history

@@ -527,6 +527,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
             results["metrics"] = metrics.run(args.dir, window=args.window, **synth)
         else:
             results["export"] = export.run(args.dir, formats=args.formats, **synth)
+    if args.what == "faults":
+        from vocwatch.bench import faults
+
+        return faults.main([arg for o in args.only for arg in ("--only", o)])
     if args.what == "mutations":
         from vocwatch.bench import mutations
 
@@ -869,10 +873,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("bench", help="benchmarks: NLP accuracy/throughput/cold start, crawl throughput full vs bare")
-    p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export", "alerts", "mutations"], nargs="?",
-                   default="all", help="all = nlp + crawl; metrics and export run on a large synthetic set (see --dir); "
+    p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export", "alerts", "mutations", "faults"],
+                   nargs="?", default="all",
+                   help="all = nlp + crawl; metrics and export run on a large synthetic set (see --dir); "
                         "alerts replays a simulated month through the detectors; mutations reads every saved "
-                        "real page (--shared) mutated --variants ways with every adapter")
+                        "real page (--shared) mutated --variants ways with every adapter; faults crawls a "
+                        "misbehaving local site with the real CLI (--only NAME picks faults)")
     p.add_argument("--shared", default="../shared", help="directory holding datasets/ (accuracy tables skipped without it) and pages/ (mutations)")
     p.add_argument("--no-baselines", action="store_true", help="skip SnowNLP/VADER (slow)")
     p.add_argument("--comments", type=int, default=20_000, help="crawl benchmark: comments on the local site")
@@ -889,6 +895,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alert-seed", type=int, default=7, help="alerts: seed")
     p.add_argument("--alert-dir", default="data/bench-alerts", help="alerts: where the replay's SQLite file goes")
     p.add_argument("--variants", type=int, default=10, help="mutations: mutated variants of each saved page")
+    p.add_argument("--only", action="append", default=[], help="faults: only faults whose name contains this")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_bench)
 

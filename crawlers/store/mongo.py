@@ -206,9 +206,18 @@ def _aware(dt: datetime | None) -> datetime | None:
 
 
 def _clean_stats(stats: dict[str, Any]) -> dict[str, Any]:
-    """Stats as Mongo keys allow (no ``.`` or ``$``) and plain values."""
-    return {k.replace(".", "\uff0e").replace("$", "\uff04"): (v if isinstance(v, int | float | str) else str(v))
-            for k, v in stats.items()}
+    """Stats as Mongo keys allow (no ``.`` or ``$``) and plain values; lists of records
+    (``vocwatch/failed_requests``) stay lists, as in the SQLite store's JSON."""
+    def plain(v: Any) -> Any:
+        if isinstance(v, int | float | str | bool) or v is None:
+            return v
+        if isinstance(v, list | tuple):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {str(k): plain(x) for k, x in v.items()}
+        return str(v)
+
+    return {k.replace(".", "\uff0e").replace("$", "\uff04"): plain(v) for k, v in stats.items()}
 
 
 def last_successful_query(source_id: str) -> dict[str, Any]:
