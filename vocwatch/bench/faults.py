@@ -140,8 +140,10 @@ def paged_reviews(total: int, now: datetime, prefix: str = "") -> Callable[[int]
 
 # -- running the CLI --------------------------------------------------------------------
 class Probe:
-    def __init__(self, repo: Path, workdir: Path) -> None:
+    def __init__(self, repo: Path, workdir: Path, *, outage: float = 9.0, stop_after: float = 8.0,
+                 stop_signal: int = signal.SIGINT) -> None:
         self.repo, self.workdir = repo, workdir
+        self.outage, self.stop_after, self.stop_signal = outage, stop_after, stop_signal
         self.env = {**os.environ, "PYTHONPATH": str(repo), "VOCWATCH_NLP_WORKERS": "0"}
         self.env.pop("VOCWATCH_CONFIG", None)
         self.env.pop("VOCWATCH_STORE_URL", None)
@@ -286,7 +288,7 @@ def fault_bad_fields(p: Probe) -> dict[str, Any]:
 
 
 def fault_million_pages(p: Probe) -> dict[str, Any]:
-    """A page that claims 1,000,000 pages; SIGINT after 8 s."""
+    """A page that claims 1,000,000 pages; SIGINT (``--signal``) after 8 s (``--stop-after``)."""
     now = datetime.now(UTC)
 
     def respond(path: str, query: dict[str, list[str]], n: int) -> tuple[int, dict[str, str], bytes]:
@@ -304,10 +306,10 @@ def fault_million_pages(p: Probe) -> dict[str, Any]:
         proc = p.popen("crawl", "-c", str(cfg), "--quiet")
         peak = 0
         t0 = time.monotonic()
-        while time.monotonic() - t0 < 8 and proc.poll() is None:
+        while time.monotonic() - t0 < p.stop_after and proc.poll() is None:
             peak = max(peak, rss_mb(proc.pid))
             time.sleep(0.2)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(p.stop_signal)
         t1 = time.monotonic()
         stopped = None
         while time.monotonic() - t1 < 30:
@@ -321,8 +323,9 @@ def fault_million_pages(p: Probe) -> dict[str, Any]:
             proc.wait()
         proc.communicate()
         requested = len(hits)
-    return {"peak RSS MB (8 s)": round(peak), "pages requested": requested,
-            "stop after SIGINT": f"{stopped:.1f} s" if stopped is not None else "not within 30 s (killed)",
+    sig = signal.Signals(p.stop_signal).name
+    return {f"peak RSS MB ({p.stop_after:g} s)": round(peak), "pages requested": requested,
+            f"stop after {sig}": f"{stopped:.1f} s" if stopped is not None else "not within 30 s (killed)",
             "outcomes": outcomes(db), "exit code": proc.returncode}
 
 
@@ -360,7 +363,7 @@ def fault_all_sources_fail(p: Probe) -> dict[str, Any]:
 
 
 def fault_outage(p: Probe) -> dict[str, Any]:
-    """The site answers 503 for 9 s from the crawl's first request, then recovers."""
+    """The site answers 503 for 9 s (``--outage``) from the crawl's first request, then recovers."""
     now = datetime.now(UTC)
     render = paged_reviews(20, now)
     first: list[float] = []
@@ -368,7 +371,7 @@ def fault_outage(p: Probe) -> dict[str, Any]:
     def respond(path: str, query: dict[str, list[str]], n: int) -> tuple[int, dict[str, str], bytes]:
         if not first:
             first.append(time.monotonic())
-        if time.monotonic() - first[0] < 9:
+        if time.monotonic() - first[0] < p.outage:
             return 503, {}, b"<html><body>down for maintenance</body></html>"
         return 200, {}, render(int(query.get("page", ["1"])[0]))[0].encode()
 
@@ -486,9 +489,9 @@ FAULTS: dict[str, Callable[[Probe], dict[str, Any]]] = {
     "redirect loop on first page, 3 crawls": fault_redirect_loop,
     "dict nickname + list date in a batch of 10": fault_bad_fields,
     "two sources on one host, ids 1..5 each": fault_two_sources_one_host,
-    "page claims 1,000,000 pages, SIGINT at 8 s": fault_million_pages,
+    "page claims 1,000,000 pages, then a stop signal": fault_million_pages,
     "every source fails": fault_all_sources_fail,
-    "9-second outage (503)": fault_outage,
+    "outage (503 for --outage s)": fault_outage,
     "kill -9 mid-crawl, then crawl again": fault_kill9,
     "markup redesign between two runs": fault_redesign,
     "GBK page, wrong charset header": fault_gbk,
@@ -502,10 +505,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repo", type=Path, default=REPO, help="checkout whose `vocwatch crawl` is probed")
     ap.add_argument("--only", action="append", default=[], help="run faults whose name contains this")
     ap.add_argument("--json", action="store_true", help="one JSON object per fault")
+    ap.add_argument("--outage", type=float, default=9.0, help="seconds the outage fault's site answers 503")
+    ap.add_argument("--stop-after", type=float, default=8.0, help="seconds before the million-page crawl is signalled")
+    ap.add_argument("--signal", choices=["INT", "TERM"], default="INT", help="signal that stops the million-page crawl")
     args = ap.parse_args(argv)
     chosen = {k: f for k, f in FAULTS.items() if not args.only or any(o in k for o in args.only)}
     with tempfile.TemporaryDirectory(prefix="vocwatch-faults-") as tmp:
-        probe = Probe(args.repo.resolve(), Path(tmp))
+        probe = Probe(args.repo.resolve(), Path(tmp), outage=args.outage, stop_after=args.stop_after,
+                      stop_signal=getattr(signal, f"SIG{args.signal}"))
         if not args.json:
             print(f"fault probe of {probe.repo} ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)\n")
             print("| fault | result |\n|---|---|")
