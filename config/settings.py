@@ -58,6 +58,9 @@ EXTENSIONS = {
     "crawlers.shutdown.QuickStop": 510,
 }
 LOG_FORMATTER = "crawlers.extensions.VocwatchLogFormatter"
+# a failed page is retried from its callback (SourceSpider.retry_page, Scrapy's get_retry_request):
+# carrying retry_times over is the point, not a meta key copied by mistake
+META_COPY_WARN_SKIP_KEYS = ["retry_times"]
 
 # vocwatch's own settings
 VOCWATCH_CONFIG = "vocwatch.toml"  # overridden by the VOCWATCH_CONFIG environment variable

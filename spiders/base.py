@@ -261,7 +261,8 @@ class SourceSpider(scrapy.Spider):
             self.remember_failed(response.request, "page_blocked")
             return
         yield response.request.replace(  # type: ignore[union-attr]
-            dont_filter=True, meta={**response.meta, "vocwatch_block_tries": tries + 1, "vocwatch_planned": False})
+            dont_filter=True, meta={**{k: v for k, v in response.meta.items() if k != "download_latency"},
+                                    "vocwatch_block_tries": tries + 1, "vocwatch_planned": False})
 
     def retry_page(self, request: scrapy.Request, reason: str) -> scrapy.Request | None:
         """A failed page (empty, truncated, not text, a redirect loop): retried with
@@ -271,6 +272,7 @@ class SourceSpider(scrapy.Spider):
         retry = get_retry_request(request, spider=self, reason=reason, logger=self.logger, give_up_log_level="DEBUG")
         if retry is not None:
             retry.meta["vocwatch_planned"] = False  # its answer must not release a second planned page
+            retry.meta.pop("download_latency", None)  # the failed download's, not the retry's
             self.logger.warning("%s: %s (%s); retrying", self.source.id, request.url, reason)
             return retry
         self.crawler.stats.inc_value(DROPPED + reason)
