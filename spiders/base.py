@@ -41,7 +41,7 @@ from config import Config, Source, load_config
 from crawlers.addon import config_path
 from crawlers.integrity import PAGE_REDIRECT_LOOP, PAGE_TRUNCATED, page_problem
 from crawlers.items import Mention, id_scope_value
-from crawlers.middlewares import RedirectLoop, RetryBudgetExhausted
+from crawlers.middlewares import RedirectLoop, RetryBudgetExhausted, backoff_seconds
 from crawlers.render import RENDER_META
 from crawlers.runtime import store_for
 from crawlers.shutdown import CrawlStopping, crawl_stopping, pause
@@ -217,7 +217,7 @@ class SourceSpider(scrapy.Spider):
             return
         is_text = isinstance(response, TextResponse)
         if problem := page_problem(response.status, response.body, response.text if is_text else None):
-            if retry := self.retry_page(response.request, problem):  # type: ignore[arg-type]
+            if (retry := self.retry_page(response.request, problem)) and await self.back_off(retry, problem):  # type: ignore[arg-type]
                 yield retry
             return
         text = response.text if is_text else ""
@@ -242,7 +242,8 @@ class SourceSpider(scrapy.Spider):
             except Exception as exc:  # a page object's bug must cost one page, not the crawl
                 self.parser_error(response, exc)
             malformed = response.meta.pop(MALFORMED_META, False)  # the callback called self.malformed()
-            if malformed and (retry := self.retry_page(response.request, "page_malformed")):  # type: ignore[arg-type]
+            if (malformed and (retry := self.retry_page(response.request, "page_malformed"))  # type: ignore[arg-type]
+                    and await self.back_off(retry, "page_malformed")):
                 yield retry
             return
         stats.inc_value(f"vocwatch/blocked/{reason}")
@@ -263,6 +264,21 @@ class SourceSpider(scrapy.Spider):
         yield response.request.replace(  # type: ignore[union-attr]
             dont_filter=True, meta={**{k: v for k, v in response.meta.items() if k != "download_latency"},
                                     "vocwatch_block_tries": tries + 1, "vocwatch_planned": False})
+
+    async def back_off(self, retry: scrapy.Request, reason: str) -> bool:
+        """Wait before a failed page's retry as the download retries do (``[crawl]
+        retry_backoff``, doubling, capped by ``retry_backoff_max``): an empty or cut-off page
+        is often a site mid-deploy, and retrying at once would spend the tries in a second.
+        False when the crawl is stopping (the page is kept for the next run instead)."""
+        settings = self.crawler.settings
+        wait = backoff_seconds(retry.meta.get("retry_times", 1) - 1, settings.getfloat("VOCWATCH_RETRY_BACKOFF", 1.0),
+                               settings.getfloat("VOCWATCH_RETRY_BACKOFF_MAX", 60.0))
+        self.crawler.stats.inc_value("vocwatch/retry/page_backoff_waits")
+        if await pause(self.crawler, wait):
+            return True
+        self.crawler.stats.inc_value("vocwatch/interrupted/waits_cut")
+        self.remember_failed(retry, reason)
+        return False
 
     def retry_page(self, request: scrapy.Request, reason: str) -> scrapy.Request | None:
         """A failed page (empty, truncated, not text, a redirect loop): retried with

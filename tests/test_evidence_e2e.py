@@ -102,6 +102,8 @@ def test_a_broken_first_page_never_moves_the_cut_off(tmp_path: Path) -> None:
         assert broken.outcome == "failed", (name, broken.outcome, first.stdout)
         assert broken.stats[f"vocwatch/dropped/{reason}"] == 1, (name, broken.stats)
         assert broken.stats["retry/count"] == 2 and broken.stats["retry/max_reached"] == 1, (name, broken.stats)
+        if name in ("empty", "cut", "binary"):  # read, then retried by the spider: with backoff, like downloads
+            assert broken.stats["vocwatch/retry/page_backoff_waits"] == 2, (name, broken.stats)
         assert broken.stats["vocwatch/cutoff/advanced"] == 0, name
         assert reason in broken.stats["vocwatch/cutoff/why_not"], name
         # the cut-off did not move: the next crawl read every page, not page 1 only
