@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -173,18 +174,27 @@ def mention_content_hash(m: Mention) -> str:
     return _digest(parts)
 
 
-_REQUIRED_TEXT = ("site", "kind", "url", "text", "source_id", "location_id", "brand", "id_scope",
-                  "fingerprint", "content_hash")
+REQUIRED_TEXT = ("site", "kind", "url", "text", "source_id", "location_id", "brand", "id_scope",
+                 "fingerprint", "content_hash")
+"""Text fields a mention cannot be without: one that cannot be made text makes it meaningless."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A lone UTF-16 surrogate: JSON can escape one ("\\ud83d" of an emoji cut in half), Python
+keeps it, and encoding the string to UTF-8 for any store raises."""
+_INT64 = (-(2**63), 2**63)
+"""What a store can keep of an integer (JSON integers are unbounded)."""
 
 
 def _hint(name: str) -> str:
     return _TYPES[name].replace(" ", "")
 
 
-def coerce_fields(m: Mention, tz: tzinfo = UTC) -> tuple[list[str], list[str]]:
+def coerce_fields(m: Mention, tz: tzinfo | None = UTC) -> tuple[list[str], list[str]]:
     """Bring every field of ``m`` to its declared type, in place, as far as it can be done
     without guessing: numbers as text become numbers, a number where text belongs becomes
-    text, a naive datetime is read in ``tz``. A value that cannot be (a dict where a name
+    text, a naive datetime is read in ``tz`` (given up when ``tz`` is None), a lone
+    surrogate becomes U+FFFD, a count beyond 64 bits or a non-finite rating is no value. The
+    one coercer: page objects (``spiders.pages.base.well_typed``) and the clean stage both
+    use it. A value that cannot be (a dict where a name
     belongs, a list where a date belongs) is set to ``None`` (``[]`` for lists). Returns
     ``(given_up, fatal)``: the optional fields set aside, and the required ones (text, url,
     ...) that cannot be, which make the mention meaningless."""
@@ -205,7 +215,7 @@ def coerce_fields(m: Mention, tz: tzinfo = UTC) -> tuple[list[str], list[str]]:
         if ok:
             if new is not value:
                 setattr(m, name, new)
-        elif name in _REQUIRED_TEXT:
+        elif name in REQUIRED_TEXT:
             fatal.append(name)
         else:
             setattr(m, name, [] if hint.startswith("list") else None)
@@ -220,13 +230,17 @@ def _coerce(hint: str, value: Any, tz: tzinfo, parse_count: Any) -> tuple[bool, 
     base = hint.removesuffix("|None")
     if base == "str":
         if isinstance(value, str):
-            return True, value
+            return True, _SURROGATE.sub("\ufffd", value)
         if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
             return True, str(value)
         return False, None
     if base == "float":
         if isinstance(value, int | float):
-            return (True, float(value)) if math.isfinite(value) else (False, None)
+            try:
+                number = float(value)
+            except OverflowError:  # an int beyond 1e308
+                return False, None
+            return (True, number) if math.isfinite(number) else (False, None)
         if isinstance(value, str):
             try:
                 number = float(value.strip().replace(",", "."))
@@ -236,11 +250,15 @@ def _coerce(hint: str, value: Any, tz: tzinfo, parse_count: Any) -> tuple[bool, 
         return False, None
     if base == "int":
         count = parse_count(value) if isinstance(value, str | int | float) else None
-        return (count is not None), count
+        if count is None or not _INT64[0] <= count < _INT64[1]:
+            return False, None
+        return True, count
     if base == "datetime":
         if not isinstance(value, datetime):
             return False, None
-        return True, value if value.utcoffset() is not None else value.replace(tzinfo=tz).astimezone(UTC)
+        if value.utcoffset() is not None:
+            return True, value
+        return (False, None) if tz is None else (True, value.replace(tzinfo=tz).astimezone(UTC))
     if base.startswith("list[dict"):
         if isinstance(value, list) and all(isinstance(v, dict) for v in value):
             return True, value

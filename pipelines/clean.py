@@ -9,6 +9,7 @@ from datetime import UTC, datetime, tzinfo
 
 from crawlers.items import (
     MENTION_KINDS,
+    REQUIRED_TEXT,
     Mention,
     coerce_fields,
     mention_content_hash,
@@ -42,8 +43,8 @@ class CleanPipeline(VocwatchPipeline):
         # without a usable text/url/kind is dropped
         given_up, fatal = coerce_fields(item, self.tz)
         # what the page object already had to empty counts the same way (crawlers.items.Mention.fields_given_up)
-        fatal += [name for name in item.fields_given_up if name in ("text", "url") and name not in fatal]
-        given_up += [name for name in item.fields_given_up if name not in ("text", "url") and name not in given_up]
+        fatal += [name for name in item.fields_given_up if name in REQUIRED_TEXT and name not in fatal]
+        given_up += [name for name in item.fields_given_up if name not in REQUIRED_TEXT and name not in given_up]
         if fatal:
             raise self.drop(f"bad_field_{fatal[0]}", item)
         for name in given_up:

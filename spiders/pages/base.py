@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 
 from parsel import Selector
 
-from crawlers.items import MENTION_KINDS, Mention
-from crawlers.processors import parse_count, parse_datetime
+from crawlers.items import MENTION_KINDS, Mention, coerce_fields
+from crawlers.processors import parse_datetime
 
 
 class MalformedPage(ValueError):
@@ -141,17 +141,6 @@ def _count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
-def _finite(value: Any) -> float | None:
-    """``value`` as a finite float if it is a number (not a bool) that fits one."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return None
-    try:
-        result = float(value)
-    except OverflowError:  # an int beyond 1e308
-        return None
-    return result if math.isfinite(result) else None
-
-
 def field_problems(m: Mention) -> list[str]:
     """Fields of ``m`` whose value is not of the type :class:`Mention` documents, as
     ``"author: dict"``; empty when the mention is well typed."""
@@ -185,40 +174,20 @@ _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 keeps it, and encoding the string to UTF-8 for any store raises."""
 
 
-def _text(value: Any) -> str | None:
-    """A text field from a scraped value: strings as they are (a lone surrogate replaced by
-    U+FFFD, as a decoder does), numbers as their digits (an id or a nickname ``12345``),
-    anything else (a dict, a list) is not text."""
-    if isinstance(value, str):
-        return _SURROGATE_RE.sub("\ufffd", value)
-    return str(value) if _finite(value) is not None else None
-
-
 def well_typed(m: Mention) -> Mention:
     """``m`` with every field of its documented type, in place: a value a page could not
     have meant for the field (a dict nickname, a list date, a NaN rating, a count beyond
     64 bits) becomes the field's "absent" value, a count sent as ``"12"`` becomes 12, so
     no store batch or pipeline meets a wrong type. Page objects pass their mentions
-    through here (the registry does it for every site adapter)."""
-    if problems := field_problems(m):
-        before = {p.split(":", 1)[0]: getattr(m, p.split(":", 1)[0]) for p in problems}
-        m.site, m.url = _text(m.site) or "", _text(m.url) or ""
-        m.text = _text(m.text) or ""
-        if m.kind not in MENTION_KINDS:
-            m.kind = "review"
-        for name in STR_FIELDS:
-            setattr(m, name, _text(getattr(m, name)))
-        for name in COUNT_FIELDS:
-            value = getattr(m, name)
-            if not (isinstance(value, int) and not isinstance(value, bool)):
-                value = parse_count(value if isinstance(value, str | float) else None)
-            setattr(m, name, value if _count(value) else None)
-        for name in FLOAT_FIELDS:
-            value = getattr(m, name)
-            setattr(m, name, _finite(getattr(m, name)))
-        for name in TIME_FIELDS:
-            value = getattr(m, name)
-            setattr(m, name, value if isinstance(value, datetime) and value.utcoffset() is not None else None)
-        m.fields_given_up += [name for name, value in before.items()
-                              if value not in (None, "") and getattr(m, name) in (None, "")]
+    through here (the registry does it for every site adapter). The coercion is
+    ``crawlers.items.coerce_fields`` (the clean stage's too); what it had to give up is
+    noted in ``fields_given_up``, so the crawl counts it."""
+    if not field_problems(m):
+        return m
+    given_up, fatal = coerce_fields(m, tz=None)  # a page object's naive time has no zone to read it in
+    for name in fatal:
+        setattr(m, name, "")  # the clean stage drops the mention as bad_field_<name>
+    if m.kind not in MENTION_KINDS:
+        m.kind = "review"
+    m.fields_given_up += [name for name in (*given_up, *fatal) if name not in m.fields_given_up]
     return m
