@@ -36,6 +36,15 @@ role = "own"
 """One own hotel location (``harbor-sh-bund``) for configs that only need somewhere to put sources."""
 
 
+def crawl_head(*, delay: object = 0, timeout: object = 5, retries: object = 0, extra: str = "") -> str:
+    """The head of a test config: a SQLite store at ``{db}`` (left as a ``str.format`` field)
+    and a ``[crawl]`` table for local sites (no delay, a short timeout, no retries unless
+    asked), then ``extra`` lines of ``[crawl]``. A value may itself be a format field
+    (``timeout="{timeout}"``)."""
+    return (f'\n[store]\nurl = "sqlite:///{{db}}"\n\n[crawl]\ndelay = {delay}\ntimeout = {timeout}\n'
+            f"retries = {retries}\n{extra}\n")
+
+
 @contextmanager
 def local_site(respond: Callable[[str], tuple[int, str, bytes]]) -> Iterator[tuple[str, list[str]]]:
     """Serve ``respond(path) -> (status, content type, body)`` over real HTTP on 127.0.0.1;

@@ -15,20 +15,12 @@ from typing import Any, TypeVar
 import pytest
 
 from crawlers.store import open_store
-from tests.conftest import ONE_HOTEL, ROOT, run_vocwatch
+from tests.conftest import ONE_HOTEL, ROOT, crawl_head, run_vocwatch
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds processes through /proc")
 
 SOURCE = "harbor-sh-bund/hotel_reviews"
-CONFIG = """
-[store]
-url = "sqlite:///{db}"
-
-[crawl]
-delay = {delay}
-timeout = 10
-retries = 0
-""" + ONE_HOTEL + """
+CONFIG = crawl_head(delay="{delay}", timeout=10) + ONE_HOTEL + """
 [[sources]]
 location = "harbor-sh-bund"
 kind = "hotel_reviews"

@@ -14,18 +14,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from crawlers.store import CrawlRun, open_store
-from tests.conftest import ONE_HOTEL, local_site, run_vocwatch, shared_path
+from tests.conftest import ONE_HOTEL, crawl_head, local_site, run_vocwatch, shared_path
 from tests.evidence_site import PAGE_SIZE, REVIEWS, FaultySite, Hotel, faulty_site, now, reviews_for
 
-CONFIG = """
-[store]
-url = "sqlite:///{db}"
-
-[crawl]
-delay = 0
-timeout = 5
-retries = 2
-""" + ONE_HOTEL
+CONFIG = crawl_head(retries=2) + ONE_HOTEL
 
 SOURCE = """
 [[sources]]

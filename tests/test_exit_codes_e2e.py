@@ -11,18 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from crawlers.store import open_store
-from tests.conftest import DEMO_CONFIG, ONE_HOTEL, ROOT, local_site, run_vocwatch
+from tests.conftest import DEMO_CONFIG, ONE_HOTEL, ROOT, crawl_head, local_site, run_vocwatch
 
-CONFIG = """
-[store]
-url = "sqlite:///{db}"
-
-[crawl]
-delay = 0
-timeout = 5
-retries = 0
-{crawl}
-""" + ONE_HOTEL + """
+CONFIG = crawl_head(extra="{crawl}") + ONE_HOTEL + """
 [[sources]]
 id = "refused"
 location = "harbor-sh-bund"

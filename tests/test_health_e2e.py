@@ -10,19 +10,10 @@ from pathlib import Path
 
 from crawlers.store import open_store
 from tests.alert_receivers import Webhook
-from tests.conftest import ONE_HOTEL, local_site, run_vocwatch
+from tests.conftest import ONE_HOTEL, crawl_head, local_site, run_vocwatch
 
 SOURCE = "harbor-sh-bund/reviews"
-CONFIG = """
-[store]
-url = "sqlite:///{db}"
-
-[crawl]
-delay = 0
-timeout = 5
-retries = 0
-obey_robots = false
-""" + ONE_HOTEL + """
+CONFIG = crawl_head(extra="obey_robots = false") + ONE_HOTEL + """
 [[sources]]
 id = "{source}"
 location = "harbor-sh-bund"
