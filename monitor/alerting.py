@@ -356,10 +356,7 @@ def health_alerts(config: Config, store: Store, *, now: datetime,
                         region=loc.region if loc else None, aspect=None, title=_clean(f.message, 200),
                         summary=_health_summary(f.message, details), details=details, mentions=[],
                         first_seen=now, last_seen=now)
-            old = alerts.open_for(new.watch, cooldown_start)
-            if old is None:
-                new.id = hashlib.sha1(f"{new.watch}|{now.isoformat()}".encode()).hexdigest()[:12]
-                alerts.save(new)
+            if (old := _open_incident(alerts, new, cooldown_start, now)) is None:
                 out.append(new)
                 continue
             if old.details.get("run_id") == f.run_id:
@@ -440,6 +437,17 @@ def unrouted(config: Config, severity: str = "critical") -> list[tuple[str, tupl
         if lost:
             out.append((scope, lost))
     return out
+
+
+def _open_incident(alerts: AlertStore, new: Alert, cooldown_start: datetime, now: datetime) -> Alert | None:
+    """The incident still open for ``new``'s watch (seen since ``cooldown_start``), or None
+    after opening ``new`` as a new one (its id from its watch and ``now``): one incident per
+    watch, for every kind of alert."""
+    old = alerts.open_for(new.watch, cooldown_start)
+    if old is None:
+        new.id = hashlib.sha1(f"{new.watch}|{now.isoformat()}".encode()).hexdigest()[:12]
+        alerts.save(new)
+    return old
 
 
 def _watched(config: Config) -> list[str]:
@@ -667,10 +675,7 @@ def _persist(config: Config, store: Store, alerts: AlertStore, findings: list[Fi
         new = Alert(id="", kind=f.kind, severity=f.severity, state="new", location_id=f.location_id, brand=f.brand,
                     region=loc.region if loc else None, aspect=f.aspect, title=title, summary=summary,
                     details=details, mentions=picked, first_seen=now, last_seen=now)
-        old = alerts.open_for(new.watch, cooldown_start)
-        if old is None:
-            new.id = hashlib.sha1(f"{new.watch}|{now.isoformat()}".encode()).hexdigest()[:12]
-            alerts.save(new)
+        if (old := _open_incident(alerts, new, cooldown_start, now)) is None:
             out.append(new)
             continue
         grew = f.magnitude >= old.details.get("magnitude", 0) * (1 + s.update_growth)
