@@ -26,7 +26,7 @@ class Crawl:
     def run(self, *extra: str) -> str:
         proc = run_vocwatch("crawl", "-c", str(DEMO_CONFIG), "--store", self.url, "-q", "--log-level", "INFO", *extra,
                             env={"VOCWATCH_SANDBOX": self.sandbox.base_url})
-        # exit 3: the sandbox's malformed mall page makes beanleaf-hz-hubin partial on purpose
+        # exit 3: the sandbox's cut-off mall page makes beanleaf-hz-hubin partial on purpose
         assert proc.returncode == 3, proc.stdout + proc.stderr[-5000:]
         return proc.stdout
 

@@ -91,14 +91,14 @@ def crawl_exit_code(outcomes: Sequence[str]) -> int:
 
 def _print_results(results) -> None:  # type: ignore[no-untyped-def]
     width = max((len(r.source_id) for r in results), default=10)
-    print(f"\n{'source':<{width}}  {'outcome':<8} {'pages':>5} {'stored':>6}  dropped (reason: count)")
+    print(f"\n{'source':<{width}}  {'outcome':<11} {'pages':>5} {'stored':>6}  dropped (reason: count)")
     for r in results:
         stats = r.run.stats if r.run else {}
         stored = stats.get("vocwatch/store/inserted", 0) + stats.get("vocwatch/store/updated", 0)
         drops = ", ".join(f"{k}: {v}" for k, v in r.drops.items()) or "-"
         if r.error:
             drops = f"error: {r.error}"
-        print(f"{r.source_id:<{width}}  {r.outcome:<8} {stats.get('vocwatch/pages/read', 0):>5} {stored:>6}  {drops}")
+        print(f"{r.source_id:<{width}}  {r.outcome:<11} {stats.get('vocwatch/pages/read', 0):>5} {stored:>6}  {drops}")
     _print_problems(results)
 
 
@@ -244,7 +244,7 @@ def _run_record(run) -> dict:  # type: ignore[no-untyped-def]
     }
 
 
-RUNS_HEADER = (f"{'run':<6} {'started (UTC)':<19} {'took':>7}  {'outcome':<8} {'source':<36} "
+RUNS_HEADER = (f"{'run':<6} {'started (UTC)':<19} {'took':>7}  {'outcome':<11} {'source':<36} "
                f"{'pages':>5} {'read':>5} {'stored':>6} {'updated':>7} {'unchanged':>9} {'dropped':>7}  balance")
 
 
@@ -252,7 +252,7 @@ def _run_line(r: dict) -> str:
     took = f"{r['took_seconds']:.1f}s" if r["took_seconds"] is not None else "-"
     bal = r["balance"]
     check = "-" if bal is None else "ok" if bal["closes"] else f"OFF by {bal['unaccounted']}"
-    return (f"#{r['id']:<5} {r['started_at'][:19].replace('T', ' '):<19} {took:>7}  {r['outcome']:<8} {r['source']:<36} "
+    return (f"#{r['id']:<5} {r['started_at'][:19].replace('T', ' '):<19} {took:>7}  {r['outcome']:<11} {r['source']:<36} "
             f"{r['pages']:>5} {r['read']:>5} {r['stored']:>6} {r['updated']:>7} {r['unchanged']:>9} {r['dropped']:>7}  {check}")
 
 
