@@ -223,10 +223,7 @@ class SourceSpider(scrapy.Spider):
         text = response.text if is_text else ""
         reason = block_reason(response.status, response.url, text)
         if reason is None and response.status >= 400:
-            stats.inc_value(DROPPED + f"page_http_{response.status}")
-            self.seed_failed(response.meta, f"page_http_{response.status}")
-            self.logger.error("giving up on %s: HTTP %d", response.url, response.status)
-            self.remember_failed(response.request, f"page_http_{response.status}")
+            self.give_up(response.request, f"page_http_{response.status}", f"HTTP {response.status}")  # type: ignore[arg-type]
             return
         if reason is None:
             seed = response.meta.get(SEED_META, False)
@@ -249,10 +246,7 @@ class SourceSpider(scrapy.Spider):
         stats.inc_value(f"vocwatch/blocked/{reason}")
         tries = response.meta.get("vocwatch_block_tries", 0)
         if tries >= settings.getint("VOCWATCH_BLOCK_RETRIES", 2):
-            stats.inc_value(DROPPED + "page_blocked")
-            self.seed_failed(response.meta, "page_blocked")
-            self.logger.error("giving up on %s: still a %s page after %d retries", response.url, reason, tries)
-            self.remember_failed(response.request, "page_blocked")
+            self.give_up(response.request, "page_blocked", f"still a {reason} page after {tries} retries")  # type: ignore[arg-type]
             return
         wait = settings.getfloat("VOCWATCH_BLOCK_BACKOFF", 30.0) * 2**tries
         self.logger.warning("%s is a %s page; retrying in %.1fs", response.url, reason, wait)
@@ -291,11 +285,17 @@ class SourceSpider(scrapy.Spider):
             retry.meta.pop("download_latency", None)  # the failed download's, not the retry's
             self.logger.warning("%s: %s (%s); retrying", self.source.id, request.url, reason)
             return retry
+        self.give_up(request, reason, f"{reason} after {request.meta.get('retry_times', 0)} retries")
+        return None
+
+    def give_up(self, request: scrapy.Request, reason: str, why: str = "") -> None:
+        """A page given up on after its retries: counted ``vocwatch/dropped/<reason>``, logged,
+        marked as the first page's failure when it was one (the cut-off stays put), and kept
+        for the next run to request first. The one way every kind of failed page ends."""
         self.crawler.stats.inc_value(DROPPED + reason)
         self.seed_failed(request.meta, reason)
+        self.logger.error("giving up on %s: %s", request.url, why or reason)
         self.remember_failed(request, reason)
-        self.logger.error("giving up on %s: %s after %d retries", request.url, reason, request.meta.get("retry_times", 0))
-        return None
 
     def seed_failed(self, meta: dict[str, Any], reason: str) -> None:
         """Record that a first page was given up on, and why: the run's cut-off stays put."""
@@ -489,10 +489,7 @@ class SourceSpider(scrapy.Spider):
             reason = "page_retry_budget_exhausted"
         else:
             reason = "page_" + failure.type.__name__.lower()  # type: ignore[union-attr]
-        self.crawler.stats.inc_value(DROPPED + reason)
-        self.seed_failed(request.meta, reason)
-        self.logger.error("giving up on %s: %s", request.url, reason)
-        self.remember_failed(request, reason)
+        self.give_up(request, reason)
 
 
 def _unredirected(request: scrapy.Request) -> scrapy.Request:
