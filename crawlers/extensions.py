@@ -18,7 +18,7 @@ from config.model import ScheduleSettings
 from config.redact import redact
 from crawlers.runtime import source_id_of, store_for
 from crawlers.stale import RUN_ERROR, STALE_MARGIN, close_stale_runs, owner_stats
-from crawlers.stats import BALANCE, CUTOFF, DROPPED, ERROR_PREFIXES, ITEM_ERROR, balance
+from crawlers.stats import BALANCE, CUTOFF, DROPPED, ITEM_ERROR, balance, error_counts
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def run_outcome(reason: str, stats: dict[str, Any]) -> str:
         return "partial"
     if reason != "finished":
         return "failed"
-    if any(k.startswith(ERROR_PREFIXES) and v for k, v in stats.items()):
+    if error_counts(stats):
         # errors and not one page read: nothing of the source got through
         return "partial" if stats.get("vocwatch/pages/read") else "failed"
     if stats.get(BALANCE + "unaccounted"):
@@ -148,8 +148,8 @@ class RunRecorder:
         outcome = run_outcome(reason, stats)
         stats["vocwatch/close_reason"] = reason
         if CUTOFF + "history" in stats:
-            errors = ", ".join(sorted(k.removeprefix(DROPPED) for k, v in stats.items() if k.startswith(ERROR_PREFIXES) and v))
-            why_not = cutoff_blocker(stats) or (None if outcome == "finished" else f"run {outcome}: {errors or reason}")
+            failed = ", ".join(error_counts(stats))
+            why_not = cutoff_blocker(stats) or (None if outcome == "finished" else f"run {outcome}: {failed or reason}")
             stats[CUTOFF + "advanced"] = int(why_not is None)
             if why_not is not None:
                 stats[CUTOFF + "why_not"] = why_not

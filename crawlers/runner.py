@@ -18,7 +18,7 @@ from typing import Any
 from config import Config, Source
 from config.redact import redact
 from crawlers.stale import RUN_ERROR
-from crawlers.stats import DROPPED, ERROR_PREFIXES, drops
+from crawlers.stats import DROPPED, drops, error_counts
 from crawlers.store import CrawlRun
 
 logger = logging.getLogger(__name__)
@@ -59,11 +59,10 @@ class SourceResult:
         stats = self.run.stats if self.run else {}
         if self.error or stats.get(RUN_ERROR):
             return str(self.error or stats[RUN_ERROR])
-        errors = sorted(((k.removeprefix(DROPPED), v) for k, v in stats.items()
-                         if k.startswith(ERROR_PREFIXES) and v), key=lambda kv: (-kv[1], kv[0]))
-        if errors:
-            shown = ", ".join(f"{k}: {v}" for k, v in errors[:3])
-            return shown + (f" (+{len(errors) - 3} more)" if len(errors) > 3 else "")
+        failed = sorted(error_counts(stats).items(), key=lambda kv: (-kv[1], kv[0]))
+        if failed:
+            shown = ", ".join(f"{k}: {v}" for k, v in failed[:3])
+            return shown + (f" (+{len(failed) - 3} more)" if len(failed) > 3 else "")
         reason = stats.get("vocwatch/close_reason")
         return f"crawl closed: {reason}" if reason and reason != "finished" else ""
 

@@ -32,6 +32,12 @@ def drops(stats: dict[str, Any]) -> dict[str, int]:
     return {k.removeprefix(DROPPED): v for k, v in sorted(stats.items()) if k.startswith(DROPPED)}
 
 
+def error_counts(stats: dict[str, Any]) -> dict[str, int]:
+    """``what -> count`` of the counters that make a run partial (``ERROR_PREFIXES``), drop
+    reasons without their prefix, sorted by name: what run outcomes and summaries cite."""
+    return dict(sorted((k.removeprefix(DROPPED), v) for k, v in stats.items() if k.startswith(ERROR_PREFIXES) and v))
+
+
 def item_drops(stats: dict[str, Any]) -> dict[str, int]:
     """The drops of items (every reason but ``page_*``), sorted by reason."""
     return {k: v for k, v in drops(stats).items() if not k.startswith(PAGE_DROP)}
