@@ -29,14 +29,13 @@ from statistics import median
 from typing import Any
 
 from config.model import HealthSettings
-from crawlers.stats import COVERAGE_FIELDS, DROPPED, FIELDS
+from crawlers.stats import COVERAGE_FIELDS, DROPPED, EXTRACTED, FIELDS
 from crawlers.store.base import CrawlRun, HealthFinding, Store
 
 CHECKED_OUTCOMES = ("finished", "partial")
 """Runs that ended normally are checked and form the history; a crashed run says nothing
 about the site (its outcome already says ``failed``)."""
 PROBLEMS = ("no_items", "items_drop", "fields_lost", "error_ratio", "blocked_ratio", "malformed_ratio", "no_new")
-EXTRACTED = "vocwatch/mentions/extracted"
 INSERTED = "vocwatch/store/inserted"
 PAGES_READ = "vocwatch/pages/read"
 BLOCKED = DROPPED + "page_blocked"

@@ -95,7 +95,7 @@ def _print_results(results) -> None:  # type: ignore[no-untyped-def]
     for r in results:
         stats = r.run.stats if r.run else {}
         stored = stats.get("vocwatch/store/inserted", 0) + stats.get("vocwatch/store/updated", 0)
-        drops = ", ".join(f"{k}: {v}" for k, v in r.drops.items()) or "-"
+        drops = _counts(r.drops) or "-"
         if r.error:
             drops = f"error: {r.error}"
         print(f"{r.source_id:<{width}}  {r.outcome:<11} {stats.get('vocwatch/pages/read', 0):>5} {stored:>6}  {drops}")
@@ -227,6 +227,7 @@ def _counts(counts: dict[str, int]) -> str:
 
 def _run_record(run) -> dict:  # type: ignore[no-untyped-def]
     """One crawl run as plain data: what ``vocwatch runs`` prints and ``--json`` emits."""
+    from crawlers.stale import RUN_ERROR
     from crawlers.stats import balance, item_drops, page_drops, warnings
 
     stats, b = run.stats, balance(run.stats)
@@ -240,7 +241,7 @@ def _run_record(run) -> dict:  # type: ignore[no-untyped-def]
         "warnings": warnings(stats),
         "balance": None if run.outcome == "running" else
         {"read": b.read, "accounted": b.accounted, "unaccounted": b.unaccounted, "closes": b.closes},
-        "error": stats.get("vocwatch/error"),
+        "error": stats.get(RUN_ERROR),
     }
 
 
