@@ -40,9 +40,23 @@ def crawl_head(*, delay: object = 0, timeout: object = 5, retries: object = 0, e
     """The head of a test config: a SQLite store at ``{db}`` (left as a ``str.format`` field)
     and a ``[crawl]`` table for local sites (no delay, a short timeout, no retries unless
     asked), then ``extra`` lines of ``[crawl]``. A value may itself be a format field
-    (``timeout="{timeout}"``)."""
-    return (f'\n[store]\nurl = "sqlite:///{{db}}"\n\n[crawl]\ndelay = {delay}\ntimeout = {timeout}\n'
-            f"retries = {retries}\n{extra}\n")
+    (``timeout="{timeout}"``); ``timeout=None`` leaves the config's default."""
+    lines = [f"delay = {delay}", *([f"timeout = {timeout}"] if timeout is not None else []), f"retries = {retries}"]
+    return '\n[store]\nurl = "sqlite:///{db}"\n\n[crawl]\n' + "\n".join(lines) + f"\n{extra}\n"
+
+
+def runs_by_source(url: str) -> dict[str, list[Any]]:
+    """Every crawl run in the store at ``url``, oldest first, by source id."""
+    from crawlers.store import open_store
+
+    store = open_store(url)
+    try:
+        out: dict[str, list[Any]] = {}
+        for run in reversed(store.list_runs(limit=1000)):
+            out.setdefault(run.source_id, []).append(run)
+        return out
+    finally:
+        store.close()
 
 
 @contextmanager

@@ -16,17 +16,9 @@ from typing import Any
 import pytest
 
 from crawlers.store import CrawlRun, open_store
-from tests.conftest import ONE_HOTEL, ROOT, local_site, run_vocwatch
+from tests.conftest import ONE_HOTEL, ROOT, crawl_head, local_site, run_vocwatch
 
-HEAD = """
-[store]
-url = "sqlite:///{db}"
-
-[crawl]
-delay = 0
-retries = 0
-
-""" + ONE_HOTEL
+HEAD = crawl_head(timeout=None) + ONE_HOTEL
 
 
 def comment(i: int, **fields: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import pytest
 
 from crawlers.store import open_store
 from spiders.pages.blocked import block_reason
-from tests.conftest import ONE_HOTEL, ROOT, local_site
+from tests.conftest import ONE_HOTEL, ROOT, crawl_head, local_site
 
 CF = ('<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>'
       '<script>window._cf_chl_opt={cvId: "3"};</script></body></html>')
@@ -68,15 +68,7 @@ def flaky_site() -> Iterator[tuple[str, dict[str, Any]]]:
         yield base, state
 
 
-CONFIG = """
-[store]
-url = "sqlite:///{db}"
-
-[crawl]
-delay = 0
-retries = 0
-
-""" + ONE_HOTEL + """
+CONFIG = crawl_head(timeout=None) + ONE_HOTEL + """
 [[sources]]
 location = "harbor-sh-bund"
 kind = "rss"

@@ -13,7 +13,7 @@ import pytest
 
 from crawlers.items import Mention
 from crawlers.store import CrawlRun, open_store
-from tests.conftest import DEMO_CONFIG, run_vocwatch
+from tests.conftest import DEMO_CONFIG, run_vocwatch, runs_by_source
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 GBK_ONLY = set("喆堃珺玥镕體驗")
@@ -38,14 +38,7 @@ class Crawl:
             store.close()
 
     def runs(self) -> dict[str, list[CrawlRun]]:
-        store = open_store(self.url)
-        try:
-            out: dict[str, list[CrawlRun]] = {}
-            for run in reversed(store.list_runs(limit=1000)):
-                out.setdefault(run.source_id, []).append(run)
-            return out
-        finally:
-            store.close()
+        return runs_by_source(self.url)
 
 
 @pytest.fixture(scope="module")

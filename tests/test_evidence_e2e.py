@@ -14,7 +14,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from crawlers.store import CrawlRun, open_store
-from tests.conftest import ONE_HOTEL, crawl_head, local_site, run_vocwatch, shared_path
+from tests.conftest import (
+    ONE_HOTEL,
+    crawl_head,
+    local_site,
+    run_vocwatch,
+    runs_by_source,
+    shared_path,
+)
 from tests.evidence_site import PAGE_SIZE, REVIEWS, FaultySite, Hotel, faulty_site, now, reviews_for
 
 CONFIG = crawl_head(retries=2) + ONE_HOTEL
@@ -39,15 +46,8 @@ def crawl(cfg: Path) -> subprocess.CompletedProcess[str]:
     return run_vocwatch("crawl", "-c", str(cfg), "-q")
 
 
-def runs_by_source(tmp_path: Path) -> dict[str, list[CrawlRun]]:
-    store = open_store(f"sqlite:///{tmp_path}/v.db")
-    try:
-        out: dict[str, list[CrawlRun]] = {}
-        for run in reversed(store.list_runs(limit=1000)):
-            out.setdefault(run.source_id, []).append(run)
-        return out
-    finally:
-        store.close()
+def runs_of(tmp_path: Path) -> dict[str, list[CrawlRun]]:
+    return runs_by_source(f"sqlite:///{tmp_path}/v.db")
 
 
 def stored(tmp_path: Path) -> dict[str, dict[str, str]]:
@@ -86,7 +86,7 @@ def test_a_broken_first_page_never_moves_the_cut_off(tmp_path: Path) -> None:
             hotel.fault = None  # the site recovers
         second, third = crawl(cfg), crawl(cfg)
     assert second.returncode == 0 and third.returncode == 0, second.stdout + third.stdout
-    runs = runs_by_source(tmp_path)
+    runs = runs_of(tmp_path)
     texts = stored(tmp_path)
     for name, reason in BROKEN_FIRST_PAGES.items():
         broken, after, last = runs[name]
@@ -114,7 +114,7 @@ def test_endless_redirect_chain_is_a_failed_page_not_a_polite_skip(tmp_path: Pat
         cfg = write_config(tmp_path, site)
         cfg.write_text(cfg.read_text().replace("retries = 2", "retries = 0"))  # 21 hops a try, ~1 s each
         crawl(cfg)
-    (broken,) = runs_by_source(tmp_path)["chain"]
+    (broken,) = runs_of(tmp_path)["chain"]
     assert broken.outcome == "failed" and broken.stats["vocwatch/dropped/page_redirect_loop"] == 1
     assert "vocwatch/skipped/ignored_request" not in broken.stats
     assert broken.stats["vocwatch/cutoff/advanced"] == 0
@@ -142,7 +142,7 @@ def test_truncated_page_is_not_stored_as_complete(tmp_path: Path) -> None:
     cut_review = hotel.reviews[PAGE_SIZE + 4].rid
     assert cut_review not in got
     assert set(got) == {r.rid for r in hotel.reviews[:PAGE_SIZE]}
-    (run,) = runs_by_source(tmp_path)["cutpage"]
+    (run,) = runs_of(tmp_path)["cutpage"]
     assert run.outcome == "partial"
     assert run.stats["vocwatch/dropped/page_truncated"] == 1
     assert run.stats["vocwatch/cutoff/advanced"] == 0
@@ -194,7 +194,7 @@ def test_gbk_page_with_a_lying_charset_header_is_stored_correctly(tmp_path: Path
         proc = crawl(cfg)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     got = stored(tmp_path)
-    runs = {k: v[-1] for k, v in runs_by_source(tmp_path).items()}
+    runs = {k: v[-1] for k, v in runs_of(tmp_path).items()}
     for name, hotel in hotels.items():
         want = {r.rid: r.text for r in hotel.reviews}
         assert got[name] == want, (name, next(iter(got[name].values())))
@@ -237,7 +237,7 @@ url = "{base}/api/comments?productId=1"
 ''', encoding="utf-8")
         proc = crawl(cfg)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
-    (run,) = runs_by_source(tmp_path)["shop"]
+    (run,) = runs_of(tmp_path)["shop"]
     assert run.stats["retry/reason_count/page_malformed"] == 1
     assert "vocwatch/dropped/page_malformed" not in run.stats
     assert run.outcome == "finished" and run.stats["vocwatch/cutoff/advanced"] == 1

@@ -13,16 +13,9 @@ from urllib.parse import urlsplit
 
 from crawlers.store import open_store
 from spiders.pages.jsdata import load_js
-from tests.conftest import ONE_HOTEL, local_site, run_vocwatch, shared_path
+from tests.conftest import ONE_HOTEL, crawl_head, local_site, run_vocwatch, shared_path
 
-CONFIG = """
-[store]
-url = "sqlite:///{db}"
-
-[crawl]
-delay = 0
-retries = 0
-""" + ONE_HOTEL + """
+CONFIG = crawl_head(timeout=None) + ONE_HOTEL + """
 [[sources]]
 id = "zhihu-json"
 location = "harbor-sh-bund"

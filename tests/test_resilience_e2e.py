@@ -17,18 +17,9 @@ from typing import Any
 import pytest
 
 from crawlers.store import open_store
-from tests.conftest import DEMO_CONFIG, ONE_HOTEL, ROOT, run_vocwatch
+from tests.conftest import DEMO_CONFIG, ONE_HOTEL, ROOT, crawl_head, run_vocwatch
 
-MINIMAL = """
-[store]
-url = "sqlite:///{db}"
-
-[crawl]
-delay = 0
-timeout = {timeout}
-retries = 0
-
-""" + ONE_HOTEL + """
+MINIMAL = crawl_head(timeout="{timeout}") + ONE_HOTEL + """
 [[sources]]
 location = "harbor-sh-bund"
 kind = "hotel_reviews"

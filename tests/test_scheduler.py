@@ -29,17 +29,9 @@ from monitor.scheduler import (
     state_path,
     trigger_for,
 )
-from tests.conftest import ONE_HOTEL, ROOT, run_vocwatch
+from tests.conftest import ONE_HOTEL, ROOT, crawl_head, run_vocwatch
 
-HEAD = """
-[store]
-url = "sqlite:///{db}"
-
-[crawl]
-delay = 0
-timeout = 5
-retries = 0
-
+HEAD = crawl_head() + """
 [schedule]
 {schedule}
 
