@@ -34,6 +34,7 @@ from config.model import (
     CompetitorRule,
     Config,
     CrawlSettings,
+    DistributedSettings,
     HealthSettings,
     Location,
     RateLimit,
@@ -51,10 +52,11 @@ from config.redact import (
 )
 
 STORE_URL_ENV = "VOCWATCH_STORE_URL"
+REDIS_URL_ENV = "VOCWATCH_REDIS_URL"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
 _TOP_LEVEL_KEYS = {"store", "crawl", "brands", "locations", "location_files", "sources", "channels", "routes",
-                   "schedule", "alerts", "health"}
+                   "schedule", "alerts", "health", "distributed"}
 _INTERVAL = re.compile(r"^every\s+(\d+)\s*(s|m|h|d)$")
 
 
@@ -317,9 +319,11 @@ def build_config(raw: dict[str, Any], path: Path) -> Config:
                    for i, t in enumerate(top.get("routes", list, [])))
     alerts = _read_alerts(_Reader(path, "alerts", top.get("alerts", dict, {})))
     health = _read_health(_Reader(path, "health", top.get("health", dict, {})))
+    distributed = _read_distributed(_Reader(path, "distributed", top.get("distributed", dict, {})))
     top.done()
     return Config(path=path, store_url=store_url, crawl=crawl, brands=brands, locations=locations, sources=sources,
-                  channels=channels, routes=routes, schedule=schedule, alerts=alerts, health=health)
+                  channels=channels, routes=routes, schedule=schedule, alerts=alerts, health=health,
+                  distributed=distributed)
 
 
 def _read_crawl(r: _Reader) -> CrawlSettings:
@@ -359,6 +363,30 @@ def _read_schedule(r: _Reader) -> ScheduleSettings:
         misfire_grace_seconds=r.get("misfire_grace_seconds", float, d.misfire_grace_seconds, check=_positive),
         time_limit_seconds=r.get("time_limit_seconds", float, d.time_limit_seconds, check=_positive),
         max_parallel=r.get("max_parallel", int, d.max_parallel, check=_positive),
+    )
+    r.done()
+    return s
+
+
+def _read_distributed(r: _Reader) -> DistributedSettings:
+    d = DistributedSettings()
+
+    def check_redis_url(url: str) -> str | None:
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            return "expected a redis://host:port/db URL (rediss:// for TLS, unix:// for a socket)"
+        return None
+
+    raw = r.table.get("redis_url")
+    if isinstance(raw, str) and (secret := literal_secret(raw)):
+        r.fail("redis_url", f"contains {secret}; a Redis password comes only from the environment: "
+               f"set {REDIS_URL_ENV}, or write ${{REDIS_PASSWORD}} in the URL")
+    file_url = r.get("redis_url", str, None, check=check_redis_url)
+    s = DistributedSettings(
+        redis_url=os.environ.get(REDIS_URL_ENV) or file_url,
+        key_prefix=r.get("key_prefix", str, d.key_prefix, check=_check_id),
+        lease_seconds=r.get("lease_seconds", float, d.lease_seconds, check=_check_range(1, 3600)),
+        leader_ttl_seconds=r.get("leader_ttl_seconds", float, d.leader_ttl_seconds, check=_check_range(1, 600)),
+        workers_per_job=r.get("workers_per_job", int, d.workers_per_job, check=_positive),
     )
     r.done()
     return s

@@ -210,6 +210,30 @@ class ScheduleSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class DistributedSettings:
+    """The optional ``[distributed]`` table: crawling on many machines through one Redis
+    (scrapy-redis queues, job leases, the scheduler's leader lock). Off unless a Redis URL is
+    given (``VOCWATCH_REDIS_URL`` wins over ``redis_url``; a password only from the environment)."""
+
+    redis_url: str | None = None
+    """``redis://host:6379/0``; None: crawls run as local processes (the single-machine default)."""
+    key_prefix: str = "vocwatch"
+    """Every Redis key starts with ``<key_prefix>:``, so deployments can share one Redis."""
+    lease_seconds: float = 60.0
+    """An in-flight request or a taken job not renewed for this long (its worker died) is
+    given to another worker."""
+    leader_ttl_seconds: float = 15.0
+    """The scheduler's leader lock expires this long after its last renewal: a standby
+    scheduler takes over within about this time when the leader dies."""
+    workers_per_job: int = 4
+    """At most this many worker processes crawl one source's queue together."""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.redis_url)
+
+
+@dataclass(frozen=True, slots=True)
 class AlertSettings:
     """Detector thresholds (the optional ``[alerts]`` table); README "Alerts" gives the formulas."""
 
@@ -295,6 +319,7 @@ class Config:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    distributed: DistributedSettings = field(default_factory=DistributedSettings)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -302,7 +327,9 @@ class Config:
         ``config.redact.remember``: the log filter then masks them wherever they appear."""
         from config.redact import url_secrets
 
-        return (*url_secrets(self.store_url, tokenish=False), *(s for ch in self.channels.values() for s in ch.secrets))
+        return (*url_secrets(self.store_url, tokenish=False),
+                *url_secrets(self.distributed.redis_url or "", tokenish=False),
+                *(s for ch in self.channels.values() for s in ch.secrets))
 
     def sources_for(self, location_id: str) -> list[Source]:
         return [s for s in self.sources.values() if s.location == location_id]

@@ -108,3 +108,27 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent: the shared real pages/datasets are not checked out beside the repo")
     return path
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One real ``redis-server`` for the session (``tests/redis_server.py``). Tests that
+    stop or restart Redis start their own :class:`~tests.redis_server.RedisServer` instead."""
+    from tests.redis_server import RedisServer, require_redis_server
+
+    require_redis_server()
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: Any) -> str:
+    """The session Redis, emptied for this test: ``redis://127.0.0.1:<port>/0``."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url
