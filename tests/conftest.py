@@ -132,3 +132,41 @@ def redis_url(redis_server: Any) -> str:
     client.flushall()
     client.close()
     return redis_server.url
+
+
+# -- one contract, both backends: SQLite for real, MongoDB through mongomock, and a real
+# MongoDB server as well whenever VOCWATCH_TEST_MONGO_URL names one ------------------------
+STORE_BACKENDS = ["sqlite", "mongomock"] + (["mongodb"] if os.environ.get("VOCWATCH_TEST_MONGO_URL") else [])
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def any_store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The same test on every store backend: SQLite for real, MongoDB through mongomock, and a
+    real MongoDB server too whenever ``VOCWATCH_TEST_MONGO_URL`` names one. The contract suite
+    of every store table (``tests/test_store*.py``) takes this fixture."""
+    from crawlers.store import open_store
+
+    if request.param == "sqlite":
+        s = open_store(f"sqlite:///{tmp_path}/v.db")
+    elif request.param == "mongomock":
+        import mongomock
+        import pymongo
+
+        monkeypatch.setattr(pymongo, "MongoClient", mongomock.MongoClient)
+        # mongomock 4.3 predates pymongo 4.11's UpdateOne(sort=...): accept and ignore it
+        add_update = mongomock.collection.BulkOperationBuilder.add_update
+        monkeypatch.setattr(mongomock.collection.BulkOperationBuilder, "add_update",
+                            lambda self, *a, sort=None, **kw: add_update(self, *a, **kw))
+        s = open_store("mongodb://127.0.0.1:27017/vocwatch")
+    else:  # a real server: a database of its own per test, dropped afterwards
+        import pymongo
+
+        base = os.environ["VOCWATCH_TEST_MONGO_URL"].rstrip("/")
+        name = f"vocwatch_test_{os.getpid()}_{abs(hash(str(tmp_path))) % 10**8}"
+        s = open_store(f"{base}/{name}")
+    yield s
+    if request.param == "mongodb":
+        client = pymongo.MongoClient(os.environ["VOCWATCH_TEST_MONGO_URL"])
+        client.drop_database(name)
+        client.close()
+    s.close()

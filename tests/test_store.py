@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -117,39 +116,7 @@ def test_sqlite_urls() -> None:
         sqlite_path("sqlite://host/x.db")
 
 
-# -- one contract, both backends: SQLite for real, MongoDB through mongomock, and a real
-# MongoDB server as well whenever VOCWATCH_TEST_MONGO_URL names one ------------------------
-BACKENDS = ["sqlite", "mongomock"] + (["mongodb"] if os.environ.get("VOCWATCH_TEST_MONGO_URL") else [])
-
-
-@pytest.fixture(params=BACKENDS)
-def any_store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        s = open_store(f"sqlite:///{tmp_path}/v.db")
-    elif request.param == "mongomock":
-        import mongomock
-        import pymongo
-
-        monkeypatch.setattr(pymongo, "MongoClient", mongomock.MongoClient)
-        # mongomock 4.3 predates pymongo 4.11's UpdateOne(sort=...): accept and ignore it
-        add_update = mongomock.collection.BulkOperationBuilder.add_update
-        monkeypatch.setattr(mongomock.collection.BulkOperationBuilder, "add_update",
-                            lambda self, *a, sort=None, **kw: add_update(self, *a, **kw))
-        s = open_store("mongodb://127.0.0.1:27017/vocwatch")
-    else:  # a real server: a database of its own per test, dropped afterwards
-        import pymongo
-
-        base = os.environ["VOCWATCH_TEST_MONGO_URL"].rstrip("/")
-        name = f"vocwatch_test_{os.getpid()}_{abs(hash(str(tmp_path))) % 10**8}"
-        s = open_store(f"{base}/{name}")
-    yield s
-    if request.param == "mongodb":
-        client = pymongo.MongoClient(os.environ["VOCWATCH_TEST_MONGO_URL"])
-        client.drop_database(name)
-        client.close()
-    s.close()
-
-
+# -- one contract, both backends: ``any_store`` (tests/conftest.py) ---------------------------
 def test_contract_roundtrip_and_idempotent_upsert(any_store) -> None:  # type: ignore[no-untyped-def]
     m = mention("1", rating_raw=8.0, rating_scale=10.0, rating=4.0, reply_text="谢谢", reply_at=T0 + timedelta(hours=3),
                 language="zh", sentiment_label="positive", sentiment_score=0.7, nlp_model="x-1")
