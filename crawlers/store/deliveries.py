@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 
+from crawlers.store.sqlite import from_db_time, to_db_time
+
 RETRYABLE = ("failed", "rate_limited", "sending")
 """Statuses a delivery may still leave (when its ``next_attempt_at`` is set and has come)."""
 UNROUTED = "unrouted"
@@ -176,6 +178,8 @@ CREATE INDEX IF NOT EXISTS alert_deliveries_due ON alert_deliveries (next_attemp
 CREATE INDEX IF NOT EXISTS alert_deliveries_sent ON alert_deliveries (channel, sent_at);
 """
 _KEY = "alert_id = ? AND version = ? AND channel = ?"
+_FIELDS = "alert_id, version, channel, status, attempts, last_error, next_attempt_at, sent_at, updated_at"
+"""The columns of a :class:`Delivery`, in its order."""
 
 
 class SQLiteDeliveries:
@@ -201,11 +205,9 @@ class SQLiteDeliveries:
 
     def claim(self, key: DeliveryKey, now: datetime, *, rate_limit: Window | None, lease: timedelta,
               recheck: timedelta) -> Claim:
-        from crawlers.store.sqlite import to_db_time
-
         now = _second(now)
         with self._transaction() as db:
-            row = db.execute(f"SELECT * FROM alert_deliveries WHERE {_KEY}", key).fetchone()
+            row = db.execute(f"SELECT {_FIELDS} FROM alert_deliveries WHERE {_KEY}", key).fetchone()
             old = _sqlite_delivery(row) if row else None
             if (said := verdict(old, now)) is not None:
                 return said
@@ -222,8 +224,6 @@ class SQLiteDeliveries:
     @staticmethod
     def _free_at(db: sqlite3.Connection, channel: str, limit: Window, now: datetime,
                  recheck: timedelta) -> datetime | None:
-        from crawlers.store.sqlite import from_db_time, to_db_time
-
         since = to_db_time(now - timedelta(seconds=limit.seconds))
         sent = [from_db_time(r[0]) for r in db.execute(
             "SELECT sent_at FROM alert_deliveries WHERE channel = ? AND status = 'sent' AND sent_at > ? "
@@ -238,8 +238,6 @@ class SQLiteDeliveries:
             _upsert(self._db, key, status, attempts, error, next_attempt_at, sent_at, _second(now))
 
     def due(self, now: datetime) -> list[DeliveryKey]:
-        from crawlers.store.sqlite import to_db_time
-
         with self._lock:
             rows = self._db.execute(
                 "SELECT alert_id, version, channel FROM alert_deliveries WHERE status IN (?, ?, ?) "
@@ -248,15 +246,11 @@ class SQLiteDeliveries:
         return [DeliveryKey(*r) for r in rows]
 
     def give_up(self, key: DeliveryKey, why: str, now: datetime) -> None:
-        from crawlers.store.sqlite import to_db_time
-
         with self._lock:
             self._db.execute(f"UPDATE alert_deliveries SET next_attempt_at = NULL, last_error = ?, updated_at = ? "
                              f"WHERE {_KEY}", (why, to_db_time(_second(now)), *key))
 
     def supersede(self, key: DeliveryKey, now: datetime) -> None:
-        from crawlers.store.sqlite import to_db_time
-
         with self._lock:
             self._db.execute(f"UPDATE alert_deliveries SET status = 'superseded', next_attempt_at = NULL, "
                              f"updated_at = ? WHERE {_KEY}", (to_db_time(_second(now)), *key))
@@ -264,7 +258,7 @@ class SQLiteDeliveries:
     def list(self) -> list[Delivery]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT * FROM alert_deliveries ORDER BY updated_at DESC, alert_id, channel").fetchall()
+                f"SELECT {_FIELDS} FROM alert_deliveries ORDER BY updated_at DESC, alert_id, channel").fetchall()
         return [_sqlite_delivery(r) for r in rows]
 
     def unrouted(self, alert_ids: Sequence[str]) -> dict[str, str]:
@@ -280,8 +274,6 @@ class SQLiteDeliveries:
 
 def _upsert(db: sqlite3.Connection, key: DeliveryKey, status: str, attempts: int, error: str | None,
             next_attempt_at: datetime | None, sent_at: datetime | None, now: datetime) -> None:
-    from crawlers.store.sqlite import to_db_time
-
     db.execute(
         "INSERT INTO alert_deliveries (alert_id, version, channel, status, attempts, last_error, next_attempt_at, "
         "sent_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id, version, channel) DO UPDATE "
@@ -291,8 +283,6 @@ def _upsert(db: sqlite3.Connection, key: DeliveryKey, status: str, attempts: int
 
 
 def _sqlite_delivery(r: Sequence[Any]) -> Delivery:
-    from crawlers.store.sqlite import from_db_time
-
     alert_id, version, channel, status, attempts, error, next_at, sent_at, updated_at = tuple(r)
     return Delivery(alert_id, version, channel, status, attempts, error, from_db_time(next_at),
                     from_db_time(sent_at), from_db_time(updated_at))  # type: ignore[arg-type]
