@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from crawlers.items import Mention, mention_fingerprint
+
+if TYPE_CHECKING:
+    from crawlers.store.deliveries import DeliveryTable
 
 RUN_OUTCOMES = ("running", "finished", "partial", "failed", "killed", "interrupted")
 KEEP_ON_UPDATE = ("source_id", "location_id", "brand", "crawled_at")
@@ -252,6 +255,12 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    # -- deliveries: deliveries lane ------------------------------------------------------
+    @property
+    def deliveries(self) -> DeliveryTable:
+        """Alert deliveries and the channels' rate windows (``crawlers.store.deliveries``)."""
+        ...
 
 
 def is_mongo_url(url: str) -> bool:

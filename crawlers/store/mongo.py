@@ -12,7 +12,8 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from crawlers.items import DATETIME_FIELDS, MENTION_FIELDS, NLP_FIELDS, Mention
 from crawlers.store.base import (
@@ -29,6 +30,9 @@ from crawlers.store.base import (
     UpsertResult,
     plan_id_migration,
 )
+
+if TYPE_CHECKING:
+    from crawlers.store.deliveries import MongoDeliveries
 
 
 def mention_to_doc(m: Mention) -> dict[str, Any]:
@@ -199,6 +203,14 @@ class MongoStore:
 
     def close(self) -> None:
         self._client.close()
+
+    # -- deliveries: deliveries lane ----------------------------------------------
+    @cached_property
+    def deliveries(self) -> MongoDeliveries:
+        """``alert_deliveries`` and ``delivery_windows`` in this store's database."""
+        from crawlers.store.deliveries import MongoDeliveries
+
+        return MongoDeliveries(self._mentions.database)
 
 
 def _aware(dt: datetime | None) -> datetime | None:

@@ -14,8 +14,9 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawlers.items import DATETIME_FIELDS, NLP_FIELDS, Mention
 from crawlers.store.base import (
@@ -32,6 +33,9 @@ from crawlers.store.base import (
     UpsertResult,
     plan_id_migration,
 )
+
+if TYPE_CHECKING:
+    from crawlers.store.deliveries import SQLiteDeliveries
 
 _JSON_FIELDS = ("aspects", "keywords")
 _COLUMNS = (
@@ -424,6 +428,14 @@ class SQLiteStore:
 
     def __repr__(self) -> str:
         return f"SQLiteStore({os.path.abspath(self.path) if self.path != ':memory:' else ':memory:'})"
+
+    # -- deliveries: deliveries lane ----------------------------------------------
+    @cached_property
+    def deliveries(self) -> SQLiteDeliveries:
+        """``alert_deliveries`` on this store's connection, under its lock."""
+        from crawlers.store.deliveries import SQLiteDeliveries
+
+        return SQLiteDeliveries(self._db, self._lock)
 
 
 def _to_row(m: Mention) -> dict[str, Any]:
