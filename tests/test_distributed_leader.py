@@ -144,12 +144,15 @@ schedule = "every {seconds}s"
 ENQUEUED = re.compile(r"enqueued (\S+) \(fence (\d+)\)")
 
 
-def failover_config(tmp_path: Path, url: str) -> Path:
+def failover_config(tmp_path: Path, url: str, intervals: dict[str, int] = INTERVALS, jitter: float = JITTER,
+                    ttl: float = TTL) -> Path:
+    """Sources ``id -> every N s`` on one SQLite store (its schedule state shared by every
+    scheduler of the test) and ``[distributed]`` on ``url``."""
     text = (crawl_head().format(db=tmp_path / "s.db")
-            + f"\n[schedule]\njitter_seconds = {JITTER}\nmisfire_grace_seconds = 60\n"
-            + f'\n[distributed]\nredis_url = "{url}"\nkey_prefix = "{PREFIX}"\nleader_ttl_seconds = {TTL}\n'
+            + f"\n[schedule]\njitter_seconds = {jitter}\nmisfire_grace_seconds = 60\n"
+            + f'\n[distributed]\nredis_url = "{url}"\nkey_prefix = "{PREFIX}"\nleader_ttl_seconds = {ttl}\n'
             + ONE_HOTEL
-            + "".join(SOURCE.format(id=sid, seconds=sec) for sid, sec in INTERVALS.items()))
+            + "".join(SOURCE.format(id=sid, seconds=sec) for sid, sec in intervals.items()))
     path = tmp_path / "vocwatch.toml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -256,3 +259,117 @@ def test_a_standby_takes_over_and_every_due_slot_is_enqueued_once(
                    if int(j["fence"]) == fence)
         assert leader.returncode == 0, deposed
     assert not JobQueue(client, settings(redis_url)).enqueue("every-1s", datetime.now(UTC), fence=fence)
+
+
+# -- the leader's enqueue/persist order, in process -------------------------------------
+@pytest.fixture
+def scheduler_of(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Build distributed CrawlSchedulers from config files; all stopped at the end."""
+    from config.loader import load_config
+    from monitor.scheduler import CrawlScheduler
+
+    monkeypatch.delenv("VOCWATCH_REDIS_URL", raising=False)
+    made: list[Any] = []
+
+    def build(path: Path) -> Any:
+        made.append(CrawlScheduler(load_config(path)))
+        return made[-1]
+
+    yield build
+    for s in made:
+        s.stop()
+
+
+def persisted(config: Path, source_id: str) -> datetime:
+    from config.loader import load_config
+    from monitor.scheduler import ScheduleState, state_path
+
+    state = ScheduleState(state_path(load_config(config)))
+    try:
+        when = state.load()[source_id][1]
+    finally:
+        state.close()
+    assert when is not None
+    return when
+
+
+def test_a_slot_enqueued_just_before_a_crash_is_not_enqueued_again(
+        tmp_path: Path, redis_url: str, client: Any, scheduler_of: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """The old leader enqueued slot X and died before persisting the next run time (and
+    nobody led for a few intervals): the new leader reads X again, its enqueue is a no-op
+    (the job id is the source and X, not a time drawn afresh), the slots missed since are
+    coalesced into it, and the next slot is a new one after the takeover."""
+    from config.loader import load_config
+    from monitor.scheduler import ScheduleState, state_path
+
+    config = failover_config(tmp_path, redis_url, {"two": 2}, jitter=0)
+    due = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=7)
+    state = ScheduleState(state_path(load_config(config)))
+    state.save("two", "every 2s", due)
+    state.close()
+    old = LeaderLock(client, settings(redis_url), "old")
+    assert JobQueue(client, settings(redis_url)).enqueue("two", due, fence=old.acquire())
+    old.release()
+
+    caplog.set_level("INFO")
+    started = time.time()
+    scheduler_of(config).start()
+    assert wait_for(lambda: len(jobs_by_source(client).get("two", [])) >= 3, timeout=10)
+    jobs = jobs_by_source(client)["two"]
+    assert jobs[0]["id"] == job_id("two", due) and int(jobs[0]["fence"]) == 1
+    assert f"{job_id('two', due)} was already enqueued" in caplog.text
+    assert all(float(j["due_epoch"]) >= started - 1 for j in jobs[1:]), jobs  # X+2 .. X+6 coalesced into X
+    assert {int(j["fence"]) for j in jobs[1:]} == {2}
+
+
+def test_a_refused_fence_leaves_the_slot_persisted_for_the_next_leader(
+        tmp_path: Path, redis_url: str, client: Any, scheduler_of: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """The lock is taken from under the leader while its own lease still runs (Redis lost
+    the key, or the leader's clock ran slow): its next enqueue is refused by the fence; it
+    stops, does not persist past the slot it could not enqueue, stands by, and when it
+    leads again (a larger fence) it enqueues exactly that slot: nothing skipped."""
+    ttl = 6.0  # renewals every 2 s; the 1 s source falls due between them
+    config = failover_config(tmp_path, redis_url, {"fast": 1}, jitter=0, ttl=ttl)
+    caplog.set_level("INFO")
+    scheduler_of(config).start()
+    assert wait_for(lambda: len(jobs_by_source(client).get("fast", [])) >= 2, timeout=10)
+
+    assert wait_for(lambda: client.pttl(f"{PREFIX}:leader") > ttl * 1000 - 100, timeout=ttl)  # just renewed
+    client.delete(f"{PREFIX}:leader")
+    thief = LeaderLock(client, settings(redis_url, ttl=60), "thief")
+    stolen = thief.acquire()
+    assert wait_for(lambda: "leadership lost" in caplog.text, timeout=ttl)
+    assert "refused: fence 1 is no longer the leader's" in caplog.text  # the enqueue saw it first
+    before = jobs_by_source(client)["fast"]
+    assert {int(j["fence"]) for j in before} == {1}
+    time.sleep(1.5)  # slots fall due while nobody may enqueue
+    assert jobs_by_source(client)["fast"] == before
+    pending = persisted(config, "fast")
+    last = float(before[-1]["due_epoch"])
+    assert queue_get(client, redis_url, "fast", pending) is None  # the slot not enqueued ...
+    # ... is the one right after the last enqueued (``last`` is cut to the second)
+    assert 1 <= pending.timestamp() - last < 2
+
+    thief.release()
+    assert wait_for(lambda: queue_get(client, redis_url, "fast", pending), timeout=ttl)
+    job = client.hgetall(f"{PREFIX}:job:{job_id('fast', pending)}")
+    assert int(job[b"fence"]) > stolen  # type: ignore[operator]
+
+
+def queue_get(client: Any, url: str, source_id: str, due: datetime) -> Any:
+    return JobQueue(client, settings(url)).get(job_id(source_id, due))
+
+
+def test_cli_schedule_status_names_the_leader_and_counts_jobs(tmp_path: Path, redis_url: str, client: Any) -> None:
+    from tests.conftest import run_vocwatch
+
+    config = failover_config(tmp_path, redis_url)
+    env = {"VOCWATCH_REDIS_URL": ""}
+    out = run_vocwatch("schedule", "status", "-c", str(config), env=env)
+    assert out.returncode == 0, out.stderr
+    assert "leader: none (the last fence handed out was 0)" in out.stdout
+    lock = LeaderLock(client, settings(redis_url), "host-a:123:abc")
+    JobQueue(client, settings(redis_url)).enqueue("every-1s", datetime.now(UTC), fence=lock.acquire())
+    out = run_vocwatch("schedule", "status", "-c", str(config), env=env)
+    assert re.search(r"leader: host-a:123:abc  fence 1  lock expires in [12]\.\d s", out.stdout), out.stdout
+    assert "jobs: ready 1  active 0  done 0  failed 0" in out.stdout
