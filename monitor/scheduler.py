@@ -462,7 +462,10 @@ class CrawlScheduler:
             logger.warning("crawl %s missed by %s (more than the misfire grace): not enqueued", jid, late)
             return
         fence = self._fence
-        if fence is None or not self.lock.is_leader():
+        if fence is None or fence != self.lock.fence:  # a step-down or election not yet applied
+            self._unsent.add(job.id)
+            return
+        if not self.lock.is_leader():  # the lease ran out on this clock
             self._unsent.add(job.id)
             self.election.lost()
             return

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
 import threading
 import time
@@ -155,13 +156,18 @@ def parse_leader(value: Any, pttl: int) -> LeaderInfo | None:
     return LeaderInfo(int(fence), holder, max(pttl, 0) / 1000)
 
 
+_END = object()
+
+
 class LeaderElection:
     """A thread that keeps trying to lead and, once leading, renews every TTL/3.
 
     ``on_elected(fence)`` is called when this holder becomes leader, ``on_lost()`` when it
     stops being leader (renew refused, or its lease ran out while Redis could not be
-    reached); both from this thread. :meth:`lost` lets the leader's own work report a
-    refused write (a fence found stale), which ends leadership at once."""
+    reached), in that order, on a thread of their own: planning thousands of schedules on
+    election must not hold up the renewals. :meth:`lost` lets the leader's own work report
+    a refused write (its fence found stale), which ends leadership at once; so does an
+    ``on_elected`` that raises (this holder cannot lead; another may)."""
 
     def __init__(self, lock: LeaderLock, on_elected: Callable[[int], None], on_lost: Callable[[], None]) -> None:
         self.lock = lock
@@ -171,9 +177,13 @@ class LeaderElection:
         self._wake = threading.Event()
         self._leading = False
         self._standby_logged: str | None = None
+        self._events: queue.SimpleQueue[object] = queue.SimpleQueue()
+        """A fence: elected; None: lost; ``_END``: stop."""
         self._thread = threading.Thread(target=self._run, name="vocwatch-leader", daemon=True)
+        self._callbacks = threading.Thread(target=self._deliver, name="vocwatch-leader-callbacks", daemon=True)
 
     def start(self) -> None:
+        self._callbacks.start()
         self._thread.start()
 
     def stop(self) -> None:
@@ -183,16 +193,30 @@ class LeaderElection:
         self._thread.join()
         if self._leading:
             self._leading = False
-            self.on_lost()
+            self._events.put(None)
+        self._events.put(_END)
+        self._callbacks.join()
         try:
             self.lock.release()
         except Exception as exc:  # Redis down: the lock expires on its own
             logger.warning("could not release the leader lock: %s", exc)
 
     def lost(self) -> None:
-        """The leader's work saw its fence refused: step down at the next beat."""
+        """The leader's work saw its fence refused: step down at once."""
         self.lock.fence = None
         self._wake.set()
+
+    def _deliver(self) -> None:
+        while (event := self._events.get()) is not _END:
+            try:
+                if event is None:
+                    self.on_lost()
+                else:
+                    self.on_elected(event)  # type: ignore[arg-type]
+            except Exception:
+                logger.exception("leader %s failed", "step-down" if event is None else "start")
+                if event is not None:
+                    self.lost()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -221,10 +245,10 @@ class LeaderElection:
         self._standby_logged = None
         self._leading = True
         logger.info("leader now: %s with fence %d", self.lock.holder, fence)
-        self.on_elected(fence)
+        self._events.put(fence)
 
     def _step_down(self) -> None:
         self._leading = False
         self._standby_logged = None
         logger.warning("leadership lost by %s: enqueuing stopped, standing by", self.lock.holder)
-        self.on_lost()
+        self._events.put(None)
