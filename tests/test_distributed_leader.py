@@ -190,6 +190,36 @@ def each_source_has(client: Any, n: int, since: float = 0.0, fence: int | None =
                    for j in jobs.get(sid, [])) >= n for sid in INTERVALS)
 
 
+def every_slot_enqueued_once(texts: list[str], client: Any, stopped_wall: float,
+                             longest_pause: float) -> dict[str, list[dict[str, str]]]:
+    """Check the schedulers' logs and the jobs in Redis: no job id enqueued twice (each
+    successful enqueue logs its id), no slot twice under another id (a due time drawn
+    afresh), no gap between a source's consecutive due times beyond its interval + jitter
+    + ``longest_pause`` (+ 1 s: due times are cut to the second), and the last slot recent."""
+    enqueued = [m.group(1) for text in texts for m in ENQUEUED.finditer(text)]
+    assert len(enqueued) == len(set(enqueued)), "a job id was enqueued twice"
+    jobs = jobs_by_source(client)
+    assert set(enqueued) <= {j["id"] for js in jobs.values() for j in js}
+    for sid, interval in INTERVALS.items():
+        dues = [float(j["due_epoch"]) for j in jobs[sid]]
+        gaps = [b - a for a, b in pairwise(dues)]
+        assert all(g > interval - 1 for g in gaps), (sid, gaps)
+        assert all(g <= interval + JITTER + longest_pause + 1 for g in gaps), (sid, gaps)
+        assert dues[-1] >= stopped_wall - (interval + JITTER + 1), sid
+    return jobs
+
+
+def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 @pytest.mark.parametrize("failure", ["SIGKILL", "SIGSTOP"])
 def test_a_standby_takes_over_and_every_due_slot_is_enqueued_once(
         tmp_path: Path, redis_url: str, client: Any, failure: str) -> None:
@@ -230,29 +260,12 @@ def test_a_standby_takes_over_and_every_due_slot_is_enqueued_once(
         assert leader_pid(lock) == second
         stopped_wall = time.time()
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
     texts = [log.read_text() for log in logs]
     assert standby.returncode == 0, texts[procs.index(standby)]
 
-    # every slot enqueued exactly once (each successful enqueue logs its id) ...
-    enqueued = [m.group(1) for text in texts for m in ENQUEUED.finditer(text)]
-    assert len(enqueued) == len(set(enqueued)), "a job id was enqueued twice"
-    jobs = jobs_by_source(client)
-    assert set(enqueued) <= {j["id"] for js in jobs.values() for j in js}
-    for sid, interval in INTERVALS.items():
-        dues = [float(j["due_epoch"]) for j in jobs[sid]]
-        gaps = [b - a for a, b in pairwise(dues)]
-        # ... and no slot twice under another id (a due time drawn afresh) or skipped
-        assert all(g > interval - 1 for g in gaps), (sid, gaps)
-        assert all(g <= interval + JITTER + 3 * TTL + 1 for g in gaps), (sid, gaps)
-        assert dues[-1] >= stopped_wall - (interval + JITTER + 1), sid
+    jobs = every_slot_enqueued_once(texts, client, stopped_wall, longest_pause=3 * TTL)
+    for sid in INTERVALS:
         assert max(int(j["fence"]) for j in jobs[sid]) == second[1]
     if failure == "SIGSTOP":
         deposed = texts[procs.index(leader)]
@@ -263,6 +276,54 @@ def test_a_standby_takes_over_and_every_due_slot_is_enqueued_once(
                    if int(j["fence"]) == fence)
         assert leader.returncode == 0, deposed
     assert not JobQueue(client, settings(redis_url)).enqueue("every-1s", datetime.now(UTC), fence=fence)
+
+
+def test_redis_down_stops_the_leader_and_the_schedule_resumes_without_gap_or_double(
+        tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Redis is killed under two schedulers: the leader cannot renew, its lease runs out on
+    its own clock and it stops enqueuing; when Redis is back (its data kept by the AOF) one
+    scheduler leads with a larger fence, re-reads the persisted next run times, and every
+    slot is enqueued once, the downtime's missed slots coalesced."""
+    from tests.redis_server import RedisServer, require_redis_server
+
+    require_redis_server()
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    request.addfinalizer(server.stop)  # also when the test fails before its end
+    client = redis.Redis.from_url(server.url)
+    config = failover_config(tmp_path, server.url)
+    lock = LeaderLock(client, settings(server.url, TTL), "test")
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    procs = [start_scheduler(config, log) for log in logs]
+    try:
+        first = wait_for(lambda: leader_pid(lock), timeout=30)
+        assert first is not None, [log.read_text() for log in logs]
+        assert wait_for(lambda: each_source_has(client, 2), timeout=20)
+        leader_log = logs[next(i for i, p in enumerate(procs) if p.pid == leader_pid(lock)[0])]  # type: ignore[index]
+        server.stop(signal.SIGKILL)
+        down_at = time.monotonic()
+        assert wait_for(lambda: "leadership lost" in leader_log.read_text(), timeout=3 * TTL)
+        assert time.monotonic() - down_at <= TTL + TTL / 3 + 1  # its lease, then the next beat
+        time.sleep(TTL)
+        server.start()
+        client = redis.Redis.from_url(server.url)
+        lock = LeaderLock(client, settings(server.url, TTL), "test")
+        up_at, up_wall = time.monotonic(), time.time()
+        second = wait_for(lambda: leader_pid(lock), timeout=3 * TTL + 2)
+        assert second is not None and time.monotonic() - up_at <= 3 * TTL
+        assert second[1] > first[1]
+        assert wait_for(lambda: each_source_has(client, 2, since=up_wall + 3 * TTL, fence=second[1]), timeout=20)
+        outage = time.monotonic() - down_at
+        stopped_wall = time.time()
+    finally:
+        stop_all(procs)
+    texts = [log.read_text() for log in logs]
+    try:
+        assert all(p.returncode == 0 for p in procs), texts
+        every_slot_enqueued_once(texts, client, stopped_wall, longest_pause=outage)
+    finally:
+        client.close()
+        server.stop()
 
 
 # -- the leader's enqueue/persist order, in process -------------------------------------

@@ -177,6 +177,7 @@ class LeaderElection:
         self._wake = threading.Event()
         self._leading = False
         self._standby_logged: str | None = None
+        self._unreachable = False
         self._events: queue.SimpleQueue[object] = queue.SimpleQueue()
         """A fence: elected; None: lost; ``_END``: stop."""
         self._thread = threading.Thread(target=self._run, name="vocwatch-leader", daemon=True)
@@ -222,8 +223,13 @@ class LeaderElection:
         while not self._stop.is_set():
             try:
                 self._beat()
+                if self._unreachable:
+                    logger.info("leader lock: Redis answers again")
+                    self._unreachable = False
             except Exception as exc:  # Redis unreachable: retry, the lease runs out on its own
-                logger.warning("leader lock: %s", exc)
+                logger.log(logging.DEBUG if self._unreachable else logging.WARNING,
+                           "leader lock: %s; retrying every %.1f s", exc, self.every)
+                self._unreachable = True
             if self._leading and not self.lock.is_leader():
                 self._step_down()
             self._wake.wait(self.every)
