@@ -252,6 +252,7 @@ def test_a_standby_takes_over_and_every_due_slot_is_enqueued_once(
         second = wait_for(lambda: (lp := leader_pid(lock)) and lp[0] == standby.pid and lp, timeout=3 * TTL + 2)
         took = time.monotonic() - failed_at
         assert second is not None and took <= 3 * TTL, f"no takeover within {3 * TTL} s"
+        print(f"takeover after {failure} of the leader: {took:.2f} s (TTL {TTL:g} s)")  # shown by pytest -s
         assert second[1] > fence
         if failure == "SIGSTOP":
             os.kill(leader.pid, signal.SIGCONT)  # wakes up deposed, believing it leads
