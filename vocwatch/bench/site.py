@@ -56,6 +56,8 @@ class BenchSite:
             }
             self.pages[page] = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         self.comments = comments
+        self.hits: list[str] = []
+        """Every path requested, in order: the site's access log."""
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -71,6 +73,7 @@ class BenchSite:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
+                site.hits.append(self.path)  # the access log (list.append is atomic)
                 parts = urlsplit(self.path)
                 if parts.path == "/robots.txt":
                     self._send(200, b"User-agent: *\nAllow: /\n", "text/plain")
