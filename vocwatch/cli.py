@@ -551,6 +551,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
             results["metrics"] = metrics.run(args.dir, window=args.window, **synth)
         else:
             results["export"] = export.run(args.dir, formats=args.formats, **synth)
+    if args.what == "distributed":
+        from vocwatch.bench import distributed
+
+        return distributed.main([])
     if args.what == "faults":
         from vocwatch.bench import faults
 
@@ -907,7 +911,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("bench", help="benchmarks: NLP accuracy/throughput/cold start, crawl throughput full vs bare")
-    p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export", "alerts", "mutations", "faults"],
+    p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export", "alerts", "mutations", "faults",
+                                    "distributed"],
                    nargs="?", default="all",
                    help="all = nlp + crawl; metrics and export run on a large synthetic set (see --dir); "
                         "alerts replays a simulated month through the detectors; mutations reads every saved "

@@ -32,11 +32,12 @@ import json
 import logging
 import math
 import time
+import warnings
 import weakref
 from typing import Any
 
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.exceptions import DontCloseSpider, NotConfigured, ScrapyDeprecationWarning
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
@@ -49,6 +50,8 @@ from crawlers.shutdown import crawl_stopping
 from pipelines.store import store_flush_finished, store_flush_requested, store_flush_started
 
 logger = logging.getLogger(__name__)
+# scrapy-redis 0.9 logs "Resuming crawl" through the deprecated Spider.log
+warnings.filterwarnings("ignore", category=ScrapyDeprecationWarning, module="scrapy_redis.scheduler")
 
 SETTINGS = "VOCWATCH_DISTRIBUTED"
 """Scrapy setting: the ``[distributed]`` table as a dict (set by :func:`crawl_settings`)."""
@@ -139,12 +142,13 @@ class LeasedScheduler(Scheduler):
     leases: Leases
     ledger: LeaseLedger
     distributed: DistributedSettings
+    crawl_stats: Any
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> LeasedScheduler:
         settings = distributed_of(crawler.settings)
         scheduler = cls(server=resilient_client(settings), persist=True, queue_cls=QUEUE_CLASS)
-        scheduler.stats = crawler.stats
+        scheduler.crawl_stats = crawler.stats  # scrapy-redis's own counting passes a deprecated argument
         scheduler.distributed = settings
         scheduler.ledger = ledger_for(crawler)
         return scheduler
@@ -162,11 +166,14 @@ class LeasedScheduler(Scheduler):
     def enqueue_request(self, request: Any) -> bool:
         # a retry or redirect of a leased request copies its meta; it gets its own lease at pop
         request.meta.pop(LEASE_META, None)
-        return super().enqueue_request(request)
+        if queued := super().enqueue_request(request):
+            self.crawl_stats.inc_value("scheduler/enqueued/redis")
+        return queued
 
     def next_request(self) -> Any:
         request = super().next_request()
         if request is not None:
+            self.crawl_stats.inc_value("scheduler/dequeued/redis")
             self.ledger.hold(request)
         return request
 

@@ -152,7 +152,8 @@ class Worker:
             return
         self._next_renew = now + self.settings.lease_seconds / 3
         for child in self.children:
-            if not self.jobs.renew(child.job.id, child.participant):
+            if not self.jobs.renew(child.job.id, child.participant) and child.proc.poll() is None \
+                    and getattr(self.jobs.get(child.job.id), "state", None) == "active":
                 logger.warning("job %s: lease of %s lost (expired or the job ended)", child.job.id, child.participant)
 
     def reap(self) -> None:

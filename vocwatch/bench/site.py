@@ -36,6 +36,11 @@ def comment_pool(seed: int = 7) -> list[MallComment]:
     return pool
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A crawler killed mid-request resets its connection: not the site's error."""
+
+
 class BenchSite:
     """``BenchSite(comments).start()`` serves ``comments`` comments, 10 per page."""
 
@@ -95,7 +100,7 @@ class BenchSite:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True, name="bench-site").start()
         return self.url
