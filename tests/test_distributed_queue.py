@@ -36,7 +36,7 @@ def trial_factory(tmp_path: Path) -> Iterator[Callable[..., Trial]]:
     trials: list[Trial] = []
 
     def make(redis_url: str, **kwargs: Any) -> Trial:
-        options = {"pages": PAGES, "per_page": 1, "lease": 3.0, "prefix": f"t{len(trials)}", **kwargs}
+        options = {"pages": PAGES, "per_page": 1, "lease": 5.0, "prefix": f"t{len(trials)}", **kwargs}
         trial = Trial(tmp_path / f"t{len(trials)}", redis_url, **options)
         trials.append(trial)
         return trial
@@ -109,10 +109,10 @@ def test_a_worker_killed_mid_crawl_loses_nothing_and_stores_nothing_twice(
     victim = trial.start_worker("--exit-when-idle", "5")
     keys = CrawlKeys.of(DistributedSettings(redis_url=redis_url, key_prefix=trial.prefix), "bench-store/mall_comments")
     client = redis_client(DistributedSettings(redis_url=redis_url))
-    _until(lambda: len(trial.fetched()) >= 300 and client.zcard(keys.leases) > 0, 40, "the victim crawling")
+    _until(lambda: len(trial.fetched()) >= 200 and client.zcard(keys.leases) > 0, 60, "the victim crawling")
     for _ in range(2):
         trial.start_worker("--exit-when-idle", "5")
-    _until(lambda: len(trial.fetched()) >= 600, 40, "the others crawling too")
+    _until(lambda: len(trial.fetched()) >= 500, 60, "the others crawling too")
     victim.send_signal(signal.SIGKILL)  # its crawl dies with it (PR_SET_PDEATHSIG): leases expire
     # what was in flight when it died (its leases and the others'; none expires for 3 s)
     in_flight = {int(m.group(1)) for v in client.hvals(keys.leased) if (m := re.search(rb"page=(\d+)", v))}
@@ -120,8 +120,9 @@ def test_a_worker_killed_mid_crawl_loses_nothing_and_stores_nothing_twice(
     trial.wait_done(jid, 90)
     fetched = trial.fetched()
     assert sorted(fetched) == list(range(1, PAGES + 1)), "a page was lost"
-    run = _check_stored_once(trial, jid)
-    reclaimed = run.stats.get("vocwatch/distributed/reclaimed", 0)
+    _check_stored_once(trial, jid)
+    logs = "\n".join(p.read_text(errors="replace") for p in trial.workdir.glob("worker-*.log"))
+    reclaimed = sum(int(n) for n in re.findall(r"reclaimed (\d+) expired request lease", logs))
     twice = [p for p, n in fetched.items() if n > 1]
     assert reclaimed > 0, "the killed worker's leases were never reclaimed"
     assert set(twice) <= in_flight, sorted(set(twice) - in_flight)  # only what was in flight is fetched again

@@ -10,7 +10,7 @@
   (``pipelines.store`` signals), so every item it produced is written. A retry or a
   redirect is pushed (with no token: it gets its own at pop) before its original's work
   ends, so acking the original then loses nothing. Held leases are renewed every
-  ``lease_seconds / 3``; expired ones (anyone's) are reclaimed every ``lease_seconds / 2``
+  ``lease_seconds / 3`` by a thread (a busy reactor does not lose them); expired ones (anyone's) are reclaimed every ``lease_seconds / 2``
   and when idle; once the crawl is stopping nothing more is acked, and the scheduler
   releases what is left back to the queue at close.
 - :class:`DistributedCrawl` (extension): runs the ledger, and keeps an idle crawl open
@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 import time
 import warnings
 import weakref
@@ -166,9 +167,14 @@ class LeasedScheduler(Scheduler):
     def enqueue_request(self, request: Any) -> bool:
         # a retry or redirect of a leased request copies its meta; it gets its own lease at pop
         request.meta.pop(LEASE_META, None)
-        if queued := super().enqueue_request(request):
-            self.crawl_stats.inc_value("scheduler/enqueued/redis")
-        return queued
+        # scrapy-redis adds the fingerprint, then pushes: two calls, and a retried add
+        # whose first reply was lost would drop the request as seen. One script instead.
+        fingerprint = None if request.dont_filter else self.df.request_fingerprint(request)
+        if not self.leases.push(-request.priority, self.queue._encode_request(request), fingerprint):
+            self.df.log(request, self.spider)
+            return False
+        self.crawl_stats.inc_value("scheduler/enqueued/redis")
+        return True
 
     def next_request(self) -> Any:
         request = super().next_request()
@@ -197,10 +203,32 @@ class LeaseLedger:
         self.waiting: set[str] = set()
         """Tokens in a snapshot: done, their items in a flush under way."""
         self.acked = 0
-        self.next_renew = self.next_reclaim = 0.0
+        self.next_reclaim = 0.0
+        self._closed = threading.Event()
+        self._renewer: threading.Thread | None = None
 
     def attach(self, leases: Leases) -> None:
         self.leases = leases
+        if self._renewer is None:
+            self._renewer = threading.Thread(target=self._renew_loop, name="vocwatch-lease-renewer", daemon=True)
+            self._renewer.start()
+
+    def _renew_loop(self) -> None:
+        """Renew the held leases every ``lease_seconds / 3``, in a thread of its own: a
+        reactor busy for seconds (a page yielding thousands of requests, a slow machine) must
+        not let them expire; only a dead (or stopped) process does."""
+        while not self._closed.wait(self.leases.lease_seconds / 3 if self.leases else 1.0):
+            tokens = list(self.held)  # one C-level copy: safe against the reactor thread
+            if not tokens or self.leases is None:
+                continue
+            try:
+                kept = self.leases.renew(tokens)
+            except Exception as exc:  # Redis gone longer than the client's retries: next round
+                logger.warning("could not renew %d lease(s): %s: %s", len(tokens), type(exc).__name__, exc)
+                continue
+            if kept < len(tokens):
+                # expired and reclaimed (or acked meanwhile): such a page may be fetched twice
+                logger.debug("%d of %d lease(s) no longer held at renewal", len(tokens) - kept, len(tokens))
 
     def hold(self, request: Any) -> None:
         self.held[request.meta[LEASE_META]] = request
@@ -244,8 +272,8 @@ class LeaseLedger:
         self.crawler.stats.inc_value("vocwatch/distributed/acked", len(tokens))
 
     def tick(self) -> None:
-        """Ack, renew, reclaim; and wake the engine when requests are queued while it idles
-        (another worker pushed them: nothing tells this engine)."""
+        """Ack, renew, reclaim; and wake an idle engine when requests are queued (another
+        worker pushed them: nothing tells this engine) or when no lease is left."""
         if self.leases is None:
             return
         if self.done():
@@ -253,24 +281,22 @@ class LeaseLedger:
             if not flush:  # no StorePipeline: the pipelines' end is the items' end
                 self.ack(self.done())
         now = time.monotonic()
-        if now >= self.next_renew:
-            self.next_renew = now + self.leases.lease_seconds / 3
-            if self.held:
-                kept = self.leases.renew(list(self.held))
-                if kept < len(self.held):
-                    self.crawler.stats.inc_value("vocwatch/distributed/leases_lost", len(self.held) - kept)
         if now >= self.next_reclaim:
             self.next_reclaim = now + self.leases.lease_seconds / 2
             if n := self.leases.reclaim():
                 self.crawler.stats.inc_value("vocwatch/distributed/reclaimed", n)
         engine = self.crawler.engine
         slot = getattr(engine, "_slot", None)
-        if (slot is not None and not crawl_stopping(self.crawler) and not engine.downloader.active
-                and self.leases.queued()):
+        if slot is None or crawl_stopping(self.crawler) or engine.downloader.active:
+            return
+        if self.leases.queued() or not (self.held or self.leases.outstanding()):
+            # work arrived, or the last lease is gone: have the engine look now, not at its
+            # next 5-second heartbeat (it then pulls requests, or finds itself idle and closes)
             slot.nextcall.schedule()
 
     def release_all(self) -> None:
         """At close: the leases still held (work cut short) go back to the queue now."""
+        self._closed.set()
         if self.leases is None or not self.held:
             return
         n = self.leases.release(list(self.held))

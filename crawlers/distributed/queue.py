@@ -64,6 +64,12 @@ redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], first[2] .. '\\n' .. first[1])
 return first[1]
 """
+_PUSH = """
+-- KEYS: requests zset, dupefilter set; ARGV: score, encoded request, fingerprint or ''
+if ARGV[3] ~= '' and redis.call('SADD', KEYS[2], ARGV[3]) == 0 then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+return 1
+"""
 _RENEW = """
 -- ARGV: lease seconds, tokens...; returns how many of the tokens were still held
 """ + _NOW + """
@@ -147,12 +153,18 @@ class Leases:
 
     def __init__(self, redis: Any, keys: CrawlKeys, lease_seconds: float) -> None:
         self.redis, self.keys, self.lease_seconds = redis, keys, lease_seconds
-        self._pop, self._renew, self._ack, self._release, self._reclaim = (
-            redis.register_script(s) for s in (_POP, _RENEW, _ACK, _RELEASE, _RECLAIM))
+        self._push, self._pop, self._renew, self._ack, self._release, self._reclaim = (
+            redis.register_script(s) for s in (_PUSH, _POP, _RENEW, _ACK, _RELEASE, _RECLAIM))
 
     @property
     def _keys(self) -> list[str]:
         return [self.keys.requests, self.keys.leases, self.keys.leased]
+
+    def push(self, score: float, data: bytes, fingerprint: str | None) -> bool:
+        """Queue an encoded request unless ``fingerprint`` (None: not filtered) was seen:
+        the dupefilter's add and the push in one script, so a call retried after a lost
+        reply (Redis restarting) can neither drop the request as "seen" nor push it twice."""
+        return bool(self._push(keys=[self.keys.requests, self.keys.dupefilter], args=[score, data, fingerprint or ""]))
 
     def pop(self) -> tuple[str, bytes] | None:
         """The highest-priority request, leased: ``(token, encoded request)``, or None."""

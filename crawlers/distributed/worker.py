@@ -157,6 +157,13 @@ class Worker:
                 logger.warning("job %s: lease of %s lost (expired or the job ended)", child.job.id, child.participant)
 
     def reap(self) -> None:
+        limit = self.config.schedule.time_limit_seconds
+        for child in self.children:
+            if child.proc.poll() is None and time.monotonic() - child.started > limit:
+                logger.error("job %s: crawl %s over the time limit of %g s: killed (its leases expire and "
+                             "go back to the queue)", child.job.id, child.participant, limit)
+                _signal_group(child.proc, signal.SIGKILL)
+                child.proc.wait()
         for child in [c for c in self.children if c.proc.poll() is not None]:
             self.children.remove(child)
             self.jobs.leave(child.job.id, child.participant)  # a no-op when the crawl left itself
