@@ -168,6 +168,18 @@ class Worker:
             self.children.remove(child)
             self.jobs.leave(child.job.id, child.participant)  # a no-op when the crawl left itself
             logger.info("%s", self._job_line(child))
+            if self.jobs.claim_after_crawl(child.job.id):
+                self.after_crawl(child.job)
+
+    def after_crawl(self, job: Job) -> None:
+        """Once per ended job, by whichever worker sees it first: what the single-machine
+        scheduler does after each crawl (``monitor.scheduler.after_crawl``: the spike
+        detectors, then delivery), so an alert leaves seconds after the job's last crawl."""
+        from monitor.scheduler import after_crawl
+
+        ended = self.jobs.get(job.id)
+        outcome = (self._outcome(job.source_id, ended.run_id) if ended and ended.run_id else None) or "failed"
+        after_crawl(self.config, job.source_id, outcome)
 
     def _job_line(self, child: Child) -> str:
         """One line per job crawled: its state, its run and outcome, this crawl's exit."""
