@@ -1,0 +1,341 @@
+"""A site's politeness held across every worker together: one send-time slot and one
+concurrency cap per site in Redis (``[distributed]`` on).
+
+Scrapy's politeness lives in each process's download slots: ``DOWNLOAD_DELAY`` and
+``CONCURRENT_REQUESTS_PER_DOMAIN`` per crawler. With N worker processes on a site, the
+site sees N times the rate and N times the concurrency. Here every request to host H,
+before it goes out, reserves a send time from Redis in one Lua script:
+
+- ``P:site:<H>:next``: the earliest time the next request to H may be sent. A reservation
+  gets ``at = max(now, next, last + delay)`` and sets ``next = at + delay``; a
+  ``Retry-After`` (or a 429) seen by any worker pushes ``next`` forward for everyone.
+- ``P:site:<H>:last``: the last reserved send time (so a source with a longer delay than
+  the previous request's keeps its own gap: the stricter of the two applies).
+- ``P:site:<H>:inflight``: zset of leases, request token -> expiry. At its send time a
+  request takes a lease (a second script); with ``concurrency_per_site`` live leases taken
+  the send time goes unused (only more polite) and the request queues again. A lease is
+  released when the response or the failure comes back, and one whose worker was killed
+  expires by itself ``max(lease_seconds, DOWNLOAD_TIMEOUT + 10)`` seconds after it was taken.
+
+A request holds no lease while it waits for its time: a lease held through the wait
+would keep the site's cap taken between one request of a worker and its next, and a
+worker polling for the cap would almost never see it free (starved).
+
+Every time is Redis server time (``TIME`` inside the scripts), in integer microseconds,
+so machines whose clocks disagree still agree on the schedule; a worker only ever sleeps
+the relative wait the script hands back. With ``[distributed]`` off the middleware is
+not installed and no Redis is touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Self
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Request, Response
+
+from config.model import DistributedSettings
+from crawlers.distributed import key, redis_client
+from crawlers.middlewares import _site, retry_after_seconds
+from crawlers.shutdown import CrawlStopping, pause
+
+logger = logging.getLogger(__name__)
+
+SITE_DELAY_SETTING = "VOCWATCH_SITE_DELAY"
+"""The site delay the shared slot keeps (set by the add-on from ``DOWNLOAD_DELAY``, which
+it then zeroes for the process's own download slots)."""
+LEASE_META = "vocwatch_site_lease"
+"""Request meta: ``(host, token)`` of the site lease the request holds while in flight."""
+WAITED = "vocwatch/politeness/waited"
+WAIT_SECONDS = "vocwatch/politeness/wait_seconds"
+BACKOFFS = "vocwatch/politeness/backoffs"
+KEY_TTL_SECONDS = 3600
+"""A site's keys outlive its last reservation by this long, then Redis drops them."""
+LEASE_MARGIN_SECONDS = 10.0
+POLL_MIN, POLL_MAX = 0.01, 0.2
+"""Seconds between tries while a site's concurrency cap is full and its delay is shorter (growing)."""
+REDIS_RETRY_SECONDS = 1.0
+"""While Redis is unreachable a request waits (never goes out unthrottled) and tries again this often."""
+
+_US = 1_000_000
+
+_NOW = "local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
+
+_RESERVE = _NOW + """
+local delay, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
+local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
+local last = redis.call('GET', KEYS[2])
+local at = math.max(now, nxt)
+if last then at = math.max(at, tonumber(last) + delay) end
+local keep = math.floor((at - now + ttl) / 1000)
+redis.call('SET', KEYS[2], string.format('%.0f', at), 'PX', keep)
+redis.call('SET', KEYS[1], string.format('%.0f', math.max(nxt, at + delay)), 'PX', keep + math.floor(delay / 1000))
+return {now, at}
+"""
+"""KEYS: next, last. ARGV: delay, key ttl (microseconds). Returns ``{now, at}``: the send
+time reserved, ``delay`` after the last one and no earlier than ``next``."""
+
+_CLAIM = _NOW + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return {0, now} end
+redis.call('ZADD', KEYS[1], string.format('%.0f', now + tonumber(ARGV[3])), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], math.floor((tonumber(ARGV[3]) + tonumber(ARGV[4])) / 1000))
+return {1, now}
+"""
+"""KEYS: inflight. ARGV: token, cap, lease, key ttl (microseconds but cap). Expired leases
+go first; returns ``{1, now}`` (a lease taken, expiring at now + lease) or ``{0, now}`` (cap full)."""
+
+_PUSH = _NOW + """
+local until_ = now + tonumber(ARGV[1])
+local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
+if until_ > nxt then
+  redis.call('SET', KEYS[1], string.format('%.0f', until_), 'PX', math.floor((until_ - now + tonumber(ARGV[2])) / 1000))
+  return until_ - now
+end
+return 0
+"""
+"""KEYS: next. ARGV: backoff, key ttl (microseconds). Pushes the site's next send time to at
+least now + backoff; returns the push in microseconds (0: it was already later)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """A send time reserved on a site's slot, in Redis server time (seconds since the epoch)."""
+
+    now: float
+    at: float
+
+    @property
+    def wait(self) -> float:
+        """Seconds from the reply to the reserved send time (0 when it is due now)."""
+        return max(0.0, self.at - self.now)
+
+
+class SiteSlots:
+    """The shared per-site slots in Redis (see the module docstring). Thread-safe: the
+    middleware calls it from worker threads, so the reactor never waits for Redis."""
+
+    def __init__(self, redis: Any, settings: DistributedSettings) -> None:
+        self.redis = redis
+        self.settings = settings
+        self._reserve = redis.register_script(_RESERVE)
+        self._claim = redis.register_script(_CLAIM)
+        self._push = redis.register_script(_PUSH)
+
+    def keys(self, host: str) -> tuple[str, str, str]:
+        return tuple(key(self.settings, "site", host, part) for part in ("next", "last", "inflight"))  # type: ignore[return-value]
+
+    def reserve(self, host: str, delay: float) -> Reservation:
+        """A send time for one request to ``host``: ``delay`` after the site's last one (or
+        that one's own delay, when longer), and not before a back-off (:meth:`back_off`)."""
+        now, at = self._reserve(keys=self.keys(host)[:2], args=[round(delay * _US), KEY_TTL_SECONDS * _US])
+        return Reservation(int(now) / _US, int(at) / _US)
+
+    def claim(self, host: str, token: str, *, concurrency: int, lease: float) -> bool:
+        """Take one of the site's ``concurrency`` leases for a request going out now; False
+        when they are all taken. A lease not released within ``lease`` seconds (its worker
+        died) expires."""
+        granted, _ = self._claim(keys=[self.keys(host)[2]], args=[
+            token, max(1, concurrency), round(lease * _US), KEY_TTL_SECONDS * _US])
+        return bool(granted)
+
+    def release(self, host: str, *tokens: str) -> None:
+        """Free leases (their responses or failures came back)."""
+        if tokens:
+            self.redis.zrem(self.keys(host)[2], *tokens)
+
+    def back_off(self, host: str, seconds: float) -> float:
+        """No request to ``host`` from any worker before ``seconds`` from now (the site
+        asked for it: ``Retry-After`` or a 429); returns the push in seconds (0 when the
+        site's next time was already later)."""
+        return int(self._push(keys=[self.keys(host)[0]], args=[round(seconds * _US), KEY_TTL_SECONDS * _US])) / _US
+
+    def inflight(self, host: str) -> int:
+        """Leases on ``host`` not yet released or expired (for tests and diagnostics)."""
+        secs, micros = self.redis.time()
+        return int(self.redis.zcount(self.keys(host)[2], secs * _US + micros, "+inf"))
+
+
+class SitePolitenessMiddleware:
+    """Downloader middleware: before a request to a site goes out, wait for that site's
+    shared slot (:class:`SiteSlots`), so the site's delay and concurrency hold across all
+    workers together; release the lease when the response or the failure comes back.
+
+    Sits at 560, after robots.txt (100: a disallowed page takes no slot, the robots.txt
+    fetch itself goes through here and takes one) and closer to the wire than the retry
+    middleware (550), so a retry's backoff does not hold a lease. Waits are asyncio sleeps
+    (the project runs on Scrapy's asyncio reactor) cut short when the crawl stops
+    (:func:`crawlers.shutdown.pause`); Redis calls run in threads. While Redis is
+    unreachable requests wait for it rather than go out unthrottled.
+
+    Not installed (``NotConfigured``) unless ``[distributed]`` is on."""
+
+    def __init__(self, crawler: Crawler, slots: SiteSlots, *, delay: float, concurrency: int, lease: float) -> None:
+        self.crawler = crawler
+        self.slots = slots
+        self.delay = delay
+        self.concurrency = concurrency
+        self.lease = lease
+        self.retry_after_max = crawler.settings.getfloat("RETRY_AFTER_MAX", 120.0)
+        self.backoff = crawler.settings.getfloat("VOCWATCH_RETRY_BACKOFF", 1.0)
+        self.backoff_max = crawler.settings.getfloat("VOCWATCH_RETRY_BACKOFF_MAX", 60.0)
+        self.held: dict[str, str] = {}
+        """Token -> host of the leases this crawler holds now."""
+        self.own_last: dict[str, float] = {}
+        """Host -> this crawler's last reserved send time (Redis time), to tell other workers' traffic apart."""
+        self.locks: dict[str, asyncio.Lock] = {}
+        """One reserving request per site at a time in this crawler (the others queue here, FIFO)."""
+        self.told: set[str] = set()
+        self.redis_down = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        config = _config_of(crawler)
+        if config is None or not config.distributed.enabled:
+            raise NotConfigured("[distributed] is off: politeness is per process")
+        s = crawler.settings
+        delay = s.getfloat(SITE_DELAY_SETTING, config.crawl.delay)
+        lease = max(config.distributed.lease_seconds, s.getfloat("DOWNLOAD_TIMEOUT", 30.0) + LEASE_MARGIN_SECONDS)
+        slots = SiteSlots(redis_client(config.distributed), config.distributed)
+        mw = cls(crawler, slots, delay=delay, concurrency=s.getint("CONCURRENT_REQUESTS_PER_DOMAIN", 2), lease=lease)
+        crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
+        return mw
+
+    async def process_request(self, request: Request) -> None:
+        host = _site(request)
+        if not host:
+            return
+        stale = request.meta.pop(LEASE_META, None)
+        if stale and stale[1] in self.held:  # the same request back (rescheduled) before its lease came back
+            await self._release(*stale)
+        token = uuid.uuid4().hex
+        started = time.monotonic()
+        lock = self.locks.setdefault(host, asyncio.Lock())
+        waited = lock.locked()
+        async with lock:
+            poll = POLL_MIN
+            while True:
+                r = await self._call(request, self.slots.reserve, host, self.delay)
+                self._note_others(host, r)
+                if r.wait > 0:
+                    waited = True
+                    if not await pause(self.crawler, r.wait):
+                        raise CrawlStopping(f"crawl stopping: {request.url} not fetched")
+                if await self._call(request, self.slots.claim, host, token, concurrency=self.concurrency,
+                                    lease=self.lease):
+                    break
+                # the site's concurrency is taken at this send time: the time goes unused (which is
+                # only more polite) and the request queues again, behind the ones already waiting
+                waited = True
+                if self.delay < POLL_MAX and not await pause(self.crawler, poll):
+                    raise CrawlStopping(f"crawl stopping: {request.url} not fetched")
+                poll = min(POLL_MAX, poll * 1.5)
+        self.held[token] = host
+        request.meta[LEASE_META] = (host, token)
+        if waited:
+            stats = self.crawler.stats
+            stats.inc_value(WAITED)
+            stats.inc_value(WAIT_SECONDS, round(time.monotonic() - started, 3))
+
+    def _note_others(self, host: str, r: Reservation) -> None:
+        """Log once per site when other workers' requests (or a back-off one of them saw)
+        pushed this crawler's send time past what its own requests alone would give."""
+        own = max(r.now, self.own_last.get(host, 0.0) + self.delay)
+        self.own_last[host] = r.at
+        if r.at > own + 0.001 and host not in self.told:
+            self.told.add(host)
+            logger.info("%s is throttled by other workers: its delay (%.2fs) and concurrency (%d) are shared "
+                        "through Redis", host, self.delay, self.concurrency)
+
+    async def _call(self, request: Request, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)`` on Redis in a thread; while Redis is unreachable, wait and
+        try again (a request never goes out without the shared politeness); raise
+        :class:`CrawlStopping` when the crawl stops first."""
+        import redis
+
+        while True:
+            try:
+                result = await asyncio.to_thread(fn, *args, **kwargs)
+            except redis.RedisError as exc:
+                if not self.redis_down:
+                    self.redis_down = True
+                    logger.warning("Redis unreachable (%s): requests wait for it rather than go out without the "
+                                   "shared politeness", type(exc).__name__)
+                if not await pause(self.crawler, REDIS_RETRY_SECONDS):
+                    raise CrawlStopping(f"crawl stopping: {request.url} not fetched") from None
+                continue
+            if self.redis_down:
+                self.redis_down = False
+                logger.info("Redis reachable again: requests go on")
+            return result
+
+    async def process_response(self, request: Request, response: Response) -> Response:
+        held = request.meta.pop(LEASE_META, None)
+        if held:
+            await self._release(*held)
+            await self._honour_backoff(held[0], request, response)
+        return response
+
+    async def process_exception(self, request: Request, exception: Exception) -> None:
+        held = request.meta.pop(LEASE_META, None)
+        if held:
+            await self._release(*held)
+
+    async def _honour_backoff(self, host: str, request: Request, response: Response) -> None:
+        """A ``Retry-After`` (429/503) or a bare 429: every worker holds off the site."""
+        if response.status not in (429, 503):
+            return
+        wait = retry_after_seconds(response.headers.get("Retry-After"))
+        if wait is None and response.status == 429:
+            wait = min(self.backoff_max, self.backoff * 2.0 ** min(request.meta.get("retry_times", 0), 64))
+        if not wait:
+            return
+        wait = min(wait, self.retry_after_max)
+        try:
+            pushed = await asyncio.to_thread(self.slots.back_off, host, wait)
+        except Exception as exc:  # a lost push only makes the others less patient
+            logger.warning("could not share the back-off of %s through Redis: %s", host, type(exc).__name__)
+            return
+        if pushed:
+            self.crawler.stats.inc_value(BACKOFFS)
+            logger.info("%s answered %d: no worker sends to it for %.1fs", host, response.status, pushed)
+
+    async def _release(self, host: str, token: str) -> None:
+        self.held.pop(token, None)
+        try:
+            await asyncio.to_thread(self.slots.release, host, token)
+        except Exception as exc:  # the lease then expires by itself
+            logger.warning("could not release a lease on %s in Redis (%s): it expires in %.0fs", host,
+                           type(exc).__name__, self.lease)
+
+    def spider_closed(self, **_: Any) -> None:
+        """Leases still held (requests dropped without a response) go back at once."""
+        by_host: dict[str, list[str]] = {}
+        for token, host in self.held.items():
+            by_host.setdefault(host, []).append(token)
+        self.held.clear()
+        for host, tokens in by_host.items():
+            with contextlib.suppress(Exception):  # they expire by themselves
+                self.slots.release(host, *tokens)
+
+
+def _config_of(crawler: Crawler) -> Any:
+    """The vocwatch config of this crawl: its spider's, else the config file's (None without one)."""
+    import os
+
+    from config import load_config
+    from crawlers.addon import config_path
+
+    config = getattr(crawler.spider, "config", None)
+    if config is not None:
+        return config
+    path = config_path(crawler.settings)
+    return load_config(path) if os.path.exists(path) else None

@@ -1,0 +1,286 @@
+"""A site's politeness across workers: one delay and one concurrency cap per site in Redis
+(``crawlers.distributed.politeness``), on a real redis-server and real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from scrapy.exceptions import NotConfigured
+from scrapy.settings import Settings
+from scrapy.utils.test import get_crawler
+
+from config import load_config
+from crawlers.addon import VocwatchConfigAddon
+from crawlers.distributed import key, redis_client
+from crawlers.distributed.politeness import SITE_DELAY_SETTING, SitePolitenessMiddleware, SiteSlots
+from tests.conftest import ONE_HOTEL, ROOT, runs_by_source
+
+DELAY = 0.3
+PAGES = 8
+SERVICE_SECONDS = 0.15
+"""Each page takes this long to answer, so two workers' requests would overlap at the site."""
+TOLERANCE = 0.85
+"""Gaps are measured at the server (one clock): allow 15% for scheduling jitter."""
+
+
+# -- the slot script against a real Redis ---------------------------------------------
+def _slots(url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> SiteSlots:
+    monkeypatch.setenv("VOCWATCH_REDIS_URL", url)
+    cfg = tmp_path / "v.toml"
+    cfg.write_text(ONE_HOTEL + '[distributed]\nkey_prefix = "t"\n', encoding="utf-8")
+    d = load_config(cfg).distributed
+    return SiteSlots(redis_client(d), d)
+
+
+def test_threads_reserving_slots_get_times_exactly_delay_apart(redis_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path) -> None:
+    slots = _slots(redis_url, monkeypatch, tmp_path)
+    got: list[Any] = []
+    lock = threading.Lock()
+
+    def reserve() -> None:
+        r = slots.reserve("shop.test", 0.25)
+        with lock:
+            got.append(r)
+
+    threads = [threading.Thread(target=reserve) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    times = sorted(r.at for r in got)
+    assert [round(b - a, 6) for a, b in itertools.pairwise(times)] == [0.25] * 19
+    assert times[0] == min(r.now for r in got)  # the first one goes at once (Redis time)
+    assert slots.redis.pttl(key(slots.settings, "site", "shop.test", "next")) > 0  # idle sites' keys expire
+
+
+def test_the_concurrency_cap_and_an_expired_lease(redis_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    slots = _slots(redis_url, monkeypatch, tmp_path)
+    assert slots.claim("shop.test", "a", concurrency=2, lease=60)
+    assert slots.claim("shop.test", "b", concurrency=2, lease=0.3)  # its worker dies: never released
+    assert not slots.claim("shop.test", "c", concurrency=2, lease=60)  # cap full
+    slots.release("shop.test", "a")
+    assert slots.claim("shop.test", "c", concurrency=2, lease=60)  # a's lease came back
+    assert not slots.claim("shop.test", "d", concurrency=2, lease=60)
+    assert slots.claim("other.test", "d", concurrency=2, lease=60)  # other sites have their own cap
+    deadline = time.monotonic() + 3 * 0.3 + 2
+    while not slots.claim("shop.test", "d", concurrency=2, lease=60):
+        assert time.monotonic() < deadline, "the dead worker's lease never expired"
+        time.sleep(0.05)
+    assert slots.inflight("shop.test") == 2  # c and d; b expired
+
+
+def test_the_stricter_delay_and_a_shared_back_off(redis_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    slots = _slots(redis_url, monkeypatch, tmp_path)
+    first = slots.reserve("shop.test", 1.0)
+    second = slots.reserve("shop.test", 0.1)  # another source of the site, a shorter delay
+    third = slots.reserve("shop.test", 0.5)
+    assert round(second.at - first.at, 6) == 1.0  # the first request's delay still holds after it
+    assert round(third.at - second.at, 6) == 0.5  # and so does the longer delay of the one now asking
+    assert slots.reserve("other.test", 1.0).wait == 0  # other sites are not held up
+    assert slots.back_off("late.test", 5.0) == pytest.approx(5.0)  # a 429 / Retry-After seen by some worker
+    assert slots.back_off("late.test", 1.0) == 0  # an earlier limit does not shorten it
+    held = slots.reserve("late.test", 0.1)
+    assert 4.9 <= held.wait <= 5.0  # every worker waits for it
+
+
+# -- the middleware and the add-on -----------------------------------------------------
+def _config(tmp_path: Path, distributed: bool, source_delay: str = "") -> Path:
+    cfg = tmp_path / "v.toml"
+    cfg.write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path}/x.db"\n[crawl]\ndelay = 0.7\nconcurrency_per_site = 3\n'
+        + ONE_HOTEL + '[[sources]]\nlocation = "harbor-sh-bund"\nkind = "hotel_reviews"\nurl = "http://h.test/"\n'
+        + source_delay + ('[distributed]\nkey_prefix = "t"\n' if distributed else ""), encoding="utf-8")
+    return cfg
+
+
+def test_without_distributed_the_middleware_is_off_and_slots_stay_per_process(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VOCWATCH_REDIS_URL", raising=False)
+    monkeypatch.setenv("VOCWATCH_CONFIG", str(_config(tmp_path, distributed=False)))
+    settings = Settings()
+    settings.setmodule("config.settings", priority="project")
+    VocwatchConfigAddon().update_settings(settings)
+    assert settings.getfloat("DOWNLOAD_DELAY") == 0.7 and settings.getbool("AUTOTHROTTLE_ENABLED")
+    assert settings.get(SITE_DELAY_SETTING) is None
+    with pytest.raises(NotConfigured):
+        SitePolitenessMiddleware.from_crawler(get_crawler(settings_dict={"VOCWATCH_CONFIG": settings["VOCWATCH_CONFIG"]}))
+
+
+@pytest.mark.parametrize("source_delay, want", [("", 0.7), ("delay = 1.5\n", 1.5)])
+def test_with_distributed_the_delay_moves_to_the_shared_slot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             redis_url: str, source_delay: str, want: float) -> None:
+    monkeypatch.setenv("VOCWATCH_REDIS_URL", redis_url)
+    monkeypatch.setenv("VOCWATCH_CONFIG", str(_config(tmp_path, distributed=True, source_delay=source_delay)))
+    settings = Settings()
+    settings.setmodule("config.settings", priority="project")
+    if source_delay:  # as SourceSpider._bind sets a source's own delay, before the add-on runs
+        settings.set("DOWNLOAD_DELAY", want, priority="spider")
+    VocwatchConfigAddon().update_settings(settings)
+    assert settings.getfloat(SITE_DELAY_SETTING) == want
+    assert settings.getfloat("DOWNLOAD_DELAY") == 0 and not settings.getbool("AUTOTHROTTLE_ENABLED")
+    mw = SitePolitenessMiddleware.from_crawler(get_crawler(settings_dict={
+        name: settings[name] for name in ("VOCWATCH_CONFIG", SITE_DELAY_SETTING, "CONCURRENT_REQUESTS_PER_DOMAIN")}))
+    assert (mw.delay, mw.concurrency) == (want, 3)
+
+
+# -- two workers, two sources, one site -----------------------------------------------
+@dataclass
+class Site:
+    base: str
+    arrivals: list[tuple[float, str]] = field(default_factory=list)
+    """(monotonic time at the server, path) of every request, in arrival order."""
+    max_concurrent: int = 0
+
+
+@pytest.fixture
+def slow_site() -> Iterator[Site]:
+    """Reviews under ``/a/`` and ``/b/`` (two sources of one site), each page answered after
+    ``SERVICE_SECONDS``; records arrival times and the most requests it served at once."""
+    lock = threading.Lock()
+    busy = 0
+    site = Site("")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            nonlocal busy
+            with lock:
+                site.arrivals.append((time.monotonic(), self.path))
+                busy += 1
+                site.max_concurrent = max(site.max_concurrent, busy)
+            time.sleep(SERVICE_SECONDS)
+            status, body = _page(self.path)
+            with lock:
+                busy -= 1  # before the answer is sent: the client may ask again the moment it has it
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    site.base = f"http://127.0.0.1:{server.server_address[1]}"
+    yield site
+    server.shutdown()
+    server.server_close()
+
+
+def _page(path: str) -> tuple[int, bytes]:
+    if path == "/robots.txt":
+        return 200, b"User-agent: *\nAllow: /\n"
+    prefix, _, n = path.partition("/reviews?page=")
+    if prefix not in ("/a", "/b") or not n.isdigit() or not 1 <= int(n) <= PAGES:
+        return 404, b""
+    page = int(n)
+    nxt = f'<a class="next" href="{prefix}/reviews?page={page + 1}">next</a>' if page < PAGES else ""
+    return 200, (f'<html><body><div class="review" data-id="{prefix[1:]}{page}"><time datetime="2026-11-20">x</time>'
+                 f'<div class="body">Review {page} of {prefix}.</div></div>{nxt}</body></html>').encode()
+
+
+def _two_source_config(tmp_path: Path, base: str, distributed: bool) -> Path:
+    sources = "".join(f"""
+[[sources]]
+id = "{name}"
+location = "harbor-sh-bund"
+kind = "selectors"
+url = "{base}/{name}/reviews?page=1"
+[sources.selectors]
+item = "div.review"
+next_page = "a.next::attr(href)"
+[sources.selectors.fields]
+text = ".body"
+date = "time::attr(datetime)"
+external_id = "xpath:@data-id"
+""" for name in ("a", "b"))
+    cfg = tmp_path / "v.toml"
+    cfg.write_text(f'[store]\nurl = "sqlite:///{tmp_path}/unused.db"\n\n[crawl]\ndelay = {DELAY}\n'
+                   f'concurrency_per_site = 1\ntimeout = 10\nretries = 0\n' + ONE_HOTEL + sources
+                   + ('\n[distributed]\nkey_prefix = "polite"\n' if distributed else ""), encoding="utf-8")
+    return cfg
+
+
+def _crawl_both(cfg: Path, tmp_path: Path, redis_url: str | None) -> list[str]:
+    """``vocwatch crawl -s a`` and ``-s b`` as two processes at once (each its own store);
+    their stderr."""
+    env = {**os.environ}
+    env.pop("VOCWATCH_REDIS_URL", None)
+    if redis_url:
+        env["VOCWATCH_REDIS_URL"] = redis_url
+    procs = [subprocess.Popen([sys.executable, "-m", "vocwatch", "crawl", "-c", str(cfg), "-s", name, "-q",
+                               "--store", f"sqlite:///{tmp_path}/{name}.db", "--log-level", "INFO"],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for name in ("a", "b")]
+    errs = []
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err[-3000:]
+        errs.append(err)
+    return errs
+
+
+def _gaps(site: Site) -> list[float]:
+    times = [t for t, _ in site.arrivals]
+    return [b - a for a, b in itertools.pairwise(times)]
+
+
+def _timeline(site: Site) -> list[str]:
+    t0 = site.arrivals[0][0]
+    return [f"{t - t0:.3f} {path}" for t, path in site.arrivals]
+
+
+def _overlapped(site: Site) -> bool:
+    """Both sources' crawls were at the site at the same time (else the test proves nothing)."""
+    spans = {p: [t for t, path in site.arrivals if path.startswith(p)] for p in ("/a/", "/b/")}
+    return max(min(spans["/a/"]), min(spans["/b/"])) < min(max(spans["/a/"]), max(spans["/b/"]))
+
+
+def test_two_workers_on_one_site_keep_its_delay_and_concurrency_together(slow_site: Site, tmp_path: Path,
+                                                                         redis_url: str) -> None:
+    cfg = _two_source_config(tmp_path, slow_site.base, distributed=True)
+    errs = _crawl_both(cfg, tmp_path, redis_url)
+    paths = [p for _, p in slow_site.arrivals]
+    assert sorted(p for p in paths if p != "/robots.txt") == sorted(
+        f"/{s}/reviews?page={n}" for s in "ab" for n in range(1, PAGES + 1))
+    assert paths.count("/robots.txt") == 2  # each worker obeys robots.txt; its fetch took a slot too
+    assert _overlapped(slow_site), _timeline(slow_site)
+    gaps = _gaps(slow_site)
+    assert min(gaps) >= TOLERANCE * DELAY, [round(g, 3) for g in gaps]  # across both processes together
+    assert slow_site.max_concurrent == 1  # concurrency_per_site, across both
+    runs = {s: runs_by_source(f"sqlite:///{tmp_path}/{s}.db")[s][-1] for s in "ab"}
+    assert {r.outcome for r in runs.values()} == {"finished"}
+    assert sum(r.stats.get("vocwatch/politeness/waited", 0) for r in runs.values()) > 0
+    assert sum(r.stats.get("vocwatch/politeness/wait_seconds", 0) for r in runs.values()) > 0
+    assert any("127.0.0.1 is throttled by other workers" in e for e in errs)
+    client = redis.Redis.from_url(redis_url)
+    assert client.zcard("polite:site:127.0.0.1:inflight") == 0  # every lease came back
+
+
+def test_without_distributed_each_worker_keeps_only_its_own_delay(slow_site: Site, tmp_path: Path,
+                                                                  redis_url: str) -> None:
+    """Why the shared slot is needed: the same two crawls, each process polite on its own,
+    send requests to the site closer together than its delay (and never touch Redis)."""
+    cfg = _two_source_config(tmp_path, slow_site.base, distributed=False)
+    _crawl_both(cfg, tmp_path, None)
+    assert len(slow_site.arrivals) == 2 * PAGES + 2
+    assert _overlapped(slow_site), _timeline(slow_site)
+    assert min(_gaps(slow_site)) < TOLERANCE * DELAY
+    assert redis.Redis.from_url(redis_url).dbsize() == 0
