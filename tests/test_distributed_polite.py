@@ -24,12 +24,19 @@ from scrapy.utils.test import get_crawler
 from config import load_config
 from crawlers.addon import VocwatchConfigAddon
 from crawlers.distributed import key, redis_client
-from crawlers.distributed.politeness import SITE_DELAY_SETTING, SitePolitenessMiddleware, SiteSlots
+from crawlers.distributed.politeness import (
+    CLAIMED,
+    FULL,
+    GONE,
+    SITE_DELAY_SETTING,
+    SitePolitenessMiddleware,
+    SiteSlots,
+)
 from tests.conftest import ONE_HOTEL, ROOT, runs_by_source
 
-DELAY = 0.3
-PAGES = 8
-SERVICE_SECONDS = 0.15
+DELAY = 0.5
+PAGES = 6
+SERVICE_SECONDS = 0.2
 """Each page takes this long to answer, so two workers' requests would overlap at the site."""
 TOLERANCE = 0.85
 """Gaps are measured at the server (one clock): allow 15% for scheduling jitter."""
@@ -69,15 +76,15 @@ def test_threads_reserving_slots_get_times_exactly_delay_apart(redis_url: str, m
 def test_the_concurrency_cap_and_an_expired_lease(redis_url: str, monkeypatch: pytest.MonkeyPatch,
                                                   tmp_path: Path) -> None:
     slots = _slots(redis_url, monkeypatch, tmp_path)
-    assert slots.claim("shop.test", "a", concurrency=2, lease=60)
-    assert slots.claim("shop.test", "b", concurrency=2, lease=0.3)  # its worker dies: never released
-    assert not slots.claim("shop.test", "c", concurrency=2, lease=60)  # cap full
+    assert slots.claim("shop.test", "a", concurrency=2, lease=60) == CLAIMED
+    assert slots.claim("shop.test", "b", concurrency=2, lease=0.3) == CLAIMED  # its worker dies: never released
+    assert slots.claim("shop.test", "c", concurrency=2, lease=60) == FULL  # cap full
     slots.release("shop.test", "a")
-    assert slots.claim("shop.test", "c", concurrency=2, lease=60)  # a's lease came back
-    assert not slots.claim("shop.test", "d", concurrency=2, lease=60)
-    assert slots.claim("other.test", "d", concurrency=2, lease=60)  # other sites have their own cap
+    assert slots.claim("shop.test", "c", concurrency=2, lease=60) == CLAIMED  # a's lease came back
+    assert slots.claim("shop.test", "d", concurrency=2, lease=60) == FULL
+    assert slots.claim("other.test", "d", concurrency=2, lease=60) == CLAIMED  # other sites have their own cap
     deadline = time.monotonic() + 3 * 0.3 + 2
-    while not slots.claim("shop.test", "d", concurrency=2, lease=60):
+    while slots.claim("shop.test", "d", concurrency=2, lease=60) != CLAIMED:
         assert time.monotonic() < deadline, "the dead worker's lease never expired"
         time.sleep(0.05)
     assert slots.inflight("shop.test") == 2  # c and d; b expired
@@ -96,6 +103,29 @@ def test_the_stricter_delay_and_a_shared_back_off(redis_url: str, monkeypatch: p
     assert slots.back_off("late.test", 1.0) == 0  # an earlier limit does not shorten it
     held = slots.reserve("late.test", 0.1)
     assert 4.9 <= held.wait <= 5.0  # every worker waits for it
+
+
+def test_a_late_request_gives_up_its_time_when_another_is_reserved_after_it(
+        redis_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    slots = _slots(redis_url, monkeypatch, tmp_path)
+    kw = {"concurrency": 5, "lease": 60, "delay": 0.2, "late": 0.05}
+    a = slots.reserve("shop.test", 0.2)
+    b = slots.reserve("shop.test", 0.2)  # another worker's, 0.2 s after a
+    time.sleep(a.wait + 0.1)  # a's worker was busy: it would land 0.1 s before b
+    assert slots.claim("shop.test", "a", at=a.at, **kw) == GONE
+    again = slots.reserve("shop.test", 0.2)
+    assert round(again.at - b.at, 6) == 0.2  # a queues again, behind b
+    time.sleep(max(0.0, b.at - again.now) + 0.005)
+    assert slots.claim("shop.test", "b", at=b.at, **kw) == CLAIMED  # on time
+    lone = slots.reserve("lone.test", 0.2)
+    time.sleep(0.1)  # late, but no one reserved after it: its time moves to now
+    assert slots.claim("lone.test", "x", at=lone.at, **kw) == CLAIMED
+    after = slots.reserve("lone.test", 0.2)
+    assert after.at - lone.at >= 0.2 + 0.1 - 0.005
+    c = slots.reserve("shop.test", 0.2)
+    slots.back_off("shop.test", 3.0)  # came in after c was reserved: c does not go
+    time.sleep(max(0.0, c.at - c.now))
+    assert slots.claim("shop.test", "c", at=c.at, **kw) == GONE
 
 
 # -- the middleware and the add-on -----------------------------------------------------
@@ -218,17 +248,38 @@ external_id = "xpath:@data-id"
     return cfg
 
 
-def _crawl_both(cfg: Path, tmp_path: Path, redis_url: str | None) -> list[str]:
-    """``vocwatch crawl -s a`` and ``-s b`` as two processes at once (each its own store);
-    their stderr."""
-    env = {**os.environ}
+SCRAPY_REDIS_CRAWL = """
+import sys
+from config import load_config
+from crawlers.runner import crawl_sources
+cfg, name, store, redis_url = sys.argv[1:]
+config = load_config(cfg)
+(result,) = crawl_sources(config, [config.sources[name]], settings={
+    "VOCWATCH_STORE_URL": store, "LOG_LEVEL": "INFO", "REDIS_URL": redis_url,
+    "SCHEDULER": "scrapy_redis.scheduler.Scheduler", "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+    "SCHEDULER_QUEUE_KEY": f"t:{name}:requests", "SCHEDULER_DUPEFILTER_KEY": f"t:{name}:dupefilter"})
+sys.exit(0 if result.outcome == "finished" else 1)
+"""
+"""One source's crawl on scrapy-redis's scheduler and dupefilter (its own queue in Redis)."""
+
+
+def _crawl_both(cfg: Path, tmp_path: Path, redis_url: str | None, scheduler: str = "scrapy") -> list[str]:
+    """``vocwatch crawl -s a`` and ``-s b`` as two processes at once (each its own store;
+    with ``scheduler="scrapy-redis"`` the same crawls on scrapy-redis's scheduler); their stderr."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("VOCWATCH_REDIS_URL", None)
     if redis_url:
         env["VOCWATCH_REDIS_URL"] = redis_url
-    procs = [subprocess.Popen([sys.executable, "-m", "vocwatch", "crawl", "-c", str(cfg), "-s", name, "-q",
-                               "--store", f"sqlite:///{tmp_path}/{name}.db", "--log-level", "INFO"],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for name in ("a", "b")]
+
+    def command(name: str) -> list[str]:
+        store = f"sqlite:///{tmp_path}/{name}.db"
+        if scheduler == "scrapy-redis":
+            return [sys.executable, "-c", SCRAPY_REDIS_CRAWL, str(cfg), name, store, str(redis_url)]
+        return [sys.executable, "-m", "vocwatch", "crawl", "-c", str(cfg), "-s", name, "-q", "--store", store,
+                "--log-level", "INFO"]
+
+    procs = [subprocess.Popen(command(name), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for name in ("a", "b")]
     errs = []
     for p in procs:
         _, err = p.communicate(timeout=120)
@@ -253,10 +304,11 @@ def _overlapped(site: Site) -> bool:
     return max(min(spans["/a/"]), min(spans["/b/"])) < min(max(spans["/a/"]), max(spans["/b/"]))
 
 
+@pytest.mark.parametrize("scheduler", ["scrapy", "scrapy-redis"])
 def test_two_workers_on_one_site_keep_its_delay_and_concurrency_together(slow_site: Site, tmp_path: Path,
-                                                                         redis_url: str) -> None:
+                                                                         redis_url: str, scheduler: str) -> None:
     cfg = _two_source_config(tmp_path, slow_site.base, distributed=True)
-    errs = _crawl_both(cfg, tmp_path, redis_url)
+    errs = _crawl_both(cfg, tmp_path, redis_url, scheduler)
     paths = [p for _, p in slow_site.arrivals]
     assert sorted(p for p in paths if p != "/robots.txt") == sorted(
         f"/{s}/reviews?page={n}" for s in "ab" for n in range(1, PAGES + 1))
@@ -272,6 +324,9 @@ def test_two_workers_on_one_site_keep_its_delay_and_concurrency_together(slow_si
     assert any("127.0.0.1 is throttled by other workers" in e for e in errs)
     client = redis.Redis.from_url(redis_url)
     assert client.zcard("polite:site:127.0.0.1:inflight") == 0  # every lease came back
+    if scheduler == "scrapy-redis":
+        assert client.exists("t:a:dupefilter", "t:b:dupefilter") == 0  # the crawls ran on it (flushed at close)
+        assert all(r.stats.get("scheduler/enqueued/redis", 0) == PAGES for r in runs.values())
 
 
 def test_without_distributed_each_worker_keeps_only_its_own_delay(slow_site: Site, tmp_path: Path,

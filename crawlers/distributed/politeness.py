@@ -7,19 +7,27 @@ site sees N times the rate and N times the concurrency. Here every request to ho
 before it goes out, reserves a send time from Redis in one Lua script:
 
 - ``P:site:<H>:next``: the earliest time the next request to H may be sent. A reservation
-  gets ``at = max(now, next, last + delay)`` and sets ``next = at + delay``; a
-  ``Retry-After`` (or a 429) seen by any worker pushes ``next`` forward for everyone.
+  gets ``at = max(now, next, last + delay, backoff)`` and sets ``next = at + delay``.
 - ``P:site:<H>:last``: the last reserved send time (so a source with a longer delay than
   the previous request's keeps its own gap: the stricter of the two applies).
+- ``P:site:<H>:backoff``: a ``Retry-After`` (or a 429) seen by any worker: no request to H
+  from anyone before it.
 - ``P:site:<H>:inflight``: zset of leases, request token -> expiry. At its send time a
-  request takes a lease (a second script); with ``concurrency_per_site`` live leases taken
-  the send time goes unused (only more polite) and the request queues again. A lease is
-  released when the response or the failure comes back, and one whose worker was killed
-  expires by itself ``max(lease_seconds, DOWNLOAD_TIMEOUT + 10)`` seconds after it was taken.
+  request takes a lease (a second script, :meth:`SiteSlots.claim`); with
+  ``concurrency_per_site`` live leases taken the send time goes unused (only more polite)
+  and the request queues again. A lease is released when the response or the failure
+  comes back, and one whose worker was killed expires by itself
+  ``max(lease_seconds, DOWNLOAD_TIMEOUT + 10)`` seconds after it was taken.
 
 A request holds no lease while it waits for its time: a lease held through the wait
 would keep the site's cap taken between one request of a worker and its next, and a
 worker polling for the cap would almost never see it free (starved).
+
+A request must go out at its time. One that wakes late (its worker's reactor was busy)
+would land next to the request reserved after it, so the claim refuses it when another
+time has been reserved after its own (or a back-off came in since) and it queues again;
+when no one reserved after it, its time simply moves to now. Redis calls run on a small
+thread pool of the middleware's own, so the store's threads never hold a claim up.
 
 Every time is Redis server time (``TIME`` inside the scripts), in integer microseconds,
 so machines whose clocks disagree still agree on the schedule; a worker only ever sleeps
@@ -31,9 +39,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -57,11 +67,18 @@ LEASE_META = "vocwatch_site_lease"
 WAITED = "vocwatch/politeness/waited"
 WAIT_SECONDS = "vocwatch/politeness/wait_seconds"
 BACKOFFS = "vocwatch/politeness/backoffs"
+REQUEUED = "vocwatch/politeness/requeued"
+"""Requests whose reserved time was gone when they went to claim it (late, or a back-off)."""
+LATE_SECONDS = 0.05
+LATE_FRACTION = 0.05
+"""A request may go out at most ``min(LATE_SECONDS, LATE_FRACTION * delay)`` after its
+reserved time when another time was reserved after it."""
 KEY_TTL_SECONDS = 3600
 """A site's keys outlive its last reservation by this long, then Redis drops them."""
 LEASE_MARGIN_SECONDS = 10.0
 POLL_MIN, POLL_MAX = 0.01, 0.2
 """Seconds between tries while a site's concurrency cap is full and its delay is shorter (growing)."""
+REDIS_THREADS = 4
 REDIS_RETRY_SECONDS = 1.0
 """While Redis is unreachable a request waits (never goes out unthrottled) and tries again this often."""
 
@@ -73,37 +90,56 @@ _RESERVE = _NOW + """
 local delay, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
 local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
 local last = redis.call('GET', KEYS[2])
-local at = math.max(now, nxt)
+local at = math.max(now, nxt, tonumber(redis.call('GET', KEYS[3]) or '0'))
 if last then at = math.max(at, tonumber(last) + delay) end
 local keep = math.floor((at - now + ttl) / 1000)
 redis.call('SET', KEYS[2], string.format('%.0f', at), 'PX', keep)
 redis.call('SET', KEYS[1], string.format('%.0f', math.max(nxt, at + delay)), 'PX', keep + math.floor(delay / 1000))
 return {now, at}
 """
-"""KEYS: next, last. ARGV: delay, key ttl (microseconds). Returns ``{now, at}``: the send
-time reserved, ``delay`` after the last one and no earlier than ``next``."""
+"""KEYS: next, last, backoff. ARGV: delay, key ttl (microseconds). Returns ``{now, at}``:
+the send time reserved, ``delay`` after the last one and no earlier than ``next`` or a back-off."""
 
 _CLAIM = _NOW + """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return {0, now} end
-redis.call('ZADD', KEYS[1], string.format('%.0f', now + tonumber(ARGV[3])), ARGV[1])
-redis.call('PEXPIRE', KEYS[1], math.floor((tonumber(ARGV[3]) + tonumber(ARGV[4])) / 1000))
+local cap, lease, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local at, delay, late = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+if tonumber(redis.call('GET', KEYS[4]) or '0') > now then return {-1, now} end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+if redis.call('ZCARD', KEYS[3]) >= cap then return {0, now} end
+if now > at then
+  if tonumber(redis.call('GET', KEYS[2]) or '0') > at then
+    if late >= 0 and now > at + late then return {-1, now} end
+  else
+    local keep = math.floor(ttl / 1000)
+    redis.call('SET', KEYS[2], string.format('%.0f', now), 'PX', keep)
+    local nxt = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now + delay)
+    redis.call('SET', KEYS[1], string.format('%.0f', nxt), 'PX', keep + math.floor(delay / 1000))
+  end
+end
+redis.call('ZADD', KEYS[3], string.format('%.0f', now + lease), ARGV[1])
+redis.call('PEXPIRE', KEYS[3], math.floor((lease + ttl) / 1000))
 return {1, now}
 """
-"""KEYS: inflight. ARGV: token, cap, lease, key ttl (microseconds but cap). Expired leases
-go first; returns ``{1, now}`` (a lease taken, expiring at now + lease) or ``{0, now}`` (cap full)."""
+"""KEYS: next, last, inflight, backoff. ARGV: token, cap, lease, key ttl, at (the reserved
+time), delay, lateness allowed (-1: any) (microseconds but cap). Past its time with no
+other time reserved after it, the request's time moves to now (the next one keeps its
+delay from the real send). Returns ``{1, now}`` (a
+lease taken, expiring at now + lease), ``{0, now}`` (cap full) or ``{-1, now}`` (the time is
+gone: a back-off, or late with another time reserved after it)."""
 
 _PUSH = _NOW + """
-local until_ = now + tonumber(ARGV[1])
-local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
-if until_ > nxt then
-  redis.call('SET', KEYS[1], string.format('%.0f', until_), 'PX', math.floor((until_ - now + tonumber(ARGV[2])) / 1000))
-  return until_ - now
+local till = now + tonumber(ARGV[1])
+if till > tonumber(redis.call('GET', KEYS[1]) or '0') then
+  redis.call('SET', KEYS[1], string.format('%.0f', till), 'PX', math.floor((till - now + tonumber(ARGV[2])) / 1000))
+  return till - now
 end
 return 0
 """
-"""KEYS: next. ARGV: backoff, key ttl (microseconds). Pushes the site's next send time to at
-least now + backoff; returns the push in microseconds (0: it was already later)."""
+"""KEYS: backoff. ARGV: seconds, key ttl (microseconds). No send on the site before now +
+seconds; returns the push in microseconds (0: a later back-off was already in force)."""
+
+CLAIMED, FULL, GONE = 1, 0, -1
+""":meth:`SiteSlots.claim` results: a lease taken; the cap is full; the reserved time is gone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,38 +166,46 @@ class SiteSlots:
         self._claim = redis.register_script(_CLAIM)
         self._push = redis.register_script(_PUSH)
 
-    def keys(self, host: str) -> tuple[str, str, str]:
-        return tuple(key(self.settings, "site", host, part) for part in ("next", "last", "inflight"))  # type: ignore[return-value]
+    def keys(self, host: str) -> dict[str, str]:
+        return {part: key(self.settings, "site", host, part) for part in ("next", "last", "inflight", "backoff")}
 
     def reserve(self, host: str, delay: float) -> Reservation:
         """A send time for one request to ``host``: ``delay`` after the site's last one (or
         that one's own delay, when longer), and not before a back-off (:meth:`back_off`)."""
-        now, at = self._reserve(keys=self.keys(host)[:2], args=[round(delay * _US), KEY_TTL_SECONDS * _US])
+        k = self.keys(host)
+        now, at = self._reserve(keys=[k["next"], k["last"], k["backoff"]],
+                                args=[round(delay * _US), KEY_TTL_SECONDS * _US])
         return Reservation(int(now) / _US, int(at) / _US)
 
-    def claim(self, host: str, token: str, *, concurrency: int, lease: float) -> bool:
-        """Take one of the site's ``concurrency`` leases for a request going out now; False
-        when they are all taken. A lease not released within ``lease`` seconds (its worker
-        died) expires."""
-        granted, _ = self._claim(keys=[self.keys(host)[2]], args=[
-            token, max(1, concurrency), round(lease * _US), KEY_TTL_SECONDS * _US])
-        return bool(granted)
+    def claim(self, host: str, token: str, *, concurrency: int, lease: float, at: float = 0.0, delay: float = 0.0,
+              late: float | None = None) -> int:
+        """Take one of the site's ``concurrency`` leases for a request going out now, at
+        its reserved time ``at``: :data:`CLAIMED`, :data:`FULL`, or :data:`GONE` (a back-off
+        is in force, or it is more than ``late`` seconds past ``at`` and another time was
+        reserved after it; ``late=None`` never counts as late). A lease not released within
+        ``lease`` seconds (its worker died) expires."""
+        k = self.keys(host)
+        result, _ = self._claim(keys=[k["next"], k["last"], k["inflight"], k["backoff"]], args=[
+            token, max(1, concurrency), round(lease * _US), KEY_TTL_SECONDS * _US, round(at * _US),
+            round(delay * _US), -1 if late is None else round(late * _US)])
+        return int(result)
 
     def release(self, host: str, *tokens: str) -> None:
         """Free leases (their responses or failures came back)."""
         if tokens:
-            self.redis.zrem(self.keys(host)[2], *tokens)
+            self.redis.zrem(self.keys(host)["inflight"], *tokens)
 
     def back_off(self, host: str, seconds: float) -> float:
         """No request to ``host`` from any worker before ``seconds`` from now (the site
-        asked for it: ``Retry-After`` or a 429); returns the push in seconds (0 when the
-        site's next time was already later)."""
-        return int(self._push(keys=[self.keys(host)[0]], args=[round(seconds * _US), KEY_TTL_SECONDS * _US])) / _US
+        asked for it: ``Retry-After`` or a 429); returns the push in seconds (0 when a
+        later back-off was already in force)."""
+        return int(self._push(keys=[self.keys(host)["backoff"]],
+                              args=[round(seconds * _US), KEY_TTL_SECONDS * _US])) / _US
 
     def inflight(self, host: str) -> int:
         """Leases on ``host`` not yet released or expired (for tests and diagnostics)."""
         secs, micros = self.redis.time()
-        return int(self.redis.zcount(self.keys(host)[2], secs * _US + micros, "+inf"))
+        return int(self.redis.zcount(self.keys(host)["inflight"], secs * _US + micros, "+inf"))
 
 
 class SitePolitenessMiddleware:
@@ -184,6 +228,7 @@ class SitePolitenessMiddleware:
         self.delay = delay
         self.concurrency = concurrency
         self.lease = lease
+        self.late = min(LATE_SECONDS, LATE_FRACTION * delay) if delay > 0 else None
         self.retry_after_max = crawler.settings.getfloat("RETRY_AFTER_MAX", 120.0)
         self.backoff = crawler.settings.getfloat("VOCWATCH_RETRY_BACKOFF", 1.0)
         self.backoff_max = crawler.settings.getfloat("VOCWATCH_RETRY_BACKOFF_MAX", 60.0)
@@ -195,6 +240,7 @@ class SitePolitenessMiddleware:
         """One reserving request per site at a time in this crawler (the others queue here, FIFO)."""
         self.told: set[str] = set()
         self.redis_down = False
+        self.executor = ThreadPoolExecutor(max_workers=REDIS_THREADS, thread_name_prefix="vocwatch-polite")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -229,12 +275,16 @@ class SitePolitenessMiddleware:
                     waited = True
                     if not await pause(self.crawler, r.wait):
                         raise CrawlStopping(f"crawl stopping: {request.url} not fetched")
-                if await self._call(request, self.slots.claim, host, token, concurrency=self.concurrency,
-                                    lease=self.lease):
+                claimed = await self._call(request, self.slots.claim, host, token, concurrency=self.concurrency,
+                                           lease=self.lease, at=r.at, delay=self.delay, late=self.late)
+                if claimed == CLAIMED:
                     break
+                waited = True
+                if claimed == GONE:  # woke too late, or a back-off came in: queue again at once
+                    self.crawler.stats.inc_value(REQUEUED)
+                    continue
                 # the site's concurrency is taken at this send time: the time goes unused (which is
                 # only more polite) and the request queues again, behind the ones already waiting
-                waited = True
                 if self.delay < POLL_MAX and not await pause(self.crawler, poll):
                     raise CrawlStopping(f"crawl stopping: {request.url} not fetched")
                 poll = min(POLL_MAX, poll * 1.5)
@@ -263,7 +313,7 @@ class SitePolitenessMiddleware:
 
         while True:
             try:
-                result = await asyncio.to_thread(fn, *args, **kwargs)
+                result = await self._in_thread(fn, *args, **kwargs)
             except redis.RedisError as exc:
                 if not self.redis_down:
                     self.redis_down = True
@@ -300,7 +350,7 @@ class SitePolitenessMiddleware:
             return
         wait = min(wait, self.retry_after_max)
         try:
-            pushed = await asyncio.to_thread(self.slots.back_off, host, wait)
+            pushed = await self._in_thread(self.slots.back_off, host, wait)
         except Exception as exc:  # a lost push only makes the others less patient
             logger.warning("could not share the back-off of %s through Redis: %s", host, type(exc).__name__)
             return
@@ -311,10 +361,13 @@ class SitePolitenessMiddleware:
     async def _release(self, host: str, token: str) -> None:
         self.held.pop(token, None)
         try:
-            await asyncio.to_thread(self.slots.release, host, token)
+            await self._in_thread(self.slots.release, host, token)
         except Exception as exc:  # the lease then expires by itself
             logger.warning("could not release a lease on %s in Redis (%s): it expires in %.0fs", host,
                            type(exc).__name__, self.lease)
+
+    async def _in_thread(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
 
     def spider_closed(self, **_: Any) -> None:
         """Leases still held (requests dropped without a response) go back at once."""
@@ -325,6 +378,7 @@ class SitePolitenessMiddleware:
         for host, tokens in by_host.items():
             with contextlib.suppress(Exception):  # they expire by themselves
                 self.slots.release(host, *tokens)
+        self.executor.shutdown(wait=False)
 
 
 def _config_of(crawler: Crawler) -> Any:
