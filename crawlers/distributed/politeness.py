@@ -16,8 +16,9 @@ before it goes out, reserves a send time from Redis in one Lua script:
   request takes a lease (a second script, :meth:`SiteSlots.claim`); with
   ``concurrency_per_site`` live leases taken the send time goes unused (only more polite)
   and the request queues again. A lease is released when the response or the failure
-  comes back, and one whose worker was killed expires by itself
-  ``max(lease_seconds, DOWNLOAD_TIMEOUT + 10)`` seconds after it was taken.
+  comes back; while the request is in flight its worker renews it every third of
+  ``[distributed] lease_seconds``, so one whose worker was killed expires by itself
+  ``lease_seconds`` after its last renewal, however long a live download takes.
 
 A request holds no lease while it waits for its time: a lease held through the wait
 would keep the site's cap taken between one request of a worker and its next, and a
@@ -51,6 +52,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
+from twisted.internet import task
 
 from config.model import DistributedSettings
 from crawlers.distributed import key, redis_client
@@ -75,7 +77,6 @@ LATE_FRACTION = 0.05
 reserved time when another time was reserved after it."""
 KEY_TTL_SECONDS = 3600
 """A site's keys outlive its last reservation by this long, then Redis drops them."""
-LEASE_MARGIN_SECONDS = 10.0
 POLL_MIN, POLL_MAX = 0.01, 0.2
 """Seconds between tries while a site's concurrency cap is full and its delay is shorter (growing)."""
 REDIS_THREADS = 4
@@ -138,6 +139,20 @@ return 0
 """KEYS: backoff. ARGV: seconds, key ttl (microseconds). No send on the site before now +
 seconds; returns the push in microseconds (0: a later back-off was already in force)."""
 
+_RENEW = _NOW + """
+local n = 0
+for i = 1, #ARGV - 1 do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score and tonumber(score) > now then
+    redis.call('ZADD', KEYS[1], string.format('%.0f', now + tonumber(ARGV[#ARGV])), ARGV[i])
+    n = n + 1
+  end
+end
+return n
+"""
+"""KEYS: inflight. ARGV: tokens..., lease (microseconds). Leases still held (not expired,
+not released) run ``lease`` from now again; returns how many were."""
+
 CLAIMED, FULL, GONE = 1, 0, -1
 """:meth:`SiteSlots.claim` results: a lease taken; the cap is full; the reserved time is gone."""
 
@@ -165,6 +180,7 @@ class SiteSlots:
         self._reserve = redis.register_script(_RESERVE)
         self._claim = redis.register_script(_CLAIM)
         self._push = redis.register_script(_PUSH)
+        self._renew = redis.register_script(_RENEW)
 
     def keys(self, host: str) -> dict[str, str]:
         return {part: key(self.settings, "site", host, part) for part in ("next", "last", "inflight", "backoff")}
@@ -194,6 +210,13 @@ class SiteSlots:
         """Free leases (their responses or failures came back)."""
         if tokens:
             self.redis.zrem(self.keys(host)["inflight"], *tokens)
+
+    def renew(self, host: str, tokens: list[str], lease: float) -> int:
+        """Leases still in flight run ``lease`` seconds from now again (their worker lives);
+        returns how many were renewed (an expired one is not brought back)."""
+        if not tokens:
+            return 0
+        return int(self._renew(keys=[self.keys(host)["inflight"]], args=[*tokens, round(lease * _US)]))
 
     def back_off(self, host: str, seconds: float) -> float:
         """No request to ``host`` from any worker before ``seconds`` from now (the site
@@ -240,6 +263,7 @@ class SitePolitenessMiddleware:
         """One reserving request per site at a time in this crawler (the others queue here, FIFO)."""
         self.told: set[str] = set()
         self.redis_down = False
+        self.renewing: task.LoopingCall | None = None
         self.executor = ThreadPoolExecutor(max_workers=REDIS_THREADS, thread_name_prefix="vocwatch-polite")
 
     @classmethod
@@ -249,9 +273,10 @@ class SitePolitenessMiddleware:
             raise NotConfigured("[distributed] is off: politeness is per process")
         s = crawler.settings
         delay = s.getfloat(SITE_DELAY_SETTING, config.crawl.delay)
-        lease = max(config.distributed.lease_seconds, s.getfloat("DOWNLOAD_TIMEOUT", 30.0) + LEASE_MARGIN_SECONDS)
+        lease = config.distributed.lease_seconds
         slots = SiteSlots(redis_client(config.distributed), config.distributed)
         mw = cls(crawler, slots, delay=delay, concurrency=s.getint("CONCURRENT_REQUESTS_PER_DOMAIN", 2), lease=lease)
+        crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
         return mw
 
@@ -369,8 +394,28 @@ class SitePolitenessMiddleware:
     async def _in_thread(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
 
+    def spider_opened(self, **_: Any) -> None:
+        self.renewing = task.LoopingCall(self._renew_leases)
+        self.renewing.start(max(0.5, self.lease / 3), now=False)
+
+    def _renew_leases(self) -> None:
+        """Renew the leases held now, on the middleware's threads (the reactor never waits)."""
+        by_host: dict[str, list[str]] = {}
+        for token, host in self.held.items():
+            by_host.setdefault(host, []).append(token)
+        for host, tokens in by_host.items():
+            self.executor.submit(self._renew_quietly, host, tokens)
+
+    def _renew_quietly(self, host: str, tokens: list[str]) -> None:
+        try:
+            self.slots.renew(host, tokens, self.lease)
+        except Exception as exc:  # a missed renewal: the lease may expire (lease_seconds) before its response
+            logger.warning("could not renew %d lease(s) on %s in Redis: %s", len(tokens), host, type(exc).__name__)
+
     def spider_closed(self, **_: Any) -> None:
         """Leases still held (requests dropped without a response) go back at once."""
+        if self.renewing is not None and self.renewing.running:
+            self.renewing.stop()
         by_host: dict[str, list[str]] = {}
         for token, host in self.held.items():
             by_host.setdefault(host, []).append(token)
