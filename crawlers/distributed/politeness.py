@@ -388,8 +388,9 @@ class SitePolitenessMiddleware:
         try:
             await self._in_thread(self.slots.release, host, token)
         except Exception as exc:  # the lease then expires by itself
-            logger.warning("could not release a lease on %s in Redis (%s): it expires in %.0fs", host,
-                           type(exc).__name__, self.lease)
+            logger.log(logging.DEBUG if self.redis_down else logging.WARNING,
+                       "could not release a lease on %s in Redis (%s): it expires within %.0fs", host,
+                       type(exc).__name__, self.lease)
 
     async def _in_thread(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
