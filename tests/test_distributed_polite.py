@@ -38,10 +38,12 @@ DELAY = 1.0
 PAGES = 4
 SERVICE_SECONDS = 0.3
 """Each page takes this long to answer, so two workers' requests would overlap at the site."""
-TOLERANCE = 0.85
-"""Gaps are measured at the server (one clock): a worker's event loop, busy with the page
-before, can put a request on the wire tens of milliseconds after it claimed its time (up
-to 0.15 s seen on a loaded two-core machine), hence a 1 s delay and 15% tolerance."""
+TOLERANCE = 0.75
+"""Gaps are measured at the server. The shared slot hands out claim times ``DELAY`` apart
+(less at most 5% for a claim that wakes a little late); between its claim and the wire a
+worker's event loop, busy with the page before, can add tens of milliseconds (0.15 s seen
+while the whole suite ran on a loaded two-core machine): hence a 1 s delay and this
+tolerance on single gaps. The average gap carries no such jitter and must be the delay."""
 RETRY_AFTER = 2
 
 
@@ -351,6 +353,7 @@ def test_two_workers_on_one_site_keep_its_delay_and_concurrency_together(slow_si
     assert _overlapped(slow_site), _timeline(slow_site)
     gaps = _gaps(slow_site)
     assert min(gaps) >= TOLERANCE * DELAY, [round(g, 3) for g in gaps]  # across both processes together
+    assert sum(gaps) >= len(gaps) * DELAY - (1 - TOLERANCE) * DELAY, gaps  # the site's rate: one request a delay
     assert slow_site.max_concurrent == 1  # concurrency_per_site, across both
     runs = {s: runs_by_source(f"sqlite:///{tmp_path}/{s}.db")[s][-1] for s in "ab"}
     assert {r.outcome for r in runs.values()} == {"finished"}
@@ -364,13 +367,14 @@ def test_two_workers_on_one_site_keep_its_delay_and_concurrency_together(slow_si
 def test_without_distributed_each_worker_keeps_only_its_own_delay(slow_site: Site, tmp_path: Path,
                                                                   redis_url: str) -> None:
     """Why the shared slot is needed: the same two crawls, each process polite on its own,
-    send requests to the site closer together than its delay (and never touch Redis)."""
+    send the site more than one request a delay (and never touch Redis)."""
     slow_site.gate = [tmp_path / "a.db", tmp_path / "b.db"]
     cfg = _two_source_config(tmp_path, slow_site.base, distributed=False)
     _crawl_both(cfg, tmp_path, None)
     assert len(slow_site.arrivals) == 2 * PAGES + 2
     assert _overlapped(slow_site), _timeline(slow_site)
-    assert min(_gaps(slow_site)) < TOLERANCE * DELAY
+    gaps = _gaps(slow_site)
+    assert sum(gaps) / len(gaps) < 0.85 * DELAY, gaps  # the site sees more than one request a delay
     assert redis.Redis.from_url(redis_url).dbsize() == 0
 
 
