@@ -10,9 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from crawlers.items import Mention, mention_fingerprint
+
+if TYPE_CHECKING:  # alerts lane: the alert tables' interfaces (crawlers.store.alerts imports the SQLite store)
+    from crawlers.store.alerts import (
+        AlertTable,
+        AspectHour,
+        HourCounts,
+        SnapshotTable,
+        ViralCandidate,
+    )
 
 RUN_OUTCOMES = ("running", "finished", "partial", "failed", "killed", "interrupted")
 KEEP_ON_UPDATE = ("source_id", "location_id", "brand", "crawled_at")
@@ -252,6 +261,35 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    # -- alerts, engagement snapshots, hourly series: alerts lane
+    @property
+    def alerts(self) -> AlertTable:
+        """The alerts, one per incident (``crawlers.store.alerts``)."""
+        ...
+
+    @property
+    def snapshots(self) -> SnapshotTable:
+        """The engagement snapshots the viral detector compares against."""
+        ...
+
+    def hour_counts(self, *, since: datetime, until: datetime,
+                    location_ids: Iterable[str] | None = None) -> list[HourCounts]:
+        """Per location and UTC hour of ``published_at`` in ``[since, until)``: mentions,
+        negatives, rated, rating sums and squares; empty hours absent; computed by the
+        backend, ordered by location then hour."""
+        ...
+
+    def negative_aspect_hours(self, *, since: datetime, until: datetime,
+                              location_ids: Iterable[str] | None = None) -> list[AspectHour]:
+        """Per location x aspect and UTC hour in ``[since, until)``: the aspect entries
+        with a negative sentiment (the aspect's own); computed by the backend."""
+        ...
+
+    def viral_candidates(self, *, since: datetime, until: datetime,
+                         location_ids: Iterable[str] | None = None) -> list[ViralCandidate]:
+        """The mentions published in ``[since, until)`` with their engagement now, by fingerprint."""
+        ...
 
 
 def is_mongo_url(url: str) -> bool:

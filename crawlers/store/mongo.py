@@ -12,7 +12,8 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from crawlers.items import DATETIME_FIELDS, MENTION_FIELDS, NLP_FIELDS, Mention
 from crawlers.store.base import (
@@ -29,6 +30,15 @@ from crawlers.store.base import (
     UpsertResult,
     plan_id_migration,
 )
+
+if TYPE_CHECKING:  # alerts lane
+    from crawlers.store.alerts import (
+        AspectHour,
+        HourCounts,
+        MongoAlerts,
+        MongoSnapshots,
+        ViralCandidate,
+    )
 
 
 def mention_to_doc(m: Mention) -> dict[str, Any]:
@@ -199,6 +209,37 @@ class MongoStore:
 
     def close(self) -> None:
         self._client.close()
+
+    # -- alerts, engagement snapshots, hourly series: alerts lane
+    @cached_property
+    def alerts(self) -> MongoAlerts:
+        from crawlers.store.alerts import MongoAlerts
+
+        return MongoAlerts(self._mentions.database)
+
+    @cached_property
+    def snapshots(self) -> MongoSnapshots:
+        from crawlers.store.alerts import MongoSnapshots
+
+        return MongoSnapshots(self._mentions.database)
+
+    def hour_counts(self, *, since: datetime, until: datetime,
+                    location_ids: Iterable[str] | None = None) -> list[HourCounts]:
+        from crawlers.store.alerts import mongo_hour_counts
+
+        return mongo_hour_counts(self._mentions, since, until, location_ids)
+
+    def negative_aspect_hours(self, *, since: datetime, until: datetime,
+                              location_ids: Iterable[str] | None = None) -> list[AspectHour]:
+        from crawlers.store.alerts import mongo_aspect_hours
+
+        return mongo_aspect_hours(self._mentions, since, until, location_ids)
+
+    def viral_candidates(self, *, since: datetime, until: datetime,
+                         location_ids: Iterable[str] | None = None) -> list[ViralCandidate]:
+        from crawlers.store.alerts import mongo_viral_candidates
+
+        return mongo_viral_candidates(self._mentions, since, until, location_ids)
 
 
 def _aware(dt: datetime | None) -> datetime | None:

@@ -14,8 +14,9 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawlers.items import DATETIME_FIELDS, NLP_FIELDS, Mention
 from crawlers.store.base import (
@@ -32,6 +33,15 @@ from crawlers.store.base import (
     UpsertResult,
     plan_id_migration,
 )
+
+if TYPE_CHECKING:  # alerts lane
+    from crawlers.store.alerts import (
+        AspectHour,
+        HourCounts,
+        SQLiteAlerts,
+        SQLiteSnapshots,
+        ViralCandidate,
+    )
 
 _JSON_FIELDS = ("aspects", "keywords")
 _COLUMNS = (
@@ -424,6 +434,40 @@ class SQLiteStore:
 
     def __repr__(self) -> str:
         return f"SQLiteStore({os.path.abspath(self.path) if self.path != ':memory:' else ':memory:'})"
+
+    # -- alerts, engagement snapshots, hourly series: alerts lane
+    @cached_property
+    def alerts(self) -> SQLiteAlerts:
+        from crawlers.store.alerts import SQLiteAlerts
+
+        return SQLiteAlerts(self._db, self._lock)
+
+    @cached_property
+    def snapshots(self) -> SQLiteSnapshots:
+        from crawlers.store.alerts import SQLiteSnapshots
+
+        return SQLiteSnapshots(self._db, self._lock)
+
+    def hour_counts(self, *, since: datetime, until: datetime,
+                    location_ids: Iterable[str] | None = None) -> list[HourCounts]:
+        from crawlers.store.alerts import sqlite_hour_counts
+
+        with self._lock:
+            return sqlite_hour_counts(self._db, since, until, location_ids)
+
+    def negative_aspect_hours(self, *, since: datetime, until: datetime,
+                              location_ids: Iterable[str] | None = None) -> list[AspectHour]:
+        from crawlers.store.alerts import sqlite_aspect_hours
+
+        with self._lock:
+            return sqlite_aspect_hours(self._db, since, until, location_ids)
+
+    def viral_candidates(self, *, since: datetime, until: datetime,
+                         location_ids: Iterable[str] | None = None) -> list[ViralCandidate]:
+        from crawlers.store.alerts import sqlite_viral_candidates
+
+        with self._lock:
+            return sqlite_viral_candidates(self._db, since, until, location_ids)
 
 
 def _to_row(m: Mention) -> dict[str, Any]:
