@@ -11,9 +11,11 @@ The series are computed by the backend over the mentions (SQL ``GROUP BY`` with
 ``json_each`` over aspects; a Mongo ``$group``/``$unwind`` pipeline), both bucketing by
 UTC hour as the text ``YYYY-MM-DDTHH`` (``substr`` / ``$dateToString``) and reading the
 same half-open window at whole seconds (the SQLite store keeps seconds), so they return
-the same records. Only ``$dateToString``, ``$subtract``-free expressions, ``$cond``,
-``$ifNull``, ``$multiply`` and ``$add`` are used: mongomock (which the tests run on)
-supports them, unlike ``$dateTrunc``.
+the same records. The pipelines use only ``$match``, ``$unwind``, ``$group``, ``$project``,
+``$sort`` and the expressions ``$dateToString``, ``$cond``, ``$eq``, ``$ne``, ``$ifNull``,
+``$multiply`` and ``$add``: all in MongoDB since 3.x and all in mongomock, which the tests
+run on (``$dateTrunc``, which the rollup uses, is not in mongomock; no Python fallback is
+needed here).
 """
 
 from __future__ import annotations
