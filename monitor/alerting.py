@@ -95,7 +95,9 @@ def check_and_notify(config: Config, store: Store, *, now: datetime) -> tuple[li
     New and updated alerts go out through their routed channels; deliveries that failed or
     were rate-limited earlier are retried when due; an alert version counts as notified once
     one channel has it. Serialised per process, so two crawls ending together cannot both
-    open the same incident. Returns the new/updated alerts and the delivery results."""
+    open the same incident (across processes and machines the store's
+    ``alerts.open_incident`` keeps it to one). Returns the new/updated alerts and the
+    delivery results."""
     from monitor import delivery
 
     with _check_lock:
@@ -227,12 +229,9 @@ def unrouted(config: Config, severity: str = "critical") -> list[tuple[str, tupl
 def _open_incident(alerts: AlertTable, new: Alert, cooldown_start: datetime, now: datetime) -> Alert | None:
     """The incident still open for ``new``'s watch (seen since ``cooldown_start``), or None
     after opening ``new`` as a new one (its id from its watch and ``now``): one incident per
-    watch, for every kind of alert."""
-    old = alerts.open_for(new.watch, cooldown_start)
-    if old is None:
-        new.id = hashlib.sha1(f"{new.watch}|{now.isoformat()}".encode()).hexdigest()[:12]
-        alerts.save(new)
-    return old
+    watch, for every kind of alert, also across processes (``AlertTable.open_incident``)."""
+    new.id = hashlib.sha1(f"{new.watch}|{now.isoformat()}".encode()).hexdigest()[:12]
+    return alerts.open_incident(new, cooldown_start)
 
 
 def _watched(config: Config) -> list[str]:

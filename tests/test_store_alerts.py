@@ -118,6 +118,60 @@ def test_open_for_is_the_latest_incident_of_the_watch_in_the_cooldown(any_store)
     assert alerts.open_for("negative_spike|elsewhere|harbor||", T0 - timedelta(days=1)) is None
 
 
+def test_open_incident_opens_one_per_watch_and_a_new_one_after_the_cooldown(any_store) -> None:  # type: ignore[no-untyped-def]
+    alerts = any_store.alerts
+    cooldown = timedelta(hours=12)
+    assert alerts.open_incident(alert(1), T0 - cooldown) is None  # the watch's first: opened
+    assert alerts.open_incident(alert(2, last_seen=T0 + timedelta(hours=1)), T0 + timedelta(hours=1) - cooldown).id == "a1"
+    kept = alerts.get("a1")
+    kept.last_seen = T0 + timedelta(hours=11)
+    alerts.save(kept)  # seen again: the cooldown runs from here
+    assert alerts.open_incident(alert(3, last_seen=T0 + timedelta(hours=20)), T0 + timedelta(hours=8)).id == "a1"
+    later = T0 + timedelta(hours=24)
+    assert alerts.open_incident(alert(4, last_seen=later), later - cooldown) is None  # quiet for 13 h: a new one
+    assert alerts.open_incident(alert(5, last_seen=later), later - cooldown).id == "a4"
+    assert alerts.open_incident(alert(6, watch="pudong", last_seen=later), later - cooldown) is None
+    assert sorted(a.id for a in alerts.list()) == ["a1", "a4", "a6"]
+
+
+def test_checks_racing_on_one_watch_open_one_incident(any_store) -> None:  # type: ignore[no-untyped-def]
+    """Eight checks at once (threads standing in for processes: on SQLite each with a
+    connection of its own to the file), each with its own candidate incident for the same
+    watch: one opens it, the others get that one."""
+    import threading
+
+    barrier, got = threading.Barrier(8), {}
+    own = isinstance(any_store, SQLiteStore)  # mongomock's clients do not share data
+
+    def check(i: int) -> None:
+        store = SQLiteStore(any_store.url) if own else any_store
+        barrier.wait()
+        old = store.alerts.open_incident(alert(i, last_seen=T0 + timedelta(seconds=i)), T0 - timedelta(hours=12))
+        got[i] = old.id if old else None
+        if own:
+            store.close()
+
+    threads = [threading.Thread(target=check, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    opened = [i for i, v in got.items() if v is None]
+    assert len(opened) == 1 and set(got.values()) == {None, f"a{opened[0]}"}
+    assert [a.id for a in any_store.alerts.list()] == [f"a{opened[0]}"]
+
+
+def test_open_incident_decides_by_its_own_atomic_step(any_store, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The race made certain: a check whose look-up ran before another check opened the
+    incident (its ``open_for`` sees nothing) still gets the open one, and adds none."""
+    alerts = any_store.alerts
+    assert alerts.open_incident(alert(1), T0 - timedelta(hours=12)) is None
+    monkeypatch.setattr(alerts, "open_for", lambda watch, since: None)
+    assert alerts.open_incident(alert(2, last_seen=T0 + timedelta(minutes=1)), T0 - timedelta(hours=12)).id == "a1"
+    monkeypatch.undo()
+    assert [a.id for a in alerts.list()] == ["a1"]
+
+
 def test_resolve_quiet_resolves_only_open_incidents_not_seen_since(any_store) -> None:  # type: ignore[no-untyped-def]
     alerts = any_store.alerts
     alerts.save(alert(1, last_seen=T0))

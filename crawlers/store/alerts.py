@@ -149,6 +149,12 @@ class AlertTable(Protocol):
         returns how many."""
         ...
 
+    def open_incident(self, alert: Alert, since: datetime) -> Alert | None:
+        """The incident of ``alert``'s watch seen since ``since`` (as :meth:`open_for`), or
+        None after saving ``alert`` as a new one: atomic, so of checks racing on one watch,
+        in any processes on any machines, exactly one opens the incident."""
+        ...
+
 
 class EngagementSnapshot(NamedTuple):
     """A mention's likes + reposts + comments as one alert check saw them."""
@@ -335,6 +341,15 @@ class SQLiteAlerts:
             return self._db.execute("UPDATE alerts SET state = 'resolved' WHERE state != 'resolved' AND last_seen < ?",
                                     (to_db_time(before),)).rowcount
 
+    def open_incident(self, alert: Alert, since: datetime) -> Alert | None:
+        row = _row(alert)
+        with _Transaction(self._db, self._lock) as db:  # the file's write lock: other processes wait
+            old = db.execute(f"SELECT {', '.join(_COLS)} FROM alerts WHERE watch = ? AND last_seen >= ? "
+                             "ORDER BY last_seen DESC, id LIMIT 1", (alert.watch, to_db_time(since))).fetchone()
+            if old is None:
+                db.execute(_SAVE_SQL, [row[c] for c in _COLS])
+        return _alert(old) if old else None
+
 
 def _row(a: Alert) -> dict[str, Any]:
     d = asdict(a)
@@ -428,11 +443,15 @@ class MongoAlerts:
 
     Every write is one atomic single-document operation with its condition in the filter;
     :meth:`set_state` re-reads and retries when the state moved between its read and its
-    write. Weaker than SQLite in one place: :meth:`save` of an existing alert is two
-    conditional updates (state forward-only needs a filter on the state), each atomic."""
+    write. One incident per watch is held by ``alert_watches`` (``_id`` the watch, the
+    latest incident's id and ``last_seen``): :meth:`open_incident` claims it with a
+    conditional update or a unique insert. Weaker than SQLite in two places, each
+    harmless: :meth:`save` of an existing alert may be two conditional updates (each
+    atomic), and an incident that lost the race to open is visible for the moment between
+    its insert and its removal."""
 
     def __init__(self, db: Any) -> None:
-        self._col = db["alerts"]
+        self._col, self._watches = db["alerts"], db["alert_watches"]
         self._col.create_index([("watch", 1), ("last_seen", -1)])
         self._col.create_index([("state", 1), ("last_seen", -1)])
 
@@ -440,6 +459,8 @@ class MongoAlerts:
         doc = _doc(alert)
         notified = {"notified_version": doc.pop("notified_version")}
         at_or_before = list(STATES[: STATES.index(alert.state) + 1])
+        # the watch follows its incident's last sighting (when this is its incident)
+        self._watches.update_one({"_id": doc["watch"], "alert_id": alert.id}, {"$max": {"last_seen": doc["last_seen"]}})
         if self._col.update_one({"_id": alert.id, "state": {"$in": at_or_before}},
                                 {"$set": doc, "$max": notified}).matched_count:
             return
@@ -486,6 +507,27 @@ class MongoAlerts:
         doc = self._col.find_one({"watch": watch, "last_seen": {"$gte": _seconds(since)}},
                                  sort=[("last_seen", -1), ("_id", 1)])
         return _from_doc(doc) if doc else None
+
+    def open_incident(self, alert: Alert, since: datetime) -> Alert | None:
+        from pymongo.errors import DuplicateKeyError
+
+        old = self.open_for(alert.watch, since)
+        if old is not None:
+            return old
+        self.save(alert)  # before its claim: whoever loses the claim finds the winner's alert
+        claim = {"alert_id": alert.id, "last_seen": _seconds(alert.last_seen)}
+        if self._watches.update_one({"_id": alert.watch, "last_seen": {"$lt": _seconds(since)}},
+                                    {"$set": claim}).matched_count:
+            return None  # the watch's last incident is past its cooldown: this one follows it
+        try:
+            self._watches.insert_one({"_id": alert.watch, **claim})
+            return None  # the watch's first incident
+        except DuplicateKeyError:
+            pass
+        holder = self._watches.find_one({"_id": alert.watch})
+        if holder["alert_id"] != alert.id:  # same id: the same check twice, the alert is that one
+            self._col.delete_one({"_id": alert.id})
+        return self.get(holder["alert_id"])
 
     def resolve_quiet(self, before: datetime) -> int:
         res = self._col.update_many({"state": {"$ne": "resolved"}, "last_seen": {"$lt": _seconds(before)}},
