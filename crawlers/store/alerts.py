@@ -378,7 +378,7 @@ class SQLiteSnapshots:
             db.executescript(_SCHEMA)
 
     def replace(self, snapshots: Iterable[EngagementSnapshot], *, prune_before: datetime) -> None:
-        rows = [(s.fingerprint, int(s.engagement), to_db_time(s.taken_at), to_db_time(s.published_at))
+        rows = [(s.fingerprint, int(s.engagement), _db_text(s.taken_at), _db_text(s.published_at))
                 for s in snapshots]
         with _Transaction(self._db, self._lock) as db:
             db.executemany("INSERT OR REPLACE INTO engagement_snapshots (fingerprint, engagement, taken_at, "
@@ -388,6 +388,17 @@ class SQLiteSnapshots:
     def previous(self) -> dict[str, int]:
         with self._lock:
             return dict(self._db.execute("SELECT fingerprint, engagement FROM engagement_snapshots").fetchall())
+
+
+_EPOCH_HOUR = "CAST(strftime('%s', substr(m.published_at, 1, 13) || ':00:00') AS INTEGER) / 3600"
+"""A stored time's whole UTC hours since the epoch (evaluated once per hour group)."""
+
+
+def _db_text(dt: datetime) -> str:
+    """:func:`to_db_time`'s text by ``isoformat`` (C), for the snapshot rows of every check."""
+    if dt.tzinfo is None:
+        raise ValueError(f"naive datetime {dt!r}: vocwatch stores only aware UTC times")
+    return dt.astimezone(UTC).isoformat(timespec="seconds")[:19] + "Z"
 
 
 def _location_sql(location_ids: Iterable[str] | None) -> tuple[str, list[str]]:
@@ -402,12 +413,11 @@ def sqlite_hour_counts(db: sqlite3.Connection, since: datetime, until: datetime,
     """:meth:`SQLiteStore.hour_counts`: one ``GROUP BY`` over ``mentions``."""
     loc_sql, ids = _location_sql(location_ids)
     rows = db.execute(
-        "SELECT m.location_id, substr(m.published_at, 1, 13), COUNT(*), SUM(m.sentiment_label = 'negative'), "
+        f"SELECT m.location_id, {_EPOCH_HOUR}, COUNT(*), COALESCE(SUM(m.sentiment_label = 'negative'), 0), "
         "COUNT(m.rating), TOTAL(m.rating), TOTAL(m.rating * m.rating) FROM mentions AS m "
-        f"WHERE m.published_at >= ? AND m.published_at < ?{loc_sql} GROUP BY 1, 2 ORDER BY 1, 2",
-        [to_db_time(since), to_db_time(until), *ids]).fetchall()
-    return [HourCounts(loc, hour_of(h), n, neg or 0, rated, float(rsum), float(rsq))
-            for loc, h, n, neg, rated, rsum, rsq in rows]
+        f"WHERE m.published_at >= ? AND m.published_at < ?{loc_sql} GROUP BY 1, substr(m.published_at, 1, 13) "
+        "ORDER BY 1, 2", [to_db_time(since), to_db_time(until), *ids]).fetchall()
+    return list(map(HourCounts._make, rows))
 
 
 def sqlite_aspect_hours(db: sqlite3.Connection, since: datetime, until: datetime,
@@ -415,13 +425,13 @@ def sqlite_aspect_hours(db: sqlite3.Connection, since: datetime, until: datetime
     """:meth:`SQLiteStore.negative_aspect_hours`: ``json_each`` over the aspects, one ``GROUP BY``."""
     loc_sql, ids = _location_sql(location_ids)
     rows = db.execute(
-        "SELECT m.location_id, json_extract(a.value, '$.aspect'), substr(m.published_at, 1, 13), COUNT(*) "
+        f"SELECT m.location_id, json_extract(a.value, '$.aspect'), {_EPOCH_HOUR}, COUNT(*) "
         "FROM mentions AS m, json_each(m.aspects) AS a "
         f"WHERE m.published_at >= ? AND m.published_at < ?{loc_sql} "
         "AND json_extract(a.value, '$.sentiment') = 'negative' AND json_extract(a.value, '$.aspect') != '' "
-        "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        "GROUP BY 1, 2, substr(m.published_at, 1, 13) ORDER BY 1, 2, 3",
         [to_db_time(since), to_db_time(until), *ids]).fetchall()
-    return [AspectHour(loc, aspect, hour_of(h), n) for loc, aspect, h, n in rows]
+    return list(map(AspectHour._make, rows))
 
 
 def sqlite_viral_candidates(db: sqlite3.Connection, since: datetime, until: datetime,
@@ -433,7 +443,8 @@ def sqlite_viral_candidates(db: sqlite3.Connection, since: datetime, until: date
         "COALESCE(m.likes, 0) + COALESCE(m.reposts, 0) + COALESCE(m.comments, 0) FROM mentions AS m "
         f"WHERE m.published_at >= ? AND m.published_at < ?{loc_sql} ORDER BY m.fingerprint",
         [to_db_time(since), to_db_time(until), *ids]).fetchall()
-    return [ViralCandidate(fp, loc, brand, from_db_time(published), int(eng))  # type: ignore[arg-type]
+    # fromisoformat (C) reads the stored "...Z" text ~20x faster than strptime: thousands of rows per check
+    return [ViralCandidate(fp, loc, brand, datetime.fromisoformat(published), eng)
             for fp, loc, brand, published, eng in rows]
 
 
