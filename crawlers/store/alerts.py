@@ -468,6 +468,7 @@ class MongoAlerts:
 
     def save(self, alert: Alert) -> None:
         doc = _doc(alert)
+        doc.pop("_id")  # in the filter; never $set (an immutable field on a server)
         notified = {"notified_version": doc.pop("notified_version")}
         at_or_before = list(STATES[: STATES.index(alert.state) + 1])
         # the watch follows its incident's last sighting (when this is its incident)
