@@ -1,209 +1,41 @@
 """Alerts: run the detectors over the store, explain what they found, and keep one alert per
 incident with its state (new -> notified -> acknowledged -> resolved).
 
-Detection (``monitor.detectors``) is pure; this module gathers the hourly series with a few
-SQL ``GROUP BY`` queries on the SQLite file, dedupes findings into incidents, and stores
-them in the ``alerts`` table of the same file. Delivery is someone else's job: it reads what
-:func:`run_detectors` returns and calls :meth:`AlertStore.mark_notified`.
+Detection (``monitor.detectors``) is pure; this module reads the hourly series the store
+computes (``store.hour_counts``, ``store.negative_aspect_hours``, ``store.viral_candidates``),
+dedupes findings into incidents, and keeps them in ``store.alerts`` (both on SQLite and on
+MongoDB: ``crawlers.store.alerts``). Delivery is someone else's job: it reads what
+:func:`run_detectors` returns and the caller marks what went out with
+``store.alerts.mark_notified``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import sqlite3
 import threading
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from config import Config
 from config.model import AlertSettings
 from crawlers.items import Mention
 from crawlers.store import Store
-from crawlers.store.base import is_mongo_url
-from crawlers.store.sqlite import connect, from_db_time, sqlite_path, to_db_time
+from crawlers.store.alerts import STATES, Alert, AlertStoreError, AlertTable, EngagementSnapshot
 from monitor import detectors as det
-from monitor.detectors import Finding, hour_index, hour_start
+from monitor.detectors import Finding, hour_start
 from nlp.keywords import top_terms
 
+__all__ = ["KINDS", "STATES", "Alert", "AlertStoreError", "check_and_notify", "health_alerts", "notify_health",
+           "run_detectors", "unrouted"]
+
 KINDS = ("negative_spike", "negative_share", "rating_drop", "viral_post", "crawl_health")
-STATES = ("new", "notified", "acknowledged", "resolved")
-_TRANSITIONS = {"new": {"notified", "acknowledged", "resolved"}, "notified": {"acknowledged", "resolved"},
-                "acknowledged": {"resolved"}, "resolved": set()}
 _RANK = {s: i for i, s in enumerate(det.SEVERITIES)}
 EXCERPT = 280
 TOP_TERMS = 8
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS alerts (
-    id TEXT PRIMARY KEY, watch TEXT NOT NULL, kind TEXT NOT NULL, severity TEXT NOT NULL,
-    state TEXT NOT NULL, location_id TEXT, brand TEXT, region TEXT, aspect TEXT,
-    title TEXT NOT NULL, summary TEXT NOT NULL, details TEXT NOT NULL, mentions TEXT NOT NULL,
-    first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, version INTEGER NOT NULL,
-    notified_version INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS alerts_watch ON alerts (watch, last_seen);
-CREATE INDEX IF NOT EXISTS alerts_state ON alerts (state, last_seen);
-CREATE TABLE IF NOT EXISTS engagement_snapshots (
-    fingerprint TEXT PRIMARY KEY, engagement INTEGER NOT NULL, taken_at TEXT NOT NULL, published_at TEXT NOT NULL
-);
-"""
-
-
-class AlertStoreError(ValueError):
-    """The store cannot hold alerts (not SQLite), or an id/state is wrong."""
-
-
-@dataclass
-class Alert:
-    """One incident: created when a detector first finds it, updated (never repeated) while
-    it lasts, resolved after ``cooldown_hours`` without a finding or by a person."""
-
-    id: str
-    kind: str
-    severity: str
-    state: str
-    location_id: str | None
-    brand: str | None
-    region: str | None
-    aspect: str | None
-    title: str
-    summary: str
-    details: dict[str, Any]
-    mentions: list[dict[str, Any]]
-    first_seen: datetime
-    last_seen: datetime
-    version: int = 1
-    notified_version: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["first_seen"], d["last_seen"] = self.first_seen.isoformat(), self.last_seen.isoformat()
-        return d
-
-    @property
-    def watch(self) -> str:
-        """What the incident is about; at most one open incident per watch. ``details``'
-        ``fingerprint`` names the thing within its kind: a viral post's mention, a crawl-health
-        finding's ``source|problem``."""
-        return "|".join([self.kind, self.location_id or "", self.brand or "", self.aspect or "",
-                         str(self.details.get("fingerprint", ""))])
-
-
-class AlertStore:
-    """The ``alerts`` and ``engagement_snapshots`` tables, in the store's SQLite file (WAL)."""
-
-    def __init__(self, store_url: str) -> None:
-        if is_mongo_url(store_url):
-            raise AlertStoreError("alerts need a SQLite store for now; the configured store is MongoDB "
-                                  "(set [store] url or --store to a sqlite:/// file to use alerts)")
-        self.path = sqlite_path(store_url)
-        self._lock = threading.Lock()
-        self.db = connect(self.path)
-        self.db.row_factory = sqlite3.Row
-        with self._lock:
-            self.db.executescript(_SCHEMA)
-
-    def save(self, alert: Alert) -> None:
-        cols = _row(alert)
-        with self._lock:
-            self.db.execute(f"INSERT OR REPLACE INTO alerts ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                            list(cols.values()))
-
-    def get(self, alert_id: str) -> Alert | None:
-        with self._lock:
-            row = self.db.execute("SELECT * FROM alerts WHERE id = ?", (alert_id,)).fetchone()
-        return _alert(row) if row else None
-
-    def list(self, state: str | None = None, location_id: str | None = None, limit: int = 100) -> list[Alert]:
-        """Newest activity first."""
-        where, args = [], []
-        if state is not None:
-            _check_state(state)
-            where.append("state = ?")
-            args.append(state)
-        if location_id is not None:
-            where.append("location_id = ?")
-            args.append(location_id)
-        sql = "SELECT * FROM alerts" + (" WHERE " + " AND ".join(where) if where else "")
-        with self._lock:
-            rows = self.db.execute(sql + " ORDER BY last_seen DESC, id LIMIT ?", [*args, limit]).fetchall()
-        return [_alert(r) for r in rows]
-
-    def pending(self) -> list[Alert]:
-        """Open alerts whose current version was never notified (e.g. a delivery failed)."""
-        with self._lock:
-            rows = self.db.execute("SELECT * FROM alerts WHERE state IN ('new', 'notified') "
-                                   "AND version > notified_version ORDER BY first_seen").fetchall()
-        return [_alert(r) for r in rows]
-
-    def set_state(self, alert_id: str, state: str) -> Alert:
-        """A person acknowledges or resolves; the system marks notified. Moves only forward."""
-        _check_state(state)
-        alert = self.get(alert_id)
-        if alert is None:
-            raise AlertStoreError(f"no alert with id {alert_id!r}")
-        if state != alert.state:
-            if state not in _TRANSITIONS[alert.state]:
-                raise AlertStoreError(f"alert {alert_id} is {alert.state}; it cannot become {state}")
-            alert.state = state
-            with self._lock:
-                self.db.execute("UPDATE alerts SET state = ? WHERE id = ?", (state, alert_id))
-        return alert
-
-    def mark_notified(self, alert_id: str, version: int) -> None:
-        """Record that ``version`` was delivered; a new alert becomes notified."""
-        with self._lock:
-            cur = self.db.execute(
-                "UPDATE alerts SET notified_version = MAX(notified_version, ?), "
-                "state = CASE state WHEN 'new' THEN 'notified' ELSE state END WHERE id = ?", (version, alert_id))
-        if not cur.rowcount:
-            raise AlertStoreError(f"no alert with id {alert_id!r}")
-
-    def open_for(self, watch: str, since: datetime) -> Alert | None:
-        """The latest incident of this watch seen since ``since`` (any state: a resolved
-        one still holds back repeats during the cooldown)."""
-        with self._lock:
-            row = self.db.execute("SELECT * FROM alerts WHERE watch = ? AND last_seen >= ? ORDER BY last_seen DESC "
-                                  "LIMIT 1", (watch, to_db_time(since))).fetchone()
-        return _alert(row) if row else None
-
-    def resolve_quiet(self, before: datetime) -> int:
-        """Resolve open incidents not seen since ``before`` (the cooldown has passed)."""
-        with self._lock:
-            return self.db.execute("UPDATE alerts SET state = 'resolved' WHERE state != 'resolved' AND last_seen < ?",
-                                   (to_db_time(before),)).rowcount
-
-    def close(self) -> None:
-        with self._lock:
-            self.db.close()
-
-
-def _check_state(state: str) -> None:
-    if state not in STATES:
-        raise AlertStoreError(f"unknown state {state!r}; one of {', '.join(STATES)}")
-
-
-def _row(a: Alert) -> dict[str, Any]:
-    d = asdict(a)
-    d["watch"] = a.watch
-    d["details"] = json.dumps(a.details, ensure_ascii=False, sort_keys=True)
-    d["mentions"] = json.dumps(a.mentions, ensure_ascii=False)
-    d["first_seen"], d["last_seen"] = to_db_time(a.first_seen), to_db_time(a.last_seen)
-    return d
-
-
-def _alert(r: sqlite3.Row) -> Alert:
-    d = dict(r)
-    d.pop("watch")
-    d["details"], d["mentions"] = json.loads(d["details"]), json.loads(d["mentions"])
-    d["first_seen"], d["last_seen"] = from_db_time(d["first_seen"]), from_db_time(d["last_seen"])
-    return Alert(**d)
-
 
 # -- hourly series ---------------------------------------------------------------------
 @dataclass
@@ -215,51 +47,19 @@ class _Series:
     rating_sq: dict[int, float] = field(default_factory=lambda: defaultdict(float))
 
 
-class _Hours:
-    """``YYYY-MM-DDTHH`` prefix of a stored time -> epoch hour, memoised."""
-
-    def __init__(self) -> None:
-        self.cache: dict[str, int] = {}
-
-    def __call__(self, text: str) -> int:
-        h = self.cache.get(text)
-        if h is None:
-            h = self.cache[text] = hour_index(datetime.strptime(text, "%Y-%m-%dT%H").replace(tzinfo=UTC))
-        return h
-
-
-def _in_clause(ids: list[str] | None) -> tuple[str, list[str]]:
-    if ids is None:
-        return "", []
-    return f" AND m.location_id IN ({', '.join('?' * len(ids))})", ids
-
-
-def hourly_series(db: sqlite3.Connection, since: datetime, until: datetime, location_ids: list[str] | None,
+def hourly_series(store: Store, since: datetime, until: datetime, location_ids: list[str] | None,
                   aspect_since: datetime) -> tuple[dict[str, _Series], dict[tuple[str, str], dict[int, float]]]:
     """Per location: hourly mentions, negatives and rating sums in ``[since, until)``; per
     location x aspect: hourly mentions naming the aspect negatively from ``aspect_since``.
-    Two SQL ``GROUP BY`` queries; empty hours are simply absent."""
-    hours = _Hours()
-    loc_sql, ids = _in_clause(location_ids)
+    Computed by the store's backend; empty hours are simply absent."""
     per_loc: dict[str, _Series] = defaultdict(_Series)
-    rows = db.execute(
-        "SELECT m.location_id, substr(m.published_at, 1, 13), COUNT(*), SUM(m.sentiment_label = 'negative'), "
-        "COUNT(m.rating), TOTAL(m.rating), TOTAL(m.rating * m.rating) FROM mentions AS m "
-        f"WHERE m.published_at >= ? AND m.published_at < ?{loc_sql} GROUP BY 1, 2",
-        [to_db_time(since), to_db_time(until), *ids])
-    for loc, h, n, neg, rated, rsum, rsq in rows:
-        s, hi = per_loc[loc], hours(h)
-        s.mentions[hi], s.negative[hi], s.rated[hi], s.rating_sum[hi], s.rating_sq[hi] = n, neg or 0, rated, rsum, rsq
+    for r in store.hour_counts(since=since, until=until, location_ids=location_ids):
+        s = per_loc[r.location_id]  # type: ignore[index]
+        s.mentions[r.hour], s.negative[r.hour], s.rated[r.hour] = r.mentions, r.negative, r.rated
+        s.rating_sum[r.hour], s.rating_sq[r.hour] = r.rating_sum, r.rating_sq
     per_aspect: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
-    rows = db.execute(
-        "SELECT m.location_id, json_extract(a.value, '$.aspect'), substr(m.published_at, 1, 13), COUNT(*) "
-        "FROM mentions AS m, json_each(m.aspects) AS a "
-        f"WHERE m.published_at >= ? AND m.published_at < ?{loc_sql} "
-        "AND json_extract(a.value, '$.sentiment') = 'negative' GROUP BY 1, 2, 3",
-        [to_db_time(aspect_since), to_db_time(until), *ids])
-    for loc, aspect, h, n in rows:
-        if aspect:
-            per_aspect[(loc, aspect)][hours(h)] = n
+    for a in store.negative_aspect_hours(since=aspect_since, until=until, location_ids=location_ids):
+        per_aspect[(a.location_id, a.aspect)][a.hour] = a.negative  # type: ignore[index]
     return per_loc, per_aspect
 
 
@@ -277,17 +77,13 @@ def run_detectors(config: Config, store: Store, *, now: datetime) -> list[Alert]
     ones, and return what should be notified: alerts created or materially updated in this
     run that nobody has acknowledged or resolved."""
     s = config.alerts
-    alerts = AlertStore(config.store_url)
-    try:
-        if not s.enabled:
-            return []
-        findings, touched = _find(config, alerts, now)
-        findings += _viral(config, alerts, now)
-        out = _persist(config, store, alerts, findings, touched, now)
-        alerts.resolve_quiet(now - timedelta(hours=s.cooldown_hours))
-        return out
-    finally:
-        alerts.close()
+    if not s.enabled:
+        return []
+    findings, touched = _find(config, store, now)
+    findings += _viral(config, store, now)
+    out = _persist(config, store, findings, touched, now)
+    store.alerts.resolve_quiet(now - timedelta(hours=s.cooldown_hours))
+    return out
 
 
 _check_lock = threading.Lock()
@@ -299,7 +95,9 @@ def check_and_notify(config: Config, store: Store, *, now: datetime) -> tuple[li
     New and updated alerts go out through their routed channels; deliveries that failed or
     were rate-limited earlier are retried when due; an alert version counts as notified once
     one channel has it. Serialised per process, so two crawls ending together cannot both
-    open the same incident. Returns the new/updated alerts and the delivery results."""
+    open the same incident (across processes and machines the store's
+    ``alerts.open_incident`` keeps it to one). Returns the new/updated alerts and the
+    delivery results."""
     from monitor import delivery
 
     with _check_lock:
@@ -310,14 +108,10 @@ def check_and_notify(config: Config, store: Store, *, now: datetime) -> tuple[li
         results = delivery.notify(config, store, found, now=now)  # records the critical ones no route delivers
         if not config.channels:
             return found, results
-        alerts = AlertStore(config.store_url)
-        try:
-            results += delivery.retry_pending(config, store, alerts.get, now=now)
-            for r in results:
-                if r.status in ("sent", "duplicate"):
-                    alerts.mark_notified(r.alert_id, r.version)
-        finally:
-            alerts.close()
+        results += delivery.retry_pending(config, store, store.alerts.get, now=now)
+        for r in results:
+            if r.status in ("sent", "duplicate"):
+                store.alerts.mark_notified(r.alert_id, r.version)
     return found, results
 
 
@@ -342,37 +136,34 @@ def health_alerts(config: Config, store: Store, *, now: datetime,
         return []
     out: list[Alert] = []
     cooldown_start = now - timedelta(hours=config.alerts.cooldown_hours)
-    alerts = AlertStore(config.store_url)
-    try:
-        for f in findings:
-            if f.found_at is not None and f.found_at < cooldown_start:
-                continue  # an old run's finding is not news (a source not crawled since)
-            src = config.sources.get(f.source_id)
-            loc = config.locations.get(src.location) if src else None
-            details = {**f.details, "fingerprint": f"{f.source_id}|{f.problem}", "source_id": f.source_id,
-                       "problem": f.problem, "run_id": f.run_id}
-            new = Alert(id="", kind="crawl_health", severity=f.severity, state="new",
-                        location_id=loc.id if loc else None, brand=loc.brand if loc else None,
-                        region=loc.region if loc else None, aspect=None, title=_clean(f.message, 200),
-                        summary=_health_summary(f.message, details), details=details, mentions=[],
-                        first_seen=now, last_seen=now)
-            if (old := _open_incident(alerts, new, cooldown_start, now)) is None:
-                out.append(new)
-                continue
-            if old.details.get("run_id") == f.run_id:
-                continue  # this run's finding is already the incident's
-            higher = _RANK.get(f.severity, 0) > _RANK.get(old.severity, 0)
-            old.title, old.summary, old.last_seen = new.title, new.summary, now
-            old.details = details
-            if higher:
-                old.version += 1
-                old.severity = f.severity
-                if old.state in ("new", "notified"):
-                    out.append(old)
-            alerts.save(old)
-        alerts.resolve_quiet(cooldown_start)
-    finally:
-        alerts.close()
+    alerts = store.alerts
+    for f in findings:
+        if f.found_at is not None and f.found_at < cooldown_start:
+            continue  # an old run's finding is not news (a source not crawled since)
+        src = config.sources.get(f.source_id)
+        loc = config.locations.get(src.location) if src else None
+        details = {**f.details, "fingerprint": f"{f.source_id}|{f.problem}", "source_id": f.source_id,
+                   "problem": f.problem, "run_id": f.run_id}
+        new = Alert(id="", kind="crawl_health", severity=f.severity, state="new",
+                    location_id=loc.id if loc else None, brand=loc.brand if loc else None,
+                    region=loc.region if loc else None, aspect=None, title=_clean(f.message, 200),
+                    summary=_health_summary(f.message, details), details=details, mentions=[],
+                    first_seen=now, last_seen=now)
+        if (old := _open_incident(alerts, new, cooldown_start, now)) is None:
+            out.append(new)
+            continue
+        if old.details.get("run_id") == f.run_id:
+            continue  # this run's finding is already the incident's
+        higher = _RANK.get(f.severity, 0) > _RANK.get(old.severity, 0)
+        old.title, old.summary, old.last_seen = new.title, new.summary, now
+        old.details = details
+        if higher:
+            old.version += 1
+            old.severity = f.severity
+            if old.state in ("new", "notified"):
+                out.append(old)
+        alerts.save(old)
+    alerts.resolve_quiet(cooldown_start)
     return out
 
 
@@ -397,13 +188,9 @@ def notify_health(config: Config, store: Store, run_ids: Iterable[int], *,
         if not found or not (config.channels or any(a.severity == delivery.MUST_REACH for a in found)):
             return found, []
         results = delivery.notify(config, store, found, now=now)  # records the critical ones no route delivers
-        alerts = AlertStore(config.store_url)
-        try:
-            for r in results:
-                if r.status in ("sent", "duplicate"):
-                    alerts.mark_notified(r.alert_id, r.version)
-        finally:
-            alerts.close()
+        for r in results:
+            if r.status in ("sent", "duplicate"):
+                store.alerts.mark_notified(r.alert_id, r.version)
     return found, results
 
 
@@ -439,22 +226,19 @@ def unrouted(config: Config, severity: str = "critical") -> list[tuple[str, tupl
     return out
 
 
-def _open_incident(alerts: AlertStore, new: Alert, cooldown_start: datetime, now: datetime) -> Alert | None:
+def _open_incident(alerts: AlertTable, new: Alert, cooldown_start: datetime, now: datetime) -> Alert | None:
     """The incident still open for ``new``'s watch (seen since ``cooldown_start``), or None
     after opening ``new`` as a new one (its id from its watch and ``now``): one incident per
-    watch, for every kind of alert."""
-    old = alerts.open_for(new.watch, cooldown_start)
-    if old is None:
-        new.id = hashlib.sha1(f"{new.watch}|{now.isoformat()}".encode()).hexdigest()[:12]
-        alerts.save(new)
-    return old
+    watch, for every kind of alert, also across processes (``AlertTable.open_incident``)."""
+    new.id = hashlib.sha1(f"{new.watch}|{now.isoformat()}".encode()).hexdigest()[:12]
+    return alerts.open_incident(new, cooldown_start)
 
 
 def _watched(config: Config) -> list[str]:
     return [loc.id for loc in config.locations.values() if loc.is_own or config.alerts.watch_competitors]
 
 
-def _find(config: Config, alerts: AlertStore, now: datetime) -> tuple[list[Finding], list[str]]:
+def _find(config: Config, store: Store, now: datetime) -> tuple[list[Finding], list[str]]:
     """Findings of the volume, share and rating detectors, deduped: per location a spike
     absorbs the share and rating findings (and suppresses its aspect spikes), also after it
     ended while their longer windows still hold its mentions; a brand spike
@@ -468,7 +252,8 @@ def _find(config: Config, alerts: AlertStore, now: datetime) -> tuple[list[Findi
     since = hour_start(det.Window(now, longest, s.baseline_days).baseline.start)
     spike = det.Window(now, s.spike_window_hours, s.baseline_days)
     aspect_since = hour_start(spike.baseline.start)
-    per_loc, per_aspect = hourly_series(alerts.db, since, now, None if len(ids) == len(config.locations) else ids,
+    alerts = store.alerts
+    per_loc, per_aspect = hourly_series(store, since, now, None if len(ids) == len(config.locations) else ids,
                                         aspect_since)
     # one seasonal shape per category, from all mentions of its watched locations
     by_cat: dict[str, list[str]] = defaultdict(list)
@@ -531,7 +316,7 @@ def _find(config: Config, alerts: AlertStore, now: datetime) -> tuple[list[Findi
     return findings, touched
 
 
-def _viral(config: Config, alerts: AlertStore, now: datetime) -> list[Finding]:
+def _viral(config: Config, store: Store, now: datetime) -> list[Finding]:
     """Engagement now against the snapshot of the previous run, for mentions published in
     the last ``viral_window_hours``; snapshots are then replaced, and older ones pruned."""
     s = config.alerts
@@ -539,27 +324,18 @@ def _viral(config: Config, alerts: AlertStore, now: datetime) -> list[Finding]:
     if not ids:
         return []
     since = now - timedelta(hours=s.viral_window_hours)
-    loc_sql, args = _in_clause(ids)
-    db = alerts.db
-    rows = db.execute(
-        "SELECT m.fingerprint, m.location_id, m.brand, m.published_at, "
-        "COALESCE(m.likes, 0) + COALESCE(m.reposts, 0) + COALESCE(m.comments, 0) FROM mentions AS m "
-        f"WHERE m.published_at >= ? AND m.published_at < ?{loc_sql}", [to_db_time(since), to_db_time(now), *args]
-    ).fetchall()
-    previous = {r[0]: r[1] for r in db.execute("SELECT fingerprint, engagement FROM engagement_snapshots")}
+    rows = store.viral_candidates(since=since, until=now, location_ids=ids)
+    previous = store.snapshots.previous()
     out = []
-    for fp, lid, brand, _published, eng in rows:
-        tier = det.viral_growth(int(eng), previous.get(fp), s=s)
+    for r in rows:
+        tier = det.viral_growth(r.engagement, previous.get(r.fingerprint), s=s)
         if tier:
-            before = previous[fp]
-            out.append(Finding("viral_post", tier, eng, before, 0.0, s.viral_window_hours, location_id=lid,
-                               brand=brand, magnitude=eng, extra={"fingerprint": fp, "gained": eng - before}))
-    with alerts._lock:
-        db.execute("BEGIN IMMEDIATE")
-        db.executemany("INSERT OR REPLACE INTO engagement_snapshots VALUES (?, ?, ?, ?)",
-                       [(fp, int(eng), to_db_time(now), published) for fp, _, _, published, eng in rows])
-        db.execute("DELETE FROM engagement_snapshots WHERE published_at < ?", (to_db_time(since),))
-        db.execute("COMMIT")
+            before = previous[r.fingerprint]
+            out.append(Finding("viral_post", tier, r.engagement, before, 0.0, s.viral_window_hours,
+                               location_id=r.location_id, brand=r.brand, magnitude=r.engagement,
+                               extra={"fingerprint": r.fingerprint, "gained": r.engagement - before}))
+    store.snapshots.replace([EngagementSnapshot(r.fingerprint, r.engagement, r.published_at, now) for r in rows],
+                            prune_before=since)
     return out
 
 
@@ -655,9 +431,10 @@ def _explain(config: Config, f: Finding, mentions: list[Mention]) -> tuple[str, 
     return _clean(title, 200), "\n".join(lines), details, picked
 
 
-def _persist(config: Config, store: Store, alerts: AlertStore, findings: list[Finding], touched: list[str],
+def _persist(config: Config, store: Store, findings: list[Finding], touched: list[str],
              now: datetime) -> list[Alert]:
     s: AlertSettings = config.alerts
+    alerts = store.alerts
     out: list[Alert] = []
     longest = max([f.window_hours for f in findings], default=0)
     locs = sorted({i for f in findings for i in _scope(config, f)})

@@ -12,7 +12,7 @@ import pytest
 
 from config.loader import load_config
 from crawlers.store.sqlite import SQLiteStore
-from monitor.alerting import AlertStore, check_and_notify
+from monitor.alerting import check_and_notify
 from monitor.scheduler import after_crawl
 from tests.alert_receivers import Webhook
 from tests.test_alerting import NOW, burst, config_toml, mention
@@ -45,13 +45,12 @@ def test_burst_is_delivered_once_and_marked_notified(tmp_path: Path) -> None:
         assert len(hook.requests) == 1
         payload = hook.requests[0]["json"]
         assert payload["alert"]["id"] == found[0].id and payload["alert"]["location_id"] == "bund"
-        alerts = AlertStore(config.store_url)  # type: ignore[attr-defined]
+        alerts = store.alerts
         stored = alerts.get(found[0].id)
         assert stored is not None and (stored.state, stored.notified_version) == ("notified", 1)
         # the same incident half an hour later: nothing new, nothing sent again
         assert check_and_notify(config, store, now=NOW + timedelta(minutes=30)) == ([], [])  # type: ignore[arg-type]
         assert len(hook.requests) == 1
-        alerts.close()
     store.close()
 
 
@@ -61,14 +60,13 @@ def test_failed_delivery_is_retried_by_the_next_check(tmp_path: Path) -> None:
         burst(store, NOW, 8)
         found, results = check_and_notify(config, store, now=NOW)  # type: ignore[arg-type]
         assert [r.status for r in results] == ["failed"]
-        alerts = AlertStore(config.store_url)  # type: ignore[attr-defined]
+        alerts = store.alerts
         assert alerts.get(found[0].id).notified_version == 0  # type: ignore[union-attr]
         _, later = check_and_notify(config, store, now=NOW + timedelta(minutes=5))  # type: ignore[arg-type]
         assert "sent" in [r.status for r in later] and len(hook.requests) == 2
         again = alerts.get(found[0].id)
         # the retry sends the incident's current version (it may have grown meanwhile)
         assert again is not None and again.state == "notified" and again.notified_version == again.version
-        alerts.close()
     store.close()
 
 

@@ -1,4 +1,4 @@
-"""Alerts end to end on a small SQLite store: one incident one alert, updates, cooldown,
+"""Alerts end to end on a small SQLite store (both backends: tests/test_store_alerts.py): one incident one alert, updates, cooldown,
 states, viral posts, explanations, the CLI and the [alerts] config."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from config.loader import ConfigError, build_config, load_config
 from crawlers.items import Mention, mention_content_hash, mention_fingerprint
 from crawlers.store.sqlite import SQLiteStore
-from monitor.alerting import AlertStore, AlertStoreError, run_detectors
+from monitor.alerting import AlertStoreError, run_detectors
 from vocwatch.cli import main
 
 NOW = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
@@ -111,7 +111,7 @@ def test_one_incident_one_alert_updated_then_resolved_after_cooldown(env) -> Non
     burst(store, NOW + timedelta(hours=1), 6)
     (b,) = run_detectors(config, store, now=NOW + timedelta(hours=1))
     assert b.id == a.id and b.version == 2 and b.mentions[0] == a.mentions[0]
-    alerts = AlertStore(config.store_url)
+    alerts = store.alerts
     assert len(alerts.list()) == 1
     # quiet for longer than the cooldown (12 h): resolved; a later burst is a new incident
     later = NOW + timedelta(hours=20)
@@ -120,7 +120,6 @@ def test_one_incident_one_alert_updated_then_resolved_after_cooldown(env) -> Non
     burst(store, later + timedelta(hours=1), 8)
     (c,) = run_detectors(config, store, now=later + timedelta(hours=1))
     assert c.id != a.id and c.version == 1
-    alerts.close()
 
 
 def test_cooldown_holds_back_a_repeat_after_a_short_pause(env) -> None:  # type: ignore[no-untyped-def]
@@ -130,17 +129,16 @@ def test_cooldown_holds_back_a_repeat_after_a_short_pause(env) -> None:  # type:
     assert run_detectors(config, store, now=NOW + timedelta(hours=5)) == []  # window passed, incident open
     burst(store, NOW + timedelta(hours=8), 8)
     assert run_detectors(config, store, now=NOW + timedelta(hours=8)) == []  # within 12 h: the same incident
-    alerts = AlertStore(config.store_url)
+    alerts = store.alerts
     (only,) = alerts.list()
     assert only.id == a.id and only.last_seen == NOW + timedelta(hours=8)
-    alerts.close()
 
 
 def test_acknowledged_alert_is_updated_but_not_returned(env) -> None:  # type: ignore[no-untyped-def]
     config, store, _ = env
     burst(store, NOW, 8)
     (a,) = run_detectors(config, store, now=NOW)
-    alerts = AlertStore(config.store_url)
+    alerts = store.alerts
     alerts.mark_notified(a.id, 1)
     assert alerts.get(a.id).state == "notified" and alerts.get(a.id).notified_version == 1
     alerts.set_state(a.id, "acknowledged")
@@ -149,14 +147,13 @@ def test_acknowledged_alert_is_updated_but_not_returned(env) -> None:  # type: i
     got = alerts.get(a.id)
     assert got.version == 2 and got.state == "acknowledged"
     assert alerts.pending() == []
-    alerts.close()
 
 
 def test_state_transitions(env) -> None:  # type: ignore[no-untyped-def]
     config, store, _ = env
     burst(store, NOW, 8)
     (a,) = run_detectors(config, store, now=NOW)
-    alerts = AlertStore(config.store_url)
+    alerts = store.alerts
     assert [x.id for x in alerts.pending()] == [a.id]
     assert alerts.set_state(a.id, "resolved").state == "resolved"
     with pytest.raises(AlertStoreError, match="is resolved; it cannot become acknowledged"):
@@ -169,12 +166,6 @@ def test_state_transitions(env) -> None:  # type: ignore[no-untyped-def]
         alerts.mark_notified("nope", 1)
     assert alerts.list(state="resolved", location_id="bund")[0].id == a.id
     assert alerts.list(state="new") == [] and alerts.list(location_id="pudong") == []
-    alerts.close()
-
-
-def test_alerts_need_sqlite() -> None:
-    with pytest.raises(AlertStoreError, match="alerts need a SQLite store"):
-        AlertStore("mongodb://localhost:27017/vocwatch")
 
 
 def test_viral_post_between_runs(env) -> None:  # type: ignore[no-untyped-def]
@@ -267,6 +258,5 @@ def test_rating_drop_left_by_a_past_spike_is_the_same_incident(env) -> None:  # 
     # still holds its 1-star mentions: no second alert for the same burst
     later = NOW + timedelta(hours=24)
     assert run_detectors(config, store, now=later) == []
-    alerts = AlertStore(config.store_url)
+    alerts = store.alerts
     assert [a.kind for a in alerts.list()] == ["negative_spike"]
-    alerts.close()

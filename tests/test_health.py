@@ -229,7 +229,7 @@ def _crawl(store: SQLiteStore, at: datetime, st: dict[str, Any]) -> int:
 
 
 def test_health_alerts_one_incident_per_source_and_problem_with_cooldown(tmp_path: Path) -> None:
-    from monitor.alerting import AlertStore, check_and_notify, notify_health
+    from monitor.alerting import check_and_notify, notify_health
     from tests.alert_receivers import Webhook
 
     with Webhook() as hook:
@@ -247,7 +247,7 @@ def test_health_alerts_one_incident_per_source_and_problem_with_cooldown(tmp_pat
         # still broken six hours later: the same incident, updated, not re-sent
         r3 = _crawl(store, T0 + timedelta(hours=12), stats(10, rating=0))
         assert notify_health(config, store, [r3], now=T0 + timedelta(hours=12, minutes=2)) == ([], [])
-        alerts = AlertStore(config.store_url)
+        alerts = store.alerts
         (incident,) = alerts.list()
         assert incident.id == found[0].id and incident.details["run_id"] == r3 and incident.state == "notified"
         # worse (the text is gone too): the incident's severity rises and it is re-notified
@@ -265,7 +265,6 @@ def test_health_alerts_one_incident_per_source_and_problem_with_cooldown(tmp_pat
         much_later = later + timedelta(hours=config.alerts.cooldown_hours + 1)
         assert check_and_notify(config, store, now=much_later) == ([], [])
         assert len(hook.requests) == 3
-        alerts.close()
         store.close()
 
 

@@ -776,15 +776,14 @@ def _warn_undelivered(found, results) -> None:  # type: ignore[no-untyped-def]
 def cmd_alerts(args: argparse.Namespace) -> int:
     import json
 
-    from monitor.alerting import AlertStore, AlertStoreError, check_and_notify, run_detectors
+    from crawlers.store import open_store
+    from monitor.alerting import AlertStoreError, check_and_notify, run_detectors
 
     config = _load(args)
     if args.alerts_command == "test":
         return _alerts_test(config, args.channel)
     try:
         if args.alerts_command == "check":
-            from crawlers.store import open_store
-
             store = open_store(config.store_url)
             try:
                 now = _parse_now(args.now)
@@ -802,18 +801,14 @@ def cmd_alerts(args: argparse.Namespace) -> int:
             print(f"vocwatch alerts: {len(found)} new or updated alert(s)", file=sys.stderr)
             _warn_undelivered(found, results)
             return 0
-        alerts = AlertStore(config.store_url)
+        store = open_store(config.store_url)
         try:
             if args.alerts_command == "list":
                 from crawlers.store import open_store
                 from monitor.delivery import unrouted_alerts
 
-                rows = alerts.list(state=args.state, location_id=args.location, limit=args.limit)
-                store = open_store(config.store_url)
-                try:
-                    nobody = unrouted_alerts(store, [a.id for a in rows])
-                finally:
-                    store.close()
+                rows = store.alerts.list(state=args.state, location_id=args.location, limit=args.limit)
+                nobody = unrouted_alerts(store, [a.id for a in rows])
                 if args.format == "json":
                     print(json.dumps([a.to_dict() | {"reached_nobody": nobody.get(a.id)} for a in rows],
                                      ensure_ascii=False, indent=1))
@@ -821,11 +816,11 @@ def cmd_alerts(args: argparse.Namespace) -> int:
                     print("\n".join(_alert_lines(rows, nobody)) if rows else "no alerts")
                 return 0
             state = {"ack": "acknowledged", "resolve": "resolved"}[args.alerts_command]
-            alert = alerts.set_state(args.id, state)
+            alert = store.alerts.set_state(args.id, state)
             print(f"vocwatch alerts: {alert.id} is {alert.state}", file=sys.stderr)
             return 0
         finally:
-            alerts.close()
+            store.close()
     except AlertStoreError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 

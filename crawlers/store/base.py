@@ -15,6 +15,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from crawlers.items import Mention, mention_fingerprint
 
 if TYPE_CHECKING:
+    from crawlers.store.alerts import (
+        AlertTable,
+        AspectHour,
+        HourCounts,
+        SnapshotTable,
+        ViralCandidate,
+    )
     from crawlers.store.deliveries import DeliveryTable
 
 RUN_OUTCOMES = ("running", "finished", "partial", "failed", "killed", "interrupted")
@@ -260,6 +267,34 @@ class Store(Protocol):
     @property
     def deliveries(self) -> DeliveryTable:
         """Alert deliveries and the channels' rate windows (``crawlers.store.deliveries``)."""
+
+    # -- alerts, engagement snapshots, hourly series: alerts lane
+    @property
+    def alerts(self) -> AlertTable:
+        """The alerts, one per incident (``crawlers.store.alerts``)."""
+        ...
+
+    @property
+    def snapshots(self) -> SnapshotTable:
+        """The engagement snapshots the viral detector compares against."""
+        ...
+
+    def hour_counts(self, *, since: datetime, until: datetime,
+                    location_ids: Iterable[str] | None = None) -> list[HourCounts]:
+        """Per location and UTC hour of ``published_at`` in ``[since, until)``: mentions,
+        negatives, rated, rating sums and squares; empty hours absent; computed by the
+        backend, ordered by location then hour."""
+        ...
+
+    def negative_aspect_hours(self, *, since: datetime, until: datetime,
+                              location_ids: Iterable[str] | None = None) -> list[AspectHour]:
+        """Per location x aspect and UTC hour in ``[since, until)``: the aspect entries
+        with a negative sentiment (the aspect's own); computed by the backend."""
+        ...
+
+    def viral_candidates(self, *, since: datetime, until: datetime,
+                         location_ids: Iterable[str] | None = None) -> list[ViralCandidate]:
+        """The mentions published in ``[since, until)`` with their engagement now, by fingerprint."""
         ...
 
 

@@ -32,6 +32,13 @@ from crawlers.store.base import (
 )
 
 if TYPE_CHECKING:
+    from crawlers.store.alerts import (
+        AspectHour,
+        HourCounts,
+        MongoAlerts,
+        MongoSnapshots,
+        ViralCandidate,
+    )
     from crawlers.store.deliveries import MongoDeliveries
 
 
@@ -211,6 +218,37 @@ class MongoStore:
         from crawlers.store.deliveries import MongoDeliveries
 
         return MongoDeliveries(self._mentions.database)
+
+    # -- alerts, engagement snapshots, hourly series: alerts lane
+    @cached_property
+    def alerts(self) -> MongoAlerts:
+        from crawlers.store.alerts import MongoAlerts
+
+        return MongoAlerts(self._mentions.database)
+
+    @cached_property
+    def snapshots(self) -> MongoSnapshots:
+        from crawlers.store.alerts import MongoSnapshots
+
+        return MongoSnapshots(self._mentions.database)
+
+    def hour_counts(self, *, since: datetime, until: datetime,
+                    location_ids: Iterable[str] | None = None) -> list[HourCounts]:
+        from crawlers.store.alerts import mongo_hour_counts
+
+        return mongo_hour_counts(self._mentions, since, until, location_ids)
+
+    def negative_aspect_hours(self, *, since: datetime, until: datetime,
+                              location_ids: Iterable[str] | None = None) -> list[AspectHour]:
+        from crawlers.store.alerts import mongo_aspect_hours
+
+        return mongo_aspect_hours(self._mentions, since, until, location_ids)
+
+    def viral_candidates(self, *, since: datetime, until: datetime,
+                         location_ids: Iterable[str] | None = None) -> list[ViralCandidate]:
+        from crawlers.store.alerts import mongo_viral_candidates
+
+        return mongo_viral_candidates(self._mentions, since, until, location_ids)
 
 
 def _aware(dt: datetime | None) -> datetime | None:

@@ -35,6 +35,13 @@ from crawlers.store.base import (
 )
 
 if TYPE_CHECKING:
+    from crawlers.store.alerts import (
+        AspectHour,
+        HourCounts,
+        SQLiteAlerts,
+        SQLiteSnapshots,
+        ViralCandidate,
+    )
     from crawlers.store.deliveries import SQLiteDeliveries
 
 _JSON_FIELDS = ("aspects", "keywords")
@@ -436,6 +443,40 @@ class SQLiteStore:
         from crawlers.store.deliveries import SQLiteDeliveries
 
         return SQLiteDeliveries(self._db, self._lock)
+
+    # -- alerts, engagement snapshots, hourly series: alerts lane
+    @cached_property
+    def alerts(self) -> SQLiteAlerts:
+        from crawlers.store.alerts import SQLiteAlerts
+
+        return SQLiteAlerts(self._db, self._lock)
+
+    @cached_property
+    def snapshots(self) -> SQLiteSnapshots:
+        from crawlers.store.alerts import SQLiteSnapshots
+
+        return SQLiteSnapshots(self._db, self._lock)
+
+    def hour_counts(self, *, since: datetime, until: datetime,
+                    location_ids: Iterable[str] | None = None) -> list[HourCounts]:
+        from crawlers.store.alerts import sqlite_hour_counts
+
+        with self._lock:
+            return sqlite_hour_counts(self._db, since, until, location_ids)
+
+    def negative_aspect_hours(self, *, since: datetime, until: datetime,
+                              location_ids: Iterable[str] | None = None) -> list[AspectHour]:
+        from crawlers.store.alerts import sqlite_aspect_hours
+
+        with self._lock:
+            return sqlite_aspect_hours(self._db, since, until, location_ids)
+
+    def viral_candidates(self, *, since: datetime, until: datetime,
+                         location_ids: Iterable[str] | None = None) -> list[ViralCandidate]:
+        from crawlers.store.alerts import sqlite_viral_candidates
+
+        with self._lock:
+            return sqlite_viral_candidates(self._db, since, until, location_ids)
 
 
 def _to_row(m: Mention) -> dict[str, Any]:

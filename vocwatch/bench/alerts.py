@@ -25,7 +25,7 @@ from typing import Any
 from config.loader import build_config
 from crawlers.items import Mention, mention_content_hash, mention_fingerprint
 from crawlers.store.sqlite import SQLiteStore
-from monitor.alerting import AlertStore, run_detectors
+from monitor.alerting import run_detectors
 from vocwatch.synth import BRANDS, LOCAL_HOUR, WEEKDAY
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -190,10 +190,8 @@ def run(*, locations: int = 200, days: int = 30, seed: int = 7, directory: str |
         for a in run_detectors(config, store, now=now):
             alerted.setdefault(a.id, now)
         run_times.append(time.perf_counter() - t0)
+    every = store.alerts.list(limit=100_000)
     store.close()
-    alert_store = AlertStore(config.store_url)
-    every = alert_store.list(limit=100_000)
-    alert_store.close()
     return _report(config, bursts, every, viral, viral_start, run_times, base_times, say)
 
 
