@@ -298,10 +298,10 @@ def test_hourly_series_and_viral_candidates_equal_a_sqlite_store(any_store, tmp_
 
 
 # -- the detectors end to end -----------------------------------------------------------
-def _config(tmp_path: Path):  # type: ignore[no-untyped-def]
-    # deliveries still keep their records in a SQLite file (monitor.delivery): the config's store
+def _config(tmp_path: Path, extra: str = ""):  # type: ignore[no-untyped-def]
+    # the config's own store URL is not used: every call is given the store under test
     path = tmp_path / "vocwatch.toml"
-    path.write_text(config_toml(tmp_path / "deliveries.db"), encoding="utf-8")
+    path.write_text(config_toml(tmp_path / "unused.db", extra), encoding="utf-8")
     return load_config(path)
 
 
@@ -367,3 +367,28 @@ def test_check_and_notify_on_any_store_opens_the_spike_once(any_store, tmp_path:
         "first_seen": NOW.isoformat(), "last_seen": NOW.isoformat()}
     assert check_and_notify(config, any_store, now=NOW + timedelta(minutes=30))[0] == []
     assert [x.id for x in any_store.alerts.list()] == [a.id]
+
+
+def test_an_alert_is_detected_delivered_and_marked_notified_on_any_store(any_store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Detection, delivery and the notified mark all on the store under test (MongoDB
+    included): no SQLite file is needed for alerting any more."""
+    from tests.alert_receivers import Webhook
+
+    with Webhook() as hook:
+        config = _config(tmp_path, f"""
+[[channels]]
+id = "hook"
+url = "json://127.0.0.1:{hook.port}/alerts"
+[[routes]]
+channels = ["hook"]
+""")
+        any_store.upsert_mentions(_history())
+        burst(any_store, NOW, 8)  # type: ignore[arg-type]
+        found, results = check_and_notify(config, any_store, now=NOW)
+        assert [(a.kind, r.status) for a, r in zip(found, results, strict=True)] == [("negative_spike", "sent")]
+        assert any_store.alerts.get(found[0].id).state == "notified"
+        assert [d.status for d in any_store.deliveries.list()] == ["sent"]
+        again, results = check_and_notify(config, any_store, now=NOW + timedelta(minutes=30))
+        assert again == [] and results == []
+    assert len(hook.requests) == 1
+    assert hook.requests[0]["json"]["alert"]["kind"] == "negative_spike"
