@@ -5,10 +5,10 @@ A process per crawl because Twisted's reactor starts once per process (and a kil
 process frees everything a stuck crawl held). APScheduler plans: random jitter, at most
 one running instance per job, coalescing of runs missed while the scheduler was down and
 a misfire grace. Its jobs live in memory and are rebuilt from the config at every start;
-only their next run times are persisted, in a ``schedule_state`` table
-(:class:`ScheduleState`), so a restart neither loses a due run nor doubles a job, and a
-config change (new schedule, removed source) simply takes effect. APScheduler's own
-persistent job stores pickle the job and, when a job is re-added from config with
+only their next run times are persisted, in the store's schedule state table
+(``store.schedule_state``, ``crawlers.store.schedule``), so a restart neither loses a due
+run nor doubles a job, and a config change (new schedule, removed source) simply takes
+effect. APScheduler's own persistent job stores pickle the job and, when a job is re-added from config with
 ``replace_existing``, recompute its next run time, losing the run that fell due during
 the downtime.
 """
@@ -25,10 +25,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -41,10 +40,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from config.loader import STORE_URL_ENV, crontab_fields, interval_seconds
 from config.model import Config, ScheduleSettings, Source
+from config.redact import mask_url
 from crawlers.stale import KILLED, RUN_ERROR, STALE_MARGIN, close_stale_runs
 from crawlers.store import CrawlRun, Store, open_store
-from crawlers.store.base import is_mongo_url
-from crawlers.store.sqlite import connect, sqlite_path
+from crawlers.store.schedule import ScheduleRow, ScheduleTable
 
 logger = logging.getLogger(__name__)
 
@@ -106,56 +105,42 @@ def first_run(trigger: BaseTrigger, settings: ScheduleSettings, now: datetime) -
 
 
 # -- persisted state --------------------------------------------------------------------
-def state_path(config: Config) -> Path:
-    """The store's own SQLite file; beside the config file for other (MongoDB) stores."""
-    if is_mongo_url(config.store_url):
-        return config.path.parent / "vocwatch-schedule.db"
-    return Path(sqlite_path(config.store_url))
-
-
-class ScheduleState:
-    """The ``schedule_state`` table: per job, its schedule text and next run time (UTC)."""
-
-    def __init__(self, path: Path) -> None:
-        self._lock = threading.Lock()
-        self._db = connect(str(path))
-        with self._lock:
-            self._db.execute("CREATE TABLE IF NOT EXISTS schedule_state "
-                             "(job_id TEXT PRIMARY KEY, schedule TEXT NOT NULL, next_run_at TEXT)")
-
-    def load(self) -> dict[str, tuple[str, datetime | None]]:
-        with self._lock:
-            rows = self._db.execute("SELECT job_id, schedule, next_run_at FROM schedule_state").fetchall()
-        return {r[0]: (r[1], datetime.fromisoformat(r[2]) if r[2] else None) for r in rows}
-
-    def save(self, job_id: str, schedule: str, next_run: datetime | None) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO schedule_state VALUES (?, ?, ?)",
-                             (job_id, schedule, next_run.astimezone(UTC).isoformat() if next_run else None))
-
-    def keep_only(self, job_ids: Sequence[str]) -> None:
-        """Forget jobs no longer configured."""
-        with self._lock:
-            known = [r[0] for r in self._db.execute("SELECT job_id FROM schedule_state")]
-            for job_id in set(known) - set(job_ids):
-                self._db.execute("DELETE FROM schedule_state WHERE job_id = ?", (job_id,))
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-
 class _PersistentJobStore(MemoryJobStore):
-    """APScheduler's memory store, writing each crawl job's next run time through to
-    :class:`ScheduleState` whenever APScheduler changes it."""
+    """APScheduler's memory store, writing each crawl job's next run time through to the
+    store's schedule state whenever APScheduler changes it. Inside :meth:`batched` the
+    writes are collected and saved in one :meth:`ScheduleTable.save_many` at its end (the
+    120,000 jobs added at start, the many jobs one tick dispatches). ``fence`` is passed
+    with every write (the leader lock's token; None on a single machine)."""
 
-    def __init__(self, state: ScheduleState) -> None:
+    def __init__(self, state: ScheduleTable, fence: int | None = None) -> None:
         super().__init__()
         self.state = state
+        self.fence = fence
+        self._pending: dict[str, ScheduleRow] | None = None
+
+    @contextlib.contextmanager
+    def batched(self) -> Iterator[None]:
+        """Collect the writes made inside (by the calling thread: APScheduler adds and
+        updates jobs under its job store lock) and save them at once at the end."""
+        outer = self._pending is None
+        if outer:
+            self._pending = {}
+        try:
+            yield
+        finally:
+            if outer:
+                pending, self._pending = self._pending, None
+                if pending:
+                    self.state.save_many(pending.values(), fence=self.fence)
 
     def _persist(self, job: Job) -> None:
-        if job.id != JANITOR_JOB:
-            self.state.save(job.id, job.kwargs["schedule"], job.next_run_time)
+        if job.id == JANITOR_JOB:
+            return
+        row = (job.id, job.kwargs["schedule"], job.next_run_time)
+        if self._pending is not None:
+            self._pending[job.id] = row
+        else:
+            self.state.save(*row, fence=self.fence)
 
     def add_job(self, job: Job) -> None:
         super().add_job(job)
@@ -177,7 +162,7 @@ class PlannedJob:
     next_run: datetime
 
 
-def plan(config: Config, state: ScheduleState, now: datetime) -> list[PlannedJob]:
+def plan(config: Config, state: ScheduleTable, now: datetime) -> list[PlannedJob]:
     """One job per source: its trigger and next run, the persisted one when the schedule is
     unchanged (even if already past: APScheduler then coalesces it and applies the grace)."""
     tz = ZoneInfo(config.crawl.timezone)
@@ -186,7 +171,7 @@ def plan(config: Config, state: ScheduleState, now: datetime) -> list[PlannedJob
     for src in sorted(config.sources.values(), key=lambda s: (s.location, s.id)):
         schedule = src.schedule or config.schedule.default
         trigger = trigger_for(schedule, config.schedule, tz)
-        saved_schedule, saved_next = persisted.get(src.id, (None, None))
+        saved_schedule, saved_next = persisted.get(src.id, (None, None))[:2]
         next_run = saved_next if saved_schedule == schedule and saved_next else first_run(trigger, config.schedule, now)
         jobs.append(PlannedJob(src, schedule, src.schedule is None, trigger, next_run))
     return jobs
@@ -224,14 +209,15 @@ class CrawlScheduler:
         self.config = config
         self.settings = config.schedule
         self.command = command
-        self.state = ScheduleState(state_path(config))
         self.store = open_store(config.store_url)
+        self.state = self.store.schedule_state
         self.jobs: list[PlannedJob] = []
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
         self._stopping = False
+        self.jobstore = _PersistentJobStore(self.state)
         self.scheduler = BackgroundScheduler(
-            jobstores={"default": _PersistentJobStore(self.state)},
+            jobstores={"default": self.jobstore},
             executors={"default": ThreadPoolExecutor(self.settings.max_parallel)},
             job_defaults={"coalesce": True, "max_instances": 1,
                           "misfire_grace_time": int(self.settings.misfire_grace_seconds)},
@@ -242,7 +228,7 @@ class CrawlScheduler:
         now = datetime.now(UTC)
         self.janitor()
         self.jobs = plan(self.config, self.state, now)
-        self.state.keep_only([j.source.id for j in self.jobs])
+        self.state.keep_only([j.source.id for j in self.jobs], fence=self.jobstore.fence)
         for job in self.jobs:
             self.scheduler.add_job(self.run_crawl, job.trigger, id=job.source.id,
                                    name=f"{job.source.location} {job.source.id}",
@@ -250,9 +236,11 @@ class CrawlScheduler:
                                    next_run_time=job.next_run)
         self.scheduler.add_job(self.janitor, IntervalTrigger(seconds=JANITOR_EVERY.total_seconds()),
                                id=JANITOR_JOB, name="close stale crawl runs as killed")
-        self.scheduler.start()
+        with self.jobstore.batched():  # every job's state in one write, before any job can run
+            self.scheduler.start(paused=True)
+        self.scheduler.resume()
         logger.info("scheduling %d source(s), at most %d crawl(s) at a time; state in %s",
-                    len(self.jobs), self.settings.max_parallel, state_path(self.config))
+                    len(self.jobs), self.settings.max_parallel, mask_url(self.config.store_url))
 
     def stop(self) -> None:
         """Start no more crawls, terminate the running ones, mark their runs, persist."""
@@ -271,7 +259,6 @@ class CrawlScheduler:
         # each worker thread sees its process end, marks a run left running and calls
         # after_crawl; shutdown(wait=True) joins them
         self.scheduler.shutdown(wait=True)
-        self.state.close()
         self.store.close()
         logger.info("scheduler stopped")
 

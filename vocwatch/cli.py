@@ -624,14 +624,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     import threading
 
     from crawlers.store import open_store
-    from monitor.scheduler import (
-        CrawlScheduler,
-        ScheduleState,
-        last_runs,
-        plan,
-        state_path,
-        upcoming,
-    )
+    from monitor.scheduler import CrawlScheduler, last_runs, plan, upcoming
 
     config = _load(args)
     if args.schedule_command == "run":
@@ -645,21 +638,17 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         stop.wait()
         scheduler.stop()
         return 0
-    state = ScheduleState(state_path(config))
+    store = open_store(config.store_url)
     try:
-        jobs = plan(config, state, datetime.now(UTC))
+        jobs = plan(config, store.schedule_state, datetime.now(UTC))
+        runs = last_runs(store, [j.source.id for j in jobs]) if args.schedule_command == "list" else {}
     finally:
-        state.close()
+        store.close()
     tz = ZoneInfo(config.crawl.timezone)
     if args.schedule_command == "next":
         for when, job in upcoming(jobs, args.n):
             print(f"{when.astimezone(tz):%Y-%m-%d %H:%M:%S %Z}  {job.source.id:<36} {job.source.location}")
         return 0
-    store = open_store(config.store_url)
-    try:
-        runs = last_runs(store, [j.source.id for j in jobs])
-    finally:
-        store.close()
     print(f"{'source':<36} {'location':<24} {'trigger':<24} {'next run':<24} last outcome")
     for job in jobs:
         run = runs[job.source.id]

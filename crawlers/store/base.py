@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 from crawlers.items import Mention, mention_fingerprint
+from crawlers.store.schedule import ScheduleTable
 
 RUN_OUTCOMES = ("running", "finished", "partial", "failed", "killed", "interrupted")
 KEEP_ON_UPDATE = ("source_id", "location_id", "brand", "crawled_at")
@@ -252,6 +253,12 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    # -- schedule state: scale lane
+    @property
+    def schedule_state(self) -> ScheduleTable:
+        """The scheduler's persisted next run times (``crawlers.store.schedule``)."""
+        ...
 
 
 def is_mongo_url(url: str) -> bool:

@@ -9,6 +9,7 @@ semantics. Pass the URI through ``VOCWATCH_STORE_URL``, never in a config file.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from crawlers.store.base import (
     UpsertResult,
     plan_id_migration,
 )
+from crawlers.store.schedule import MongoScheduleState
 
 
 def mention_to_doc(m: Mention) -> dict[str, Any]:
@@ -199,6 +201,12 @@ class MongoStore:
 
     def close(self) -> None:
         self._client.close()
+
+    # -- schedule state: scale lane
+    @functools.cached_property
+    def schedule_state(self) -> MongoScheduleState:
+        """The scheduler's next run times, in this database's ``schedule_state`` collection."""
+        return MongoScheduleState(self._mentions.database)
 
 
 def _aware(dt: datetime | None) -> datetime | None:

@@ -6,6 +6,7 @@ functions and plain string comparison both work on them.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -32,6 +33,7 @@ from crawlers.store.base import (
     UpsertResult,
     plan_id_migration,
 )
+from crawlers.store.schedule import SQLiteScheduleState
 
 _JSON_FIELDS = ("aspects", "keywords")
 _COLUMNS = (
@@ -424,6 +426,12 @@ class SQLiteStore:
 
     def __repr__(self) -> str:
         return f"SQLiteStore({os.path.abspath(self.path) if self.path != ':memory:' else ':memory:'})"
+
+    # -- schedule state: scale lane
+    @functools.cached_property
+    def schedule_state(self) -> SQLiteScheduleState:
+        """The scheduler's next run times, in this file, over this connection and lock."""
+        return SQLiteScheduleState(self._db, self._lock)
 
 
 def _to_row(m: Mention) -> dict[str, Any]:
