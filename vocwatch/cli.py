@@ -528,6 +528,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
             results["metrics"] = metrics.run(args.dir, window=args.window, **synth)
         else:
             results["export"] = export.run(args.dir, formats=args.formats, **synth)
+    if args.what == "scale":
+        from vocwatch.bench import scale
+
+        results["scale"] = scale.run(args.scale_dir, locations=args.locations, sources=args.sources, seed=args.seed,
+                                     mentions=args.scale_mentions, enqueue=args.enqueue, watch=args.watch)
     if args.what == "faults":
         from vocwatch.bench import faults
 
@@ -863,12 +868,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("bench", help="benchmarks: NLP accuracy/throughput/cold start, crawl throughput full vs bare")
-    p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export", "alerts", "mutations", "faults"],
+    p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export", "alerts", "mutations", "faults",
+                                     "scale"],
                    nargs="?", default="all",
                    help="all = nlp + crawl; metrics and export run on a large synthetic set (see --dir); "
                         "alerts replays a simulated month through the detectors; mutations reads every saved "
                         "real page (--shared) mutated --variants ways with every adapter; faults crawls a "
-                        "misbehaving local site with the real CLI (--only NAME picks faults)")
+                        "misbehaving local site with the real CLI (--only NAME picks faults); scale times "
+                        "config load, scheduler start, memory, ticks, Redis enqueue and the metrics queries "
+                        "at --locations x --sources schedules")
     p.add_argument("--shared", default="../shared", help="directory holding datasets/ (accuracy tables skipped without it) and pages/ (mutations)")
     p.add_argument("--no-baselines", action="store_true", help="skip SnowNLP/VADER (slow)")
     p.add_argument("--comments", type=int, default=20_000, help="crawl benchmark: comments on the local site")
@@ -886,6 +894,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alert-dir", default="data/bench-alerts", help="alerts: where the replay's SQLite file goes")
     p.add_argument("--variants", type=int, default=10, help="mutations: mutated variants of each saved page")
     p.add_argument("--only", action="append", default=[], help="faults: only faults whose name contains this")
+    p.add_argument("--sources", type=int, default=30, help="scale: sources per location (with --locations)")
+    p.add_argument("--scale-dir", default="data/bench-scale", help="scale: where the synthetic config goes")
+    p.add_argument("--scale-mentions", type=int, default=20_000, help="scale: mentions for the metrics queries")
+    p.add_argument("--enqueue", type=int, default=20_000, help="scale: jobs enqueued into Redis")
+    p.add_argument("--watch", type=float, default=5.0, help="scale: seconds of ticks watched after a cold start")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_bench)
 
