@@ -109,14 +109,39 @@ class _PersistentJobStore(MemoryJobStore):
     """APScheduler's memory store, writing each crawl job's next run time through to the
     store's schedule state whenever APScheduler changes it. Inside :meth:`batched` the
     writes are collected and saved in one :meth:`ScheduleTable.save_many` at its end (the
-    120,000 jobs added at start, the many jobs one tick dispatches). ``fence`` is passed
-    with every write (the leader lock's token; None on a single machine)."""
+    120,000 jobs added at start), and so are those of one wakeup: APScheduler asks the store
+    for the due jobs, updates each it submitted, then asks for the next run time, all under
+    its job store lock, so the writes between the first and the last are one batch (a
+    wakeup that dispatches thousands of jobs makes one transaction, not thousands).
+    ``fence`` is passed with every write (the leader lock's token; None on a single machine)."""
 
     def __init__(self, state: ScheduleTable, fence: int | None = None) -> None:
         super().__init__()
         self.state = state
         self.fence = fence
         self._pending: dict[str, ScheduleRow] | None = None
+        self._tick: contextlib.ExitStack | None = None
+
+    def get_due_jobs(self, now: datetime) -> list[Job]:
+        self._end_tick()  # a wakeup cut short by an error: its writes land now
+        due = super().get_due_jobs(now)
+        if due:
+            self._tick = contextlib.ExitStack()
+            self._tick.enter_context(self.batched())
+        return due
+
+    def get_next_run_time(self) -> datetime | None:
+        self._end_tick()
+        return super().get_next_run_time()
+
+    def shutdown(self) -> None:
+        self._end_tick()
+        super().shutdown()
+
+    def _end_tick(self) -> None:
+        tick, self._tick = self._tick, None
+        if tick is not None:
+            tick.close()
 
     @contextlib.contextmanager
     def batched(self) -> Iterator[None]:

@@ -1,0 +1,78 @@
+"""The scheduler at many jobs writes its state in batches: one write for all the jobs at
+start, one per wakeup for the jobs it dispatched, and what it persisted is what APScheduler
+plans (a restart resumes exactly there)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from config.loader import load_config
+from crawlers.store import open_store
+from monitor import scheduler as sched
+from tests.conftest import ONE_HOTEL, crawl_head
+
+SOURCE = """
+[[sources]]
+id = "s{i}"
+location = "harbor-sh-bund"
+kind = "hotel_reviews"
+url = "http://127.0.0.1:1/{i}"
+schedule = "{schedule}"
+"""
+
+
+class NoopScheduler(sched.CrawlScheduler):
+    """Each crawl replaced by an append to a list (no process)."""
+
+    def __init__(self, *a: Any, **kw: Any) -> None:
+        super().__init__(*a, **kw)
+        self.ran: list[str] = []
+
+    def run_crawl(self, source_id: str, schedule: str) -> None:
+        self.ran.append(source_id)
+
+
+def test_state_is_written_once_at_start_and_once_per_wakeup(tmp_path: Path) -> None:
+    n = 300
+    text = crawl_head() + "\n[schedule]\njitter_seconds = 0\nmax_parallel = 4\n\n" + ONE_HOTEL
+    text = text.format(db=tmp_path / "s.db") + "".join(
+        SOURCE.format(i=i, schedule="every 1s" if i % 2 else "every 1h") for i in range(n))
+    path = tmp_path / "vocwatch.toml"
+    path.write_text(text, encoding="utf-8")
+    s = NoopScheduler(load_config(path))
+    calls: dict[str, list[int]] = {"save": [], "save_many": []}
+    save, save_many = s.state.save, s.state.save_many
+
+    def one(*a: Any, **kw: Any) -> bool:
+        calls["save"].append(1)
+        return save(*a, **kw)
+
+    def many(rows: Any, **kw: Any) -> int:
+        rows = list(rows)
+        calls["save_many"].append(len(rows))
+        return save_many(rows, **kw)
+
+    s.state.save, s.state.save_many = one, many  # type: ignore[method-assign]
+    s.start()
+    try:
+        assert calls["save_many"] == [n]  # every job, in one write, at start
+        deadline = time.monotonic() + 20
+        while len(s.ran) < n + n // 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        s.scheduler.pause()
+        # under the job store lock: a wakeup still running has finished, its batch written
+        planned = {j.id: j.next_run_time for j in s.scheduler.get_jobs() if j.id != sched.JANITOR_JOB}
+    finally:
+        s.stop()
+    assert len(s.ran) >= n + n // 2  # every job once (first runs within the 0 s jitter), the 1 s ones again
+    assert calls["save"] == []  # never a write per job
+    wakeups = calls["save_many"][1:]
+    assert sum(wakeups) >= len(s.ran) and max(wakeups) > 1
+    store = open_store(s.config.store_url)
+    try:
+        state = store.schedule_state.load()
+    finally:
+        store.close()
+    assert {k: v.next_run for k, v in state.items()} == planned
