@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import logging
+import math
 import os
 import random
 import signal
@@ -32,11 +33,13 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
-from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.base import BaseJobStore, ConflictingIdError, JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.util import datetime_to_utc_timestamp
+from sortedcontainers import SortedList
 
 from config.loader import STORE_URL_ENV, crontab_fields, interval_seconds
 from config.model import Config, ScheduleSettings, Source
@@ -105,8 +108,73 @@ def first_run(trigger: BaseTrigger, settings: ScheduleSettings, now: datetime) -
 
 
 # -- persisted state --------------------------------------------------------------------
-class _PersistentJobStore(MemoryJobStore):
-    """APScheduler's memory store, writing each crawl job's next run time through to the
+class SortedJobStore(BaseJobStore):
+    """APScheduler's ``MemoryJobStore`` with its jobs ordered in a ``SortedList`` keyed by
+    (next run timestamp, job id) instead of a plain list kept sorted by hand: adding or
+    rescheduling a job is O(log n) instead of a list insert and delete that each move half
+    the list (at 120,000 jobs, most of APScheduler's own cost of a job in a wakeup)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._keys: SortedList = SortedList()
+        self._jobs_index: dict[str, tuple[Job, tuple[float, str]]] = {}
+
+    @staticmethod
+    def _key(job: Job) -> tuple[float, str]:
+        ts = datetime_to_utc_timestamp(job.next_run_time)
+        return (math.inf if ts is None else ts, job.id)  # paused jobs (no next run) last
+
+    def lookup_job(self, job_id: str) -> Job | None:
+        return self._jobs_index.get(job_id, (None, None))[0]
+
+    def get_due_jobs(self, now: datetime) -> list[Job]:
+        now_ts = datetime_to_utc_timestamp(now)
+        due = []
+        for ts, job_id in self._keys:
+            if ts > now_ts:
+                break
+            due.append(self._jobs_index[job_id][0])
+        return due
+
+    def get_next_run_time(self) -> datetime | None:
+        return self._jobs_index[self._keys[0][1]][0].next_run_time if self._keys else None
+
+    def get_all_jobs(self) -> list[Job]:
+        return [self._jobs_index[job_id][0] for _, job_id in self._keys]
+
+    def add_job(self, job: Job) -> None:
+        if job.id in self._jobs_index:
+            raise ConflictingIdError(job.id)
+        key = self._key(job)
+        self._keys.add(key)
+        self._jobs_index[job.id] = (job, key)
+
+    def update_job(self, job: Job) -> None:
+        old = self._jobs_index.get(job.id)
+        if old is None:
+            raise JobLookupError(job.id)
+        key = self._key(job)
+        if key != old[1]:
+            self._keys.remove(old[1])
+            self._keys.add(key)
+        self._jobs_index[job.id] = (job, key)
+
+    def remove_job(self, job_id: str) -> None:
+        old = self._jobs_index.pop(job_id, None)
+        if old is None:
+            raise JobLookupError(job_id)
+        self._keys.remove(old[1])
+
+    def remove_all_jobs(self) -> None:
+        self._keys.clear()
+        self._jobs_index = {}
+
+    def shutdown(self) -> None:
+        self.remove_all_jobs()
+
+
+class _PersistentJobStore(SortedJobStore):
+    """The sorted memory store, writing each crawl job's next run time through to the
     store's schedule state whenever APScheduler changes it. Inside :meth:`batched` the
     writes are collected and saved in one :meth:`ScheduleTable.save_many` at its end (the
     120,000 jobs added at start), and so are those of one wakeup: APScheduler asks the store

@@ -5,8 +5,17 @@ plans (a restart resumes exactly there)."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
+
+from apscheduler.job import Job
+from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.triggers.interval import IntervalTrigger
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from config.loader import load_config
 from crawlers.store import open_store
@@ -76,3 +85,49 @@ def test_state_is_written_once_at_start_and_once_per_wakeup(tmp_path: Path) -> N
     finally:
         store.close()
     assert {k: v.next_run for k, v in state.items()} == planned
+
+
+# -- the sorted job store behaves as APScheduler's MemoryJobStore ------------------------
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+IDS = st.sampled_from([f"j{i}" for i in range(12)])
+TIMES = st.one_of(st.none(), st.integers(0, 20).map(lambda s: T0 + timedelta(seconds=s)))
+OPS = st.lists(st.tuples(st.sampled_from(["add", "update", "remove"]), IDS, TIMES), max_size=60)
+
+
+def _job(job_id: str, when: datetime | None) -> Job:
+    job = Job(SimpleNamespace(timezone=UTC), id=job_id, func=print, trigger=IntervalTrigger(seconds=1),
+              executor="default", args=(), kwargs={}, name=job_id, misfire_grace_time=1, coalesce=True,
+              max_instances=1, next_run_time=when)
+    return job
+
+
+@settings(max_examples=200, deadline=None)
+@given(OPS, st.integers(0, 20))
+def test_sorted_job_store_matches_memory_job_store(ops: list[tuple[str, str, datetime | None]], at: int) -> None:
+    """The same adds, reschedules (to the same or another time, or none: paused) and removes
+    on both stores: the same jobs in the same order, the same due ones, the same errors."""
+    mine, theirs = sched.SortedJobStore(), MemoryJobStore()
+    for op, job_id, when in ops:
+        outcomes = []
+        for store in (mine, theirs):
+            try:
+                if op == "add":
+                    store.add_job(_job(job_id, when))
+                elif op == "update":
+                    job = store.lookup_job(job_id)
+                    if job is None:
+                        raise JobLookupError(job_id)
+                    job._modify(next_run_time=when)
+                    store.update_job(job)
+                else:
+                    store.remove_job(job_id)
+                outcomes.append(None)
+            except (ConflictingIdError, JobLookupError) as exc:
+                outcomes.append(type(exc))
+        assert outcomes[0] == outcomes[1]
+        now = T0 + timedelta(seconds=at)
+        assert [j.id for j in mine.get_all_jobs()] == [j.id for j in theirs.get_all_jobs()]
+        assert [j.id for j in mine.get_due_jobs(now)] == [j.id for j in theirs.get_due_jobs(now)]
+        assert mine.get_next_run_time() == theirs.get_next_run_time()
+    mine.remove_all_jobs()
+    assert mine.get_all_jobs() == [] and mine.get_next_run_time() is None
