@@ -307,12 +307,12 @@ def check_and_notify(config: Config, store: Store, *, now: datetime) -> tuple[li
         found += health_alerts(config, store, now=now)
         if not config.channels and not any(a.severity == delivery.MUST_REACH for a in found):
             return found, []
-        results = delivery.notify(config, found, now=now)  # records the critical ones no route delivers
+        results = delivery.notify(config, store, found, now=now)  # records the critical ones no route delivers
         if not config.channels:
             return found, results
         alerts = AlertStore(config.store_url)
         try:
-            results += delivery.retry_pending(config, alerts.get, now=now)
+            results += delivery.retry_pending(config, store, alerts.get, now=now)
             for r in results:
                 if r.status in ("sent", "duplicate"):
                     alerts.mark_notified(r.alert_id, r.version)
@@ -396,7 +396,7 @@ def notify_health(config: Config, store: Store, run_ids: Iterable[int], *,
         found = health_alerts(config, store, now=now, run_ids=run_ids)
         if not found or not (config.channels or any(a.severity == delivery.MUST_REACH for a in found)):
             return found, []
-        results = delivery.notify(config, found, now=now)  # records the critical ones no route delivers
+        results = delivery.notify(config, store, found, now=now)  # records the critical ones no route delivers
         alerts = AlertStore(config.store_url)
         try:
             for r in results:

@@ -3,8 +3,9 @@
 Detection decides *what* to say (``monitor.alerting``); this module decides *where* and
 *whether now*: routes pick channels, a channel's ``min_severity`` filters, its
 ``rate_limit`` caps sends in a sliding window, and each (alert, version, channel) is sent at
-most once. Outcomes live in the ``alert_deliveries`` table of the store's SQLite file, so a
-restart keeps the rate windows, the dedupe and the retry queue.
+most once. Outcomes live in the store's deliveries table (``store.deliveries``,
+``crawlers.store.deliveries``: SQLite or MongoDB), so a restart keeps the rate windows, the
+dedupe and the retry queue, and processes sharing the store share them too.
 
 A failed send never raises into the caller (apprise may return False or raise): it is
 recorded with its error and retried by :func:`retry_pending` after an exponential backoff.
@@ -16,19 +17,17 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 from config import Channel, Config, ConfigError
 from config.model import ALERT_SEVERITIES
 from config.redact import redact, secrets_in_use
-from crawlers.store.sqlite import connect, from_db_time, sqlite_path, to_db_time
+from crawlers.store.base import Store
+from crawlers.store.deliveries import UNROUTED, Delivery, DeliveryKey, DeliveryTable
 from monitor.notify_render import RENDERERS, AlertLike, payload, subject
 
 logger = logging.getLogger(__name__)
@@ -42,23 +41,6 @@ MAX_ATTEMPTS = 8
 SEND_LEASE = timedelta(minutes=10)
 """A claimed send not recorded within this long (the process died) is retried."""
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS alert_deliveries (
-    alert_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    channel TEXT NOT NULL,
-    status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    next_attempt_at TEXT,
-    sent_at TEXT,
-    updated_at TEXT NOT NULL,
-    PRIMARY KEY (alert_id, version, channel)
-);
-CREATE INDEX IF NOT EXISTS alert_deliveries_due ON alert_deliveries (next_attempt_at);
-CREATE INDEX IF NOT EXISTS alert_deliveries_sent ON alert_deliveries (channel, sent_at);
-"""
-_RETRYABLE = ("failed", "rate_limited", "sending")
 NO_CHANNEL = "-"
 """The ``channel`` of the record of an alert that no route delivers (never a channel id)."""
 MUST_REACH = "critical"
@@ -106,34 +88,34 @@ def _matches(allowed: tuple[str, ...], value: str | None) -> bool:
     return not allowed or value in allowed
 
 
-def notify(config: Config, alerts: Sequence[AlertLike], *, now: datetime) -> list[DeliveryResult]:
+def notify(config: Config, store: Store, alerts: Sequence[AlertLike], *, now: datetime) -> list[DeliveryResult]:
     """Route each alert and send it to its channels now, as far as dedupe, backoff and rate
-    limits allow; record and return the outcome per (alert, channel). Never raises for a
-    failed send; raises :class:`ConfigError` when the store is not SQLite."""
+    limits allow; record (in ``store``) and return the outcome per (alert, channel). Never
+    raises for a failed send."""
+    table = store.deliveries
     results: list[DeliveryResult] = []
-    with _connect(config) as db:
-        for alert in alerts:
-            channels = channels_for(config, alert)
-            if not channels and alert.severity == MUST_REACH:
-                results.append(_unrouted(db, alert, now))
-            for channel in channels:
-                results.append(_deliver(db, channel, alert, now))
+    for alert in alerts:
+        channels = channels_for(config, alert)
+        if not channels and alert.severity == MUST_REACH:
+            results.append(_unrouted(table, alert, now))
+        for channel in channels:
+            results.append(_deliver(table, channel, alert, now))
     return results
 
 
-def _unrouted(db: sqlite3.Connection, alert: AlertLike, now: datetime) -> DeliveryResult:
+def _unrouted(table: DeliveryTable, alert: AlertLike, now: datetime) -> DeliveryResult:
     """Record (and log) that a critical alert reaches nobody, so it is visible later in the
     deliveries, not only in this run's output."""
     where = ", ".join(f"{k} {v}" for k, v in (("location", alert.location_id), ("brand", alert.brand),
                                                ("region", alert.region)) if v) or "no location"
     error = f"no route delivers a critical {alert.kind} alert ({where}) to any channel"
-    _record(db, (alert.id, alert.version, NO_CHANNEL), "unrouted", 0, error, None, None, to_db_time(now))
+    table.record(DeliveryKey(alert.id, alert.version, NO_CHANNEL), UNROUTED, attempts=0, now=now, error=error)
     logger.warning("alert %s v%d reaches nobody: %s", alert.id, alert.version, error)
-    return DeliveryResult(alert.id, alert.version, NO_CHANNEL, "unrouted", 0, error)
+    return DeliveryResult(alert.id, alert.version, NO_CHANNEL, UNROUTED, 0, error)
 
 
-def retry_pending(config: Config, alerts: Iterable[AlertLike] | Callable[[str], AlertLike | None], *,
-                  now: datetime) -> list[DeliveryResult]:
+def retry_pending(config: Config, store: Store, alerts: Iterable[AlertLike] | Callable[[str], AlertLike | None],
+                  *, now: datetime) -> list[DeliveryResult]:
     """Retry failed and rate-limited deliveries whose time has come.
 
     The table keeps ids, not alert contents, so the caller supplies the alerts: either the
@@ -147,29 +129,22 @@ def retry_pending(config: Config, alerts: Iterable[AlertLike] | Callable[[str], 
     else:
         by_id = {a.id: a for a in alerts}
         lookup = by_id.get
+    table = store.deliveries
     results: list[DeliveryResult] = []
-    with _connect(config) as db:
-        due = db.execute(
-            "SELECT alert_id, version, channel FROM alert_deliveries WHERE status IN (?, ?, ?) "
-            "AND next_attempt_at <= ? ORDER BY next_attempt_at", (*_RETRYABLE, to_db_time(now))).fetchall()
-        for alert_id, version, channel_id in due:
-            alert = lookup(alert_id)
-            channel = config.channels.get(channel_id)
-            if alert is None or channel is None:
-                gone = "alert no longer exists" if alert is None else "channel no longer configured"
-                db.execute("UPDATE alert_deliveries SET next_attempt_at = NULL, last_error = ?, updated_at = ? "
-                           "WHERE alert_id = ? AND version = ? AND channel = ?",
-                           (f"given up: {gone}", to_db_time(now), alert_id, version, channel_id))
-                continue
-            if alert.version < version:
-                continue
-            if alert.version > version and channel not in channels_for(config, alert):
-                db.execute("UPDATE alert_deliveries SET status = 'superseded', next_attempt_at = NULL, updated_at = ? "
-                           "WHERE alert_id = ? AND version = ? AND channel = ?",
-                           (to_db_time(now), alert_id, version, channel_id))
-                results.append(DeliveryResult(alert_id, version, channel_id, "superseded"))
-                continue
-            results.append(_deliver(db, channel, alert, now))
+    for key in table.due(now):
+        alert = lookup(key.alert_id)
+        channel = config.channels.get(key.channel)
+        if alert is None or channel is None:
+            gone = "alert no longer exists" if alert is None else "channel no longer configured"
+            table.give_up(key, f"given up: {gone}", now)
+            continue
+        if alert.version < key.version:
+            continue
+        if alert.version > key.version and channel not in channels_for(config, alert):
+            table.supersede(key, now)
+            results.append(DeliveryResult(*key, "superseded"))
+            continue
+        results.append(_deliver(table, channel, alert, now))
     return results
 
 
@@ -186,120 +161,35 @@ def send_test(config: Config, channel_id: str, alert: AlertLike) -> DeliveryResu
                           seconds=time.perf_counter() - started)
 
 
-def deliveries(config: Config) -> list[dict[str, Any]]:
-    """Every recorded delivery, newest first (for the CLI and tests)."""
-    with _connect(config) as db:
-        db.row_factory = sqlite3.Row
-        rows = db.execute("SELECT * FROM alert_deliveries ORDER BY updated_at DESC, alert_id, channel").fetchall()
-    return [dict(r) for r in rows]
+def deliveries(store: Store) -> list[Delivery]:
+    """Every recorded delivery, most recently updated first (for the CLI and tests)."""
+    return store.deliveries.list()
 
 
-def unrouted_alerts(config: Config, alert_ids: Sequence[str]) -> dict[str, str]:
+def unrouted_alerts(store: Store, alert_ids: Sequence[str]) -> dict[str, str]:
     """``alert_id -> why`` for those of ``alert_ids`` recorded as critical and routed to
     nobody (for ``vocwatch alerts list``)."""
-    if not alert_ids:
-        return {}
-    with _connect(config) as db:
-        rows = db.execute(f"SELECT alert_id, last_error FROM alert_deliveries WHERE status = 'unrouted' AND "
-                          f"alert_id IN ({', '.join('?' * len(alert_ids))}) ORDER BY version", list(alert_ids))
-        return {alert_id: error for alert_id, error in rows}
+    return store.deliveries.unrouted(alert_ids)
 
 
-# -- bookkeeping -------------------------------------------------------------------------
-@contextmanager
-def _connect(config: Config) -> Iterator[sqlite3.Connection]:
-    """Own connection to the store's SQLite file (the store's connection is not ours to share)."""
-    if "://" in config.store_url and not config.store_url.startswith("sqlite:"):
-        raise ConfigError(config.path, "store.url", "alert delivery records its outcomes in SQLite, but the store is "
-                          f"{config.store_url.split('://', 1)[0]}://; use a sqlite:/// store for alerting")
-    try:
-        path = sqlite_path(config.store_url)
-    except ValueError as exc:
-        raise ConfigError(config.path, "store.url", str(exc)) from None
-    with closing(connect(path)) as db:
-        db.executescript(_SCHEMA)
-        yield db
-
-
-@contextmanager
-def _transaction(db: sqlite3.Connection) -> Iterator[None]:
-    """``BEGIN IMMEDIATE``: the check-then-claim below must not interleave with another process."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
-
-
-def _deliver(db: sqlite3.Connection, channel: Channel, alert: AlertLike, now: datetime) -> DeliveryResult:
-    key = (alert.id, alert.version, channel.id)
-    stamp = to_db_time(now)
-    with _transaction(db):
-        row = db.execute("SELECT status, attempts, next_attempt_at FROM alert_deliveries "
-                         "WHERE alert_id = ? AND version = ? AND channel = ?", key).fetchone()
-        attempts = row[1] if row else 0
-        if row and row[0] in ("sent", "superseded"):
-            return DeliveryResult(*key, "duplicate" if row[0] == "sent" else "superseded", attempts)
-        if row and row[2] is None:  # failed for good
-            return DeliveryResult(*key, row[0], attempts)
-        if row and row[2] > stamp:
-            return DeliveryResult(*key, "pending", attempts, next_attempt_at=from_db_time(row[2]))
-        db.execute("UPDATE alert_deliveries SET status = 'superseded', next_attempt_at = NULL, updated_at = ? "
-                   "WHERE alert_id = ? AND channel = ? AND version < ? AND status IN (?, ?, ?)",
-                   (stamp, alert.id, channel.id, alert.version, *_RETRYABLE))
-        if (free_at := _rate_limited_until(db, channel, now)) is not None:
-            _record(db, key, "rate_limited", attempts, None, free_at, None, stamp)
-            return DeliveryResult(*key, "rate_limited", attempts, next_attempt_at=free_at)
-        attempts += 1
-        _record(db, key, "sending", attempts, None, now + SEND_LEASE, None, stamp)
-
+def _deliver(table: DeliveryTable, channel: Channel, alert: AlertLike, now: datetime) -> DeliveryResult:
+    key = DeliveryKey(alert.id, alert.version, channel.id)
+    claim = table.claim(key, now, rate_limit=channel.rate_limit, lease=SEND_LEASE, recheck=BACKOFF_FIRST)
+    if claim.status != "claimed":
+        return DeliveryResult(*key, claim.status, claim.attempts, next_attempt_at=claim.next_attempt_at)
+    attempts = claim.attempts
     started = time.perf_counter()
     error = _send(channel, alert)
     seconds = time.perf_counter() - started
     if error is None:
-        _record(db, key, "sent", attempts, None, None, now, stamp)
+        table.record(key, "sent", attempts=attempts, now=now, sent_at=now)
         logger.info("alert %s v%d sent to %s in %.3f s", alert.id, alert.version, channel.id, seconds)
         return DeliveryResult(*key, "sent", attempts, seconds=seconds)
     retry_at = now + min(BACKOFF_FIRST * 2 ** (attempts - 1), BACKOFF_MAX) if attempts < MAX_ATTEMPTS else None
-    _record(db, key, "failed", attempts, error, retry_at, None, stamp)
+    table.record(key, "failed", attempts=attempts, now=now, error=error, next_attempt_at=retry_at)
     logger.warning("alert %s v%d to %s failed (attempt %d, retry %s): %s", alert.id, alert.version, channel.id,
                    attempts, retry_at or "never", error)
     return DeliveryResult(*key, "failed", attempts, error, retry_at, seconds)
-
-
-def _rate_limited_until(db: sqlite3.Connection, channel: Channel, now: datetime) -> datetime | None:
-    """When the channel's sliding window has room again, or ``None`` if it has room now.
-    Sends in flight count, so two processes cannot both take the last slot."""
-    limit = channel.rate_limit
-    if limit is None:
-        return None
-    window = timedelta(seconds=limit.seconds)
-    sent = [r[0] for r in db.execute(
-        "SELECT sent_at FROM alert_deliveries WHERE channel = ? AND status = 'sent' AND sent_at > ? ORDER BY sent_at",
-        (channel.id, to_db_time(now - window)))]
-    in_flight = db.execute("SELECT COUNT(*) FROM alert_deliveries WHERE channel = ? AND status = 'sending' "
-                           "AND next_attempt_at > ?", (channel.id, to_db_time(now))).fetchone()[0]
-    used = len(sent) + in_flight
-    if used < limit.count:
-        return None
-    # The slot frees when the oldest send that keeps the window full drops out of it.
-    if used - limit.count >= len(sent):  # only sends in flight fill it: look again shortly
-        return now + BACKOFF_FIRST
-    oldest = from_db_time(sent[used - limit.count])
-    assert oldest is not None
-    return oldest + window
-
-
-def _record(db: sqlite3.Connection, key: tuple[str, int, str], status: str, attempts: int, error: str | None,
-            next_attempt_at: datetime | None, sent_at: datetime | None, stamp: str | None) -> None:
-    db.execute(
-        "INSERT INTO alert_deliveries (alert_id, version, channel, status, attempts, last_error, next_attempt_at, "
-        "sent_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id, version, channel) DO UPDATE "
-        "SET status = excluded.status, attempts = excluded.attempts, last_error = excluded.last_error, "
-        "next_attempt_at = excluded.next_attempt_at, sent_at = excluded.sent_at, updated_at = excluded.updated_at",
-        (*key, status, attempts, error, to_db_time(next_attempt_at), to_db_time(sent_at), stamp))
 
 
 # -- the sample for ``vocwatch alerts test`` ----------------------------------------------

@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from config import load_config
+from crawlers.store import open_store
 from monitor.delivery import notify
 from tests.alert_receivers import T0, Alert, smtp_server
 
@@ -39,15 +40,17 @@ url = "mailto://alerts@127.0.0.1:{port}?from=vocwatch@example.com&to=ops@example
 channels = ["mail"]
 """, encoding="utf-8")
         config = load_config(path)
+        store = open_store(config.store_url)
         sends, totals = [], []
         for i in range(n):
             box.received.clear()
             started = time.perf_counter()
-            [result] = notify(config, [Alert(id=f"latency-{i}")], now=T0 + timedelta(seconds=i))
+            [result] = notify(config, store, [Alert(id=f"latency-{i}")], now=T0 + timedelta(seconds=i))
             if result.status != "sent" or not box.received.wait(5):
                 raise SystemExit(f"delivery {i} failed: {result}")
             totals.append(time.perf_counter() - started)
             sends.append(result.seconds or 0.0)
+        store.close()
 
     def fmt(xs: list[float]) -> str:
         xs = sorted(xs)

@@ -734,10 +734,15 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         alerts = AlertStore(config.store_url)
         try:
             if args.alerts_command == "list":
+                from crawlers.store import open_store
                 from monitor.delivery import unrouted_alerts
 
                 rows = alerts.list(state=args.state, location_id=args.location, limit=args.limit)
-                nobody = unrouted_alerts(config, [a.id for a in rows])
+                store = open_store(config.store_url)
+                try:
+                    nobody = unrouted_alerts(store, [a.id for a in rows])
+                finally:
+                    store.close()
                 if args.format == "json":
                     print(json.dumps([a.to_dict() | {"reached_nobody": nobody.get(a.id)} for a in rows],
                                      ensure_ascii=False, indent=1))

@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from crawlers.items import Mention, mention_fingerprint
 from crawlers.store.schedule import ScheduleTable
+
+if TYPE_CHECKING:
+    from crawlers.store.deliveries import DeliveryTable
 
 RUN_OUTCOMES = ("running", "finished", "partial", "failed", "killed", "interrupted")
 KEEP_ON_UPDATE = ("source_id", "location_id", "brand", "crawled_at")
@@ -258,6 +261,12 @@ class Store(Protocol):
     @property
     def schedule_state(self) -> ScheduleTable:
         """The scheduler's persisted next run times (``crawlers.store.schedule``)."""
+        ...
+
+    # -- deliveries: deliveries lane ------------------------------------------------------
+    @property
+    def deliveries(self) -> DeliveryTable:
+        """Alert deliveries and the channels' rate windows (``crawlers.store.deliveries``)."""
         ...
 
 

@@ -9,11 +9,11 @@ semantics. Pass the URI through ``VOCWATCH_STORE_URL``, never in a config file.
 
 from __future__ import annotations
 
-import functools
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from crawlers.items import DATETIME_FIELDS, MENTION_FIELDS, NLP_FIELDS, Mention
 from crawlers.store.base import (
@@ -31,6 +31,9 @@ from crawlers.store.base import (
     plan_id_migration,
 )
 from crawlers.store.schedule import MongoScheduleState
+
+if TYPE_CHECKING:
+    from crawlers.store.deliveries import MongoDeliveries
 
 
 def mention_to_doc(m: Mention) -> dict[str, Any]:
@@ -203,10 +206,18 @@ class MongoStore:
         self._client.close()
 
     # -- schedule state: scale lane
-    @functools.cached_property
+    @cached_property
     def schedule_state(self) -> MongoScheduleState:
         """The scheduler's next run times, in this database's ``schedule_state`` collection."""
         return MongoScheduleState(self._mentions.database)
+
+    # -- deliveries: deliveries lane ----------------------------------------------
+    @cached_property
+    def deliveries(self) -> MongoDeliveries:
+        """``alert_deliveries`` and ``delivery_windows`` in this store's database."""
+        from crawlers.store.deliveries import MongoDeliveries
+
+        return MongoDeliveries(self._mentions.database)
 
 
 def _aware(dt: datetime | None) -> datetime | None:

@@ -6,7 +6,6 @@ functions and plain string comparison both work on them.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import os
@@ -15,8 +14,9 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawlers.items import DATETIME_FIELDS, NLP_FIELDS, Mention
 from crawlers.store.base import (
@@ -34,6 +34,9 @@ from crawlers.store.base import (
     plan_id_migration,
 )
 from crawlers.store.schedule import SQLiteScheduleState
+
+if TYPE_CHECKING:
+    from crawlers.store.deliveries import SQLiteDeliveries
 
 _JSON_FIELDS = ("aspects", "keywords")
 _COLUMNS = (
@@ -428,10 +431,18 @@ class SQLiteStore:
         return f"SQLiteStore({os.path.abspath(self.path) if self.path != ':memory:' else ':memory:'})"
 
     # -- schedule state: scale lane
-    @functools.cached_property
+    @cached_property
     def schedule_state(self) -> SQLiteScheduleState:
         """The scheduler's next run times, in this file, over this connection and lock."""
         return SQLiteScheduleState(self._db, self._lock)
+
+    # -- deliveries: deliveries lane ----------------------------------------------
+    @cached_property
+    def deliveries(self) -> SQLiteDeliveries:
+        """``alert_deliveries`` on this store's connection, under its lock."""
+        from crawlers.store.deliveries import SQLiteDeliveries
+
+        return SQLiteDeliveries(self._db, self._lock)
 
 
 def _to_row(m: Mention) -> dict[str, Any]:
