@@ -11,6 +11,12 @@ run nor doubles a job, and a config change (new schedule, removed source) simply
 effect. APScheduler's own persistent job stores pickle the job and, when a job is re-added from config with
 ``replace_existing``, recompute its next run time, losing the run that fell due during
 the downtime.
+
+With ``[distributed]`` on (a Redis URL), many ``schedule run`` processes may run on many
+machines: one leads (:mod:`crawlers.distributed.leader`), and its due crawls are enqueued
+as jobs into Redis (:class:`crawlers.distributed.jobs.JobQueue`) for ``vocwatch worker``
+processes instead of spawned here; the others stand by with their APScheduler paused and
+take over when the leader's lock expires (:meth:`CrawlScheduler._on_elected`).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from apscheduler.executors.base import BaseExecutor
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.base import BaseJobStore, ConflictingIdError, JobLookupError
@@ -254,6 +261,41 @@ class _PersistentJobStore(SortedJobStore):
         self._persist(job)
 
 
+class _FencedJobStore(_PersistentJobStore):
+    """Distributed mode: a next run time is written only while this scheduler leads and
+    when its due crawl was enqueued (``may_persist``), so a slot that could not be
+    enqueued stays persisted for the next leader to enqueue."""
+
+    def __init__(self, state: ScheduleState, may_persist: Callable[[str], bool]) -> None:
+        super().__init__(state)
+        self.may_persist = may_persist
+
+    def _persist(self, job: Job) -> None:
+        if job.id != JANITOR_JOB and self.may_persist(job.id):
+            super()._persist(job)
+
+
+class _EnqueueExecutor(BaseExecutor):
+    """Distributed mode: a due crawl becomes a job in Redis instead of a process here.
+
+    Called synchronously inside APScheduler's tick, which persists the job's next run time
+    only after this returns: enqueue first, persist after, so a crash in between makes the
+    next leader enqueue the same job id again (a no-op), never skip the slot."""
+
+    def __init__(self, enqueue: Callable[[Job, datetime, datetime], None]) -> None:
+        super().__init__()
+        self._enqueue = enqueue
+
+    def submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        # the job id comes from the persisted next run time (job.next_run_time until the
+        # tick moves it): a new leader re-reading it names the same slot; with coalescing,
+        # run_times holds only the latest missed time, which the misfire grace applies to
+        self._enqueue(job, job.next_run_time, run_times[-1])
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        self.submit_job(job, run_times)
+
+
 # -- the plan ---------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class PlannedJob:
@@ -332,8 +374,14 @@ class CrawlScheduler:
                           "misfire_grace_time": int(self.settings.misfire_grace_seconds)},
             timezone=ZoneInfo(config.crawl.timezone),
         )
+        self.distributed = config.distributed.enabled
+        if self.distributed:
+            self._init_distributed()
 
     def start(self) -> None:
+        if self.distributed:
+            self._start_distributed()
+            return
         now = datetime.now(UTC)
         self.janitor()
         self.jobs = plan(self.config, self.state, now)
@@ -353,6 +401,9 @@ class CrawlScheduler:
 
     def stop(self) -> None:
         """Start no more crawls, terminate the running ones, mark their runs, persist."""
+        if self.distributed:
+            self._stop_distributed()
+            return
         with self._lock:
             self._stopping = True
             procs = list(self._procs.values())
@@ -423,6 +474,113 @@ class CrawlScheduler:
             logger.warning("crawl of %s recorded as failed: %s", source.id, reason)
             return "failed"
         return mine[0].outcome
+
+
+    # -- distributed mode: lead or stand by, enqueue due crawls into Redis -----------------
+    def _init_distributed(self) -> None:
+        from crawlers.distributed import redis_client
+        from crawlers.distributed.jobs import JobQueue
+        from crawlers.distributed.leader import LeaderElection, LeaderLock
+
+        self.redis = redis_client(self.config.distributed)
+        self.queue = JobQueue(self.redis, self.config.distributed)
+        self.lock = LeaderLock(self.redis, self.config.distributed)
+        self.election = LeaderElection(self.lock, self._on_elected, self._on_lost)
+        self._fence: int | None = None
+        self._unsent: set[str] = set()
+        """Jobs whose due crawl could not be enqueued in this tick: their next run is not persisted."""
+        self.scheduler.add_jobstore(_FencedJobStore(self.state, self._may_persist), "fenced")
+        self.scheduler.add_executor(_EnqueueExecutor(self._enqueue_due), "enqueue")
+
+    def _start_distributed(self) -> None:
+        self.scheduler.start(paused=True)  # nothing is planned until this scheduler leads
+        self.election.start()
+        logger.info("distributed scheduling of %d source(s) as %s: leading or standing by "
+                    "(leader lock TTL %g s)", len(self.config.sources), self.lock.holder, self.lock.ttl)
+
+    def _stop_distributed(self) -> None:
+        self.election.stop()  # steps down (pauses, drops the jobs) and releases the lock
+        self.scheduler.shutdown(wait=True)
+        self.state.close()
+        self.store.close()
+        self.redis.close()
+        logger.info("scheduler stopped")
+
+    def _on_elected(self, fence: int) -> None:
+        """Now leader: plan from the persisted next run times (written by whichever leader
+        came before) and resume; the janitor runs on the leader only."""
+        with self._lock:
+            self._fence = fence
+            self._unsent.clear()
+            try:
+                self.janitor()
+            except Exception:
+                logger.exception("janitor failed")
+            self.jobs = plan(self.config, self.state, datetime.now(UTC))
+            self.state.keep_only([j.source.id for j in self.jobs])
+            for job in self.jobs:
+                self.scheduler.add_job(self.run_crawl, job.trigger, id=job.source.id,
+                                       name=f"{job.source.location} {job.source.id}",
+                                       jobstore="fenced", executor="enqueue",
+                                       kwargs={"source_id": job.source.id, "schedule": job.schedule},
+                                       next_run_time=job.next_run)
+            self.scheduler.add_job(self.janitor, IntervalTrigger(seconds=JANITOR_EVERY.total_seconds()),
+                                   id=JANITOR_JOB, name="close stale crawl runs as killed")
+            self.scheduler.resume()
+        logger.info("leading with fence %d: enqueuing the due crawls of %d source(s) into Redis",
+                    fence, len(self.jobs))
+
+    def _on_lost(self) -> None:
+        """No longer leader: pause and forget the plan (the next election re-reads it)."""
+        with self._lock:
+            self._fence = None
+            self.scheduler.pause()
+            self.scheduler.remove_all_jobs()  # the memory stores: nothing persisted
+
+    def _may_persist(self, job_id: str) -> bool:
+        if job_id in self._unsent:
+            self._unsent.discard(job_id)
+            return False
+        return self.lock.is_leader()
+
+    def _enqueue_due(self, job: Job, due: datetime, latest: datetime) -> None:
+        """Enqueue the crawl of ``job``'s source that fell due at ``due`` (the job id is the
+        source and this time), fenced with this leader's token. Not enqueued: a slot missed
+        by more than the misfire grace (as APScheduler skips it locally); a slot this
+        scheduler may no longer enqueue (lease run out, fence refused, Redis error) is left
+        unpersisted and leadership is given up."""
+        from crawlers.distributed.jobs import job_id
+
+        source_id = job.kwargs["source_id"]
+        jid = job_id(source_id, due)
+        late = datetime.now(UTC) - latest
+        if late > timedelta(seconds=self.settings.misfire_grace_seconds):
+            logger.warning("crawl %s missed by %s (more than the misfire grace): not enqueued", jid, late)
+            return
+        fence = self._fence
+        if fence is None or fence != self.lock.fence:  # a step-down or election not yet applied
+            self._unsent.add(job.id)
+            return
+        if not self.lock.is_leader():  # the lease ran out on this clock
+            self._unsent.add(job.id)
+            self.election.lost()
+            return
+        try:
+            if self.queue.enqueue(source_id, due, fence=fence):
+                logger.info("enqueued %s (fence %d)", jid, fence)
+                return
+            known = self.queue.get(jid) is not None
+        except Exception as exc:
+            logger.warning("could not enqueue %s: %s; standing by", jid, exc)
+            self._unsent.add(job.id)
+            self.election.lost()
+            return
+        if known:
+            logger.info("%s was already enqueued (by an earlier leader)", jid)
+            return
+        logger.warning("enqueue of %s refused: fence %d is no longer the leader's", jid, fence)
+        self._unsent.add(job.id)
+        self.election.lost()
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:

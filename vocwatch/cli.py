@@ -628,17 +628,24 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    from crawlers.distributed import RedisUnavailable
     from crawlers.store import open_store
     from monitor.scheduler import CrawlScheduler, last_runs, plan, upcoming
 
     config = _load(args)
+    if args.schedule_command == "status":
+        return _schedule_status(config)
     if args.schedule_command == "run":
         logging.getLogger().setLevel(args.log_level)
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-        scheduler = CrawlScheduler(config)
+        try:
+            scheduler = CrawlScheduler(config)
+        except RedisUnavailable as exc:
+            print(f"vocwatch schedule run: {exc}", file=sys.stderr)
+            return 1
         scheduler.start()
         stop.wait()
         scheduler.stop()
@@ -661,6 +668,37 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         trigger = job.schedule + (" (default)" if job.is_default else "")
         print(f"{job.source.id:<36} {job.source.location:<24} {trigger:<24} "
               f"{job.next_run.astimezone(tz):%Y-%m-%d %H:%M:%S %Z}  {last}")
+    return 0
+
+
+def _schedule_status(config: Config) -> int:
+    """``schedule status``: who leads (holder, fence, TTL left) and the job queue's counts."""
+    from crawlers.distributed import RedisUnavailable, redis_client
+    from crawlers.distributed.jobs import JobQueue
+    from crawlers.distributed.leader import LeaderLock
+
+    if not config.distributed.enabled:
+        print("[distributed] is off: `schedule run` spawns its crawls on this machine, no leader lock")
+        return 0
+    try:
+        redis = redis_client(config.distributed)
+    except RedisUnavailable as exc:
+        print(f"vocwatch schedule status: {exc}", file=sys.stderr)
+        return 1
+    try:
+        lock = LeaderLock(redis, config.distributed, holder="status")
+        info = lock.status()
+        counts = JobQueue(redis, config.distributed).counts()
+        last = lock.last_fence()
+    finally:
+        redis.close()
+    if info:
+        print(f"leader: {info.holder}  fence {info.fence}  lock expires in {info.ttl_seconds:.1f} s "
+              "unless renewed")
+    else:
+        print(f"leader: none (the last fence handed out was {last}); a standing-by scheduler takes "
+              f"over within {config.distributed.leader_ttl_seconds / 3:.1f} s")
+    print("jobs: " + "  ".join(f"{state} {n}" for state, n in counts.items()))
     return 0
 
 
@@ -939,6 +977,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--log-level", default="INFO")
     s.set_defaults(func=cmd_schedule)
     s = ssub.add_parser("list", help="jobs: source, location, trigger, next run, last outcome")
+    _config_arg(s)
+    s.set_defaults(func=cmd_schedule)
+    s = ssub.add_parser("status", help="distributed: who leads (holder, fence, TTL left), jobs ready/active/done")
     _config_arg(s)
     s.set_defaults(func=cmd_schedule)
     s = ssub.add_parser("next", help="the next planned crawls with their times")
