@@ -8,9 +8,9 @@ a misfire grace. Its jobs live in memory and are rebuilt from the config at ever
 only their next run times are persisted, in the store's schedule state table
 (``store.schedule_state``, ``crawlers.store.schedule``), so a restart neither loses a due
 run nor doubles a job, and a config change (new schedule, removed source) simply takes
-effect. APScheduler's own persistent job stores pickle the job and, when a job is re-added from config with
-``replace_existing``, recompute its next run time, losing the run that fell due during
-the downtime.
+effect. APScheduler's own persistent job stores pickle the job and, when a job is re-added
+from config with ``replace_existing``, recompute its next run time, losing the run that
+fell due during the downtime.
 
 With ``[distributed]`` on (a Redis URL), many ``schedule run`` processes may run on many
 machines: one leads (:mod:`crawlers.distributed.leader`), and its due crawls are enqueued
@@ -266,7 +266,7 @@ class _FencedJobStore(_PersistentJobStore):
     when its due crawl was enqueued (``may_persist``), so a slot that could not be
     enqueued stays persisted for the next leader to enqueue."""
 
-    def __init__(self, state: ScheduleState, may_persist: Callable[[str], bool]) -> None:
+    def __init__(self, state: ScheduleTable, may_persist: Callable[[str], bool]) -> None:
         super().__init__(state)
         self.may_persist = may_persist
 
@@ -489,7 +489,9 @@ class CrawlScheduler:
         self._fence: int | None = None
         self._unsent: set[str] = set()
         """Jobs whose due crawl could not be enqueued in this tick: their next run is not persisted."""
-        self.scheduler.add_jobstore(_FencedJobStore(self.state, self._may_persist), "fenced")
+        self.fenced = _FencedJobStore(self.state, self._may_persist)
+        """Its writes carry the fence of the leadership they were made under (see _on_elected)."""
+        self.scheduler.add_jobstore(self.fenced, "fenced")
         self.scheduler.add_executor(_EnqueueExecutor(self._enqueue_due), "enqueue")
 
     def _start_distributed(self) -> None:
@@ -501,7 +503,6 @@ class CrawlScheduler:
     def _stop_distributed(self) -> None:
         self.election.stop()  # steps down (pauses, drops the jobs) and releases the lock
         self.scheduler.shutdown(wait=True)
-        self.state.close()
         self.store.close()
         self.redis.close()
         logger.info("scheduler stopped")
@@ -516,19 +517,35 @@ class CrawlScheduler:
                 self.janitor()
             except Exception:
                 logger.exception("janitor failed")
+            # every state write of this leadership carries its fence: the table refuses them
+            # once a later leader has written (a deposed leader cannot move times backwards)
+            self.fenced.fence = fence
             self.jobs = plan(self.config, self.state, datetime.now(UTC))
-            self.state.keep_only([j.source.id for j in self.jobs])
-            for job in self.jobs:
-                self.scheduler.add_job(self.run_crawl, job.trigger, id=job.source.id,
-                                       name=f"{job.source.location} {job.source.id}",
-                                       jobstore="fenced", executor="enqueue",
-                                       kwargs={"source_id": job.source.id, "schedule": job.schedule},
-                                       next_run_time=job.next_run)
+            self._check_fence(fence)
+            self.state.keep_only([j.source.id for j in self.jobs], fence=fence)
+            with self.fenced.batched():  # the whole plan in one write
+                for job in self.jobs:
+                    self.scheduler.add_job(self.run_crawl, job.trigger, id=job.source.id,
+                                           name=f"{job.source.location} {job.source.id}",
+                                           jobstore="fenced", executor="enqueue",
+                                           kwargs={"source_id": job.source.id, "schedule": job.schedule},
+                                           next_run_time=job.next_run)
             self.scheduler.add_job(self.janitor, IntervalTrigger(seconds=JANITOR_EVERY.total_seconds()),
                                    id=JANITOR_JOB, name="close stale crawl runs as killed")
             self.scheduler.resume()
         logger.info("leading with fence %d: enqueuing the due crawls of %d source(s) into Redis",
                     fence, len(self.jobs))
+
+    def _check_fence(self, fence: int) -> None:
+        """A persisted row written under a higher fence than this leader's means Redis's
+        fence counter went back (its data lost): every write of this leadership would be
+        refused, so say so (the cure: set ``<prefix>:leader:fence`` above the stored one)."""
+        highest = max((e.fence for e in self.state.load().values() if e.fence is not None), default=None)
+        if highest is not None and highest > fence:
+            logger.error("schedule state was written under fence %d, above this leader's %d: Redis's fence "
+                         "counter went back (data lost?); next run times will not be persisted until "
+                         "%s is set to %d or more", highest, fence,
+                         f"{self.config.distributed.key_prefix}:leader:fence", highest)
 
     def _on_lost(self) -> None:
         """No longer leader: pause and forget the plan (the next election re-reads it)."""
