@@ -42,6 +42,7 @@ DEFAULT_DROPITEM_LOG_LEVEL = "INFO"
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawlers.middlewares.RetryAfterMiddleware": 550,
+    "crawlers.distributed.politeness.SitePolitenessMiddleware": 560,  # [distributed] only: delay + cap shared in Redis
     "crawlers.middlewares.CharsetEvidenceMiddleware": 585,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "crawlers.middlewares.LoopAwareRedirectMiddleware": 600,

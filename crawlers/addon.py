@@ -46,3 +46,22 @@ class VocwatchConfigAddon:
             overrides["VOCWATCH_STORE_URL"] = config.store_url
         for key, value in overrides.items():
             settings.set(key, value, priority="project")
+        if config.distributed.enabled:
+            share_politeness(settings)
+
+
+def share_politeness(settings: Any) -> None:
+    """``[distributed]``: the site delay is kept across all workers by
+    :class:`crawlers.distributed.politeness.SitePolitenessMiddleware` (``VOCWATCH_SITE_DELAY``,
+    the delay in force: a source's own ``delay`` or ``[crawl] delay``, or an override). The
+    process's own download slots get no delay and AutoThrottle is off: the shared slot already
+    spaces this process's requests too, and a local wait after the shared reservation would
+    move a request off its reserved time, next to another worker's request. Their per-process
+    concurrency stays (never more than the shared cap, so it never holds a request back)."""
+    from scrapy.settings import SETTINGS_PRIORITIES
+
+    from crawlers.distributed.politeness import SITE_DELAY_SETTING
+
+    settings.set(SITE_DELAY_SETTING, settings.getfloat("DOWNLOAD_DELAY"), priority="project")
+    for name, value in (("DOWNLOAD_DELAY", 0.0), ("AUTOTHROTTLE_ENABLED", False)):
+        settings.set(name, value, priority=max(settings.getpriority(name) or 0, SETTINGS_PRIORITIES["project"]))

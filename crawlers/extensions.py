@@ -137,14 +137,40 @@ class RunRecorder:
         # an earlier run of this source whose process was killed is closed first, so no
         # run of it reads "running" forever (the scheduler's janitor applies the same rule)
         await asyncio.to_thread(close_stale_runs, store, now=now, older_than=_stale_after(spider), source_id=source_id)
-        self.run_id = await asyncio.to_thread(store.start_run, source_id, spider.name, now, owner_stats())
+        if (participant := self._participant()) is not None:
+            # one run per distributed job: every participant reports into it
+            self.run_id = await asyncio.to_thread(participant.open_run, store, source_id, spider.name, now)
+        else:
+            self.run_id = await asyncio.to_thread(store.start_run, source_id, spider.name, now, owner_stats())
         self.crawler.stats.set_value("vocwatch/run_id", self.run_id)
+
+    def _participant(self) -> Any:
+        """The crawl's distributed job participation (``vocwatch crawl --job``), else None."""
+        if not self.crawler.settings.get("VOCWATCH_JOB_ID"):
+            return None
+        from crawlers.distributed.crawl import participant_for
+
+        return participant_for(self.crawler)
 
     async def spider_closed(self, spider: Any, reason: str) -> None:
         if self.run_id is None:
             return
+        if (participant := self._participant()) is not None:
+            # the counters go to the job; the last participant out finishes its run with all of them
+            merged = await asyncio.to_thread(participant.leave, jsonable_stats(self.crawler.stats.get_stats()), reason)
+            if merged is None:
+                logger.info("%s: left run %d to the other workers", source_id_of(spider), self.run_id)
+                return
+            merged["vocwatch/run_id"] = self.run_id
+            put_balance(merged, source_id_of(spider))
+            outcome = await self.close_run(spider, reason, merged)
+            await asyncio.to_thread(participant.finished, outcome)
+            return
         self.record_balance(spider)
-        stats = jsonable_stats(self.crawler.stats.get_stats())
+        await self.close_run(spider, reason, jsonable_stats(self.crawler.stats.get_stats()))
+
+    async def close_run(self, spider: Any, reason: str, stats: dict[str, Any]) -> str:
+        """Record the run's outcome and counters, then its crawl health; the outcome."""
         outcome = run_outcome(reason, stats)
         stats["vocwatch/close_reason"] = reason
         if CUTOFF + "history" in stats:
@@ -158,18 +184,27 @@ class RunRecorder:
         await asyncio.to_thread(store.finish_run, self.run_id, datetime.now(UTC), outcome, stats)
         logger.info("crawl run %d of %s: %s", self.run_id, source_id_of(spider), outcome)
         await asyncio.to_thread(check_health, store, source_id_of(spider), self.run_id, getattr(spider, "config", None))
+        return outcome
 
     def record_balance(self, spider: Any) -> None:
         """Put the item balance into the run's counters; say so when it does not close."""
         stats = self.crawler.stats
-        b = balance(stats.get_stats())
-        stats.set_value(BALANCE + "read", b.read)
-        stats.set_value(BALANCE + "accounted", b.accounted)
-        stats.set_value(BALANCE + "unaccounted", b.unaccounted)
-        if not b.closes:
-            logger.error("crawl of %s does not balance: read %d, stored %d + updated %d + unchanged %d + "
-                         "dropped %d = %d; %d unaccounted", source_id_of(spider), b.read, b.inserted, b.updated,
-                         b.unchanged, b.dropped, b.accounted, b.unaccounted)
+        values = stats.get_stats()
+        put_balance(values, source_id_of(spider))
+        for name in ("read", "accounted", "unaccounted"):
+            stats.set_value(BALANCE + name, values[BALANCE + name])
+
+
+def put_balance(stats: dict[str, Any], source_id: str) -> None:
+    """Put the item balance into a run's counters; say so when it does not close."""
+    b = balance(stats)
+    stats[BALANCE + "read"] = b.read
+    stats[BALANCE + "accounted"] = b.accounted
+    stats[BALANCE + "unaccounted"] = b.unaccounted
+    if not b.closes:
+        logger.error("crawl of %s does not balance: read %d, stored %d + updated %d + unchanged %d + "
+                     "dropped %d = %d; %d unaccounted", source_id, b.read, b.inserted, b.updated,
+                     b.unchanged, b.dropped, b.accounted, b.unaccounted)
 
 
 def pipeline_stage(failure: Failure, pipelines: Sequence[Any]) -> str:

@@ -13,6 +13,15 @@ from pipelines.base import VocwatchPipeline
 
 logger = logging.getLogger(__name__)
 
+store_flush_started = object()
+"""Signal sent as a flush takes its batch, with ``seq`` (the flush's number, counting up)."""
+store_flush_finished = object()
+"""Signal sent once flush ``seq`` is written (or its items rejected and counted): a
+distributed crawl acks the leases of requests whose items it holds
+(``crawlers.distributed.crawl``)."""
+store_flush_requested = object()
+"""Signal a component sends to have the buffer flushed when it is due (or empty)."""
+
 
 class StorePipeline(VocwatchPipeline):
     """Writes in batches of ``VOCWATCH_STORE_BATCH`` items or every
@@ -28,6 +37,17 @@ class StorePipeline(VocwatchPipeline):
         self.flush_seconds = crawler.settings.getfloat("VOCWATCH_STORE_FLUSH_SECONDS", 1.0)
         self.buffer: list[Mention] = []
         self.last_flush = time.monotonic()
+        self.flushes = 0
+        self._requested: set[asyncio.Future[None]] = set()
+        crawler.signals.connect(self.flush_requested, signal=store_flush_requested)
+
+    def flush_requested(self) -> None:
+        """``store_flush_requested``: flush now if the batch is due (or empty, so the flush is
+        only the barrier the sender waits for)."""
+        if not self.buffer or time.monotonic() - self.last_flush >= self.flush_seconds:
+            task = asyncio.ensure_future(self.flush())
+            self._requested.add(task)  # a reference, until it is done
+            task.add_done_callback(self._requested.discard)
 
     async def process_item(self, item: Mention) -> Mention:
         self.buffer.append(item)
@@ -38,9 +58,14 @@ class StorePipeline(VocwatchPipeline):
     async def flush(self) -> None:
         batch, self.buffer = self.buffer, []
         self.last_flush = time.monotonic()
-        if not batch:
-            return
-        await self.write(batch)
+        self.flushes += 1
+        seq = self.flushes
+        self.crawler.signals.send_catch_log(signal=store_flush_started, seq=seq)
+        try:
+            if batch:
+                await self.write(batch)
+        finally:
+            self.crawler.signals.send_catch_log(signal=store_flush_finished, seq=seq)
 
     async def write(self, batch: list[Mention]) -> None:
         """Upsert ``batch``; if that fails, each of its items on its own."""

@@ -359,7 +359,13 @@ class SourceSpider(scrapy.Spider):
         """Schedule ``requests`` (a lazy iterable, e.g. one request per page number) a
         window at a time: the first window now, one more as each of them is answered or
         fails, the rest when the crawl is otherwise idle. The scheduler then holds a few
-        requests, not every page a site claims to have."""
+        requests, not every page a site claims to have.
+
+        On a shared Redis queue (``[distributed]``) every request is scheduled at once: the
+        queue is not in memory, and other workers can only take what is in it."""
+        if self.crawler.settings.getdict("VOCWATCH_DISTRIBUTED"):
+            yield from requests
+            return
         self._planned.append(iter(requests))
         yield from self._next_planned(None, self._planned_window())
 

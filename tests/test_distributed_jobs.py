@@ -153,3 +153,13 @@ def test_the_queue_ignores_other_prefixes(settings: DistributedSettings, redis_u
     a.enqueue("s", DUE)
     assert b.take("w") is None and a.take("w") is not None
     assert isinstance(a.redis, redis_lib.Redis)
+
+
+def test_the_after_crawl_step_is_claimed_once_and_only_after_the_job_ended(queue: JobQueue) -> None:
+    queue.enqueue("s", DUE)
+    job = queue.take("w1")
+    assert job is not None
+    assert queue.claim_after_crawl(job.id) is False  # still running
+    queue.finish(job.id)
+    claims = [queue.claim_after_crawl(job.id) for _ in range(3)]
+    assert claims == [True, False, False]

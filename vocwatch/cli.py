@@ -112,7 +112,8 @@ def _print_problems(results) -> None:  # type: ignore[no-untyped-def]
         print(f"  {r.outcome} {r.source_id}: {r.why or 'no reason recorded'}")
 
 
-def _crawl(config: Config, source_ids: Sequence[str] | None, log_level: str, quiet: bool = False):  # type: ignore[no-untyped-def]
+def _crawl(config: Config, source_ids: Sequence[str] | None, log_level: str, quiet: bool = False,  # type: ignore[no-untyped-def]
+           job: str | None = None):
     from crawlers.runner import crawl_sources
 
     unknown = [s for s in source_ids or [] if s not in config.sources]
@@ -121,8 +122,14 @@ def _crawl(config: Config, source_ids: Sequence[str] | None, log_level: str, qui
                           f"configured: {', '.join(config.sources)}")
     sources = [config.sources[s] for s in source_ids] if source_ids else None
     printer = None if quiet else _ProgressPrinter()
-    results = crawl_sources(config, sources, settings={"LOG_LEVEL": log_level},
-                            on_progress=printer)
+    settings: dict[str, object] = {"LOG_LEVEL": log_level}
+    if config.distributed.enabled:  # every source on its shared Redis queue
+        from crawlers.distributed.crawl import crawl_settings
+
+        settings.update(crawl_settings(config.distributed, job_id=job, worker_id=os.environ.get("VOCWATCH_WORKER_ID")))
+    elif job:
+        raise ConfigError(config.path, "distributed", "--job needs [distributed] redis_url or VOCWATCH_REDIS_URL")
+    results = crawl_sources(config, sources, settings=settings, on_progress=printer)
     if printer:
         printer.close()
     return results
@@ -155,10 +162,26 @@ def _crawl_health(config: Config, results) -> None:  # type: ignore[no-untyped-d
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     config = _load(args)
-    results = _crawl(config, args.source, args.log_level, args.quiet)
+    if args.job and len(args.source or []) != 1:
+        raise argparse.ArgumentTypeError("--job crawls exactly one --source")
+    results = _crawl(config, args.source, args.log_level, args.quiet, job=args.job)
     _print_results(results)
+    if args.job and all(r.outcome == "running" for r in results):
+        return EXIT_OK  # this worker left the job's run to the others still on it
     _crawl_health(config, results)
     return crawl_exit_code([r.outcome for r in results])
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from crawlers.distributed.worker import Worker
+
+    config = _load(args)
+    if not config.distributed.enabled:
+        raise ConfigError(config.path, "distributed", "vocwatch worker needs [distributed] redis_url "
+                          "or VOCWATCH_REDIS_URL")
+    worker = Worker(config, processes=args.processes, once=args.once, exit_when_idle=args.exit_when_idle,
+                    log_level=args.log_level)
+    return worker.run()
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
@@ -533,6 +556,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         results["scale"] = scale.run(args.scale_dir, locations=args.locations, sources=args.sources, seed=args.seed,
                                      mentions=args.scale_mentions, enqueue=args.enqueue, watch=args.watch)
+    if args.what == "distributed":
+        from vocwatch.bench import distributed
+
+        return distributed.main([])
     if args.what == "faults":
         from vocwatch.bench import faults
 
@@ -860,7 +887,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", "-s", action="append", help="source id (repeatable; default: all)")
     p.add_argument("--log-level", default="WARNING")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+    p.add_argument("--job", help=argparse.SUPPRESS)  # plumbing: vocwatch worker's crawl of one job
     p.set_defaults(func=cmd_crawl)
+
+    p = sub.add_parser("worker", help="take crawl jobs from Redis ([distributed]) and crawl them, until SIGTERM")
+    _config_arg(p)
+    p.add_argument("--processes", type=int, default=1, help="crawls at once (default 1)")
+    p.add_argument("--once", action="store_true", help="crawl one job (take or join it), then exit")
+    p.add_argument("--exit-when-idle", type=float, default=None, metavar="SECONDS",
+                   help="exit after this long without a job to crawl")
+    p.add_argument("--log-level", default="INFO", help="the worker's log level; its crawls log warnings")
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("benchmark", help="metrics per own location against its competitive set, with deltas")
     _config_arg(p)
@@ -912,7 +949,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="benchmarks: NLP accuracy/throughput/cold start, crawl throughput full vs bare")
     p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export", "alerts", "mutations", "faults",
-                                     "scale"],
+                                     "scale", "distributed"],
                    nargs="?", default="all",
                    help="all = nlp + crawl; metrics and export run on a large synthetic set (see --dir); "
                         "alerts replays a simulated month through the detectors; mutations reads every saved "

@@ -228,6 +228,15 @@ class JobQueue:
         """True for exactly one caller per job: the participant that issues the seed requests."""
         return bool(self.redis.hsetnx(self._job(job_id), "seeded", 1))
 
+    def claim_after_crawl(self, job_id: str) -> bool:
+        """True for exactly one caller once the job has ended: the worker that runs the
+        after-crawl step (alert detection and delivery) for it."""
+        job = self.get(job_id)
+        if job is None or job.state not in ("done", "failed"):
+            return False
+        return bool(self.redis.set(key(self.settings, "job", job_id, "after"), 1, nx=True,
+                                   ex=int(ENDED_TTL.total_seconds())))
+
     def finish(self, job_id: str, state: str = "done") -> bool:
         """End the job (``done`` or ``failed``); False when it had already ended or is unknown."""
         if state not in ("done", "failed"):

@@ -36,6 +36,11 @@ def comment_pool(seed: int = 7) -> list[MallComment]:
     return pool
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A crawler killed mid-request resets its connection: not the site's error."""
+
+
 class BenchSite:
     """``BenchSite(comments).start()`` serves ``comments`` comments, 10 per page."""
 
@@ -56,6 +61,8 @@ class BenchSite:
             }
             self.pages[page] = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         self.comments = comments
+        self.hits: list[str] = []
+        """Every path requested, in order: the site's access log."""
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -71,6 +78,7 @@ class BenchSite:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
+                site.hits.append(self.path)  # the access log (list.append is atomic)
                 parts = urlsplit(self.path)
                 if parts.path == "/robots.txt":
                     self._send(200, b"User-agent: *\nAllow: /\n", "text/plain")
@@ -92,7 +100,7 @@ class BenchSite:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True, name="bench-site").start()
         return self.url
