@@ -5,12 +5,12 @@ A process per crawl because Twisted's reactor starts once per process (and a kil
 process frees everything a stuck crawl held). APScheduler plans: random jitter, at most
 one running instance per job, coalescing of runs missed while the scheduler was down and
 a misfire grace. Its jobs live in memory and are rebuilt from the config at every start;
-only their next run times are persisted, in a ``schedule_state`` table
-(:class:`ScheduleState`), so a restart neither loses a due run nor doubles a job, and a
-config change (new schedule, removed source) simply takes effect. APScheduler's own
-persistent job stores pickle the job and, when a job is re-added from config with
-``replace_existing``, recompute its next run time, losing the run that fell due during
-the downtime.
+only their next run times are persisted, in the store's schedule state table
+(``store.schedule_state``, ``crawlers.store.schedule``), so a restart neither loses a due
+run nor doubles a job, and a config change (new schedule, removed source) simply takes
+effect. APScheduler's own persistent job stores pickle the job and, when a job is re-added
+from config with ``replace_existing``, recompute its next run time, losing the run that
+fell due during the downtime.
 
 With ``[distributed]`` on (a Redis URL), many ``schedule run`` processes may run on many
 machines: one leads (:mod:`crawlers.distributed.leader`), and its due crawls are enqueued
@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import logging
+import math
 import os
 import random
 import signal
@@ -31,27 +32,28 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.base import BaseExecutor
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
-from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.base import BaseJobStore, ConflictingIdError, JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.util import datetime_to_utc_timestamp
+from sortedcontainers import SortedList
 
 from config.loader import STORE_URL_ENV, crontab_fields, interval_seconds
 from config.model import Config, ScheduleSettings, Source
+from config.redact import mask_url
 from crawlers.stale import KILLED, RUN_ERROR, STALE_MARGIN, close_stale_runs
 from crawlers.store import CrawlRun, Store, open_store
-from crawlers.store.base import is_mongo_url
-from crawlers.store.sqlite import connect, sqlite_path
+from crawlers.store.schedule import ScheduleRow, ScheduleTable
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +64,9 @@ JANITOR_MARGIN = STALE_MARGIN
 limit plus this: the scheduler kills its own crawls at the limit."""
 STOP_GRACE = 10.0
 """Seconds a crawl process has to end after SIGTERM before it is killed."""
+MAX_DUE_PER_WAKEUP = 1_000
+"""Jobs one scheduler wakeup dispatches at most (the rest in the wakeups right after it):
+about 0.1-0.2 s of APScheduler's work per wakeup (``vocwatch bench scale``)."""
 
 
 def after_crawl(config: Config, source_id: str, outcome: str) -> None:
@@ -113,56 +118,139 @@ def first_run(trigger: BaseTrigger, settings: ScheduleSettings, now: datetime) -
 
 
 # -- persisted state --------------------------------------------------------------------
-def state_path(config: Config) -> Path:
-    """The store's own SQLite file; beside the config file for other (MongoDB) stores."""
-    if is_mongo_url(config.store_url):
-        return config.path.parent / "vocwatch-schedule.db"
-    return Path(sqlite_path(config.store_url))
+class SortedJobStore(BaseJobStore):
+    """APScheduler's ``MemoryJobStore`` with its jobs ordered in a ``SortedList`` keyed by
+    (next run timestamp, job id) instead of a plain list kept sorted by hand: adding or
+    rescheduling a job is O(log n) instead of a list insert and delete that each move half
+    the list (at 120,000 jobs, most of APScheduler's own cost of a job in a wakeup).
 
+    ``max_due`` bounds the jobs one wakeup gets: the rest stay due, so the store's next run
+    time is already past and APScheduler wakes again at once for them. Every wakeup then
+    ends within a bound (a restart after a long downtime finds all 120,000 jobs due), the
+    scheduler's lock is let go between wakeups (pause, shutdown and job changes get in),
+    and the state is written in batches of that size."""
 
-class ScheduleState:
-    """The ``schedule_state`` table: per job, its schedule text and next run time (UTC)."""
-
-    def __init__(self, path: Path) -> None:
-        self._lock = threading.Lock()
-        self._db = connect(str(path))
-        with self._lock:
-            self._db.execute("CREATE TABLE IF NOT EXISTS schedule_state "
-                             "(job_id TEXT PRIMARY KEY, schedule TEXT NOT NULL, next_run_at TEXT)")
-
-    def load(self) -> dict[str, tuple[str, datetime | None]]:
-        with self._lock:
-            rows = self._db.execute("SELECT job_id, schedule, next_run_at FROM schedule_state").fetchall()
-        return {r[0]: (r[1], datetime.fromisoformat(r[2]) if r[2] else None) for r in rows}
-
-    def save(self, job_id: str, schedule: str, next_run: datetime | None) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO schedule_state VALUES (?, ?, ?)",
-                             (job_id, schedule, next_run.astimezone(UTC).isoformat() if next_run else None))
-
-    def keep_only(self, job_ids: Sequence[str]) -> None:
-        """Forget jobs no longer configured."""
-        with self._lock:
-            known = [r[0] for r in self._db.execute("SELECT job_id FROM schedule_state")]
-            for job_id in set(known) - set(job_ids):
-                self._db.execute("DELETE FROM schedule_state WHERE job_id = ?", (job_id,))
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-
-class _PersistentJobStore(MemoryJobStore):
-    """APScheduler's memory store, writing each crawl job's next run time through to
-    :class:`ScheduleState` whenever APScheduler changes it."""
-
-    def __init__(self, state: ScheduleState) -> None:
+    def __init__(self, max_due: int | None = None) -> None:
         super().__init__()
+        self.max_due = max_due
+        self._keys: SortedList = SortedList()
+        self._jobs_index: dict[str, tuple[Job, tuple[float, str]]] = {}
+
+    @staticmethod
+    def _key(job: Job) -> tuple[float, str]:
+        ts = datetime_to_utc_timestamp(job.next_run_time)
+        return (math.inf if ts is None else ts, job.id)  # paused jobs (no next run) last
+
+    def lookup_job(self, job_id: str) -> Job | None:
+        return self._jobs_index.get(job_id, (None, None))[0]
+
+    def get_due_jobs(self, now: datetime) -> list[Job]:
+        now_ts = datetime_to_utc_timestamp(now)
+        due = []
+        for ts, job_id in self._keys:
+            if ts > now_ts or len(due) == self.max_due:
+                break
+            due.append(self._jobs_index[job_id][0])
+        return due
+
+    def get_next_run_time(self) -> datetime | None:
+        return self._jobs_index[self._keys[0][1]][0].next_run_time if self._keys else None
+
+    def get_all_jobs(self) -> list[Job]:
+        return [self._jobs_index[job_id][0] for _, job_id in self._keys]
+
+    def add_job(self, job: Job) -> None:
+        if job.id in self._jobs_index:
+            raise ConflictingIdError(job.id)
+        key = self._key(job)
+        self._keys.add(key)
+        self._jobs_index[job.id] = (job, key)
+
+    def update_job(self, job: Job) -> None:
+        old = self._jobs_index.get(job.id)
+        if old is None:
+            raise JobLookupError(job.id)
+        key = self._key(job)
+        if key != old[1]:
+            self._keys.remove(old[1])
+            self._keys.add(key)
+        self._jobs_index[job.id] = (job, key)
+
+    def remove_job(self, job_id: str) -> None:
+        old = self._jobs_index.pop(job_id, None)
+        if old is None:
+            raise JobLookupError(job_id)
+        self._keys.remove(old[1])
+
+    def remove_all_jobs(self) -> None:
+        self._keys.clear()
+        self._jobs_index = {}
+
+    def shutdown(self) -> None:
+        self.remove_all_jobs()
+
+
+class _PersistentJobStore(SortedJobStore):
+    """The sorted memory store, writing each crawl job's next run time through to the
+    store's schedule state whenever APScheduler changes it. Inside :meth:`batched` the
+    writes are collected and saved in one :meth:`ScheduleTable.save_many` at its end (the
+    120,000 jobs added at start), and so are those of one wakeup: APScheduler asks the store
+    for the due jobs, updates each it submitted, then asks for the next run time, all under
+    its job store lock, so the writes between the first and the last are one batch (a
+    wakeup that dispatches thousands of jobs makes one transaction, not thousands).
+    ``fence`` is passed with every write (the leader lock's token; None on a single machine)."""
+
+    def __init__(self, state: ScheduleTable, fence: int | None = None) -> None:
+        super().__init__(max_due=MAX_DUE_PER_WAKEUP)
         self.state = state
+        self.fence = fence
+        self._pending: dict[str, ScheduleRow] | None = None
+        self._tick: contextlib.ExitStack | None = None
+
+    def get_due_jobs(self, now: datetime) -> list[Job]:
+        self._end_tick()  # a wakeup cut short by an error: its writes land now
+        due = super().get_due_jobs(now)
+        if due:
+            self._tick = contextlib.ExitStack()
+            self._tick.enter_context(self.batched())
+        return due
+
+    def get_next_run_time(self) -> datetime | None:
+        self._end_tick()
+        return super().get_next_run_time()
+
+    def shutdown(self) -> None:
+        self._end_tick()
+        super().shutdown()
+
+    def _end_tick(self) -> None:
+        tick, self._tick = self._tick, None
+        if tick is not None:
+            tick.close()
+
+    @contextlib.contextmanager
+    def batched(self) -> Iterator[None]:
+        """Collect the writes made inside (by the calling thread: APScheduler adds and
+        updates jobs under its job store lock) and save them at once at the end."""
+        outer = self._pending is None
+        if outer:
+            self._pending = {}
+        try:
+            yield
+        finally:
+            if outer:
+                pending, self._pending = self._pending, None
+                if pending:
+                    self.state.save_many(pending.values(), fence=self.fence)
 
     def _persist(self, job: Job) -> None:
-        if job.id != JANITOR_JOB:
-            self.state.save(job.id, job.kwargs["schedule"], job.next_run_time)
+        if job.id == JANITOR_JOB:
+            return
+        row = (job.id, job.kwargs["schedule"], job.next_run_time)
+        if self._pending is not None:
+            self._pending[job.id] = row
+        else:
+            self.state.save(*row, fence=self.fence)
 
     def add_job(self, job: Job) -> None:
         super().add_job(job)
@@ -178,7 +266,7 @@ class _FencedJobStore(_PersistentJobStore):
     when its due crawl was enqueued (``may_persist``), so a slot that could not be
     enqueued stays persisted for the next leader to enqueue."""
 
-    def __init__(self, state: ScheduleState, may_persist: Callable[[str], bool]) -> None:
+    def __init__(self, state: ScheduleTable, may_persist: Callable[[str], bool]) -> None:
         super().__init__(state)
         self.may_persist = may_persist
 
@@ -219,16 +307,22 @@ class PlannedJob:
     next_run: datetime
 
 
-def plan(config: Config, state: ScheduleState, now: datetime) -> list[PlannedJob]:
+def plan(config: Config, state: ScheduleTable, now: datetime) -> list[PlannedJob]:
     """One job per source: its trigger and next run, the persisted one when the schedule is
     unchanged (even if already past: APScheduler then coalesces it and applies the grace)."""
     tz = ZoneInfo(config.crawl.timezone)
     persisted = state.load()
+    # one trigger per schedule text, shared by its jobs: a trigger holds no per-job state
+    # (APScheduler computes each next time from the job's previous one), and compiling a
+    # crontab 45,000 times was a third of the plan at chain scale
+    triggers: dict[str, BaseTrigger] = {}
     jobs = []
     for src in sorted(config.sources.values(), key=lambda s: (s.location, s.id)):
         schedule = src.schedule or config.schedule.default
-        trigger = trigger_for(schedule, config.schedule, tz)
-        saved_schedule, saved_next = persisted.get(src.id, (None, None))
+        if schedule not in triggers:
+            triggers[schedule] = trigger_for(schedule, config.schedule, tz)
+        trigger = triggers[schedule]
+        saved_schedule, saved_next = persisted.get(src.id, (None, None))[:2]
         next_run = saved_next if saved_schedule == schedule and saved_next else first_run(trigger, config.schedule, now)
         jobs.append(PlannedJob(src, schedule, src.schedule is None, trigger, next_run))
     return jobs
@@ -266,14 +360,15 @@ class CrawlScheduler:
         self.config = config
         self.settings = config.schedule
         self.command = command
-        self.state = ScheduleState(state_path(config))
         self.store = open_store(config.store_url)
+        self.state = self.store.schedule_state
         self.jobs: list[PlannedJob] = []
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
         self._stopping = False
+        self.jobstore = _PersistentJobStore(self.state)
         self.scheduler = BackgroundScheduler(
-            jobstores={"default": _PersistentJobStore(self.state)},
+            jobstores={"default": self.jobstore},
             executors={"default": ThreadPoolExecutor(self.settings.max_parallel)},
             job_defaults={"coalesce": True, "max_instances": 1,
                           "misfire_grace_time": int(self.settings.misfire_grace_seconds)},
@@ -290,7 +385,7 @@ class CrawlScheduler:
         now = datetime.now(UTC)
         self.janitor()
         self.jobs = plan(self.config, self.state, now)
-        self.state.keep_only([j.source.id for j in self.jobs])
+        self.state.keep_only([j.source.id for j in self.jobs], fence=self.jobstore.fence)
         for job in self.jobs:
             self.scheduler.add_job(self.run_crawl, job.trigger, id=job.source.id,
                                    name=f"{job.source.location} {job.source.id}",
@@ -298,9 +393,11 @@ class CrawlScheduler:
                                    next_run_time=job.next_run)
         self.scheduler.add_job(self.janitor, IntervalTrigger(seconds=JANITOR_EVERY.total_seconds()),
                                id=JANITOR_JOB, name="close stale crawl runs as killed")
-        self.scheduler.start()
+        with self.jobstore.batched():  # every job's state in one write, before any job can run
+            self.scheduler.start(paused=True)
+        self.scheduler.resume()
         logger.info("scheduling %d source(s), at most %d crawl(s) at a time; state in %s",
-                    len(self.jobs), self.settings.max_parallel, state_path(self.config))
+                    len(self.jobs), self.settings.max_parallel, mask_url(self.config.store_url))
 
     def stop(self) -> None:
         """Start no more crawls, terminate the running ones, mark their runs, persist."""
@@ -322,7 +419,6 @@ class CrawlScheduler:
         # each worker thread sees its process end, marks a run left running and calls
         # after_crawl; shutdown(wait=True) joins them
         self.scheduler.shutdown(wait=True)
-        self.state.close()
         self.store.close()
         logger.info("scheduler stopped")
 
@@ -393,7 +489,9 @@ class CrawlScheduler:
         self._fence: int | None = None
         self._unsent: set[str] = set()
         """Jobs whose due crawl could not be enqueued in this tick: their next run is not persisted."""
-        self.scheduler.add_jobstore(_FencedJobStore(self.state, self._may_persist), "fenced")
+        self.fenced = _FencedJobStore(self.state, self._may_persist)
+        """Its writes carry the fence of the leadership they were made under (see _on_elected)."""
+        self.scheduler.add_jobstore(self.fenced, "fenced")
         self.scheduler.add_executor(_EnqueueExecutor(self._enqueue_due), "enqueue")
 
     def _start_distributed(self) -> None:
@@ -405,7 +503,6 @@ class CrawlScheduler:
     def _stop_distributed(self) -> None:
         self.election.stop()  # steps down (pauses, drops the jobs) and releases the lock
         self.scheduler.shutdown(wait=True)
-        self.state.close()
         self.store.close()
         self.redis.close()
         logger.info("scheduler stopped")
@@ -420,19 +517,35 @@ class CrawlScheduler:
                 self.janitor()
             except Exception:
                 logger.exception("janitor failed")
+            # every state write of this leadership carries its fence: the table refuses them
+            # once a later leader has written (a deposed leader cannot move times backwards)
+            self.fenced.fence = fence
             self.jobs = plan(self.config, self.state, datetime.now(UTC))
-            self.state.keep_only([j.source.id for j in self.jobs])
-            for job in self.jobs:
-                self.scheduler.add_job(self.run_crawl, job.trigger, id=job.source.id,
-                                       name=f"{job.source.location} {job.source.id}",
-                                       jobstore="fenced", executor="enqueue",
-                                       kwargs={"source_id": job.source.id, "schedule": job.schedule},
-                                       next_run_time=job.next_run)
+            self._check_fence(fence)
+            self.state.keep_only([j.source.id for j in self.jobs], fence=fence)
+            with self.fenced.batched():  # the whole plan in one write
+                for job in self.jobs:
+                    self.scheduler.add_job(self.run_crawl, job.trigger, id=job.source.id,
+                                           name=f"{job.source.location} {job.source.id}",
+                                           jobstore="fenced", executor="enqueue",
+                                           kwargs={"source_id": job.source.id, "schedule": job.schedule},
+                                           next_run_time=job.next_run)
             self.scheduler.add_job(self.janitor, IntervalTrigger(seconds=JANITOR_EVERY.total_seconds()),
                                    id=JANITOR_JOB, name="close stale crawl runs as killed")
             self.scheduler.resume()
         logger.info("leading with fence %d: enqueuing the due crawls of %d source(s) into Redis",
                     fence, len(self.jobs))
+
+    def _check_fence(self, fence: int) -> None:
+        """A persisted row written under a higher fence than this leader's means Redis's
+        fence counter went back (its data lost): every write of this leadership would be
+        refused, so say so (the cure: set ``<prefix>:leader:fence`` above the stored one)."""
+        highest = max((e.fence for e in self.state.load().values() if e.fence is not None), default=None)
+        if highest is not None and highest > fence:
+            logger.error("schedule state was written under fence %d, above this leader's %d: Redis's fence "
+                         "counter went back (data lost?); next run times will not be persisted until "
+                         "%s is set to %d or more", highest, fence,
+                         f"{self.config.distributed.key_prefix}:leader:fence", highest)
 
     def _on_lost(self) -> None:
         """No longer leader: pause and forget the plan (the next election re-reads it)."""

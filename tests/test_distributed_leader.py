@@ -348,13 +348,13 @@ def scheduler_of(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def persisted(config: Path, source_id: str) -> datetime:
     from config.loader import load_config
-    from monitor.scheduler import ScheduleState, state_path
+    from crawlers.store import open_store
 
-    state = ScheduleState(state_path(load_config(config)))
+    store = open_store(load_config(config).store_url)
     try:
-        when = state.load()[source_id][1]
+        when = store.schedule_state.load()[source_id].next_run
     finally:
-        state.close()
+        store.close()
     assert when is not None
     return when
 
@@ -366,13 +366,13 @@ def test_a_slot_enqueued_just_before_a_crash_is_not_enqueued_again(
     (the job id is the source and X, not a time drawn afresh), the slots missed since are
     coalesced into it, and the next slot is a new one after the takeover."""
     from config.loader import load_config
-    from monitor.scheduler import ScheduleState, state_path
+    from crawlers.store import open_store
 
     config = failover_config(tmp_path, redis_url, {"two": 2}, jitter=0)
     due = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=7)
-    state = ScheduleState(state_path(load_config(config)))
-    state.save("two", "every 2s", due)
-    state.close()
+    store = open_store(load_config(config).store_url)
+    store.schedule_state.save("two", "every 2s", due)
+    store.close()
     old = LeaderLock(client, settings(redis_url), "old")
     assert JobQueue(client, settings(redis_url)).enqueue("two", due, fence=old.acquire())
     old.release()

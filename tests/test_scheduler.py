@@ -24,9 +24,7 @@ from monitor import scheduler as sched
 from monitor.scheduler import (
     RUN_ERROR,
     CrawlScheduler,
-    ScheduleState,
     first_run,
-    state_path,
     trigger_for,
 )
 from tests.conftest import ONE_HOTEL, ROOT, crawl_head, run_vocwatch
@@ -140,10 +138,10 @@ def test_restart_neither_loses_nor_doubles_jobs(tmp_path: Path, running: list[Cr
     second.stop()
 
     # the state lives in the store's own SQLite file
-    assert state_path(config) == tmp_path / "s.db"
-    state = ScheduleState(state_path(config))
-    assert {k: v[1] for k, v in state.load().items()} == planned
-    state.close()
+    assert config.store_url.endswith(f"{tmp_path}/s.db")
+    store = open_store(config.store_url)
+    assert {k: v.next_run for k, v in store.schedule_state.load().items()} == planned
+    store.close()
 
     # a removed source's job goes, a changed schedule is planned afresh
     write_config(tmp_path, {"a": "every 2h", "c": None})
@@ -152,9 +150,9 @@ def test_restart_neither_loses_nor_doubles_jobs(tmp_path: Path, running: list[Cr
     assert sorted(jobs) == ["a", "c"] and jobs["c"] == planned["c"]
     assert jobs["a"] != planned["a"]
     third.stop()
-    state = ScheduleState(state_path(config))
-    assert sorted(state.load()) == ["a", "c"]
-    state.close()
+    store = open_store(config.store_url)
+    assert sorted(store.schedule_state.load()) == ["a", "c"]
+    store.close()
 
 
 def test_run_missed_during_downtime_runs_once_if_within_grace(
@@ -163,10 +161,10 @@ def test_run_missed_during_downtime_runs_once_if_within_grace(
                        "jitter_seconds = 0\nmisfire_grace_seconds = 60")
     config = load_config(cfg)
     now = datetime.now(UTC)
-    state = ScheduleState(state_path(config))
-    state.save("recent", "every 10s", now - timedelta(seconds=45))  # 5 missed times, the last 5 s ago
-    state.save("old", "every 1h", now - timedelta(hours=2, minutes=5))  # last missed 5 min ago
-    state.close()
+    store = open_store(config.store_url)
+    store.schedule_state.save("recent", "every 10s", now - timedelta(seconds=45))  # 5 missed times, the last 5 s ago
+    store.schedule_state.save("old", "every 1h", now - timedelta(hours=2, minutes=5))  # last missed 5 min ago
+    store.close()
     log = tmp_path / "log"
     s = start(running, config, fake_crawls(log, {"recent": (0, "finished"), "old": (0, "finished")}))
     wait_for(lambda: len(after_crawl_calls) >= 1, 10)

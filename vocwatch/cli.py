@@ -551,6 +551,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
             results["metrics"] = metrics.run(args.dir, window=args.window, **synth)
         else:
             results["export"] = export.run(args.dir, formats=args.formats, **synth)
+    if args.what == "scale":
+        from vocwatch.bench import scale
+
+        results["scale"] = scale.run(args.scale_dir, locations=args.locations, sources=args.sources, seed=args.seed,
+                                     mentions=args.scale_mentions, enqueue=args.enqueue, watch=args.watch)
     if args.what == "distributed":
         from vocwatch.bench import distributed
 
@@ -652,14 +657,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
     from crawlers.distributed import RedisUnavailable
     from crawlers.store import open_store
-    from monitor.scheduler import (
-        CrawlScheduler,
-        ScheduleState,
-        last_runs,
-        plan,
-        state_path,
-        upcoming,
-    )
+    from monitor.scheduler import CrawlScheduler, last_runs, plan, upcoming
 
     config = _load(args)
     if args.schedule_command == "status":
@@ -679,21 +677,17 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         stop.wait()
         scheduler.stop()
         return 0
-    state = ScheduleState(state_path(config))
+    store = open_store(config.store_url)
     try:
-        jobs = plan(config, state, datetime.now(UTC))
+        jobs = plan(config, store.schedule_state, datetime.now(UTC))
+        runs = last_runs(store, [j.source.id for j in jobs]) if args.schedule_command == "list" else {}
     finally:
-        state.close()
+        store.close()
     tz = ZoneInfo(config.crawl.timezone)
     if args.schedule_command == "next":
         for when, job in upcoming(jobs, args.n):
             print(f"{when.astimezone(tz):%Y-%m-%d %H:%M:%S %Z}  {job.source.id:<36} {job.source.location}")
         return 0
-    store = open_store(config.store_url)
-    try:
-        runs = last_runs(store, [j.source.id for j in jobs])
-    finally:
-        store.close()
     print(f"{'source':<36} {'location':<24} {'trigger':<24} {'next run':<24} last outcome")
     for job in jobs:
         run = runs[job.source.id]
@@ -950,12 +944,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="benchmarks: NLP accuracy/throughput/cold start, crawl throughput full vs bare")
     p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export", "alerts", "mutations", "faults",
-                                    "distributed"],
+                                     "scale", "distributed"],
                    nargs="?", default="all",
                    help="all = nlp + crawl; metrics and export run on a large synthetic set (see --dir); "
                         "alerts replays a simulated month through the detectors; mutations reads every saved "
                         "real page (--shared) mutated --variants ways with every adapter; faults crawls a "
-                        "misbehaving local site with the real CLI (--only NAME picks faults)")
+                        "misbehaving local site with the real CLI (--only NAME picks faults); scale times "
+                        "config load, scheduler start, memory, ticks, Redis enqueue and the metrics queries "
+                        "at --locations x --sources schedules")
     p.add_argument("--shared", default="../shared", help="directory holding datasets/ (accuracy tables skipped without it) and pages/ (mutations)")
     p.add_argument("--no-baselines", action="store_true", help="skip SnowNLP/VADER (slow)")
     p.add_argument("--comments", type=int, default=20_000, help="crawl benchmark: comments on the local site")
@@ -973,6 +969,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alert-dir", default="data/bench-alerts", help="alerts: where the replay's SQLite file goes")
     p.add_argument("--variants", type=int, default=10, help="mutations: mutated variants of each saved page")
     p.add_argument("--only", action="append", default=[], help="faults: only faults whose name contains this")
+    p.add_argument("--sources", type=int, default=30, help="scale: sources per location (with --locations)")
+    p.add_argument("--scale-dir", default="data/bench-scale", help="scale: where the synthetic config goes")
+    p.add_argument("--scale-mentions", type=int, default=20_000, help="scale: mentions for the metrics queries")
+    p.add_argument("--enqueue", type=int, default=20_000, help="scale: jobs enqueued into Redis")
+    p.add_argument("--watch", type=float, default=5.0, help="scale: seconds of ticks watched after a cold start")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_bench)
 

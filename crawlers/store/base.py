@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from crawlers.items import Mention, mention_fingerprint
+from crawlers.store.schedule import ScheduleTable
 
 if TYPE_CHECKING:
     from crawlers.store.alerts import (
@@ -262,6 +263,12 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    # -- schedule state: scale lane
+    @property
+    def schedule_state(self) -> ScheduleTable:
+        """The scheduler's persisted next run times (``crawlers.store.schedule``)."""
+        ...
 
     # -- deliveries: deliveries lane ------------------------------------------------------
     @property

@@ -30,6 +30,7 @@ from crawlers.store.base import (
     UpsertResult,
     plan_id_migration,
 )
+from crawlers.store.schedule import MongoScheduleState
 
 if TYPE_CHECKING:
     from crawlers.store.alerts import (
@@ -210,6 +211,12 @@ class MongoStore:
 
     def close(self) -> None:
         self._client.close()
+
+    # -- schedule state: scale lane
+    @cached_property
+    def schedule_state(self) -> MongoScheduleState:
+        """The scheduler's next run times, in this database's ``schedule_state`` collection."""
+        return MongoScheduleState(self._mentions.database)
 
     # -- deliveries: deliveries lane ----------------------------------------------
     @cached_property

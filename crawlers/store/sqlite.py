@@ -33,6 +33,7 @@ from crawlers.store.base import (
     UpsertResult,
     plan_id_migration,
 )
+from crawlers.store.schedule import SQLiteScheduleState
 
 if TYPE_CHECKING:
     from crawlers.store.alerts import (
@@ -435,6 +436,12 @@ class SQLiteStore:
 
     def __repr__(self) -> str:
         return f"SQLiteStore({os.path.abspath(self.path) if self.path != ':memory:' else ':memory:'})"
+
+    # -- schedule state: scale lane
+    @cached_property
+    def schedule_state(self) -> SQLiteScheduleState:
+        """The scheduler's next run times, in this file, over this connection and lock."""
+        return SQLiteScheduleState(self._db, self._lock)
 
     # -- deliveries: deliveries lane ----------------------------------------------
     @cached_property
