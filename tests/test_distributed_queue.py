@@ -4,8 +4,11 @@ shared by them (``crawlers/distributed/{queue,crawl,worker}.py``)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +18,7 @@ import pytest
 
 from config.model import DistributedSettings
 from crawlers.distributed import redis_client
-from crawlers.distributed.queue import CrawlKeys, Leases
+from crawlers.distributed.queue import CrawlKeys, Leases, resilient_client
 from tests.redis_server import RedisServer, require_redis_server
 from vocwatch.bench.distributed import Trial
 
@@ -79,6 +82,81 @@ def test_a_popped_request_is_leased_until_acked_and_an_expired_lease_is_reclaime
     assert leases.outstanding() == 0 and not client.hlen(keys.leased) and leases.queued() == 1
     token3, _ = leases.pop()  # type: ignore[misc]
     assert leases.release([token3]) == 1 and leases.queued() == 1 and leases.has_work()
+
+
+class ReplyLosingProxy:
+    """A TCP proxy to Redis that, once armed, lets the next command through and drops the
+    connection instead of passing its reply back: the command is applied and the client
+    never hears so, which is what a Redis restart does to the call in flight (this cannot
+    be timed by restarting the server itself). The client's retry then reconnects here."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.armed = threading.Event()
+        self.dropped = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def drop_next_reply(self) -> None:
+        self.armed.set()
+
+    def close(self) -> None:
+        self.listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.target_port))
+            threading.Thread(target=self._pipe, args=(client, server, False), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, True), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket, replies: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                if replies and self.armed.is_set():
+                    self.armed.clear()
+                    self.dropped += 1
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+
+
+def test_a_pop_applied_whose_reply_was_lost_leases_that_request_again_not_a_second_one(redis_url: str) -> None:
+    target = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+    proxy = ReplyLosingProxy(target)
+    try:
+        settings = DistributedSettings(redis_url=proxy.url, key_prefix="lost")
+        client = resilient_client(settings)  # the crawl's client: it retries a dropped call
+        keys = CrawlKeys.of(settings, "s/1")
+        leases = Leases(client, keys, lease_seconds=30.0)
+        client.zadd(keys.requests, {b"p1": 1, b"p2": 2, b"p3": 3})
+        first, _ = leases.pop()  # type: ignore[misc]
+        leases.ack([first])  # (the scripts are now loaded: the dropped reply is the pop's own)
+        proxy.drop_next_reply()
+        token, data = leases.pop()  # type: ignore[misc]
+        assert proxy.dropped == 1
+        # the retried call answered the request the lost one leased; nothing else was taken
+        assert data == b"p2"
+        assert client.zrange(keys.requests, 0, -1) == [b"p3"]
+        assert client.hgetall(keys.leased) == {token.encode(): b"2\np2"} and leases.outstanding() == 1
+        leases.ack([token])
+        assert [leases.pop()[1], leases.pop()] == [b"p3", None]  # type: ignore[index]
+    finally:
+        proxy.close()
 
 
 # -- real workers on a real site ----------------------------------------------------------

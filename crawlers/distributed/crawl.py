@@ -341,12 +341,10 @@ class DistributedCrawl:
         if leases is None or crawl_stopping(self.crawler):
             return
         leases.reclaim()
-        if leases.queued():
-            raise DontCloseSpider
         if self.ledger.held:  # ours, waiting for their items' flush
             self._tick()
             raise DontCloseSpider
-        if leases.outstanding():  # another worker's: they may fail and come back
+        if leases.has_work():  # queued, or leased by another worker (it may fail and come back)
             raise DontCloseSpider
 
     def spider_closed(self, spider: Any, reason: str) -> None:
