@@ -85,16 +85,16 @@ def test_a_popped_request_is_leased_until_acked_and_an_expired_lease_is_reclaime
 
 
 class ReplyLosingProxy:
-    """A TCP proxy to Redis that, once armed, lets the next command through and drops the
-    connection instead of passing its reply back: the command is applied and the client
-    never hears so, which is what a Redis restart does to the call in flight (this cannot
-    be timed by restarting the server itself). The client's retry then reconnects here."""
+    """A TCP proxy to Redis that lets a chosen command through and then drops its connection
+    instead of passing the reply back: the command is applied and the client never hears so,
+    which is what a Redis restart does to the call in flight (this cannot be timed by
+    restarting the server itself). The client's retry then reconnects here."""
 
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
+    def __init__(self, redis_url: str) -> None:
+        self.target_port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
-        self.armed = threading.Event()
+        self.marker: bytes | None = None
         self.dropped = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -102,8 +102,9 @@ class ReplyLosingProxy:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def drop_next_reply(self) -> None:
-        self.armed.set()
+    def drop_reply_to(self, command: bytes) -> None:
+        """Lose the reply to the next command whose request contains ``command``."""
+        self.marker = command
 
     def close(self) -> None:
         self.listener.close()
@@ -115,16 +116,19 @@ class ReplyLosingProxy:
             except OSError:
                 return
             server = socket.create_connection(("127.0.0.1", self.target_port))
-            threading.Thread(target=self._pipe, args=(client, server, False), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(server, client, True), daemon=True).start()
+            lose = threading.Event()
+            threading.Thread(target=self._pipe, args=(client, server, lose, False), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, lose, True), daemon=True).start()
 
-    def _pipe(self, src: socket.socket, dst: socket.socket, replies: bool) -> None:
+    def _pipe(self, src: socket.socket, dst: socket.socket, lose: threading.Event, replies: bool) -> None:
         try:
             while data := src.recv(65536):
-                if replies and self.armed.is_set():
-                    self.armed.clear()
+                if replies and lose.is_set():
                     self.dropped += 1
                     break
+                if not replies and self.marker is not None and self.marker in data:
+                    self.marker = None
+                    lose.set()
                 dst.sendall(data)
         except OSError:
             pass
@@ -136,8 +140,7 @@ class ReplyLosingProxy:
 
 
 def test_a_pop_applied_whose_reply_was_lost_leases_that_request_again_not_a_second_one(redis_url: str) -> None:
-    target = int(redis_url.rsplit(":", 1)[1].split("/")[0])
-    proxy = ReplyLosingProxy(target)
+    proxy = ReplyLosingProxy(redis_url)
     try:
         settings = DistributedSettings(redis_url=proxy.url, key_prefix="lost")
         client = resilient_client(settings)  # the crawl's client: it retries a dropped call
@@ -145,8 +148,8 @@ def test_a_pop_applied_whose_reply_was_lost_leases_that_request_again_not_a_seco
         leases = Leases(client, keys, lease_seconds=30.0)
         client.zadd(keys.requests, {b"p1": 1, b"p2": 2, b"p3": 3})
         first, _ = leases.pop()  # type: ignore[misc]
-        leases.ack([first])  # (the scripts are now loaded: the dropped reply is the pop's own)
-        proxy.drop_next_reply()
+        leases.ack([first])  # (the script is loaded now: the reply lost is the pop's own, not NOSCRIPT)
+        proxy.drop_reply_to(b"EVALSHA")
         token, data = leases.pop()  # type: ignore[misc]
         assert proxy.dropped == 1
         # the retried call answered the request the lost one leased; nothing else was taken
@@ -155,6 +158,59 @@ def test_a_pop_applied_whose_reply_was_lost_leases_that_request_again_not_a_seco
         assert client.hgetall(keys.leased) == {token.encode(): b"2\np2"} and leases.outstanding() == 1
         leases.ack([token])
         assert [leases.pop()[1], leases.pop()] == [b"p3", None]  # type: ignore[index]
+    finally:
+        proxy.close()
+
+
+def test_a_seeding_claim_applied_whose_reply_was_lost_is_still_won_by_its_claimant(redis_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from crawlers.distributed.jobs import JobQueue
+
+    proxy = ReplyLosingProxy(redis_url)
+    try:
+        settings = DistributedSettings(redis_url=proxy.url, key_prefix="lost", lease_seconds=30.0)
+        jobs = JobQueue(resilient_client(settings), settings)
+        jobs.enqueue("s/1", datetime.now(UTC))
+        job = jobs.take("w:1")
+        assert job is not None
+        proxy.drop_reply_to(b"HSETNX")
+        # a bare claim retried after it was applied answers False: no one would seed the job
+        assert jobs.claim_seeding(job.id, "w:1/a") is True and proxy.dropped == 1
+        assert jobs.claim_seeding(job.id, "w:2/b") is False and jobs.get(job.id).seeded  # type: ignore[union-attr]
+        jobs.finish(job.id)
+        proxy.drop_reply_to(b"SET\r\n")
+        assert jobs.claim_after_crawl(job.id, "w:1") is True and proxy.dropped == 2
+        assert jobs.claim_after_crawl(job.id, "w:2") is False
+    finally:
+        proxy.close()
+
+
+def test_a_participants_counters_and_its_settling_of_the_run_survive_lost_replies(redis_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from crawlers.distributed.crawl import _PUSH_STATS, JobParticipant
+    from crawlers.distributed.jobs import JobQueue
+
+    proxy = ReplyLosingProxy(redis_url)
+    try:
+        settings = DistributedSettings(redis_url=proxy.url, key_prefix="lost", lease_seconds=30.0)
+        jobs = JobQueue(resilient_client(settings), settings)
+        jobs.enqueue("s/1", datetime.now(UTC))
+        job = jobs.take("w:1")
+        assert job is not None
+        participant = JobParticipant(settings, job.id, "w:1", "s/1")
+        participant.redis.script_load(_PUSH_STATS)  # the reply lost is the script's own, not NOSCRIPT
+        proxy.drop_reply_to(b"EVALSHA")
+        participant.push({"vocwatch/pages/read": 3, "x/seconds": 0.5, "x/name": "a"}, "finished")
+        assert proxy.dropped == 1
+        added = participant.merged()  # added once, not again by the retried call
+        assert (added["vocwatch/pages/read"], added["x/seconds"], added["x/name"]) == (3, 0.5, "a")
+        assert added["vocwatch/distributed/participants"] == 1
+        proxy.drop_reply_to(b"HSETNX")  # the last participant's claim to finish the run
+        merged = participant.leave({"vocwatch/pages/read": 3}, "finished")
+        assert proxy.dropped == 2
+        assert merged is not None and merged["vocwatch/pages/read"] == 3, merged  # its counters were in already
     finally:
         proxy.close()
 
