@@ -4,8 +4,11 @@ shared by them (``crawlers/distributed/{queue,crawl,worker}.py``)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +18,7 @@ import pytest
 
 from config.model import DistributedSettings
 from crawlers.distributed import redis_client
-from crawlers.distributed.queue import CrawlKeys, Leases
+from crawlers.distributed.queue import CrawlKeys, Leases, resilient_client
 from tests.redis_server import RedisServer, require_redis_server
 from vocwatch.bench.distributed import Trial
 
@@ -79,6 +82,137 @@ def test_a_popped_request_is_leased_until_acked_and_an_expired_lease_is_reclaime
     assert leases.outstanding() == 0 and not client.hlen(keys.leased) and leases.queued() == 1
     token3, _ = leases.pop()  # type: ignore[misc]
     assert leases.release([token3]) == 1 and leases.queued() == 1 and leases.has_work()
+
+
+class ReplyLosingProxy:
+    """A TCP proxy to Redis that lets a chosen command through and then drops its connection
+    instead of passing the reply back: the command is applied and the client never hears so,
+    which is what a Redis restart does to the call in flight (this cannot be timed by
+    restarting the server itself). The client's retry then reconnects here."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.target_port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.marker: bytes | None = None
+        self.dropped = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def drop_reply_to(self, command: bytes) -> None:
+        """Lose the reply to the next command whose request contains ``command``."""
+        self.marker = command
+
+    def close(self) -> None:
+        self.listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.target_port))
+            lose = threading.Event()
+            threading.Thread(target=self._pipe, args=(client, server, lose, False), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, lose, True), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket, lose: threading.Event, replies: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                if replies and lose.is_set():
+                    self.dropped += 1
+                    break
+                if not replies and self.marker is not None and self.marker in data:
+                    self.marker = None
+                    lose.set()
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+
+
+def test_a_pop_applied_whose_reply_was_lost_leases_that_request_again_not_a_second_one(redis_url: str) -> None:
+    proxy = ReplyLosingProxy(redis_url)
+    try:
+        settings = DistributedSettings(redis_url=proxy.url, key_prefix="lost")
+        client = resilient_client(settings)  # the crawl's client: it retries a dropped call
+        keys = CrawlKeys.of(settings, "s/1")
+        leases = Leases(client, keys, lease_seconds=30.0)
+        client.zadd(keys.requests, {b"p1": 1, b"p2": 2, b"p3": 3})
+        first, _ = leases.pop()  # type: ignore[misc]
+        leases.ack([first])  # (the script is loaded now: the reply lost is the pop's own, not NOSCRIPT)
+        proxy.drop_reply_to(b"EVALSHA")
+        token, data = leases.pop()  # type: ignore[misc]
+        assert proxy.dropped == 1
+        # the retried call answered the request the lost one leased; nothing else was taken
+        assert data == b"p2"
+        assert client.zrange(keys.requests, 0, -1) == [b"p3"]
+        assert client.hgetall(keys.leased) == {token.encode(): b"2\np2"} and leases.outstanding() == 1
+        leases.ack([token])
+        assert [leases.pop()[1], leases.pop()] == [b"p3", None]  # type: ignore[index]
+    finally:
+        proxy.close()
+
+
+def test_a_seeding_claim_applied_whose_reply_was_lost_is_still_won_by_its_claimant(redis_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from crawlers.distributed.jobs import JobQueue
+
+    proxy = ReplyLosingProxy(redis_url)
+    try:
+        settings = DistributedSettings(redis_url=proxy.url, key_prefix="lost", lease_seconds=30.0)
+        jobs = JobQueue(resilient_client(settings), settings)
+        jobs.enqueue("s/1", datetime.now(UTC))
+        job = jobs.take("w:1")
+        assert job is not None
+        proxy.drop_reply_to(b"HSETNX")
+        # a bare claim retried after it was applied answers False: no one would seed the job
+        assert jobs.claim_seeding(job.id, "w:1/a") is True and proxy.dropped == 1
+        assert jobs.claim_seeding(job.id, "w:2/b") is False and jobs.get(job.id).seeded  # type: ignore[union-attr]
+        jobs.finish(job.id)
+        proxy.drop_reply_to(b"SET\r\n")
+        assert jobs.claim_after_crawl(job.id, "w:1") is True and proxy.dropped == 2
+        assert jobs.claim_after_crawl(job.id, "w:2") is False
+    finally:
+        proxy.close()
+
+
+def test_a_participants_counters_and_its_settling_of_the_run_survive_lost_replies(redis_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from crawlers.distributed.crawl import _PUSH_STATS, JobParticipant
+    from crawlers.distributed.jobs import JobQueue
+
+    proxy = ReplyLosingProxy(redis_url)
+    try:
+        settings = DistributedSettings(redis_url=proxy.url, key_prefix="lost", lease_seconds=30.0)
+        jobs = JobQueue(resilient_client(settings), settings)
+        jobs.enqueue("s/1", datetime.now(UTC))
+        job = jobs.take("w:1")
+        assert job is not None
+        participant = JobParticipant(settings, job.id, "w:1", "s/1")
+        participant.redis.script_load(_PUSH_STATS)  # the reply lost is the script's own, not NOSCRIPT
+        proxy.drop_reply_to(b"EVALSHA")
+        participant.push({"vocwatch/pages/read": 3, "x/seconds": 0.5, "x/name": "a"}, "finished")
+        assert proxy.dropped == 1
+        added = participant.merged()  # added once, not again by the retried call
+        assert (added["vocwatch/pages/read"], added["x/seconds"], added["x/name"]) == (3, 0.5, "a")
+        assert added["vocwatch/distributed/participants"] == 1
+        proxy.drop_reply_to(b"HSETNX")  # the last participant's claim to finish the run
+        merged = participant.leave({"vocwatch/pages/read": 3}, "finished")
+        assert proxy.dropped == 2
+        assert merged is not None and merged["vocwatch/pages/read"] == 3, merged  # its counters were in already
+    finally:
+        proxy.close()
 
 
 # -- real workers on a real site ----------------------------------------------------------

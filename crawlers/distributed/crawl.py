@@ -33,6 +33,7 @@ import logging
 import math
 import threading
 import time
+import uuid
 import warnings
 import weakref
 from typing import Any
@@ -64,6 +65,20 @@ QUEUE_CLASS = "crawlers.distributed.crawl.LeasedPriorityQueue"
 JOB_STAT = "vocwatch/job"
 SETTLED = "_settled"
 """Field of the stats hash set by the one participant that finishes the run."""
+PUSHED = "_pushed|"
+"""Prefix of the stats hash's field that marks a participant's counters as added."""
+_PUSH_STATS = """
+-- KEYS: stats hash; ARGV: the participant's mark, then (op, field, value) triples:
+-- i = HINCRBY, f = HINCRBYFLOAT, s = HSET
+if redis.call('HSETNX', KEYS[1], ARGV[1], 1) == 0 then return 0 end
+for i = 2, #ARGV, 3 do
+  local op, field, value = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  if op == 'i' then redis.call('HINCRBY', KEYS[1], field, value)
+  elseif op == 'f' then redis.call('HINCRBYFLOAT', KEYS[1], field, value)
+  else redis.call('HSET', KEYS[1], field, value) end
+end
+return 1
+"""
 NOT_SUMMED = frozenset({"vocwatch/run_id", "elapsed_time_seconds"})
 NOT_SUMMED_PREFIXES = ("memusage/",)
 
@@ -341,12 +356,10 @@ class DistributedCrawl:
         if leases is None or crawl_stopping(self.crawler):
             return
         leases.reclaim()
-        if leases.queued():
-            raise DontCloseSpider
         if self.ledger.held:  # ours, waiting for their items' flush
             self._tick()
             raise DontCloseSpider
-        if leases.outstanding():  # another worker's: they may fail and come back
+        if leases.has_work():  # queued, or leased by another worker (it may fail and come back)
             raise DontCloseSpider
 
     def spider_closed(self, spider: Any, reason: str) -> None:
@@ -392,6 +405,10 @@ class JobParticipant:
         self.keys = CrawlKeys.of(settings, source_id)
         self.leases = Leases(self.redis, self.keys, settings.lease_seconds)
         self.seeding = False
+        self.claimant = f"{worker_id}/{uuid.uuid4().hex[:12]}"
+        """This participation's name in its claims (the worker id defaults to the job id): a
+        claim by name is still won when the call is retried after its reply was lost."""
+        self._push_stats = self.redis.register_script(_PUSH_STATS)
 
     def open_run(self, store: Any, source_id: str, spider: str, now: Any) -> int:
         """The job's run id, creating the run when this is the first participant, and the
@@ -409,7 +426,7 @@ class JobParticipant:
             run_id = self.jobs.set_run(self.job_id, mine)
             if run_id != mine:
                 store.finish_run(mine, now, "failed", {RUN_ERROR: f"job {self.job_id} already reports into run {run_id}"})
-        self.seeding = self.jobs.claim_seeding(self.job_id)
+        self.seeding = self.jobs.claim_seeding(self.job_id, self.claimant)
         return run_id
 
     def leave(self, stats: dict[str, Any], reason: str) -> dict[str, Any] | None:
@@ -422,34 +439,36 @@ class JobParticipant:
             logger.info("left job %s: %d other participant(s), %d queued, %d leased", self.job_id, left,
                         self.leases.queued(), self.leases.outstanding())
             return None
-        if not self.redis.hsetnx(self.keys.stats, SETTLED, 1):
-            return None
+        self.redis.hsetnx(self.keys.stats, SETTLED, self.claimant)
+        if (self.redis.hget(self.keys.stats, SETTLED) or b"").decode() != self.claimant:
+            return None  # another participant finishes the run
         return self.merged()
 
     def push(self, stats: dict[str, Any], reason: str) -> None:
-        pipe = self.redis.pipeline()
-        k = self.keys.stats
+        """Add this participant's counters to the job's, once: one script that first marks
+        the participant as added (a MULTI retried after its reply was lost, Redis
+        restarting, would add them twice)."""
+        ops: list[Any] = []
         for name, value in stats.items():
             if name in NOT_SUMMED or name.startswith(NOT_SUMMED_PREFIXES):
                 continue
             if isinstance(value, bool | int):
-                pipe.hincrby(k, name, int(value))
+                ops += ["i", name, int(value)]
             elif isinstance(value, float):
-                pipe.hincrbyfloat(k, name, value)
+                ops += ["f", name, repr(value)]
             elif isinstance(value, str):
-                pipe.hset(k, "s:" + name, value)
+                ops += ["s", "s:" + name, value]
             elif isinstance(value, list | tuple) and all(isinstance(e, dict) for e in value):
-                pipe.hset(k, f"l:{name}|{self.worker_id}", json.dumps(list(value), default=str))
-        pipe.hincrby(k, f"vocwatch/distributed/close_reason/{reason}", 1)
-        pipe.hincrby(k, "vocwatch/distributed/participants", 1)
-        pipe.hincrby(k, f"vocwatch/distributed/pages_by/{self.worker_id}", int(stats.get("vocwatch/pages/read", 0)))
-        pipe.execute()
+                ops += ["s", f"l:{name}|{self.worker_id}", json.dumps(list(value), default=str)]
+        ops += ["i", f"vocwatch/distributed/close_reason/{reason}", 1, "i", "vocwatch/distributed/participants", 1,
+                "i", f"vocwatch/distributed/pages_by/{self.worker_id}", int(stats.get("vocwatch/pages/read", 0))]
+        self._push_stats(keys=[self.keys.stats], args=[PUSHED + self.claimant, *ops])
 
     def merged(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for raw_name, raw in self.redis.hgetall(self.keys.stats).items():
             name, value = raw_name.decode(), raw.decode()
-            if name == SETTLED:
+            if name == SETTLED or name.startswith(PUSHED):
                 continue
             if name.startswith("s:"):
                 out[name[2:]] = value

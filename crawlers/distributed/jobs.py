@@ -224,18 +224,28 @@ class JobQueue:
         self.redis.hsetnx(self._job(job_id), "run_id", run_id)
         return int(self.redis.hget(self._job(job_id), "run_id"))
 
-    def claim_seeding(self, job_id: str) -> bool:
-        """True for exactly one caller per job: the participant that issues the seed requests."""
-        return bool(self.redis.hsetnx(self._job(job_id), "seeded", 1))
+    def claim_seeding(self, job_id: str, claimant: str | None = None) -> bool:
+        """True for exactly one caller per job: the participant that issues the seed requests.
+        With ``claimant`` (a participant id) the claim is by name, so a call retried after its
+        reply was lost (Redis restarting) still wins it; a bare retried claim would answer
+        False to its winner, and no one would seed the job."""
+        if claimant is None:
+            return bool(self.redis.hsetnx(self._job(job_id), "seeded", 1))
+        self.redis.hsetnx(self._job(job_id), "seeded", claimant)
+        return _text(self.redis.hget(self._job(job_id), "seeded") or b"") == claimant
 
-    def claim_after_crawl(self, job_id: str) -> bool:
+    def claim_after_crawl(self, job_id: str, claimant: str | None = None) -> bool:
         """True for exactly one caller once the job has ended: the worker that runs the
-        after-crawl step (alert detection and delivery) for it."""
+        after-crawl step (alert detection and delivery) for it. With ``claimant`` the claim
+        is by name, safe against a retried call (as :meth:`claim_seeding`)."""
         job = self.get(job_id)
         if job is None or job.state not in ("done", "failed"):
             return False
-        return bool(self.redis.set(key(self.settings, "job", job_id, "after"), 1, nx=True,
-                                   ex=int(ENDED_TTL.total_seconds())))
+        after = key(self.settings, "job", job_id, "after")
+        won = self.redis.set(after, claimant or 1, nx=True, ex=int(ENDED_TTL.total_seconds()))
+        if claimant is None or won:
+            return bool(won)
+        return _text(self.redis.get(after) or b"") == claimant
 
     def finish(self, job_id: str, state: str = "done") -> bool:
         """End the job (``done`` or ``failed``); False when it had already ended or is unknown."""

@@ -55,11 +55,18 @@ end
 """
 # KEYS of every script: requests zset, leases zset, leased hash
 _POP = """
--- ARGV: token, lease seconds
+-- ARGV: token (new for each pop), lease seconds
+""" + _NOW + """
+local held = redis.call('HGET', KEYS[3], ARGV[1])
+if held then
+  -- this very pop again: it was applied but its reply was lost (Redis restarting) and the
+  -- client retried it; answer the request it leased, or that request is never fetched
+  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
+  return string.sub(held, string.find(held, '\\n', 1, true) + 1)
+end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #first == 0 then return false end
 redis.call('ZREM', KEYS[1], first[1])
-""" + _NOW + """
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], first[2] .. '\\n' .. first[1])
 return first[1]
@@ -167,7 +174,12 @@ class Leases:
         return bool(self._push(keys=[self.keys.requests, self.keys.dupefilter], args=[score, data, fingerprint or ""]))
 
     def pop(self) -> tuple[str, bytes] | None:
-        """The highest-priority request, leased: ``(token, encoded request)``, or None."""
+        """The highest-priority request, leased: ``(token, encoded request)``, or None.
+
+        The client retries a call whose connection dropped, with the same token: when the
+        first call was applied and only its reply lost, the script answers the request it
+        leased then (it would otherwise lease a second one under the token, overwriting
+        the first, which is then in neither the queue nor a lease: lost)."""
         token = uuid.uuid4().hex
         data = self._pop(keys=self._keys, args=[token, self.lease_seconds])
         return (token, data) if data is not None else None
@@ -202,8 +214,10 @@ class Leases:
         return int(self.redis.zcard(self.keys.requests))
 
     def has_work(self) -> bool:
-        """Requests queued or in flight: the crawl of this source is not over."""
-        pipe = self.redis.pipeline(transaction=False)
+        """Requests queued or in flight: the crawl of this source is not over. Both counts
+        in one MULTI: a reclaim moving a lease into the queue between two separate reads
+        would show neither (the crawl would end with a request left in the queue)."""
+        pipe = self.redis.pipeline(transaction=True)
         pipe.zcard(self.keys.requests)
         pipe.zcard(self.keys.leases)
         return any(pipe.execute())

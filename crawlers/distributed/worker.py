@@ -168,7 +168,7 @@ class Worker:
             self.children.remove(child)
             self.jobs.leave(child.job.id, child.participant)  # a no-op when the crawl left itself
             logger.info("%s", self._job_line(child))
-            if self.jobs.claim_after_crawl(child.job.id):
+            if self.jobs.claim_after_crawl(child.job.id, child.participant):
                 self.after_crawl(child.job)
 
     def after_crawl(self, job: Job) -> None:
