@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import subprocess
@@ -11,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -399,3 +401,50 @@ def test_a_retry_after_seen_by_one_worker_holds_every_worker_off(slow_site: Site
     assert min(_gaps(slow_site)) >= TOLERANCE * DELAY
     assert slow_site.max_concurrent == 1
     assert [runs[s].stats.get("scheduler/enqueued/redis") for s in "ab"] == [PAGES + 1, PAGES]  # + a's retry
+
+
+def test_two_sources_of_one_site_on_two_vocwatch_workers_keep_its_delay(slow_site: Site, tmp_path: Path,
+                                                                        redis_url: str) -> None:
+    """The deployment's own shape: the scheduler's jobs for two sources of one site, taken
+    by two ``vocwatch worker`` processes (one store shared by both); the site still sees
+    one request per delay and one at a time, across both workers together."""
+    from crawlers.distributed.jobs import JobQueue
+
+    go = tmp_path / "go"
+    slow_site.gate = [go]  # robots.txt is answered once both workers crawl
+    cfg = _two_source_config(tmp_path, slow_site.base, distributed=True)
+    config = load_config(cfg)
+    settings = dataclasses.replace(config.distributed, redis_url=redis_url)
+    jobs = JobQueue(redis_client(settings), settings)
+    due = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    assert jobs.enqueue("a", due) and jobs.enqueue("b", due)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "VOCWATCH_REDIS_URL": redis_url,
+           "VOCWATCH_STORE_URL": f"sqlite:///{tmp_path}/shared.db"}
+    logs = [tmp_path / f"worker-{i}.log" for i in range(2)]
+    workers = [subprocess.Popen([sys.executable, "-m", "vocwatch", "worker", "-c", str(cfg), "--once"],
+                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
+               for log in logs]
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and sum("crawling as" in p.read_text() for p in logs) < 2:
+            time.sleep(0.1)
+        go.touch()
+        for w in workers:
+            assert w.wait(timeout=120) == 0, "\n".join(p.read_text()[-2000:] for p in logs)
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+    took = sorted(line.split("job ", 1)[1].split(": crawling as", 1)[0] for p in logs
+                  for line in p.read_text().splitlines() if "crawling as" in line)
+    assert took == ["a@2026-12-01T08:00:00Z", "b@2026-12-01T08:00:00Z"]  # one job each
+    assert sorted(p for _, p in slow_site.arrivals if p != "/robots.txt") == sorted(
+        f"/{s}/reviews?page={n}" for s in "ab" for n in range(1, PAGES + 1))
+    assert _overlapped(slow_site), _timeline(slow_site)
+    gaps = _gaps(slow_site)
+    assert min(gaps) >= TOLERANCE * DELAY, [round(g, 3) for g in gaps]
+    assert sum(gaps) >= len(gaps) * DELAY - (1 - TOLERANCE) * DELAY, gaps
+    assert slow_site.max_concurrent == 1
+    runs = runs_by_source(f"sqlite:///{tmp_path}/shared.db")
+    assert {s: [r.outcome for r in runs[s]] for s in "ab"} == {"a": ["finished"], "b": ["finished"]}
+    assert jobs.counts()["done"] == 2
