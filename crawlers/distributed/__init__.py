@@ -26,16 +26,25 @@ def key(settings: DistributedSettings, *parts: str) -> str:
     return ":".join((settings.key_prefix, *parts))
 
 
-def redis_client(settings: DistributedSettings, *, check: bool = True) -> Any:
+def redis_client(settings: DistributedSettings, *, check: bool = True, retries: int = 0) -> Any:
     """A ``redis.Redis`` for ``settings.redis_url`` (bytes replies; scrapy-redis stores
     pickled requests). With ``check``, ping it first and raise :class:`RedisUnavailable`
-    naming the masked URL, so a wrong URL fails at start, not mid-crawl."""
+    naming the masked URL, so a wrong URL fails at start, not mid-crawl. With ``retries``,
+    a call that loses its connection is retried that many times with exponential backoff
+    (what a crawl wants: not to fail because Redis restarted); without, it fails at once
+    (what the leader lock wants: to notice at once that it cannot renew)."""
     import redis
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
 
     if not settings.redis_url:
         raise RedisUnavailable("no Redis configured: set [distributed] redis_url or VOCWATCH_REDIS_URL")
+    resilience: dict[str, Any] = {
+        "retry": Retry(ExponentialBackoff(cap=2.0, base=0.05), retries),
+        "retry_on_error": [redis.ConnectionError, redis.TimeoutError]} if retries else {}
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=REDIS_SOCKET_TIMEOUT,
-                                  socket_connect_timeout=REDIS_SOCKET_TIMEOUT, health_check_interval=30)
+                                  socket_connect_timeout=REDIS_SOCKET_TIMEOUT, health_check_interval=30,
+                                  **resilience)
     if check:
         try:
             client.ping()

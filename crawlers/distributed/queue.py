@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from config.model import DistributedSettings
-from crawlers.distributed import REDIS_SOCKET_TIMEOUT, RedisUnavailable, key
+from crawlers.distributed import key, redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -132,27 +132,10 @@ class CrawlKeys:
 
 
 def resilient_client(settings: DistributedSettings, *, check: bool = True) -> Any:
-    """A ``redis.Redis`` like :func:`crawlers.distributed.redis_client` whose calls retry a
-    lost connection with exponential backoff (:data:`REDIS_RETRIES`) instead of failing at
-    once: a crawl must not fail because Redis restarted."""
-    import redis
-    from redis.backoff import ExponentialBackoff
-    from redis.retry import Retry
-
-    from config.redact import redact
-
-    if not settings.redis_url:
-        raise RedisUnavailable("no Redis configured: set [distributed] redis_url or VOCWATCH_REDIS_URL")
-    client = redis.Redis.from_url(
-        settings.redis_url, socket_timeout=REDIS_SOCKET_TIMEOUT, socket_connect_timeout=REDIS_SOCKET_TIMEOUT,
-        health_check_interval=30, retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), REDIS_RETRIES),
-        retry_on_error=[redis.ConnectionError, redis.TimeoutError])
-    if check:
-        try:
-            client.ping()
-        except redis.RedisError as exc:
-            raise RedisUnavailable(f"Redis at {redact(settings.redis_url)} is unreachable: {redact(str(exc))}") from None
-    return client
+    """The crawl's and the worker's client: :func:`crawlers.distributed.redis_client` whose
+    calls retry a lost connection :data:`REDIS_RETRIES` times with exponential backoff
+    (about 35 s) instead of failing at once: a crawl must not fail because Redis restarted."""
+    return redis_client(settings, check=check, retries=REDIS_RETRIES)
 
 
 class Leases:

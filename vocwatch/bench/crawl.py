@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from vocwatch.bench.site import BenchSite
+from vocwatch.bench.site import BENCH_PLACE, BenchSite
 
 CONCURRENCY = 8
 MODES = ("bare", "full", "thread")
@@ -37,20 +37,7 @@ concurrency_per_site = {concurrency}
 timeout = 30
 retries = 1
 
-[[brands]]
-id = "bench"
-name = "Bench"
-
-[[locations]]
-id = "bench-store"
-name = "Bench Store"
-brand = "bench"
-category = "store"
-lat = 31.23
-lon = 121.47
-region = "bench"
-role = "own"
-
+{place}
 [[sources]]
 location = "bench-store"
 kind = "mall_comments"
@@ -64,7 +51,7 @@ def _worker(mode: str, url: str, workdir: Path) -> dict[str, Any]:
     from crawlers.runner import crawl_sources
 
     cfg_path = workdir / f"{mode}.toml"
-    cfg_path.write_text(_CONFIG.format(db=workdir / f"{mode}.db", url=url, concurrency=CONCURRENCY),
+    cfg_path.write_text(_CONFIG.format(place=BENCH_PLACE, db=workdir / f"{mode}.db", url=url, concurrency=CONCURRENCY),
                         encoding="utf-8")
     overrides: dict[str, Any] = {"LOG_LEVEL": "ERROR", "AUTOTHROTTLE_ENABLED": False,
                                  "CONCURRENT_REQUESTS": CONCURRENCY * 2}

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from vocwatch.bench.site import PATH, BenchSite
+from vocwatch.bench.site import BENCH_PLACE, PATH, BenchSite
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,20 +48,7 @@ redis_url = "{redis_url}"
 key_prefix = "{prefix}"
 lease_seconds = {lease}
 
-[[brands]]
-id = "bench"
-name = "Bench"
-
-[[locations]]
-id = "bench-store"
-name = "Bench Store"
-brand = "bench"
-category = "store"
-lat = 31.23
-lon = 121.47
-region = "bench"
-role = "own"
-
+{place}
 [[sources]]
 location = "bench-store"
 kind = "mall_comments"
@@ -102,9 +89,9 @@ class Trial:
         url = self.site.start()
         self.db = self.workdir / "store.db"
         self.config = self.workdir / "vocwatch.toml"
-        self.config.write_text(CONFIG.format(db=self.db, concurrency=self.concurrency, redis_url=self.redis_url,
-                                             prefix=self.prefix, lease=self.lease, url=url,
-                                             max_pages=self.pages * 2), encoding="utf-8")
+        self.config.write_text(CONFIG.format(place=BENCH_PLACE, db=self.db, concurrency=self.concurrency,
+                                             redis_url=self.redis_url, prefix=self.prefix, lease=self.lease,
+                                             url=url, max_pages=self.pages * 2), encoding="utf-8")
 
     @property
     def expected_items(self) -> int:

@@ -110,3 +110,21 @@ class BenchSite:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+BENCH_PLACE = """\
+[[brands]]
+id = "bench"
+name = "Bench"
+
+[[locations]]
+id = "bench-store"
+name = "Bench Store"
+brand = "bench"
+category = "store"
+lat = 31.23
+lon = 121.47
+region = "bench"
+role = "own"
+"""
+"""The brand and own location the crawl benchmarks' configs put their one source in."""
