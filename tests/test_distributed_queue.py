@@ -162,18 +162,24 @@ def test_a_pop_applied_whose_reply_was_lost_leases_that_request_again_not_a_seco
         proxy.close()
 
 
-def test_a_seeding_claim_applied_whose_reply_was_lost_is_still_won_by_its_claimant(redis_url: str) -> None:
+def _job_through(proxy: ReplyLosingProxy) -> tuple[DistributedSettings, Any, Any]:
+    """A job of source ``s/1`` taken by worker ``w:1``, on a client that talks through ``proxy``."""
     from datetime import UTC, datetime
 
     from crawlers.distributed.jobs import JobQueue
 
+    settings = DistributedSettings(redis_url=proxy.url, key_prefix="lost", lease_seconds=30.0)
+    jobs = JobQueue(resilient_client(settings), settings)
+    jobs.enqueue("s/1", datetime.now(UTC))
+    job = jobs.take("w:1")
+    assert job is not None
+    return settings, jobs, job
+
+
+def test_a_seeding_claim_applied_whose_reply_was_lost_is_still_won_by_its_claimant(redis_url: str) -> None:
     proxy = ReplyLosingProxy(redis_url)
     try:
-        settings = DistributedSettings(redis_url=proxy.url, key_prefix="lost", lease_seconds=30.0)
-        jobs = JobQueue(resilient_client(settings), settings)
-        jobs.enqueue("s/1", datetime.now(UTC))
-        job = jobs.take("w:1")
-        assert job is not None
+        _, jobs, job = _job_through(proxy)
         proxy.drop_reply_to(b"HSETNX")
         # a bare claim retried after it was applied answers False: no one would seed the job
         assert jobs.claim_seeding(job.id, "w:1/a") is True and proxy.dropped == 1
@@ -187,18 +193,11 @@ def test_a_seeding_claim_applied_whose_reply_was_lost_is_still_won_by_its_claima
 
 
 def test_a_participants_counters_and_its_settling_of_the_run_survive_lost_replies(redis_url: str) -> None:
-    from datetime import UTC, datetime
-
     from crawlers.distributed.crawl import _PUSH_STATS, JobParticipant
-    from crawlers.distributed.jobs import JobQueue
 
     proxy = ReplyLosingProxy(redis_url)
     try:
-        settings = DistributedSettings(redis_url=proxy.url, key_prefix="lost", lease_seconds=30.0)
-        jobs = JobQueue(resilient_client(settings), settings)
-        jobs.enqueue("s/1", datetime.now(UTC))
-        job = jobs.take("w:1")
-        assert job is not None
+        settings, _, job = _job_through(proxy)
         participant = JobParticipant(settings, job.id, "w:1", "s/1")
         participant.redis.script_load(_PUSH_STATS)  # the reply lost is the script's own, not NOSCRIPT
         proxy.drop_reply_to(b"EVALSHA")
