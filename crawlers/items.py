@@ -40,7 +40,10 @@ class Mention:
     """Absolute URL of the page or API response the mention was read from."""
     text: str
     """The body as a reader sees it: tags stripped, entities decoded, paragraphs split by
-    a single ``\\n`` (see ``crawlers.processors.clean_text``). Never empty once stored."""
+    a single ``\\n`` (see ``crawlers.processors.clean_text``). ``""`` (never ``None``) for a
+    rating-only review (stars and no words, common on Google Maps): such a mention is
+    stored and counted in ratings and review counts, and the text analysis skips it (see
+    :func:`has_text`). A stored mention has a text or a rating, never neither."""
     external_id: str | None = None
     """The site's own id for this mention (review id, status id, post id, RSS guid)."""
     id_scope: str = ""
@@ -153,7 +156,8 @@ def _digest(parts: list[str]) -> str:
 
 def mention_fingerprint(m: Mention) -> str:
     """Dedupe key: the site's own id within its scope when there is one, else url +
-    author + text. A global id's key is ``site, kind, id`` (as before scopes existed).
+    author + text, and for a rating-only mention (no text) url + author + rating + date.
+    A global id's key is ``site, kind, id`` (as before scopes existed).
 
     Location is deliberately not part of it: the same review reached from two sources
     is one mention (unless the site's ids are only unique per source).
@@ -162,7 +166,17 @@ def mention_fingerprint(m: Mention) -> str:
         if m.id_scope:
             return _digest([m.site, m.kind, m.id_scope, m.external_id])
         return _digest([m.site, m.kind, m.external_id])
-    return _digest([m.site, m.kind, m.url, m.author or "", " ".join(m.text.split())])
+    text = " ".join((m.text or "").split())
+    if not text:  # rating-only: the stars and when they were given tell two apart
+        when = m.published_at.isoformat() if m.published_at else (m.published_raw or "")
+        return _digest([m.site, m.kind, m.url, m.author or "", "", f"rating:{m.rating_raw}", when])
+    return _digest([m.site, m.kind, m.url, m.author or "", text])
+
+
+def has_text(m: Mention) -> bool:
+    """Whether ``m`` has words to analyse: a rating-only review has none, and the text
+    analysis (language, sentiment, aspects, keywords) leaves it unlabelled."""
+    return bool((m.text or "").strip())
 
 
 def mention_content_hash(m: Mention) -> str:
@@ -272,9 +286,27 @@ def _coerce(hint: str, value: Any, tz: tzinfo, parse_count: Any) -> tuple[bool, 
 
 def apply_analysis(m: Mention, a: Any) -> None:
     """Copy an ``nlp.analyze`` result (an ``Analysis``) onto the mention's NLP fields: the
-    one mapping the crawl's enrichment stage and ``vocwatch reanalyze`` share."""
+    one mapping the crawl's enrichment stage and ``vocwatch reanalyze`` share. A mention
+    without text (rating-only) gets no labels whatever ``a`` says: no language, no
+    sentiment (never a neutral it did not express), no aspects or keywords, and
+    ``nlp_model`` ``"none"`` (no model applied), so reanalyze leaves it alone."""
+    if not has_text(m):
+        clear_analysis(m)
+        return
     m.language = a.lang
     m.sentiment_label, m.sentiment_score = a.label, a.score
     m.aspects = [{"aspect": x.aspect, "sentiment": x.sentiment, "score": x.score} for x in a.aspects]
     m.keywords = list(a.keywords)
     m.nlp_model = a.model
+
+
+NO_TEXT_MODEL = "none"
+"""``nlp_model`` of a mention the text analysis skipped for having no text (``nlp.analyze.NO_MODEL``)."""
+
+
+def clear_analysis(m: Mention) -> None:
+    """The NLP fields of a mention with no text to analyse (see :func:`apply_analysis`)."""
+    m.language = None
+    m.sentiment_label = m.sentiment_score = None
+    m.aspects, m.keywords = [], []
+    m.nlp_model = NO_TEXT_MODEL

@@ -53,10 +53,15 @@ class CleanPipeline(VocwatchPipeline):
             raise self.drop("missing_url", item)
         if item.kind not in MENTION_KINDS:
             raise self.drop("bad_kind", item, item.kind)
-        text = clean_text(item.text)
-        if not text:
-            raise self.drop("missing_text", item)
-        item.text = text
+        item.text = clean_text(item.text)
+        if item.rating is None and item.rating_raw is not None:
+            item.rating = normalise_rating(item.rating_raw, item.rating_scale)
+            if item.rating is None:
+                self.stats.inc_value("vocwatch/warnings/bad_rating")
+        if not item.text:
+            if item.rating is None:  # neither words nor stars: nothing to count
+                raise self.drop("missing_text", item)
+            self.stats.inc_value("vocwatch/rating_only")
         item.title = clean_text(item.title) or None
         item.reply_text = clean_text(item.reply_text) or None
         item.author_region = clean_text(item.author_region) or None
@@ -65,10 +70,6 @@ class CleanPipeline(VocwatchPipeline):
         if author and self.crawler.settings.getbool("VOCWATCH_PSEUDONYMISE_AUTHORS", True):
             author = self.author_pseudonym(item.site, author)
         item.author = author or None
-        if item.rating is None and item.rating_raw is not None:
-            item.rating = normalise_rating(item.rating_raw, item.rating_scale)
-            if item.rating is None:
-                self.stats.inc_value("vocwatch/warnings/bad_rating")
         if item.published_at is None:
             self.stats.inc_value("vocwatch/warnings/no_date")
         if item.crawled_at is None:

@@ -17,7 +17,7 @@ import logging
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from crawlers.items import Mention, apply_analysis
+from crawlers.items import Mention, apply_analysis, clear_analysis, has_text
 from crawlers.shutdown import crawl_stopping
 from nlp import worker
 from nlp.analyze import analyze
@@ -60,7 +60,16 @@ class EnrichPipeline(VocwatchPipeline):
         batch, self.pending = self.pending, []
         if not batch:
             return
-        items = [item for item, _ in batch]
+        items = [item for item, _ in batch if has_text(item)]
+        for item, _ in batch:
+            if not has_text(item):  # rating-only: nothing to read, no label (not a neutral)
+                clear_analysis(item)
+                self.stats.inc_value("vocwatch/nlp/no_text")
+        if not items:
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+            return
         if crawl_stopping(self.crawler):
             self._skip_on_stop(batch)
             return

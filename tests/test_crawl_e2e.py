@@ -81,8 +81,11 @@ def test_fields_match_the_pages(crawled: Crawl) -> None:
         assert (m.likes, m.reposts, m.comments) == (t.likes, t.reposts, t.comments), ctx
         assert m.reply_text == t.reply_text, ctx
         assert m.reply_at == t.reply_at, ctx
-        assert m.language == t.lang, ctx
-        assert m.sentiment_label in ("positive", "neutral", "negative") and -1 <= m.sentiment_score <= 1, ctx
+        assert m.language == (t.lang if t.text else None), ctx  # a rating-only review has no language
+        if t.text:
+            assert m.sentiment_label in ("positive", "neutral", "negative") and -1 <= m.sentiment_score <= 1, ctx
+        else:  # rating-only: never scored as a neutral it did not express
+            assert (m.sentiment_label, m.sentiment_score, m.nlp_model) == (None, None, "none"), ctx
         assert m.published_at is not None and m.published_at.tzinfo is not None, ctx
         # authors are pseudonymised, consistently
         assert m.author and re.fullmatch(r"u_[0-9a-f]{16}", m.author), ctx
@@ -164,9 +167,12 @@ def test_malformed_page_counted_and_rest_of_source_read(crawled: Crawl) -> None:
     assert readable <= stored and len(readable) < len(truth)
 
 
-def test_missing_text_dropped_with_reason(crawled: Crawl) -> None:
+def test_rating_only_review_is_stored_unlabelled(crawled: Crawl) -> None:
     run = crawled.runs()["lotus-sh-bund/hotel_reviews"][0]
-    assert run.stats["vocwatch/dropped/missing_text"] == 1
+    assert not run.stats.get("vocwatch/dropped/missing_text")  # stars and no words: kept
+    assert run.stats["vocwatch/rating_only"] == 1
+    (m,) = [m for m in crawled.first_mentions.values() if not m.text]  # type: ignore[attr-defined]
+    assert m.rating is not None and (m.sentiment_label, m.sentiment_score, m.language) == (None, None, None)
     assert run.stats["vocwatch/store/inserted"] == len([t for t in crawled.sandbox.truth_for("/hotels/h1002/reviews") if t.valid])
 
 

@@ -42,7 +42,7 @@ def test_clean_normalises_and_fingerprints(crawler: Any) -> None:
 
 
 @pytest.mark.parametrize(("item", "reason"), [
-    (raw(text="  <p> </p> "), "missing_text"),
+    (raw(text="  <p> </p> ", rating_raw=None), "missing_text"),  # neither words nor stars
     (raw(text="ok", kind="tweet"), "bad_kind"),
     ({"text": "a dict"}, "not_a_mention"),
 ])

@@ -131,7 +131,7 @@ def test_eleme_ratings() -> None:
     assert (last.text, last.author, last.rating, last.external_id) == ("非常满意！！", "a*******4", 5.0, "3029672697081182458")
     assert last.reply_at == utc(2018, 9, 30, 6, 24, 16)
     assert [m.rating_raw for m in ms].count(4.0) == 2
-    assert sum(1 for m in ms if not m.text) == 4  # star-only ratings: dropped later as missing_text
+    assert sum(1 for m in ms if not m.text) == 4  # star-only ratings: kept as rating-only reviews
     assert eleme_next_url(p) == url.replace("offset=0", "offset=20")
 
 

@@ -113,7 +113,7 @@ def plain(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Crawl:
 @needs_browser
 def test_rendering_stores_every_review(rendered: Crawl, sandbox: Any) -> None:
     truth = [t for t in sandbox.truth_for(f"/hotels/{HOTEL}/reviews") if t.valid]
-    assert len(truth) == 31
+    assert len(truth) == 32
     assert set(rendered.mentions) == {t.external_id for t in truth}
     for t in truth:
         m = rendered.mentions[t.external_id]
@@ -124,7 +124,7 @@ def test_rendering_stores_every_review(rendered: Crawl, sandbox: Any) -> None:
     run = rendered.runs["js-hotel"]
     assert run.outcome == "finished", run.stats
     assert run.stats["vocwatch/pages/read"] == 4
-    assert run.stats["vocwatch/dropped/missing_text"] == 1  # the sandbox's text-less review
+    assert run.stats["vocwatch/rating_only"] == 1  # the sandbox's text-less review: stars only, kept
 
 
 @needs_browser

@@ -201,10 +201,10 @@ def test_hotel_pages_match_truth(sb: Sandbox, hotel_id: str) -> None:
             assert r["inLanguage"] == t.lang
             assert int(one(r'class="helpful-count">(\d+)<', art)) == t.likes
             body_html = one(r'<div class="review-body">(.*?)</div>', art)
-            if t.valid:
+            if t.text:
                 assert normal(r["reviewBody"]) == t.text == html_text(body_html)
-            else:
-                assert "reviewBody" not in r and body_html == "" and t.text is None
+            else:  # the rating-only review
+                assert "reviewBody" not in r and body_html == "" and t.text == "" and t.valid
             if t.reply_text is None:
                 assert "owner-reply" not in art
             else:
@@ -216,10 +216,13 @@ def test_hotel_pages_match_truth(sb: Sandbox, hotel_id: str) -> None:
 
 
 def test_exactly_one_review_without_text_on_h1002_page_2(sb: Sandbox) -> None:
-    invalid = [t for t in sb.truth if not t.valid]
-    assert len(invalid) == 1
-    (t,) = invalid
-    assert (t.site, t.url, t.text) == ("stayadvisor", "/hotels/h1002/reviews?page=2", None)
+    """A rating-only review (stars, no words): valid, stored with text ""."""
+    assert all(t.valid for t in sb.truth)
+    text_less = [t for t in sb.truth if not t.text]
+    assert len(text_less) == 1
+    (t,) = text_less
+    assert (t.site, t.url, t.text) == ("stayadvisor", "/hotels/h1002/reviews?page=2", "")
+    assert t.rating is not None
     html = fetch(sb.base_url + t.url)[2].decode()
     assert f'id="review-{t.external_id}"' in html
     ld = json.loads(one(r'<script type="application/ld\+json">(.*?)</script>', html))

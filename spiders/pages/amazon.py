@@ -64,11 +64,12 @@ def amazon_mentions(page: Page) -> list[Mention]:
     """Reviews from a product-reviews page or the reshaped JSON list."""
     if page.text.lstrip().startswith("["):
         data = page.json()
-        return [
+        out = [
             review(SITE, page.url, r.get("text"), rating_raw=number(r.get("rating")), rating_scale=5.0,
                    title=r.get("title"), **_where_when(r.get("location_and_date"), page))  # type: ignore[arg-type]
-            for r in data if isinstance(r, dict) and r.get("text")
+            for r in data if isinstance(r, dict)
         ]
+        return [m for m in out if m.text or m.rating is not None]  # a rating-only review is kept (text "")
     cards = page.selector.css('[data-hook="review"]')
     if not cards and "customer_review" not in page.text:
         raise MalformedPage(f"{page.url}: no Amazon review cards")

@@ -48,4 +48,4 @@ def booking_mentions(page: Page) -> list[Mention]:
     if not isinstance(data, list):
         raise MalformedPage(f"{page.url}: no ReviewCard list")
     cards = [c for c in data if isinstance(c, dict) and c.get("__typename", "ReviewCard") == "ReviewCard"]
-    return [m for m in (_node(c, page) for c in cards) if m.text]
+    return [m for m in (_node(c, page) for c in cards) if m.text or m.rating is not None]

@@ -44,12 +44,15 @@ def _micros(value: Any, page: Page):  # type: ignore[no-untyped-def]
 
 def _review(el: list[Any], page: Page) -> Mention | None:
     text = _at(el, 2, 15, 0, 0) or _at(el, 2, 1, 0)
+    stars = number(_at(el, 2, 0, 0))
     if not isinstance(text, str):
-        return None
+        if stars is None:
+            return None
+        text = ""  # a star-only review (most on Google Maps): kept, counted in ratings
     author = _at(el, 1, 4, 5, 0) or _at(el, 1, 4, 0, 4)
     lang = _at(el, 2, 14, 0) or _at(el, 2, 1, 1)
     return review(
-        SITE, page.url, text, rating_raw=number(_at(el, 2, 0, 0)), rating_scale=5.0,
+        SITE, page.url, text, rating_raw=stars, rating_scale=5.0,
         external_id=_at(el, 0), author=author if isinstance(author, str) else None,
         published_raw=_at(el, 1, 6), published_at=_micros(_at(el, 1, 2), page),
         reply_text=_at(el, 3, 14, 0, 0), reply_at=_micros(_at(el, 3, 1), page),

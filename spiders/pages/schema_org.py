@@ -99,11 +99,12 @@ def _mention(r: dict[str, Any], page: Page) -> Mention:
 
 @site(SITE, id_scope="url")  # any site's markup: an @id promises nothing beyond its page
 def schema_org_mentions(page: Page) -> list[Mention]:
-    """One review per schema.org ``Review`` with a body; an HTML page without any yields
-    [], a JSON body is a malformed page."""
+    """One review per schema.org ``Review`` with a body or a ``reviewRating`` (a rating-only
+    review is kept with text ``""``); an HTML page without any yields [], a JSON body is a
+    malformed page."""
     page.require_html("schema.org markup")
     out = [_mention(n, page) for n in _nodes(page) if "Review" in _types(n)]
-    return [m for m in out if m.text]
+    return [m for m in out if m.text or m.rating is not None]
 
 
 def aggregate_ratings(page: Page) -> list[dict[str, float | None]]:

@@ -96,10 +96,11 @@ class SelectorPage:
         out = []
         for item in self._items():
             values = self._values(item)
-            text = values.get("text")
-            if not text:
-                continue  # an item without a body (an ad, a deleted post) is not a mention
-            out.append(well_typed(self._mention(values)))
+            if not values.get("text") and values.get("rating") in (None, ""):
+                continue  # neither a body nor a rating (an ad, a deleted post): not a mention
+            m = well_typed(self._mention(values))
+            if m.text or m.rating is not None:  # a rating-only review is kept with text ""
+                out.append(m)
         return out
 
     def _values(self, item: Any) -> dict[str, Any]:
@@ -127,7 +128,7 @@ class SelectorPage:
             site="", kind=self.spec.kind,
             url=page.urljoin(str(url)) if url else page.url,
             external_id=None if ext in (None, "") else str(ext),
-            text=str(v["text"]),
+            text=str(v.get("text") or ""),
             title=v.get("title") or None,
             author=None if v.get("author") is None else str(v["author"]),
             author_region=v.get("author_region") or None,

@@ -116,10 +116,11 @@ def _json_mentions(page: Page) -> list[Mention]:
     if not isinstance(data, dict) or not isinstance(data.get("reviews"), list):
         raise MalformedPage(f"{page.url}: no reviews array")
     url = string(dig(data, "basic_data", "url")) or page.url
-    return [
+    out = [
         review(SITE, url, r.get("text"), rating_raw=number(r.get("rate")), rating_scale=5.0, title=r.get("title"))
-        for r in data["reviews"] if isinstance(r, dict) and r.get("text")
+        for r in data["reviews"] if isinstance(r, dict)
     ]
+    return [m for m in out if m.text or m.rating is not None]  # a rating-only review is kept (text "")
 
 
 @site(SITE)

@@ -43,7 +43,8 @@ def yelp_mentions(page: Page) -> list[Mention]:
         return [_snippet(b, page) for b in data["businesses"] if isinstance(b, dict) and b.get("snippet_text")]
     if not isinstance(data, list):
         raise MalformedPage(f"{page.url}: neither review nodes nor a search response")
-    return [_node(r, page) for r in data if isinstance(r, dict) and dig(r, "text", "full")]
+    # a review with stars and no words is kept (text "")
+    return [m for m in (_node(r, page) for r in data if isinstance(r, dict)) if m.text or m.rating is not None]
 
 
 def next_search_offset(page: Page, offset: int) -> int | None:

@@ -573,11 +573,12 @@ def build_truth(content: Content, base_url: str | None) -> tuple[TrueMention, ..
                 site="stayadvisor", source_path=source, location_id=hotel.location["id"],
                 external_id=r.external_id, url=f"{source}?page={i // HOTEL_PAGE_SIZE + 1}",
                 author=r.author, title=r.title,
-                text=normalize_text("\n".join(r.paragraphs)) if r.paragraphs else None,
+                # the deliberately text-less review has stars: a rating-only review, stored with text ""
+                text=normalize_text("\n".join(r.paragraphs)) if r.paragraphs else "",
                 rating=float(r.rating), rating_scale=10.0, published_at=r.published,
                 likes=r.likes, reposts=None, comments=None, reply_text=r.reply_text,
                 reply_at=r.reply_at, lang=r.lang, polarity=r.polarity,
-                valid=r.paragraphs is not None, on_malformed_page=False,
+                valid=True, on_malformed_page=False,
             ))
     for sku, product in content.mall.items():
         source = f"/api/mall/comments?productId={sku}"
