@@ -29,7 +29,7 @@ from pipelines.enrich import EnrichPipeline
 from spiders.pages.base import Page
 from spiders.pages.registry import adapter
 from spiders.pages.selectors import SelectorPage
-from tests.conftest import local_site, run_vocwatch, shared_path
+from tests.conftest import ONE_HOTEL, crawl_head, local_site, run_vocwatch, shared_path
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -214,29 +214,9 @@ def test_eleme_star_only_ratings_on_the_real_page_survive_the_clean_stage(crawle
 
 
 # -- end to end ------------------------------------------------------------------------------
-CONFIG = """
-[store]
-url = "sqlite:///{db}"
-
-[crawl]
-delay = 0.05
-retries = 0
-
-[[brands]]
-id = "inn"
-
-[[locations]]
-id = "inn-one"
-name = "Inn One"
-brand = "inn"
-category = "hotel"
-lat = 31.2
-lon = 121.4
-region = "shanghai"
-role = "own"
-
+CONFIG = crawl_head(delay=0.05, timeout=None) + ONE_HOTEL + """
 [[sources]]
-location = "inn-one"
+location = "harbor-sh-bund"
 kind = "site"
 site = "schema_org"
 url = "{base}/hotel/1"
