@@ -8,7 +8,8 @@ glyph span becomes U+FFFD (:data:`GLYPH`): the text keeps its length and shape, 
 sees where characters are missing, and :func:`missing_glyphs` counts them, so an
 incomplete mention is flagged, never silently shortened.
 
-Review body: the full text (``J-info-all``) when the page has it, else the short one.
+Review body: the full text (``J-info-all``) when the page has it, else the short one
+(``J-info-short``, cut where the page folds it: the mention is flagged ``truncated``).
 Rating: ``sml-strNN`` is NN on a 50-point scale (50 = five stars). Dates are Asia/Shanghai.
 Pagination: a shop page links its reviews at ``/shop/<id>/review_all``; review_all
 pages go on by ``/pN`` paths while a ``NextPage`` link is shown.
@@ -56,7 +57,8 @@ class DianpingPage(PageObject):
             raise MalformedPage(f"{page.url}: no Dianping review list")
         out = []
         for it in items:
-            body = it.css("div.J-info-all p.desc").get() or it.css("div.J-info-short p.desc").get()
+            full = it.css("div.J-info-all p.desc").get()
+            body = full or it.css("div.J-info-short p.desc").get()
             stars = _STARS_RE.search(it.css("span.sml-rank-stars::attr(class)").get() or "")
             when = clean_text(it.css("span.time::text").get()) or None
             follow = it.css("div.comment-follows")
@@ -75,6 +77,7 @@ class DianpingPage(PageObject):
                 comments=parse_count(clean_text(it.css('a[href*="/review/"]::text').get())),
                 reply_text=_text(follow.css("p.desc").get()) or None,
                 reply_at=page.parse_date(reply_when),
+                truncated=full is None and body is not None,  # only the folded short text: a snippet
             ))
         return out
 

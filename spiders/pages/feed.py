@@ -1,11 +1,17 @@
-"""RSS 2.0 and Atom feeds: each entry becomes a post."""
+"""RSS 2.0 and Atom feeds: each entry becomes a post. Its text is the full content
+(``content:encoded``, ``atom:content``) when the feed has it, else the description or
+summary, flagged ``truncated`` when it ends the way excerpts do ("…", "[…]", "Read more")."""
 
 from __future__ import annotations
+
+import re
+from typing import Any
 
 from crawlers.items import Mention
 from spiders.pages.base import MalformedPage, Page, PageObject, well_typed, xml_selector
 from spiders.pages.htmltext import html_text
 from spiders.pages.registry import site
+from spiders.pages.reviewkit import ends_cut, says_more
 
 _NS = {"atom": "http://www.w3.org/2005/Atom", "dc": "http://purl.org/dc/elements/1.1/",
        "content": "http://purl.org/rss/1.0/modules/content/"}
@@ -32,7 +38,7 @@ class FeedPage(PageObject):
                 url=page.urljoin(link) if link else page.url,
                 external_id=item.xpath("guid/text()").get("").strip() or link or None,
                 title=item.xpath("title/text()").get(),
-                text=item.xpath("content:encoded/text()").get() or item.xpath("description/text()").get() or "",
+                **_body(item.xpath("content:encoded/text()").get(), item.xpath("description/text()").get()),
                 author=item.xpath("dc:creator/text()").get() or item.xpath("author/text()").get(),
                 published_raw=date_raw,
                 published_at=page.parse_date(date_raw),
@@ -46,7 +52,7 @@ class FeedPage(PageObject):
                 url=page.urljoin(link) if link else page.url,
                 external_id=entry.xpath("atom:id/text()").get("").strip() or link or None,
                 title=entry.xpath("atom:title/text()").get(),
-                text=entry.xpath("atom:content/text()").get() or entry.xpath("atom:summary/text()").get() or "",
+                **_body(entry.xpath("atom:content/text()").get(), entry.xpath("atom:summary/text()").get()),
                 author=entry.xpath("atom:author/atom:name/text()").get(),
                 published_raw=date_raw,
                 published_at=page.parse_date(date_raw),
@@ -54,6 +60,25 @@ class FeedPage(PageObject):
         if not out and not self.sel.xpath("//channel | //atom:feed"):
             raise MalformedPage(f"{page.url}: neither RSS nor Atom")
         return [well_typed(m) for m in out]
+
+
+_BRACKETED_CUT = re.compile(r"\[\s*(?:…|\.\.\.|&hellip;|&#8230;)\s*\]\s*$")
+"""WordPress's excerpt end, "[…]"."""
+
+
+def _body(content: str | None, summary: str | None) -> dict[str, Any]:
+    """``text`` and ``truncated`` of an entry: its full content, else its description or
+    summary, which a feed often cuts into an excerpt: one that ends in "…", "[…]" or a
+    "Continue reading"/"Read more" link is flagged (a summary without such an end is taken as
+    the whole post, as many feeds send)."""
+    if content:
+        return {"text": content, "truncated": False}
+    summary = summary or ""
+    plain = html_text(summary).strip()
+    last = plain.rsplit("\n", 1)[-1]
+    cut = ends_cut(plain) or bool(_BRACKETED_CUT.search(plain)) or says_more(last) \
+        or last.lower().startswith("continue reading")
+    return {"text": summary, "truncated": bool(plain) and cut}
 
 
 @site("rss", id_scope="host")  # a guid is unique within its publisher only

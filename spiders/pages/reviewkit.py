@@ -94,7 +94,7 @@ MORE_WORDS = frozenset({
     "more", "read more", "see more", "show more", "mer", "les mer", "vis mer", "plus", "lire la suite",
     "voir plus", "mehr", "weiterlesen", "meer", "lees meer", "más", "leer más", "ver más", "mais", "ler mais",
     "altro", "leggi di più", "więcej", "ещё", "еще", "далее", "更多", "展开", "全文", "展开全文", "もっと見る",
-    "続きを読む", "더보기",
+    "続きを読む", "더보기", "continue reading", "keep reading", "read the rest", "read full review",
 })  # fmt: skip
 """What a "read the rest" control says, lower-cased, in the markets' languages."""
 _ELLIPSIS_END = re.compile(r"(?:…|\.\.\.)\s*$")
@@ -104,7 +104,7 @@ def says_more(label: Any) -> bool:
     """Whether a link or button label is a "More" control ("Mer", "Plus", "Read more…")."""
     if not isinstance(label, str):
         return False
-    return " ".join(label.lower().split()).strip(" .…»›>+()[]\u00a0") in MORE_WORDS
+    return " ".join(label.lower().split()).strip(" .…»›>→+()[]\u00a0") in MORE_WORDS
 
 
 def ends_cut(text: Any) -> bool:

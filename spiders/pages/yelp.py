@@ -14,7 +14,7 @@ from typing import Any
 from crawlers.items import Mention
 from spiders.pages.base import MalformedPage, Page, PageObject
 from spiders.pages.registry import site
-from spiders.pages.reviewkit import dig, number, obj, review, string
+from spiders.pages.reviewkit import dig, ends_cut, number, obj, review, string
 
 SITE = "yelp"
 
@@ -32,7 +32,10 @@ def _node(r: dict[str, Any], page: Page) -> Mention:
 
 
 def _snippet(b: dict[str, Any], page: Page) -> Mention:
-    return review(SITE, string(b.get("url")) or page.url, b.get("snippet_text"))  # no id of its own
+    """A business's ``snippet_text``: the API's excerpt of one review, cut with "..." (a
+    short review fits whole, without one). No id of its own, so nothing can expand it."""
+    text = b.get("snippet_text")
+    return review(SITE, string(b.get("url")) or page.url, text, truncated=ends_cut(text))
 
 
 @site(SITE)
