@@ -198,6 +198,8 @@ class RollupRow(NamedTuple):
     """Mentions with an owner reply."""
     engagement: int
     """Likes + reposts + comments."""
+    truncated: int = 0
+    """Mentions whose text is a snippet the page cut (``Mention.truncated``)."""
 
 
 class Store(Protocol):

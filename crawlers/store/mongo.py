@@ -172,7 +172,7 @@ class MongoStore:
             yield RollupRow(k["b"] if isinstance(k["b"], str) else k["b"].strftime("%Y-%m-%d"), tuple(k.get(f"k{i}") for i in range(len(group_by))),
                             row["mentions"], row["rated"], row["rating_sum"], row["positive"], row["neutral"],
                             row["negative"], row["sentiment_sum"], row["scored"], row["replied"],
-                            int(row["engagement"]))
+                            int(row["engagement"]), int(row.get("truncated") or 0))
 
     def _rollup_docs(self, pipeline: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         return self._mentions.aggregate(pipeline, allowDiskUse=True)
@@ -343,6 +343,7 @@ def rollup_pipeline(bucket: str, group_by: Sequence[str], since: datetime | None
             "replied": count_if({"$ne": [{"$ifNull": ["$reply_text", None]}, None]}),
             "engagement": {"$sum": {"$add": [{"$ifNull": ["$likes", 0]}, {"$ifNull": ["$reposts", 0]},
                                              {"$ifNull": ["$comments", 0]}]}},
+            "truncated": count_if({"$eq": ["$truncated", True]}),
         }},
         {"$sort": {"_id.b": 1, **{f"_id.k{i}": 1 for i in range(len(group_by))}}},
     ]

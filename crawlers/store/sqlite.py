@@ -357,7 +357,8 @@ class SQLiteStore:
             + f"""COUNT(*), COUNT(m.rating), TOTAL(m.rating),
                   SUM({label} = 'positive'), SUM({label} = 'neutral'), SUM({label} = 'negative'),
                   TOTAL({score}), COUNT({score}), SUM(m.reply_text IS NOT NULL),
-                  TOTAL(COALESCE(m.likes, 0) + COALESCE(m.reposts, 0) + COALESCE(m.comments, 0))
+                  TOTAL(COALESCE(m.likes, 0) + COALESCE(m.reposts, 0) + COALESCE(m.comments, 0)),
+                  TOTAL(m.truncated)
                FROM mentions AS m {", json_each(m.aspects) AS a" if by_aspect else ""}
                WHERE {" AND ".join(where)} GROUP BY {group} ORDER BY {group}"""
         )
@@ -372,7 +373,8 @@ class SQLiteStore:
             n = len(keys)
             for r in rows:
                 yield RollupRow(r[0], tuple(r[1:n + 1]), r[n + 1], r[n + 2], r[n + 3], r[n + 4] or 0,
-                                r[n + 5] or 0, r[n + 6] or 0, r[n + 7], r[n + 8], r[n + 9] or 0, int(r[n + 10]))
+                                r[n + 5] or 0, r[n + 6] or 0, r[n + 7], r[n + 8], r[n + 9] or 0, int(r[n + 10]),
+                                int(r[n + 11]))
         finally:
             if db is not None:
                 db.close()

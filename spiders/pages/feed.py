@@ -8,7 +8,14 @@ import re
 from typing import Any
 
 from crawlers.items import Mention
-from spiders.pages.base import MalformedPage, Page, PageObject, well_typed, xml_selector
+from spiders.pages.base import (
+    MalformedPage,
+    Page,
+    PageObject,
+    html_selector,
+    well_typed,
+    xml_selector,
+)
 from spiders.pages.htmltext import html_text
 from spiders.pages.registry import site
 from spiders.pages.reviewkit import ends_cut, says_more
@@ -75,9 +82,9 @@ def _body(content: str | None, summary: str | None) -> dict[str, Any]:
         return {"text": content, "truncated": False}
     summary = summary or ""
     plain = html_text(summary).strip()
-    last = plain.rsplit("\n", 1)[-1]
-    cut = ends_cut(plain) or bool(_BRACKETED_CUT.search(plain)) or says_more(last) \
-        or last.lower().startswith("continue reading")
+    link = " ".join(html_selector(summary).xpath("(//a)[last()]//text()").getall()).strip() if "<a" in summary else ""
+    more = bool(link) and plain.endswith(link) and (says_more(link) or link.lower().startswith("continue reading"))
+    cut = ends_cut(plain) or bool(_BRACKETED_CUT.search(plain)) or more
     return {"text": summary, "truncated": bool(plain) and cut}
 
 
