@@ -51,7 +51,7 @@ class Mention:
     (``PageObject.expand_urls``). Stored, exported and analysed like any text, but counted
     apart (``vocwatch/truncated``, ``vocwatch/nlp/truncated``) and never counted as a full
     text by crawl health; a stored snippet is replaced by the full text when it comes,
-    never the other way (see ``crawlers.store.base.merge_truncated``)."""
+    never the other way (see ``crawlers.store.base.keeps_stored_text``)."""
     external_id: str | None = None
     """The site's own id for this mention (review id, status id, post id, RSS guid)."""
     id_scope: str = ""

@@ -13,7 +13,7 @@ class DedupePipeline(VocwatchPipeline):
     snippet was stored) passes through as an update; one that is stored unchanged is
     dropped as ``already_stored``. Within one crawl the first copy of a mention wins, except
     that a full text passes after a snippet of it (``truncated``): the store keeps the full
-    one (``crawlers.store.base.merge_truncated``)."""
+    one (``crawlers.store.base.keeps_stored_text``)."""
 
     def __init__(self, crawler) -> None:  # type: ignore[no-untyped-def]
         super().__init__(crawler)
