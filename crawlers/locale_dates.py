@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -111,7 +111,7 @@ def _strings(value: str | Iterable[str] | None, what: str) -> tuple[Any, ...]:
         return ()
     if isinstance(value, str):
         return (value,)
-    if isinstance(value, bytes | bytearray) or not isinstance(value, Iterable):
+    if isinstance(value, bytes | bytearray | Mapping) or not isinstance(value, Iterable):
         raise ValueError(f"{what} must be a string or a list of strings, not {value!r}")
     return tuple(value)
 
@@ -126,8 +126,14 @@ def date_options(
     loaded, not per date. Cached: a page's dates share one set of hints."""
     try:
         return _date_options(formats, languages, order)
-    except TypeError:  # unhashable (a list): read uncached
-        return _date_options.__wrapped__(formats, languages, order)
+    except TypeError:  # a list from a config: the same hints as a tuple, cached too
+        if order is not None and not isinstance(order, str):
+            raise ValueError(f"date order must be one of {', '.join(ORDERS)}, not {order!r}") from None
+        fmts, langs = _strings(formats, "date_format"), _strings(languages, "date_languages")
+        try:
+            return _date_options(fmts, langs, order)
+        except TypeError:  # an element is a list too: no valid hint, say which
+            return _date_options.__wrapped__(fmts, langs, order)
 
 
 @lru_cache(maxsize=256)
@@ -160,6 +166,23 @@ def _parser(languages: tuple[str, ...], order: str | None, base: datetime) -> An
     return DateDataParser(languages=list(languages), settings=settings)
 
 
+@lru_cache(maxsize=4096)
+def _read(
+    text: str, languages: tuple[str, ...], order: str | None, formats: tuple[str, ...], base: datetime
+) -> tuple[datetime | None, str | None, tuple[str, ...]]:
+    """dateparser's (date, period, parts) for ``text``; cached, since a page repeats its
+    relative dates ("vor 3 Tagen") and pages of one crawl share a clock."""
+    # built outside the guard below: options are checked, so a failure here is a bug to see
+    parser = _parser(languages, order, base)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a library's deprecation notes are no crawl's business
+            data = parser.get_date_data(text, date_formats=list(formats) or None)
+    except Exception:  # hostile text must never become a traceback in a crawl
+        return None, None, ()
+    return data.date_obj, data.period, tuple(getattr(data, "parts", ()) or ())
+
+
 def _usable(parts: tuple[str, ...], period: str | None) -> bool:
     """A day, a time, or a month of a known year: not a lone month ("may") or year."""
     return "day" in parts or "time" in parts or ("month" in parts and "year" in parts) or period == "time"
@@ -173,16 +196,8 @@ def parse_localized(
     ``local_now`` the same instant in ``tz``. Never raises on any text."""
     if not text or len(text) > MAX_LENGTH:
         return None
-    # built outside the guard below: options are checked, so a failure here is a bug to see
-    parser = _parser(options.languages or DEFAULT_LANGUAGES, options.order, local_now.replace(tzinfo=None))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a library's deprecation notes are no crawl's business
-            data = parser.get_date_data(text, date_formats=list(options.formats) or None)
-    except Exception:  # hostile text must never become a traceback in a crawl
-        return None
-    value, period = data.date_obj, data.period
-    parts = tuple(getattr(data, "parts", ()) or ())
+    languages = options.languages or DEFAULT_LANGUAGES
+    value, period, parts = _read(text, languages, options.order, options.formats, local_now.replace(tzinfo=None))
     if value is None or not _usable(parts, period):
         return None
     if value.utcoffset() is not None and "time" not in parts:

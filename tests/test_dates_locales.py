@@ -251,7 +251,7 @@ def test_no_date_after_now_plus_a_day() -> None:
     "kwargs",
     [{"languages": "klingon"}, {"languages": ["de", 3]}, {"languages": ""}, {"order": "DYM"},
      {"order": 3}, {"order": ["DMY"]}, {"formats": "no directive"}, {"formats": "%Q"}, {"formats": [3]},
-     {"formats": b"%Y"}],
+     {"formats": b"%Y"}, {"formats": [["%Y"]]}, {"languages": [["de"]]}, {"languages": {"de": 1}}],
     ids=repr,
 )
 def test_bad_hints_are_caller_errors(kwargs: dict) -> None:
