@@ -700,7 +700,12 @@ def _parse_text(raw: str, ctx: _Ctx, options: DateOptions) -> datetime | None:
     # unless the site declared its format or order: dateparser would guess.
     if not (options.order or options.formats or any(ch.isalpha() for ch in text)):
         return None
-    return _locale.parse_localized(text, now=ctx.now, local_now=ctx.local_now, tz=ctx.tz, options=options)
+    dt = _locale.parse_localized(text, now=ctx.now, local_now=ctx.local_now, tz=ctx.tz, options=options)
+    if dt is None and not ctx.english:
+        # the hint's languages read nothing: an English date on the page ("Sep 27th, 2018"
+        # on a German board) is still one, read after them so "mar. 5 mars" stays French
+        dt = _parse_string(raw, ctx._replace(english=True))
+    return dt
 
 
 def parse_datetime(

@@ -83,7 +83,14 @@ LOCALE = [
     ("Mi 27. Sep 2018, 14:05", "Europe/Berlin", "de", utc(2018, 9, 27, 12, 5)),
     ("27.09.2018 um 14:05 Uhr", "Europe/Berlin", "de", utc(2018, 9, 27, 12, 5)),
     ("Sonntag, 22. November 2026", "Europe/Berlin", "de", utc(2026, 11, 21, 23, 0)),
+    # forum engines' German (phpBB, XenForo, vBulletin language packs)
+    ("Heute um 09:05 Uhr", "Europe/Berlin", None, utc(2026, 11, 23, 8, 5)),
+    ("Gestern um 09:12", "Europe/Berlin", None, utc(2026, 11, 22, 8, 12)),
+    ("27. Sep. 2018", "Europe/Berlin", None, utc(2018, 9, 26, 22, 0)),
+    ("Mi 27. Sep 2018, 14:05", "Europe/Berlin", None, utc(2018, 9, 27, 12, 5)),
     # French
+    ("mer. 27 sept. 2018 14:05", "Europe/Paris", None, utc(2018, 9, 27, 12, 5)),
+    ("27/09/2018 14h05", "Europe/Paris", "fr", utc(2018, 9, 27, 12, 5)),
     ("il y a 2 jours", "Europe/Paris", None, utc(2026, 11, 21, 10, 0)),
     ("il y a 5 minutes", "Europe/Paris", "fr", utc(2026, 11, 23, 9, 55)),
     ("hier à 14:05", "Europe/Paris", "fr", utc(2026, 11, 22, 13, 5)),
@@ -94,6 +101,7 @@ LOCALE = [
     ("hace 3 días", "Europe/Madrid", None, utc(2026, 11, 20, 10, 0)),
     ("ayer", "Europe/Madrid", "es", utc(2026, 11, 21, 23, 0)),
     ("5 de marzo de 2019", "Europe/Madrid", None, utc(2019, 3, 4, 23, 0)),
+    ("Mié Sep 27, 2018 2:05 pm", "Europe/Madrid", None, utc(2018, 9, 27, 12, 5)),
     # Italian
     ("3 giorni fa", "Europe/Rome", None, utc(2026, 11, 20, 10, 0)),
     ("ieri alle 14:05", "Europe/Rome", None, utc(2026, 11, 22, 13, 5)),
@@ -129,6 +137,7 @@ LOCALE = [
     ("há 2 dias", "America/Sao_Paulo", None, utc(2026, 11, 21, 10, 0)),
     ("5 de março de 2019", "America/Sao_Paulo", "pt", utc(2019, 3, 5, 3, 0)),
     ("ontem às 14:05", "America/Sao_Paulo", None, utc(2026, 11, 22, 17, 5)),
+    ("Qua Set 27, 2018 2:05 pm", "America/Sao_Paulo", "pt", utc(2018, 9, 27, 17, 5)),
     # Polish
     ("3 dni temu", "Europe/Warsaw", None, utc(2026, 11, 20, 10, 0)),
     ("5 marca 2019", "Europe/Warsaw", "pl", utc(2019, 3, 4, 23, 0)),
@@ -137,9 +146,13 @@ LOCALE = [
     ("3 gün önce", "Europe/Istanbul", None, utc(2026, 11, 20, 10, 0)),
     ("5 Mart 2019", "Europe/Istanbul", "tr", utc(2019, 3, 4, 21, 0)),
     ("dün 14:05", "Europe/Istanbul", "tr", utc(2026, 11, 22, 11, 5)),
+    ("27 Eyl 2018", "Europe/Istanbul", "tr", utc(2018, 9, 26, 21, 0)),
     # a language outside the default list, through the hint
     ("Πριν από 3 ημέρες", "Europe/Athens", "el", utc(2026, 11, 20, 10, 0)),
     ("3 ngày trước", "Asia/Ho_Chi_Minh", "vi", utc(2026, 11, 20, 10, 0)),
+    # an English date on a page whose hint has no English: read after the hint's languages
+    ("Sep 27th, 2018, 2:05 pm", "Europe/Berlin", "de", utc(2018, 9, 27, 12, 5)),
+    ("November 20, 2026", "Europe/Paris", "fr", utc(2026, 11, 19, 23, 0)),
     # English the fast path leaves alone
     ("2 weeks, 3 days ago", "UTC", None, utc(2026, 11, 6, 10, 0)),
 ]
