@@ -23,7 +23,7 @@ class ForumSpider(SourceSpider):
     def parse(self, response: Response) -> Iterator[Any]:
         po = ForumListingPage(self.page(response))
         more = self.count_page()
-        yield from self.follow_lazily(self.request(url, self.parse_thread) for url in po.thread_urls())
+        yield from self.follow_lazily(self.request(url, self.parse_thread) for url in po.follow_urls())
         if (next_url := po.next_url()) is not None and more:
             yield self.request(next_url, self.parse)
 

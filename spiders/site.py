@@ -1,7 +1,8 @@
 """Real sites by adapter (``kind = "site"``): the source names a registered site adapter
-(``site = "jd"``), whose page object reads each page and whose pagination rule gives the
-next page (page numbers, cursors, offsets, rel=next links), until the rule says stop, the
-crawl reaches mentions it already stored, or ``max_pages``. Politeness, retries and
+(``site = "jd"``), whose page object reads each page: its mentions, the next page of the
+same listing (page numbers, cursors, offsets, rel=next links), followed until there is
+none, the crawl reaches mentions it already stored, or ``max_pages``, and the other pages
+to read with the same adapter (the threads of a forum board), followed lazily. Politeness, retries and
 block-page handling are SourceSpider's, as for every source.
 """
 
@@ -15,7 +16,7 @@ from scrapy.http import Response
 from config import Source
 from spiders.base import SourceSpider
 from spiders.pages.base import MalformedPage
-from spiders.pages.registry import adapter, id_scope, next_url_rule
+from spiders.pages.registry import adapter, id_scope
 
 
 class SiteSpider(SourceSpider):
@@ -30,13 +31,16 @@ class SiteSpider(SourceSpider):
         name = self.source.site or ""
         page = self.page(response)
         try:
-            mentions = adapter(name)(page)
-            rule = next_url_rule(name)
-            next_url = rule(page) if rule is not None else None
+            reading = adapter(name).read(page)
         except MalformedPage as exc:
             self.malformed(response, exc)
             return
+        mentions, next_url = reading.mentions, reading.next_url
         yield from self.emit(mentions)
         more = self.count_page()
-        if more and next_url and next_url != response.url and mentions and not self.reached_known(mentions):
+        if more and reading.follow_urls:
+            yield from self.follow_lazily(self.request(url, self.parse) for url in reading.follow_urls
+                                          if url != response.url)
+        if more and next_url and next_url != response.url and (mentions or reading.follow_urls) \
+                and not self.reached_known(mentions):
             yield self.request(next_url, self.parse)

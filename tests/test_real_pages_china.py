@@ -16,12 +16,15 @@ import pytest
 
 from spiders.pages import registry
 from spiders.pages.base import MalformedPage, Page
-from spiders.pages.cn_shops import eleme_next_url, jd_next_url, qunar_next_url, taobao_next_url
-from spiders.pages.dianping import GLYPH, dianping_next_url, missing_glyphs
+from spiders.pages.dianping import GLYPH, missing_glyphs
 from spiders.pages.jsdata import js_assignments, load_js
-from spiders.pages.weibo_site import region, weibo_next_url
-from spiders.pages.zhihu import zhihu_next_url
+from spiders.pages.weibo_site import region
 from tests.conftest import shared_path
+
+
+def next_url(site: str, page: Page) -> str | None:
+    """The next page the site's page object gives for ``page``."""
+    return registry.adapter(site).read(page).next_url
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -98,7 +101,7 @@ def test_jd_comments() -> None:
     followed = [m for m in ms if "\n追评：" in m.text]
     assert len(followed) == 9
     assert any(m.text.endswith("追评：用后不足之处是没有烧开水功能，想喝开水要很久时间才会烧开") for m in followed)
-    assert jd_next_url(p) == JD_URL.replace("page=0", "page=1")
+    assert next_url("jd", p) == JD_URL.replace("page=0", "page=1")
 
 
 # --- Taobao, Ele.me, Qunar ----------------------------------------------------------------
@@ -114,7 +117,7 @@ def test_taobao_rates() -> None:
     assert ms[0].published_at == utc(2019, 8, 20, 16) and ms[0].rating is None
     assert ms[-1].external_id == "1055232379222" and ms[-1].published_raw == "2019-08-15"
     assert ms[8].text.endswith("\n追评：纸质看起来很好，挺柔软的，也不粗糙，也不易破。非常实惠，")
-    assert '"pageNo":2' in (taobao_next_url(p) or "").replace("%22", '"').replace("%3A", ":").replace("%2C", ",")
+    assert '"pageNo":2' in (next_url("taobao", p) or "").replace("%22", '"').replace("%3A", ":").replace("%2C", ",")
 
 
 def test_eleme_ratings() -> None:
@@ -132,7 +135,7 @@ def test_eleme_ratings() -> None:
     assert last.reply_at == utc(2018, 9, 30, 6, 24, 16)
     assert [m.rating_raw for m in ms].count(4.0) == 2
     assert sum(1 for m in ms if not m.text) == 4  # star-only ratings: kept as rating-only reviews
-    assert eleme_next_url(p) == url.replace("offset=0", "offset=20")
+    assert next_url("eleme", p) == url.replace("offset=0", "offset=20")
 
 
 def test_qunar_comments() -> None:
@@ -148,7 +151,7 @@ def test_qunar_comments() -> None:
     assert (last.author, last.title, last.published_raw) == ("xvss2139", "环境不错", "2015-11-20")
     assert last.text == "离地铁很近，环境不错，晚上睡觉很安静，白天能听到外面的鸟叫声，总体还是不错的"
     assert ms[10].rating == 1.0 and ms[10].likes == 9
-    assert qunar_next_url(p) == url.replace("page=1", "page=2")
+    assert next_url("qunar", p) == url.replace("page=1", "page=2")
 
 
 # --- Dianping -----------------------------------------------------------------------------
@@ -170,7 +173,7 @@ def test_dianping_glyphs_are_flagged_not_dropped() -> None:
     assert (last.external_id, last.author, last.rating) == ("439102019", "wuli番茄", 4.0)
     assert (last.likes, last.comments, last.published_raw) == (46, 4, "2018-07-22 14:53")
     assert [m.rating_raw for m in ms].count(30.0) == 1
-    assert dianping_next_url(p) == "https://www.dianping.com/shop/3500059/review_all"
+    assert next_url("dianping", p) == "https://www.dianping.com/shop/3500059/review_all"
 
 
 # --- Weibo --------------------------------------------------------------------------------
@@ -191,7 +194,7 @@ def test_weibo_cn_comment_page() -> None:
     assert ms[3].published_at == utc(2025, 1, 10, 4, 43)
     assert (last.external_id, last.author, last.text) == ("4763485294037480", "诗润我心", "太棒了，热巴姐姐")
     assert (last.author_region, last.published_at, last.likes) == ("河北", utc(2022, 4, 28, 23, 0, 58), 0)
-    assert weibo_next_url(p) == "https://weibo.cn/comment/J5cVGuUNq?page=2"
+    assert next_url("weibo", p) == "https://weibo.cn/comment/J5cVGuUNq?page=2"
 
 
 def test_weibo_cn_profile_timeline() -> None:
@@ -207,7 +210,7 @@ def test_weibo_cn_profile_timeline() -> None:
     assert last.text.startswith("#极限挑战#举手之劳，岳岳哥别客气！//@岳云鹏:")
     assert (last.likes, last.reposts, last.comments) == (983376, 1000000, 1000000)  # not the 原文 counts
     assert last.published_at == utc(2020, 4, 30, 4, 30)
-    assert weibo_next_url(p) == "https://weibo.cn/1669879400?page=4"
+    assert next_url("weibo", p) == "https://weibo.cn/1669879400?page=4"
 
 
 def test_weibo_api_responses_js() -> None:
@@ -237,10 +240,10 @@ def test_weibo_api_responses_js() -> None:
     assert (c2[0].author, c2[0].likes, c2[0].comments) == ("护舒宝", 6183, 143)
     assert c2[0].published_at == utc(2019, 6, 14, 12, 39, 20)
     assert (c2[-1].external_id, c2[-1].author) == ("4383206419276344", "Dear-迪丽热巴部落")
-    assert weibo_next_url(read["comments2"]).endswith("max_id_type=0&max_id=314345666829623")
-    assert weibo_next_url(read["comments1"]).endswith("page=2")
-    assert weibo_next_url(read["cards1"]).endswith("&page=3")
-    assert weibo_next_url(read["retweet01"]) is None
+    assert next_url("weibo", read["comments2"]).endswith("max_id_type=0&max_id=314345666829623")
+    assert next_url("weibo", read["comments1"]).endswith("page=2")
+    assert next_url("weibo", read["cards1"]).endswith("&page=3")
+    assert next_url("weibo", read["retweet01"]) is None
     assert len(registry.adapter("weibo")(Page("file:response.js", text, now, SH))) == 44
 
 
@@ -254,7 +257,7 @@ def test_weibo_data_js_literal() -> None:
     assert (ms[1].published_raw, ms[1].published_at) == ("15小时前", utc(2019, 7, 14, 11))
     assert ms[-1].external_id == "4391217448415784" and ms[-1].published_at == utc(2019, 7, 6, 16)
     assert (ms[-1].reposts, ms[-1].comments, ms[-1].likes) == (2, 3, 12)
-    assert weibo_next_url(p) == url.replace("page=2", "page=3")
+    assert next_url("weibo", p) == url.replace("page=2", "page=3")
 
 
 def test_weibo_region_forms() -> None:
@@ -278,4 +281,4 @@ def test_zhihu_question_page() -> None:
     assert a.published_at == utc(2017, 9, 8, 5, 2, 3)
     assert a.text.startswith("评论里有说看起来没差的\n我找了三个发型的拼一起对比一下")
     assert a.text.endswith("不过有个爆照的机会还被夸真是开心(///▽///)\n感谢善良的知友们")
-    assert zhihu_next_url(p) == "https://www.zhihu.com/api/v4/questions/50903751/answers?offset=1&limit=20"
+    assert next_url("zhihu", p) == "https://www.zhihu.com/api/v4/questions/50903751/answers?offset=1&limit=20"

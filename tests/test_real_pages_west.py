@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from spiders.pages import amazon, google_maps, schema_org, tripadvisor, yelp
+from spiders.pages import google_maps, schema_org, tripadvisor, yelp
 from spiders.pages.base import Page
 from spiders.pages.registry import adapter
 from tests.conftest import shared_path
@@ -46,7 +46,7 @@ def test_tripadvisor_2015_hotel_page() -> None:
     assert (last.external_id, last.author, last.author_region) == ("259848290", "123Regine", "Bergen, Norge")
     assert last.published_at == utc(2015, 3, 15, 23) and last.rating_raw == 5.0
     assert (last.reply_text or "").startswith("Takk for din tilbakemelding 123Regine.\nVi setter pris på")
-    assert tripadvisor.next_page_url(page) == (
+    assert adapter("tripadvisor").read(page).next_url == (
         "https://www.tripadvisor.no/Hotel_Review-g190502-d206868-Reviews-or10-"
         "Radisson_Blu_Royal_Hotel_Bergen-Bergen_Hordaland_Western_Norway.html")
 
@@ -83,7 +83,7 @@ def test_tripadvisor_2018_attraction_page() -> None:
     assert (last.external_id, last.author, last.rating_raw) == ("498251323", "genmartin22", 3.0)
     assert last.published_at == utc(2017, 7, 2, 22)
     assert last.text.startswith("The young ladies were friendly and helpful")
-    assert tripadvisor.next_page_url(page) == (
+    assert adapter("tripadvisor").read(page).next_url == (
         "https://www.tripadvisor.com/Attraction_Review-g644300-d7289577-Reviews-or10-"
         "Tourist_Information_Centre_Kranj_House-Kranj_Upper_Carniola_Region.html")
     assert tripadvisor.aggregate(page) == {"rating": 4.5, "count": 34.0}
@@ -99,7 +99,7 @@ def test_tripadvisor_reshaped_json() -> None:
     assert (ms[-1].title, ms[-1].rating_raw) == ("Perfect stay in Sliema", 5.0)
     assert ms[-1].published_at is None  # only the stay month is given
     assert tripadvisor.aggregate(page) == {"rating": 4.3, "count": 1215.0}
-    assert tripadvisor.next_page_url(page) is None
+    assert adapter("tripadvisor").read(page).next_url is None
 
 
 def test_amazon_review_page() -> None:
@@ -116,7 +116,7 @@ def test_amazon_review_page() -> None:
     assert ms[7].author == "Jeff" and ms[7].rating_raw == 4.0
     assert (last.external_id, last.author, last.title) == ("R1P6IWGF3BKZQT", "Bear", "Excellent product")
     assert last.published_at == utc(2024, 7, 9, 7)
-    assert amazon.next_page_url(page) == (
+    assert adapter("amazon").read(page).next_url == (
         "https://www.amazon.com/Dawn-Ultra-Dishwashing-Liquid-Original/product-reviews/B0BBPNPZTC/"
         "ref=cm_cr_arp_d_paging_btm_2?ie=UTF8&pageNumber=2")
 

@@ -15,8 +15,8 @@ from parsel import Selector
 
 from crawlers.items import Mention
 from crawlers.processors import parse_count
-from spiders.pages.base import MalformedPage, Page
-from spiders.pages.registry import pager, site
+from spiders.pages.base import MalformedPage, Page, PageObject
+from spiders.pages.registry import site
 from spiders.pages.reviewkit import number, review
 
 SITE = "amazon"
@@ -60,26 +60,27 @@ def _card(card: Selector, page: Page) -> Mention:
 
 
 @site(SITE)
-def amazon_mentions(page: Page) -> list[Mention]:
-    """Reviews from a product-reviews page or the reshaped JSON list."""
-    if page.text.lstrip().startswith("["):
-        data = page.json()
-        out = [
-            review(SITE, page.url, r.get("text"), rating_raw=number(r.get("rating")), rating_scale=5.0,
-                   title=r.get("title"), **_where_when(r.get("location_and_date"), page))  # type: ignore[arg-type]
-            for r in data if isinstance(r, dict)
-        ]
-        return [m for m in out if m.text or m.rating is not None]  # a rating-only review is kept (text "")
-    cards = page.selector.css('[data-hook="review"]')
-    if not cards and "customer_review" not in page.text:
-        raise MalformedPage(f"{page.url}: no Amazon review cards")
-    return [_card(card, page) for card in cards]
+class AmazonPage(PageObject):
+    def mentions(self) -> list[Mention]:
+        """Reviews from a product-reviews page or the reshaped JSON list."""
+        page = self.page
+        if page.text.lstrip().startswith("["):
+            data = page.json()
+            out = [
+                review(SITE, page.url, r.get("text"), rating_raw=number(r.get("rating")), rating_scale=5.0,
+                       title=r.get("title"), **_where_when(r.get("location_and_date"), page))  # type: ignore[arg-type]
+                for r in data if isinstance(r, dict)
+            ]
+            return [m for m in out if m.text or m.rating is not None]  # a rating-only review is kept (text "")
+        cards = page.selector.css('[data-hook="review"]')
+        if not cards and "customer_review" not in page.text:
+            raise MalformedPage(f"{page.url}: no Amazon review cards")
+        return [_card(card, page) for card in cards]
 
-
-@pager("amazon")
-def next_page_url(page: Page) -> str | None:
-    """The "Next page" link of the review pager (absent on the last page)."""
-    if page.text.lstrip().startswith("["):
-        return None
-    href = page.selector.css('[data-hook="pagination-bar"] li.a-last a::attr(href)').get()
-    return page.urljoin(href) if href else None
+    def next_url(self) -> str | None:
+        """The "Next page" link of the review pager (absent on the last page)."""
+        page = self.page
+        if page.text.lstrip().startswith("["):
+            return None
+        href = page.selector.css('[data-hook="pagination-bar"] li.a-last a::attr(href)').get()
+        return page.urljoin(href) if href else None

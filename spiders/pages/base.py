@@ -134,6 +134,31 @@ class Page:
             return self.url
 
 
+class PageObject:
+    """One fetched page of one site, read: the protocol every site adapter follows.
+
+    A subclass registered with :func:`spiders.pages.registry.site` is the site's adapter.
+    ``mentions()`` is required; ``next_url()`` (the next page of the same listing or
+    thread) and ``follow_urls()`` (other pages to read with the same adapter: the threads
+    of a board) default to "none". A page that is not in the site's shape raises
+    :class:`MalformedPage`, from ``__init__`` (shape checked once) or from ``mentions()``.
+    Page objects hold every selector of their site, import no Scrapy and never evaluate
+    page content, so ``vocwatch parse``, fixtures and spiders all read pages the same way.
+    """
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def mentions(self) -> list[Mention]:
+        raise NotImplementedError
+
+    def next_url(self) -> str | None:
+        return None
+
+    def follow_urls(self) -> list[str]:
+        return []
+
+
 # --- the types a page object hands on -------------------------------------------------
 
 STR_FIELDS = ("external_id", "author", "author_region", "title", "published_raw", "reply_text", "variant",

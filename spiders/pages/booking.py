@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from crawlers.items import Mention
-from spiders.pages.base import MalformedPage, Page
+from spiders.pages.base import MalformedPage, Page, PageObject
 from spiders.pages.registry import site
 from spiders.pages.reviewkit import dig, ident, number, obj, review
 
@@ -40,12 +40,14 @@ def _node(card: dict[str, Any], page: Page) -> Mention:
 
 
 @site(SITE)
-def booking_mentions(page: Page) -> list[Mention]:
-    """One review per ``ReviewCard`` node (a bare list or under ``reviewCards``)."""
-    data = page.json()
-    if isinstance(data, dict):
-        data = data.get("reviewCards")
-    if not isinstance(data, list):
-        raise MalformedPage(f"{page.url}: no ReviewCard list")
-    cards = [c for c in data if isinstance(c, dict) and c.get("__typename", "ReviewCard") == "ReviewCard"]
-    return [m for m in (_node(c, page) for c in cards) if m.text or m.rating is not None]
+class BookingPage(PageObject):
+    def mentions(self) -> list[Mention]:
+        """One review per ``ReviewCard`` node (a bare list or under ``reviewCards``)."""
+        page = self.page
+        data = page.json()
+        if isinstance(data, dict):
+            data = data.get("reviewCards")
+        if not isinstance(data, list):
+            raise MalformedPage(f"{page.url}: no ReviewCard list")
+        cards = [c for c in data if isinstance(c, dict) and c.get("__typename", "ReviewCard") == "ReviewCard"]
+        return [m for m in (_node(c, page) for c in cards) if m.text or m.rating is not None]

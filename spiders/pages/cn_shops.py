@@ -19,11 +19,11 @@ from typing import Any
 
 from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
-from spiders.pages.base import MalformedPage, Page
+from spiders.pages.base import MalformedPage, Page, PageObject
 from spiders.pages.cn_common import as_int, query
 from spiders.pages.jsdata import load_js
 from spiders.pages.paging import with_query
-from spiders.pages.registry import pager, site
+from spiders.pages.registry import site
 from spiders.pages.reviewkit import dicts, ident, rating_fields, string
 
 FOLLOW_UP = "\n追评："
@@ -53,42 +53,43 @@ def _jd_comments(page: Page) -> tuple[list[dict[str, Any]], dict[str, Any]]:
 
 
 @site("jd")
-def jd_mentions(page: Page) -> list[Mention]:
-    """JD product comments: 5-star score, colour/size variant, buyer province, shop reply."""
-    out = []
-    for c in _jd_comments(page)[0]:
-        reply = next(iter(dicts(c.get("replies"))), {})
-        after = c.get("afterUserComment") if isinstance(c.get("afterUserComment"), dict) else {}
-        variant = " ".join(" ".join(v.split()) for k in ("productColor", "productSize") if (v := _shown(c.get(k))))
-        out.append(Mention(
-            site="jd",
-            kind="review",
-            url=page.url,
-            external_id=ident(c.get("id")),
-            text=_with_follow_up(c.get("content"), after.get("content")),
-            author=c.get("nickname"),
-            author_region=c.get("location") or None,
-            **rating_fields(c.get("score"), 5.0),
-            published_raw=c.get("creationTime"),
-            published_at=page.parse_date(c.get("creationTime")),
-            likes=parse_count(c.get("usefulVoteCount")),
-            comments=parse_count(c.get("replyCount")),
-            reply_text=clean_text(reply.get("content")) or None,
-            reply_at=page.parse_date(reply.get("creationTime")),
-            variant=variant or None,
-        ))
-    return out
+class JdPage(PageObject):
+    def mentions(self) -> list[Mention]:
+        """JD product comments: 5-star score, colour/size variant, buyer province, shop reply."""
+        page = self.page
+        out = []
+        for c in _jd_comments(page)[0]:
+            reply = next(iter(dicts(c.get("replies"))), {})
+            after = c.get("afterUserComment") if isinstance(c.get("afterUserComment"), dict) else {}
+            variant = " ".join(" ".join(v.split()) for k in ("productColor", "productSize") if (v := _shown(c.get(k))))
+            out.append(Mention(
+                site="jd",
+                kind="review",
+                url=page.url,
+                external_id=ident(c.get("id")),
+                text=_with_follow_up(c.get("content"), after.get("content")),
+                author=c.get("nickname"),
+                author_region=c.get("location") or None,
+                **rating_fields(c.get("score"), 5.0),
+                published_raw=c.get("creationTime"),
+                published_at=page.parse_date(c.get("creationTime")),
+                likes=parse_count(c.get("usefulVoteCount")),
+                comments=parse_count(c.get("replyCount")),
+                reply_text=clean_text(reply.get("content")) or None,
+                reply_at=page.parse_date(reply.get("creationTime")),
+                variant=variant or None,
+            ))
+        return out
 
-
-@pager("jd")
-def jd_next_url(page: Page) -> str | None:
-    """Next ``page=`` of productPageComments (0-based); None past ``maxPage`` or when empty."""
-    comments, data = _jd_comments(page)
-    current = as_int(query(page.url).get("page"))
-    last = as_int(data.get("maxPage"))
-    if not comments or current is None or (last is not None and current + 1 >= last):
-        return None
-    return with_query(page.url, page=current + 1)
+    def next_url(self) -> str | None:
+        """Next ``page=`` of productPageComments (0-based); None past ``maxPage`` or when empty."""
+        page = self.page
+        comments, data = _jd_comments(page)
+        current = as_int(query(page.url).get("page"))
+        last = as_int(data.get("maxPage"))
+        if not comments or current is None or (last is not None and current + 1 >= last):
+            return None
+        return with_query(page.url, page=current + 1)
 
 
 # --- Taobao H5 mtop.wdetail.getitemrates -----------------------------------------------
@@ -103,44 +104,45 @@ def _taobao_data(page: Page) -> dict[str, Any]:
 
 
 @site("taobao")
-def taobao_mentions(page: Page) -> list[Mention]:
-    """Taobao rates. ``rateType`` (1 good / 0 neutral / -1 bad) is a verdict, not a star
-    score, so ``rating`` stays empty; the date is day-precision (midnight Shanghai)."""
-    out = []
-    for r in dicts(_taobao_data(page).get("rateList")):
-        appended = r.get("appendedFeed") if isinstance(r.get("appendedFeed"), dict) else {}
-        sku = r.get("skuMap") if isinstance(r.get("skuMap"), dict) else {}
-        variant = "; ".join(f"{k}:{v}" for k, raw in sku.items() if (v := _shown(raw)))
-        replies = [clean_text(x) for x in (r.get("reply"), appended.get("reply")) if clean_text(x)]
-        out.append(Mention(
-            site="taobao",
-            kind="review",
-            url=page.url,
-            external_id=ident(r.get("id")),
-            text=_with_follow_up(r.get("feedback"), appended.get("appendedFeedback")),
-            author=r.get("userNick"),
-            published_raw=r.get("feedbackDate"),
-            published_at=page.parse_date(r.get("feedbackDate")),
-            reply_text="\n".join(replies) or None,
-            variant=variant or None,
-        ))
-    return out
+class TaobaoPage(PageObject):
+    def mentions(self) -> list[Mention]:
+        """Taobao rates. ``rateType`` (1 good / 0 neutral / -1 bad) is a verdict, not a star
+        score, so ``rating`` stays empty; the date is day-precision (midnight Shanghai)."""
+        page = self.page
+        out = []
+        for r in dicts(_taobao_data(page).get("rateList")):
+            appended = r.get("appendedFeed") if isinstance(r.get("appendedFeed"), dict) else {}
+            sku = r.get("skuMap") if isinstance(r.get("skuMap"), dict) else {}
+            variant = "; ".join(f"{k}:{v}" for k, raw in sku.items() if (v := _shown(raw)))
+            replies = [clean_text(x) for x in (r.get("reply"), appended.get("reply")) if clean_text(x)]
+            out.append(Mention(
+                site="taobao",
+                kind="review",
+                url=page.url,
+                external_id=ident(r.get("id")),
+                text=_with_follow_up(r.get("feedback"), appended.get("appendedFeedback")),
+                author=r.get("userNick"),
+                published_raw=r.get("feedbackDate"),
+                published_at=page.parse_date(r.get("feedbackDate")),
+                reply_text="\n".join(replies) or None,
+                variant=variant or None,
+            ))
+        return out
 
-
-@pager("taobao")
-def taobao_next_url(page: Page) -> str | None:
-    """Bump ``pageNo`` inside the mtop ``data`` JSON parameter, up to ``totalPage``."""
-    inner = _taobao_data(page)
-    try:
-        params = json.loads(query(page.url).get("data") or "")
-    except (ValueError, RecursionError):
-        return None
-    current = as_int(params.get("pageNo")) if isinstance(params, dict) else None
-    last = as_int(inner.get("totalPage"))
-    if not inner.get("rateList") or current is None or (last is not None and current >= last):
-        return None
-    params["pageNo"] = current + 1
-    return with_query(page.url, data=json.dumps(params, separators=(",", ":"), ensure_ascii=False))
+    def next_url(self) -> str | None:
+        """Bump ``pageNo`` inside the mtop ``data`` JSON parameter, up to ``totalPage``."""
+        page = self.page
+        inner = _taobao_data(page)
+        try:
+            params = json.loads(query(page.url).get("data") or "")
+        except (ValueError, RecursionError):
+            return None
+        current = as_int(params.get("pageNo")) if isinstance(params, dict) else None
+        last = as_int(inner.get("totalPage"))
+        if not inner.get("rateList") or current is None or (last is not None and current >= last):
+            return None
+        params["pageNo"] = current + 1
+        return with_query(page.url, data=json.dumps(params, separators=(",", ":"), ensure_ascii=False))
 
 
 # --- Ele.me shop ratings -----------------------------------------------------------------
@@ -156,42 +158,43 @@ def _eleme_ratings(page: Page) -> list[dict[str, Any]]:
 
 
 @site("eleme")
-def eleme_mentions(page: Page) -> list[Mention]:
-    """Ele.me ratings: 5-star score, dishes rated as ``variant``, merchant reply with time.
+class ElemePage(PageObject):
+    def mentions(self) -> list[Mention]:
+        """Ele.me ratings: 5-star score, dishes rated as ``variant``, merchant reply with time.
 
-    A star-only rating keeps ``text == ""``: the clean pipeline drops it under its
-    ``missing_text`` reason, so it is counted, not silently lost.
-    """
-    out = []
-    for r in _eleme_ratings(page):
-        reply = r.get("reply") if isinstance(r.get("reply"), dict) else {}
-        dishes = [clean_text(f.get("rate_name")) for f in dicts(r.get("food_ratings"))]
-        author = string(r.get("username"))
-        out.append(Mention(
-            site="eleme",
-            kind="review",
-            url=page.url,
-            external_id=ident(r.get("order_id")),
-            text=clean_text(r.get("rating_text")),
-            author=None if author in ANONYMOUS else author,
-            **rating_fields(r.get("rating"), 5.0),
-            published_raw=r.get("rated_at"),
-            published_at=page.parse_date(r.get("rated_at")),
-            reply_text=clean_text(reply.get("content")) or None,
-            reply_at=page.parse_date(reply.get("created_at")),
-            variant="、".join(d for d in dishes if d) or None,
-        ))
-    return out
+        A star-only rating keeps ``text == ""``: the clean pipeline drops it under its
+        ``missing_text`` reason, so it is counted, not silently lost.
+        """
+        page = self.page
+        out = []
+        for r in _eleme_ratings(page):
+            reply = r.get("reply") if isinstance(r.get("reply"), dict) else {}
+            dishes = [clean_text(f.get("rate_name")) for f in dicts(r.get("food_ratings"))]
+            author = string(r.get("username"))
+            out.append(Mention(
+                site="eleme",
+                kind="review",
+                url=page.url,
+                external_id=ident(r.get("order_id")),
+                text=clean_text(r.get("rating_text")),
+                author=None if author in ANONYMOUS else author,
+                **rating_fields(r.get("rating"), 5.0),
+                published_raw=r.get("rated_at"),
+                published_at=page.parse_date(r.get("rated_at")),
+                reply_text=clean_text(reply.get("content")) or None,
+                reply_at=page.parse_date(reply.get("created_at")),
+                variant="、".join(d for d in dishes if d) or None,
+            ))
+        return out
 
-
-@pager("eleme")
-def eleme_next_url(page: Page) -> str | None:
-    """Next ``offset`` (+``limit``, default 20) while a full page came back."""
-    params = query(page.url)
-    offset, limit = as_int(params.get("offset")) or 0, as_int(params.get("limit")) or 20
-    if len(_eleme_ratings(page)) < limit:
-        return None
-    return with_query(page.url, offset=offset + limit, limit=limit)
+    def next_url(self) -> str | None:
+        """Next ``offset`` (+``limit``, default 20) while a full page came back."""
+        page = self.page
+        params = query(page.url)
+        offset, limit = as_int(params.get("offset")) or 0, as_int(params.get("limit")) or 20
+        if len(_eleme_ratings(page)) < limit:
+            return None
+        return with_query(page.url, offset=offset + limit, limit=limit)
 
 
 # --- Qunar touch hotel comments ----------------------------------------------------------
@@ -207,32 +210,33 @@ def _qunar_data(page: Page) -> dict[str, Any]:
 
 
 @site("qunar")
-def qunar_mentions(page: Page) -> list[Mention]:
-    """Qunar hotel reviews: title, 5-point score, useful votes, reply count."""
-    out = []
-    for c in dicts(_qunar_data(page)["commentData"].get("comments")):
-        out.append(Mention(
-            site="qunar",
-            kind="review",
-            url=page.url,
-            external_id=ident(c.get("commentId")),
-            text=clean_text(c.get("content")),
-            title=clean_text(c.get("title")) or None,
-            author=c.get("author"),
-            **rating_fields(c.get("score"), 5.0),
-            published_raw=c.get("date"),
-            published_at=page.parse_date(c.get("date")),
-            likes=parse_count(c.get("numOfUseful")),
-            comments=parse_count(c.get("replyNum")),
-        ))
-    return out
+class QunarPage(PageObject):
+    def mentions(self) -> list[Mention]:
+        """Qunar hotel reviews: title, 5-point score, useful votes, reply count."""
+        page = self.page
+        out = []
+        for c in dicts(_qunar_data(page)["commentData"].get("comments")):
+            out.append(Mention(
+                site="qunar",
+                kind="review",
+                url=page.url,
+                external_id=ident(c.get("commentId")),
+                text=clean_text(c.get("content")),
+                title=clean_text(c.get("title")) or None,
+                author=c.get("author"),
+                **rating_fields(c.get("score"), 5.0),
+                published_raw=c.get("date"),
+                published_at=page.parse_date(c.get("date")),
+                likes=parse_count(c.get("numOfUseful")),
+                comments=parse_count(c.get("replyNum")),
+            ))
+        return out
 
-
-@pager("qunar")
-def qunar_next_url(page: Page) -> str | None:
-    """``page=currentPageNum+1`` up to ``totalPageNum``."""
-    inner = _qunar_data(page)
-    current, last = as_int(inner.get("currentPageNum")), as_int(inner.get("totalPageNum"))
-    if current is None or last is None or current >= last:
-        return None
-    return with_query(page.url, page=current + 1)
+    def next_url(self) -> str | None:
+        """``page=currentPageNum+1`` up to ``totalPageNum``."""
+        page = self.page
+        inner = _qunar_data(page)
+        current, last = as_int(inner.get("currentPageNum")), as_int(inner.get("totalPageNum"))
+        if current is None or last is None or current >= last:
+            return None
+        return with_query(page.url, page=current + 1)

@@ -22,8 +22,8 @@ from parsel import Selector
 
 from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
-from spiders.pages.base import MalformedPage, Page, html_selector
-from spiders.pages.registry import pager, site
+from spiders.pages.base import MalformedPage, Page, PageObject, html_selector
+from spiders.pages.registry import site
 from spiders.pages.reviewkit import rating_fields
 
 GLYPH = "\ufffd"
@@ -47,39 +47,40 @@ def _text(html: str | None) -> str:
 
 
 @site("dianping")
-def dianping_mentions(page: Page) -> list[Mention]:
-    sel = _selector(page)
-    items = sel.css("li.comment-item")
-    if not items and not sel.css("#review-list, .reviews-items, .comment-list"):
-        raise MalformedPage(f"{page.url}: no Dianping review list")
-    out = []
-    for it in items:
-        body = it.css("div.J-info-all p.desc").get() or it.css("div.J-info-short p.desc").get()
-        stars = _STARS_RE.search(it.css("span.sml-rank-stars::attr(class)").get() or "")
-        when = clean_text(it.css("span.time::text").get()) or None
-        follow = it.css("div.comment-follows")
-        reply_when = clean_text(follow.css("span.date::text").get()) or None
-        out.append(Mention(
-            site="dianping",
-            kind="review",
-            url=page.url,
-            external_id=it.css("a.J-praise::attr(data-id)").get(),
-            text=_text(body),
-            author=clean_text(it.css("a.name::text").get()) or None,
-            **rating_fields(int(stars.group(1)) if stars else None, 50.0),
-            published_raw=when,
-            published_at=page.parse_date(when),
-            likes=parse_count(clean_text("".join(it.css("a.J-praise::text").getall()))),
-            comments=parse_count(clean_text(it.css('a[href*="/review/"]::text').get())),
-            reply_text=_text(follow.css("p.desc").get()) or None,
-            reply_at=page.parse_date(reply_when),
-        ))
-    return out
+class DianpingPage(PageObject):
+    def mentions(self) -> list[Mention]:
+        page = self.page
+        sel = _selector(page)
+        items = sel.css("li.comment-item")
+        if not items and not sel.css("#review-list, .reviews-items, .comment-list"):
+            raise MalformedPage(f"{page.url}: no Dianping review list")
+        out = []
+        for it in items:
+            body = it.css("div.J-info-all p.desc").get() or it.css("div.J-info-short p.desc").get()
+            stars = _STARS_RE.search(it.css("span.sml-rank-stars::attr(class)").get() or "")
+            when = clean_text(it.css("span.time::text").get()) or None
+            follow = it.css("div.comment-follows")
+            reply_when = clean_text(follow.css("span.date::text").get()) or None
+            out.append(Mention(
+                site="dianping",
+                kind="review",
+                url=page.url,
+                external_id=it.css("a.J-praise::attr(data-id)").get(),
+                text=_text(body),
+                author=clean_text(it.css("a.name::text").get()) or None,
+                **rating_fields(int(stars.group(1)) if stars else None, 50.0),
+                published_raw=when,
+                published_at=page.parse_date(when),
+                likes=parse_count(clean_text("".join(it.css("a.J-praise::text").getall()))),
+                comments=parse_count(clean_text(it.css('a[href*="/review/"]::text').get())),
+                reply_text=_text(follow.css("p.desc").get()) or None,
+                reply_at=page.parse_date(reply_when),
+            ))
+        return out
 
-
-@pager("dianping")
-def dianping_next_url(page: Page) -> str | None:
-    """The ``review_all`` list from a shop page, else the ``NextPage`` link of a list page."""
-    sel = _selector(page)
-    href = sel.css("a.NextPage::attr(href)").get() or sel.css("p.comment-all a::attr(href)").get()
-    return page.urljoin(href) if href else None
+    def next_url(self) -> str | None:
+        """The ``review_all`` list from a shop page, else the ``NextPage`` link of a list page."""
+        page = self.page
+        sel = _selector(page)
+        href = sel.css("a.NextPage::attr(href)").get() or sel.css("p.comment-all a::attr(href)").get()
+        return page.urljoin(href) if href else None

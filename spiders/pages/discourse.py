@@ -12,10 +12,10 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from crawlers.items import Mention
-from spiders.pages.base import MalformedPage, Page
+from spiders.pages.base import MalformedPage, Page, PageObject
 from spiders.pages.htmltext import html_text
 from spiders.pages.paging import with_query
-from spiders.pages.registry import pager, site
+from spiders.pages.registry import site
 from spiders.pages.reviewkit import dicts, dig, ident, obj, string
 
 LIKE_ACTION = 2
@@ -32,7 +32,8 @@ def _likes(post: dict[str, Any]) -> int | None:
     return None
 
 
-class DiscoursePage:
+@site("discourse", id_scope="host")  # post ids count up per forum
+class DiscoursePage(PageObject):
     def __init__(self, page: Page) -> None:
         self.page = page
         data = page.json()
@@ -90,14 +91,3 @@ class DiscoursePage:
                 likes=_likes(p), comments=p.get("reply_count"),
             ))
         return out
-
-
-@site("discourse", id_scope="host")  # post ids count up per forum
-def discourse(page: Page) -> list[Mention]:
-    return DiscoursePage(page).mentions()
-
-
-@pager("discourse")
-def discourse_next_url(page: Page) -> str | None:
-    """The next page of the same listing or thread (see ``DiscoursePage.next_url``)."""
-    return DiscoursePage(page).next_url()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crawlers.items import Mention
-from spiders.pages.base import MalformedPage, Page, well_typed, xml_selector
+from spiders.pages.base import MalformedPage, Page, PageObject, well_typed, xml_selector
 from spiders.pages.htmltext import html_text
 from spiders.pages.registry import site
 
@@ -11,7 +11,7 @@ _NS = {"atom": "http://www.w3.org/2005/Atom", "dc": "http://purl.org/dc/elements
        "content": "http://purl.org/rss/1.0/modules/content/"}
 
 
-class FeedPage:
+class FeedPage(PageObject):
     def __init__(self, page: Page) -> None:
         self.page = page
         try:
@@ -57,11 +57,13 @@ class FeedPage:
 
 
 @site("rss", id_scope="host")  # a guid is unique within its publisher only
-def rss(page: Page) -> list[Mention]:
-    """Feed entries with text and title cleaned (descriptions are escaped HTML); an entry
-    whose description is only a tracking pixel (feedburner deal feeds) is its title."""
-    out = FeedPage(page).mentions()
-    for m in out:
-        m.site, m.title = "rss", html_text(m.title) or None
-        m.text = html_text(m.text) or m.title or ""
-    return out
+class RssPage(PageObject):
+    def mentions(self) -> list[Mention]:
+        """Feed entries with text and title cleaned (descriptions are escaped HTML); an entry
+        whose description is only a tracking pixel (feedburner deal feeds) is its title."""
+        page = self.page
+        out = FeedPage(page).mentions()
+        for m in out:
+            m.site, m.title = "rss", html_text(m.title) or None
+            m.text = html_text(m.text) or m.title or ""
+        return out

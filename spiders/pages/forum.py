@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from crawlers.items import Mention
-from spiders.pages.base import Page, well_typed
+from spiders.pages.base import Page, PageObject, well_typed
 
 
-class ForumListingPage:
+class ForumListingPage(PageObject):
     def __init__(self, page: Page) -> None:
         page.require_html("a forum listing")
         self.page = page
 
-    def thread_urls(self) -> list[str]:
+    def mentions(self) -> list[Mention]:
+        return []  # a listing names threads; their pages hold the posts
+
+    def follow_urls(self) -> list[str]:
         return [self.page.urljoin(h) for h in self.page.selector.css("a.thread::attr(href)").getall()]
 
     def next_url(self) -> str | None:
@@ -19,7 +22,7 @@ class ForumListingPage:
         return self.page.urljoin(href) if href else None
 
 
-class ForumThreadPage:
+class ForumThreadPage(PageObject):
     def __init__(self, page: Page) -> None:
         page.require_html("a forum thread")
         self.page = page

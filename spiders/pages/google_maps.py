@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from crawlers.items import Mention
-from spiders.pages.base import MalformedPage, Page
+from spiders.pages.base import MalformedPage, Page, PageObject
 from spiders.pages.jsdata import load_js
 from spiders.pages.registry import site
 from spiders.pages.reviewkit import number, review
@@ -72,12 +72,14 @@ def _entries(data: Any) -> list[Any]:
 
 
 @site(SITE)
-def google_maps_mentions(page: Page) -> list[Mention]:
-    """Reviews from a place JSON or a reviews-RPC response."""
-    data = load(page)
-    if not isinstance(data, list):
-        raise MalformedPage(f"{page.url}: not a Maps array")
-    return [m for m in (_review(e, page) for e in _entries(data) if isinstance(e, list)) if m]
+class GoogleMapsPage(PageObject):
+    def mentions(self) -> list[Mention]:
+        """Reviews from a place JSON or a reviews-RPC response."""
+        page = self.page
+        data = load(page)
+        if not isinstance(data, list):
+            raise MalformedPage(f"{page.url}: not a Maps array")
+        return [m for m in (_review(e, page) for e in _entries(data) if isinstance(e, list)) if m]
 
 
 def next_page_token(page: Page) -> str | None:

@@ -19,9 +19,9 @@ from parsel import Selector
 
 from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
-from spiders.pages.base import MalformedPage, Page
+from spiders.pages.base import MalformedPage, Page, PageObject
 from spiders.pages.htmltext import html_text
-from spiders.pages.registry import pager, site
+from spiders.pages.registry import site
 from spiders.pages.reviewkit import dicts, ident
 
 ITEM = "https://news.ycombinator.com/item?id={}"
@@ -40,7 +40,8 @@ def _squash(s: str | None) -> str | None:
     return " ".join(s.split()) or None if s else None
 
 
-class HackerNewsPage:
+@site("hackernews")
+class HackerNewsPage(PageObject):
     def __init__(self, page: Page) -> None:
         self.page = page
 
@@ -137,14 +138,3 @@ class HackerNewsPage:
     def _when_epoch(self, ts: Any) -> dict[str, Any]:
         return {"published_raw": None if ts is None or isinstance(ts, dict | list) else str(ts),
                 "published_at": self.page.parse_date(ts)}
-
-
-@site("hackernews")
-def hackernews(page: Page) -> list[Mention]:
-    return HackerNewsPage(page).mentions()
-
-
-@pager("hackernews")
-def hackernews_next_url(page: Page) -> str | None:
-    """The next page of the same listing or thread (see ``HackerNewsPage.next_url``)."""
-    return HackerNewsPage(page).next_url()

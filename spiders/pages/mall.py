@@ -6,13 +6,13 @@ from typing import Any
 
 from crawlers.items import Mention
 from crawlers.processors import parse_count
-from spiders.pages.base import MalformedPage, Page, well_typed
+from spiders.pages.base import MalformedPage, Page, PageObject, well_typed
 from spiders.pages.reviewkit import dicts, ident, number, obj
 
 MALL_SCALE = 5.0
 
 
-class MallCommentsPage:
+class MallCommentsPage(PageObject):
     def __init__(self, page: Page) -> None:
         self.page = page
         data = page.json()

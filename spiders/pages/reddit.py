@@ -23,10 +23,10 @@ from urllib.parse import urlsplit
 
 from crawlers.items import Mention
 from crawlers.processors import clean_text
-from spiders.pages.base import MalformedPage, Page
+from spiders.pages.base import MalformedPage, Page, PageObject
 from spiders.pages.htmltext import html_text
 from spiders.pages.paging import with_query
-from spiders.pages.registry import pager, site
+from spiders.pages.registry import site
 from spiders.pages.reviewkit import dicts, dig, ident, obj, string
 
 API = "https://oauth.reddit.com"
@@ -99,7 +99,8 @@ def _things(children: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], di
             stack.extend(reversed(dicts(dig(data, "replies", "data", "children"))))
 
 
-class RedditPage:
+@site("reddit")
+class RedditPage(PageObject):
     def __init__(self, page: Page) -> None:
         self.page = page
         self.api_url = page.url
@@ -207,14 +208,3 @@ class RedditPage:
                     likes=d.get("score"), comments=d.get("numComments"),
                 ))
         return out
-
-
-@site("reddit")
-def reddit(page: Page) -> list[Mention]:
-    return RedditPage(page).mentions()
-
-
-@pager("reddit")
-def reddit_next_url(page: Page) -> str | None:
-    """The next page of the same listing or thread (see ``RedditPage.next_url``)."""
-    return RedditPage(page).next_url()

@@ -1,87 +1,90 @@
 """Site adapters by name: which page object reads a saved or fetched page of each site.
 
-Every real-site page object registers itself with :func:`site` under the site's name
-(``"jd"``, ``"tripadvisor"``, ...), so ``vocwatch parse FILE --site NAME``, the spiders and
-the tests find it in one place. An adapter is a function ``Page -> list[Mention]`` that
-raises :class:`~spiders.pages.base.MalformedPage` for a page it cannot read; it never
-evaluates page content and imports no Scrapy.
+Every real-site page object is a :class:`~spiders.pages.base.PageObject` subclass that
+registers itself with :func:`site` under the site's name (``"jd"``, ``"tripadvisor"``,
+...), so ``vocwatch parse FILE --site NAME``, the spiders, the fixtures and the tests find
+it in one place and read a page the same way: one page object per page, which gives the
+mentions, the next page and the pages to follow. Page objects never evaluate page
+content and import no Scrapy.
 """
 
 from __future__ import annotations
 
-import functools
 import importlib
 import pkgutil
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cache
+from typing import TypeVar
 
 from crawlers.items import ID_SCOPES, Mention
-from spiders.pages.base import Page, well_typed
+from spiders.pages.base import Page, PageObject, well_typed
 
-Adapter = Callable[[Page], list[Mention]]
-Pager = Callable[[Page], "str | None"]
-_ADAPTERS: dict[str, Adapter] = {}
-_PAGERS: dict[str, Pager] = {}
-_ID_SCOPES: dict[str, str] = {}
+P = TypeVar("P", bound=type[PageObject])
 
 
-def _same(registered: Callable[..., object] | None, fn: Callable[..., object]) -> bool:
-    return registered is None or getattr(registered, "__wrapped__", registered) is fn
+@dataclass(frozen=True)
+class Reading:
+    """What one page gave: its mentions (well typed), the next page of the same listing
+    or thread (None: last page), and other pages to read with the same adapter."""
+
+    mentions: list[Mention]
+    next_url: str | None = None
+    follow_urls: list[str] = field(default_factory=list)
 
 
-def site(name: str, *, id_scope: str = "global") -> Callable[[Adapter], Adapter]:
-    """Decorator: register ``fn`` as the adapter for site ``name`` (one per name).
+def _url(value: object) -> str | None:
+    """Anything but a non-empty string is "no URL"."""
+    return value if isinstance(value, str) and value else None
+
+
+@dataclass(frozen=True)
+class SiteAdapter:
+    """A registered site: its name, its page object and where its ids are unique."""
+
+    name: str
+    page_object: type[PageObject]
+    id_scope: str
+
+    def read(self, page: Page) -> Reading:
+        """``page`` read by one instance of the site's page object. Every mention is
+        passed through :func:`~spiders.pages.base.well_typed` (a dict where the site's
+        JSON should have a nickname never leaves here, whatever the page object forgot);
+        URLs that are not non-empty strings are dropped. Raises MalformedPage."""
+        po = self.page_object(page)
+        mentions = [well_typed(m) for m in po.mentions() if isinstance(m, Mention)]
+        follow = po.follow_urls()
+        return Reading(mentions, _url(po.next_url()),
+                       [u for u in follow if _url(u)] if isinstance(follow, list) else [])
+
+    def __call__(self, page: Page) -> list[Mention]:
+        """The mentions of ``page`` (``read(page).mentions``)."""
+        return self.read(page).mentions
+
+
+_SITES: dict[str, SiteAdapter] = {}
+
+
+def site(name: str, *, id_scope: str = "global"):  # type: ignore[no-untyped-def]
+    """Class decorator: register a PageObject subclass as the adapter of site ``name``
+    (one per name; the same class again, a module reloaded, is fine).
 
     ``id_scope`` says where the site keeps the ids the adapter reads unique (one of
     ``crawlers.items.ID_SCOPES``): ``global`` for platform-wide ids (a Weibo status id, a
     JD comment id), ``host`` for software many sites run (a Discourse post id is unique
-    only on its own forum), ``url`` for ids unique only within one listing.
-
-    The adapter is returned (and registered) wrapped so that every mention it yields is
-    well typed (:func:`~spiders.pages.base.well_typed`): a dict where the site's JSON
-    should have a nickname never leaves the page object, whatever the adapter forgot."""
+    only on its own forum), ``url`` for ids unique only within one listing."""
     if id_scope not in ID_SCOPES:
         raise ValueError(f"site {name!r}: id_scope must be one of {', '.join(ID_SCOPES)}")
 
-    def register(fn: Adapter) -> Adapter:
-        if not _same(_ADAPTERS.get(name), fn):
+    def register(cls: P) -> P:
+        if not (isinstance(cls, type) and issubclass(cls, PageObject)):
+            raise TypeError(f"site {name!r}: an adapter is a PageObject subclass, not {cls!r}")
+        known = _SITES.get(name)
+        if known is not None and (known.page_object.__module__, known.page_object.__qualname__) != (cls.__module__, cls.__qualname__):
             raise ValueError(f"two adapters for site {name!r}")
-
-        @functools.wraps(fn)
-        def typed(page: Page) -> list[Mention]:
-            return [well_typed(m) for m in fn(page) if isinstance(m, Mention)]
-
-        _ADAPTERS[name] = typed
-        _ID_SCOPES[name] = id_scope
-        return typed
+        _SITES[name] = SiteAdapter(name, cls, id_scope)
+        return cls
 
     return register
-
-
-def pager(name: str) -> Callable[[Pager], Pager]:
-    """Decorator: register ``fn`` as site ``name``'s pagination rule, ``Page -> next URL or
-    None``, which the generic ``site`` spider follows (page numbers, cursors, offsets).
-    Returned wrapped, like an adapter: anything but a non-empty string is "no next page"."""
-
-    def register(fn: Pager) -> Pager:
-        if not _same(_PAGERS.get(name), fn):
-            raise ValueError(f"two pagination rules for site {name!r}")
-
-        @functools.wraps(fn)
-        def checked(page: Page) -> str | None:
-            url = fn(page)
-            return url if isinstance(url, str) and url else None
-
-        _PAGERS[name] = checked
-        return checked
-
-    return register
-
-
-def next_url_rule(name: str) -> Pager | None:
-    """Site ``name``'s pagination rule, or None for a site read one page at a time."""
-    _load_all()
-    return _PAGERS.get(name)
 
 
 @cache
@@ -94,21 +97,20 @@ def _load_all() -> None:
         importlib.import_module(f"spiders.pages.{mod.name}")
 
 
-def adapter(name: str) -> Adapter:
+def adapter(name: str) -> SiteAdapter:
     """The adapter of site ``name``; ``KeyError`` names the known sites."""
     _load_all()
     try:
-        return _ADAPTERS[name]
+        return _SITES[name]
     except KeyError:
-        raise KeyError(f"no adapter for site {name!r}; known: {', '.join(sorted(_ADAPTERS))}") from None
+        raise KeyError(f"no adapter for site {name!r}; known: {', '.join(sorted(_SITES))}") from None
 
 
 def id_scope(name: str) -> str:
     """Where site ``name`` keeps its ids unique (what its adapter declared)."""
-    adapter(name)
-    return _ID_SCOPES[name]
+    return adapter(name).id_scope
 
 
 def sites() -> list[str]:
     _load_all()
-    return sorted(_ADAPTERS)
+    return sorted(_SITES)

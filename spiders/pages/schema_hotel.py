@@ -17,7 +17,7 @@ from parsel import Selector
 
 from crawlers.items import Mention
 from crawlers.processors import parse_count
-from spiders.pages.base import Page, well_typed
+from spiders.pages.base import Page, PageObject, well_typed
 from spiders.pages.reviewkit import ident, number, obj
 
 _SCORE = re.compile(r"(\d+(?:[.,]\d+)?)\s*/\s*(\d+(?:[.,]\d+)?)")
@@ -55,7 +55,7 @@ def _name(value: Any) -> str | None:
     return ident(value)
 
 
-class SchemaHotelReviewPage:
+class SchemaHotelReviewPage(PageObject):
     """One page of a hotel's reviews (StayAdvisor-style markup)."""
 
     def __init__(self, page: Page) -> None:

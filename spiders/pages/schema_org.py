@@ -15,7 +15,7 @@ from typing import Any
 import extruct
 
 from crawlers.items import Mention
-from spiders.pages.base import Page
+from spiders.pages.base import Page, PageObject
 from spiders.pages.registry import site
 from spiders.pages.reviewkit import ident, number, review, string
 
@@ -98,13 +98,15 @@ def _mention(r: dict[str, Any], page: Page) -> Mention:
 
 
 @site(SITE, id_scope="url")  # any site's markup: an @id promises nothing beyond its page
-def schema_org_mentions(page: Page) -> list[Mention]:
-    """One review per schema.org ``Review`` with a body or a ``reviewRating`` (a rating-only
-    review is kept with text ``""``); an HTML page without any yields [], a JSON body is a
-    malformed page."""
-    page.require_html("schema.org markup")
-    out = [_mention(n, page) for n in _nodes(page) if "Review" in _types(n)]
-    return [m for m in out if m.text or m.rating is not None]
+class SchemaOrgPage(PageObject):
+    def mentions(self) -> list[Mention]:
+        """One review per schema.org ``Review`` with a body or a ``reviewRating`` (a rating-only
+        review is kept with text ``""``); an HTML page without any yields [], a JSON body is a
+        malformed page."""
+        page = self.page
+        page.require_html("schema.org markup")
+        out = [_mention(n, page) for n in _nodes(page) if "Review" in _types(n)]
+        return [m for m in out if m.text or m.rating is not None]
 
 
 def aggregate_ratings(page: Page) -> list[dict[str, float | None]]:

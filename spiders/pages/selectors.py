@@ -19,7 +19,7 @@ from parsel.selector import CannotRemoveElementWithoutParent, CannotRemoveElemen
 from config.selectors import XPATH, FieldRule, SelectorSpec
 from crawlers.items import Mention
 from crawlers.processors import clean_text, normalise_rating, parse_count
-from spiders.pages.base import MalformedPage, Page, well_typed
+from spiders.pages.base import MalformedPage, Page, PageObject, well_typed
 from spiders.pages.htmltext import html_text
 from spiders.pages.paging import with_query
 
@@ -76,7 +76,7 @@ def _drop(node: Selector) -> None:
         node.drop()
 
 
-class SelectorPage:
+class SelectorPage(PageObject):
     def __init__(self, page: Page, spec: SelectorSpec) -> None:
         self.page, self.spec = page, spec
         if spec.type == "html":

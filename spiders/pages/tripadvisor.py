@@ -25,8 +25,8 @@ from parsel import Selector, SelectorList
 
 from crawlers.items import Mention
 from crawlers.processors import parse_count
-from spiders.pages.base import MalformedPage, Page
-from spiders.pages.registry import pager, site
+from spiders.pages.base import MalformedPage, Page, PageObject
+from spiders.pages.registry import site
 from spiders.pages.reviewkit import dig, number, review, string
 
 SITE = "tripadvisor"
@@ -124,22 +124,23 @@ def _json_mentions(page: Page) -> list[Mention]:
 
 
 @site(SITE)
-def tripadvisor_mentions(page: Page) -> list[Mention]:
-    """Reviews from any of the four TripAdvisor shapes (JSON output or HTML)."""
-    if page.text.lstrip().startswith("{"):
-        return _json_mentions(page)
-    if not page.selector.css("div[id^=expanded_review_], div.reviewSelector"):
-        raise MalformedPage(f"{page.url}: no TripAdvisor review cards")
-    return _html_mentions(page)
+class TripadvisorPage(PageObject):
+    def mentions(self) -> list[Mention]:
+        """Reviews from any of the four TripAdvisor shapes (JSON output or HTML)."""
+        page = self.page
+        if page.text.lstrip().startswith("{"):
+            return _json_mentions(page)
+        if not page.selector.css("div[id^=expanded_review_], div.reviewSelector"):
+            raise MalformedPage(f"{page.url}: no TripAdvisor review cards")
+        return _html_mentions(page)
 
-
-@pager("tripadvisor")
-def next_page_url(page: Page) -> str | None:
-    """The next review page (``-orNN-`` offset URL) from ``link[rel=next]`` or the pager."""
-    if page.text.lstrip().startswith("{"):
-        return None  # the JSON output carries no pager
-    href = page.selector.css('link[rel="next"]::attr(href), .pagination a.nav.next::attr(href)').get()
-    return page.urljoin(href) if href else None
+    def next_url(self) -> str | None:
+        """The next review page (``-orNN-`` offset URL) from ``link[rel=next]`` or the pager."""
+        page = self.page
+        if page.text.lstrip().startswith("{"):
+            return None  # the JSON output carries no pager
+        href = page.selector.css('link[rel="next"]::attr(href), .pagination a.nav.next::attr(href)').get()
+        return page.urljoin(href) if href else None
 
 
 def aggregate(page: Page) -> dict[str, float | None] | None:

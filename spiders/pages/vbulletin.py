@@ -12,16 +12,17 @@ import re
 
 from crawlers.items import Mention
 from crawlers.processors import parse_count
-from spiders.pages.base import MalformedPage, Page
+from spiders.pages.base import MalformedPage, Page, PageObject
 from spiders.pages.htmltext import html_text
-from spiders.pages.registry import pager, site
+from spiders.pages.registry import site
 
 _TITLE_PAGE_RE = re.compile(r"\s+-\s+Seite\s+\d+\s*$|\s+-\s+Page\s+\d+\s*$")
 _DROP = ("bbcode_container", "tapatalkSignatur")
 _USERNAME = "contains(concat(' ', normalize-space(@class), ' '), ' username ')"
 
 
-class VBulletinThreadPage:
+@site("forum_vbulletin", id_scope="host")  # post ids count up per forum
+class VBulletinThreadPage(PageObject):
     def __init__(self, page: Page) -> None:
         self.page = page
         self.sel = page.selector
@@ -63,14 +64,3 @@ class VBulletinThreadPage:
                 likes=parse_count(post.css(".dbtech-thanks-bubble-content::text").get()),
             ))
         return out
-
-
-@site("forum_vbulletin", id_scope="host")  # post ids count up per forum
-def forum_vbulletin(page: Page) -> list[Mention]:
-    return VBulletinThreadPage(page).mentions()
-
-
-@pager("forum_vbulletin")
-def forum_vbulletin_next_url(page: Page) -> str | None:
-    """The next page of the same listing or thread (see ``VBulletinThreadPage.next_url``)."""
-    return VBulletinThreadPage(page).next_url()

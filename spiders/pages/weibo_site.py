@@ -28,11 +28,11 @@ from parsel import Selector
 
 from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
-from spiders.pages.base import MalformedPage, Page, html_selector
+from spiders.pages.base import MalformedPage, Page, PageObject, html_selector
 from spiders.pages.cn_common import as_int, query
 from spiders.pages.jsdata import js_assignments, load_js
 from spiders.pages.paging import with_query
-from spiders.pages.registry import pager, site
+from spiders.pages.registry import site
 from spiders.pages.reviewkit import dicts, ident, obj
 
 REGIONS = frozenset(
@@ -210,35 +210,36 @@ def _is_html(page: Page) -> bool:
 
 
 @site("weibo")
-def weibo_mentions(page: Page) -> list[Mention]:
-    if _is_html(page):
-        return _wap_mentions(page, html_selector(page.text))
-    return [m for r in _responses(page) for m in _api_mentions(page, r)]
+class WeiboPage(PageObject):
+    def mentions(self) -> list[Mention]:
+        page = self.page
+        if _is_html(page):
+            return _wap_mentions(page, html_selector(page.text))
+        return [m for r in _responses(page) for m in _api_mentions(page, r)]
 
-
-@pager("weibo")
-def weibo_next_url(page: Page) -> str | None:
-    """The next page/cursor URL of any handled Weibo page, None at the end."""
-    if _is_html(page):
-        sel = html_selector(page.text)
-        href = sel.xpath('//div[@id="pagelist"]//a[normalize-space()="下页"]/@href').get()
-        return page.urljoin(href) if href else None
-    data = _responses(page)[0].get("data")
-    if not isinstance(data, dict):
-        return None
-    params = query(page.url)
-    if "cards" in data:
-        info = obj(data.get("cardlistInfo"))
-        if since_id := ident(info.get("since_id")):
-            return with_query(page.url, since_id=since_id)
-        current = as_int(info.get("page")) or as_int(params.get("page")) or 1
-        return with_query(page.url, page=current + 1) if _cards(data["cards"]) else None
-    if "max_id" in data:  # hotflow
-        cursor = as_int(data.get("max_id"))
-        if not cursor:
+    def next_url(self) -> str | None:
+        """The next page/cursor URL of any handled Weibo page, None at the end."""
+        page = self.page
+        if _is_html(page):
+            sel = html_selector(page.text)
+            href = sel.xpath('//div[@id="pagelist"]//a[normalize-space()="下页"]/@href').get()
+            return page.urljoin(href) if href else None
+        data = _responses(page)[0].get("data")
+        if not isinstance(data, dict):
             return None
-        return with_query(page.url, max_id=cursor, max_id_type=ident(data.get("max_id_type")) or 0)
-    if isinstance(data.get("data"), list):  # comments/show
-        current, last = as_int(params.get("page")) or 1, as_int(data.get("max"))
-        return with_query(page.url, page=current + 1) if last and current < last else None
-    return None
+        params = query(page.url)
+        if "cards" in data:
+            info = obj(data.get("cardlistInfo"))
+            if since_id := ident(info.get("since_id")):
+                return with_query(page.url, since_id=since_id)
+            current = as_int(info.get("page")) or as_int(params.get("page")) or 1
+            return with_query(page.url, page=current + 1) if _cards(data["cards"]) else None
+        if "max_id" in data:  # hotflow
+            cursor = as_int(data.get("max_id"))
+            if not cursor:
+                return None
+            return with_query(page.url, max_id=cursor, max_id_type=ident(data.get("max_id_type")) or 0)
+        if isinstance(data.get("data"), list):  # comments/show
+            current, last = as_int(params.get("page")) or 1, as_int(data.get("max"))
+            return with_query(page.url, page=current + 1) if last and current < last else None
+        return None

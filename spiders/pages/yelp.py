@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from crawlers.items import Mention
-from spiders.pages.base import MalformedPage, Page
+from spiders.pages.base import MalformedPage, Page, PageObject
 from spiders.pages.registry import site
 from spiders.pages.reviewkit import dig, number, obj, review, string
 
@@ -36,15 +36,17 @@ def _snippet(b: dict[str, Any], page: Page) -> Mention:
 
 
 @site(SITE)
-def yelp_mentions(page: Page) -> list[Mention]:
-    """Reviews from GraphQL review nodes, or snippets from a Search API response."""
-    data = page.json()
-    if isinstance(data, dict) and isinstance(data.get("businesses"), list):
-        return [_snippet(b, page) for b in data["businesses"] if isinstance(b, dict) and b.get("snippet_text")]
-    if not isinstance(data, list):
-        raise MalformedPage(f"{page.url}: neither review nodes nor a search response")
-    # a review with stars and no words is kept (text "")
-    return [m for m in (_node(r, page) for r in data if isinstance(r, dict)) if m.text or m.rating is not None]
+class YelpPage(PageObject):
+    def mentions(self) -> list[Mention]:
+        """Reviews from GraphQL review nodes, or snippets from a Search API response."""
+        page = self.page
+        data = page.json()
+        if isinstance(data, dict) and isinstance(data.get("businesses"), list):
+            return [_snippet(b, page) for b in data["businesses"] if isinstance(b, dict) and b.get("snippet_text")]
+        if not isinstance(data, list):
+            raise MalformedPage(f"{page.url}: neither review nodes nor a search response")
+        # a review with stars and no words is kept (text "")
+        return [m for m in (_node(r, page) for r in data if isinstance(r, dict)) if m.text or m.rating is not None]
 
 
 def next_search_offset(page: Page, offset: int) -> int | None:

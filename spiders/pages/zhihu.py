@@ -13,45 +13,46 @@ import re
 
 from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
-from spiders.pages.base import MalformedPage, Page
+from spiders.pages.base import MalformedPage, PageObject
 from spiders.pages.paging import with_query
-from spiders.pages.registry import pager, site
+from spiders.pages.registry import site
 
 _QUESTION_RE = re.compile(r"/question/(\d+)")
 
 
 @site("zhihu")
-def zhihu_mentions(page: Page) -> list[Mention]:
-    sel = page.selector
-    answers = sel.css('[itemtype="http://schema.org/Answer"]')
-    if not answers and not sel.css(".QuestionHeader, .Question-main"):
-        raise MalformedPage(f"{page.url}: not a Zhihu question page")
-    title = clean_text(sel.css("h1.QuestionHeader-title::text").get()) or None
-    out = []
-    for a in answers:
-        created = a.xpath('./meta[@itemprop="dateCreated"]/@content').get()
-        out.append(Mention(
-            site="zhihu",
-            kind="post",
-            url=page.urljoin(a.xpath('./meta[@itemprop="url"]/@content').get() or page.url),
-            external_id=a.attrib.get("name"),
-            text=clean_text(a.css('[itemprop="text"]').get()),
-            title=title,
-            author=a.css('[itemprop="author"] meta[itemprop="name"]::attr(content)').get(),
-            published_raw=created,
-            published_at=page.parse_date(created),
-            likes=parse_count(a.xpath('./meta[@itemprop="upvoteCount"]/@content').get()),
-            comments=parse_count(a.xpath('./meta[@itemprop="commentCount"]/@content').get()),
-        ))
-    return out
+class ZhihuPage(PageObject):
+    def mentions(self) -> list[Mention]:
+        page = self.page
+        sel = page.selector
+        answers = sel.css('[itemtype="http://schema.org/Answer"]')
+        if not answers and not sel.css(".QuestionHeader, .Question-main"):
+            raise MalformedPage(f"{page.url}: not a Zhihu question page")
+        title = clean_text(sel.css("h1.QuestionHeader-title::text").get()) or None
+        out = []
+        for a in answers:
+            created = a.xpath('./meta[@itemprop="dateCreated"]/@content').get()
+            out.append(Mention(
+                site="zhihu",
+                kind="post",
+                url=page.urljoin(a.xpath('./meta[@itemprop="url"]/@content').get() or page.url),
+                external_id=a.attrib.get("name"),
+                text=clean_text(a.css('[itemprop="text"]').get()),
+                title=title,
+                author=a.css('[itemprop="author"] meta[itemprop="name"]::attr(content)').get(),
+                published_raw=created,
+                published_at=page.parse_date(created),
+                likes=parse_count(a.xpath('./meta[@itemprop="upvoteCount"]/@content').get()),
+                comments=parse_count(a.xpath('./meta[@itemprop="commentCount"]/@content').get()),
+            ))
+        return out
 
-
-@pager("zhihu")
-def zhihu_next_url(page: Page) -> str | None:
-    """The v4 answers API for the answers after those shown inline."""
-    m = _QUESTION_RE.search(page.url)
-    if not m:
-        return None
-    shown = len(page.selector.css('[itemtype="http://schema.org/Answer"]'))
-    api = f"https://www.zhihu.com/api/v4/questions/{m.group(1)}/answers"
-    return with_query(api, offset=shown, limit=20)
+    def next_url(self) -> str | None:
+        """The v4 answers API for the answers after those shown inline."""
+        page = self.page
+        m = _QUESTION_RE.search(page.url)
+        if not m:
+            return None
+        shown = len(page.selector.css('[itemtype="http://schema.org/Answer"]'))
+        api = f"https://www.zhihu.com/api/v4/questions/{m.group(1)}/answers"
+        return with_query(api, offset=shown, limit=20)

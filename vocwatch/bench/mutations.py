@@ -77,15 +77,10 @@ class Tally:
 
 
 def _registered(name: str) -> Callable[[Page], list[Mention]]:
-    from spiders.pages.registry import adapter, next_url_rule
+    from spiders.pages.registry import adapter
 
     def read(page: Page) -> list[Mention]:
-        mentions = adapter(name)(page)
-        rule = next_url_rule(name)
-        next_url = rule(page) if rule is not None else None
-        if next_url is not None and not isinstance(next_url, str):
-            raise TypeError(f"pagination rule of {name} gave {type(next_url).__name__}")
-        return mentions
+        return adapter(name).read(page).mentions  # next page and follow-ups read too
 
     return read
 
@@ -118,7 +113,7 @@ def _forum(page: Page) -> list[Mention]:
     from spiders.pages.forum import ForumListingPage, ForumThreadPage
 
     listing = ForumListingPage(page)
-    listing.thread_urls(), listing.next_url()
+    listing.follow_urls(), listing.next_url()
     po = ForumThreadPage(page)
     po.next_url()
     return po.mentions()
