@@ -61,11 +61,8 @@ class DateOptions(NamedTuple):
     order: str | None = None
     """"DMY", "MDY" or "YMD" for all-numeric dates such as "03/04/2019"; None: refuse to
     guess when both readings are valid."""
-
-    @property
-    def english(self) -> bool:
-        """Whether English month names and relative words may be read by the fast path."""
-        return self.languages is None or "en" in self.languages
+    english: bool = True
+    """Whether the fast path reads English month names first (no hint, or a hint with "en")."""
 
 
 NO_OPTIONS = DateOptions()
@@ -144,7 +141,7 @@ def _date_options(formats: Any, languages: Any, order: Any) -> DateOptions:
         if not isinstance(order, str) or order.strip().upper() not in ORDERS:
             raise ValueError(f"date order must be one of {', '.join(ORDERS)}, not {order!r}")
         order = order.strip().upper()
-    return DateOptions(fmts, langs, order)
+    return DateOptions(fmts, langs, order, langs is None or "en" in langs)
 
 
 @lru_cache(maxsize=64)

@@ -623,13 +623,20 @@ def _zh_time_sub(m: re.Match[str]) -> str:
 
 
 def _parse_string(raw: str, ctx: _Ctx) -> datetime | None:
+    """The fast paths' reading of ``raw`` (None: none of them reads it)."""
+    return _fast_parse(raw, ctx)[0]
+
+
+def _fast_parse(raw: str, ctx: _Ctx) -> tuple[datetime | None, bool]:
+    """(the fast paths' reading, whether it left a clock time in the text around it:
+    "27.09.2018 um 14:05 Uhr" reads as the day, and dateparser may read the time too)."""
     s = raw.strip()
     if not s or len(s) > _MAX_DATE_LEN:
-        return None
+        return None, False
     # NFKC folds full-width digits/colons (２０２６：) that CJK sites emit.
     s = _WS_RE.sub(" ", unicodedata.normalize("NFKC", s).lower()).strip(" ()[]【】|·•")
     if _EPOCH_RE.fullmatch(s):
-        return _from_epoch(float(s) if "." in s else int(s))
+        return _from_epoch(float(s) if "." in s else int(s)), False
     s = _PREFIX_RE.sub("", s, count=1)
     s = _WEEKDAY_RE.sub("", s, count=1)
     if "年" in s or "月" in s:
@@ -641,16 +648,16 @@ def _parse_string(raw: str, ctx: _Ctx) -> datetime | None:
         s = _ZH_WEEKDAY_RE.sub(" ", s)
     s = _WS_RE.sub(" ", s).strip()
     if not s:
-        return None
+        return None, False
     for pattern, handler in _MATCHERS:
         if not ctx.english and pattern in _ENGLISH_MONTHS:
             continue
         m = pattern.match(s)
-        if m is not None and _rest_ok(m.group("rest")):
-            if m.re.groupindex.get("hh") and m.group("hh") is None and _CLOCK_RE.search(m.group("rest")):
-                return None  # "27.09.2018 um 14:05 uhr": a time in words around it, not ours to drop
-            return handler(m, ctx)
-    return None
+        if m is not None and _rest_ok(rest := m.group("rest")):
+            clock_left = bool(rest and "hh" in pattern.groupindex and m.group("hh") is None
+                              and _CLOCK_RE.search(rest))
+            return handler(m, ctx), clock_left
+    return None, False
 
 
 _LOCALE_STRIP = " ()[]【】|·•"
@@ -688,24 +695,25 @@ def _parse_text(raw: str, ctx: _Ctx, options: DateOptions) -> datetime | None:
         dt = _from_formats(raw, options.formats, ctx)
         if dt is not None:
             return dt
-    dt = _parse_string(raw, ctx)
-    if dt is not None:
-        return dt
+    fast, clock_left = _fast_parse(raw, ctx)
+    if fast is not None and not clock_left:
+        return fast
     if len(raw) > 4 * _locale.MAX_LENGTH:
-        return None
+        return fast
     text = _WS_RE.sub(" ", unicodedata.normalize("NFKC", raw)).strip(_LOCALE_STRIP)
     if not text or len(text) > _locale.MAX_LENGTH:
-        return None
+        return fast
     # All-digit text the fast path refused ("03/04/2026", "123456789") stays refused
     # unless the site declared its format or order: dateparser would guess.
     if not (options.order or options.formats or any(ch.isalpha() for ch in text)):
-        return None
+        return fast
     dt = _locale.parse_localized(text, now=ctx.now, local_now=ctx.local_now, tz=ctx.tz, options=options)
-    if dt is None and not ctx.english:
+    if dt is None and fast is None and not ctx.english:
         # the hint's languages read nothing: an English date on the page ("Sep 27th, 2018"
         # on a German board) is still one, read after them so "mar. 5 mars" stays French
         dt = _parse_string(raw, ctx._replace(english=True))
-    return dt
+    # dateparser's reading, with the time the fast path left; else the fast path's day
+    return dt if dt is not None else fast
 
 
 def parse_datetime(

@@ -310,3 +310,12 @@ def test_no_warnings_on_leap_day_without_year() -> None:
         warnings.simplefilter("error")
         assert parse_datetime("29. Februar", now=datetime(2028, 3, 1, tzinfo=UTC), tz="UTC", languages="de") == \
             utc(2028, 2, 29)
+
+
+def test_a_clock_time_the_fast_path_leaves_in_words_is_read_by_dateparser() -> None:
+    """"27.09.2018 um 14:05 Uhr": the fast path reads the day and would drop the time in
+    the words around it; dateparser reads both. When it cannot, the day still stands."""
+    berlin = {"now": NOW, "tz": "Europe/Berlin"}
+    assert parse_datetime("27.09.2018 um 14:05 Uhr", **berlin) == utc(2018, 9, 27, 12, 5)
+    assert parse_datetime("20.11.2026 xyzzy 14:05", **berlin) == utc(2026, 11, 19, 23, 0)
+    assert parse_datetime("2026-11-20 来自 14:05", **berlin) == utc(2026, 11, 19, 23, 0)
