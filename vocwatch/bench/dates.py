@@ -173,7 +173,7 @@ def run(n: int = PER, slow: int = 1000, *, cold: bool = True, say: Callable[[str
         per = seconds / count * PER
         out["rows"].append({"what": name, "timed_on": count, "ms_per_10k": round(per * 1000, 1),
                             "ratio": round(per / base_per, 1) if base_per else None,
-                            "vs_fast_path": round(per / fast_per, 2) if fast_per else None})
+                            "vs_fast_path": round(per / fast_per, 2) if fast_per and seconds is not base else None})
     if cold:
         out["cold_start"] = cold_start()
     say(format_result(out))
@@ -185,7 +185,7 @@ def format_result(res: dict[str, Any]) -> str:
     lines = [f"date parsing, per {PER:,} dates, one core (best of 3 for the fast rows, 1 run for dateparser's)",
              head, "-" * len(head)]
     lines += [f"{r['what']:50} {r['timed_on']:>8,} {r['ms_per_10k']:>10,.1f} {str(r['ratio']) + 'x':>10} "
-              f"{str(r['vs_fast_path']) + 'x':>11}" for r in res["rows"]]
+              f"{'-' if r['vs_fast_path'] is None else str(r['vs_fast_path']) + 'x':>11}" for r in res["rows"]]
     lines += ["", f"common forms read: {res['fast_forms_read']:,} of {res['n']:,}, of which "
                   f"{res['fast_forms_reaching_dateparser']} reached dateparser",
               f"other languages read: {res['locale_forms_read']:,} of {res['slow_n']:,} without a hint, "
