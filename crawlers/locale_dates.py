@@ -185,6 +185,23 @@ def _usable(parts: tuple[str, ...], period: str | None) -> bool:
     return "day" in parts or "time" in parts or ("month" in parts and "year" in parts) or period == "time"
 
 
+_CLOCK_RE = re.compile(r"\d{1,2}\s*(?:[:h]\s*\d{2}|[ap]\.?m\b)", re.I)
+_YEAR_RE = re.compile(r"(?<!\d)\d{4}(?!\d)")
+
+
+def _guessed_parts(text: str, period: str | None) -> tuple[str, ...]:
+    """What ``DateData.parts`` (dateparser 1.5) would say, read from the text and the
+    period, for an older dateparser that reports no parts."""
+    parts: list[str] = []
+    if period in ("day", "week", "time"):
+        parts += ["year", "month", "day"]
+    elif period == "month" and _YEAR_RE.search(text):
+        parts += ["year", "month"]
+    if _CLOCK_RE.search(text):
+        parts.append("time")
+    return tuple(parts)
+
+
 def parse_localized(
     text: str, *, now: datetime, local_now: datetime, tz: tzinfo, options: DateOptions = NO_OPTIONS
 ) -> datetime | None:
@@ -194,15 +211,20 @@ def parse_localized(
     if not text or len(text) > MAX_LENGTH:
         return None
     languages = options.languages or DEFAULT_LANGUAGES
-    value, period, parts = _read(text, languages, options.order, options.formats, local_now.replace(tzinfo=None))
-    if value is None or not _usable(parts, period):
+    base = local_now.replace(tzinfo=None)
+    value, period, parts = _read(text, languages, options.order, options.formats, base)
+    if value is None:
+        return None
+    parts = parts or _guessed_parts(text, period)
+    if not _usable(parts, period):
         return None
     if value.utcoffset() is not None and "time" not in parts:
         return None  # a zone with no clock time: a word read as a zone ("5 Mart 2019": MART)
-    calendar_word = not _DIGIT_RE.search(text) and "time" not in parts and period == "day"
+    # "gestern", "ayer", "morgen": dateparser moves now by whole days and keeps its clock
+    calendar_word = (not _DIGIT_RE.search(text) and "time" not in parts and period == "day"
+                     and (value.hour, value.minute) == (base.hour, base.minute))
     if calendar_word:
-        # "gestern", "ayer", "Montag": that calendar day, from midnight, like the fast
-        # path's "yesterday" (dateparser keeps now's clock time)
+        # that calendar day from midnight, like the fast path's "yesterday"
         value = value.replace(hour=0, minute=0, second=0, microsecond=0)
     try:
         result = (value.replace(tzinfo=tz) if value.utcoffset() is None else value).astimezone(UTC)

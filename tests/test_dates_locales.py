@@ -319,3 +319,19 @@ def test_a_clock_time_the_fast_path_leaves_in_words_is_read_by_dateparser() -> N
     assert parse_datetime("27.09.2018 um 14:05 Uhr", **berlin) == utc(2018, 9, 27, 12, 5)
     assert parse_datetime("20.11.2026 xyzzy 14:05", **berlin) == utc(2026, 11, 19, 23, 0)
     assert parse_datetime("2026-11-20 来自 14:05", **berlin) == utc(2026, 11, 19, 23, 0)
+
+
+@pytest.mark.parametrize(("raw", "tz", "languages", "expected"), LOCALE, ids=[_ids(c) for c in LOCALE])
+def test_locale_forms_with_a_dateparser_that_reports_no_parts(
+        monkeypatch: pytest.MonkeyPatch, raw: str, tz: str, languages: str | None, expected: datetime) -> None:
+    """dateparser before 1.5 has no ``DateData.parts``: the parts are guessed from the
+    period and the text, and the same forms read the same."""
+    from crawlers import locale_dates
+
+    real = locale_dates._read
+
+    def no_parts(*args: object) -> tuple:
+        return (*real(*args)[:2], ())
+
+    monkeypatch.setattr(locale_dates, "_read", no_parts)
+    assert parse_datetime(raw, now=NOW, tz=tz, languages=languages) == expected
