@@ -264,7 +264,11 @@ class Fixture:
         return data
 
     def freeze_command(self) -> str:
-        return f"vocwatch parse --freeze-fixtures {self.path}"
+        try:
+            where = self.path.resolve().relative_to(Path.cwd())
+        except ValueError:
+            where = self.path
+        return f"vocwatch parse --freeze-fixtures {where}"
 
 
 def discover(root: Path) -> list[Fixture]:
