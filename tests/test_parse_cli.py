@@ -218,7 +218,7 @@ def test_compare_reports_count_changes_by_id() -> None:
     ({"now": "yesterday"}, "now: 'yesterday' is not an ISO-8601 time"),
     ({"encoding": "klingon"}, "encoding: 'klingon' is no charset Python knows"),
     ({"notes": ""}, "notes: empty"),
-    ({"extra": 1}, "unknown key 'extra'"),
+    ({"url": "file:///tmp/x.html"}, "url: 'file:///tmp/x.html' is not an http(s) URL"),
 ])
 def test_meta_problems(tmp_path: Path, change: dict, problem: str) -> None:  # type: ignore[type-arg]
     folder = copy_fixture(tmp_path)

@@ -183,7 +183,6 @@ class Fixture:
         except FixtureError as exc:
             return [str(exc)]
         problems = [f"{key}: missing" for key in META_KEYS if key not in meta]
-        problems += [f"unknown key {key!r}" for key in meta if key not in META_KEYS]
         if "site" in meta:
             from spiders.pages.registry import sites
 
