@@ -7,6 +7,7 @@ from typing import Any
 from crawlers.items import Mention
 from crawlers.processors import parse_count
 from spiders.pages.base import MalformedPage, Page, PageObject, well_typed
+from spiders.pages.paging import with_query
 from spiders.pages.reviewkit import dicts, ident, obj
 
 
@@ -23,6 +24,12 @@ class WeiboFeedPage(PageObject):
     def next_cursor(self) -> str | None:
         cursor = ident(self.data.get("max_id"))
         return cursor if cursor not in (None, "0") else None
+
+    def next_url(self) -> str | None:
+        """This feed again from the response's ``max_id`` cursor; None at the end (no
+        cursor, or ``0``)."""
+        cursor = self.next_cursor
+        return with_query(self.page.url, max_id=cursor) if cursor else None
 
     def mentions(self) -> list[Mention]:
         page, out = self.page, []
