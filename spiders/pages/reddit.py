@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from html import unescape
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -158,9 +159,17 @@ class RedditPage(PageObject):
 
     @staticmethod
     def _body(d: dict[str, Any], key: str) -> str:
-        """The rendered body (``KEY_html``: markdown already applied) else the markdown source."""
+        """The rendered body (``KEY_html``: markdown already applied) else the markdown source.
+
+        Without ``raw_json=1`` the API sends ``KEY_html`` entity-escaped
+        (``&lt;div class="md"&gt;``): read as HTML that is literal tag text, so it is
+        unescaped once first (no tag can start with ``&lt;`` in real markup)."""
         html = d.get(f"{key}_html")
-        return html_text(html) if isinstance(html, str) and html else clean_text(d.get(key))
+        if not isinstance(html, str) or not html:
+            return clean_text(d.get(key))
+        if html.lstrip().startswith("&lt;"):
+            html = unescape(html)
+        return html_text(html)
 
     def _post(self, d: dict[str, Any]) -> Mention:
         created = d.get("created_utc")
