@@ -1,0 +1,278 @@
+"""Western adapters on real pages found in public repositories (tests/fixtures/pages), pages
+none of them was first written for.
+
+Each fixture folder holds the page byte-for-byte (``input.*``) and ``meta.json`` (URL, the
+fetch time read off the page or its commit, the site's zone, the charset, origin repo/path/
+commit). The expected values below were read off the raw files, not from parser output:
+feeds with ``grep -o '<published>[^<]*'`` / ``grep -o '<item rdf:about="[^"]*"'``; Amazon
+cards with ``grep -o 'data-hook="review-author" ...>[^<]*'``, ``grep -o 'a-star-[0-9]'`` and
+the ``helpful-vote-statement`` texts; Discourse JSON with ``python -m json.tool`` and the
+crawler view with ``grep -o "post-likes'>[^<]*"``; reddit listings with ``jq
+'.data.children[].data | {name, author, created_utc}'``; HN with ``grep -o 'class="age"
+title="[^"]*"><a href="item?id=[0-9]*">[^<]*'`` and ``grep -c 'athing comtr'``; JSON-LD by
+reading the ``<script type="application/ld+json">`` blocks. Times are asserted in UTC.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from spiders.pages import registry, schema_org
+from spiders.pages.base import Page
+from spiders.pages.registry import Reading
+
+FIXTURES = Path(__file__).parent / "fixtures" / "pages"
+WEST_SITES = ("tripadvisor", "amazon", "booking", "google_maps", "yelp", "schema_org", "reddit", "hackernews",
+              "discourse", "rss")
+FORBIDDEN = {
+    "hajekt2/crawler-tripadvisor", "ribicnejc/tripadvisor-scraper", "scrapfly/scrapfly-scrapers",
+    "lawrenae/metaagent-gemini", "gosom/google-maps-scraper", "TurnerMooreDavis/yelp_me_find_a_groupon",
+    "future-jj/sck", "bo1051767482/dianping", "xudie/mall", "loserjohn/cloud-Store",
+    "veryStarters/qtouch-starter", "dataabc/weiboSpider", "gottaegbert/weiboAPI", "zhangfaliang/koa2",
+    "TruthLiu/ArticleSpider", "praw-dev/praw", "adbar/trafilatura", "malmstein/yahnac",
+    "bensadeh/circumflex", "discourse/discourse_api", "hhursev/recipe-scrapers", "huginn/huginn",
+    "tiendung14b/review_crawler", "Giear/bilibili_luncky_lottery", "Dandice/vue-hackernews-2.0",
+    "cysgg/vue-project", "superliuliuliu/pythonspider", "peterwittek/happycowler",
+    "SJTucker/lending_tree_reviews",
+}
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def fixture_dirs() -> list[Path]:
+    return sorted(d for s in WEST_SITES for d in (FIXTURES / s).glob("*/") if (d / "meta.json").exists())
+
+
+def load(rel: str) -> Page:
+    folder = FIXTURES / rel
+    meta = json.loads((folder / "meta.json").read_text("utf-8"))
+    raw = next(folder.glob("input.*")).read_bytes()
+    return Page(url=meta["url"], text=raw.decode(meta["encoding"]),
+                now=datetime.fromisoformat(meta["now"]), tz=ZoneInfo(meta["tz"]))
+
+
+def read(rel: str) -> Reading:
+    meta = json.loads((FIXTURES / rel / "meta.json").read_text("utf-8"))
+    return registry.adapter(meta["site"]).read(load(rel))
+
+
+# --- the fixtures themselves ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("folder", fixture_dirs(), ids=lambda d: f"{d.parent.name}/{d.name}")
+def test_fixture_is_documented_and_allowed(folder: Path) -> None:
+    meta = json.loads((folder / "meta.json").read_text("utf-8"))
+    assert meta["site"] in registry.sites() and meta["site"] == folder.parent.name
+    assert re.fullmatch(r"[0-9a-f]{40}", meta["origin"]["commit"])
+    assert meta["origin"]["repo"] not in FORBIDDEN and meta["origin"]["license"]
+    assert meta["url"].startswith("http") and ZoneInfo(meta["tz"])
+    assert datetime.fromisoformat(meta["now"]).tzinfo is not None
+    inputs = list(folder.glob("input.*"))
+    assert len(inputs) == 1 and inputs[0].stat().st_size < 1_500_000
+    inputs[0].read_bytes().decode(meta["encoding"])  # decodes with the declared charset
+    row = next(line for line in (FIXTURES / "SOURCES.md").read_text("utf-8").splitlines()
+               if line.startswith(f"| {folder.parent.name}/{folder.name} |"))
+    assert meta["origin"]["commit"] in row and f"| {inputs[0].stat().st_size} |" in row
+
+
+# --- rss ----------------------------------------------------------------------------------
+
+
+def test_rss_heise_atom_entries_take_the_feed_author() -> None:
+    r = read("rss/heise-developer-atom")
+    ms = r.mentions
+    assert len(ms) == 15 and {m.kind for m in ms} == {"post"} and r.next_url is None
+    first, last = ms[0], ms[-1]
+    assert (first.external_id, first.title) == ("http://heise.de/-3088438", "Java-Anwendungsserver: Red Hat gibt WildFly 10 frei")
+    assert first.url.startswith("http://www.heise.de/developer/meldung/Java-Anwendungsserver-Red-Hat-gibt-WildFly-10-frei-3088438.html")
+    assert first.published_at == utc(2016, 2, 1, 16, 22)  # <published>2016-02-01T17:22:00+01:00
+    assert "Die nun verfügbare Version 10 des Enterprise-Java-Servers" in first.text
+    assert first.text.endswith("seit dem Namenswechsel des Open-Source-Projekts.")
+    assert {m.author for m in ms} == {"heise online"}  # only the <feed> has an <author>
+    assert (last.external_id, last.title) == ("http://heise.de/-3086458", "Apache Software Foundation bekommt ein neues Logo")
+    assert last.published_at == utc(2016, 1, 28, 16, 7)
+
+
+def test_rss_craigslist_rss1_rdf_items() -> None:
+    ms = read("rss/craigslist-rdf").mentions  # RSS 1.0: every item in the purl.org/rss/1.0/ namespace
+    assert len(ms) == 25
+    first, last = ms[0], ms[-1]
+    assert first.external_id == first.url == "http://sfbay.craigslist.org/eby/apa/6186664607.html"  # rdf:about
+    assert first.title == "Bright, Spacious Beautiful Victorian (oakland north / temescal) $4300 3bd 1930ft2"
+    assert first.published_at == utc(2017, 6, 21, 17, 33, 10)  # dc:date 10:33:10-07:00
+    assert first.text.startswith("Updated 3+ Bedroom, 2.5 Bath, Victorian home.")
+    assert first.text.endswith("Radiant floor heating throughou [...]")  # the site's own cut
+    assert first.author is None  # the channel's dc:creator is robot@craigslist.org, not a writer
+    assert last.external_id == "http://sfbay.craigslist.org/eby/apa/6170845890.html"
+    assert last.published_at == utc(2017, 6, 21, 17, 31, 19)
+
+
+def test_rss_reddit_front_page_feed() -> None:
+    ms = read("rss/reddit-frontpage").mentions
+    assert len(ms) == 24
+    first, last = ms[0], ms[-1]
+    assert first.title == "The water is too deep, so he improvises"
+    assert first.external_id == first.url == "https://www.reddit.com/r/funny/comments/3skxqc/the_water_is_too_deep_so_he_improvises/"
+    assert first.published_at == utc(2015, 11, 12, 21, 16, 39)
+    assert "submitted by cakebeerandmorebeer to funny" in first.text and "[275 comments]" in first.text
+    assert last.title == '"The best years of your life..." [Image]'
+    assert last.published_at == utc(2015, 11, 12, 15, 9, 19)
+
+
+# --- schema.org ---------------------------------------------------------------------------
+
+
+def test_schema_org_seriouseats_text_reviews_without_ratings() -> None:
+    page = load("schema_org/seriouseats-three-cup-chicken")
+    ms = registry.adapter("schema_org")(page)
+    assert [m.author for m in ms] == ["Zilchie", "SiliconValleyGeek", "Lion", "Sarah_Ann727", "poppyxcheska"]
+    assert all(m.rating is None and m.published_at is None for m in ms)  # no reviewRating, no datePublished
+    assert ms[0].text.startswith("I wanted a lighter version of this, so I seared bone-in chicken parts")
+    assert ms[0].text.endswith("The crispy ginger bits are a real treat!")
+    assert ms[-1].text.startswith("I'm confused-- you mentioned \"equal parts soy sayce, sesame oil and rice wine\"")
+    assert "\n" in ms[-1].text  # its reviewBody has a paragraph break
+    assert schema_org.aggregate_ratings(page) == [{"rating": 4.0, "scale": 5.0, "count": 5.0}]
+
+
+def test_schema_org_bonappetit_has_only_the_aggregate() -> None:
+    page = load("schema_org/bonappetit-detroit-pizza")
+    assert registry.adapter("schema_org")(page) == []  # the reviews are app state, not schema.org
+    assert schema_org.aggregate_ratings(page) == [{"rating": 2.96, "scale": 5.0, "count": 38.0}]
+
+
+# --- amazon -------------------------------------------------------------------------------
+
+
+def test_amazon_2017_desktop_product_page() -> None:
+    r = read("amazon/dp-christine-dvd")
+    ms = r.mentions
+    assert [m.external_id for m in ms] == ["R3UENUKV2IVP67", "R15QA7D8KUI2A2", "R27N4A5F5FHZ2M", "R3MT3TNOF6007L",
+                                           "R1Y4SXK7H9TETH", "R14DE5FQVNLFOT", "R2Y2ZOUUY5HHEV", "RRVMP1M06UZ67"]
+    assert [m.author for m in ms] == ["Blue Leaf", "Linda L", "C-Reader", "Erin", "Jon Molzan", "Julie Galindo",
+                                      "S. West", "jeff peake"]
+    assert [m.rating_raw for m in ms] == [4.0, 5.0, 5.0, 5.0, 5.0, 5.0, 4.0, 4.0]  # a-star-N of each card
+    assert [m.likes for m in ms] == [13, 13, 1, 2, 3, 2, 2, 1]  # "One person found this helpful." = 1
+    first, last = ms[0], ms[-1]
+    assert first.title == "Rebecca Hall is Outstanding as Christine" and first.variant == "Format: Amazon Video"
+    assert (first.published_raw, first.author_region) == ("on March 2, 2017", None)  # no marketplace on 2017 pages
+    assert first.published_at == utc(2017, 3, 2, 8)  # Los Angeles midnight
+    assert first.text.startswith("This film, directed by Antonio Campos, is based on the real-life story of Christine Chubbuck")
+    assert first.text.endswith("while pursuing a career that she excelled at.")  # the "Read more" toggle is no text
+    assert "Read more" not in " ".join(m.text for m in ms)
+    assert ms[2].title.startswith("... very moving story of an intense person with a good heart")
+    assert last.title == "A solid but depressing film with a breakoout performance by Rebecca Hall"
+    assert last.text.endswith("Rebecca Hall's performance carries it to the finish line.")
+    assert last.published_at == utc(2017, 2, 23, 8) and r.next_url is None
+
+
+def test_amazon_2018_mobile_product_page_snippets() -> None:
+    ms = read("amazon/mobile-dp-seven-languages").mentions  # bare div#customer_review-RID cards
+    assert [(m.external_id, m.author, m.rating_raw) for m in ms] == [
+        ("R29YSPVB4QPPPZ", "David J. Anderson", 4.0), ("R2SPV2IY5ASBK5", "SemioticLabyrinth", 5.0),
+        ("R3PTNRE4693B2O", "Yun-Peng Wang", 3.0), ("R3BEMLU7G94UF9", "Mark Livingstone", 4.0),
+        ("R2RAZ7N2CGN3P0", "Amazon Customer", 4.0), ("R2RZ76QHNR9MBI", "Amazon Customer", 4.0),
+        ("R1RN6XSRMI652W", "R. Friesel Jr.", 3.0), ("R2A1V60RUTRFGS", "Scott Piper", 5.0),
+    ]
+    assert ms[0].text.startswith("Seven Languages in Seven Weeks gives us a good overview of seven interesting languages.")
+    assert ms[-1].text.endswith("You're expected to know a...")  # the site's snippet cut
+    assert all(m.published_at is None and m.likes is None for m in ms)  # the mobile card shows neither
+
+
+# --- discourse ----------------------------------------------------------------------------
+
+
+def test_discourse_topic_json_skips_moderator_actions() -> None:
+    r = read("discourse/rust-users-42214")
+    ms = r.mentions  # 6 posts in the stream; #3 and #6 are post_type 3 (pinned, closed), cooked ""
+    assert [(m.external_id, m.author, m.likes) for m in ms] == [
+        ("165427", "chrisd", 55), ("165432", "alice", 10), ("165467", "Ixrec", 12), ("165470", "chrisd", 3)]
+    first = ms[0]
+    assert (first.kind, first.title) == ("post", "Forum Code Formatting and Syntax Highlighting")
+    assert first.url == "https://users.rust-lang.org/t/forum-code-formatting-and-syntax-highlighting/42214/1"
+    assert first.published_at == datetime(2020, 5, 7, 15, 5, 15, 788000, tzinfo=UTC)
+    assert first.text.startswith("To format code in this forum you need to surround the code with three backticks")
+    assert ms[1].text == "Seems like pinning this thread would be fine?" and ms[1].kind == "comment"
+    assert ms[-1].text.endswith("the syntax was now in the CommonMark spec. Thanks for the correction.")
+    assert r.next_url is None  # the stream holds no id beyond the six posts sent
+
+
+def test_discourse_html_topic_page_crawler_view() -> None:
+    r = read("discourse/meta-topic-12483-html")  # its #data-preloaded JSON is damaged in this copy
+    ms = r.mentions
+    assert [(m.kind, m.author, m.likes) for m in ms] == [("post", "techAPJ", 8), ("comment", "codinghorror", 1)]
+    first, second = ms
+    assert first.title == "Congratulations, most stars in 2013 GitHub Octoverse!"
+    assert first.url == "https://meta.discourse.org/t/congratulations-most-stars-in-2013-github-octoverse/12483/1"
+    assert first.published_at == utc(2014, 2, 6, 4, 55, 19)  # datePublished, not the dateModified shown
+    assert first.text.startswith("Congratulations Discourse for qualifying Repositories with the most stars on GitHub Octoverse.")
+    assert second.published_at == utc(2014, 2, 6, 5, 27, 6) and second.external_id is None
+    assert second.text.startswith("Ah, cool. I was not sure how to see that since GitHub changed around")
+    assert r.next_url is None
+
+
+# --- reddit -------------------------------------------------------------------------------
+
+
+def test_reddit_search_listing() -> None:
+    r = read("reddit/search-test-listing")
+    ms = r.mentions
+    assert [(m.external_id, m.author, m.likes, m.comments) for m in ms] == [
+        ("t3_hybow9", "chocolat_ice_cream", 103829, 3748), ("t3_hmwhd7", "Jeremy_Martin", 149238, 7415)]
+    assert ms[0].url == "https://www.reddit.com/r/WatchPeopleDieInside/comments/hybow9/pregnancy_test/"
+    assert ms[0].published_at == utc(2020, 7, 26, 18, 14, 24)  # created_utc 1595787264
+    assert ms[1].title == "Brazilian president Jair Bolsonaro tests positive for coronavirus"
+    assert r.next_url == "https://oauth.reddit.com/r/all/search?q=test&after=t3_hmwhd7"
+
+
+def test_reddit_user_overview_escaped_html_bodies() -> None:
+    r = read("reddit/user-overview-v95")
+    post, comment = r.mentions  # one t3 and one t1 in the same listing
+    assert (post.kind, post.external_id, post.author) == ("post", "t3_gczwql", "v_95")
+    assert post.title == ("GET /user/{username}/gilded: does it return other user's things you've gilded, or your things that "
+                          "have been gilded? Does it return both comments and posts?")
+    assert post.text.startswith("Talking about this endpoint specifically.")  # selftext_html was &lt;div...
+    assert "<" not in post.text and "&lt;" not in post.text
+    assert (comment.kind, comment.external_id, comment.text, comment.likes) == ("comment", "t1_f0zsa37", "Thank you!", 1)
+    assert comment.published_at == utc(2019, 9, 21, 21, 38, 16)
+    assert r.next_url == "https://oauth.reddit.com/user/v_95/overview?after=t1_f0zsa37"
+
+
+# --- hacker news --------------------------------------------------------------------------
+
+
+def test_hackernews_2021_item_page_absolute_ages() -> None:
+    r = read("hackernews/branson-space-flight-2021")
+    story, *comments = r.mentions
+    assert len(comments) == 147  # grep -c 'athing comtr'; the subtext says 147 comments
+    assert (story.external_id, story.author, story.likes, story.comments) == ("28385024", "zlsa", 312, 147)
+    assert story.title == "The Red Warning Light on Richard Branson’s Space Flight"
+    assert (story.published_raw, story.published_at) == ("7 hours ago", utc(2021, 9, 1, 20, 15, 25))  # span.age[title]
+    first, last = comments[0], comments[-1]
+    assert (first.external_id, first.author, first.published_at) == ("28385973", "bryananderson", utc(2021, 9, 1, 21, 52, 28))
+    assert first.text.startswith("I recommend Schmidle’s recent book “Test Gods” if you are interested in Virgin G")
+    assert (last.external_id, last.author, last.published_at) == ("28387667", "thefounder", utc(2021, 9, 2, 1, 24, 9))
+    assert r.next_url is None and r.follow_urls == []
+
+
+def test_hackernews_front_page_listing() -> None:
+    r = read("hackernews/front-page-2022")
+    ms = r.mentions
+    assert len(ms) == 30 and {m.kind for m in ms} == {"post"}
+    first, last = ms[0], ms[-1]
+    assert (first.external_id, first.author, first.likes, first.comments) == ("33005585", "tosh", 61, 8)
+    assert first.title == first.text == "High-performance image generation using Stable Diffusion in KerasCV"
+    assert first.published_at == utc(2022, 9, 28, 8, 28, 43)
+    assert (last.external_id, last.author, last.likes, last.comments) == ("32998091", "ivank", 341, 147)
+    # a second-chance story: shown "13 hours ago", stamped with its first submission
+    resubmitted = next(m for m in ms if m.external_id == "32980061")
+    assert (resubmitted.published_raw, resubmitted.published_at) == ("13 hours ago", utc(2022, 9, 26, 6, 24, 29))
+    assert r.follow_urls[:2] == ["https://news.ycombinator.com/item?id=33005585", "https://news.ycombinator.com/item?id=33003777"]
+    assert len(r.follow_urls) == 30 and r.next_url == "https://news.ycombinator.com/news?p=2"
