@@ -276,3 +276,35 @@ def test_hackernews_front_page_listing() -> None:
     assert (resubmitted.published_raw, resubmitted.published_at) == ("13 hours ago", utc(2022, 9, 26, 6, 24, 29))
     assert r.follow_urls[:2] == ["https://news.ycombinator.com/item?id=33005585", "https://news.ycombinator.com/item?id=33003777"]
     assert len(r.follow_urls) == 30 and r.next_url == "https://news.ycombinator.com/news?p=2"
+
+
+# --- google maps --------------------------------------------------------------------------
+
+
+def test_google_places_api_place_reviews() -> None:
+    ms = read("google_maps/places-api-rca-therapy").mentions  # a JS-wrapped Places API (New) answer
+    assert [(m.external_id, m.author) for m in ms] == [
+        ("ChdDSUhNMG9nS0VJQ0FnTUNZaUw3QzFBRRAB", "Sheila Bogard Cato"),
+        ("Ci9DQUlRQUNvZENodHljRjlvT21WMFpVTk9UbkV5VUVGblMwZzJXRnBGUldsamVXYxAB", "LaTonya Davis"),
+        ("ChdDSUhNMG9nS0VJQ0FnTURvcy1PbDVRRRAB", "Ella Westby"),
+        ("ChZDSUhNMG9nS0VJQ0FnTUR3elpDeVpBEAE", "Erica Sparks"),
+        ("ChdDSUhNMG9nS0VJQ0FnTUNnOWZ5ZzF3RRAB", "Patricia Miller"),
+    ]  # the RID of each review's name "places/PID/reviews/RID"
+    assert {(m.rating_raw, m.rating_scale, m.language) for m in ms} == {(5.0, 5.0, "en")}
+    first = ms[0]
+    assert (first.published_raw, first.published_at) == ("3 months ago", datetime(2025, 4, 30, 16, 17, 29, 806781, tzinfo=UTC))
+    assert first.text.startswith("i’ve had a very good experience with RCA therapy.")
+    assert first.text.endswith("Recommend anyone to come very good people understanding caring")
+    assert first.url.startswith("https://www.google.com/maps/reviews/data=!4m6!14m5!1m4!2m3!1sChdDSUhNMG9nS0VJQ0FnTUNZaUw3QzFBRRAB")
+    assert ms[1].published_at == datetime(2025, 6, 25, 18, 52, 30, 145661, tzinfo=UTC)  # nanoseconds sent, µs kept
+    assert ms[-1].text.endswith("I give them five stars anytime")
+
+
+def test_google_places_api_search_text_places() -> None:
+    ms = read("google_maps/places-search-oslo").mentions  # Crispy Clubs Gunerius: 5 reviews; Oslo Pizza: none
+    assert [m.author for m in ms] == ["Kathy Nguyen", "Patty Dangwang", "lulu neela", "anis fadzil", "Artitaya Andersen"]
+    assert ms[0].published_raw == "in the last week" and ms[0].published_at == datetime(2025, 8, 14, 19, 43, 4, 950843, tzinfo=UTC)
+    assert ms[0].text.startswith("I’ve been been a handful of times, although service can sometimes be a bit slow")
+    assert ms[1].text.endswith("Worth a visit!") and "\n" in ms[1].text
+    assert ms[3].published_at == datetime(2024, 10, 15, 12, 1, 36, 389498, tzinfo=UTC)
+    assert ms[-1].external_id == "ChZDSUhNMG9nS0VJQ0FnTURRdmFuc1NREAE"
