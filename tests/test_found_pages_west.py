@@ -308,3 +308,45 @@ def test_google_places_api_search_text_places() -> None:
     assert ms[1].text.endswith("Worth a visit!") and "\n" in ms[1].text
     assert ms[3].published_at == datetime(2024, 10, 15, 12, 1, 36, 389498, tzinfo=UTC)
     assert ms[-1].external_id == "ChZDSUhNMG9nS0VJQ0FnTURRdmFuc1NREAE"
+
+
+# --- yelp ---------------------------------------------------------------------------------
+
+
+def test_yelp_fusion_reviews_pacific_time() -> None:
+    ms = read("yelp/fusion-reviews-eleven-madison-park").mentions  # export default {"reviews": [...], "total": 2405}
+    assert [(m.external_id, m.author, m.rating_raw) for m in ms] == [
+        ("YazjnGL3tNGNp6v-BXi3gw", "Dori G.", 5.0), ("SY0E3asN2tPsYfC95Qg3Sw", "Shawn B.", 1.0),
+        ("CdNz5HNOGcAwcrt24Qaogw", "Amanda W.", 4.0)]
+    first = ms[0]
+    assert first.url == "https://www.yelp.com/biz/eleven-madison-park-new-york"  # the API key's tracking query dropped
+    assert first.published_raw == "2023-04-10 18:57:16"
+    assert first.published_at == utc(2023, 4, 11, 1, 57, 16)  # Pacific (PDT, -7), as Yelp documents
+    assert first.text.startswith("Eleven Madison Park exceeded all expectations. It lived up to the name!\n")
+    assert first.text.endswith("the service was absolutely impeccable. Every...")  # Yelp's snippet cut
+    assert ms[1].published_at == utc(2023, 6, 11, 18, 33, 42)
+
+
+def test_yelp_fusion_reviews_js_object_literal() -> None:
+    ms = read("yelp/fusion-reviews-da-long-yi").mentions  # unquoted keys: read by chompjs, never run
+    assert [(m.external_id, m.author) for m in ms] == [
+        ("EEsl9OZX6uUTgg1QAqJDcQ", "J L."), ("hhwLz-L0W-Tpekr-pbQ8gg", "宝宝"), ("x2SSbIUfJT_7bKglIZ3P4A", "Jia G.")]
+    assert {m.rating_raw for m in ms} == {5.0}
+    assert ms[0].published_at == utc(2022, 9, 23, 17, 53, 28)  # "2022-09-23 10:53:28" PDT
+    assert ms[2].text.startswith("great delicious\nvery famous Chinese hotpot\nlove it\n喜欢喜欢喜欢\n好吃好吃！！都去吃！快来吃！")
+    assert ms[2].published_at == utc(2022, 9, 17, 1, 21, 44)
+    assert {m.url for m in ms} == {"https://www.yelp.com/biz/da-long-yi-hot-pot-new-york-3"}
+
+
+def test_yelp_graphql_search_reviews_per_business() -> None:
+    ms = read("yelp/graphql-search-mon-ami-gabi").mentions  # 20 businesses x 3 reviews
+    assert len(ms) == 60 and len({m.url for m in ms}) == 20
+    first = ms[0]
+    assert (first.external_id, first.author, first.rating_raw) == ("D3FpE6X_w6wwgQvkiwwF7Q", "Jax M.", 5.0)
+    assert first.url == "https://www.yelp.com/biz/4JNXUYY8wbaaDmk3BPzlWw"  # Mon Ami Gabi's id: no URL in the answer
+    assert first.published_at == utc(2019, 9, 16, 15, 58, 7)
+    assert first.text.startswith("We were seated quickly, at a table overlooking the outside patio")
+    assert ms[1].author == "Chalisar V." and ms[1].rating_raw == 4.0
+    last = ms[-1]
+    assert (last.external_id, last.author, last.url) == ("WPFGI9NPYtyuhf2e94zy4w", "Kim J.", "https://www.yelp.com/biz/eaNenRk_liZBERFFLCXqqQ")
+    assert last.published_at == utc(2019, 8, 29, 23, 39, 57)
