@@ -350,3 +350,24 @@ def test_yelp_graphql_search_reviews_per_business() -> None:
     last = ms[-1]
     assert (last.external_id, last.author, last.url) == ("WPFGI9NPYtyuhf2e94zy4w", "Kim J.", "https://www.yelp.com/biz/eaNenRk_liZBERFFLCXqqQ")
     assert last.published_at == utc(2019, 8, 29, 23, 39, 57)
+
+
+def test_reddit_rendered_thread_dom_without_state() -> None:
+    r = read("reddit/new-reddit-askreddit-dom")  # no window.___r: data-testid hooks and t1_ fullnames only
+    post, *comments = r.mentions
+    assert (post.kind, post.external_id) == ("post", "t3_axtih6")
+    assert post.title == post.text == 'What is the most "worth it" item you have ever purchased?'
+    assert post.url == "https://www.reddit.com/r/AskReddit/comments/axtih6/what_is_the_most_worth_it_item_you_have_ever/"
+    assert post.comments == 25400  # "25.4k comments"
+    assert post.published_raw == "3 years ago" and post.published_at == utc(2019, 12, 14, 16)  # against now
+    assert len(comments) == 12  # 15 comment blocks, 3 deleted (post-comment-header-deleted, no words)
+    first = comments[0]
+    assert (first.external_id, first.author, first.published_raw) == ("t1_ehwfe48", "TheEngLife", "3 yr. ago")
+    assert first.published_at == utc(2019, 12, 14, 16)  # "yr." read as years
+    assert first.url == "https://www.reddit.com/r/AskReddit/comments/axtih6/comment/ehwfe48/"
+    assert first.text.startswith("A Miele canister vacuum. I had read the 4 AMAs from the vacuum repair tech")
+    assert (comments[-1].external_id, comments[-1].author) == ("t1_ehwt27q", "WorshipNickOfferman")
+    video = read("reddit/new-reddit-video-dom").mentions
+    assert video[0].title == "Thanks! Human" and video[0].comments == 219
+    assert len(video) == 1 + 18 and video[1].author == "HR_Dragonfly"
+    assert video[1].text == "Pulled that wiener back from the brink."
