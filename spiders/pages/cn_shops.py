@@ -21,7 +21,7 @@ from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
 from spiders.pages.base import MalformedPage, Page, PageObject
 from spiders.pages.cn_common import as_int, query
-from spiders.pages.jsdata import load_js
+from spiders.pages.jsdata import js_assignments, load_js
 from spiders.pages.paging import with_query
 from spiders.pages.registry import site
 from spiders.pages.reviewkit import dicts, ident, rating_fields, string
@@ -148,13 +148,33 @@ class TaobaoPage(PageObject):
 # --- Ele.me shop ratings -----------------------------------------------------------------
 
 
+_ELEME_KEYS = ("rated_at", "rating_text", "rating_star")
+
+
+def _eleme_list(value: Any) -> list[dict[str, Any]] | None:
+    """``value`` as a ratings list: a bare array of rating objects, or ``{"comments": [...]}``."""
+    if isinstance(value, dict) and isinstance(value.get("comments"), list):
+        return dicts(value["comments"])
+    if isinstance(value, list) and (not value or any(k in r for r in dicts(value) for k in _ELEME_KEYS)):
+        return dicts(value)
+    return None
+
+
 def _eleme_ratings(page: Page) -> list[dict[str, Any]]:
-    data = load_js(page.text, page.url)
-    if isinstance(data, list):  # the bare ratings array of restapi/ugc/v3/.../ratings
-        return dicts(data)
-    if isinstance(data, dict) and isinstance(data.get("comments"), list):
-        return dicts(data["comments"])
+    """The ratings of a response: the array itself (``ugc/v2`` and ``ugc/v3 .../ratings``),
+    ``{"comments": [...]}``, or, in a saved JS file exporting several responses of one
+    shop (ratings, scores, tags), the one that holds ratings."""
+    if (ratings := _eleme_list(load_js(page.text, page.url))) is not None:
+        return ratings
+    for value in js_assignments(page.text, page.url).values():  # only for multi-export files
+        if (ratings := _eleme_list(value)) is not None:
+            return ratings
     raise MalformedPage(f"{page.url}: no Ele.me ratings")
+
+
+def _first(r: dict[str, Any], *keys: str) -> Any:
+    """The first of ``keys`` that ``r`` has with a value (API eras renamed fields)."""
+    return next((r[k] for k in keys if r.get(k) not in (None, "")), None)
 
 
 @site("eleme")
@@ -162,14 +182,17 @@ class ElemePage(PageObject):
     def mentions(self) -> list[Mention]:
         """Ele.me ratings: 5-star score, dishes rated as ``variant``, merchant reply with time.
 
-        A star-only rating keeps ``text == ""``: the clean pipeline drops it under its
-        ``missing_text`` reason, so it is counted, not silently lost.
+        Two API eras are read: ``ugc/v3`` (``rating``, ``food_ratings[].rate_name``,
+        ``order_id``) and the older ``ugc/v2`` (``rating_star``,
+        ``item_ratings[].food_name``, no rating id). A star-only rating keeps
+        ``text == ""`` and its score: it is a rating-only review, kept and counted.
         """
         page = self.page
         out = []
         for r in _eleme_ratings(page):
             reply = r.get("reply") if isinstance(r.get("reply"), dict) else {}
-            dishes = [clean_text(f.get("rate_name")) for f in dicts(r.get("food_ratings"))]
+            dishes = [clean_text(_first(f, "rate_name", "food_name"))
+                      for f in [*dicts(r.get("food_ratings")), *dicts(r.get("item_ratings"))]]
             author = string(r.get("username"))
             out.append(Mention(
                 site="eleme",
@@ -178,7 +201,7 @@ class ElemePage(PageObject):
                 external_id=ident(r.get("order_id")),
                 text=clean_text(r.get("rating_text")),
                 author=None if author in ANONYMOUS else author,
-                **rating_fields(r.get("rating"), 5.0),
+                **rating_fields(_first(r, "rating", "rating_star"), 5.0),
                 published_raw=r.get("rated_at"),
                 published_at=page.parse_date(r.get("rated_at")),
                 reply_text=clean_text(reply.get("content")) or None,

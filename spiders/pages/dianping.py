@@ -23,6 +23,7 @@ from parsel import Selector
 from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
 from spiders.pages.base import MalformedPage, Page, PageObject, html_selector
+from spiders.pages.htmltext import html_text
 from spiders.pages.registry import site
 from spiders.pages.reviewkit import rating_fields
 
@@ -43,7 +44,7 @@ def _selector(page: Page) -> Selector:
 
 
 def _text(html: str | None) -> str:
-    return clean_text(_GLYPH_SPAN_RE.sub(GLYPH, html or ""))
+    return html_text(_GLYPH_SPAN_RE.sub(GLYPH, html or ""))
 
 
 @site("dianping")

@@ -30,6 +30,7 @@ from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
 from spiders.pages.base import MalformedPage, Page, PageObject, html_selector
 from spiders.pages.cn_common import as_int, query
+from spiders.pages.htmltext import html_text
 from spiders.pages.jsdata import js_assignments, load_js
 from spiders.pages.paging import with_query
 from spiders.pages.registry import site
@@ -160,7 +161,7 @@ def _wap_comment(page: Page, c: Selector) -> Mention:
         kind="comment",
         url=page.url,
         external_id=c.attrib["id"].removeprefix("C_"),
-        text=clean_text(c.css("span.ctt").get()),
+        text=html_text(c.css("span.ctt").get()),
         author=clean_text(c.css("a::text").get()) or None,
         author_region=region(rest),
         published_raw=when,
@@ -173,11 +174,11 @@ def _wap_post(page: Page, c: Selector, author: str | None) -> Mention:
     last = c.xpath("./div[last()]")
     when, rest = _wap_when("".join(last.css("span.ct ::text").getall()))
     if c.css("span.cmt"):  # a repost: the author's own words are the reason
-        full = clean_text(last.get())
+        full = html_text(last.get())
         reason = full.split("转发理由:", 1)[-1]
         text = reason[: reason.rfind("赞[")].strip() if "赞[" in reason else reason.strip()
     else:
-        text = clean_text(c.css("span.ctt").get())
+        text = html_text(c.css("span.ctt").get())
     return Mention(
         site="weibo",
         kind="post",
@@ -192,13 +193,28 @@ def _wap_post(page: Page, c: Selector, author: str | None) -> Mention:
     )
 
 
+def _wap_author(sel: Selector) -> str | None:
+    """The timeline owner of a weibo.cn profile page.
+
+    The header ``div.ut`` comes in two shapes: "Name的微博&nbsp;<a>加关注</a>" (later
+    pages) and, on page 1, the name inside a child "<span class=ctt>Name<img alt=V>
+    &nbsp;男/北京 <a>加关注</a></span>" with more spans after it. The first text of the
+    header that is not a link and not blank is the name, whatever element holds it; the
+    ``<title>`` "Name的微博" is the fallback when the header is missing.
+    """
+    for text in sel.css("div.ut").xpath(".//text()[not(ancestor::a)]").getall():
+        if name := clean_text(text).removesuffix("的微博").strip():
+            return name
+    title = clean_text(sel.css("title::text").get())
+    return title.removesuffix("的微博").strip() or None if title.endswith("的微博") else None
+
+
 def _wap_mentions(page: Page, sel: Selector) -> list[Mention]:
     comments = sel.css("div.c[id^=C_]")
     posts = sel.css("div.c[id^=M_]")
     if not comments and not posts:
         raise MalformedPage(f"{page.url}: no weibo.cn posts or comments")
-    author = clean_text(sel.css("div.ut::text").get() or sel.css("title::text").get())
-    author = author.removesuffix("的微博").strip() or None
+    author = _wap_author(sel)
     # A comment page repeats its post as div#M_ (no bid); only the comments are its content.
     if comments:
         return [_wap_comment(page, c) for c in comments]

@@ -14,6 +14,7 @@ import re
 from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
 from spiders.pages.base import MalformedPage, PageObject
+from spiders.pages.htmltext import html_text
 from spiders.pages.paging import with_query
 from spiders.pages.registry import site
 
@@ -37,7 +38,7 @@ class ZhihuPage(PageObject):
                 kind="post",
                 url=page.urljoin(a.xpath('./meta[@itemprop="url"]/@content').get() or page.url),
                 external_id=a.attrib.get("name"),
-                text=clean_text(a.css('[itemprop="text"]').get()),
+                text=html_text(a.css('[itemprop="text"]').get()),
                 title=title,
                 author=a.css('[itemprop="author"] meta[itemprop="name"]::attr(content)').get(),
                 published_raw=created,
