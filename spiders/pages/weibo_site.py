@@ -22,6 +22,7 @@ Pagination (:func:`weibo_next_url`): weibo.cn follows the "下页" link; getInde
 from __future__ import annotations
 
 import re
+from html import escape
 from typing import Any
 
 from parsel import Selector
@@ -154,6 +155,31 @@ def _counts(links: list[str]) -> dict[str, int | None]:
     return {"likes": found.get("赞"), "reposts": found.get("转发"), "comments": found.get("评论")}
 
 
+def _is_wap_tail_end(node: Selector) -> bool:
+    """The controls after a comment's words: its 举报 link, 赞/回复 (``span.cc``), time."""
+    root = node.root
+    if isinstance(root, str):
+        return False
+    cls = (node.attrib.get("class") or "").split()
+    return ("cc" in cls or "ct" in cls) or (root.tag == "a" and "/spam" in (node.attrib.get("href") or ""))
+
+
+def _wap_comment_text(c: Selector) -> str:
+    """The words of a weibo.cn comment: ``span.ctt`` and whatever follows it up to the
+    comment's controls. Emoticon markup often closes ``span.ctt`` early (a stray
+    ``</span>`` after ``<img alt="[允悲]">``); a browser still shows the rest of the
+    sentence, so it is read too instead of being cut off at the emoticon."""
+    ctt = c.css("span.ctt")
+    if not ctt:
+        return ""
+    parts = [ctt[0].get()]
+    for node in ctt[0].xpath("following-sibling::node()"):
+        if _is_wap_tail_end(node):
+            break
+        parts.append(escape(node.get(), quote=False) if isinstance(node.root, str) else node.get())
+    return html_text("".join(parts))
+
+
 def _wap_comment(page: Page, c: Selector) -> Mention:
     when, rest = _wap_when("".join(c.css("span.ct ::text").getall()))
     return Mention(
@@ -161,7 +187,7 @@ def _wap_comment(page: Page, c: Selector) -> Mention:
         kind="comment",
         url=page.url,
         external_id=c.attrib["id"].removeprefix("C_"),
-        text=html_text(c.css("span.ctt").get()),
+        text=_wap_comment_text(c),
         author=clean_text(c.css("a::text").get()) or None,
         author_region=region(rest),
         published_raw=when,
