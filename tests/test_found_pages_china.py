@@ -1,0 +1,222 @@
+"""Chinese-site adapters on real pages found in public repositories (tests/fixtures/pages).
+
+Each fixture folder holds the page byte-for-byte (``input.*``) and ``meta.json`` (URL, the
+fetch time read off the page or its commit, the site's zone, encoding, origin repo/path/
+commit). The expected values below were read off the raw files with grep/sed (JS literals
+and HTML source read by eye, e.g. ``grep -n 'rated_at\\|^    rating:' input.js``,
+``grep -o 'itemProp="upvoteCount" content="[^"]*"' input.html``), not copied from parser
+output. Dates are Asia/Shanghai wall time, asserted in UTC.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from spiders.pages import registry
+from spiders.pages.base import Page, html_selector
+from spiders.pages.registry import Reading
+from spiders.pages.weibo_site import _wap_author
+
+FIXTURES = Path(__file__).parent / "fixtures" / "pages"
+CHINA_SITES = ("jd", "taobao", "eleme", "qunar", "dianping", "weibo", "zhihu", "mall_comments", "weibo_feed")
+FORBIDDEN = {
+    "hajekt2/crawler-tripadvisor", "ribicnejc/tripadvisor-scraper", "scrapfly/scrapfly-scrapers",
+    "lawrenae/metaagent-gemini", "gosom/google-maps-scraper", "TurnerMooreDavis/yelp_me_find_a_groupon",
+    "future-jj/sck", "bo1051767482/dianping", "xudie/mall", "loserjohn/cloud-Store",
+    "veryStarters/qtouch-starter", "dataabc/weiboSpider", "gottaegbert/weiboAPI", "zhangfaliang/koa2",
+    "TruthLiu/ArticleSpider", "praw-dev/praw", "adbar/trafilatura", "malmstein/yahnac",
+    "bensadeh/circumflex", "discourse/discourse_api", "hhursev/recipe-scrapers", "huginn/huginn",
+    "tiendung14b/review_crawler", "Giear/bilibili_luncky_lottery", "Dandice/vue-hackernews-2.0",
+    "cysgg/vue-project", "superliuliuliu/pythonspider", "peterwittek/happycowler",
+    "SJTucker/lending_tree_reviews",
+}
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def fixture_dirs() -> list[Path]:
+    return sorted(d for s in CHINA_SITES for d in (FIXTURES / s).glob("*/") if (d / "meta.json").exists())
+
+
+def load(rel: str) -> tuple[Page, dict]:
+    folder = FIXTURES / rel
+    meta = json.loads((folder / "meta.json").read_text("utf-8"))
+    raw = next(folder.glob("input.*")).read_bytes()
+    page = Page(url=meta["url"], text=raw.decode(meta["encoding"]),
+                now=datetime.fromisoformat(meta["now"]), tz=ZoneInfo(meta["tz"]))
+    return page, meta
+
+
+def read(rel: str) -> Reading:
+    page, meta = load(rel)
+    return registry.adapter(meta["site"]).read(page)
+
+
+# --- the fixtures themselves ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("folder", fixture_dirs(), ids=lambda d: f"{d.parent.name}/{d.name}")
+def test_fixture_is_documented_and_allowed(folder: Path) -> None:
+    meta = json.loads((folder / "meta.json").read_text("utf-8"))
+    assert meta["site"] in registry.sites() or meta["site"] in ("mall_comments", "weibo_feed")
+    assert re.fullmatch(r"[0-9a-f]{40}", meta["origin"]["commit"])
+    assert meta["origin"]["repo"] not in FORBIDDEN
+    assert meta["url"].startswith("http") and meta["tz"] == "Asia/Shanghai"
+    assert datetime.fromisoformat(meta["now"]).tzinfo is not None
+    inputs = list(folder.glob("input.*"))
+    assert len(inputs) == 1 and inputs[0].stat().st_size < 1_500_000
+    inputs[0].read_bytes().decode(meta["encoding"])  # decodes with the declared charset
+    sources = (FIXTURES / "SOURCES.md").read_text("utf-8")
+    assert f"{folder.parent.name}/{folder.name}" in sources
+
+
+# --- Ele.me -------------------------------------------------------------------------------
+
+
+def test_eleme_v2_era_keeps_star_only_ratings() -> None:
+    """node-elm rate.js: 10 ugc/v2 ratings (``rating_star``, ``item_ratings``); 9 of them have
+    ``rating_text: ""``. Before the v2 fields were read, all 10 had no rating and the 9
+    star-only ones had neither text nor rating, so the pipeline dropped them."""
+    r = read("eleme/node-elm-rate-2017")
+    ms = r.mentions
+    assert len(ms) == 10
+    assert {m.rating for m in ms} == {5.0} and {m.rating_scale for m in ms} == {5.0}
+    assert sum(1 for m in ms if m.text == "") == 9
+    first = ms[0]
+    assert (first.author, first.published_raw) == ("4*******b", "2017-02-10")
+    assert first.published_at == utc(2017, 2, 9, 16)
+    assert first.variant == "超级至尊比萨-铁盘、韩式浓情风味鸡（标准份）"
+    assert (ms[7].author, ms[7].text, ms[7].variant) == ("3*******7", "送餐速度很快！", None)
+    assert (ms[2].author, ms[2].variant) == ("，******C", "冰柠檬红茶（标准份）")
+    assert (ms[-1].author, ms[-1].published_raw) == ("景***0", "2017-02-09")
+    assert {m.external_id for m in ms} == {None}  # v2 ratings carry no id
+    assert r.next_url == "https://elm.cangdu.org/ugc/v2/restaurants/1/ratings?offset=10&limit=10"
+
+
+def test_eleme_v3_all_ratings_with_replies() -> None:
+    r = read("eleme/vc-vue-elm-tag-all-2018")
+    ms = r.mentions
+    assert len(ms) == 20
+    first, last = ms[0], ms[-1]
+    assert first.external_id == "1223732262997769342"
+    assert (first.author, first.text) == (None, "包装的超级好，骑手送货速度也很快！超级好评")  # 匿名用户
+    assert (first.rating, first.variant) == (5.0, "好搭档专享：1鸡排1烤翅3鸡肉1饮料套餐")
+    assert first.published_at == utc(2018, 8, 5, 16)
+    assert first.reply_text.startswith("亲爱的顾客，感谢您选择品尝本店的美食")
+    assert first.reply_at == utc(2018, 8, 6, 16, 12, 22)
+    assert (last.external_id, last.author, last.text) == ("1222512261515148414", "3*******4", "")
+    assert last.variant == "正新鸡排（香辣味）、阿根廷鱿鱼片"
+    assert last.reply_text.startswith("简单两个字，是满满的信任。")
+    assert last.reply_at == utc(2018, 7, 16, 7, 48, 23)
+    assert [m.rating for m in ms].count(4.0) == 2 and [m.rating for m in ms].count(5.0) == 18
+    assert sum(1 for m in ms if m.text == "") == 13  # star-only: kept with their rating
+    assert sum(1 for m in ms if m.author is None) == 3
+    assert all(m.reply_text for m in ms)
+    assert r.next_url.endswith("&offset=20&limit=20")
+
+
+def test_eleme_v3_unsatisfied_tag() -> None:
+    r = read("eleme/vc-vue-elm-tag-unsatisfied-2018")
+    ms = r.mentions
+    assert len(ms) == 11
+    assert sorted(m.rating for m in ms) == [1.0] * 9 + [2.0] * 2
+    assert {m.author for m in ms} == {None}
+    first, last = ms[0], ms[-1]
+    assert (first.external_id, first.text, first.rating) == ("3027153998603379838", "中间肉有黑点，无良商家，哎", 2.0)
+    assert (first.reply_text, first.reply_at) == (None, None)
+    assert first.variant == "正新鸡排（香辣味）、阿拉伯烤肉串"
+    assert (last.external_id, last.text) == ("3023658749562355838", "辣味不够，别给老板节约辣椒粉")
+    assert last.published_at == utc(2018, 5, 22, 16)
+    assert last.reply_at == utc(2018, 5, 24, 2, 54, 4)
+    assert sum(1 for m in ms if m.reply_text) == 9
+    assert r.next_url is None  # 11 < limit 20: the last page
+
+
+# --- Zhihu --------------------------------------------------------------------------------
+
+
+def test_zhihu_question_one_answer() -> None:
+    r = read("zhihu/articlespider-zhihu-2018")
+    [a] = r.mentions
+    assert (a.external_id, a.author, a.likes, a.comments) == ("549372907", "寰宇视野", 259, 66)
+    assert a.title == "1000公里路程，开车走国道和高速哪个省钱？"
+    assert a.url == "https://www.zhihu.com/question/24705495/answer/549372907"
+    assert a.published_at == utc(2018, 12, 10, 13, 41, 41)  # the answer's, not the question's 2014 date
+    assert a.text.startswith("作为一个自驾游到全国的人来说，我是有经验的。\n这个问题首先你要确认你目的，你要赶时间，肯定高速；")
+    assert a.text.endswith("我每年都会出游几次，欢迎关注本人和专栏：交易哲学家")
+    assert r.next_url == "https://www.zhihu.com/api/v4/questions/24705495/answers?offset=1&limit=20"
+
+
+def test_zhihu_question_two_answers() -> None:
+    r = read("zhihu/articlespider-zhihu1-2018")
+    ms = r.mentions
+    assert [m.external_id for m in ms] == ["488767728", "399050228"]
+    assert [m.author for m in ms] == ["马前卒", "鬼木知"]
+    assert [(m.likes, m.comments) for m in ms] == [(1622, 96), (912, 46)]
+    assert [m.published_at for m in ms] == [utc(2018, 9, 10, 3, 16, 54), utc(2018, 5, 23, 4, 45, 37)]
+    assert {m.title for m in ms} == {"为什么中国普遍不支持高中生恋爱？"}
+    assert ms[0].text.startswith("因为在中国，恋爱和结婚之间的关联度非常大，而到现在为止，婚姻还是一个家庭经济行为")
+    assert ms[1].text.startswith("很多中学生还没搞清楚一件事：\n你以为学校是为你这个学生服务的？（并不）")
+    assert ms[1].text.endswith("相信你们可以决定自己生活方式的地步。")
+    assert r.next_url == "https://www.zhihu.com/api/v4/questions/277756007/answers?offset=2&limit=20"
+
+
+# --- Weibo (weibo.cn WAP) ---------------------------------------------------------------------
+
+
+def test_weibo_cn_comment_page_hot_and_latest() -> None:
+    """weibo.cn/comment/IEY7vfLUm, page 1 of 190: the post (div#M_, not content) then 3
+    [热门] comments and 10 latest. Yearless dates take the year of the fetch (2020)."""
+    r = read("weibo/wap-comment-IEY7vfLUm-2020")
+    ms = r.mentions
+    assert len(ms) == 13 and {m.kind for m in ms} == {"comment"}
+    assert [m.external_id for m in ms[:4]] == ["4497642757550198", "4497642580915774", "4497642388311464",
+                                               "4513211570098004"]
+    assert [(m.author, m.likes) for m in ms[:3]] == [("淸晨_love", 7970), ("仙气女girl", 4644), ("·-_-·", 2622)]
+    assert ms[0].text == "猫：“老子就是因为不想上课这辈子才投生做猫的！！！”"
+    assert ms[0].published_raw == "04月25日 16:57" and ms[0].published_at == utc(2020, 4, 25, 8, 57)
+    assert ms[2].text == "大家别一直光盯着猫 看看黑板！"  # a source line break inside the text is a space
+    assert (ms[3].author, ms[3].text, ms[3].likes) == ("PEIQI要努力", "回复@酒窝小吴:好像是！", 0)
+    assert ms[3].published_at == utc(2020, 6, 7, 8, 2)
+    # span.ctt closed after the emoticon; the words after it are still the comment's
+    cut = next(m for m in ms if m.external_id == "4513109635614231")
+    assert cut.text == "回复@酒窝小吴:没看见过你[允悲]我小学和杨贺一个班的，她妈十分霸道"
+    last = ms[-1]
+    assert (last.external_id, last.author, last.text) == ("4512781828783971", "比较擅长开心", "回复@酒窝小吴:几班的[喵喵]")
+    assert last.published_at == utc(2020, 6, 6, 3, 34)
+    assert {m.author_region for m in ms} == {None}  # "来自网页" is a client, not a region
+    assert r.next_url == "https://weibo.cn/comment/IEY7vfLUm?page=2"
+
+
+def test_weibo_cn_profile_header_with_the_name_in_a_child_span() -> None:
+    """Unit test of the owner reader on the two header shapes of weibo.cn profiles (the
+    markup of real page-1 and page-2 headers, reduced to the header): page 1 puts the
+    name in ``<span class="ctt">`` with a V badge image, a VIP link and "男/北京"; the old
+    reader took the header's first direct text node, a ``&nbsp;``, and gave every post
+    ``author=None``."""
+    page1 = ('<html><head><title>任重的微博</title></head><body><div class="u"><div class="ut">'
+             '<span class="ctt">任重<img src="https://h5.sinaimg.cn/upload/2016/05/26/319/5338.gif" alt="V"/>'
+             '<a href="http://vip.weibo.cn/?F=W_tq_zsbs_01"><img src="x.png" alt="M"/></a>&nbsp;男/北京    &nbsp;    '
+             '<a href="/attention/add?uid=1296947890">加关注</a></span><br /><span class="ctt">认证：演员任重</span>'
+             '<br /><a href="/1296947890/info">资料</a>&nbsp;<a href="/1296947890/operation?rl=0">操作</a>'
+             '</div></div></body></html>')
+    page2 = ('<html><head><title>Dear-迪丽热巴的微博</title></head><body><div class="ut">Dear-迪丽热巴的微博&nbsp;'
+             '<a href="/attention/add?uid=1669879400">加关注</a></div></body></html>')
+    assert _wap_author(html_selector(page1)) == "任重"
+    assert _wap_author(html_selector(page2)) == "Dear-迪丽热巴"
+    assert _wap_author(html_selector("<html><head><title>评论列表</title></head><body></body></html>")) is None
+    post = ('<div class="c" id="M_FFvZziWIi"><div><span class="ctt">这碗狗粮我喜欢！</span></div><div>'
+            '<a href="https://weibo.cn/attitude/FFvZziWIi/add">赞[8593]</a>&nbsp;<span class="ct">01月22日 10:56'
+            '&nbsp;来自iPhone X</span></div></div>')
+    page = Page("https://weibo.cn/yanyuanrenzhong", page1.replace("</body>", post + "</body>"),
+                datetime(2018, 1, 24, 13, 38, tzinfo=ZoneInfo("Asia/Shanghai")), ZoneInfo("Asia/Shanghai"))
+    [m] = registry.adapter("weibo")(page)
+    assert (m.external_id, m.author, m.likes) == ("FFvZziWIi", "任重", 8593)
