@@ -220,3 +220,24 @@ def test_weibo_cn_profile_header_with_the_name_in_a_child_span() -> None:
                 datetime(2018, 1, 24, 13, 38, tzinfo=ZoneInfo("Asia/Shanghai")), ZoneInfo("Asia/Shanghai"))
     [m] = registry.adapter("weibo")(page)
     assert (m.external_id, m.author, m.likes) == ("FFvZziWIi", "任重", 8593)
+
+
+def test_weibo_com_ajax_build_comments() -> None:
+    """weibo.com's web API (Sept 2024): the comments sit in a top-level ``data`` array,
+    likes in ``like_counts``, the IP province in ``source`` ("来自江苏"); ``max_id`` 0 with
+    "已加载全部评论" is the last page. The reader knew only m.weibo.cn's ``data.data``
+    and returned nothing for this shape."""
+    r = read("weibo/weibocom-ajax-buildcomments-2024")
+    ms = r.mentions
+    assert len(ms) == 7 and {m.kind for m in ms} == {"comment"}
+    assert [m.external_id for m in ms] == ["5079687065764999", "5079274283865867", "5079225880805516",
+                                           "5079249186721981", "5079249302325934", "5079242818456652",
+                                           "5079245016008423"]
+    first = ms[0]
+    assert (first.author, first.text, first.likes) == ("得安_Dan", "点赞评论发一份[哈哈][哈哈][哈哈]", 0)
+    assert first.published_at == utc(2024, 9, 17, 12, 13, 55)  # "Tue Sep 17 20:13:55 +0800 2024"
+    assert {m.author_region for m in ms} == {"江苏"}
+    assert (ms[2].author, ms[2].text) == ("Cloud__1", "我要，给不给[doge]")
+    assert (ms[3].author, ms[3].likes, ms[3].text) == ("慕容吹雪爱吃菠萝", 1, "不好吃，因为我没抽到[泪]")
+    assert (ms[-1].author, ms[-1].published_at) == ("asakiri__", utc(2024, 9, 16, 6, 57, 22))
+    assert r.next_url is None

@@ -3,8 +3,9 @@
 Handled shapes: weibo.cn comment pages (``div.c#C_<id>``) and profile timelines
 (``div.c#M_<bid>``); m.weibo.cn ``container/getIndex`` (cards with ``mblog``),
 ``statuses/show``, ``statuses/extend`` (``longTextContent``), ``api/comments/show``
-(``data`` + ``hot_data``) and ``comments/hotflow`` (``data`` + ``max_id``), as JSON or
-JS-wrapped (a saved file with several ``let x = {...}`` responses is read whole).
+(``data`` + ``hot_data``) and ``comments/hotflow`` (``data`` + ``max_id``), and the
+weibo.com web API's ``ajax/statuses/buildComments`` (a top-level ``data`` array of
+comments with ``like_counts`` and a top-level ``max_id``), as JSON or JS-wrapped (a saved file with several ``let x = {...}`` responses is read whole).
 
 Dates are shown in Asia/Shanghai wall time in every Weibo form: ``刚刚``, ``N分钟前``,
 ``今天 HH:MM``, ``MM-DD``, ``MM月DD日 HH:MM`` (yearless: the year of ``page.now``, or the
@@ -16,7 +17,8 @@ place ("iPhone客户端", "网页", "生日动态") is not a region, so only nam
 
 Pagination (:func:`weibo_next_url`): weibo.cn follows the "下页" link; getIndex uses
 ``cardlistInfo.since_id`` when given, else ``page+1``; comments/show ``page+1`` up to
-``max``; hotflow the ``max_id`` cursor (with ``max_id_type``) until it is 0.
+``max``; hotflow the ``max_id`` cursor (with ``max_id_type``) until it is 0;
+buildComments its top-level ``max_id`` until it is 0.
 """
 
 from __future__ import annotations
@@ -114,6 +116,8 @@ def _cards(cards: Any) -> list[dict[str, Any]]:
 
 def _api_mentions(page: Page, response: dict[str, Any]) -> list[Mention]:
     data = response.get("data")
+    if isinstance(data, list):  # weibo.com ajax/statuses/buildComments: the comments at the top
+        return [_comment(page, c) for c in dicts(data) if "created_at" in c]
     if not isinstance(data, dict):
         return []
     if "cards" in data:
@@ -266,7 +270,11 @@ class WeiboPage(PageObject):
             sel = html_selector(page.text)
             href = sel.xpath('//div[@id="pagelist"]//a[normalize-space()="下页"]/@href').get()
             return page.urljoin(href) if href else None
-        data = _responses(page)[0].get("data")
+        response = _responses(page)[0]
+        data = response.get("data")
+        if isinstance(data, list):  # buildComments: a top-level max_id cursor, 0 on the last page
+            cursor = as_int(response.get("max_id"))
+            return with_query(page.url, max_id=cursor) if cursor and data else None
         if not isinstance(data, dict):
             return None
         params = query(page.url)
