@@ -21,6 +21,7 @@ import pytest
 from spiders.pages import registry
 from spiders.pages.base import Page, html_selector
 from spiders.pages.registry import Reading
+from spiders.pages.weibo import WeiboFeedPage
 from spiders.pages.weibo_site import _wap_author
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pages"
@@ -241,3 +242,87 @@ def test_weibo_com_ajax_build_comments() -> None:
     assert (ms[3].author, ms[3].likes, ms[3].text) == ("慕容吹雪爱吃菠萝", 1, "不好吃，因为我没抽到[泪]")
     assert (ms[-1].author, ms[-1].published_at) == ("asakiri__", utc(2024, 9, 16, 6, 57, 22))
     assert r.next_url is None
+
+
+def test_weibo_com_ajax_mymblog_user_timeline() -> None:
+    """weibo.com ajax/statuses/mymblog (April 2022), page 1 of 赵丽颖's timeline: 21 posts in
+    ``data.list``; cut posts (``isLongText``) end in "...展开", a button, not text."""
+    r = read("weibo/weibocom-ajax-mymblog-2022")
+    ms = r.mentions
+    assert len(ms) == 21 and {m.kind for m in ms} == {"post"}
+    first = ms[0]
+    assert (first.external_id, first.author) == ("4758670926415685", "赵丽颖")
+    assert first.text == "向航天英雄致敬！#欢迎翟志刚王亚平叶光富回地球# 欢迎回家[心]"
+    assert (first.reposts, first.comments, first.likes) == (18327, 19940, 153463)
+    assert first.published_at == utc(2022, 4, 15, 16, 10, 23)
+    assert (ms[1].external_id, ms[1].likes) == ("4758143726259017", 414409)
+    assert ms[1].text == "想和春天有个约会～ 感谢@小荔BAZAAR @宋斐BAZAAR 的邀请。"
+    assert (ms[11].author, ms[11].external_id) == ("虫圈春晚", "4732207577172941")
+    last = ms[-1]
+    assert (last.external_id, last.published_at) == ("4716573564605399", utc(2021, 12, 20, 12, 10, 30))
+    assert last.text.startswith("#谁是凶手# “如果这一切都没有发生，沈雨和爸爸会过着最普通的生活")
+    assert last.text.endswith("爸，我学习成绩很 ...") and not any(m.text.endswith("展开") for m in ms)
+    assert r.next_url == ("https://weibo.com/ajax/statuses/mymblog?uid=1259110474&page=2&feature=0"
+                          "&since_id=4716273549709004kp2")
+
+
+def test_weibo_open_api_comments_show() -> None:
+    """api.weibo.com/2/comments/show.json (March 2012): 42 comments, no envelope, no likes
+    field yet; ``next_cursor`` 0 is the last page."""
+    r = read("weibo/openapi-comments-show-2012")
+    ms = r.mentions
+    assert len(ms) == 42 and {m.kind for m in ms} == {"comment"}
+    assert (ms[0].external_id, ms[0].author, ms[0].text) == ("3420514393725560", "hold住华子", "中国烟草公司有钱，正合兴业意呀")
+    assert ms[0].published_at == utc(2012, 3, 6, 1, 34, 4)
+    assert ms[1].author == "未名投资" and ms[1].text.endswith("//@薛蛮子: 中国烟草总公司与贵行有啥战略意义？")
+    assert (ms[-1].external_id, ms[-1].author, ms[-1].text) == ("3420500699151632", "咆哮的王子", "等待股价拉升 [鼓掌]")
+    assert {m.likes for m in ms} == {None} and {m.author_region for m in ms} == {None}  # "新浪微博" is a client
+    assert sum(1 for m in ms if "//@" in m.text) == 18
+    assert r.next_url is None
+
+
+# --- weibo_feed (the feed spider's page object) ---------------------------------------------
+
+
+def feed(rel: str) -> WeiboFeedPage:
+    return WeiboFeedPage(load(rel)[0])
+
+
+def test_weibo_feed_open_api_friends_timeline_2014() -> None:
+    po = feed("weibo_feed/openapi-friends-timeline-2014")
+    ms = po.mentions()
+    assert len(ms) == 20
+    assert (ms[0].external_id, ms[0].author) == ("3707603341519610", "GeekPark")
+    assert ms[0].text.startswith("嗑技馆 02期，想要知道可穿戴哪些不靠谱？听听比文字更性感的声音吧")
+    assert ms[0].published_at == utc(2014, 5, 7, 6, 43, 3)
+    assert (ms[1].author, ms[1].reposts) == ("hongqn", 1)
+    assert ms[1].text.startswith("//@刘鑫Mars: //@王四哥达家码: 添加了送Thinking in Java么")
+    assert (ms[-1].external_id, ms[-1].author, ms[-1].text) == ("3707577861387765", "InfoQ", "转发微博")
+    assert (ms[-1].likes, ms[-1].reposts, ms[-1].comments) == (2, 1, 0)
+    assert po.next_cursor == "3707577479533415"  # next_cursor: the next page's max_id
+
+
+def test_weibo_feed_open_api_home_timeline_2020() -> None:
+    po = feed("weibo_feed/openapi-home-timeline-2020")
+    ms = po.mentions()
+    assert len(ms) == 20
+    assert (ms[0].external_id, ms[0].author, ms[0].text) == ("4501124306308565", "张闲鱼要翻身", "转发微博")
+    assert ms[0].published_at == utc(2020, 5, 4, 23, 32, 4)
+    assert (ms[1].author, ms[1].text) == ("棋士柯洁", "You just gotta believe in yourself , and Try.")
+    assert (ms[1].likes, ms[1].reposts, ms[1].comments) == (11124, 64, 1402)
+    assert (ms[-1].external_id, ms[-1].author) == ("4500857590800312", "马頔-麻油叶")
+    assert ms[-1].text == "马頔《青年王国》http://t.cn/A6Ai6JvG @QQ音乐"
+    assert po.next_cursor == "4500851547135173"
+
+
+def test_weibo_feed_open_api_home_timeline_2012() -> None:
+    po = feed("weibo_feed/openapi-home-timeline-2012")
+    ms = po.mentions()
+    assert len(ms) == 20
+    assert (ms[0].external_id, ms[0].author) == ("3418988106843667", "薛蛮子")
+    assert ms[0].text == "//@陈劲松: 今年两会只要解决这个问题，本届政府可完美收官！"
+    assert ms[0].published_at == utc(2012, 3, 1, 20, 29, 9)
+    assert (ms[0].reposts, ms[0].comments, ms[0].likes) == (1, 4, None)  # no attitudes_count in 2012
+    assert (ms[-1].external_id, ms[-1].author, ms[-1].reposts, ms[-1].comments) == ("3418918981191981", "Fenng", 86, 58)
+    assert ms[-1].text.startswith("保安哥成功应聘腾讯工程师，连马化腾也说「励志」")
+    assert po.next_cursor == "3418915638055630"

@@ -1,11 +1,14 @@
-"""Real Weibo pages: weibo.cn (WAP) HTML and m.weibo.cn API responses.
+"""Real Weibo pages: weibo.cn (WAP) HTML and the m.weibo.cn, weibo.com and open API responses.
 
 Handled shapes: weibo.cn comment pages (``div.c#C_<id>``) and profile timelines
 (``div.c#M_<bid>``); m.weibo.cn ``container/getIndex`` (cards with ``mblog``),
 ``statuses/show``, ``statuses/extend`` (``longTextContent``), ``api/comments/show``
 (``data`` + ``hot_data``) and ``comments/hotflow`` (``data`` + ``max_id``), and the
 weibo.com web API's ``ajax/statuses/buildComments`` (a top-level ``data`` array of
-comments with ``like_counts`` and a top-level ``max_id``), as JSON or JS-wrapped (a saved file with several ``let x = {...}`` responses is read whole).
+comments with ``like_counts`` and a top-level ``max_id``) and ``ajax/statuses/mymblog``
+(``data.list`` + ``since_id``), and the open API v2 (``api.weibo.com/2``: top-level
+``statuses`` or ``comments`` + ``next_cursor``), as JSON or JS-wrapped (a saved file
+with several ``let x = {...}`` responses is read whole).
 
 Dates are shown in Asia/Shanghai wall time in every Weibo form: ``刚刚``, ``N分钟前``,
 ``今天 HH:MM``, ``MM-DD``, ``MM月DD日 HH:MM`` (yearless: the year of ``page.now``, or the
@@ -18,7 +21,8 @@ place ("iPhone客户端", "网页", "生日动态") is not a region, so only nam
 Pagination (:func:`weibo_next_url`): weibo.cn follows the "下页" link; getIndex uses
 ``cardlistInfo.since_id`` when given, else ``page+1``; comments/show ``page+1`` up to
 ``max``; hotflow the ``max_id`` cursor (with ``max_id_type``) until it is 0;
-buildComments its top-level ``max_id`` until it is 0.
+buildComments its top-level ``max_id`` until it is 0; mymblog ``page+1`` with its
+``since_id`` until that is empty; the open API ``max_id=next_cursor`` until it is 0.
 """
 
 from __future__ import annotations
@@ -47,6 +51,9 @@ _WAP_DATE_RE = re.compile(
     r"|今天\s*\d{1,2}:\d{2}|\d+\s*分钟前|\d+\s*秒前|刚刚"
 )
 _COUNT_LINK_RE = re.compile(r"^(赞|转发|评论)\[")
+# The "read more" control a feed puts after a cut post ("...展开" on weibo.com, "...全文" on
+# m.weibo.cn): a button, not the author's words (the "..." before it stays: the text is cut).
+_EXPAND_RE = re.compile(r"""<(span|a)\b[^>]*>\s*(?:展开|全文)\s*</\1>\s*$""")
 
 
 def region(value: Any) -> str | None:
@@ -66,6 +73,10 @@ def _user(obj: dict[str, Any]) -> dict[str, Any]:
     return obj["user"] if isinstance(obj.get("user"), dict) else {}
 
 
+def _html(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def _post(page: Page, b: dict[str, Any]) -> Mention:
     long_text = b.get("longText") if isinstance(b.get("longText"), dict) else {}
     return Mention(
@@ -73,7 +84,7 @@ def _post(page: Page, b: dict[str, Any]) -> Mention:
         kind="post",
         url=page.url,
         external_id=ident(b.get("id") or b.get("mid")),
-        text=clean_text(long_text.get("longTextContent") or b.get("text")),
+        text=clean_text(_EXPAND_RE.sub("", _html(long_text.get("longTextContent") or b.get("text")))),
         author=_user(b).get("screen_name"),
         author_region=region(b.get("region_name")) or region(b.get("source")),
         published_raw=b.get("created_at"),
@@ -118,8 +129,15 @@ def _api_mentions(page: Page, response: dict[str, Any]) -> list[Mention]:
     data = response.get("data")
     if isinstance(data, list):  # weibo.com ajax/statuses/buildComments: the comments at the top
         return [_comment(page, c) for c in dicts(data) if "created_at" in c]
+    if "data" not in response:  # open API v2 (api.weibo.com/2/...): no envelope
+        if isinstance(response.get("statuses"), list):  # statuses/*_timeline
+            return [_post(page, b) for b in dicts(response["statuses"])]
+        if isinstance(response.get("comments"), list):  # comments/show, comments/mentions
+            return [_comment(page, c) for c in dicts(response["comments"])]
     if not isinstance(data, dict):
         return []
+    if isinstance(data.get("list"), list):  # weibo.com ajax/statuses/mymblog
+        return [_post(page, b) for b in dicts(data["list"])]
     if "cards" in data:
         return [_post(page, b) for b in _cards(data["cards"])]
     if "statuses" in data:
@@ -275,9 +293,15 @@ class WeiboPage(PageObject):
         if isinstance(data, list):  # buildComments: a top-level max_id cursor, 0 on the last page
             cursor = as_int(response.get("max_id"))
             return with_query(page.url, max_id=cursor) if cursor and data else None
+        if "data" not in response and "next_cursor" in response:  # open API: max_id=next_cursor
+            cursor = as_int(response.get("next_cursor"))
+            return with_query(page.url, max_id=cursor) if cursor else None
         if not isinstance(data, dict):
             return None
         params = query(page.url)
+        if isinstance(data.get("list"), list):  # mymblog: page+1 with since_id, until it is ""
+            since_id, current = ident(data.get("since_id")), as_int(params.get("page")) or 1
+            return with_query(page.url, page=current + 1, since_id=since_id) if since_id and data["list"] else None
         if "cards" in data:
             info = obj(data.get("cardlistInfo"))
             if since_id := ident(info.get("since_id")):
