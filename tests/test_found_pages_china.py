@@ -170,6 +170,30 @@ def test_zhihu_question_two_answers() -> None:
     assert r.next_url == "https://www.zhihu.com/api/v4/questions/277756007/answers?offset=2&limit=20"
 
 
+def test_zhihu_topic_page_answers_and_a_column_article() -> None:
+    """Topic "Python" top answers (Dec 2018, re-indented by BeautifulSoup as saved): 4 answers
+    to 4 questions, each Answer holding its own Question (so each gets its own title), and
+    one column article (SocialMediaPosting, URL written "https:////zhuanlan..."). The
+    topic page shows excerpts (cut with "…" and a 阅读全文 button)."""
+    r = read("zhihu/topic-python-top-answers-2018")
+    ms = r.mentions
+    assert [m.external_id for m in ms] == ["81972368", "24923424", "449795157", "p/20385885", "88744491"]
+    assert [m.title for m in ms] == ["如何系统地自学 Python？", "如何入门 Python 爬虫？", "一行代码可以做什么？",
+                                     "25 岁才开始学习编程靠谱吗？40 岁都不晚！", "Python 的练手项目有哪些值得推荐？"]
+    assert [m.author for m in ms] == ["李金ECHO", "谢科", "鬼谷弈邪", "张瑶", "Wayne Shi"]
+    assert [m.likes for m in ms] == [14197, 13104, 12286, None, 12042]  # the article has no upvoteCount meta
+    assert [m.comments for m in ms] == [370, 285, 871, 447, 226]
+    assert ms[0].url == "https://www.zhihu.com/question/29138020/answer/81972368"
+    assert ms[0].published_at == utc(2016, 1, 17, 5, 1, 26)
+    assert ms[0].text.startswith("基于这个笔记的实体书了解一下？书名叫《自学Python——编程基础科学计算及数据分析》")
+    assert ms[0].text.endswith("我用 Python 做科学计算，自…")
+    article = ms[3]
+    assert (article.url, article.published_at) == ("https://zhuanlan.zhihu.com/p/20385885", utc(2015, 12, 3, 8, 55, 4))
+    assert article.text.startswith("为什么要学编程？可能你有一个伟大的想法要实现，就差一个程序员了。")
+    assert ms[2].text.endswith("后来的结局是程序顺利通过编译运行结果正确！")
+    assert r.next_url is None  # a topic page: no question to page through
+
+
 # --- Weibo (weibo.cn WAP) ---------------------------------------------------------------------
 
 
