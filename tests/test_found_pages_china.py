@@ -350,3 +350,39 @@ def test_weibo_feed_open_api_home_timeline_2012() -> None:
     assert (ms[-1].external_id, ms[-1].author, ms[-1].reposts, ms[-1].comments) == ("3418918981191981", "Fenng", 86, 58)
     assert ms[-1].text.startswith("保安哥成功应聘腾讯工程师，连马化腾也说「励志」")
     assert po.next_cursor == "3418915638055630"
+
+
+# --- Taobao / Tmall -------------------------------------------------------------------------
+
+TMALL_TWO_RATES = (
+    # Two rates of rate.tmall.com/list_detail_rate.htm (itemId 603314107202, May 2020) from
+    # Norcy/Taobao_Comment output/603314107202_2064852052/data.json,
+    # commit 44666dacd9c462906e5debfec9b971bb67c043c0 (the whole file is 2.6 MB, over the
+    # fixture limit), reduced to the fields the reader uses and the two shop replies
+    # shortened: a unit test of the Tmall shape, not a fixture.
+    '{"rateDetail":{"paginator":{"items":1073,"page":1,"lastPage":54},"rateList":['
+    '{"id":1082190478546,"rateContent":"灯特别亮 感谢装修师傅了🙏","rateDate":"2020-04-24 15:39:24",'
+    '"displayUserNick":"曹***宾","auctionSku":"颜色分类:长方形110CM三色分段112W","reply":"有时候，一首歌就能让'
+    '回忆泛滥。有时候，一个简单的好评，就足以让我们欢欣鼓舞的了。","appendComment":null},'
+    '{"id":1082486147882,"rateContent":"此用户没有填写评论!","rateDate":"2020-04-18 09:56:22",'
+    '"displayUserNick":"情***b","auctionSku":"颜色分类:长方形82CM三色分段80W","reply":"","appendComment":'
+    '{"content":"老家在搞安装，灯安装完之后已经试用了一段时间，推荐购买","commentTime":"2020-04-24 21:06:47",'
+    '"reply":"感谢亲的好评，授人玫瑰手有余香","days":21}}]}}'
+)
+
+
+def test_tmall_rate_list_shape() -> None:
+    """The Tmall PC rate list (``rateDetail``) beside the H5 mtop one: content, nick, date,
+    SKU, shop reply, follow-up with its reply; "此用户没有填写评论!" is Tmall's placeholder for
+    "no words", not the buyer's text."""
+    url = "https://rate.tmall.com/list_detail_rate.htm?itemId=603314107202&sellerId=2064852052&currentPage=1&order=3"
+    page = Page(url, TMALL_TWO_RATES, datetime(2020, 5, 9, tzinfo=ZoneInfo("Asia/Shanghai")), ZoneInfo("Asia/Shanghai"))
+    r = registry.adapter("taobao").read(page)
+    first, second = r.mentions
+    assert (first.external_id, first.author, first.text) == ("1082190478546", "曹***宾", "灯特别亮 感谢装修师傅了🙏")
+    assert first.published_at == utc(2020, 4, 24, 7, 39, 24)
+    assert first.variant == "颜色分类:长方形110CM三色分段112W"
+    assert first.reply_text.startswith("有时候，一首歌就能让回忆泛滥。")
+    assert second.text == "追评：老家在搞安装，灯安装完之后已经试用了一段时间，推荐购买"
+    assert second.reply_text == "感谢亲的好评，授人玫瑰手有余香"
+    assert r.next_url == url.replace("currentPage=1", "currentPage=2")
