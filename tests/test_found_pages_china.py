@@ -222,11 +222,13 @@ def test_weibo_cn_comment_page_hot_and_latest() -> None:
 
 
 def test_weibo_cn_profile_header_with_the_name_in_a_child_span() -> None:
-    """Unit test of the owner reader on the two header shapes of weibo.cn profiles (the
-    markup of real page-1 and page-2 headers, reduced to the header): page 1 puts the
-    name in ``<span class="ctt">`` with a V badge image, a VIP link and "男/北京"; the old
-    reader took the header's first direct text node, a ``&nbsp;``, and gave every post
-    ``author=None``."""
+    """Unit test of the owner reader on the two header shapes of weibo.cn profiles. The
+    page-1 header below is the ``div.ut`` of a real weibo.cn profile (演员任重, Jan 2018)
+    that a public Go test embeds in a string, reduced to the header plus one of its posts;
+    no such page is stored as a file in an allowed repository (see the report). Page 1
+    puts the name in ``<span class="ctt">`` with a V badge image, a VIP link and
+    "男/北京"; the old reader took the header's first direct text node, a ``&nbsp;``, and
+    gave every post ``author=None``."""
     page1 = ('<html><head><title>任重的微博</title></head><body><div class="u"><div class="ut">'
              '<span class="ctt">任重<img src="https://h5.sinaimg.cn/upload/2016/05/26/319/5338.gif" alt="V"/>'
              '<a href="http://vip.weibo.cn/?F=W_tq_zsbs_01"><img src="x.png" alt="M"/></a>&nbsp;男/北京    &nbsp;    '
