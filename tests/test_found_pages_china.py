@@ -20,6 +20,7 @@ import pytest
 
 from spiders.pages import registry
 from spiders.pages.base import Page, html_selector
+from spiders.pages.dianping import GLYPH, missing_glyphs
 from spiders.pages.registry import Reading
 from spiders.pages.weibo import WeiboFeedPage
 from spiders.pages.weibo_site import _wap_author
@@ -139,6 +140,35 @@ def test_eleme_v3_unsatisfied_tag() -> None:
     assert last.reply_at == utc(2018, 5, 24, 2, 54, 4)
     assert sum(1 for m in ms if m.reply_text) == 9
     assert r.next_url is None  # 11 < limit 20: the last page
+
+
+# --- Dianping -----------------------------------------------------------------------------
+
+
+def test_dianping_cinema_shop_page() -> None:
+    """A cinema's shop page (2018, prettified by BeautifulSoup as saved): cinema pages put the
+    review body straight in ``.content > p.desc`` (the short/full ``J-info`` pair only on
+    reviews with a 展开 button), so every text came out empty before. Glyph counts per
+    body were counted in the raw file (``<span class="fr-`` in the full body)."""
+    r = read("dianping/cinema-shop-1705426-2018")
+    ms = r.mentions
+    assert [m.external_id for m in ms] == ["431053143", "429704700", "431512477", "428999758", "409189519",
+                                           "416560974", "429084417", "415267334", "390293592", "426636323"]
+    assert [m.author for m in ms] == ["离离'原上草", "小奇奇奇奇奇奇幻", "哗啦哗啦_好好吃", "loveshi22", "wangz727",
+                                      "cansun", "草禾鱼", "pipi&xixi", "丘小咔", "StarLord"]
+    assert [m.rating for m in ms] == [4.0, 5.0, 5.0, 5.0, 4.0, 5.0, 4.0, 4.0, 5.0, 4.0]  # sml-str40/50
+    assert [missing_glyphs(m) for m in ms] == [56, 26, 54, 41, 64, 67, 30, 31, 39, 27]
+    assert all(m.text for m in ms)
+    first = ms[0]
+    assert first.text.startswith(f"为 {GLYPH} 我喜欢 {GLYPH} 李易峰，去橙天嘉禾")
+    assert first.text.endswith(f"有，李易峰 {GLYPH} 真帅，身材 {GLYPH} 超级 {GLYPH} [害羞]")
+    assert first.published_at == utc(2018, 6, 30, 11, 21)
+    assert ms[3].text.endswith(f"座位排与排 {GLYPH} 间 {GLYPH} 间距 {GLYPH} {GLYPH} 小。")  # the full body, not the cut one
+    edited = ms[5]
+    assert (edited.likes, edited.comments) == (75, 20)  # 赞(75) 回应(20)
+    assert edited.published_raw == "2018-05-05 更新于18-05-06 12:29"
+    assert edited.published_at == utc(2018, 5, 4, 16)  # posted on the 5th (day only); edited later
+    assert r.next_url == "https://www.dianping.com/shop/1705426/review_all"
 
 
 # --- Zhihu --------------------------------------------------------------------------------
