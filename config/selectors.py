@@ -80,8 +80,13 @@ class FieldRule:
 # --- JSON paths ---------------------------------------------------------------------------
 # path  := "$" | ["$" | "$."] step ( "." step | "[" bracket "]" )*     (a path may also start with "[")
 # step  := "*" | NAME          NAME: any run of characters but . [ ] (so "0", "-1", "@type")
-# bracket := "*" | INTEGER | "'" KEY "'" | '"' KEY '"'
-_STEP_RE = re.compile(r"""\.(?P<name>[^.\[\]]+)|\[(?:(?P<any>\*)|(?P<index>-?\d{1,18})|'(?P<sq>[^']*)'|"(?P<dq>[^"]*)")\]""")
+# bracket := "*" | INTEGER | "'" KEY "'" | '"' KEY '"' | "?" KEY "=" VALUE    (a filter: see Step)
+_STEP_RE = re.compile(
+    r"""\.(?P<name>[^.\[\]]+)
+        |\[(?:(?P<any>\*)|(?P<index>-?\d{1,18})|'(?P<sq>[^']*)'|"(?P<dq>[^"]*)"
+             |\?(?P<fkey>[^=\]]+)=(?:'(?P<fsq>[^']*)'|"(?P<fdq>[^"]*)"|(?P<fval>[^\]'"]*)))\]""",
+    re.X,
+)
 _INT_RE = re.compile(r"-?\d{1,18}")
 
 
@@ -89,9 +94,12 @@ _INT_RE = re.compile(r"-?\d{1,18}")
 class Step:
     kind: str
     """``name`` (a key of an object, or an index of an array when it is an integer),
-    ``key`` (a quoted key: objects only), ``index`` (``[N]``: arrays only) or ``any``
-    (``*``/``[*]``: every element of an array, every value of an object)."""
+    ``key`` (a quoted key: objects only), ``index`` (``[N]``: arrays only), ``any``
+    (``*``/``[*]``: every element of an array, every value of an object) or ``filter``
+    (``[?@type=Review]``: the elements of an array, or the object itself, whose ``@type``
+    is ``Review``; a number or boolean compares by its JSON text)."""
     value: str | int | None = None
+    equals: str | None = None
 
 
 def parse_json_path(path: str) -> tuple[Step, ...]:
@@ -100,7 +108,8 @@ def parse_json_path(path: str) -> tuple[Step, ...]:
     ``$`` is the root (a top-level array's elements are then the items), ``a.b`` or
     ``$.a.b`` a key path, ``posts.0`` or ``posts[0]`` an element (``-1``: the last),
     ``reviews[*]``/``reviews.*`` every element, ``*.name`` the ``name`` of every value,
-    ``["og.title"]`` a key that holds a dot.
+    ``["og.title"]`` a key that holds a dot, ``@graph[?@type=Review]`` the elements whose
+    ``@type`` is ``Review``.
     """
     if not isinstance(path, str) or not path.strip():
         raise ValueError("empty JSON path")
@@ -119,17 +128,40 @@ def parse_json_path(path: str) -> tuple[Step, ...]:
         m = _STEP_RE.match(rest, pos)
         if m is None:
             at = rest[pos:pos + 12]
-            raise ValueError(f"cannot read {at!r} (steps are .key, .*, [N], [*], ['key'])")
+            raise ValueError(f"cannot read {at!r} (steps are .key, .*, [N], [*], ['key'], [?key=value])")
         if (name := m.group("name")) is not None:
             steps.append(Step("any") if name == "*" else Step("name", name))
         elif m.group("any"):
             steps.append(Step("any"))
         elif (index := m.group("index")) is not None:
             steps.append(Step("index", int(index)))
+        elif (fkey := m.group("fkey")) is not None:
+            value = next(v for v in (m.group("fsq"), m.group("fdq"), m.group("fval")) if v is not None)
+            steps.append(Step("filter", fkey.strip(), value if m.group("fval") is None else value.strip()))
         else:
             steps.append(Step("key", m.group("sq") if m.group("sq") is not None else m.group("dq")))
         pos = m.end()
     return tuple(steps)
+
+
+def _holds(node: object, step: Step) -> bool:
+    """``node`` is an object whose ``step.value`` key equals ``step.equals`` (or, for a
+    list such as ``"@type": ["Review", "Thing"]``, holds it)."""
+    if not isinstance(node, dict) or step.value not in node:
+        return False
+    have = node[step.value]
+    values = have if isinstance(have, list) else [have]
+    return any(_json_text(v) == step.equals for v in values)
+
+
+def _json_text(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return None
 
 
 def json_path_matches(data: object, steps: tuple[Step, ...]) -> list[object]:
@@ -138,7 +170,9 @@ def json_path_matches(data: object, steps: tuple[Step, ...]) -> list[object]:
     for step in steps:
         nxt: list[object] = []
         for node in found:
-            if step.kind == "any":
+            if step.kind == "filter":
+                nxt.extend(n for n in (node if isinstance(node, list) else [node]) if _holds(n, step))
+            elif step.kind == "any":
                 if isinstance(node, dict):
                     nxt.extend(node.values())
                 elif isinstance(node, list):
@@ -206,7 +240,13 @@ def _check_css_or_xpath(value: str) -> str | None:
     return None
 
 
+_CSS_PSEUDO_RE = re.compile(r"::(?:text|attr\()")
+
+
 def _check_path(value: str) -> str | None:
+    if _CSS_PSEUDO_RE.search(value):
+        return (f"bad JSON path {value!r}: a CSS selector where a JSON path goes (with type = \"json\", "
+                "json_in or state, item and fields are JSON paths such as 'reviews[*]' or 'author.name')")
     try:
         parse_json_path(value)
     except ValueError as exc:
@@ -225,12 +265,12 @@ def _check_state(value: str) -> str | None:
 
 
 def _check_date_format(value: object) -> str | None:
-    from datetime import datetime
+    from datetime import UTC, datetime
 
     if not isinstance(value, str) or "%" not in value:
         return f"expected a strptime format like '%d.%m.%Y %H:%M', got {value!r}"
     try:  # a format that cannot read its own output has a bad directive
-        sample = datetime(2021, 3, 4, 5, 6, 7)
+        sample = datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)
         datetime.strptime(sample.strftime(value), value)
     except ValueError as exc:
         return f"bad date format {value!r}: {exc}"

@@ -180,6 +180,15 @@ def _steps(path: str) -> tuple[Step, ...]:
     return parse_json_path(path)
 
 
+@lru_cache(maxsize=512)
+def _container(path: str) -> tuple[Step, ...]:
+    """The path without its trailing ``[*]``/filter steps: where the items would be."""
+    steps = _steps(path)
+    while steps and steps[-1].kind in ("any", "filter"):
+        steps = steps[:-1]
+    return steps
+
+
 def _path_matches(data: Any, path: str) -> list[Any]:
     """Every match of a JSON path; an array reached stands for its elements."""
     out: list[Any] = []
@@ -277,9 +286,9 @@ class SelectorPage(PageObject):
     def _items(self) -> list[Any]:
         if self.spec.reads_json:
             found = [item for doc in self.docs for item in _path_matches(doc, self.spec.item)]
-            if not found and not any(json_path_matches(doc, _steps(self.spec.item)) for doc in self.docs):
+            if not found and not any(json_path_matches(doc, _container(self.spec.item)) for doc in self.docs):
                 raise MalformedPage(f"{self.page.url}: no {self.spec.item!r} in the JSON")
-            return found
+            return found  # [] for an empty list: a page with no items (the last page), not a broken one
         return _html_nodes(self.page.selector, self.spec.item)
 
     def mentions(self) -> list[Mention]:
