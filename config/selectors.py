@@ -60,7 +60,7 @@ PAGE_TYPES = ("html", "json")
 XPATH = "xpath:"
 
 
-DATE_ORDERS = ("DMY", "MDY", "YMD", "YDM", "DYM", "MYD")
+DATE_ORDERS = ("DMY", "MDY", "YMD")
 """How a site orders day, month and year in numeric dates ("03/04/2021")."""
 
 
@@ -219,7 +219,7 @@ class SelectorSpec:
     date_languages: tuple[str, ...] = ()
     """Languages the site writes dates in (dateparser codes: ``de``, ``fr``, ``zh``)."""
     date_order: str | None = None
-    """Order of day, month, year in numeric dates (``DMY``, ``MDY``, ``YMD``...)."""
+    """Order of day, month, year in all-numeric dates ("03/04/2021"): ``DMY``, ``MDY`` or ``YMD``."""
 
     @property
     def reads_json(self) -> bool:

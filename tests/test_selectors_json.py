@@ -18,6 +18,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from config import ConfigError, load_config
 from config.selectors import load_selector_file, parse_json_path
@@ -471,3 +473,59 @@ def test_window_state_config_crawls_a_local_site(state_site: tuple[str, list[str
     assert sorted(got) == ["7", "8"]
     assert got["7"].text == "Quiet room, 5<6 & fine" and got["7"].published_at == utc(2018, 9, 27, 12, 5)
     assert got["8"].text == "" and got["8"].rating == 2.0  # rating-only, kept
+
+
+# -- any valid spec over embedded JSON: mentions or a malformed page, nothing else ----------
+EMBEDDED = """<html><head>
+<script id="__NEXT_DATA__" type="application/json">{"props": {"pageProps": {"reviews": [
+ {"id": "a1", "text": "Fine <b>really</b>\\n\\nyes", "rating": 4, "tags": ["x", 2, null, {"o": 1}], "who": {"n": "Ann"},
+  "dates": {"d": "2026-11-01T10:00:00Z"}, "likes": "Ann, Bo and 3 others"},
+ {"id": 2, "text": null, "rating": "5/5", "dates": {"d": 1762000000}}, [], "str", 3.5, true]}}}</script>
+<script type="application/ld+json">{"@graph": [{"@type": "Review", "reviewBody": "LD", "reviewRating": {"ratingValue": "3"}}]}</script>
+<script>window.__S__ = {list: [{t: 'one', n: 1e400}, {t: "two", d: "01.02.2026"}], more: undefined};</script>
+</head><body><div id="st" data-s='{"items": [{"t": "attr"}]}'></div></body></html>"""
+_SOURCES = [{"json_in": "script#__NEXT_DATA__"}, {"json_in": 'script[type="application/ld+json"]'},
+            {"state": "window.__S__"}, {"json_in": "#st::attr(data-s)"}, {"json_in": "script"},
+            {"json_in": "xpath://script/text()", "state": "__S__"}, {"state": "nope"}, {"json_in": "p"}]
+_PATHS = ["$", "props.pageProps.reviews[*]", "props.pageProps.reviews", "@graph[?@type=Review]", "list[*]", "items[*]",
+          "text", "t", "rating", "id", "tags[*]", "tags", "who.n", "who", "*", "*.*", "dates.d", "d", "likes", "n",
+          "reviewBody", "reviewRating.ratingValue", "[0]", "[-1]", "[?id=2].text", "x.y.z"]
+
+
+@st.composite
+def embedded_specs(draw: st.DrawFn) -> dict[str, Any]:
+    from config.selectors import FIELDS
+
+    rule = st.one_of(st.sampled_from(_PATHS), st.fixed_dictionaries(
+        {"select": st.sampled_from(_PATHS)},
+        optional={"regex": st.sampled_from(["(\\d+)", "x*", "(a)|(b)"]), "join": st.sampled_from(["", " | "]),
+                  "html": st.booleans()}))
+    table: dict[str, Any] = {**draw(st.sampled_from(_SOURCES)), "item": draw(st.sampled_from(_PATHS)),
+                             "fields": {"text": draw(rule), **draw(st.dictionaries(st.sampled_from(FIELDS), rule, max_size=6))}}
+    if draw(st.booleans()):
+        table["date_format"] = draw(st.sampled_from(["%d.%m.%Y", ["%Y", "%d/%m/%Y %H:%M"]]))
+    if draw(st.booleans()):
+        table["next_page"] = draw(st.sampled_from(_PATHS))
+    return table
+
+
+@settings(max_examples=60, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(table=embedded_specs(), cut=st.integers(0, len(EMBEDDED)), noise=st.sampled_from(["", "<", "\x00", "\"", "}"]))
+def test_any_embedded_json_spec_gives_mentions_or_a_malformed_page(table: dict[str, Any], cut: int, noise: str) -> None:
+    from config.loader import _Reader
+    from config.selectors import read_selector_spec
+    from spiders.pages.base import field_problems
+
+    try:
+        parsed = read_selector_spec(_Reader("spec.toml", "selectors", table))
+    except ConfigError:
+        return
+    text = EMBEDDED if not noise else EMBEDDED[:cut] + noise + EMBEDDED[cut:]
+    try:
+        po = SelectorPage(Page(url="https://x.test/p", text=text, now=NOW, tz=ZoneInfo("UTC")), parsed)
+        mentions = po.mentions()
+        po.next_url(found_items=bool(mentions))
+    except MalformedPage as exc:
+        assert str(exc).strip()
+        return
+    assert all(field_problems(m) == [] for m in mentions)

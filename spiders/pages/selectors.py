@@ -45,11 +45,8 @@ from spiders.pages.paging import with_query
 
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
 _INDEX_RE = re.compile(r"-?[0-9]{1,18}")
-
-
 _NAMESPACES = {"re": "http://exslt.org/regular-expressions", "set": "http://exslt.org/sets"}
 _TEXT_FIELDS = ("text", "title", "reply_text")
-_DATE_FIELDS = ("date", "reply_date")
 _WS_RE = re.compile(r"\s+")
 
 
@@ -68,18 +65,16 @@ def _pick(values: Iterator[Any], rule: FieldRule) -> Any:
     makes text of them."""
     kept: list[Any] = []
     for value in values:
-        if rule.regex is not None or rule.join is not None:
-            value = _apply_regex(value if isinstance(value, str) else _number_text(value), rule)
         if value is None or value == "":
             continue
+        if rule.regex is not None or rule.join is not None:
+            value = _apply_regex(value if isinstance(value, str) else str(value), rule)
+            if not value:
+                continue
         if rule.join is None:
             return value
         kept.append(value)
     return rule.join.join(kept) if kept else None
-
-
-def _number_text(value: int | float) -> str:
-    return str(value)
 
 
 # --- HTML ---------------------------------------------------------------------------------
@@ -116,7 +111,7 @@ def _results(node: Selector, select: str) -> list[Any]:
     if isinstance(result, bool):
         return ["1" if result else "0"]
     if isinstance(result, float | int):
-        return [format(result, "g")]
+        return [str(result)]  # count(), sum(): "20.0", as parsel gives it
     return result if isinstance(result, list) else [result]
 
 
@@ -193,7 +188,10 @@ def _path_matches(data: Any, path: str) -> list[Any]:
     """Every match of a JSON path; an array reached stands for its elements."""
     out: list[Any] = []
     for found in json_path_matches(data, _steps(path)):
-        out.extend(found) if isinstance(found, list) else out.append(found)
+        if isinstance(found, list):
+            out.extend(found)
+        else:
+            out.append(found)
     return out
 
 
@@ -271,6 +269,8 @@ class SelectorPage(PageObject):
         else:
             texts = [t for t in (_script_text(s) for s in self.page.selector.xpath("//script[not(@src)]")) if t]
             what = f"{url}: state {spec.state!r}"
+            if not texts:
+                raise MalformedPage(f"{what}: the page has no inline <script>")
         docs, problems = [], []
         for text in texts:
             try:
@@ -307,7 +307,7 @@ class SelectorPage(PageObject):
             values = {name: _json_value(item, rule) for name, rule in self.spec.fields}
             for name in _TEXT_FIELDS:
                 if values.get(name) is not None and not isinstance(values[name], str):
-                    values[name] = plain_text(_number_text(values[name]))
+                    values[name] = plain_text(str(values[name]))
             return values
         if not isinstance(item, Selector) or isinstance(item.root, str):
             return {}  # the item selector matched text, not elements: nothing to read fields from
