@@ -246,6 +246,8 @@ def _drop(node: Selector) -> None:
 
 
 class SelectorPage(PageObject):
+    """One page read by a user's :class:`SelectorSpec` (not registered: it needs a spec)."""
+
     def __init__(self, page: Page, spec: SelectorSpec) -> None:
         self.page, self.spec = page, spec
         if spec.type == "html":
@@ -280,7 +282,10 @@ class SelectorPage(PageObject):
             if spec.state and docs:
                 break  # the page's state: one assignment
         if not docs:
-            raise MalformedPage(problems[0] if len(problems) == 1 else f"{what}: no readable JSON ({len(texts)} tried)")
+            if len(problems) == 1:
+                raise MalformedPage(problems[0])
+            found = "no inline <script> assigns it" if spec.state else "no readable JSON"
+            raise MalformedPage(f"{what}: {found} ({len(texts)} read)")
         return docs
 
     def _items(self) -> list[Any]:
