@@ -341,8 +341,8 @@ def test_config_errors(tmp_path: Path, old: str, new: str, key: str, problem: st
 
 def test_every_shipped_config_loads() -> None:
     names = sorted(p.name for p in DOCS.glob("*.toml"))
-    assert names == ["discourse-topic.toml", "json-api-list.toml", "jsonld-review-graph.toml", "nextjs-trustpilot.toml",
-                     "vbulletin4.toml", "window-state.toml", "wordpress-comments.toml"]
+    assert names == ["discourse-topic.toml", "json-api-list.toml", "jsonld-review-graph.toml", "judgeme-widget.toml",
+                     "nextjs-trustpilot.toml", "vbulletin4.toml", "window-state.toml", "wordpress-comments.toml"]
     for path in DOCS.glob("*.toml"):
         load_selector_file(path)
 
@@ -473,6 +473,55 @@ def test_window_state_config_crawls_a_local_site(state_site: tuple[str, list[str
     assert sorted(got) == ["7", "8"]
     assert got["7"].text == "Quiet room, 5<6 & fine" and got["7"].published_at == utc(2018, 9, 27, 12, 5)
     assert got["8"].text == "" and got["8"].rating == 2.0  # rating-only, kept
+
+
+# -- judgeme-widget.toml in a real crawl of a local store ------------------------------------
+# The widget's markup as Judge.me renders it (jdgm-* classes, data-* attributes); a second
+# review with stars only and a shop reply; the theme's own markup around it is irrelevant.
+STORE = """<html><body><div class="product">Fan</div><div class="jdgm-rev-widg"><div class="jdgm-rev-widg__reviews">
+<div class="jdgm-rev jdgm-divider-top jdgm--done-setup" data-verified-buyer="true"
+     data-review-id="a1fae1b2-a316-47a0-9913-0d1807d6bba4" data-thumb-up-count="2" data-thumb-down-count="0">
+ <div class="jdgm-rev__header"><span class="jdgm-rev__author-wrapper"><span class="jdgm-rev__author">terrie
+   marshall</span> <span class="jdgm-rev__location"> </span></span>
+  <span class="jdgm-rev__timestamp" data-content="2023-07-14 04:52:32 UTC">07/14/2023</span>
+  <span class="jdgm-rev__rating" data-score="5" aria-label="5 star review"><span class="jdgm-star jdgm--on"></span></span></div>
+ <div class="jdgm-rev__content"><b class="jdgm-rev__title">Great!</b>
+  <div class="jdgm-rev__body"><p>I set mine up above my horse's stall.
+   <br>It is powerful enough &amp; quiet.</p></div></div>
+ <div class="jdgm-rev__reply"> </div></div>
+<div class="jdgm-rev jdgm-divider-top" data-review-id="904d0d96" data-thumb-up-count="0">
+ <span class="jdgm-rev__author">Shawna M.</span><span class="jdgm-rev__timestamp" data-content="2023-07-10 21:08:28 UTC"></span>
+ <span class="jdgm-rev__rating" data-score="3"></span><div class="jdgm-rev__body"></div>
+ <div class="jdgm-rev__reply"><div class="jdgm-rev__replier-wrapper">Store replied:</div>
+  <div class="jdgm-rev__reply-content"><p>Thanks, Shawna!</p></div></div></div>
+</div></div></body></html>"""
+
+
+def _store(path: str) -> tuple[int, str, bytes]:
+    if path == "/robots.txt":
+        return 200, "text/plain", b"User-agent: *\nAllow: /\n"
+    if path == "/products/fan":
+        return 200, "text/html; charset=utf-8", STORE.encode()
+    return 404, "text/plain", b""
+
+
+def test_judgeme_widget_config_crawls_a_local_store(tmp_path: Path) -> None:
+    table = (DOCS / "judgeme-widget.toml").read_text(encoding="utf-8").replace("[selectors", "[sources.selectors")
+    with local_site(_store) as (base, hits):
+        cfg = tmp_path / "v.toml"
+        cfg.write_text(f'[store]\nurl = "sqlite:///{tmp_path}/s.db"\n[crawl]\ndelay = 0.1\nretries = 0\n' + ONE_HOTEL
+                       + f'\n[[sources]]\nlocation = "harbor-sh-bund"\nkind = "selectors"\nurl = "{base}/products/fan"\n'
+                       + 'timezone = "America/New_York"\n' + table, encoding="utf-8")
+        proc = run_vocwatch("crawl", "-c", str(cfg), "-q")
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert hits == ["/robots.txt", "/products/fan"]
+    got = {m.external_id: m for m in open_store(f"sqlite:///{tmp_path}/s.db").iter_mentions()}
+    assert sorted(got) == ["904d0d96", "a1fae1b2-a316-47a0-9913-0d1807d6bba4"]
+    a, b = got["a1fae1b2-a316-47a0-9913-0d1807d6bba4"], got["904d0d96"]
+    assert (a.title, a.rating, a.likes, a.published_at) == ("Great!", 5.0, 2, utc(2023, 7, 14, 4, 52, 32))
+    assert a.text == "I set mine up above my horse's stall.\nIt is powerful enough & quiet."
+    assert a.author_region is None and a.reply_text is None
+    assert (b.text, b.rating, b.reply_text) == ("", 3.0, "Thanks, Shawna!")  # stars only: kept
 
 
 # -- any valid spec over embedded JSON: mentions or a malformed page, nothing else ----------
