@@ -564,6 +564,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from vocwatch.bench import faults
 
         return faults.main([arg for o in args.only for arg in ("--only", o)])
+    if args.what == "dates":
+        from vocwatch.bench import dates
+
+        results["dates"] = dates.run(args.dates, args.slow_dates)
     if args.what == "mutations":
         from vocwatch.bench import mutations
 
@@ -944,14 +948,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="benchmarks: NLP accuracy/throughput/cold start, crawl throughput full vs bare")
     p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export", "alerts", "mutations", "faults",
-                                     "scale", "distributed"],
+                                     "scale", "distributed", "dates"],
                    nargs="?", default="all",
                    help="all = nlp + crawl; metrics and export run on a large synthetic set (see --dir); "
                         "alerts replays a simulated month through the detectors; mutations reads every saved "
                         "real page (--shared) mutated --variants ways with every adapter; faults crawls a "
                         "misbehaving local site with the real CLI (--only NAME picks faults); scale times "
                         "config load, scheduler start, memory, ticks, Redis enqueue and the metrics queries "
-                        "at --locations x --sources schedules")
+                        "at --locations x --sources schedules; dates times parse_datetime's fast paths, its "
+                        "dateparser path and bare dateparser per 10k dates against datetime.fromisoformat")
     p.add_argument("--shared", default="../shared", help="directory holding datasets/ (accuracy tables skipped without it) and pages/ (mutations)")
     p.add_argument("--no-baselines", action="store_true", help="skip SnowNLP/VADER (slow)")
     p.add_argument("--comments", type=int, default=20_000, help="crawl benchmark: comments on the local site")
@@ -974,6 +979,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale-mentions", type=int, default=20_000, help="scale: mentions for the metrics queries")
     p.add_argument("--enqueue", type=int, default=20_000, help="scale: jobs enqueued into Redis")
     p.add_argument("--watch", type=float, default=5.0, help="scale: seconds of ticks watched after a cold start")
+    p.add_argument("--dates", type=int, default=10_000, help="dates: dates per fast-path row")
+    p.add_argument("--slow-dates", type=int, default=1000,
+                   help="dates: dates per dateparser row (slow; figures scaled to 10k)")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_bench)
 
