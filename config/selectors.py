@@ -255,7 +255,6 @@ def _check_path(value: str) -> str | None:
 
 
 _STATE_NAME_RE = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*")
-_LANGUAGE_RE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 
 
 def _check_state(value: str) -> str | None:
@@ -265,27 +264,26 @@ def _check_state(value: str) -> str | None:
 
 
 def _check_date_format(value: object) -> str | None:
-    from datetime import UTC, datetime
+    """The dates parser's own check (``crawlers.locale_dates.date_options``): what loads
+    here is what every date is later read with."""
+    from crawlers.locale_dates import date_options
 
-    if not isinstance(value, str) or "%" not in value:
+    if isinstance(value, str) and "%" not in value:
         return f"expected a strptime format like '%d.%m.%Y %H:%M', got {value!r}"
-    try:  # a format that cannot read its own output has a bad directive
-        sample = datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)
-        datetime.strptime(sample.strftime(value), value)
+    try:
+        date_options(formats=value)  # type: ignore[arg-type]
     except ValueError as exc:
-        return f"bad date format {value!r}: {exc}"
+        return str(exc)
     return None
 
 
 def _check_language(value: object) -> str | None:
-    if not isinstance(value, str) or not _LANGUAGE_RE.fullmatch(value):
-        return f"expected a language code like 'de' or 'pt', got {value!r}"
+    from crawlers.locale_dates import date_options
+
     try:
-        from dateparser.data import languages_info
-    except ImportError:  # pragma: no cover - dateparser is a dependency
-        return None
-    if value not in languages_info.language_order:
-        return f"unknown date language {value!r} (dateparser's codes: 'en', 'de', 'fr', 'zh', ...)"
+        date_options(languages=value)  # type: ignore[arg-type]
+    except ValueError as exc:
+        return str(exc)
     return None
 
 

@@ -287,6 +287,18 @@ def test_date_format_is_tried_first_then_the_general_parser(tmp_path: Path) -> N
     assert c.reply_at == utc(2021, 3, 4, 23)             # reply_date too
 
 
+def test_date_languages_reach_the_date_parser(tmp_path: Path) -> None:
+    body = json.dumps([{"t": "a", "d": "27. September 2018"}, {"t": "b", "d": "vor 3 Tagen"},
+                       {"t": "c", "d": "Gestern, 14:05"}, {"t": "d", "d": "03.04.2021"}])
+    po = read(tmp_path, 'type = "json"\nitem = "$"\ndate_languages = ["de"]\ndate_order = "DMY"\n'
+                        '[fields]\ntext = "t"\ndate = "d"\n', body, tz="Europe/Berlin")
+    a, b, c, d = po.mentions()
+    assert a.published_at == utc(2018, 9, 26, 22)       # local midnight, Berlin summer time
+    assert b.published_at == utc(2026, 11, 20, 2)       # NOW minus three days
+    assert c.published_at == utc(2026, 11, 22, 13, 5)   # yesterday 14:05 CET
+    assert d.published_at == utc(2021, 4, 2, 22)        # 3 April: day first
+
+
 # -- config errors name file, key and problem ------------------------------------------------
 BASE = """
 [store]

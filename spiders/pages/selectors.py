@@ -18,7 +18,7 @@ import contextlib
 import math
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -217,28 +217,6 @@ def _json_value(item: Any, rule: FieldRule) -> str | int | float | None:
     return _pick(values(), rule)
 
 
-def _strptime(raw: Any, formats: tuple[str, ...], page: Page) -> datetime | None:
-    """``raw`` read by the first of the spec's ``date_format`` that fits it whole: a naive
-    time is the site's local time; None when none fits (the general parser is next)."""
-    if not formats or not isinstance(raw, str):
-        return None
-    text = " ".join(raw.split())
-    if not text or len(text) > 256:
-        return None
-    for fmt in formats:
-        try:
-            when = datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=page.tz)
-        try:
-            return when.astimezone(UTC)
-        except (OverflowError, ValueError):
-            return None
-    return None
-
-
 def _drop(node: Selector) -> None:
     """Remove an excluded node; one the page nests oddly (a text node, the root) stays."""
     with contextlib.suppress(CannotRemoveElementWithoutRoot, CannotRemoveElementWithoutParent):
@@ -322,10 +300,11 @@ class SelectorPage(PageObject):
         return {name: _html_value(item, rule) for name, rule in self.spec.fields}
 
     def _date(self, raw: Any) -> datetime | None:
-        """A date value by the spec's ``date_format`` first, then the general parser."""
-        if raw is None:
-            return None
-        return _strptime(raw, self.spec.date_format, self.page) or self.page.parse_date(raw)
+        """A date value read with the spec's hints: ``date_format`` tried first, then the
+        general parser in ``date_languages`` with ``date_order`` (validated at load)."""
+        spec = self.spec
+        return self.page.parse_date(raw, formats=spec.date_format or None, languages=spec.date_languages or None,
+                                    order=spec.date_order)
 
     def _mention(self, v: dict[str, Any]) -> Mention:
         page, scale = self.page, self.spec.rating_scale
