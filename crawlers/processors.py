@@ -194,6 +194,17 @@ def clean_text(raw: str | None) -> str:
         text = _html_to_text(text)
     elif "&" in text:
         text = html.unescape(text)
+    return _tidy(text)
+
+
+def plain_text(raw: str | None) -> str:
+    """:func:`clean_text` for text that is no markup (a JSON API's plain text, an HTML text
+    node already decoded): spacing, line breaks and invisible characters are tidied the same
+    way, but ``<`` and ``&`` are the user's characters, so ``"a<b and c>d"`` stays whole."""
+    return _tidy(raw) if isinstance(raw, str) else clean_text(raw)
+
+
+def _tidy(text: str) -> str:
     text = _LINE_SEP_RE.sub("\n", text)
     text = _INVISIBLE_RE.sub("", text)
     text = unicodedata.normalize("NFC", text)
@@ -866,8 +877,27 @@ _ZERO_LABELS = frozenset({
 })  # fmt: skip
 
 
+# "Ann, Bo and 3 others like this": the names shown plus the others counted.
+_NAMES_AND_OTHERS_RE = re.compile(
+    r"^(?P<names>[^\d\n]{1,150}?)\s*(?:,\s*)?(?:\band|&|\bund|\bet|\by|\be|\ben|\boch|\bog)\s+"
+    r"(?P<others>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?\s*[km]?)\s+"
+    r"(?:others?|more|other people|people|weitere[nr]?|andere[n]?|autres?|otros?|outros?|altri|anderen)\b"
+)
+_NAME_SEP_RE = re.compile(r"\s*(?:,|、|，)\s*")
+
+
+def _names_and_others(text: str) -> int | None:
+    m = _NAMES_AND_OTHERS_RE.match(text)
+    if m is None:
+        return None
+    names = [n for n in _NAME_SEP_RE.split(m.group("names").strip()) if n.strip()]
+    others = parse_count(m.group("others"))
+    return None if others is None or not names else len(names) + others
+
+
 def parse_count(raw: str | int | float | None) -> int | None:
-    """Parse an engagement count as displayed ("1.2万", "1.2k", "赞[12]", "100+").
+    """Parse an engagement count as displayed ("1.2万", "1.2k", "1,234", "赞[12]", "100+",
+    "Ann, Bo and 3 others" = 5: the names shown plus the others).
 
     None when no single non-negative number is present; 0 for a bare zero-label.
     """
@@ -884,6 +914,8 @@ def parse_count(raw: str | int | float | None) -> int | None:
         return None
     if text in _ZERO_LABELS:
         return 0
+    if (named := _names_and_others(text)) is not None:
+        return named
     matches = list(_COUNT_RE.finditer(text))
     if len(matches) != 1 or matches[0].group("neg"):
         return None  # "2 of 3 found this helpful" is not one count
