@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from html import escape
 from typing import Any
+from urllib.parse import urlsplit
 
 from parsel import Selector
 
@@ -302,12 +303,12 @@ class WeiboPage(PageObject):
         return [m for r in _responses(page) for m in _api_mentions(page, r)]
 
     def expand_urls(self) -> list[str]:
-        """``statuses/extend?id=`` of each long post the API cut (``isLongText``): its
+        """``statuses/extend?id=`` of each long post m.weibo.cn's API cut (``isLongText``): its
         ``longTextContent`` is the whole post. weibo.cn pages name none (their "全文" page
         is the post's comment page, whose copy of the post carries no id)."""
         page = self.page
-        if _is_html(page):
-            return []
+        if _is_html(page) or urlsplit(page.url).hostname != "m.weibo.cn":
+            return []  # the open API and weibo.com's ajax have no statuses/extend of this shape
         return [page.urljoin(f"/statuses/extend?id={m.external_id}") for m in self.mentions()
                 if m.truncated and m.external_id]
 
