@@ -506,3 +506,30 @@ def test_sources_that_serve_whole_texts_flag_nothing(site: str, parts: tuple[str
     Amazon page are on viewpoint cards whose full text is in the markup), so nothing is cut."""
     ms = adapter(site)(_page(*parts, url=url))
     assert ms and not any(m.truncated for m in ms)
+
+
+# -- the selectors engine: a rule says which items are snippets --------------------------------
+def _selectors(tmp_path: Path, body: str) -> Any:
+    from config.selectors import load_selector_file
+
+    path = tmp_path / "s.toml"
+    path.write_text(body, encoding="utf-8")
+    return load_selector_file(path)
+
+
+def test_selectors_truncated_rule_html_and_json(tmp_path: Path) -> None:
+    from spiders.pages.selectors import SelectorPage
+
+    spec = _selectors(tmp_path, '''type = "html"\nitem = "div.r"\n[fields]\nexternal_id = "span.id::text"
+text = "p.body"\ntruncated = "a.more::text"\n''')
+    html = ('<html><body><div class="r"><span class="id">1</span><p class="body">Good stay, the room...</p>'
+            '<a class="more" href="/r/1">Read more</a></div>'
+            '<div class="r"><span class="id">2</span><p class="body">Fine.</p></div></body></html>')
+    ms = SelectorPage(Page("https://s.example/r", html, NOW, ZoneInfo("UTC")), spec).mentions()
+    assert [(m.external_id, m.truncated) for m in ms] == [("1", True), ("2", False)]
+    spec = _selectors(tmp_path, '''type = "json"\nitem = "posts"\n[fields]\nexternal_id = "id"
+text = "text"\ntruncated = "isLongText"\n''')
+    body = json.dumps({"posts": [{"id": 1, "text": "a long post ...", "isLongText": True},
+                                 {"id": 2, "text": "short", "isLongText": False}, {"id": 3, "text": "no flag"}]})
+    ms = SelectorPage(Page("https://s.example/r.json", body, NOW, ZoneInfo("UTC")), spec).mentions()
+    assert [(m.external_id, m.truncated) for m in ms] == [("1", True), ("2", False), ("3", False)]
