@@ -57,7 +57,8 @@ def test_discuz7_thread_posts_authors_dates_and_quotes() -> None:
     ms = reading.mentions
     assert [m.external_id for m in ms] == ["366405", "366574", "367397", "367489", "367653", "367669", "368140"]
     assert [m.author for m in ms] == ["袜子自己洗", "dlb2825", "肥猫", "lynnstar", "jetty", "肥猫", "袜子自己洗"]
-    assert [m.kind for m in ms] == ["post"] + ["comment"] * 6  # floors 1楼..7楼
+    assert [m.kind for m in ms] == ["post"] + ["comment"] * 6
+    assert [m.position for m in ms] == [1, 2, 3, 4, 5, 6, 7]  # floors 1楼..7楼
     first = ms[0]
     assert first.title == "问一个关于数码产品质保的事情" and all(m.title is None for m in ms[1:])
     assert first.text.startswith("本人今年9月购买台电的MP4，但是上周屏幕出现了一条白线")
@@ -98,7 +99,8 @@ def test_discuz_x3_custom_theme_thread() -> None:
     assert [m.external_id for m in ms] == ["3", "7", "8", "9"]
     assert {m.author for m in ms} == {"admin"}  # the hidden "作者：" label is not part of the name
     # no floor label on the opening post: the first post of page 1 opens the thread
-    assert [m.kind for m in ms] == ["post", "comment", "comment", "comment"]  # then 沙发#, 板凳#, 地板#
+    assert [m.kind for m in ms] == ["post", "comment", "comment", "comment"]
+    assert [m.position for m in ms] == [1, 2, 3, 4]  # then 沙发#, 板凳#, 地板#
     assert ms[0].title == "曝光!币安组织维权火币、OK,何一亲自下场指挥市场"
     assert ms[0].published_raw == "2022-2-12 23:58:16" and ms[0].published_at == utc(2022, 2, 12, 15, 58, 16)
     assert [m.published_at for m in ms[1:]] == [utc(2022, 2, 14, 11, 29, 35), utc(2022, 2, 14, 11, 31, 23),
@@ -119,7 +121,7 @@ def test_discuz_x3_board_listing() -> None:
 
 def test_discuz_x34_httrack_thread() -> None:
     (m,) = adapter("forum_discuz")(fixture("forum_discuz", "bapuro-x34-thread-1"))
-    assert (m.external_id, m.kind, m.author, m.title) == ("1", "post", "bapuro", "TEST，测试帖")
+    assert (m.external_id, m.kind, m.author, m.title, m.position) == ("1", "post", "bapuro", "TEST，测试帖", 1)
     assert m.text == "111111111111111"  # the moderator's "本主题由 bapuro 于 ... 置顶" note is not the post
     assert (m.published_raw, m.published_at) == ("2020-2-19 19:19:11", utc(2020, 2, 19, 11, 19, 11))
 
@@ -168,6 +170,7 @@ def test_discuz_x3_relative_dates_quotes_edit_notes_and_junk() -> None:
     assert [(m.external_id, m.kind, m.author) for m in ms] == [
         ("101", "post", "老王"), ("102", "comment", "小李"), ("103", "comment", "阿明"),
         ("104", "comment", "阿强"), ("105", "comment", "阿华")]
+    assert [m.position for m in ms] == [1, 2, 5, 6, 7]  # 楼主, 沙发, <em>5</em><sup>#</sup>, ...
     op, sofa, fifth = ms[0], ms[1], ms[2]
     assert op.title == "屏幕漏光怎么办"
     # the edit note, the anti-copy <font class="jammer"> and the hidden span are not the author's words

@@ -17,7 +17,8 @@ How a post is found (every template, theme and era keeps these ids, whatever it 
   shown in the board's zone (the caller's ``Page.tz``, Asia/Shanghai for most);
 * the floor is ``#postnum<pid>``: "楼主"/"沙发"/"板凳"/"地板" or "<em>N</em>#" / "N楼";
   floor 1 is the opening post (``kind="post"``, carries the thread title), the rest are
-  ``kind="comment"``.
+  ``kind="comment"``; the floor is ``Mention.position``. A post without a floor label is
+  the opening post when it is the first post of the thread's first page.
 
 Quotes (``div.quote``/``blockquote`` of a reply) are someone else's words: they are cut
 from ``text`` and kept, without their "X 发表于 ..." / "原帖由 X 于 ... 发表" line, in
@@ -190,6 +191,7 @@ class DiscuzPage(PageObject):
                 published_at=self.page.parse_date(date_exact or date_raw),
                 likes=parse_count(_text(self.tree.css_first(f"#review_support_{pid}")) or None),
                 quoted=quoted, in_reply_to=in_reply_to,
+                position=floor if floor is not None else (1 if opening else None),
             ))
         return out
 
