@@ -196,6 +196,43 @@ def test_discuz_stray_closing_tags_do_not_nest_the_next_post() -> None:
     assert (after.text, after.author, after.published_at) == ("修好了", "阿华", utc(2019, 3, 6, 0, 0))
 
 
+def touch_post(pid: int, floor: str, author: str, time: str, message: str, first: bool = False) -> str:
+    counters = '<span class="y"><i class="dm-eye"></i><em>88</em><i class="dm-chat-s"></i><em>2</em></span>' if first else ""
+    return f"""<div class="plc cl" id="pid{pid}"><div class="avatar"><img src="uc_server/avatar.php?uid=7&size=small" /></div>
+<div class="display pi{' pione' if first else ''}" href="#replybtn_{pid}"><ul class="authi">
+<li class="mtit"><span class="y">{floor}</span><span class="z"><a href="home.php?mod=space&uid=7{pid}">{author}</a></span></li>
+<li class="mtime">{counters}<em class="mgl"><a href="forum.php?mod=post&action=edit&fid=2&tid=9&pid={pid}&page=1">编辑</a></em>
+{time}</li></ul>
+<div class="message">{message}</div>
+<div id="comment_{pid}"><div class="pgs cl"><div class="page"><a href="javascript:;" class="nxt" onclick="ajaxget('forum.php?mod=misc&action=commentmore&tid=9&pid={pid}&page=2', 'comment_{pid}')">下一页</a></div></div></div>
+</div></div>"""
+
+
+TOUCH_THREAD = f"""<html><body><div class="header cl"><h2><a href="forum.php?mod=forumdisplay&fid=2&">数码</a></h2></div>
+<div class="viewthread"><div class="view_tit">手机壳发黄</div>
+{touch_post(201, "楼主", "小红", '<span title="2026-4-30 09:10">昨天&nbsp;09:10</span>', "用了两周就发黄了", first=True)}
+{touch_post(202, "沙发", "阿杰", "2026-4-30 10:00", '<div class="quote"><blockquote><font size="2"><a href="forum.php?mod=redirect&amp;goto=findpost&amp;pid=201&amp;ptid=9" target="_blank"><font color="#999999">小红 发表于 昨天 09:10</font></a></font><br />用了两周就发黄了</blockquote></div><br />透明壳都这样')}
+{touch_post(203, "3#", "路人", "2026-4-30 11:00", '<div class="quote">提示: 该帖被管理员或版主屏蔽</div>')}
+</div><div class="pg"><strong>1</strong><a href="forum.php?mod=viewthread&tid=9&page=2&mobile=2" class="nxt">下一页</a></div>
+</body></html>"""
+
+
+def test_discuz_touch_template_mobile_2() -> None:
+    """The touch template (``mobile=2``), markup written after Discuz! X3.5's
+    template/default/touch/forum/viewthread.htm: no postmessage_ ids, posts are div.plc#pid<pid>."""
+    url = "https://bbs.example.cn/forum.php?mod=viewthread&tid=9&mobile=2"
+    reading = adapter("forum_discuz").read(Page(url=url, text=TOUCH_THREAD, now=NOW, tz=SHANGHAI))
+    op, reply = reading.mentions  # post 203 is a moderator's notice, no words of its author: no mention
+    assert (op.external_id, op.kind, op.position, op.author, op.title) == ("201", "post", 1, "小红", "手机壳发黄")
+    assert (op.text, op.published_raw, op.published_at) == ("用了两周就发黄了", "昨天 09:10", utc(2026, 4, 30, 1, 10))
+    assert (reply.external_id, reply.kind, reply.position, reply.author) == ("202", "comment", 2, "阿杰")
+    assert (reply.text, reply.quoted, reply.in_reply_to) == ("透明壳都这样", "用了两周就发黄了", "201")
+    assert (reply.published_raw, reply.published_at) == ("2026-4-30 10:00", utc(2026, 4, 30, 2, 0))
+    assert reply.url == url + "#pid202"
+    # the comment box's "下一页" is a script link; the thread's pager is the next page
+    assert reading.next_url == "https://bbs.example.cn/forum.php?mod=viewthread&tid=9&page=2&mobile=2"
+
+
 def test_floor_labels() -> None:
     assert [floor_number(s) for s in ("楼主", "沙发", "板凳", "地板", "5#", "5 #", "12楼", "沙发#", "电梯")] == [
         1, 2, 3, 4, 5, 5, 12, 2, None]

@@ -20,6 +20,11 @@ How a post is found (every template, theme and era keeps these ids, whatever it 
   ``kind="comment"``; the floor is ``Mention.position``. A post without a floor label is
   the opening post when it is the first post of the thread's first page.
 
+The touch template (``mobile=2``) has no ``postmessage_`` ids: there a post is
+``div.plc#pid<pid>`` with ``div.message``, the floor and name in ``ul.authi li.mtit``, the
+date in ``li.mtime``. A post left without words (banned, hidden, deleted, or only a quote)
+is no mention.
+
 Quotes (``div.quote``/``blockquote`` of a reply) are someone else's words: they are cut
 from ``text`` and kept, without their "X 发表于 ..." / "原帖由 X 于 ... 发表" line, in
 ``Mention.quoted``; the quoted post's pid (its ``goto=findpost&pid=`` link) is
@@ -50,6 +55,7 @@ from spiders.pages.registry import site
 
 SITE = "forum_discuz"
 _PID_RE = re.compile(r"^postmessage_(\d+)$")
+_TOUCH_PID_RE = re.compile(r"^pid(\d+)$")
 _FLOOR_WORDS = {"楼主": 1, "沙发": 2, "板凳": 3, "地板": 4}
 _FLOOR_RE = re.compile(r"(\d+)\s*(?:#|楼|樓|F\b)?")
 _POSTED_RE = re.compile(r"(?:发表于|發表於|posted\s+on|posted)\s*[:：]?\s*(.+)", re.I)
@@ -123,21 +129,34 @@ class DiscuzPage(PageObject):
     def __init__(self, page: Page) -> None:
         super().__init__(page)
         self.tree = html5_tree(page, "a Discuz! page")
-        self.messages = [n for n in self.tree.css("[id^=postmessage_]")
-                         if n.tag != "textarea" and _PID_RE.match(_attr(n, "id"))]
+        self.posts: list[tuple[str, LexborNode, LexborNode]] = []
+        """(pid, body, post) of each post: the desktop templates' ``postmessage_<pid>``
+        bodies, else the touch template's (``mobile=2``) ``div.plc#pid<pid> div.message``."""
+        for body in self.tree.css("[id^=postmessage_]"):
+            m = _PID_RE.match(_attr(body, "id"))
+            if m and body.tag != "textarea":
+                self.posts.append((m.group(1), body, self._post(body, m.group(1))))
+        if not self.posts:
+            for post in self.tree.css("div.plc[id^=pid]"):
+                m = _TOUCH_PID_RE.match(_attr(post, "id"))
+                body = post.css_first("div.message")
+                if m and body is not None:
+                    self.posts.append((m.group(1), body, post))
         self.listing_rows = self.tree.css("tbody[id^=normalthread_], tbody[id^=stickthread_]")
-        if not self.messages and not self.listing_rows and self.tree.css_first("#threadlisttableid, #threadlist, "
-                                                                             "form#moderate, div.threadlist") is None:
+        if not self.posts and not self.listing_rows and self.tree.css_first("#threadlisttableid, #threadlist, "
+                                                                          "form#moderate, div.threadlist") is None:
             raise MalformedPage(f"{page.url}: neither a Discuz! thread (postmessage_<pid>) nor a board listing")
 
     # -- navigation --------------------------------------------------------------
     def next_url(self) -> str | None:
         """The next page of the thread or listing: the pager's ``a.nxt`` (X), ``a.next``
-        (6/7), else ``<link rel="next">``."""
-        node = _first(self.tree.root, ("div.pg a.nxt", "a.nxt", "div.pages a.next", "a.next",
-                                       "link[rel=next]", "a[rel=next]"))
-        href = _attr(node, "href")
-        return self.page.urljoin(href) if href and not href.startswith("javascript") else None
+        (6/7), else ``<link rel="next">``; never a ``javascript:`` link."""
+        for sel in ("div.pg a.nxt", "a.nxt", "div.pages a.next", "a.next", "link[rel=next]", "a[rel=next]"):
+            for node in self.tree.css(sel):
+                href = _attr(node, "href").strip()
+                if href and not href.startswith("javascript"):  # the touch template's "more comments" is a script
+                    return self.page.urljoin(href)
+        return None
 
     def follow_urls(self) -> list[str]:
         """The threads of a board listing, in page order, sticky ones included: the title
@@ -157,25 +176,27 @@ class DiscuzPage(PageObject):
 
     # -- thread ------------------------------------------------------------------
     def title(self) -> str | None:
-        node = _first(self.tree.root, ("#thread_subject", "h1.ts", "div.viewthread h1", "#threadtitle h1", "h1"))
+        node = _first(self.tree.root, ("#thread_subject", "h1.ts", "div.viewthread h1", "#threadtitle h1",
+                                       "div.view_tit", "h1"))
         title = _text(node)
         if not title:
             title = _TITLE_SUFFIX_RE.sub("", _text(self.tree.css_first("title")))
         return title or None
 
     def mentions(self) -> list[Mention]:
-        if not self.messages:
+        if not self.posts:
             return []  # a board listing: its threads are follow_urls
         title, out = self.title(), []
-        for i, body in enumerate(self.messages):
-            pid = _PID_RE.match(_attr(body, "id")).group(1)  # type: ignore[union-attr]
-            post = self._post(body, pid)
-            floor = floor_number(_text(self.tree.css_first(f"#postnum{pid}")))
+        for i, (pid, body, post) in enumerate(self.posts):
+            floor = floor_number(_text(self.tree.css_first(f"#postnum{pid}") or post.css_first(".authi .mtit .y")))
             opening = floor == 1 if floor is not None else (i == 0 and self._first_page())
             quoted, in_reply_to = self._cut_quotes(body)
             for sel in _JUNK:
                 for node in body.css(sel):
                     node.decompose()
+            text = html_text(body.inner_html or "")
+            if not text:
+                continue  # a banned, hidden or deleted post, or one that only quotes: no words of its own
             date_raw, date_exact = self._date(post, pid)
             link = self.tree.css_first(f"#postnum{pid}")
             href = _attr(link, "href")
@@ -184,7 +205,7 @@ class DiscuzPage(PageObject):
                 url=self.page.urljoin(href) if href and not href.startswith("javascript") else
                 f"{self.page.url.split('#')[0]}#pid{pid}",
                 external_id=pid,
-                text=html_text(body.inner_html or ""),
+                text=text,
                 title=title if opening else None,
                 author=self._author(post, pid),
                 published_raw=date_raw,
@@ -228,11 +249,16 @@ class DiscuzPage(PageObject):
     def _date(self, post: LexborNode, pid: str) -> tuple[str | None, str | None]:
         """``(as shown, exact)``: the exact time is the ``title`` of the span Discuz wraps
         a relative date in; the shown text without its "发表于" label otherwise."""
-        em = self.tree.css_first(f"#authorposton{pid}") or _first(post, (".postinfo", ".authi em"))
+        em = self.tree.css_first(f"#authorposton{pid}") or _first(post, (".postinfo", ".authi .mtime", ".authi em"))
         if em is None:
             return None, None
         span = em.css_first("span[title]")
-        shown = _text(span) if span is not None else _text(em)
+        if span is not None:
+            shown = _text(span)
+        elif "mtime" in _attr(em, "class").split():
+            shown = _own_text(em)  # touch: the date is the item's own text, beside counters and links
+        else:
+            shown = _text(em)
         m = _POSTED_RE.search(shown)
         if m:
             shown = m.group(1)
@@ -246,7 +272,10 @@ class DiscuzPage(PageObject):
         several joined by a blank line) and the pid the first one links to."""
         texts, reply_to = [], None
         for quote in _outermost(body, _QUOTE_SELECTOR):
-            inner = quote if quote.tag == "blockquote" else (quote.css_first("blockquote") or quote)
+            inner = quote if quote.tag == "blockquote" else quote.css_first("blockquote")
+            if inner is None:  # a notice in a quote box ("该帖被管理员或版主屏蔽"), not someone's words
+                quote.decompose()
+                continue
             for link in inner.css("a[href]"):
                 reply_to = reply_to or _findpost_pid(_attr(link, "href"))
             for nested in _outermost(inner, _QUOTE_SELECTOR):
@@ -256,6 +285,16 @@ class DiscuzPage(PageObject):
                 texts.append(text)
             quote.decompose()
         return ("\n\n".join(texts) or None), reply_to
+
+
+def _own_text(node: LexborNode) -> str:
+    """The text directly inside ``node``, not inside its child elements."""
+    parts, child = [], node.child
+    while child is not None:
+        if child.is_text_node:
+            parts.append(child.text_content or "")
+        child = child.next
+    return " ".join(" ".join(parts).split())
 
 
 def _without_extra(url: str) -> str:

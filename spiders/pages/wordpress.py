@@ -234,6 +234,8 @@ class WordPressComments(PageObject):
                 rating_raw=rating, rating_scale=scale if rating is not None else None,
                 in_reply_to=parent,
             )
+            if not m.text and rating is None:
+                continue  # held for moderation, deleted, or an empty body: nothing said, nothing rated
             readings[cid] = m
             by_owner = "bypostauthor" in _classes(node)
             host = readings.get(parent) if parent else None
