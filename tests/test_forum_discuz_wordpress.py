@@ -419,3 +419,49 @@ def test_pages_nested_beyond_any_site_are_refused_before_parsing() -> None:
     (m,) = DiscuzPage(Page(url=page.url, text=ok, now=page.now, tz=page.tz)).mentions()
     assert m.text == "111111111111111"
     assert nesting_depth("<p><li><br><div><img><div></div></div><td>") == 2  # implicit closes do not count
+
+
+# -- a crawl: board listing -> threads, a GBK page, the new fields stored ----------------
+def test_crawl_reads_a_board_and_its_threads_into_the_store(tmp_path: Path) -> None:
+    """``kind = "site"``, ``site = "forum_discuz"`` over real HTTP: the board listing's threads
+    are followed; three are real thread pages (one served as GBK, the 1984bbs page, charset
+    in the header), the others get the board page again (no posts, no new links);
+    quoted/in_reply_to/position reach the SQLite store."""
+    from urllib.parse import urlsplit
+
+    from crawlers.store import open_store
+    from tests.conftest import local_site, run_vocwatch
+    from tests.test_site_spider import CONFIG
+
+    files = {
+        "/forum-2-1.html": ("kbinance-x3-board-2", "utf-8"),
+        "/thread-3-1-1.html": ("kbinance-x3-thread-3", "utf-8"),
+        "/thread-12-1-1.html": ("1984bbs-dz7-thread-warranty", "gbk"),
+        "/thread-11-1-1.html": ("bapuro-x34-thread-1", "utf-8"),
+    }
+
+    def respond(path: str) -> tuple[int, str, bytes]:
+        path = urlsplit(path).path
+        if path == "/robots.txt":
+            return 200, "text/plain", b"User-agent: *\nAllow: /\n"
+        name, charset = files.get(path, files["/forum-2-1.html"])  # the other threads: the board again
+        return 200, f"text/html; charset={charset}", (FIXTURES / "forum_discuz" / name / "input.html").read_bytes()
+
+    with local_site(respond) as (base, hits):
+        cfg = tmp_path / "v.toml"
+        cfg.write_text(CONFIG.format(db=tmp_path / "s.db", base=base, site="forum_discuz").replace(
+            f"{base}/comment/productPageComments.action?productId=42&page=0&pageSize=2", f"{base}/forum-2-1.html"),
+            encoding="utf-8")
+        proc = run_vocwatch("crawl", "-c", str(cfg), "-q")
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        followed = {urlsplit(h).path for h in hits}
+    assert {f"/thread-{t}-1-1.html" for t in (12, 11, 10, 9, 8, 7, 5, 3)} <= followed
+    store = open_store(f"sqlite:///{tmp_path}/s.db")
+    got = {m.external_id: m for m in store.iter_mentions()}
+    store.close()
+    assert set(got) == {"1", "3", "7", "8", "9", "366405", "366574", "367397", "367489", "367653", "367669", "368140"}
+    reply = got["367669"]
+    assert (reply.text, reply.quoted, reply.in_reply_to, reply.position) == (
+        "已经说了，台电", "把牌子说出来啊。。以后让大家提防着啊", "367489", 6)
+    assert got["366405"].title == "问一个关于数码产品质保的事情" and got["366405"].kind == "post"
+    assert got["3"].id_scope == "host:127.0.0.1" and got["3"].published_at == utc(2022, 2, 12, 15, 58, 16)
