@@ -183,6 +183,7 @@ def test_discuz_x3_relative_dates_quotes_edit_notes_and_junk() -> None:
     assert (fifth.text, fifth.quoted, fifth.in_reply_to) == ("过了七天也能保修", "七天无理由", "102")
     assert sofa.url == "https://bbs.example.cn/forum.php?mod=redirect&goto=findpost&ptid=77&pid=102"
     assert po.next_url() == "https://bbs.example.cn/forum.php?mod=viewthread&tid=77&page=2"
+    assert po.mentions() == ms  # reading cuts quotes from copies: a second reading is the same
 
 
 def test_discuz_stray_closing_tags_do_not_nest_the_next_post() -> None:

@@ -190,6 +190,7 @@ class DiscuzPage(PageObject):
         for i, (pid, body, post) in enumerate(self.posts):
             floor = floor_number(_text(self.tree.css_first(f"#postnum{pid}") or post.css_first(".authi .mtit .y")))
             opening = floor == 1 if floor is not None else (i == 0 and self._first_page())
+            body = body.clone()  # cut quotes and junk from a copy: reading the page twice reads it the same
             quoted, in_reply_to = self._cut_quotes(body)
             for sel in _JUNK:
                 for node in body.css(sel):
