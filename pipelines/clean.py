@@ -15,7 +15,7 @@ from crawlers.items import (
     mention_content_hash,
     mention_fingerprint,
 )
-from crawlers.processors import clean_text, normalise_rating
+from crawlers.processors import clean_text, normalise_rating, plain_text
 from pipelines.base import VocwatchPipeline
 
 
@@ -53,7 +53,9 @@ class CleanPipeline(VocwatchPipeline):
             raise self.drop("missing_url", item)
         if item.kind not in MENTION_KINDS:
             raise self.drop("bad_kind", item, item.kind)
-        item.text = clean_text(item.text)
+        # page objects hand on text as a reader sees it (their HTML already laid out), so
+        # only spacing is tidied here: a user's own "a<b and c>d" or "<iostream>" stays whole
+        item.text = plain_text(item.text)
         if item.rating is None and item.rating_raw is not None:
             item.rating = normalise_rating(item.rating_raw, item.rating_scale)
             if item.rating is None:
@@ -67,6 +69,7 @@ class CleanPipeline(VocwatchPipeline):
             self.stats.inc_value("vocwatch/truncated")  # kept, but a snippet: not the whole text
         item.title = clean_text(item.title) or None
         item.reply_text = clean_text(item.reply_text) or None
+        item.quoted = plain_text(item.quoted) or None  # laid out by the page object, like text
         item.author_region = clean_text(item.author_region) or None
         item.variant = clean_text(item.variant) or None
         author = " ".join((item.author or "").split())

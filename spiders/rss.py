@@ -9,7 +9,7 @@ from scrapy.http import Response
 
 from spiders.base import SourceSpider
 from spiders.pages.base import MalformedPage
-from spiders.pages.feed import FeedPage
+from spiders.pages.registry import adapter
 
 
 class RssSpider(SourceSpider):
@@ -19,7 +19,7 @@ class RssSpider(SourceSpider):
 
     def parse(self, response: Response) -> Iterator[Any]:
         try:
-            mentions = FeedPage(self.page(response)).mentions()
+            mentions = adapter("rss").read(self.page(response)).mentions  # the rss site adapter: text laid out
         except MalformedPage as exc:
             self.malformed(response, exc)
             return

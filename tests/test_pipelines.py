@@ -26,7 +26,7 @@ def crawler(tmp_path: Path) -> Any:
     return c
 
 
-def raw(ext: str = "1", text: str = "<p>Great &amp; quiet room</p>", **kw: Any) -> Mention:
+def raw(ext: str = "1", text: str = "Great & quiet room", **kw: Any) -> Mention:
     fields: dict[str, Any] = {"kind": "review", "author": "Alice Smith", "rating_raw": 8.0, "rating_scale": 10.0,
                               "published_at": datetime(2026, 1, 1, tzinfo=UTC), **kw}
     return Mention(site="s", url="http://s/1", text=text, external_id=ext, **fields)
@@ -34,15 +34,23 @@ def raw(ext: str = "1", text: str = "<p>Great &amp; quiet room</p>", **kw: Any) 
 
 def test_clean_normalises_and_fingerprints(crawler: Any) -> None:
     p = CleanPipeline.from_crawler(crawler)
-    m = p.process_item(raw())
-    assert m.text == "Great & quiet room" and m.rating == 4.0
+    m = p.process_item(raw(text="  Great & quiet room\n\n\n  by the river "))
+    assert m.text == "Great & quiet room\nby the river" and m.rating == 4.0
     assert m.author and m.author.startswith("u_") and "Alice" not in m.author
     assert m.author == p.process_item(raw(ext="2")).author  # stable per author
     assert len(m.fingerprint) == 40 and len(m.content_hash) == 40
 
 
+def test_clean_keeps_a_text_that_looks_like_markup(crawler: Any) -> None:
+    """Page objects hand on text already laid out; the clean stage only tidies spacing, so
+    what a user typed that looks like a tag (or an entity) is kept, as the page showed it."""
+    p = CleanPipeline.from_crawler(crawler)
+    for text in ("a<b and c>d", "#include <iostream> fails", "<b>not bold</b>, I wrote that", "Tom &amp; Jerry"):
+        assert p.process_item(raw(text=text)).text == text
+
+
 @pytest.mark.parametrize(("item", "reason"), [
-    (raw(text="  <p> </p> ", rating_raw=None), "missing_text"),  # neither words nor stars
+    (raw(text="  \n \u200b ", rating_raw=None), "missing_text"),  # neither words nor stars
     (raw(text="ok", kind="tweet"), "bad_kind"),
     ({"text": "a dict"}, "not_a_mention"),
 ])

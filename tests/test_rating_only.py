@@ -48,7 +48,7 @@ def mention(text: str | None = "", ext: str | None = "1", **kw: Any) -> Mention:
 
 
 # -- item and clean stage -----------------------------------------------------------------
-@pytest.mark.parametrize("text", ["", None, "  <p> </p> "])
+@pytest.mark.parametrize("text", ["", None, "  \n\u200b "])
 def test_clean_keeps_a_rating_only_review_with_empty_text(crawler: Any, text: str | None) -> None:
     m = CleanPipeline.from_crawler(crawler).process_item(mention(text))
     assert m.text == "" and m.rating == 4.0 and len(m.fingerprint) == 40 and len(m.content_hash) == 40

@@ -53,7 +53,7 @@ _COLUMNS = (
     "external_id", "author", "author_region", "title", "text", "rating_raw", "rating_scale", "rating",
     "published_at", "published_raw", "crawled_at", "language", "likes", "reposts", "comments",
     "reply_text", "reply_at", "variant", "sentiment_label", "sentiment_score", "aspects", "keywords",
-    "nlp_model", "id_scope", "truncated",
+    "nlp_model", "id_scope", "quoted", "in_reply_to", "position", "truncated",
 )  # fmt: skip
 
 _COLUMN_TYPES = {"fingerprint": " TEXT PRIMARY KEY", "truncated": " INTEGER NOT NULL DEFAULT 0"}
@@ -151,14 +151,19 @@ class SQLiteStore:
             self._add_missing_columns()
 
     def _add_missing_columns(self) -> None:
-        """Columns added after a store was created: ``id_scope`` (empty in old rows, which
-        is what those rows' fingerprints were computed with) and ``truncated`` (0: an old row
-        was stored as a full text; a snippet read again is then not allowed to cut it, and
-        its full text, once fetched, replaces it as an update)."""
+        """Columns added after a store was created (``id_scope``; ``quoted`` and
+        ``in_reply_to``): empty in old rows, which is what those rows' fingerprints were
+        computed with; ``truncated`` 0: an old row was stored as a full text, so a snippet
+        read again is not allowed to cut it, and its full text, once fetched, replaces it."""
         have = {r[1] for r in self._db.execute("PRAGMA table_info(mentions)")}
         if "id_scope" not in have:
             self._db.execute("ALTER TABLE mentions ADD COLUMN id_scope TEXT NOT NULL DEFAULT ''")
-        if "truncated" not in have:
+        for column in ("quoted", "in_reply_to"):  # forum quotes and reply structure (issue 12)
+            if column not in have:
+                self._db.execute(f"ALTER TABLE mentions ADD COLUMN {column} TEXT")
+        if "position" not in have:  # a forum post's number in its thread (issue 12)
+            self._db.execute("ALTER TABLE mentions ADD COLUMN position INTEGER")
+        if "truncated" not in have:  # a snippet the page cut (issue 12)
             self._db.execute("ALTER TABLE mentions ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0")
 
     # -- mentions ---------------------------------------------------------------

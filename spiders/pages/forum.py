@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from crawlers.items import Mention
 from spiders.pages.base import Page, PageObject, well_typed
+from spiders.pages.htmltext import html_text
 
 
 class ForumListingPage(PageObject):
@@ -41,7 +42,7 @@ class ForumThreadPage(PageObject):
                 kind="post" if opening else "comment",
                 url=page.url,
                 external_id=f"p{pid}" if pid else None,
-                text=post.css(".content").get() or "",
+                text=html_text(post.css(".content").get()),
                 title=thread_title if opening else None,
                 author=post.css(".author::text").get(),
                 published_raw=raw_time,

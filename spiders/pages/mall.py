@@ -40,7 +40,7 @@ class MallCommentsPage(PageObject):
                 kind="review",
                 url=page.url,
                 external_id=ident(c.get("id")),
-                text=c.get("content") or "",
+                text=c.get("content") or "",  # plain text in the JSON; a non-string is a bad field
                 author=c.get("nickname"),
                 rating_raw=score,
                 rating_scale=MALL_SCALE if score is not None else None,

@@ -16,8 +16,9 @@ from typing import Any
 from parsel import Selector
 
 from crawlers.items import Mention
-from crawlers.processors import parse_count
+from crawlers.processors import clean_text, parse_count
 from spiders.pages.base import Page, PageObject, well_typed
+from spiders.pages.htmltext import html_text
 from spiders.pages.reviewkit import ident, number, obj
 
 _SCORE = re.compile(r"(\d+(?:[.,]\d+)?)\s*/\s*(\d+(?:[.,]\d+)?)")
@@ -89,7 +90,7 @@ class SchemaHotelReviewPage(PageObject):
     def _mention(self, rid: str, r: dict[str, Any], card: Selector | None) -> Mention:
         page = self.page
         body = card.css(".review-body") if card is not None else None
-        text = body.get() if body and body.xpath("string()").get("").strip() else r.get("reviewBody")
+        text = html_text(body.get()) if body and body.xpath("string()").get("").strip() else clean_text(r.get("reviewBody"))
         rating = obj(r.get("reviewRating"))
         value, scale = number(rating.get("ratingValue")), number(rating.get("bestRating"))
         date_raw = r.get("datePublished")
