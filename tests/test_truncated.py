@@ -533,3 +533,15 @@ text = "text"\ntruncated = "isLongText"\n''')
                                  {"id": 2, "text": "short", "isLongText": False}, {"id": 3, "text": "no flag"}]})
     ms = SelectorPage(Page("https://s.example/r.json", body, NOW, ZoneInfo("UTC")), spec).mentions()
     assert [(m.external_id, m.truncated) for m in ms] == [("1", True), ("2", False), ("3", False)]
+
+
+def test_zhihu_topic_feed_answers_are_snippets_question_pages_are_not() -> None:
+    """Read from the raw fixture: the topic page's 5 answers are ``RichContent is-collapsed``
+    with a "阅读全文" button; 4 of their ``itemprop=text`` bodies stop with "…" (the third ends
+    "运行结果正确！"). The question pages have no collapsed answer."""
+    from vocwatch.fixtures import discover
+
+    found = {fx.path.name: fx.read().mentions for fx in discover(Path("tests/fixtures/pages"))
+             if fx.path.parent.name == "zhihu"}
+    assert [m.truncated for m in found["topic-python-top-answers-2018"]] == [True, True, False, True, True]
+    assert not any(m.truncated for m in found["articlespider-zhihu-2018"] + found["articlespider-zhihu1-2018"])
