@@ -87,6 +87,14 @@ class Mention:
     """Reposts / shares / retweets."""
     comments: int | None = None
     """Number of comments or replies under it."""
+    quoted: str | None = None
+    """Forums: the text of the post(s) this one quotes, cleaned like ``text``, without the
+    "X wrote:" line; several quotes joined by a blank line in page order (a quote nested in
+    a quote belongs to that quote, not here). Quotes are cut from ``text``, which keeps only
+    the poster's own words. None when nothing is quoted."""
+    in_reply_to: str | None = None
+    """The ``external_id`` (same id scope) of the mention this one answers, when the page
+    says so (a nested comment's parent, the post a quote links to); None when unknown."""
     reply_text: str | None = None
     """The owner's or merchant's public reply, cleaned like ``text``."""
     reply_at: datetime | None = None

@@ -64,6 +64,7 @@ class CleanPipeline(VocwatchPipeline):
             self.stats.inc_value("vocwatch/rating_only")
         item.title = clean_text(item.title) or None
         item.reply_text = clean_text(item.reply_text) or None
+        item.quoted = clean_text(item.quoted) or None
         item.author_region = clean_text(item.author_region) or None
         item.variant = clean_text(item.variant) or None
         author = " ".join((item.author or "").split())

@@ -38,6 +38,28 @@ def test_roundtrip_keeps_every_field(store: SQLiteStore) -> None:
     assert back.published_at.tzinfo is UTC  # type: ignore[union-attr]
 
 
+def test_forum_fields_roundtrip_and_old_stores_gain_their_columns(tmp_path: Path) -> None:
+    """``quoted`` and ``in_reply_to`` (issue 12) are stored, and a store made before them
+    gets the columns on open, its old rows reading None."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    store = SQLiteStore(f"sqlite:///{path}")
+    store.upsert_mentions([mention("old")])
+    store.close()
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE mentions DROP COLUMN quoted")
+    db.execute("ALTER TABLE mentions DROP COLUMN in_reply_to")
+    db.commit()
+    db.close()
+    store = SQLiteStore(f"sqlite:///{path}")
+    new = mention("new", quoted="楼上说得对", in_reply_to="old")
+    store.upsert_mentions([new])
+    got = {m.external_id: m for m in store.iter_mentions()}
+    assert (got["old"].quoted, got["old"].in_reply_to) == (None, None)
+    assert got["new"] == new
+
+
 def test_upsert_is_idempotent_and_updates_changed_content(store: SQLiteStore) -> None:
     first = store.upsert_mentions([mention("1"), mention("2"), mention("1")])
     assert (first.inserted, first.updated, first.unchanged) == (2, 0, 1)

@@ -51,7 +51,7 @@ _COLUMNS = (
     "external_id", "author", "author_region", "title", "text", "rating_raw", "rating_scale", "rating",
     "published_at", "published_raw", "crawled_at", "language", "likes", "reposts", "comments",
     "reply_text", "reply_at", "variant", "sentiment_label", "sentiment_score", "aspects", "keywords",
-    "nlp_model", "id_scope",
+    "nlp_model", "id_scope", "quoted", "in_reply_to",
 )  # fmt: skip
 
 _SCHEMA = f"""
@@ -147,11 +147,15 @@ class SQLiteStore:
             self._add_missing_columns()
 
     def _add_missing_columns(self) -> None:
-        """Columns added after a store was created (``id_scope``): empty in old rows, which
-        is what those rows' fingerprints were computed with."""
+        """Columns added after a store was created (``id_scope``; ``quoted`` and
+        ``in_reply_to``): empty in old rows, which is what those rows' fingerprints were
+        computed with."""
         have = {r[1] for r in self._db.execute("PRAGMA table_info(mentions)")}
         if "id_scope" not in have:
             self._db.execute("ALTER TABLE mentions ADD COLUMN id_scope TEXT NOT NULL DEFAULT ''")
+        for column in ("quoted", "in_reply_to"):  # forum quotes and reply structure (issue 12)
+            if column not in have:
+                self._db.execute(f"ALTER TABLE mentions ADD COLUMN {column} TEXT")
 
     # -- mentions ---------------------------------------------------------------
     def upsert_mentions(self, mentions: Sequence[Mention]) -> UpsertResult:

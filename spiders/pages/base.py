@@ -151,7 +151,7 @@ class PageObject:
 # --- the types a page object hands on -------------------------------------------------
 
 STR_FIELDS = ("external_id", "author", "author_region", "title", "published_raw", "reply_text", "variant",
-              "language")
+              "language", "quoted", "in_reply_to")
 """Optional text fields: ``str`` or None."""
 COUNT_FIELDS = ("likes", "reposts", "comments")
 """``int`` or None (a Reddit score may be negative)."""
