@@ -95,6 +95,10 @@ class Mention:
     in_reply_to: str | None = None
     """The ``external_id`` (same id scope) of the mention this one answers, when the page
     says so (a nested comment's parent, the post a quote links to); None when unknown."""
+    position: int | None = None
+    """Forums: the post's number in its thread as the board counts it (1 is the opening
+    post), so a thread read over several pages keeps its order; None when the page does
+    not say (phpBB shows none: counted from the page's ``start=`` offset when known)."""
     reply_text: str | None = None
     """The owner's or merchant's public reply, cleaned like ``text``."""
     reply_at: datetime | None = None

@@ -51,7 +51,7 @@ _COLUMNS = (
     "external_id", "author", "author_region", "title", "text", "rating_raw", "rating_scale", "rating",
     "published_at", "published_raw", "crawled_at", "language", "likes", "reposts", "comments",
     "reply_text", "reply_at", "variant", "sentiment_label", "sentiment_score", "aspects", "keywords",
-    "nlp_model", "id_scope", "quoted", "in_reply_to",
+    "nlp_model", "id_scope", "quoted", "in_reply_to", "position",
 )  # fmt: skip
 
 _SCHEMA = f"""
@@ -156,6 +156,8 @@ class SQLiteStore:
         for column in ("quoted", "in_reply_to"):  # forum quotes and reply structure (issue 12)
             if column not in have:
                 self._db.execute(f"ALTER TABLE mentions ADD COLUMN {column} TEXT")
+        if "position" not in have:  # a forum post's number in its thread (issue 12)
+            self._db.execute("ALTER TABLE mentions ADD COLUMN position INTEGER")
 
     # -- mentions ---------------------------------------------------------------
     def upsert_mentions(self, mentions: Sequence[Mention]) -> UpsertResult:

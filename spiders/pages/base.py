@@ -153,8 +153,8 @@ class PageObject:
 STR_FIELDS = ("external_id", "author", "author_region", "title", "published_raw", "reply_text", "variant",
               "language", "quoted", "in_reply_to")
 """Optional text fields: ``str`` or None."""
-COUNT_FIELDS = ("likes", "reposts", "comments")
-"""``int`` or None (a Reddit score may be negative)."""
+COUNT_FIELDS = ("likes", "reposts", "comments", "position")
+"""``int`` or None (a Reddit score may be negative; ``position`` is a post number)."""
 FLOAT_FIELDS = ("rating_raw", "rating_scale", "rating")
 """Finite ``float`` or None."""
 TIME_FIELDS = ("published_at", "reply_at", "crawled_at")
