@@ -199,9 +199,29 @@ def _sandbox_pages() -> dict[str, list[tuple[str, str]]]:
     }
 
 
+FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "pages"
+"""The repo's own real-page fixtures (``<site>/<name>/input.*`` + ``meta.json``)."""
+
+
+def _fixture_pages(names: set[str]) -> dict[str, list[tuple[str, str]]]:
+    """The fixture pages of the readers in ``names``, by the site their ``meta.json`` names."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for meta_path in sorted(FIXTURES.glob("*/*/meta.json")):
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except ValueError:
+            continue
+        site = meta.get("site") if isinstance(meta, dict) else None
+        if site in names:
+            for f in sorted(meta_path.parent.glob("input.*")):
+                out.setdefault(site, []).append((f"fixtures/{meta_path.parent.parent.name}/{meta_path.parent.name}/{f.name}",
+                                                 _decode(f.read_bytes())))
+    return out
+
+
 def corpus(shared: str | Path) -> list[Sample]:
     """The pages each reader is tried on: a registered adapter reads its own site's saved
-    pages (``shared/pages/<site>/``), the selectors engine the vBulletin thread and the
+    pages (``shared/pages/<site>/``, else the repo's fixtures of that site), the selectors engine the vBulletin thread and the
     Discourse topic, the other page objects sandbox pages plus fitting real ones."""
     pages = Path(shared) / "pages"
     if not pages.is_dir():
@@ -213,6 +233,8 @@ def corpus(shared: str | Path) -> list[Sample]:
         if name in names:
             by_reader[name] = [(f"{folder.name}/{f.name}", _decode(f.read_bytes())) for f in sorted(folder.iterdir())
                                if f.is_file()]
+    for name, pairs in _fixture_pages(names - set(by_reader)).items():
+        by_reader[name] = pairs  # sites the shared pages do not cover (forum engines)
     for name, pairs in _sandbox_pages().items():
         by_reader.setdefault(name, []).extend(pairs)
 
