@@ -82,8 +82,8 @@ class VBulletinThreadPage(PageObject):
         return [] if self.version else self.threads
 
     def title(self) -> str | None:
-        own = fk.first(self.sel, "h1.main-title::text", "#pagetitle .threadtitle a::text",
-                       "td.navbar strong::text")
+        own = fk.text_of(self.sel.css("h1.main-title")) or fk.text_of(self.sel.css("#pagetitle .threadtitle a")) \
+            or fk.text_of(self.sel.css("td.navbar strong"))  # vBulletin 3: the last breadcrumb, with its prefix markup
         if own:
             return own
         raw = fk.clean(self.sel.css("title::text").get()) or ""
