@@ -240,6 +240,14 @@ def test_phpbb32_dostips_single_page_topic_has_the_opening_post() -> None:
     assert first.title == "Refresh Desktop (Powershell hybrid)"  # h2.topic-title
     assert first.published_at == datetime(2018, 9, 5, 16, 44, tzinfo=UTC)  # "05 Sep 2018 10:44", UTC-6
     assert "@echo off &setlocal" in first.text and "Code: Select all" not in first.text
+    # 3.2 cites: <a href=memberlist..>Squashman</a> wrote: <a href="...?p=57950#p57950" data-post-id="57950">
+    reply = next(m for m in ms if m.external_id == "57953")
+    assert (reply.author, reply.in_reply_to) == ("ShadowThief", "57950")
+    assert reply.quoted == ("I am not a .net programmer but didn't someone show an example of creating and compiling "
+                            "quick and dirty .net code. Not sure if that would be faster.")
+    assert adapter_quotes("forum_phpbb", "dostips-32-topic-8820-2018", "57953") == [("Squashman", "57950")]
+    nested = next(m for m in ms if m.external_id == "57956")  # quotes 57953, which quoted 57950
+    assert nested.in_reply_to == "57953" and "wrote:" not in nested.quoted and "18:17" not in nested.quoted
     assert (ms[-1].external_id, ms[-1].author) == ("57957", "aGerman")
     assert ms[-1].published_at == datetime(2018, 9, 6, 16, 34, tzinfo=UTC)
     assert r.next_url is None  # "Page 1 of 1"
@@ -320,3 +328,37 @@ def test_other_pages_are_malformed_not_empty(site: str) -> None:
         adapter(site)(page)
     with pytest.raises(MalformedPage):
         adapter(site)(Page(url="https://x.example/", text='{"posts": []}', now=page.now, tz=page.tz))
+
+
+# -- board listings (no real listing page of these engines found: minimal markup) --------------
+LISTINGS = {
+    "xf2": ("forum_xenforo", '<div class="structItem structItem--thread"><div class="structItem-title">'
+            '<a href="/forums/f.2/?prefix_id=1" class="labelLink">Prefix</a>'
+            '<a href="/threads/hello.10/" data-tp-primary="on">Hello</a></div></div>'
+            '<div class="structItem structItem--thread"><div class="structItem-title">'
+            '<a href="/threads/second.11/">Second</a></div></div>'
+            '<a class="pageNav-jump pageNav-jump--next" href="/forums/f.2/page-2">Next</a>',
+            ["https://board.example/threads/hello.10/", "https://board.example/threads/second.11/"],
+            "https://board.example/forums/f.2/page-2"),
+    "xf1": ("forum_xenforo", '<ol class="discussionListItems"><li class="discussionListItem" id="thread-10">'
+            '<h3 class="title"><a href="threads/hello.10/" class="PreviewTooltip">Hello</a></h3></li></ol>'
+            '<div class="PageNav" data-page="1" data-last="3" data-sentinel="{{sentinel}}" '
+            'data-baseurl="forums/f.2/page-{{sentinel}}"></div>',
+            ["https://board.example/forums/threads/hello.10/"], "https://board.example/forums/forums/f.2/page-2"),
+    "vb3": ("forum_vbulletin", '<a href="showthread.php?t=10" id="thread_title_10">Hello</a>'
+            '<a href="showthread.php?t=11" id="thread_title_11">Second</a>'
+            '<a rel="next" href="forumdisplay.php?f=2&amp;page=2">&gt;</a>',
+            ["https://board.example/forums/showthread.php?t=10", "https://board.example/forums/showthread.php?t=11"],
+            "https://board.example/forums/forumdisplay.php?f=2&page=2"),
+    "vb5": ("forum_vbulletin", '<a class="topic-title js-topic-title" href="/forum/f/10-hello">Hello</a>',
+            ["https://board.example/forum/f/10-hello"], None),
+}
+
+
+@pytest.mark.parametrize("engine", sorted(LISTINGS))
+def test_board_listings_follow_their_threads(engine: str) -> None:
+    site, body, threads, next_url = LISTINGS[engine]
+    page = Page(url="https://board.example/forums/", text=f"<html><body>{body}</body></html>",
+                now=datetime(2020, 1, 1, tzinfo=UTC), tz=ZoneInfo("UTC"))
+    r = adapter(site).read(page)
+    assert (r.mentions, r.follow_urls, r.next_url) == ([], threads, next_url)

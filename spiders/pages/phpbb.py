@@ -166,6 +166,6 @@ def _quote(q: Selector, known: list[str]) -> tuple[str | None, str, str | None]:
             fk.first(cite[0], "a[href*='p=']::attr(href)"))
     copy = fk.html_selector(q.get()).css("blockquote")[:1]
     if copy:
-        for node in copy[0].css("cite")[:1]:
+        for node in copy[0].css("cite"):  # its own "X wrote:" and those of quotes inside it
             node.drop()
     return author, fk.body_text(copy[0] if copy else None), post_id

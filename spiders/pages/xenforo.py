@@ -2,7 +2,7 @@
 
 XenForo 2 writes each post as ``article.message--post`` (``data-author``, ``data-content=
 "post-123"``) with the body in ``.message-body .bbWrapper`` and the date as ``<time
-data-time=epoch datetime=ISO>``; XenForo 1 as ``li.message`` (``id="post-123"``) in
+data-time=epoch datetime=ISO>`` (2.2+: ``data-timestamp=epoch``); XenForo 1 as ``li.message`` (``id="post-123"``) in
 ``ol#messageList`` with the body in ``blockquote.messageText`` and the date as
 ``abbr.DateTime[data-time]`` (recent posts) or ``span.DateTime[title]`` (older ones, the
 board's own words and zone, read with ``Page.parse_date`` in ``Page.tz``).
@@ -129,7 +129,8 @@ class XenForoPage(PageObject):
         return self._mention(
             post, pid=pid, number=number, href=href, body=body[0], quoted=quoted,
             author=fk.clean(post.attrib.get("data-author")) or fk.text_of(post.css(".message-name")),
-            stamp=attrs.get("data-time"), iso=attrs.get("datetime"),
+            # XenForo 2.0/2.1: data-time is the epoch; 2.2+: data-timestamp (data-time is "3:52 PM")
+            stamp=attrs.get("data-timestamp") or attrs.get("data-time"), iso=attrs.get("datetime"),
             shown=attrs.get("title") or fk.text_of(time),
             drop=(".bbCodeBlock-expandLink", ".js-selectToQuoteEnd"))
 
