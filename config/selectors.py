@@ -23,10 +23,20 @@ mention and where each field sits in it, plus how to reach the next page::
     external_id = { select = "xpath:@id", regex = "post_(\\d+)" }
     rating = ".score::text"                # with rating_scale = 10 in [sources.selectors]
 
-``type = "json"`` reads a JSON body: ``item`` and the fields are dotted paths
-(``post_stream.posts``, ``actions_summary.0.count``); ``next_page`` is a path to the next
-URL, or to a cursor when ``next_param`` names the query parameter it goes into. Instead of
-``next_page``, ``page_param = "page"`` pages by number until a page has no items.
+``type = "json"`` reads a JSON body (also JSONP, ``var x = {...};`` and other JS-wrapped
+bodies, read as data by :mod:`spiders.pages.jsdata`): ``item`` and the fields are JSON paths
+(:func:`parse_json_path`: ``$``, ``data.items[*]``, ``reviews[*].text``, ``*.name``,
+``actions_summary[0].count``); ``next_page`` is a path to the next URL, or to a cursor when
+``next_param`` names the query parameter it goes into. Instead of ``next_page``,
+``page_param = "page"`` pages by number until a page has no items. On an HTML page,
+``json_in = "script#__NEXT_DATA__"`` (the elements or ``::attr(data-x)`` values holding
+JSON) and/or ``state = "window.__INITIAL_STATE__"`` (the literal a script assigns to that
+name) read the items from JSON embedded in the page, with JSON paths as for ``type = "json"``.
+
+Several matches of one field: the first one with a value, unless the field says
+``join = "..."`` (then all of them, joined). JSON text is kept as text (whitespace tidied);
+``html = true`` on a field reads its value as HTML. ``date_format`` (strptime formats,
+tried first), ``date_languages`` and ``date_order`` say how the site writes dates.
 
 Everything is checked when the config loads: unknown keys and fields, CSS/XPath syntax,
 regexes. Selectors only select; nothing from the page is evaluated.
@@ -35,6 +45,7 @@ regexes. Selectors only select; nothing from the page is evaluated.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,12 +60,136 @@ PAGE_TYPES = ("html", "json")
 XPATH = "xpath:"
 
 
+DATE_ORDERS = ("DMY", "MDY", "YMD")
+"""How a site orders day, month and year in numeric dates ("03/04/2021")."""
+
+
 @dataclass(frozen=True, slots=True)
 class FieldRule:
     select: str
-    """CSS (``::text``/``::attr(x)`` allowed), ``xpath:EXPR``, or a dotted JSON path."""
+    """CSS (``::text``/``::attr(x)`` allowed), ``xpath:EXPR``, or a JSON path."""
     regex: re.Pattern[str] | None = None
-    """Keep the first group (or the whole match) of this pattern in the selected text."""
+    """Keep the first group (or the whole match) of this pattern in each selected value."""
+    join: str | None = None
+    """Join every match with this string; None: the first match that has a value."""
+    html: bool = False
+    """Read a selected string as HTML (tags dropped, entities decoded); by default a JSON
+    string or an HTML text node/attribute is plain text, so ``a<b and c>d`` stays whole."""
+
+
+# --- JSON paths ---------------------------------------------------------------------------
+# path  := "$" | ["$" | "$."] step ( "." step | "[" bracket "]" )*     (a path may also start with "[")
+# step  := "*" | NAME          NAME: any run of characters but . [ ] (so "0", "-1", "@type")
+# bracket := "*" | INTEGER | "'" KEY "'" | '"' KEY '"' | "?" KEY "=" VALUE    (a filter: see Step)
+_STEP_RE = re.compile(
+    r"""\.(?P<name>[^.\[\]]+)
+        |\[(?:(?P<any>\*)|(?P<index>-?\d{1,18})|'(?P<sq>[^']*)'|"(?P<dq>[^"]*)"
+             |\?(?P<fkey>[^=\]]+)=(?:'(?P<fsq>[^']*)'|"(?P<fdq>[^"]*)"|(?P<fval>[^\]'"]*)))\]""",
+    re.X,
+)
+_INT_RE = re.compile(r"-?\d{1,18}")
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    kind: str
+    """``name`` (a key of an object, or an index of an array when it is an integer),
+    ``key`` (a quoted key: objects only), ``index`` (``[N]``: arrays only), ``any``
+    (``*``/``[*]``: every element of an array, every value of an object) or ``filter``
+    (``[?@type=Review]``: the elements of an array, or the object itself, whose ``@type``
+    is ``Review``; a number or boolean compares by its JSON text)."""
+    value: str | int | None = None
+    equals: str | None = None
+
+
+def parse_json_path(path: str) -> tuple[Step, ...]:
+    """The steps of a JSON path; ValueError saying what is wrong.
+
+    ``$`` is the root (a top-level array's elements are then the items), ``a.b`` or
+    ``$.a.b`` a key path, ``posts.0`` or ``posts[0]`` an element (``-1``: the last),
+    ``reviews[*]``/``reviews.*`` every element, ``*.name`` the ``name`` of every value,
+    ``["og.title"]`` a key that holds a dot, ``@graph[?@type=Review]`` the elements whose
+    ``@type`` is ``Review``.
+    """
+    if not isinstance(path, str) or not path.strip():
+        raise ValueError("empty JSON path")
+    rest = path
+    if rest == "$":
+        return ()
+    if rest.startswith("$"):
+        rest = rest[1:]
+        if not rest.startswith((".", "[")):
+            raise ValueError("after '$' comes '.' or '['")
+    elif not rest.startswith("["):
+        rest = "." + rest
+    steps: list[Step] = []
+    pos = 0
+    while pos < len(rest):
+        m = _STEP_RE.match(rest, pos)
+        if m is None:
+            at = rest[pos:pos + 12]
+            raise ValueError(f"cannot read {at!r} (steps are .key, .*, [N], [*], ['key'], [?key=value])")
+        if (name := m.group("name")) is not None:
+            steps.append(Step("any") if name == "*" else Step("name", name))
+        elif m.group("any"):
+            steps.append(Step("any"))
+        elif (index := m.group("index")) is not None:
+            steps.append(Step("index", int(index)))
+        elif (fkey := m.group("fkey")) is not None:
+            value = next(v for v in (m.group("fsq"), m.group("fdq"), m.group("fval")) if v is not None)
+            steps.append(Step("filter", fkey.strip(), value if m.group("fval") is None else value.strip()))
+        else:
+            steps.append(Step("key", m.group("sq") if m.group("sq") is not None else m.group("dq")))
+        pos = m.end()
+    return tuple(steps)
+
+
+def _holds(node: object, step: Step) -> bool:
+    """``node`` is an object whose ``step.value`` key equals ``step.equals`` (or, for a
+    list such as ``"@type": ["Review", "Thing"]``, holds it)."""
+    if not isinstance(node, dict) or step.value not in node:
+        return False
+    have = node[step.value]
+    values = have if isinstance(have, list) else [have]
+    return any(_json_text(v) == step.equals for v in values)
+
+
+def _json_text(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return None
+
+
+def json_path_matches(data: object, steps: tuple[Step, ...]) -> list[object]:
+    """Every value the path reaches, in document order (missing keys reach nothing)."""
+    found = [data]
+    for step in steps:
+        nxt: list[object] = []
+        for node in found:
+            if step.kind == "filter":
+                nxt.extend(n for n in (node if isinstance(node, list) else [node]) if _holds(n, step))
+            elif step.kind == "any":
+                if isinstance(node, dict):
+                    nxt.extend(node.values())
+                elif isinstance(node, list):
+                    nxt.extend(node)
+            elif isinstance(node, dict):
+                if step.kind in ("name", "key") and step.value in node:
+                    nxt.append(node[step.value])
+                elif step.kind == "index" and str(step.value) in node:
+                    nxt.append(node[str(step.value)])
+            elif isinstance(node, list) and step.kind in ("name", "index"):
+                i = step.value
+                if isinstance(i, str) and _INT_RE.fullmatch(i):
+                    i = int(i)
+                if isinstance(i, int) and -len(node) <= i < len(node):
+                    nxt.append(node[i])
+        found = nxt
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +208,23 @@ class SelectorSpec:
     """Where the site keeps ``external_id`` unique (``crawlers.items.ID_SCOPES``): by
     default only within this source, so two sources whose pages number their items 1, 2, 3
     never overwrite each other; ``global`` when the site's ids are platform-wide."""
+    json_in: str | None = None
+    """On an HTML page: CSS/XPath of the elements (or ``::attr``/``::text`` values) whose
+    text is JSON or a JS literal; item and fields are then JSON paths into it."""
+    state: str | None = None
+    """The name a script assigns the data to (``window.__INITIAL_STATE__``): items come
+    from that literal, in the page's scripts (or the ``json_in`` texts, or a JS body)."""
+    date_format: tuple[str, ...] = ()
+    """strptime formats tried first on ``date``/``reply_date`` (then the general parser)."""
+    date_languages: tuple[str, ...] = ()
+    """Languages the site writes dates in (dateparser codes: ``de``, ``fr``, ``zh``)."""
+    date_order: str | None = None
+    """Order of day, month, year in all-numeric dates ("03/04/2021"): ``DMY``, ``MDY`` or ``YMD``."""
+
+    @property
+    def reads_json(self) -> bool:
+        """True when item, fields and next_page are JSON paths (a JSON body or embedded JSON)."""
+        return self.type == "json" or self.json_in is not None or self.state is not None
 
 
 def _check_css_or_xpath(value: str) -> str | None:
@@ -88,10 +240,61 @@ def _check_css_or_xpath(value: str) -> str | None:
     return None
 
 
+_CSS_PSEUDO_RE = re.compile(r"::(?:text|attr\()")
+
+
 def _check_path(value: str) -> str | None:
-    if not value or any(not part for part in value.split(".")):
-        return f"bad JSON path {value!r}: dotted keys like 'data.items' or 'posts.0.id'"
+    if _CSS_PSEUDO_RE.search(value):
+        return (f"bad JSON path {value!r}: a CSS selector where a JSON path goes (with type = \"json\", "
+                "json_in or state, item and fields are JSON paths such as 'reviews[*]' or 'author.name')")
+    try:
+        parse_json_path(value)
+    except ValueError as exc:
+        return f"bad JSON path {value!r}: {exc}; e.g. '$', 'data.items[*]', 'posts[0].id', 'reviews[*].text'"
     return None
+
+
+_STATE_NAME_RE = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*")
+
+
+def _check_state(value: str) -> str | None:
+    if not _STATE_NAME_RE.fullmatch(value):
+        return f"bad name {value!r}: a JS variable like 'window.__INITIAL_STATE__' or 'ytInitialData'"
+    return None
+
+
+def _check_date_format(value: object) -> str | None:
+    """The dates parser's own check (``crawlers.locale_dates.date_options``): what loads
+    here is what every date is later read with."""
+    from crawlers.locale_dates import date_options
+
+    if isinstance(value, str) and "%" not in value:
+        return f"expected a strptime format like '%d.%m.%Y %H:%M', got {value!r}"
+    try:
+        date_options(formats=value)  # type: ignore[arg-type]
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _check_language(value: object) -> str | None:
+    from crawlers.locale_dates import date_options
+
+    try:
+        date_options(languages=value)  # type: ignore[arg-type]
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _str_list(r: _Reader, name: str, check: Callable[[object], str | None]) -> tuple[str, ...]:
+    """A string or an array of strings, each checked (``date_format = "%d.%m.%Y"`` or a list)."""
+    raw = r.get(name, (str, list), [])
+    values = [raw] if isinstance(raw, str) else raw
+    for i, value in enumerate(values):
+        if problem := check(value):
+            r.fail(name if isinstance(raw, str) else f"{name}[{i}]", problem)
+    return tuple(values)
 
 
 def _check_regex(value: str) -> str | None:
@@ -105,7 +308,12 @@ def _check_regex(value: str) -> str | None:
 def read_selector_spec(r: _Reader) -> SelectorSpec:
     """Read and validate a ``[sources.selectors]`` table (``r`` is positioned on it)."""
     page_type = r.get("type", str, "html", check=lambda v: None if v in PAGE_TYPES else f"must be one of: {', '.join(PAGE_TYPES)}")
-    check = _check_css_or_xpath if page_type == "html" else _check_path
+    json_in = r.get("json_in", str, None, check=_check_css_or_xpath)
+    if json_in is not None and page_type == "json":
+        r.fail("json_in", "reads JSON inside an HTML page; with type = \"json\" the body itself is the JSON")
+    state = r.get("state", str, None, check=_check_state)
+    reads_json = page_type == "json" or json_in is not None or state is not None
+    check = _check_path if reads_json else _check_css_or_xpath
     item = r.get("item", str, check=check)
     fields_r = _Reader(r.file, r.key("fields"), r.get("fields", dict))
     fields: dict[str, FieldRule] = {}
@@ -121,12 +329,16 @@ def read_selector_spec(r: _Reader) -> SelectorSpec:
         fr = _Reader(r.file, fields_r.key(name), raw)
         select = fr.get("select", str, check=check)
         regex = fr.get("regex", str, None, check=_check_regex)
+        join = fr.get("join", str, None)
+        as_html = fr.get("html", bool, False)
         fr.done()
-        fields[name] = FieldRule(select, re.compile(regex) if regex else None)
+        fields[name] = FieldRule(select, re.compile(regex) if regex else None, join, as_html)
     fields_r.done()
     if "text" not in fields:
         fields_r.fail("", "a 'text' field is required")
     exclude = r.get("exclude", list, [])
+    if exclude and reads_json:
+        r.fail("exclude", "removes elements of an HTML item; items read from JSON have none")
     for i, sel in enumerate(exclude):
         if not isinstance(sel, str) or (problem := _check_css_or_xpath(sel)):
             r.fail(f"exclude[{i}]", problem if isinstance(sel, str) else "expected a selector string")
@@ -144,6 +356,12 @@ def read_selector_spec(r: _Reader) -> SelectorSpec:
         page_param=page_param,
         id_scope=r.get("id_scope", str, "source",
                        check=lambda v: None if v in ID_SCOPES else f"must be one of: {', '.join(ID_SCOPES)}"),
+        json_in=json_in,
+        state=state,
+        date_format=_str_list(r, "date_format", _check_date_format),
+        date_languages=_str_list(r, "date_languages", _check_language),
+        date_order=r.get("date_order", str, None,
+                         check=lambda v: None if v in DATE_ORDERS else f"must be one of: {', '.join(DATE_ORDERS)}"),
     )
     if spec.next_param and not spec.next_page:
         r.fail("next_param", "needs next_page (the path or selector of the cursor)")

@@ -3,6 +3,8 @@
 Every spider and pipeline calls these per item, so they live in one stdlib-only
 module (importable without Scrapy) with precompiled patterns, never raise on
 odd scraped input, and return ``None`` rather than guess when a value is unusable.
+Dates in words of other languages fall through to dateparser (``crawlers.locale_dates``,
+imported on first use).
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ import html
 import math
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from crawlers import locale_dates as _locale
+from crawlers.locale_dates import DateOptions
 
 __all__ = ["clean_text", "normalise_rating", "parse_count", "parse_datetime"]
 
@@ -189,6 +194,17 @@ def clean_text(raw: str | None) -> str:
         text = _html_to_text(text)
     elif "&" in text:
         text = html.unescape(text)
+    return _tidy(text)
+
+
+def plain_text(raw: str | None) -> str:
+    """:func:`clean_text` for text that is no markup (a JSON API's plain text, an HTML text
+    node already decoded): spacing, line breaks and invisible characters are tidied the same
+    way, but ``<`` and ``&`` are the user's characters, so ``"a<b and c>d"`` stays whole."""
+    return _tidy(raw) if isinstance(raw, str) else clean_text(raw)
+
+
+def _tidy(text: str) -> str:
     text = _LINE_SEP_RE.sub("\n", text)
     text = _INVISIBLE_RE.sub("", text)
     text = unicodedata.normalize("NFC", text)
@@ -203,6 +219,9 @@ def clean_text(raw: str | None) -> str:
 
 _MAX_DATE_LEN = 256  # nothing longer is a timestamp; bounds regex work
 _YEARLESS_SLACK = timedelta(days=1)
+_FUTURE_SLACK = timedelta(days=1)
+"""How far past ``now`` a parsed date may be (a site's clock or zone a little off); a
+later one is a misreading or a placeholder, and is None."""
 _EPOCH_MIN_MS = 10**11  # numbers at/above this are epoch milliseconds
 _EPOCH_MAX_MS = 10**14
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -235,6 +254,7 @@ _REST = r"(?P<rest>.*)$"
 _DAY = r"(?P<d>\d{1,2})(?!\d)"
 
 _WS_RE = re.compile(r"\s+")
+_CLOCK_RE = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?!\d)")
 _OFFSET_RE = re.compile(r"(?:utc|gmt)?([+-])(\d{1,2}):?(\d{2})?")
 _EPOCH_RE = re.compile(r"\d{10}(?:\.\d{1,6})?|\d{13}")
 _PREFIX_RE = re.compile(
@@ -338,6 +358,8 @@ class _Ctx(NamedTuple):
     now: datetime  # aware, UTC
     local_now: datetime  # now in the site's zone
     tz: tzinfo
+    order: str | None = None  # "DMY"/"MDY"/"YMD" for all-numeric day/month, None: never guess
+    english: bool = True  # English month names may be read (no hint, or a hint with "en")
 
 
 @lru_cache(maxsize=64)
@@ -523,11 +545,21 @@ def _h_ym(m: re.Match[str], ctx: _Ctx) -> datetime | None:
     return _build(int(m.group("y")), int(m.group("m")), 1, {}, ctx)
 
 
+def _day_first(a: int, b: int, order: str) -> tuple[int, int]:
+    """(day, month) of two numbers in the declared order; the other reading when the
+    declared one cannot be a date (13/04 under MDY is still the 13th of April)."""
+    day, month = (a, b) if order.index("D") < order.index("M") else (b, a)
+    return (month, day) if month > 12 else (day, month)
+
+
 def _h_ab_y(m: re.Match[str], ctx: _Ctx) -> datetime | None:
-    """d.m.Y is European; for '/' and '-' guess only when one side is > 12."""
+    """d.m.Y is European; for '/' and '-' guess only when one side is > 12, unless the
+    site's date order is declared."""
     gd = m.groupdict()
     a, b = int(gd["a"]), int(gd["b"])
-    if gd["sep"] == "." or a > 12 or a == b:
+    if ctx.order is not None:
+        day, month = _day_first(a, b, ctx.order)
+    elif gd["sep"] == "." or a > 12 or a == b:
         day, month = a, b
     elif b > 12:
         day, month = b, a
@@ -538,7 +570,10 @@ def _h_ab_y(m: re.Match[str], ctx: _Ctx) -> datetime | None:
 
 def _h_md(m: re.Match[str], ctx: _Ctx) -> datetime | None:
     gd = m.groupdict()
-    return _yearless(int(gd["m"]), int(gd["d"]), gd, ctx)
+    month, day = int(gd["m"]), int(gd["d"])
+    if ctx.order is not None:
+        day, month = _day_first(month, day, ctx.order)
+    return _yearless(month, day, gd, ctx)
 
 
 def _h_en_date(m: re.Match[str], ctx: _Ctx) -> datetime | None:
@@ -555,6 +590,9 @@ def _h_en_my(m: re.Match[str], ctx: _Ctx) -> datetime | None:
 
 # Order matters: specific shapes first (Weibo before "Nov 22 10:00", RFC 822
 # before day-month-year), relative expressions before absolute ones.
+_ENGLISH_MONTHS = frozenset({_EN_MY_RE, _EN_MDY_RE, _EN_DMY_RE})
+"""Matchers of English month names, skipped under a language hint without English: French
+"mar. 5 mars 2019" is Tuesday (mardi) 5 March, not "Mar 5"."""
 _MATCHERS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str], _Ctx], datetime | None]], ...] = (
     (_NOW_RE, _h_now),
     (_EN_REL_RE, _h_en_rel),
@@ -596,29 +634,97 @@ def _zh_time_sub(m: re.Match[str]) -> str:
 
 
 def _parse_string(raw: str, ctx: _Ctx) -> datetime | None:
+    """The fast paths' reading of ``raw`` (None: none of them reads it)."""
+    return _fast_parse(raw, ctx)[0]
+
+
+def _fast_parse(raw: str, ctx: _Ctx) -> tuple[datetime | None, bool]:
+    """(the fast paths' reading, whether it left a clock time in the text around it:
+    "27.09.2018 um 14:05 Uhr" reads as the day, and dateparser may read the time too)."""
     s = raw.strip()
     if not s or len(s) > _MAX_DATE_LEN:
-        return None
+        return None, False
     # NFKC folds full-width digits/colons (２０２６：) that CJK sites emit.
     s = _WS_RE.sub(" ", unicodedata.normalize("NFKC", s).lower()).strip(" ()[]【】|·•")
     if _EPOCH_RE.fullmatch(s):
-        return _from_epoch(float(s) if "." in s else int(s))
+        return _from_epoch(float(s) if "." in s else int(s)), False
     s = _PREFIX_RE.sub("", s, count=1)
     s = _WEEKDAY_RE.sub("", s, count=1)
     if "年" in s or "月" in s:
         s = _ZH_DATE_RE.sub(_zh_date_sub, s)
+        ctx = ctx._replace(order=None)  # 3月5日 says which is the month: no order applies
     if "时" in s or "点" in s or "點" in s:
         s = _ZH_TIME_RE.sub(_zh_time_sub, s)
     if "周" in s or "星期" in s or "礼拜" in s:
         s = _ZH_WEEKDAY_RE.sub(" ", s)
     s = _WS_RE.sub(" ", s).strip()
     if not s:
-        return None
+        return None, False
     for pattern, handler in _MATCHERS:
+        if not ctx.english and pattern in _ENGLISH_MONTHS:
+            continue
         m = pattern.match(s)
-        if m is not None and _rest_ok(m.group("rest")):
-            return handler(m, ctx)
+        if m is not None and _rest_ok(rest := m.group("rest")):
+            clock_left = bool(rest and "hh" in pattern.groupindex and m.group("hh") is None
+                              and _CLOCK_RE.search(rest))
+            return handler(m, ctx), clock_left
+    return None, False
+
+
+_LOCALE_STRIP = " ()[]【】|·•"
+
+
+def _from_formats(raw: str, formats: tuple[str, ...], ctx: _Ctx) -> datetime | None:
+    """``raw`` read with the site's strptime formats; a format without a year reads the
+    date as the latest one not after ``now`` (like "11-20")."""
+    s = _WS_RE.sub(" ", unicodedata.normalize("NFKC", raw)).strip()
+    if not s or len(s) > _MAX_DATE_LEN:
+        return None
+    for fmt in formats:
+        try:
+            dt = datetime.strptime(s, fmt)
+        except (ValueError, OverflowError, TypeError):
+            continue
+        if dt.tzinfo is not None:
+            return _to_utc(dt)
+        if not any(d in fmt for d in ("%Y", "%y", "%G")):
+            for year in (ctx.local_now.year, ctx.local_now.year - 1):
+                try:
+                    cand = _to_utc(dt.replace(year=year, tzinfo=ctx.tz))
+                except ValueError:
+                    continue  # Feb 29 in a common year
+                if cand is not None and cand <= ctx.now + _YEARLESS_SLACK:
+                    return cand
+            continue
+        return _to_utc(dt.replace(tzinfo=ctx.tz))
     return None
+
+
+def _parse_text(raw: str, ctx: _Ctx, options: DateOptions) -> datetime | None:
+    """Declared formats, then the fast paths, then dateparser for dates in words."""
+    if options.formats:
+        dt = _from_formats(raw, options.formats, ctx)
+        if dt is not None:
+            return dt
+    fast, clock_left = _fast_parse(raw, ctx)
+    if fast is not None and not clock_left:
+        return fast
+    if len(raw) > 4 * _locale.MAX_LENGTH:
+        return fast
+    text = _WS_RE.sub(" ", unicodedata.normalize("NFKC", raw)).strip(_LOCALE_STRIP)
+    if not text or len(text) > _locale.MAX_LENGTH:
+        return fast
+    # All-digit text the fast path refused ("03/04/2026", "123456789") stays refused
+    # unless the site declared its format or order: dateparser would guess.
+    if not (options.order or options.formats or any(ch.isalpha() for ch in text)):
+        return fast
+    dt = _locale.parse_localized(text, now=ctx.now, local_now=ctx.local_now, tz=ctx.tz, options=options)
+    if dt is None and fast is None and not ctx.english:
+        # the hint's languages read nothing: an English date on the page ("Sep 27th, 2018"
+        # on a German board) is still one, read after them so "mar. 5 mars" stays French
+        dt = _parse_string(raw, ctx._replace(english=True))
+    # dateparser's reading, with the time the fast path left; else the fast path's day
+    return dt if dt is not None else fast
 
 
 def parse_datetime(
@@ -626,31 +732,53 @@ def parse_datetime(
     *,
     now: datetime,
     tz: str | tzinfo = "Asia/Shanghai",
+    formats: str | Iterable[str] | None = None,
+    languages: str | Iterable[str] | None = None,
+    order: str | None = None,
 ) -> datetime | None:
     """Parse a scraped timestamp into an aware UTC datetime, or None if unusable.
 
     ``tz`` is the site's zone for values without an offset; relative values
-    ("3小时前", "yesterday") are resolved against ``now`` so re-parsing old
-    crawls stays reproducible. Bad ``raw`` of any type yields None, never an
-    exception; a naive ``now`` or an unknown ``tz`` is a caller bug (ValueError).
+    ("3小时前", "yesterday", "vor 3 Tagen") are resolved against ``now`` so re-parsing
+    old crawls stays reproducible. The common forms (ISO 8601, epochs, numeric layouts,
+    Chinese, English) are read by precompiled patterns; dates in words of other
+    languages ("27. September 2018", "Gestern, 14:05", "il y a 2 jours") go to
+    dateparser (``crawlers.locale_dates``).
+
+    Optional hints from a site's config: ``formats``, strptime format(s) tried first
+    ("%d.%m.%Y %H:%M"); ``languages``, dateparser language code(s) the site writes dates
+    in ("de", ["fr", "en"]; without it a fixed list of market languages is tried);
+    ``order``, "DMY", "MDY" or "YMD" for all-numeric dates that read both ways
+    ("03/04/2019": refused without it).
+
+    A date more than a day after ``now`` is None (no post is from the future).
+    Bad ``raw`` of any type yields None, never an exception; a naive ``now``, an unknown
+    ``tz`` or a hint no date can be read with is a caller bug (ValueError).
     """
     if not isinstance(now, datetime):
         raise TypeError("now must be a datetime")
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     zone = _zoneinfo(tz) if isinstance(tz, str) else tz
+    options = _locale.NO_OPTIONS if formats is languages is order is None else _locale.date_options(
+        formats, languages, order)
     if raw is None or isinstance(raw, bool):
         return None
-    if isinstance(raw, datetime):
-        return _to_utc(raw if raw.utcoffset() is not None else raw.replace(tzinfo=zone))
-    if isinstance(raw, date):
-        return _to_utc(datetime.combine(raw, time(), tzinfo=zone))
-    if isinstance(raw, int | float):
-        return _from_epoch(raw)
-    if not isinstance(raw, str):
-        return None
     now_utc = now.astimezone(UTC)
-    return _parse_string(raw, _Ctx(now_utc, now_utc.astimezone(zone), zone))
+    if isinstance(raw, datetime):
+        result = _to_utc(raw if raw.utcoffset() is not None else raw.replace(tzinfo=zone))
+    elif isinstance(raw, date):
+        result = _to_utc(datetime.combine(raw, time(), tzinfo=zone))
+    elif isinstance(raw, int | float):
+        result = _from_epoch(raw)
+    elif isinstance(raw, str):
+        ctx = _Ctx(now_utc, now_utc.astimezone(zone), zone, options.order, options.english)
+        result = _parse_text(raw, ctx, options)
+    else:
+        return None
+    if result is not None and result - now_utc > _FUTURE_SLACK:
+        return None
+    return result
 
 
 # ---------------------------------------------------------------------------
@@ -749,8 +877,27 @@ _ZERO_LABELS = frozenset({
 })  # fmt: skip
 
 
+# "Ann, Bo and 3 others like this": the names shown plus the others counted.
+_NAMES_AND_OTHERS_RE = re.compile(
+    r"^(?P<names>[^\d\n]{1,150}?)\s*(?:,\s*)?(?:\band|&|\bund|\bet|\by|\be|\ben|\boch|\bog)\s+"
+    r"(?P<others>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?\s*[km]?)\s+"
+    r"(?:others?|more|other people|people|weitere[nr]?|andere[n]?|autres?|otros?|outros?|altri|anderen)\b"
+)
+_NAME_SEP_RE = re.compile(r"\s*(?:,|、|，)\s*")
+
+
+def _names_and_others(text: str) -> int | None:
+    m = _NAMES_AND_OTHERS_RE.match(text)
+    if m is None:
+        return None
+    names = [n for n in _NAME_SEP_RE.split(m.group("names").strip()) if n.strip()]
+    others = parse_count(m.group("others"))
+    return None if others is None or not names else len(names) + others
+
+
 def parse_count(raw: str | int | float | None) -> int | None:
-    """Parse an engagement count as displayed ("1.2万", "1.2k", "赞[12]", "100+").
+    """Parse an engagement count as displayed ("1.2万", "1.2k", "1,234", "赞[12]", "100+",
+    "Ann, Bo and 3 others" = 5: the names shown plus the others).
 
     None when no single non-negative number is present; 0 for a bare zero-label.
     """
@@ -767,6 +914,8 @@ def parse_count(raw: str | int | float | None) -> int | None:
         return None
     if text in _ZERO_LABELS:
         return 0
+    if (named := _names_and_others(text)) is not None:
+        return named
     matches = list(_COUNT_RE.finditer(text))
     if len(matches) != 1 or matches[0].group("neg"):
         return None  # "2 of 3 found this helpful" is not one count

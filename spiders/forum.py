@@ -13,6 +13,7 @@ from scrapy.http import Response
 
 from spiders.base import SourceSpider
 from spiders.pages.forum import ForumListingPage, ForumThreadPage
+from spiders.pages.registry import read
 
 
 class ForumSpider(SourceSpider):
@@ -21,15 +22,15 @@ class ForumSpider(SourceSpider):
     id_scope = "host"  # post ids count up per forum installation
 
     def parse(self, response: Response) -> Iterator[Any]:
-        po = ForumListingPage(self.page(response))
+        reading = read(ForumListingPage(self.page(response)))
         more = self.count_page()
-        yield from self.follow_lazily(self.request(url, self.parse_thread) for url in po.follow_urls())
-        if (next_url := po.next_url()) is not None and more:
-            yield self.request(next_url, self.parse)
+        yield from self.follow_lazily(self.request(url, self.parse_thread) for url in reading.follow_urls)
+        if reading.next_url is not None and more:
+            yield self.request(reading.next_url, self.parse)
 
     def parse_thread(self, response: Response) -> Iterator[Any]:
-        po = ForumThreadPage(self.page(response))
-        yield from self.emit(po.mentions())
+        reading = read(ForumThreadPage(self.page(response)))
+        yield from self.emit(reading.mentions)
         more = self.count_page()
-        if (next_url := po.next_url()) is not None and more:
-            yield self.request(next_url, self.parse_thread)
+        if reading.next_url is not None and more:
+            yield self.request(reading.next_url, self.parse_thread)

@@ -9,6 +9,7 @@ from scrapy.http import Response
 
 from spiders.base import SourceSpider
 from spiders.pages.base import MalformedPage
+from spiders.pages.registry import read
 from spiders.pages.schema_hotel import SchemaHotelReviewPage
 
 
@@ -19,15 +20,14 @@ class HotelReviewsSpider(SourceSpider):
 
     def parse(self, response: Response) -> Iterator[Any]:
         try:
-            po = SchemaHotelReviewPage(self.page(response))
-            mentions = po.mentions()
+            reading = read(SchemaHotelReviewPage(self.page(response)))
         except MalformedPage as exc:
             self.malformed(response, exc)
             return
+        mentions, next_url = reading.mentions, reading.next_url
         if not mentions:
             self.no_mentions(response)
         yield from self.emit(mentions)
         more = self.count_page()
-        next_url = po.next_url()
         if next_url and more and not self.reached_known(mentions):
             yield self.request(next_url, self.parse)

@@ -16,6 +16,7 @@ from spiders.base import SourceSpider
 from spiders.pages.base import MalformedPage
 from spiders.pages.mall import MallCommentsPage
 from spiders.pages.paging import with_query
+from spiders.pages.registry import read
 
 PAGE_SIZE = 10
 
@@ -31,10 +32,10 @@ class MallCommentsSpider(SourceSpider):
     def parse(self, response: Response, page: int = 1) -> Iterator[Any]:
         try:
             po = MallCommentsPage(self.page(response))
+            mentions = read(po).mentions
         except MalformedPage as exc:
             self.malformed(response, exc)
             return
-        mentions = po.mentions()
         yield from self.emit(mentions)
         more = self.count_page()
         if page != 1:

@@ -9,7 +9,7 @@ from scrapy.http import Response
 
 from spiders.base import SourceSpider
 from spiders.pages.base import MalformedPage
-from spiders.pages.paging import with_query
+from spiders.pages.registry import read
 from spiders.pages.weibo import WeiboFeedPage
 
 
@@ -20,13 +20,12 @@ class WeiboFeedSpider(SourceSpider):
 
     def parse(self, response: Response) -> Iterator[Any]:
         try:
-            po = WeiboFeedPage(self.page(response))
+            reading = read(WeiboFeedPage(self.page(response)))
         except MalformedPage as exc:
             self.malformed(response, exc)
             return
-        mentions = po.mentions()
+        mentions = reading.mentions
         yield from self.emit(mentions)
         more = self.count_page()
-        cursor = po.next_cursor
-        if cursor and more and mentions and not self.reached_known(mentions):
-            yield self.request(with_query(self.source.url, max_id=cursor), self.parse)
+        if reading.next_url and more and mentions and not self.reached_known(mentions):
+            yield self.request(reading.next_url, self.parse)

@@ -115,13 +115,16 @@ BUGGY = """
 import sys
 from crawlers.items import Mention
 from spiders.pages import registry
+from spiders.pages.base import PageObject
 
-def buggy(page):
-    if page.url.endswith("/boom"):
-        return {}["a page object's bug"]  # KeyError: what the safety net is for
-    return [Mention(site="buggy", kind="review", url=page.url, external_id="1", text="Quiet room, kind staff.")]
+class Buggy(PageObject):
+    def mentions(self):
+        if self.page.url.endswith("/boom"):
+            return {}["a page object's bug"]  # KeyError: what the safety net is for
+        return [Mention(site="buggy", kind="review", url=self.page.url, external_id="1",
+                        text="Quiet room, kind staff.")]
 
-registry.site("buggy")(buggy)
+registry.site("buggy")(Buggy)
 from vocwatch.cli import main
 sys.exit(main(sys.argv[1:]))
 """

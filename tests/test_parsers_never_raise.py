@@ -18,7 +18,9 @@ from __future__ import annotations
 import copy
 import json
 import re
+import warnings
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -307,3 +309,38 @@ def test_the_selectors_engine_with_any_valid_spec_gives_mentions_or_a_malformed_
         assert str(exc).strip()
         return
     assert all(field_problems(m) == [] for m in mentions)
+
+
+# --- the date parser with any text and any valid hints ----------------------------------
+
+_DATE_WORDS = ["vor", "Tagen", "gestern", "Gestern,", "il y a", "jours", "hier à", "hace", "días", "fa", "giorni",
+               "geleden", "назад", "дня", "前", "日", "年", "月", "전", "일", "há", "temu", "önce", "ago", "Today at",
+               "Yesterday,", "PM", "Uhr", "um", "März", "September", "mars", "Mart", "CET", "UTC", "+0200", "Z", "T",
+               "morgen", "tomorrow", "in", "2018", "27.", "03/04", "14:05", "9:", ":", "-", "/", ".", ",", " ",
+               "1763620320", "0", "99", "2026-11-20", "\u200b", "\x00", "<b>", "&amp;", "½", "٣", "०"]
+_DATE_HINTS = st.fixed_dictionaries({}, optional={
+    "languages": st.sampled_from([None, "de", "fr", ["de", "en"], "ja", "ru", "zh", "el", "nb"]),
+    "order": st.sampled_from([None, "DMY", "MDY", "YMD"]),
+    "formats": st.sampled_from([None, "%d.%m.%Y", ["%d. %B %Y", "%Y-%m-%d %H:%M"], "%d.%m.", "%H:%M"]),
+})
+_DATE_TEXT = st.one_of(
+    st.text(max_size=120),
+    st.lists(st.sampled_from(_DATE_WORDS), max_size=8).map(" ".join),
+    st.lists(st.one_of(st.sampled_from(_DATE_WORDS), st.integers(-5, 10**6).map(str)), max_size=8).map("".join),
+)
+
+
+@settings(PROPERTY, max_examples=300)
+@given(raw=_DATE_TEXT, hints=_DATE_HINTS,
+       now=st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
+       tz=st.sampled_from(["Asia/Shanghai", "Europe/Berlin", "America/Sao_Paulo", "Pacific/Kiritimati", "UTC"]))
+def test_parse_datetime_never_raises_and_never_returns_the_future(
+        raw: str, hints: dict[str, Any], now: datetime, tz: str) -> None:
+    """Any text, any valid hints: None or an aware UTC instant at most a day after ``now``,
+    with no exception and no warning (dateparser's included)."""
+    from crawlers.processors import parse_datetime
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = parse_datetime(raw, now=now, tz=tz, **hints)
+    assert result is None or (result.tzinfo is UTC and result <= now + timedelta(days=1))

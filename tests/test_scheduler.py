@@ -217,18 +217,21 @@ def test_failing_and_overrunning_sources_do_not_stop_the_others(
                        "jitter_seconds = 0\ntime_limit_seconds = 1\nmax_parallel = 3")
     config = load_config(cfg)
     log = tmp_path / "log"
-    began = time.time()
     s = start(running, config, fake_crawls(log, {"good": (0, "finished"), "stuck": (60, "finished"),
                                                  "crash": (0, "none")}))
-    time.sleep(3.5)
+
+    def outcomes() -> dict[str, list[str]]:
+        by_source: dict[str, list[str]] = {}
+        for sid, outcome, _ in list(after_crawl_calls):
+            by_source.setdefault(sid, []).append(outcome)
+        return by_source
+
+    # the stuck crawl ends long before its 60 s (killed at its limit) while the good one goes
+    # on running every second: conditions waited for, not a wall-clock budget
+    wait_for(lambda: outcomes().get("good", []).count("finished") >= 2
+             and "stuck" in outcomes() and "crash" in outcomes(), 45)
     s.stop()
-    outcomes: dict[str, list[str]] = {}
-    for sid, outcome, _ in after_crawl_calls:
-        outcomes.setdefault(sid, []).append(outcome)
-    assert outcomes["good"].count("finished") >= 2
-    assert set(outcomes["stuck"]) == {"killed"} and set(outcomes["crash"]) == {"killed"}
-    stuck_end = min(t for sid, _, t in after_crawl_calls if sid == "stuck")
-    assert stuck_end - began < 3  # killed at its 1 s limit, not after its 60 s
+    assert set(outcomes()["stuck"]) == {"killed"} and set(outcomes()["crash"]) == {"killed"}
     store = open_store(config.store_url)
     runs = store.list_runs(limit=100)
     assert not [r for r in runs if r.outcome == "running"]
@@ -248,7 +251,7 @@ def test_stop_terminates_running_crawls_and_marks_their_runs(
     wait_for(lambda: bool(store.list_runs(outcome="running")), 10)
     t = time.monotonic()
     s.stop()
-    assert time.monotonic() - t < 5
+    assert time.monotonic() - t < 30  # the crawl would run 60 s: stop did not wait for it
     run = store.list_runs()[0]
     assert run.outcome == "killed" and run.stats[RUN_ERROR] == "scheduler shut down during the crawl"
     assert [c[:2] for c in after_crawl_calls] == [("long", "killed")]

@@ -102,7 +102,7 @@ kind = "post"
 next_page = "data.after"
 next_param = "after"
 [selectors.fields]
-text = "data.body"
+text = { select = "data.body", html = true }  # this API sends HTML
 author = "data.author"
 date = "data.created_utc"
 likes = "data.score"

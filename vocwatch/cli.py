@@ -564,6 +564,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from vocwatch.bench import faults
 
         return faults.main([arg for o in args.only for arg in ("--only", o)])
+    if args.what == "dates":
+        from vocwatch.bench import dates
+
+        results["dates"] = dates.run(args.dates, args.slow_dates)
     if args.what == "mutations":
         from vocwatch.bench import mutations
 
@@ -821,22 +825,35 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 def cmd_parse(args: argparse.Namespace) -> int:
     """Print the mentions of one saved page as JSON lines: an adapter checked by eye or
-    piped to ``jq``, no crawl and no store."""
+    piped to ``jq``, no crawl and no store. With ``--save-fixture`` the page becomes a
+    fixture folder instead; ``--check-fixtures`` / ``--freeze-fixtures`` work on those."""
     import json
-
-    from w3lib.encoding import html_to_unicode
 
     from spiders.pages.base import MalformedPage, Page
     from spiders.pages.registry import adapter, sites
+    from vocwatch.fixtures import decode
 
+    if args.check_fixtures is not None or args.freeze_fixtures is not None:
+        if args.file or args.site or args.selectors or args.save_fixture or (
+                args.check_fixtures is not None and args.freeze_fixtures is not None):
+            raise argparse.ArgumentTypeError("parse: --check-fixtures and --freeze-fixtures take a folder, "
+                                             "no FILE, --site or --save-fixture, and not each other")
+        if args.check_fixtures is not None:
+            return _check_fixtures(Path(args.check_fixtures))
+        return _freeze_fixtures(Path(args.freeze_fixtures), overwrite=args.overwrite)
+    if not args.file or not (args.site or args.selectors):
+        raise argparse.ArgumentTypeError("parse: give a FILE and --site or --selectors "
+                                         "(or --check-fixtures / --freeze-fixtures [DIR])")
     path = Path(args.file)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise argparse.ArgumentTypeError(f"parse: cannot read {path}: {exc.strerror}") from None
+    if args.save_fixture:
+        return _save_fixture(args, path, raw)
     now = _parse_now(args.now)
     try:
-        tz = ZoneInfo(args.tz)
+        tz = ZoneInfo(args.tz or "Asia/Shanghai")
     except (ValueError, KeyError) as exc:
         raise argparse.ArgumentTypeError(f"parse: bad --tz: {exc}") from None
     if args.selectors:
@@ -853,7 +870,10 @@ def cmd_parse(args: argparse.Namespace) -> int:
         except KeyError:
             print(f"vocwatch parse: unknown site {args.site!r}; known sites: {', '.join(sites())}", file=sys.stderr)
             return 2
-    _, text = html_to_unicode(None, raw)  # BOM, then <meta charset>, then UTF-8
+    try:
+        encoding, text = decode(raw, args.encoding)
+    except LookupError:
+        raise argparse.ArgumentTypeError(f"parse: --encoding {args.encoding!r} is no charset Python knows") from None
     page = Page(url=args.url or path.resolve().as_uri(), text=text, now=now, tz=tz)
     try:
         mentions = read(page)
@@ -863,8 +883,138 @@ def cmd_parse(args: argparse.Namespace) -> int:
     for m in mentions:
         row = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in m.to_dict().items()}
         print(json.dumps(row, ensure_ascii=False))
-    print(f"vocwatch parse: {len(mentions)} mentions from {path}", file=sys.stderr)
+    print(f"vocwatch parse: {len(mentions)} mentions from {path} (decoded as {encoding})", file=sys.stderr)
     return 0
+
+
+CHECK_REMINDER = ("check output.json against the page before you commit it: its values are what the adapter "
+                  "read, and an expectation nobody checked only proves the adapter still does what it did")
+
+
+def _save_fixture(args: argparse.Namespace, path: Path, raw: bytes) -> int:
+    """``parse FILE --site S --save-fixture NAME``: input, meta.json (the frozen time, zone
+    and charset, where the page came from) and output.json (the reading) in one folder."""
+    from spiders.pages.base import MalformedPage
+    from spiders.pages.registry import sites
+    from vocwatch.fixtures import (
+        FIXTURES_DIR,
+        NAME_RE,
+        Fixture,
+        FixtureError,
+        decode,
+        summary,
+        write_fixture,
+    )
+
+    if args.selectors:
+        raise argparse.ArgumentTypeError("parse: --save-fixture reads the page with a site adapter (--site), "
+                                         "not a selectors file")
+    if args.site not in sites():
+        print(f"vocwatch parse: unknown site {args.site!r}; known sites: {', '.join(sites())}", file=sys.stderr)
+        return 2
+    if not NAME_RE.fullmatch(args.save_fixture):
+        raise argparse.ArgumentTypeError(f"parse: fixture name {args.save_fixture!r}: letters, digits, '.', '_' "
+                                         "and '-', one folder name")
+    missing = [opt for opt, value in (("--url", args.url), ("--now", args.now), ("--tz", args.tz)) if not value]
+    if missing:
+        raise argparse.ArgumentTypeError(
+            f"parse: --save-fixture needs {', '.join(missing)}: a fixture freezes the page's real URL, the time "
+            "it was fetched (relative dates like '3 hours ago' resolve against it; '--now now' takes the clock) "
+            "and the site's zone")
+    clock = args.now == "now"
+    now = _parse_now(None if clock else args.now)
+    try:
+        ZoneInfo(args.tz)
+    except (ValueError, KeyError) as exc:
+        raise argparse.ArgumentTypeError(f"parse: bad --tz: {exc}") from None
+    try:
+        encoding, _ = decode(raw, args.encoding)
+    except LookupError:
+        raise argparse.ArgumentTypeError(f"parse: --encoding {args.encoding!r} is no charset Python knows") from None
+    meta = {"site": args.site, "url": args.url, "now": now.isoformat().replace("+00:00", "Z"), "tz": args.tz,
+            "encoding": encoding,
+            "origin": {"repo": args.origin_repo, "path": args.origin_path, "commit": args.origin_commit,
+                       "license": args.license},
+            "notes": args.notes or ""}
+    folder = Path(args.fixtures_dir or FIXTURES_DIR) / args.site / args.save_fixture
+    ext = path.suffix.lstrip(".") or ("json" if raw.lstrip()[:1] in (b"{", b"[") else "html")
+    try:
+        data = write_fixture(folder, raw=raw, ext=ext, meta=meta, overwrite=args.overwrite)
+    except FileExistsError as exc:
+        print(f"vocwatch parse: {exc}", file=sys.stderr)
+        return 1
+    except FixtureError as exc:
+        raise argparse.ArgumentTypeError(f"parse: {exc}") from None
+    except MalformedPage as exc:
+        print(f"vocwatch parse: {path}: malformed page, no fixture written: {exc}", file=sys.stderr)
+        return 1
+    fixture = Fixture(folder)
+    print(f"vocwatch parse: wrote fixture {folder}/")
+    print(f"  {fixture.input_path.name}: {len(raw)} bytes, as given")
+    print(f"  meta.json: site {args.site}, url {args.url}, now {meta['now']}, tz {args.tz}, encoding {encoding}")
+    print(f"  output.json: {summary(data)}")
+    if clock:
+        print(f"  now: no fetch time given, the fixture is frozen at the current time {meta['now']}")
+    problems = fixture.meta_problems()
+    if problems:
+        print("  meta.json is incomplete, its fixture test fails until it is filled in: " + "; ".join(problems)
+              + " (--origin-repo, --origin-path, --origin-commit, --license, --notes)")
+    print(CHECK_REMINDER)
+    return 0
+
+
+def _check_fixtures(root: Path) -> int:
+    """``parse --check-fixtures [DIR]``: every fixture under DIR read again and compared
+    with its output.json, field by field, as ``tests/test_fixtures.py`` does."""
+    from vocwatch.fixtures import discover, outcomes
+
+    fixtures = discover(root)
+    if not fixtures:
+        print(f"vocwatch parse: no fixtures under {root}", file=sys.stderr)
+        return 1
+    cases = failed = 0
+    for fixture in fixtures:
+        results = outcomes(fixture)
+        bad = {case: msg for case, msg in results.items() if msg}
+        cases, failed = cases + len(results), failed + len(bad)
+        print(f"{'ok  ' if not bad else 'FAIL'} {fixture.id}: {len(results) - len(bad)}/{len(results)} cases")
+        for case, msg in bad.items():
+            print(f"  {fixture.id}::{case}\n    " + msg.replace("\n", "\n    "))
+    print(f"vocwatch parse: {len(fixtures)} fixtures, {cases} cases, {failed} failed"
+          + ("; after a change you meant, regenerate with `vocwatch parse --freeze-fixtures DIR --overwrite` "
+             "and check the diff" if failed else ""), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _freeze_fixtures(root: Path, *, overwrite: bool) -> int:
+    """``parse --freeze-fixtures [DIR]``: output.json written for every fixture under DIR
+    that has none (all of them with ``--overwrite``), a line each for the human to check."""
+    from spiders.pages.base import MalformedPage
+    from vocwatch.fixtures import FixtureError, discover, freeze, summary
+
+    fixtures = discover(root)
+    if not fixtures:
+        print(f"vocwatch parse: no fixtures under {root}", file=sys.stderr)
+        return 1
+    errors = written = 0
+    for fixture in fixtures:
+        try:
+            data = freeze(fixture, overwrite=overwrite)
+        except (MalformedPage, FixtureError) as exc:
+            errors += 1
+            print(f"error {fixture.id}: {type(exc).__name__}: {exc}")
+            continue
+        if data is None:
+            print(f"kept  {fixture.id}: has an output.json (--overwrite to rewrite it)")
+            continue
+        written += 1
+        problems = fixture.meta_problems()
+        print(f"wrote {fixture.id}: {summary(data)}"
+              + (f"\n      meta.json incomplete: {'; '.join(problems)}" if problems else ""))
+    print(f"vocwatch parse: {written} output.json written, {errors} fixtures unreadable", file=sys.stderr)
+    if written:
+        print(CHECK_REMINDER, file=sys.stderr)
+    return 1 if errors else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -944,14 +1094,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="benchmarks: NLP accuracy/throughput/cold start, crawl throughput full vs bare")
     p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export", "alerts", "mutations", "faults",
-                                     "scale", "distributed"],
+                                     "scale", "distributed", "dates"],
                    nargs="?", default="all",
                    help="all = nlp + crawl; metrics and export run on a large synthetic set (see --dir); "
                         "alerts replays a simulated month through the detectors; mutations reads every saved "
                         "real page (--shared) mutated --variants ways with every adapter; faults crawls a "
                         "misbehaving local site with the real CLI (--only NAME picks faults); scale times "
                         "config load, scheduler start, memory, ticks, Redis enqueue and the metrics queries "
-                        "at --locations x --sources schedules")
+                        "at --locations x --sources schedules; dates times parse_datetime's fast paths, its "
+                        "dateparser path and bare dateparser per 10k dates against datetime.fromisoformat")
     p.add_argument("--shared", default="../shared", help="directory holding datasets/ (accuracy tables skipped without it) and pages/ (mutations)")
     p.add_argument("--no-baselines", action="store_true", help="skip SnowNLP/VADER (slow)")
     p.add_argument("--comments", type=int, default=20_000, help="crawl benchmark: comments on the local site")
@@ -974,6 +1125,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale-mentions", type=int, default=20_000, help="scale: mentions for the metrics queries")
     p.add_argument("--enqueue", type=int, default=20_000, help="scale: jobs enqueued into Redis")
     p.add_argument("--watch", type=float, default=5.0, help="scale: seconds of ticks watched after a cold start")
+    p.add_argument("--dates", type=int, default=10_000, help="dates: dates per fast-path row")
+    p.add_argument("--slow-dates", type=int, default=1000,
+                   help="dates: dates per dateparser row (slow; figures scaled to 10k)")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_bench)
 
@@ -1071,14 +1225,37 @@ def build_parser() -> argparse.ArgumentParser:
         a.set_defaults(func=cmd_alerts)
 
 
-    p = sub.add_parser("parse", help="print the mentions a saved page holds, as JSON lines (no crawl, no store)")
-    p.add_argument("file", help="a saved page or API response")
-    how = p.add_mutually_exclusive_group(required=True)
+    p = sub.add_parser("parse", help="print the mentions a saved page holds, as JSON lines (no crawl, no store); "
+                       "save it as a fixture, check or freeze fixtures",
+                       epilog="fixtures: 'parse FILE --site S --url U --now T --tz Z --save-fixture NAME' writes "
+                       "tests/fixtures/pages/S/NAME/{input.EXT,meta.json,output.json}; 'parse --check-fixtures' "
+                       "compares every fixture with its output.json field by field; 'parse --freeze-fixtures' "
+                       "writes the output.json of fixtures that have none (--overwrite: all of them)")
+    p.add_argument("file", nargs="?", help="a saved page or API response")
+    how = p.add_mutually_exclusive_group()
     how.add_argument("--site", help="site adapter name (an unknown name lists the known ones)")
     how.add_argument("--selectors", metavar="CONFIG", help="TOML file with a [selectors] table (see docs/selectors/)")
     p.add_argument("--url", help="the page's URL, for relative links and ids (default: the file's file:// URL)")
     p.add_argument("--now", help="fetch time, ISO 8601, for relative dates like '5分钟前' (default: now; UTC without an offset)")
-    p.add_argument("--tz", default="Asia/Shanghai", help="the site's zone for dates without an offset (default Asia/Shanghai)")
+    p.add_argument("--tz", help="the site's zone for dates without an offset (default Asia/Shanghai)")
+    p.add_argument("--encoding", help="charset to decode FILE with (default: its byte-order mark, <meta charset> or "
+                   "XML declaration, else UTF-8, else what the bytes show)")
+    fx = p.add_argument_group("fixtures")
+    fx.add_argument("--save-fixture", metavar="NAME", help="write FILE, its frozen time/zone/charset/origin and the "
+                    "reading as fixture NAME (needs --site, --url, --now, --tz)")
+    fx.add_argument("--fixtures-dir", metavar="DIR", help="where fixtures live (default tests/fixtures/pages)")
+    fx.add_argument("--overwrite", action="store_true", help="replace an existing fixture / output.json")
+    fx.add_argument("--origin-repo", metavar="OWNER/NAME", help="the public repository the page came from")
+    fx.add_argument("--origin-path", metavar="PATH", help="its path in that repository")
+    fx.add_argument("--origin-commit", metavar="SHA", help="the full 40-hex commit it was copied from")
+    fx.add_argument("--license", help="the repository's license ('none declared' when it has none)")
+    fx.add_argument("--notes", help="what the page is: era, language, anything odd")
+    fx.add_argument("--check-fixtures", nargs="?", const="tests/fixtures/pages", metavar="DIR",
+                    help="read every fixture under DIR (default tests/fixtures/pages) and print a diff per field "
+                    "that no longer matches its output.json; exit 1 on any")
+    fx.add_argument("--freeze-fixtures", nargs="?", const="tests/fixtures/pages", metavar="DIR",
+                    help="write output.json for every fixture under DIR that has none (with --overwrite: for all), "
+                    "a line each to check by reading the page")
     p.set_defaults(func=cmd_parse)
 
     return parser

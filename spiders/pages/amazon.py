@@ -1,5 +1,8 @@
-"""Amazon product reviews: the ``/product-reviews/ASIN`` HTML page and a reshaped JSON
-output (list of ``{text, title, rating, location_and_date, verified}``).
+"""Amazon product reviews: the ``/product-reviews/ASIN`` HTML page, the top reviews of a
+product page (``/dp/ASIN``: the 2017 desktop page with ``data-hook="review"`` cards, the 2018
+mobile page with bare ``div#customer_review-RID`` cards whose author sits in the row before
+and whose text is a snippet cut with "..."), and a reshaped JSON output (list of ``{text,
+title, rating, location_and_date, verified}``).
 
 "Reviewed in the United States on July 1, 2024" carries both the reviewer's marketplace
 country (-> ``author_region``) and a date without zone (the caller's ``Page.tz``).
@@ -20,7 +23,9 @@ from spiders.pages.registry import site
 from spiders.pages.reviewkit import number, review
 
 SITE = "amazon"
-_WHERE_WHEN = re.compile(r"Reviewed in (?:the )?(?P<where>.+?) on (?P<when>.+)$", re.S)
+_WHERE_WHEN = re.compile(r"(?:Reviewed in (?:the )?(?P<where>.+?) )?on (?P<when>.+)$", re.S)
+""""Reviewed in the United States on July 1, 2024" (2020+) and a bare "on March 2, 2017"
+(older pages, no marketplace)."""
 _STARS = re.compile(r"(\d+(?:\.\d+)?) out of (\d+)")
 
 
@@ -44,17 +49,53 @@ def _helpful(statement: str | None) -> int:
     return parse_count(text.split(" ", 1)[0]) or 0
 
 
+_READ_MORE = ('[data-hook="expand-collapse-read-more-less"]', ".a-expander-header")
+"""The "Read more" toggle inside a review body whose full text is already on the page."""
+
+
+def _body(card: Selector) -> str | None:
+    """The review text's markup without the "Read more" toggle (2017 product pages put the
+    whole text in a CSS-collapsed expander, so the link is no part of it)."""
+    body = card.css('[data-hook="review-body"], .reviewText')[:1]
+    if not body:
+        return None
+    html = body.get()
+    for query in _READ_MORE:
+        for toggle in body.css(query).getall():
+            html = html.replace(toggle, "")
+    return html
+
+
+def _title(card: Selector) -> str | None:
+    """Review-page titles sit in a child span (beside a star icon's alt text); product
+    pages of 2017 write the title as the link's own text."""
+    title = card.css('[data-hook="review-title"]')[:1]
+    texts = title.xpath("./span[not(contains(@class, 'a-letter-space'))]/text()").getall() or title.css("::text").getall()
+    return next((t.strip() for t in texts if t.strip()), None)
+
+
+def _author(card: Selector) -> str | None:
+    """The profile name in the card; the mobile product page puts it in the row just
+    before the card (``div.a-row`` then ``div#RID``)."""
+    name = card.css('.a-profile-name::text, a[data-hook="review-author"]::text').get()
+    if name is None and card.attrib.get("id", "").startswith("customer_review-"):
+        name = card.xpath("../preceding-sibling::div[1]//*[contains(@class, 'a-profile-name')]/text()").get()
+    return name
+
+
 def _card(card: Selector, page: Page) -> Mention:
     stars = _STARS.search(card.css('[data-hook="review-star-rating"] .a-icon-alt::text, '
-                                   '[data-hook="cmps-review-star-rating"] .a-icon-alt::text').get(""))
-    title = [t.strip() for t in card.css('[data-hook="review-title"] > span:not(.a-letter-space)::text').getall()]
+                                   '[data-hook="cmps-review-star-rating"] .a-icon-alt::text, '
+                                   '.review-rating .a-icon-alt::text').get(""))
+    rid = card.attrib.get("id", "").removeprefix("customer_review-") or None
     return review(
-        SITE, page.url, card.css('[data-hook="review-body"]').get(),
+        SITE, page.url, _body(card),
         rating_raw=number(stars.group(1)) if stars else None, rating_scale=number(stars.group(2)) if stars else None,
-        external_id=card.attrib.get("id"), title=next((t for t in title if t), None),
-        author=card.css(".a-profile-name::text").get(),
-        likes=_helpful(card.css('[data-hook="helpful-vote-statement"]::text').get()),
-        variant=card.css('[data-hook="format-strip"]').xpath("string()").get(),
+        external_id=rid, title=_title(card), author=_author(card),
+        # a bare mobile card shows no votes at all: unknown, not zero
+        likes=_helpful(card.css('[data-hook="helpful-vote-statement"]::text').get())
+        if card.attrib.get("data-hook") == "review" else None,
+        variant=card.css('[data-hook="format-strip"], [data-hook="format-strip-linkless"]').xpath("string()").get(),
         **_where_when(card.css('[data-hook="review-date"]::text').get(), page),  # type: ignore[arg-type]
     )
 
@@ -72,7 +113,9 @@ class AmazonPage(PageObject):
                 for r in data if isinstance(r, dict)
             ]
             return [m for m in out if m.text or m.rating is not None]  # a rating-only review is kept (text "")
-        cards = page.selector.css('[data-hook="review"]')
+        # review pages and desktop product pages mark each card data-hook="review"; the
+        # mobile product page (2018) has only the div#customer_review-RID cards
+        cards = page.selector.css('[data-hook="review"]') or page.selector.css('div[id^="customer_review-"]')
         if not cards and "customer_review" not in page.text:
             raise MalformedPage(f"{page.url}: no Amazon review cards")
         return [_card(card, page) for card in cards]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -106,10 +107,20 @@ class Page:
         except RecursionError:
             raise MalformedPage("JSON nested too deeply to read") from None
 
-    def parse_date(self, raw: Any) -> datetime | None:
+    def parse_date(
+        self,
+        raw: Any,
+        *,
+        formats: str | Iterable[str] | None = None,
+        languages: str | Iterable[str] | None = None,
+        order: str | None = None,
+    ) -> datetime | None:
         """``raw`` as shown on this page, resolved to UTC against its fetch time and zone
-        (relative and Chinese forms too); None when absent or unreadable."""
-        return parse_datetime(raw, now=self.now, tz=self.tz)
+        (relative, Chinese and other languages' forms too); None when absent or unreadable.
+        ``formats`` (strptime), ``languages`` (dateparser codes) and ``order`` ("DMY",
+        "MDY", "YMD") are the site's hints, as :func:`crawlers.processors.parse_datetime`
+        takes them (ValueError for a hint no date can be read with)."""
+        return parse_datetime(raw, now=self.now, tz=self.tz, formats=formats, languages=languages, order=order)
 
     def urljoin(self, href: str) -> str:
         """``href`` resolved against this page; this page's own URL for an href that is

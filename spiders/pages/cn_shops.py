@@ -21,7 +21,7 @@ from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
 from spiders.pages.base import MalformedPage, Page, PageObject
 from spiders.pages.cn_common import as_int, query
-from spiders.pages.jsdata import load_js
+from spiders.pages.jsdata import js_assignments, load_js
 from spiders.pages.paging import with_query
 from spiders.pages.registry import site
 from spiders.pages.reviewkit import dicts, ident, rating_fields, string
@@ -30,9 +30,25 @@ FOLLOW_UP = "\n追评："
 ANONYMOUS = frozenset({"匿名用户", "匿名"})
 
 
+# What the shop sites print where a buyer wrote nothing: not the buyer's words, so the
+# review is kept as words-less (a rating-only review where it has a score).
+PLACEHOLDERS = frozenset({
+    "此用户没有填写评论!",  # Tmall rate list
+    "此用户未填写评价内容",  # JD
+    "评价方未及时做出评价,系统默认好评!",  # Taobao: rated by the system after 15 days
+})
+
+
+def _own_words(value: Any) -> str:
+    text = clean_text(value)
+    return "" if text in PLACEHOLDERS else text
+
+
 def _with_follow_up(text: Any, follow_up: Any) -> str:
-    body, extra = clean_text(text), clean_text(follow_up)
-    return f"{body}{FOLLOW_UP}{extra}" if extra else body
+    body, extra = _own_words(text), _own_words(follow_up)
+    if not extra:
+        return body
+    return f"{body}{FOLLOW_UP}{extra}" if body else f"{FOLLOW_UP.strip()}{extra}"
 
 
 def _shown(value: Any) -> str | None:
@@ -96,50 +112,72 @@ class JdPage(PageObject):
 
 
 def _taobao_data(page: Page) -> dict[str, Any]:
+    """The rates envelope: the H5 mtop API's ``data`` (``rateList``, ``totalPage``) or the
+    Tmall PC API's ``rateDetail`` (``rate.tmall.com/list_detail_rate.htm``: ``rateList``,
+    ``paginator.lastPage``)."""
     data = load_js(page.text, page.url)
-    inner = data.get("data") if isinstance(data, dict) else None
-    if not isinstance(inner, dict) or not isinstance(inner.get("rateList", []), list):
-        raise MalformedPage(f"{page.url}: no data.rateList")
-    return inner
+    for key in ("data", "rateDetail"):
+        inner = data.get(key) if isinstance(data, dict) else None
+        if isinstance(inner, dict) and isinstance(inner.get("rateList"), list):
+            return inner
+    if isinstance(data, dict) and isinstance(data.get("data"), dict) and "rateList" not in data["data"]:
+        return data["data"]  # an mtop answer with no rates at all: an empty page
+    raise MalformedPage(f"{page.url}: no data.rateList or rateDetail.rateList")
+
+
+def _taobao_variant(r: dict[str, Any]) -> str | None:
+    """mtop's ``skuMap`` {"颜色分类": "…"} or Tmall's ``auctionSku`` "颜色分类:…;尺码:…"."""
+    sku = r.get("skuMap") if isinstance(r.get("skuMap"), dict) else {}
+    shown = "; ".join(f"{k}:{v}" for k, raw in sku.items() if (v := _shown(raw)))
+    return shown or clean_text(r.get("auctionSku")).replace(";", "; ") or None
 
 
 @site("taobao")
 class TaobaoPage(PageObject):
     def mentions(self) -> list[Mention]:
-        """Taobao rates. ``rateType`` (1 good / 0 neutral / -1 bad) is a verdict, not a star
-        score, so ``rating`` stays empty; the date is day-precision (midnight Shanghai)."""
+        """Taobao/Tmall rates, from either API (mtop: ``feedback``/``userNick``/
+        ``feedbackDate``/``appendedFeed``; Tmall PC: ``rateContent``/``displayUserNick``/
+        ``rateDate``/``appendComment``). ``rateType`` (1 good / 0 neutral / -1 bad) is a
+        verdict, not a star score, so ``rating`` stays empty."""
         page = self.page
         out = []
         for r in dicts(_taobao_data(page).get("rateList")):
-            appended = r.get("appendedFeed") if isinstance(r.get("appendedFeed"), dict) else {}
-            sku = r.get("skuMap") if isinstance(r.get("skuMap"), dict) else {}
-            variant = "; ".join(f"{k}:{v}" for k, raw in sku.items() if (v := _shown(raw)))
+            appended = next((a for a in (r.get("appendedFeed"), r.get("appendComment")) if isinstance(a, dict)), {})
             replies = [clean_text(x) for x in (r.get("reply"), appended.get("reply")) if clean_text(x)]
+            when = _first(r, "feedbackDate", "rateDate")
             out.append(Mention(
                 site="taobao",
                 kind="review",
                 url=page.url,
                 external_id=ident(r.get("id")),
-                text=_with_follow_up(r.get("feedback"), appended.get("appendedFeedback")),
-                author=r.get("userNick"),
-                published_raw=r.get("feedbackDate"),
-                published_at=page.parse_date(r.get("feedbackDate")),
+                text=_with_follow_up(_first(r, "feedback", "rateContent"),
+                                     _first(appended, "appendedFeedback", "content")),
+                author=_first(r, "userNick", "displayUserNick"),
+                published_raw=when,
+                published_at=page.parse_date(when),
                 reply_text="\n".join(replies) or None,
-                variant=variant or None,
+                variant=_taobao_variant(r),
             ))
         return out
 
     def next_url(self) -> str | None:
-        """Bump ``pageNo`` inside the mtop ``data`` JSON parameter, up to ``totalPage``."""
+        """mtop: bump ``pageNo`` inside the ``data`` JSON parameter, up to ``totalPage``;
+        Tmall PC: ``currentPage+1`` up to ``paginator.lastPage``."""
         page = self.page
         inner = _taobao_data(page)
+        if not inner.get("rateList"):
+            return None
+        if isinstance(inner.get("paginator"), dict):
+            current = as_int(query(page.url).get("currentPage")) or as_int(inner["paginator"].get("page")) or 1
+            last = as_int(inner["paginator"].get("lastPage"))
+            return with_query(page.url, currentPage=current + 1) if last is not None and current < last else None
         try:
             params = json.loads(query(page.url).get("data") or "")
         except (ValueError, RecursionError):
             return None
         current = as_int(params.get("pageNo")) if isinstance(params, dict) else None
         last = as_int(inner.get("totalPage"))
-        if not inner.get("rateList") or current is None or (last is not None and current >= last):
+        if current is None or (last is not None and current >= last):
             return None
         params["pageNo"] = current + 1
         return with_query(page.url, data=json.dumps(params, separators=(",", ":"), ensure_ascii=False))
@@ -148,13 +186,33 @@ class TaobaoPage(PageObject):
 # --- Ele.me shop ratings -----------------------------------------------------------------
 
 
+_ELEME_KEYS = ("rated_at", "rating_text", "rating_star")
+
+
+def _eleme_list(value: Any) -> list[dict[str, Any]] | None:
+    """``value`` as a ratings list: a bare array of rating objects, or ``{"comments": [...]}``."""
+    if isinstance(value, dict) and isinstance(value.get("comments"), list):
+        return dicts(value["comments"])
+    if isinstance(value, list) and (not value or any(k in r for r in dicts(value) for k in _ELEME_KEYS)):
+        return dicts(value)
+    return None
+
+
 def _eleme_ratings(page: Page) -> list[dict[str, Any]]:
-    data = load_js(page.text, page.url)
-    if isinstance(data, list):  # the bare ratings array of restapi/ugc/v3/.../ratings
-        return dicts(data)
-    if isinstance(data, dict) and isinstance(data.get("comments"), list):
-        return dicts(data["comments"])
+    """The ratings of a response: the array itself (``ugc/v2`` and ``ugc/v3 .../ratings``),
+    ``{"comments": [...]}``, or, in a saved JS file exporting several responses of one
+    shop (ratings, scores, tags), the one that holds ratings."""
+    if (ratings := _eleme_list(load_js(page.text, page.url))) is not None:
+        return ratings
+    for value in js_assignments(page.text, page.url).values():  # only for multi-export files
+        if (ratings := _eleme_list(value)) is not None:
+            return ratings
     raise MalformedPage(f"{page.url}: no Ele.me ratings")
+
+
+def _first(r: dict[str, Any], *keys: str) -> Any:
+    """The first of ``keys`` that ``r`` has with a value (API eras renamed fields)."""
+    return next((r[k] for k in keys if r.get(k) not in (None, "")), None)
 
 
 @site("eleme")
@@ -162,14 +220,17 @@ class ElemePage(PageObject):
     def mentions(self) -> list[Mention]:
         """Ele.me ratings: 5-star score, dishes rated as ``variant``, merchant reply with time.
 
-        A star-only rating keeps ``text == ""``: the clean pipeline drops it under its
-        ``missing_text`` reason, so it is counted, not silently lost.
+        Two API eras are read: ``ugc/v3`` (``rating``, ``food_ratings[].rate_name``,
+        ``order_id``) and the older ``ugc/v2`` (``rating_star``,
+        ``item_ratings[].food_name``, no rating id). A star-only rating keeps
+        ``text == ""`` and its score: it is a rating-only review, kept and counted.
         """
         page = self.page
         out = []
         for r in _eleme_ratings(page):
             reply = r.get("reply") if isinstance(r.get("reply"), dict) else {}
-            dishes = [clean_text(f.get("rate_name")) for f in dicts(r.get("food_ratings"))]
+            dishes = [clean_text(_first(f, "rate_name", "food_name"))
+                      for f in [*dicts(r.get("food_ratings")), *dicts(r.get("item_ratings"))]]
             author = string(r.get("username"))
             out.append(Mention(
                 site="eleme",
@@ -178,7 +239,7 @@ class ElemePage(PageObject):
                 external_id=ident(r.get("order_id")),
                 text=clean_text(r.get("rating_text")),
                 author=None if author in ANONYMOUS else author,
-                **rating_fields(r.get("rating"), 5.0),
+                **rating_fields(_first(r, "rating", "rating_star"), 5.0),
                 published_raw=r.get("rated_at"),
                 published_at=page.parse_date(r.get("rated_at")),
                 reply_text=clean_text(reply.get("content")) or None,

@@ -8,7 +8,8 @@ glyph span becomes U+FFFD (:data:`GLYPH`): the text keeps its length and shape, 
 sees where characters are missing, and :func:`missing_glyphs` counts them, so an
 incomplete mention is flagged, never silently shortened.
 
-Review body: the full text (``J-info-all``) when the page has it, else the short one.
+Review body: the full text (``J-info-all``) when the page has it, else the short one, else
+(shop pages of some categories, e.g. cinemas, have no short/full pair) ``.content > p.desc``.
 Rating: ``sml-strNN`` is NN on a 50-point scale (50 = five stars). Dates are Asia/Shanghai.
 Pagination: a shop page links its reviews at ``/shop/<id>/review_all``; review_all
 pages go on by ``/pN`` paths while a ``NextPage`` link is shown.
@@ -23,6 +24,7 @@ from parsel import Selector
 from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
 from spiders.pages.base import MalformedPage, Page, PageObject, html_selector
+from spiders.pages.htmltext import html_text
 from spiders.pages.registry import site
 from spiders.pages.reviewkit import rating_fields
 
@@ -31,6 +33,8 @@ _GLYPH_SPAN_RE = re.compile(r'<span class="[a-z]{1,4}-[A-Za-z0-9]{4}"\s*>\s*</sp
 # Emoji written as two UTF-16 surrogate entities ("&#55356;&#57188;") would become two
 # U+FFFD, confused with GLYPH: html_selector joins them into the emoji first.
 _STARS_RE = re.compile(r"\bsml-str(\d{1,2})\b")
+# "2018-05-05 更新于18-05-06 12:29": posted on the 5th, edited on the 6th; the post date counts.
+_POSTED_RE = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2}(?:\s+\d{1,2}:\d{2})?)\s*更新于")
 
 
 def missing_glyphs(mention: Mention) -> int:
@@ -43,7 +47,7 @@ def _selector(page: Page) -> Selector:
 
 
 def _text(html: str | None) -> str:
-    return clean_text(_GLYPH_SPAN_RE.sub(GLYPH, html or ""))
+    return html_text(_GLYPH_SPAN_RE.sub(GLYPH, html or ""))
 
 
 @site("dianping")
@@ -56,7 +60,8 @@ class DianpingPage(PageObject):
             raise MalformedPage(f"{page.url}: no Dianping review list")
         out = []
         for it in items:
-            body = it.css("div.J-info-all p.desc").get() or it.css("div.J-info-short p.desc").get()
+            body = (it.css("div.J-info-all p.desc").get() or it.css("div.J-info-short p.desc").get()
+                    or it.css("div.content > p.desc").get())  # pages without the short/all pair
             stars = _STARS_RE.search(it.css("span.sml-rank-stars::attr(class)").get() or "")
             when = clean_text(it.css("span.time::text").get()) or None
             follow = it.css("div.comment-follows")
@@ -70,7 +75,7 @@ class DianpingPage(PageObject):
                 author=clean_text(it.css("a.name::text").get()) or None,
                 **rating_fields(int(stars.group(1)) if stars else None, 50.0),
                 published_raw=when,
-                published_at=page.parse_date(when),
+                published_at=page.parse_date(m.group(1) if when and (m := _POSTED_RE.match(when)) else when),
                 likes=parse_count(clean_text("".join(it.css("a.J-praise::text").getall()))),
                 comments=parse_count(clean_text(it.css('a[href*="/review/"]::text').get())),
                 reply_text=_text(follow.css("p.desc").get()) or None,

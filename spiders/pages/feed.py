@@ -1,6 +1,15 @@
-"""RSS 2.0 and Atom feeds: each entry becomes a post."""
+"""RSS 2.0, RSS 1.0 (RDF) and Atom feeds: each entry becomes a post.
+
+RSS 1.0 puts ``item`` and its ``title``/``link``/``description`` in the
+``http://purl.org/rss/1.0/`` namespace (craigslist, many CMSs), RSS 0.9x/2.0 in none: item
+fields are matched in either. An RSS 1.0 item's id is its ``rdf:about``. An Atom entry
+without its own ``author`` has the feed's (RFC 4287 §4.2.1); RSS has no such rule (a
+channel's ``dc:creator`` is the feed robot, not the writer), so it is not inherited.
+"""
 
 from __future__ import annotations
+
+from parsel import Selector
 
 from crawlers.items import Mention
 from spiders.pages.base import MalformedPage, Page, PageObject, well_typed, xml_selector
@@ -8,7 +17,28 @@ from spiders.pages.htmltext import html_text
 from spiders.pages.registry import site
 
 _NS = {"atom": "http://www.w3.org/2005/Atom", "dc": "http://purl.org/dc/elements/1.1/",
-       "content": "http://purl.org/rss/1.0/modules/content/"}
+       "content": "http://purl.org/rss/1.0/modules/content/", "rss1": "http://purl.org/rss/1.0/",
+       "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#"}
+
+
+def _field(item: Selector, name: str) -> str | None:
+    """The text of ``item``'s child ``name`` in no namespace (RSS 0.9x/2.0) or RSS 1.0's."""
+    return item.xpath(f"*[local-name()='{name}' and (namespace-uri()='' or namespace-uri()=$rss1)]/text()",
+                      rss1=_NS["rss1"]).get()
+
+
+def _atom_content(entry: Selector) -> str | None:
+    """``atom:content`` (else ``summary``) as markup: escaped HTML is text, ``type="xhtml"``
+    is a child ``div`` whose markup is the content."""
+    for name in ("content", "summary"):
+        node = entry.xpath(f"atom:{name}")[:1]
+        if not node:
+            continue
+        if node.attrib.get("type") == "xhtml":
+            return "".join(node.xpath("*").getall()) or None
+        if text := node.xpath("text()").get():
+            return text
+    return None
 
 
 class FeedPage(PageObject):
@@ -23,20 +53,22 @@ class FeedPage(PageObject):
 
     def mentions(self) -> list[Mention]:
         page, out = self.page, []
-        for item in self.sel.xpath("//item"):
-            date_raw = item.xpath("pubDate/text()").get() or item.xpath("dc:date/text()").get()
-            link = item.xpath("link/text()").get("").strip()
+        for item in self.sel.xpath("//item | //rss1:item"):
+            date_raw = _field(item, "pubDate") or item.xpath("dc:date/text()").get()
+            link = (_field(item, "link") or "").strip()
             out.append(Mention(
                 site="",
                 kind="post",
                 url=page.urljoin(link) if link else page.url,
-                external_id=item.xpath("guid/text()").get("").strip() or link or None,
-                title=item.xpath("title/text()").get(),
-                text=item.xpath("content:encoded/text()").get() or item.xpath("description/text()").get() or "",
-                author=item.xpath("dc:creator/text()").get() or item.xpath("author/text()").get(),
+                external_id=(_field(item, "guid") or "").strip() or item.attrib.get(f"{{{_NS['rdf']}}}about")
+                or link or None,
+                title=_field(item, "title"),
+                text=item.xpath("content:encoded/text()").get() or _field(item, "description") or "",
+                author=item.xpath("dc:creator/text()").get() or _field(item, "author"),
                 published_raw=date_raw,
                 published_at=page.parse_date(date_raw),
             ))
+        feed_author = self.sel.xpath("/atom:feed/atom:author/atom:name/text()").get()
         for entry in self.sel.xpath("//atom:entry"):
             date_raw = entry.xpath("atom:published/text()").get() or entry.xpath("atom:updated/text()").get()
             link = entry.xpath("atom:link[not(@rel) or @rel='alternate']/@href").get("")
@@ -46,12 +78,12 @@ class FeedPage(PageObject):
                 url=page.urljoin(link) if link else page.url,
                 external_id=entry.xpath("atom:id/text()").get("").strip() or link or None,
                 title=entry.xpath("atom:title/text()").get(),
-                text=entry.xpath("atom:content/text()").get() or entry.xpath("atom:summary/text()").get() or "",
-                author=entry.xpath("atom:author/atom:name/text()").get(),
+                text=_atom_content(entry) or "",
+                author=entry.xpath("atom:author/atom:name/text()").get() or feed_author,
                 published_raw=date_raw,
                 published_at=page.parse_date(date_raw),
             ))
-        if not out and not self.sel.xpath("//channel | //atom:feed"):
+        if not out and not self.sel.xpath("//channel | //rss1:channel | //atom:feed"):
             raise MalformedPage(f"{page.url}: neither RSS nor Atom")
         return [well_typed(m) for m in out]
 

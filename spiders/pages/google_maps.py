@@ -8,6 +8,15 @@ stars of 5, ``[2][15][0][0]`` original text (``[2][1][0]`` in older responses),
 ``[2][14][0]`` language, ``[3][1]`` reply time (µs), ``[3][14][0][0]`` reply text.
 Responses start with the ``)]}'`` XSSI guard; it is stripped, and nothing is evaluated.
 Pagination: the RPC's ``[1]`` is the next-page token (``!2s<token>`` in the next ``pb``).
+
+The official Places API answers in named JSON: a place (``places/{id}`` with ``reviews``),
+a ``places:searchText`` result (``{"places": [...]}``, each with its ``reviews``), or the
+legacy Place Details (``{"result": {"reviews": [...]}}``). A review there carries ``name``
+``places/PID/reviews/RID`` (RID is the same review id the Maps arrays carry at ``[0]``),
+``rating``, ``originalText``/``text`` (``{text, languageCode}``), ``authorAttribution``,
+``publishTime`` (ISO, UTC) and ``relativePublishTimeDescription``; legacy reviews have
+``author_name``, ``text``, ``language``, ``time`` (epoch s) and
+``relative_time_description``. Only the five "most relevant" reviews are sent per place.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from crawlers.items import Mention
 from spiders.pages.base import MalformedPage, Page, PageObject
 from spiders.pages.jsdata import load_js
 from spiders.pages.registry import site
-from spiders.pages.reviewkit import number, review
+from spiders.pages.reviewkit import dicts, ident, number, obj, review, string
 
 SITE = "google_maps"
 def _at(node: Any, *path: int) -> Any:
@@ -71,14 +80,49 @@ def _entries(data: Any) -> list[Any]:
     return [_at(e, 0) for e in data] if isinstance(data, list) else []
 
 
+def _api_review(r: dict[str, Any], page: Page) -> Mention | None:
+    """One review of the Places API (new: ``originalText``/``authorAttribution``/
+    ``publishTime``; legacy: ``text``/``author_name``/``time``)."""
+    original, translated = obj(r.get("originalText")), obj(r.get("text"))
+    text = string(original.get("text")) or string(translated.get("text")) or string(r.get("text")) or ""
+    stars = number(r.get("rating"))
+    if not text and stars is None:
+        return None
+    published = string(r.get("publishTime")) or r.get("time")
+    rid = string(r.get("name"))
+    lang = string(original.get("languageCode")) or string(translated.get("languageCode")) or string(r.get("language"))
+    return review(
+        SITE, string(r.get("googleMapsUri")) or page.url, text, rating_raw=stars, rating_scale=5.0,
+        external_id=rid.rsplit("/", 1)[-1] if rid else None,
+        author=string(obj(r.get("authorAttribution")).get("displayName")) or string(r.get("author_name")),
+        published_raw=string(r.get("relativePublishTimeDescription")) or string(r.get("relative_time_description"))
+        or ident(published),
+        published_at=page.parse_date(published) if isinstance(published, str | int) else None,
+        language=lang,
+    )
+
+
+def _api_reviews(data: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The review objects of a Places API answer, None when ``data`` is none of its shapes."""
+    if isinstance(data.get("reviews"), list):
+        return dicts(data["reviews"])
+    if isinstance(data.get("places"), list):
+        return [r for place in dicts(data["places"]) for r in dicts(place.get("reviews"))]
+    if isinstance(obj(data.get("result")).get("reviews"), list):
+        return dicts(data["result"]["reviews"])
+    return None
+
+
 @site(SITE)
 class GoogleMapsPage(PageObject):
     def mentions(self) -> list[Mention]:
-        """Reviews from a place JSON or a reviews-RPC response."""
+        """Reviews from a place JSON, a reviews-RPC response or a Places API answer."""
         page = self.page
         data = load(page)
+        if isinstance(data, dict) and (reviews := _api_reviews(data)) is not None:
+            return [m for m in (_api_review(r, page) for r in reviews) if m]
         if not isinstance(data, list):
-            raise MalformedPage(f"{page.url}: not a Maps array")
+            raise MalformedPage(f"{page.url}: neither a Maps array nor a Places API answer")
         return [m for m in (_review(e, page) for e in _entries(data) if isinstance(e, list)) if m]
 
 

@@ -19,7 +19,7 @@ import chompjs
 
 from spiders.pages.base import MalformedPage
 
-__all__ = ["js_assignments", "load_js"]
+__all__ = ["js_assignments", "js_state", "load_js"]
 
 _XSSI_RE = re.compile(r"""\)\]\}'\s*,?|while\s*\(\s*1\s*\)\s*;|for\s*\(\s*;\s*;\s*\)\s*;""")
 _COMMENT_RE = re.compile(r"\s*(?://[^\n]*|/\*.*?\*/)", re.S)
@@ -88,3 +88,76 @@ def js_assignments(text: str, what: str = "script") -> dict[str, Any]:
     values that are not literals (``let x = f()``) are not matched, so never run.
     """
     return {m.group(1): _literal(text, m.end(), f"{what}: {m.group(1)}") for m in _DECL_RE.finditer(text)}
+
+
+_GLOBAL_PREFIX_RE = re.compile(r"^(?:window|self|globalThis)\.")
+_STATEMENT_START = frozenset(";{}(),\n")
+_JSON_PARSE_RE = re.compile(r"""JSON\.parse\(\s*(?P<q>["'])""")
+
+
+def _state_re(name: str) -> re.Pattern[str]:
+    """``NAME =`` as a statement: ``window.NAME =``, ``window["NAME"] =``, ``var NAME =`` or
+    a bare ``NAME =`` (never ``NAME ==``, never a longer name ending in NAME)."""
+    bare = _GLOBAL_PREFIX_RE.sub("", name)
+    dotted = r"\s*\.\s*".join(re.escape(p) for p in bare.split("."))
+    quoted = re.escape(bare)
+    return re.compile(
+        rf"""(?:(?:window|self|globalThis)\s*(?:\.\s*{dotted}|\[\s*["']{quoted}["']\s*\])
+            |(?:(?:var|let|const)\s+)?(?<![\w$.]){dotted})
+            \s*=(?!=)\s*""",
+        re.X,
+    )
+
+
+def _at_statement_start(text: str, pos: int) -> bool:
+    """True when ``text[pos]`` begins a statement: not inside ``"...window.X = {}"`` nor
+    after ``//`` (a string or comment that merely mentions the assignment)."""
+    i = pos - 1
+    while i >= 0 and text[i] in " \t\r":
+        i -= 1
+    return i < 0 or text[i] in _STATEMENT_START
+
+
+def _js_string(text: str, pos: int, quote: str) -> str | None:
+    """The JS string literal whose opening ``quote`` is at ``text[pos]``, decoded as JSON
+    decodes a string (``\\"``, ``\\u00e9``, ``\\n``); None when unterminated or undecodable."""
+    i, n = pos + 1, len(text)
+    while i < n and text[i] != quote:
+        i += 2 if text[i] == "\\" else 1
+    if i >= n:
+        return None
+    body = text[pos + 1 : i]
+    if quote == "'":
+        body = body.replace("\\'", "'").replace('"', '\\"')
+    try:
+        value = json.loads(f'"{body}"')
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def js_state(text: str, name: str, what: str = "script") -> Any:
+    """The literal a script assigns to ``name`` (``window.__INITIAL_STATE__ = {...}``,
+    ``var ytInitialData = {...};``, ``window["__APOLLO_STATE__"] = {...}``), also when it is
+    serialised as ``NAME = JSON.parse("...")``; read as data, never run.
+
+    ``name`` may be written with or without its ``window.`` prefix. The first assignment
+    that starts a statement and holds an object or array literal wins. Raises
+    :class:`MalformedPage` when there is none (a state built by a function call, as
+    Nuxt's ``__NUXT__ = (function(a){...})(1)``, is code, not data: it is not read).
+    """
+    label = f"{what}: {name}"
+    found = False
+    for m in _state_re(name).finditer(text):
+        if not _at_statement_start(text, m.start()):
+            continue
+        found = True
+        pos = _skip_comments(text, m.end())
+        if (jp := _JSON_PARSE_RE.match(text, pos)) is not None:
+            inner = _js_string(text, jp.end() - 1, jp.group("q"))
+            if inner is not None:
+                return load_js(inner, label)
+            continue
+        if pos < len(text) and text[pos] in "{[":
+            return _literal(text, pos, label)
+    raise MalformedPage(f"{label}: {'assigned, but not an object or array literal' if found else 'no such assignment'}")

@@ -18,11 +18,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from html import unescape
 from typing import Any
 from urllib.parse import urlsplit
 
+from parsel import Selector
+
 from crawlers.items import Mention
-from crawlers.processors import clean_text
+from crawlers.processors import clean_text, parse_count
 from spiders.pages.base import MalformedPage, Page, PageObject
 from spiders.pages.htmltext import html_text
 from spiders.pages.paging import with_query
@@ -31,6 +34,8 @@ from spiders.pages.reviewkit import dicts, dig, ident, obj, string
 
 API = "https://oauth.reddit.com"
 _STATE_RE = re.compile(r"window\.___r\s*=\s*")
+_DOM_HOOKS = '[data-testid="post-container"], [data-testid="comment"]'
+"""Markers of a rendered new-reddit page (its post and comment containers)."""
 _BLOCK_NODES = frozenset({"par", "li", "h", "blockquote", "code", "hr", "table"})
 
 
@@ -106,12 +111,15 @@ class RedditPage(PageObject):
         self.api_url = page.url
         self.state: dict[str, Any] | None = None
         self.body: Any = None
+        self.dom: Selector | None = None
         stripped = page.text.lstrip()
         if stripped.startswith(("{", "[")):
             data = page.json()
             if isinstance(data, dict) and "interactions" in data:
                 self.api_url, data = _recorded_body(data)
             self.body = data
+        elif _STATE_RE.search(page.text) is None and page.selector.css(_DOM_HOOKS):
+            self.dom = page.selector  # a rendered page saved without its state script
         else:
             self.state = _state(page.text)
 
@@ -143,6 +151,8 @@ class RedditPage(PageObject):
         return ids
 
     def mentions(self) -> list[Mention]:
+        if self.dom is not None:
+            return self._dom_mentions(self.dom)
         if self.state is not None:
             return self._state_mentions(self.state)
         out: list[Mention] = []
@@ -158,9 +168,17 @@ class RedditPage(PageObject):
 
     @staticmethod
     def _body(d: dict[str, Any], key: str) -> str:
-        """The rendered body (``KEY_html``: markdown already applied) else the markdown source."""
+        """The rendered body (``KEY_html``: markdown already applied) else the markdown source.
+
+        Without ``raw_json=1`` the API sends ``KEY_html`` entity-escaped
+        (``&lt;div class="md"&gt;``): read as HTML that is literal tag text, so it is
+        unescaped once first (no tag can start with ``&lt;`` in real markup)."""
         html = d.get(f"{key}_html")
-        return html_text(html) if isinstance(html, str) and html else clean_text(d.get(key))
+        if not isinstance(html, str) or not html:
+            return clean_text(d.get(key))
+        if html.lstrip().startswith("&lt;"):
+            html = unescape(html)
+        return html_text(html)
 
     def _post(self, d: dict[str, Any]) -> Mention:
         created = d.get("created_utc")
@@ -208,3 +226,64 @@ class RedditPage(PageObject):
                     likes=d.get("score"), comments=d.get("numComments"),
                 ))
         return out
+
+    # -- rendered new-reddit DOM ------------------------------------------------------------
+    def _dom_mentions(self, sel: Selector) -> list[Mention]:
+        """Post and comments of a rendered www.reddit.com page (2018-2023 "new reddit"),
+        read from the hooks its markup keeps across class renames: ``data-testid``
+        attributes and the ``t3_``/``t1_`` fullname in ids and class lists. Ages are shown
+        relative only ("3 yr. ago") and resolve against the fetch time."""
+        out: list[Mention] = []
+        for post in sel.css('[data-testid="post-container"]')[:1]:
+            title = _squash(post.xpath("string(.//h1)").get())
+            when = _squash(post.css('[data-testid="post_timestamp"]').xpath("string()").get())
+            body = post.css('[data-click-id="text"]').get()
+            n_comments = _squash(post.css('[data-test-id="comments-page-link-num-comments"], '
+                                          '[data-testid="comments-page-link-num-comments"]').xpath("string()").get())
+            out.append(Mention(
+                site="reddit", kind="post", url=self._canonical() or self.page.url,
+                external_id=post.attrib.get("id") or None, text=html_text(body) or title or "", title=title,
+                author=_user(post.css('a[href^="/user/"]::attr(href)').get()),
+                published_raw=when, published_at=self.page.parse_date(_age(when)),
+                comments=parse_count(n_comments.split()[0]) if n_comments else None,
+            ))
+        for node in sel.xpath("//div[contains(concat(' ', normalize-space(@class), ' '), ' Comment ')]"):
+            fullname = next((c for c in (node.attrib.get("class") or "").split() if c.startswith("t1_")), None)
+            stamp = node.css('[data-testid="comment_timestamp"]')[:1]
+            when = _squash(stamp.xpath("string()").get()) if stamp else None
+            permalink = stamp.attrib.get("href") if stamp else None
+            text = html_text(node.css('[data-testid="comment"]').get())
+            if not text:
+                continue  # a deleted or removed comment: a header with no words and no author
+            out.append(Mention(
+                site="reddit", kind="comment",
+                url=permalink.split("?", 1)[0] if permalink else self.page.url,
+                external_id=fullname, text=text,
+                author=_user(node.css('a[data-testid="comment_author_icon"]::attr(href), '
+                                      'a[data-testid="comment_author_link"]::attr(href)').get()),
+                published_raw=when, published_at=self.page.parse_date(_age(when)),
+            ))
+        return out
+
+    def _canonical(self) -> str | None:
+        href = self.dom.css('link[rel="canonical"]::attr(href)').get() if self.dom is not None else None
+        return self.page.urljoin(href.strip()) if href else None
+
+
+def _user(href: str | None) -> str | None:
+    """``/user/NAME/`` -> NAME."""
+    name = (href or "").strip().removeprefix("/user/").strip("/")
+    return name or None
+
+
+_AGE_UNITS = {"yr": "years", "mo": "months", "hr": "hours", "min": "minutes", "sec": "seconds"}
+_AGE_RE = re.compile(r"\b(yr|mo|hr|min|sec)s?\.", re.I)
+
+
+def _age(shown: str | None) -> str | None:
+    """Reddit's abbreviated ages ("3 yr. ago", "5 mo. ago") in words the date parser reads."""
+    return _AGE_RE.sub(lambda m: _AGE_UNITS[m.group(1).lower()], shown) if shown else None
+
+
+def _squash(s: str | None) -> str | None:
+    return " ".join(s.split()) or None if s else None

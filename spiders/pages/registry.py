@@ -37,6 +37,19 @@ def _url(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def read(po: PageObject) -> Reading:
+    """What the page object ``po`` gives under the protocol, from that one instance: every
+    mention passed through :func:`~spiders.pages.base.well_typed` (a dict where the site's
+    JSON should have a nickname never leaves here, whatever the page object forgot) and
+    URLs that are not non-empty strings dropped. Site adapters are read through it
+    (:meth:`SiteAdapter.read`), and so are the page objects a spider builds itself (the
+    sandbox sites' spiders). Raises MalformedPage."""
+    mentions = [well_typed(m) for m in po.mentions() if isinstance(m, Mention)]
+    follow = po.follow_urls()
+    return Reading(mentions, _url(po.next_url()),
+                   [u for u in follow if _url(u)] if isinstance(follow, list) else [])
+
+
 @dataclass(frozen=True)
 class SiteAdapter:
     """A registered site: its name, its page object and where its ids are unique."""
@@ -46,15 +59,9 @@ class SiteAdapter:
     id_scope: str
 
     def read(self, page: Page) -> Reading:
-        """``page`` read by one instance of the site's page object. Every mention is
-        passed through :func:`~spiders.pages.base.well_typed` (a dict where the site's
-        JSON should have a nickname never leaves here, whatever the page object forgot);
-        URLs that are not non-empty strings are dropped. Raises MalformedPage."""
-        po = self.page_object(page)
-        mentions = [well_typed(m) for m in po.mentions() if isinstance(m, Mention)]
-        follow = po.follow_urls()
-        return Reading(mentions, _url(po.next_url()),
-                       [u for u in follow if _url(u)] if isinstance(follow, list) else [])
+        """``page`` read by one instance of the site's page object (:func:`read`).
+        Raises MalformedPage."""
+        return read(self.page_object(page))
 
     def __call__(self, page: Page) -> list[Mention]:
         """The mentions of ``page`` (``read(page).mentions``)."""

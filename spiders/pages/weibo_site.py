@@ -1,10 +1,14 @@
-"""Real Weibo pages: weibo.cn (WAP) HTML and m.weibo.cn API responses.
+"""Real Weibo pages: weibo.cn (WAP) HTML and the m.weibo.cn, weibo.com and open API responses.
 
 Handled shapes: weibo.cn comment pages (``div.c#C_<id>``) and profile timelines
 (``div.c#M_<bid>``); m.weibo.cn ``container/getIndex`` (cards with ``mblog``),
 ``statuses/show``, ``statuses/extend`` (``longTextContent``), ``api/comments/show``
-(``data`` + ``hot_data``) and ``comments/hotflow`` (``data`` + ``max_id``), as JSON or
-JS-wrapped (a saved file with several ``let x = {...}`` responses is read whole).
+(``data`` + ``hot_data``) and ``comments/hotflow`` (``data`` + ``max_id``), and the
+weibo.com web API's ``ajax/statuses/buildComments`` (a top-level ``data`` array of
+comments with ``like_counts`` and a top-level ``max_id``) and ``ajax/statuses/mymblog``
+(``data.list`` + ``since_id``), and the open API v2 (``api.weibo.com/2``: top-level
+``statuses`` or ``comments`` + ``next_cursor``), as JSON or JS-wrapped (a saved file
+with several ``let x = {...}`` responses is read whole).
 
 Dates are shown in Asia/Shanghai wall time in every Weibo form: ``刚刚``, ``N分钟前``,
 ``今天 HH:MM``, ``MM-DD``, ``MM月DD日 HH:MM`` (yearless: the year of ``page.now``, or the
@@ -16,12 +20,15 @@ place ("iPhone客户端", "网页", "生日动态") is not a region, so only nam
 
 Pagination (:func:`weibo_next_url`): weibo.cn follows the "下页" link; getIndex uses
 ``cardlistInfo.since_id`` when given, else ``page+1``; comments/show ``page+1`` up to
-``max``; hotflow the ``max_id`` cursor (with ``max_id_type``) until it is 0.
+``max``; hotflow the ``max_id`` cursor (with ``max_id_type``) until it is 0;
+buildComments its top-level ``max_id`` until it is 0; mymblog ``page+1`` with its
+``since_id`` until that is empty; the open API ``max_id=next_cursor`` until it is 0.
 """
 
 from __future__ import annotations
 
 import re
+from html import escape
 from typing import Any
 
 from parsel import Selector
@@ -30,6 +37,7 @@ from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
 from spiders.pages.base import MalformedPage, Page, PageObject, html_selector
 from spiders.pages.cn_common import as_int, query
+from spiders.pages.htmltext import html_text
 from spiders.pages.jsdata import js_assignments, load_js
 from spiders.pages.paging import with_query
 from spiders.pages.registry import site
@@ -43,6 +51,9 @@ _WAP_DATE_RE = re.compile(
     r"|今天\s*\d{1,2}:\d{2}|\d+\s*分钟前|\d+\s*秒前|刚刚"
 )
 _COUNT_LINK_RE = re.compile(r"^(赞|转发|评论)\[")
+# The "read more" control a feed puts after a cut post ("...展开" on weibo.com, "...全文" on
+# m.weibo.cn): a button, not the author's words (the "..." before it stays: the text is cut).
+_EXPAND_RE = re.compile(r"""<(span|a)\b[^>]*>\s*(?:展开|全文)\s*</\1>\s*$""")
 
 
 def region(value: Any) -> str | None:
@@ -62,6 +73,10 @@ def _user(obj: dict[str, Any]) -> dict[str, Any]:
     return obj["user"] if isinstance(obj.get("user"), dict) else {}
 
 
+def _html(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def _post(page: Page, b: dict[str, Any]) -> Mention:
     long_text = b.get("longText") if isinstance(b.get("longText"), dict) else {}
     return Mention(
@@ -69,7 +84,7 @@ def _post(page: Page, b: dict[str, Any]) -> Mention:
         kind="post",
         url=page.url,
         external_id=ident(b.get("id") or b.get("mid")),
-        text=clean_text(long_text.get("longTextContent") or b.get("text")),
+        text=clean_text(_EXPAND_RE.sub("", _html(long_text.get("longTextContent") or b.get("text")))),
         author=_user(b).get("screen_name"),
         author_region=region(b.get("region_name")) or region(b.get("source")),
         published_raw=b.get("created_at"),
@@ -112,8 +127,17 @@ def _cards(cards: Any) -> list[dict[str, Any]]:
 
 def _api_mentions(page: Page, response: dict[str, Any]) -> list[Mention]:
     data = response.get("data")
+    if isinstance(data, list):  # weibo.com ajax/statuses/buildComments: the comments at the top
+        return [_comment(page, c) for c in dicts(data) if "created_at" in c]
+    if "data" not in response:  # open API v2 (api.weibo.com/2/...): no envelope
+        if isinstance(response.get("statuses"), list):  # statuses/*_timeline
+            return [_post(page, b) for b in dicts(response["statuses"])]
+        if isinstance(response.get("comments"), list):  # comments/show, comments/mentions
+            return [_comment(page, c) for c in dicts(response["comments"])]
     if not isinstance(data, dict):
         return []
+    if isinstance(data.get("list"), list):  # weibo.com ajax/statuses/mymblog
+        return [_post(page, b) for b in dicts(data["list"])]
     if "cards" in data:
         return [_post(page, b) for b in _cards(data["cards"])]
     if "statuses" in data:
@@ -153,6 +177,31 @@ def _counts(links: list[str]) -> dict[str, int | None]:
     return {"likes": found.get("赞"), "reposts": found.get("转发"), "comments": found.get("评论")}
 
 
+def _is_wap_tail_end(node: Selector) -> bool:
+    """The controls after a comment's words: its 举报 link, 赞/回复 (``span.cc``), time."""
+    root = node.root
+    if isinstance(root, str):
+        return False
+    cls = (node.attrib.get("class") or "").split()
+    return ("cc" in cls or "ct" in cls) or (root.tag == "a" and "/spam" in (node.attrib.get("href") or ""))
+
+
+def _wap_comment_text(c: Selector) -> str:
+    """The words of a weibo.cn comment: ``span.ctt`` and whatever follows it up to the
+    comment's controls. Emoticon markup often closes ``span.ctt`` early (a stray
+    ``</span>`` after ``<img alt="[允悲]">``); a browser still shows the rest of the
+    sentence, so it is read too instead of being cut off at the emoticon."""
+    ctt = c.css("span.ctt")
+    if not ctt:
+        return ""
+    parts = [ctt[0].get()]
+    for node in ctt[0].xpath("following-sibling::node()"):
+        if _is_wap_tail_end(node):
+            break
+        parts.append(escape(node.get(), quote=False) if isinstance(node.root, str) else node.get())
+    return html_text("".join(parts))
+
+
 def _wap_comment(page: Page, c: Selector) -> Mention:
     when, rest = _wap_when("".join(c.css("span.ct ::text").getall()))
     return Mention(
@@ -160,7 +209,7 @@ def _wap_comment(page: Page, c: Selector) -> Mention:
         kind="comment",
         url=page.url,
         external_id=c.attrib["id"].removeprefix("C_"),
-        text=clean_text(c.css("span.ctt").get()),
+        text=_wap_comment_text(c),
         author=clean_text(c.css("a::text").get()) or None,
         author_region=region(rest),
         published_raw=when,
@@ -173,11 +222,11 @@ def _wap_post(page: Page, c: Selector, author: str | None) -> Mention:
     last = c.xpath("./div[last()]")
     when, rest = _wap_when("".join(last.css("span.ct ::text").getall()))
     if c.css("span.cmt"):  # a repost: the author's own words are the reason
-        full = clean_text(last.get())
+        full = html_text(last.get())
         reason = full.split("转发理由:", 1)[-1]
         text = reason[: reason.rfind("赞[")].strip() if "赞[" in reason else reason.strip()
     else:
-        text = clean_text(c.css("span.ctt").get())
+        text = html_text(c.css("span.ctt").get())
     return Mention(
         site="weibo",
         kind="post",
@@ -192,13 +241,28 @@ def _wap_post(page: Page, c: Selector, author: str | None) -> Mention:
     )
 
 
+def _wap_author(sel: Selector) -> str | None:
+    """The timeline owner of a weibo.cn profile page.
+
+    The header ``div.ut`` comes in two shapes: "Name的微博&nbsp;<a>加关注</a>" (later
+    pages) and, on page 1, the name inside a child "<span class=ctt>Name<img alt=V>
+    &nbsp;男/北京 <a>加关注</a></span>" with more spans after it. The first text of the
+    header that is not a link and not blank is the name, whatever element holds it; the
+    ``<title>`` "Name的微博" is the fallback when the header is missing.
+    """
+    for text in sel.css("div.ut").xpath(".//text()[not(ancestor::a)]").getall():
+        if name := clean_text(text).removesuffix("的微博").strip():
+            return name
+    title = clean_text(sel.css("title::text").get())
+    return title.removesuffix("的微博").strip() or None if title.endswith("的微博") else None
+
+
 def _wap_mentions(page: Page, sel: Selector) -> list[Mention]:
     comments = sel.css("div.c[id^=C_]")
     posts = sel.css("div.c[id^=M_]")
     if not comments and not posts:
         raise MalformedPage(f"{page.url}: no weibo.cn posts or comments")
-    author = clean_text(sel.css("div.ut::text").get() or sel.css("title::text").get())
-    author = author.removesuffix("的微博").strip() or None
+    author = _wap_author(sel)
     # A comment page repeats its post as div#M_ (no bid); only the comments are its content.
     if comments:
         return [_wap_comment(page, c) for c in comments]
@@ -224,10 +288,20 @@ class WeiboPage(PageObject):
             sel = html_selector(page.text)
             href = sel.xpath('//div[@id="pagelist"]//a[normalize-space()="下页"]/@href').get()
             return page.urljoin(href) if href else None
-        data = _responses(page)[0].get("data")
+        response = _responses(page)[0]
+        data = response.get("data")
+        if isinstance(data, list):  # buildComments: a top-level max_id cursor, 0 on the last page
+            cursor = as_int(response.get("max_id"))
+            return with_query(page.url, max_id=cursor) if cursor and data else None
+        if "data" not in response and "next_cursor" in response:  # open API: max_id=next_cursor
+            cursor = as_int(response.get("next_cursor"))
+            return with_query(page.url, max_id=cursor) if cursor else None
         if not isinstance(data, dict):
             return None
         params = query(page.url)
+        if isinstance(data.get("list"), list):  # mymblog: page+1 with since_id, until it is ""
+            since_id, current = ident(data.get("since_id")), as_int(params.get("page")) or 1
+            return with_query(page.url, page=current + 1, since_id=since_id) if since_id and data["list"] else None
         if "cards" in data:
             info = obj(data.get("cardlistInfo"))
             if since_id := ident(info.get("since_id")):

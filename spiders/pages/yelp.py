@@ -3,6 +3,16 @@
 each business's ``snippet_text`` (truncated, no author or date; the rating there is the
 business's, so it is not copied to the snippet).
 
+The Fusion API (v3) answers ``/businesses/{id}/reviews`` with ``{"reviews": [{id, url,
+text, rating, time_created, user: {id, name, profile_url}}], "total", "possible_languages"}``
+and its GraphQL endpoint nests the same review objects under each business
+(``data.search.business[].reviews``, ``data.business.reviews``). Fusion texts are the
+first ~160 characters cut with "..." (the site's snippet), and ``time_created``
+("2023-04-10 18:57:16") carries no zone: Yelp documents it as Pacific time, so it is read
+in America/Los_Angeles whatever the caller's zone. The review ``url`` carries the API
+key's tracking query (``adjust_creative``, ``utm_*``), dropped from the mention URL.
+Bodies may come wrapped in JS (``export default {...}``, ``module.exports = {...}``).
+
 Pagination: the Search API pages by ``offset`` (+ ``limit``) up to ``total``; see
 :func:`next_search_offset`. The GraphQL fragment carries no cursor.
 """
@@ -10,13 +20,44 @@ Pagination: the Search API pages by ``offset`` (+ ``limit``) up to ``total``; se
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from crawlers.items import Mention
+from crawlers.processors import parse_datetime
 from spiders.pages.base import MalformedPage, Page, PageObject
+from spiders.pages.jsdata import load_js
 from spiders.pages.registry import site
-from spiders.pages.reviewkit import dig, number, obj, review, string
+from spiders.pages.reviewkit import dicts, dig, ident, number, obj, review, string
 
 SITE = "yelp"
+FUSION_TZ = ZoneInfo("America/Los_Angeles")
+"""The zone of Fusion's ``time_created`` (Yelp's API reference: "in PST")."""
+
+
+def _fusion(r: dict[str, Any], page: Page, biz_url: str | None) -> Mention:
+    """One Fusion / GraphQL review object."""
+    user = obj(r.get("user"))
+    url = string(r.get("url"))
+    created = string(r.get("time_created"))
+    return review(
+        SITE, url.split("?", 1)[0] if url else biz_url or page.url, r.get("text"),
+        rating_raw=number(r.get("rating")), rating_scale=5.0,
+        external_id=ident(r.get("id")), author=string(user.get("name")),
+        published_raw=created, published_at=parse_datetime(created, now=page.now, tz=FUSION_TZ) if created else None,
+    )
+
+
+def _fusion_reviews(data: dict[str, Any], page: Page) -> list[Mention] | None:
+    """Reviews of a Fusion reviews answer or a GraphQL business/search answer; None when
+    ``data`` is neither."""
+    if isinstance(data.get("reviews"), list):
+        return [_fusion(r, page, None) for r in dicts(data["reviews"])]
+    root = obj(data.get("data"))
+    businesses = dicts(dig(root, "search", "business")) or dicts([root.get("business")])
+    if not businesses or not any(isinstance(b.get("reviews"), list) for b in businesses):
+        return None
+    return [_fusion(r, page, f"https://www.yelp.com/biz/{b['id']}" if ident(b.get("id")) else None)
+            for b in businesses for r in dicts(b.get("reviews"))]
 
 
 def _node(r: dict[str, Any], page: Page) -> Mention:
@@ -38,9 +79,12 @@ def _snippet(b: dict[str, Any], page: Page) -> Mention:
 @site(SITE)
 class YelpPage(PageObject):
     def mentions(self) -> list[Mention]:
-        """Reviews from GraphQL review nodes, or snippets from a Search API response."""
+        """Reviews from GraphQL review nodes, a Fusion reviews or GraphQL answer, or
+        snippets from a Search API response."""
         page = self.page
-        data = page.json()
+        data = load_js(page.text, page.url)
+        if isinstance(data, dict) and (fusion := _fusion_reviews(data, page)) is not None:
+            return [m for m in fusion if m.text or m.rating is not None]
         if isinstance(data, dict) and isinstance(data.get("businesses"), list):
             return [_snippet(b, page) for b in data["businesses"] if isinstance(b, dict) and b.get("snippet_text")]
         if not isinstance(data, list):
@@ -51,7 +95,7 @@ class YelpPage(PageObject):
 
 def next_search_offset(page: Page, offset: int) -> int | None:
     """Offset of the next Search API page after the one fetched at ``offset``; None at the end."""
-    data = page.json()
+    data = load_js(page.text, page.url)
     if not isinstance(data, dict):
         return None
     businesses = data.get("businesses")

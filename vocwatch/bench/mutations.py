@@ -146,7 +146,7 @@ def selector_specs() -> dict[str, Any]:
     json_spec = SelectorSpec(
         item="post_stream.posts", type="json", kind="comment", rating_scale=5.0,
         next_page="post_stream.stream.-1", next_param="after",
-        fields=(("text", FieldRule("cooked")), ("author", FieldRule("username")),
+        fields=(("text", FieldRule("cooked", html=True)), ("author", FieldRule("username")),
                 ("date", FieldRule("created_at")), ("likes", FieldRule("actions_summary.0.count")),
                 ("comments", FieldRule("reply_count")), ("external_id", FieldRule("id")),
                 ("rating", FieldRule("score")), ("url", FieldRule("post_url")),
