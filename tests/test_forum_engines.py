@@ -362,3 +362,22 @@ def test_board_listings_follow_their_threads(engine: str) -> None:
                 now=datetime(2020, 1, 1, tzinfo=UTC), tz=ZoneInfo("UTC"))
     r = adapter(site).read(page)
     assert (r.mentions, r.follow_urls, r.next_url) == ([], threads, next_url)
+
+
+def test_forum_fields_survive_the_store(tmp_path: Path) -> None:
+    """A real page's posts through SQLite and back: ``position``, ``quoted`` and
+    ``in_reply_to`` are stored like every other field."""
+    from crawlers.items import mention_content_hash, mention_fingerprint
+    from crawlers.store.sqlite import SQLiteStore
+
+    ms = read("forum_vbulletin", "animesuki-vb3-2016").mentions
+    for m in ms:
+        m.source_id, m.location_id, m.brand, m.id_scope = "s", "loc", "b", "host:forums.animesuki.com"
+        m.fingerprint, m.content_hash = mention_fingerprint(m), mention_content_hash(m)
+    store = SQLiteStore(f"sqlite:///{tmp_path / 'x.db'}")
+    store.upsert_mentions(ms)
+    back = {m.external_id: m for m in store.iter_mentions()}
+    store.close()
+    first = back["5768670"]
+    assert (first.position, first.in_reply_to) == (3021, "5768621")
+    assert first.quoted == ms[0].quoted and first.quoted.startswith("Well, what's offensive to me")
