@@ -109,6 +109,9 @@ def test_xenforo2_community_thread_with_the_opening_post() -> None:
     assert all(m.kind == "comment" and m.title is None for m in ms[1:])
     assert (last.position, last.external_id, last.author) == (8, "1358710", "sub_ubi")
     assert last.published_at == datetime(2019, 6, 26, 9, 25, 9, tzinfo=UTC)  # data-time="1561541109"
+    # reactionsBar: "Niro, Dadparvar, siONtI and 12 others" on /posts/114210/reactions; the
+    # empty bars of 115610, 1091229 and 1358710 show zero
+    assert [m.likes for m in ms] == [15, 1, 1, 1, 0, 0, 1, 0]
     assert r.next_url is None  # one page: no pageNav at all
 
 
@@ -128,6 +131,8 @@ def test_xenforo2_russian_board_quotes_and_next_page() -> None:
     assert "Нажмите для раскрытия" not in reply.text + reply.quoted  # the "click to expand" link
     assert adapter_quotes("forum_xenforo", "tophope-xf2-ru-2020", "2536") == [("sheyner", "2533")]
     assert sum(1 for m in ms if m.quoted) == 5  # 5 bbCodeBlock--quote on the page, one per post
+    # "<bdi>sheyner</bdi> и <bdi>WRX23</bdi>" on 2583 and 4961, one name on the 18 others
+    assert {m.external_id: m.likes for m in ms if m.likes != 1} == {"2583": 2, "4961": 2}
     last = ms[-1]
     assert (last.external_id, last.author, last.text) == ("4962", "HellFire",
                                                           "потому-что разный смысл получается(по этому и спрашиваю=))")
@@ -146,7 +151,9 @@ BROKEN = ('<ol id="messageList">'
           '<li id="post-2" class="message" data-author="bob"><div class="messageContent">'
           '<blockquote class="messageText">second</blockquote></div>'
           '<div class="messageMeta"><a class="datePermalink" href="posts/2/">'
-          '<abbr class="DateTime" data-time="1400003600">y</abbr></a><a class="postNumber">#2</a></div></li></ol>')
+          '<abbr class="DateTime" data-time="1400003600">y</abbr></a><a class="postNumber">#2</a></div>'
+          '<div class="likesSummary"><span class="LikeText"><a href="members/c.3/" class="username">cy</a> and '
+          '<a href="posts/2/likes" class="OverlayTrigger">4 others</a> like this.</span></div></li></ol>')
 
 
 def test_a_missing_close_tag_nests_posts_in_lxml_but_not_here() -> None:
@@ -160,9 +167,9 @@ def test_a_missing_close_tag_nests_posts_in_lxml_but_not_here() -> None:
     page = Page(url="https://board.example/threads/t.1/", text=BROKEN, now=datetime(2020, 1, 1, tzinfo=UTC),
                 tz=ZoneInfo("UTC"))
     ms = adapter("forum_xenforo")(page)
-    assert [(m.author, m.text, m.published_at) for m in ms] == [
-        ("ann", "first", datetime(2014, 5, 13, 16, 53, 20, tzinfo=UTC)),
-        ("bob", "second", datetime(2014, 5, 13, 17, 53, 20, tzinfo=UTC))]
+    assert [(m.author, m.text, m.published_at, m.likes) for m in ms] == [
+        ("ann", "first", datetime(2014, 5, 13, 16, 53, 20, tzinfo=UTC), None),  # no LikeText: not shown
+        ("bob", "second", datetime(2014, 5, 13, 17, 53, 20, tzinfo=UTC), 5)]  # "cy and 4 others like this"
 
 
 def test_the_real_xenforo1_page_with_one_close_tag_lost() -> None:

@@ -10,8 +10,9 @@ board's own words and zone, read with ``Page.parse_date`` in ``Page.tz``).
 The page is parsed by the HTML5 rules and every post read as its own tree
 (:mod:`spiders.pages.forumkit`): on XenForo 1 one unclosed tag in a post makes lxml nest
 every later post inside it. Quotes (``blockquote.bbCodeBlock--quote`` / ``.bbCodeQuote``)
-go to ``Mention.quoted`` with their author and post id, the first one's post id to
-``reply_to``; signatures and "click to expand" links are not text. A forum listing gives
+go to ``Mention.quoted``, the first one's post id to ``in_reply_to`` (who was quoted:
+``quotes``); signatures and "click to expand" links are not text. ``likes`` counts the
+reactions (2) or likes (1) line: the names shown plus "and N others". A forum listing gives
 its threads as ``follow_urls()``; both kinds page with ``next_url()``.
 """
 
@@ -22,6 +23,7 @@ import re
 from parsel import Selector
 
 from crawlers.items import Mention
+from crawlers.processors import parse_count
 from spiders.pages import forumkit as fk
 from spiders.pages.base import MalformedPage, Page, PageObject
 from spiders.pages.registry import site
@@ -99,7 +101,8 @@ class XenForoPage(PageObject):
 
     def _mention(self, post: Selector, *, pid: str | None, author: str | None, stamp: str | None,
                  iso: str | None, shown: str | None, href: str | None, number: int | None,
-                 body: Selector | None, quoted: list[dict[str, str | None]], drop: tuple[str, ...]) -> Mention:
+                 body: Selector | None, quoted: list[dict[str, str | None]], drop: tuple[str, ...],
+                 likes: int | None = None) -> Mention:
         page = self.page
         when, raw = fk.post_date(page, stamp=stamp, iso=iso, shown=shown)
         opening = number == 1
@@ -110,7 +113,7 @@ class XenForoPage(PageObject):
             url=fk.resolve(page, self.sel, href) or page.url,
             external_id=pid, text=fk.body_text(body, drop),
             title=self.title() if opening else None,
-            author=author, published_raw=raw, published_at=when,
+            author=author, published_raw=raw, published_at=when, likes=likes,
             position=number, **fk.quote_fields(quoted),
         )
 
@@ -131,7 +134,7 @@ class XenForoPage(PageObject):
             author=fk.clean(post.attrib.get("data-author")) or fk.text_of(post.css(".message-name")),
             # XenForo 2.0/2.1: data-time is the epoch; 2.2+: data-timestamp (data-time is "3:52 PM")
             stamp=attrs.get("data-timestamp") or attrs.get("data-time"), iso=attrs.get("datetime"),
-            shown=attrs.get("title") or fk.text_of(time),
+            shown=attrs.get("title") or fk.text_of(time), likes=_xf2_likes(post),
             drop=(".bbCodeBlock-expandLink", ".js-selectToQuoteEnd"))
 
     def _xf1(self, post: Selector, known: list[str]) -> Mention | None:
@@ -150,8 +153,40 @@ class XenForoPage(PageObject):
             number=fk.post_number(fk.text_of(post.css("a.postNumber"))),
             href=fk.first(post, "a.datePermalink::attr(href)", "a.postNumber::attr(href)"),
             author=fk.clean(post.attrib.get("data-author")) or fk.text_of(post.css(".messageUserInfo .username")),
-            stamp=attrs.get("data-time"), iso=None, shown=shown,
+            stamp=attrs.get("data-time"), iso=None, shown=shown, likes=_xf1_likes(post),
             drop=(".messageTextEndMarker", ".quoteExpand"))
+
+
+_COUNT_RE = re.compile(r"\d[\d,.]*\s*[kKmM]?")
+
+
+def _likes(names: int, rest: str) -> int:
+    """Reactions shown as names plus "and 12 others" (in any language: the number is
+    what counts): the names plus that number."""
+    m = _COUNT_RE.search(rest)
+    return names + ((parse_count(m.group(0)) or 0) if m else 0)
+
+
+def _xf2_likes(post: Selector) -> int | None:
+    """XenForo 2's reactions bar: ``<bdi>`` names and "and N others"; an empty bar is
+    zero, no bar at all (reactions off) unknown."""
+    bar = post.css(".reactionsBar")
+    if not bar:
+        return None
+    link = bar[0].css(".reactionsBar-link")
+    if not link:
+        return 0
+    return _likes(len(link[0].css("bdi")), " ".join(link[0].xpath("./text()").getall()))
+
+
+def _xf1_likes(post: Selector) -> int | None:
+    """XenForo 1's "alice, bob and 3 others like this" (``.LikeText``): the member links
+    plus the counted others; no line, no likes shown."""
+    line = post.css(".LikeText")
+    if not line:
+        return None
+    return _likes(len(line[0].css("a.username")),
+                  " ".join(line[0].xpath("./text() | ./a[not(contains(@class, 'username'))]//text()").getall()))
 
 
 def _xf2_quote(q: Selector, known: list[str]) -> tuple[str | None, str, str | None]:
