@@ -20,7 +20,8 @@ import pytest
 from parsel import Selector
 
 from spiders.pages.base import MalformedPage, Page
-from spiders.pages.forumkit import html5_selector, own_posts
+from spiders.pages.forumkit import own_posts
+from spiders.pages.html5 import html5_selector
 from spiders.pages.registry import Reading, adapter, id_scope, sites
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pages"
@@ -47,7 +48,8 @@ def test_engines_are_registered_with_host_scoped_ids() -> None:
 
 
 def test_every_fixture_names_a_registered_site_and_a_readable_page() -> None:
-    metas = sorted(FIXTURES.glob("forum_*/*/meta.json"))
+    metas = sorted(m for engine in ("forum_xenforo", "forum_phpbb", "forum_vbulletin")
+                   for m in FIXTURES.glob(f"{engine}/*/meta.json"))
     assert len(metas) == 10
     for path in metas:
         meta = json.loads(path.read_text(encoding="utf-8"))
@@ -162,10 +164,10 @@ def test_a_missing_close_tag_nests_posts_in_lxml_but_not_here() -> None:
     on the first post joins both dates. The HTML5 tree closes it; each post is read alone."""
     lxml_first = Selector(text=BROKEN).css("li.message")[0]
     assert lxml_first.css(".DateTime::attr(data-time)").getall() == ["1400000000", "1400003600"]
-    assert [p.css(".DateTime::attr(data-time)").getall() for p in own_posts(html5_selector(BROKEN), "li.message")] \
-        == [["1400000000"], ["1400003600"]]
     page = Page(url="https://board.example/threads/t.1/", text=BROKEN, now=datetime(2020, 1, 1, tzinfo=UTC),
                 tz=ZoneInfo("UTC"))
+    assert [p.css(".DateTime::attr(data-time)").getall() for p in own_posts(html5_selector(page, "a thread"), "li.message")] \
+        == [["1400000000"], ["1400003600"]]
     ms = adapter("forum_xenforo")(page)
     assert [(m.author, m.text, m.published_at, m.likes) for m in ms] == [
         ("ann", "first", datetime(2014, 5, 13, 16, 53, 20, tzinfo=UTC), None),  # no LikeText: not shown

@@ -5,7 +5,7 @@
   only when the ``<li>`` is the open element, so after an unclosed ``<div>`` in XenForo 1's
   ``li.message`` each next post becomes a child of the one before, and ``::attr`` of the
   first post joins every post's date. The HTML5 tree-building rules (what browsers do)
-  close the previous ``<li>`` across it. :func:`html5_selector` builds the tree with
+  close the previous ``<li>`` across it. :func:`spiders.pages.html5.html5_selector` builds the tree with
   lexbor (selectolax) and hands its serialisation, which lxml reads without surprises, to
   parsel, so adapters keep CSS/XPath.
 * **One post, one tree.** :func:`own_posts` gives each post as its own small tree without
@@ -28,7 +28,6 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 from parsel import Selector
-from selectolax.lexbor import LexborHTMLParser
 
 from spiders.pages.base import Page, html_selector
 from spiders.pages.htmltext import html_text
@@ -36,22 +35,6 @@ from spiders.pages.htmltext import html_text
 _ID_DIGITS_RE = re.compile(r"(\d+)")
 _POST_ID_IN_URL_RE = re.compile(r"(?:[?&#/](?:p|post|postid)[=_-]?|#p|#post|/posts/|post-)(\d+)", re.I)
 _NUMBER_RE = re.compile(r"\d[\d,.\s]*")
-
-
-_TAG_RUN_RE = re.compile(r"(?:<[A-Za-z][^<>]{0,80}>\s*){256}")
-"""256 start tags in a row with no text between: no page is built like that, and lexbor's
-tree builder takes minutes on 100,000 of them (libxml2 stops nesting at 256 anyway)."""
-
-
-def html5_selector(text: str) -> Selector:
-    """``text`` parsed by the HTML5 rules (lexbor) and handed to parsel as a tree lxml
-    cannot re-nest (see the module docstring); characters lxml cannot hand back are
-    cleaned as for every page (:func:`~spiders.pages.base.html_selector`). Markup nested
-    beyond any page (:data:`_TAG_RUN_RE`) is left to lxml, which caps the depth."""
-    if _TAG_RUN_RE.search(text):
-        return html_selector(text)
-    tree = LexborHTMLParser(text)
-    return html_selector(tree.html or "")
 
 
 def own_posts(sel: Selector, css: str) -> list[Selector]:

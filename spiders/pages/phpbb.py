@@ -24,6 +24,7 @@ from parsel import Selector
 from crawlers.items import Mention
 from spiders.pages import forumkit as fk
 from spiders.pages.base import MalformedPage, Page, PageObject
+from spiders.pages.html5 import html5_selector
 from spiders.pages.registry import site
 
 PROSILVER_POST = "div.post"
@@ -40,7 +41,7 @@ class PhpBBPage(PageObject):
         """Each post's quotes, ``{"author", "text", "post_id"}`` in page order, by post id
         (filled by ``mentions()``): who was quoted, beside ``Mention.quoted``."""
         page.require_html("a phpBB page")
-        self.sel = fk.html5_selector(page.text)
+        self.sel = html5_selector(page, "a phpBB topic")
         self.prosilver = [p for p in fk.own_posts(self.sel, PROSILVER_POST)
                           if fk.id_digits(p.attrib.get("id")) and p.css(".postbody")]
         self.subsilver = [] if self.prosilver else _subsilver_posts(self.sel)

@@ -34,6 +34,7 @@ from crawlers.items import Mention
 from crawlers.processors import parse_count
 from spiders.pages import forumkit as fk
 from spiders.pages.base import MalformedPage, Page, PageObject
+from spiders.pages.html5 import html5_selector
 from spiders.pages.registry import site
 
 _TITLE_SUFFIX_RE = re.compile(r"\s+-\s+(?:Seite|Page|Pagina|Página|Sida|Side|Strona)\s+\d+(?:\s+-\s+.*)?$"
@@ -58,7 +59,7 @@ class VBulletinThreadPage(PageObject):
         """Each post's quotes, ``{"author", "text", "post_id"}`` in page order, by post id
         (filled by ``mentions()``): who was quoted, beside ``Mention.quoted``."""
         page.require_html("a vBulletin page")
-        self.sel = fk.html5_selector(page.text)
+        self.sel = html5_selector(page, "a vBulletin thread")
         if self.sel.css(_VB5_POST):
             self.version: int | None = 5
         elif self.sel.css(_VB4_POST) or self.sel.css("#postlist"):

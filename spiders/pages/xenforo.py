@@ -26,6 +26,7 @@ from crawlers.items import Mention
 from crawlers.processors import parse_count
 from spiders.pages import forumkit as fk
 from spiders.pages.base import MalformedPage, Page, PageObject
+from spiders.pages.html5 import html5_selector
 from spiders.pages.registry import site
 
 XF2_POST = ".message--post"
@@ -46,7 +47,7 @@ class XenForoPage(PageObject):
         """Each post's quotes, ``{"author", "text", "post_id"}`` in page order, by post id
         (filled by ``mentions()``): who was quoted, beside ``Mention.quoted``."""
         page.require_html("a XenForo page")
-        self.sel = fk.html5_selector(page.text)
+        self.sel = html5_selector(page, "a XenForo thread")
         if self.sel.css(XF2_POST):
             self.version: int | None = 2
         elif self.sel.css(f"{XF1_POST}[id^='post-']"):
