@@ -121,7 +121,9 @@ def test_every_registered_adapter_declares_a_known_scope() -> None:
 
     scopes = {name: id_scope(name) for name in sites()}
     assert set(scopes.values()) <= set(ID_SCOPES)
-    assert {n for n, s in scopes.items() if s != "global"} == {"discourse", "forum_vbulletin", "rss", "schema_org"}
+    assert {n for n, s in scopes.items() if s != "global"} == {
+        "discourse", "forum_discuz", "forum_phpbb", "forum_vbulletin", "forum_xenforo", "rss", "schema_org",
+        "wordpress_comments"}
 
 
 def test_selectors_id_scope_is_validated(tmp_path: Path) -> None:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 
+from parsel import Selector
 from selectolax.lexbor import LexborHTMLParser
 
-from spiders.pages.base import MalformedPage, Page
+from spiders.pages.base import MalformedPage, Page, html_selector
 
 MAX_DEPTH = 3_000
 """Open elements a page may nest (counting only elements that must be closed explicitly)."""
@@ -58,3 +59,11 @@ def html5_tree(page: Page, what: str) -> LexborHTMLParser:
     if nesting_depth(page.text) > MAX_DEPTH:
         raise MalformedPage(f"{page.url}: elements nested more than {MAX_DEPTH} deep; no {what} is")
     return LexborHTMLParser(page.text)
+
+
+def html5_selector(page: Page, what: str) -> Selector:
+    """``page`` parsed by the HTML5 rules (:func:`html5_tree`) and handed to parsel, for
+    page objects written with CSS/XPath: lxml parses lexbor's serialisation, which is
+    well formed, so it cannot re-nest it (characters lxml cannot hand back are cleaned as
+    for every page, :func:`~spiders.pages.base.html_selector`)."""
+    return html_selector(html5_tree(page, what).html or "")
