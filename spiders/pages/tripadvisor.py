@@ -1,4 +1,4 @@
-"""TripAdvisor review pages, four shapes seen in the wild:
+"""TripAdvisor review pages, five shapes seen in the wild:
 
 * 2015 hotel page (``div.reviewSelector`` cards, snippets cut at "Mer", rating in the
   sprite's ``alt="4 av 5 stjerner"``, absolute date in ``.ratingDate[title]`` when the
@@ -215,7 +215,7 @@ def _is_json(page: Page) -> bool:
 @site(SITE)
 class TripadvisorPage(PageObject):
     def mentions(self) -> list[Mention]:
-        """Reviews from any of the four TripAdvisor shapes (JSON output or HTML)."""
+        """Reviews from any of the five TripAdvisor shapes (JSON answers or HTML)."""
         page = self.page
         if _is_json(page):
             return _json_mentions(page)
