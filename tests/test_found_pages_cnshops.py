@@ -93,3 +93,50 @@ def test_tmall_rate_list_all_54_pages_joined() -> None:
     assert (published[0], published[-1]) == (utc(2019, 9, 22, 5, 26, 51), utc(2020, 5, 3, 9, 6, 12))
     # page 1 of 54 by its own paginator: the next page is currentPage=2
     assert r.next_url == r.mentions[0].url.replace("currentPage=1", "currentPage=2")
+
+
+# --- Dianping ------------------------------------------------------------------------------
+
+
+def test_dianping_cinema_page_saved_as_a_json_string() -> None:
+    """wangqian6151/dazhongdianping_requests bak/6.html: the rendered shop page written as a
+    JSON string without its outer quotes (``<html xmlns=\\"…\\"``, ``\\u3010``). Read off the
+    raw file with ``grep -o 'data-id=\\\\"[0-9]*'``, ``grep -o 'sml-rank-stars sml-str[0-9]*'``,
+    ``grep -o 'class=\\\\"time\\\\">[^<]*'`` and the ``\\uXXXX`` names decoded by hand: 10
+    reviews, ids 421576610 … 395726948, stars 40 40 50 40 40 40 50 30 40 30 (of 50), "赞 (n)"
+    on 8 of them, no shop replies, no glyph spans; ``p.comment-all`` links review_all."""
+    r = read("dianping/cinema-shop-17922309-json-escaped-2018")
+    ms = r.mentions
+    assert [m.external_id for m in ms] == [
+        "421576610", "421878021", "422913495", "417067103", "401966306",
+        "420574985", "398246431", "420631270", "399209948", "395726948",
+    ]
+    assert [m.author for m in ms] == [
+        "你猜猜为什么", "妈哒妈哒", "就爱吃就爱买", "八姐的优雅", "虎鸽13",
+        "徐呵呵吃遍世界", "Sebrina瑶", "achilleustao", "米有樱桃", "丫丫丸子",
+    ]
+    assert [m.rating for m in ms] == [4.0, 4.0, 5.0, 4.0, 4.0, 4.0, 5.0, 3.0, 4.0, 3.0]
+    assert [m.rating_raw for m in ms][:3] == [40.0, 40.0, 50.0] and {m.rating_scale for m in ms} == {50.0}
+    assert [m.likes for m in ms] == [1, 13, 2, 1, 10, 1, 0, 0, 1, 1]
+    first = ms[0]  # "2018-05-26  更新于2018-05-26 23:36": the post date counts
+    assert first.published_raw.startswith("2018-05-26") and "更新于2018-05-26 23:36" in first.published_raw
+    assert first.published_at == utc(2018, 5, 25, 16)
+    assert ms[1].published_at == utc(2018, 5, 27, 15, 40)
+    assert ms[-1].published_at == utc(2018, 1, 24, 10, 1)
+    third = ms[2].text
+    assert third.startswith("好久没来这边看电影，设施比之前好很多，而且现在3d眼镜可以自助购买")
+    assert "\n服务态度还是一般般" in third  # <br /> kept as a line break
+    assert ms[-1].text.startswith("南山欢乐颂那边的一家电影院，叫百川国际影城。")
+    assert ms[-1].text.endswith("票价三十几，还比较划算。")
+    assert all(m.text and "\\u" not in m.text and '\\"' not in m.text for m in ms)
+    assert {m.reply_text for m in ms} == {None}
+    assert r.next_url == "https://www.dianping.com/shop/17922309/review_all"
+
+
+def test_dianping_shop_page_whose_list_was_left_to_script() -> None:
+    """bak/4.html: 太平洋电影城 shop page that counts "3865条评论" (``grep -o 'id="reviewCount"
+    [^<]*'``) while ``#reviewlist-wrapper`` is empty in the saved HTML: no reviews to read, and
+    the crawl goes on to the shop's review_all list instead of stopping."""
+    r = read("dianping/cinema-shop-4230103-list-by-script-2018")
+    assert r.mentions == []
+    assert r.next_url == "https://www.dianping.com/shop/4230103/review_all"
