@@ -140,3 +140,41 @@ def test_dianping_shop_page_whose_list_was_left_to_script() -> None:
     r = read("dianping/cinema-shop-4230103-list-by-script-2018")
     assert r.mentions == []
     assert r.next_url == "https://www.dianping.com/shop/4230103/review_all"
+
+
+# --- JD (no real page found: shapes from documented answers) -------------------------------
+
+JD_TWO_ERAS = (
+    'fetchJSON_comment98({"productCommentSummary":{"commentCount":53},"maxPage":6,"comments":['
+    '{"id":1334913681,"content":"还行吧，字好小","creationTime":"2016-02-18 22:08:37","score":5,'
+    '"nickname":"j***o","userProvince":"广东","productColor":"玫瑰红","productSize":"","replyCount":0,'
+    '"usefulVoteCount":0},'
+    '{"id":10681890470,"content":"Dior这款567很好的，缪斯玫红色","creationTime":"2017-08-08 00:44:24",'
+    '"score":5,"nickname":"山***彡","userProvince":"","productColor":"567#缪斯玫红","replyCount":3,'
+    '"usefulVoteCount":31,"replies":[{"content":"您好，我们可以保证京东所售商品都是正品/真品",'
+    '"creationTime":"2019-04-24 14:41:40"}],"afterDays":6,"afterUserComment":{"id":38334463,'
+    '"created":"2019-03-12 19:07:41","hAfterUserComment":{"id":38334463,'
+    '"content":"挺好的，不会有唇纹，用过的最好的一款口红了"}}}]})'
+)
+
+
+def test_jd_answers_of_two_eras() -> None:
+    """No saved productPageComments answer outside forbidden repositories turned up (see the
+    lane report), so this reads two comments reduced from documented answers: a 2016 one
+    (``userProvince`` for the buyer's province, a 2016 club.jd.com answer pasted into a public
+    Python file) and a 2019 one whose follow-up sits one level down, in
+    ``afterUserComment.hAfterUserComment.content`` (a public JD API write-up quoting a real
+    answer). Both eras' follow-ups and provinces are read."""
+    url = ("https://club.jd.com/comment/productPageComments.action?callback=fetchJSON_comment98"
+           "&productId=1548519301&score=0&sortType=5&page=0&pageSize=10")
+    page = Page(url, JD_TWO_ERAS, datetime(2019, 4, 25, tzinfo=ZoneInfo("Asia/Shanghai")), ZoneInfo("Asia/Shanghai"))
+    r = registry.adapter("jd").read(page)
+    old, new = r.mentions
+    assert (old.external_id, old.author, old.author_region, old.variant) == ("1334913681", "j***o", "广东", "玫瑰红")
+    assert old.published_at == utc(2016, 2, 18, 14, 8, 37)
+    assert (new.external_id, new.author, new.author_region) == ("10681890470", "山***彡", None)
+    assert new.text == "Dior这款567很好的，缪斯玫红色\n追评：挺好的，不会有唇纹，用过的最好的一款口红了"
+    assert (new.likes, new.comments, new.rating) == (31, 3, 5.0)
+    assert new.reply_text == "您好，我们可以保证京东所售商品都是正品/真品"
+    assert new.reply_at == utc(2019, 4, 24, 6, 41, 40)
+    assert r.next_url == url.replace("page=0", "page=1")
