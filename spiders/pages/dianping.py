@@ -8,7 +8,8 @@ glyph span becomes U+FFFD (:data:`GLYPH`): the text keeps its length and shape, 
 sees where characters are missing, and :func:`missing_glyphs` counts them, so an
 incomplete mention is flagged, never silently shortened.
 
-Review body: the full text (``J-info-all``) when the page has it, else the short one, else
+Review body: the full text (``J-info-all``) when the page has it, else the short one
+(``J-info-short``, cut where the page folds it: the mention is flagged ``truncated``), else
 (shop pages of some categories, e.g. cinemas, have no short/full pair) ``.content > p.desc``.
 Rating: ``sml-strNN`` is NN on a 50-point scale (50 = five stars). Dates are Asia/Shanghai.
 Pagination: a shop page links its reviews at ``/shop/<id>/review_all``; review_all
@@ -83,8 +84,9 @@ class DianpingPage(PageObject):
             raise MalformedPage(f"{page.url}: no Dianping review list")
         out = []
         for it in items:
-            body = (it.css("div.J-info-all p.desc").get() or it.css("div.J-info-short p.desc").get()
-                    or it.css("div.content > p.desc").get())  # pages without the short/all pair
+            full = it.css("div.J-info-all p.desc").get()
+            short = None if full else it.css("div.J-info-short p.desc").get()
+            body = full or short or it.css("div.content > p.desc").get()  # pages without the short/all pair
             stars = _STARS_RE.search(it.css("span.sml-rank-stars::attr(class)").get() or "")
             when = clean_text(it.css("span.time::text").get()) or None
             follow = it.css("div.comment-follows")
@@ -103,6 +105,7 @@ class DianpingPage(PageObject):
                 comments=parse_count(clean_text(it.css('a[href*="/review/"]::text').get())),
                 reply_text=_text(follow.css("p.desc").get()) or None,
                 reply_at=page.parse_date(reply_when),
+                truncated=short is not None,  # only the folded short text: a snippet
             ))
         return out
 

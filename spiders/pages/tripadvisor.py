@@ -27,7 +27,7 @@ from crawlers.items import Mention
 from crawlers.processors import parse_count
 from spiders.pages.base import MalformedPage, Page, PageObject
 from spiders.pages.registry import site
-from spiders.pages.reviewkit import dig, number, review, string
+from spiders.pages.reviewkit import dig, number, review, says_more, string
 
 SITE = "tripadvisor"
 _OF_SCALE = re.compile(r"(\d+(?:[.,]\d+)?)\s+(?:av|of|von|de|di|sur)\s+(\d+)")
@@ -79,7 +79,8 @@ def _card(card: Selector, rid: str, page: Page) -> Mention | None:
     if not entry:
         return None
     first = entry[0]
-    text = "".join(first.xpath('node()[not(self::span[contains(@class, "partnerRvw")])]').getall())
+    text = "".join(first.xpath('node()[not(self::span[contains(@class, "partnerRvw") or contains(@class, "taLnk")])]'
+                               ).getall())
     date_raw = _shown_date(card.css(".ratingDate")[:1])
     value, scale = _rating(card)
     reply = card.css(".mgrRspnInline")
@@ -93,8 +94,22 @@ def _card(card: Selector, rid: str, page: Page) -> Mention | None:
         author_region=_first(card, ".member_info .location::text") or _first(card, ".userLoc strong::text"),
         published_raw=date_raw, published_at=_date(date_raw, page),
         likes=(parse_count(helpful.xpath("string()").get("").strip()) or 0) if helpful else None,
-        reply_text=reply_text, reply_at=_date(reply_raw, page),
+        reply_text=reply_text, reply_at=_date(reply_raw, page), truncated=_cut(first),
     )
+
+
+def _cut(entry: Selector) -> bool:
+    """Whether the listing cut this review: its paragraph holds the "More" control that
+    expands it (``.moreLink``, or a ``taLnk`` span saying "More"/"Mer"/"Plus").
+    The ``ExpandedUserReviews`` fragment's full texts have none."""
+    for control in entry.css(".moreLink, span.taLnk"):
+        if "moreLink" in (control.attrib.get("class") or "") or says_more(control.xpath("string()").get()):
+            return True
+    return False
+
+
+_PLACE = re.compile(r"/(?P<servlet>[A-Za-z]+_Review)-g(?P<geo>\d+)-d(?P<place>\d+)")
+"""A TripAdvisor place page's path: ``/Hotel_Review-g190502-d206868-Reviews-...``."""
 
 
 def _html_mentions(page: Page) -> list[Mention]:
@@ -132,7 +147,21 @@ class TripadvisorPage(PageObject):
             return _json_mentions(page)
         if not page.selector.css("div[id^=expanded_review_], div.reviewSelector"):
             raise MalformedPage(f"{page.url}: no TripAdvisor review cards")
-        return _html_mentions(page)
+        self._read = _html_mentions(page)
+        return self._read
+
+    def expand_urls(self) -> list[str]:
+        """The ``ExpandedUserReviews`` fragment holding the full texts of this listing's
+        snippets (the request the "More" link makes): ``/ExpandedUserReviews-g<geo>-d<place>
+        ?target=<first>&context=1&reviews=<id>,<id>,...&servlet=<Hotel_Review>&expand=1``,
+        built from the page's own URL (else its canonical link)."""
+        page = self.page
+        rids = [m.external_id for m in getattr(self, "_read", None) or self.mentions() if m.truncated and m.external_id]
+        where = _PLACE.search(page.url) or _PLACE.search(page.selector.css('link[rel="canonical"]::attr(href)').get(""))
+        if not rids or where is None:
+            return []
+        return [page.urljoin(f"/ExpandedUserReviews-g{where['geo']}-d{where['place']}?target={rids[0]}&context=1"
+                             f"&reviews={','.join(rids)}&servlet={where['servlet']}&expand=1")]
 
     def next_url(self) -> str | None:
         """The next review page (``-orNN-`` offset URL) from ``link[rel=next]`` or the pager."""
