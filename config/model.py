@@ -306,6 +306,26 @@ class HealthSettings:
     none new."""
 
 
+#: Per-site proxy choice of a ``[sessions.<site>]`` table (the proxy pool's own lane reads it).
+SESSION_PROXY_CHOICES = ("auto", "always", "never")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSettings:
+    """A ``[sessions.<site>]`` table: the site's requests carry one of its accounts (logged-in
+    sessions whose cookies come from the environment or ``VOCWATCH_SECRETS_DIR``, never from
+    the config: ``crawlers.sessions``)."""
+
+    site: str
+    required: bool = False
+    """A source of this site with no usable account does not read a page: its run says why
+    (``vocwatch/account/none_usable``) and crawl health reports it."""
+    cooldown_minutes: float = 60.0
+    """An account that met a ban, a captcha or a 403/429 rests this long before it is used again."""
+    proxies: str = "auto"
+    """``always`` | ``never`` | ``auto`` (use the proxy pool when one is configured)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     path: Path
@@ -320,6 +340,8 @@ class Config:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     distributed: DistributedSettings = field(default_factory=DistributedSettings)
+    sessions: dict[str, SessionSettings] = field(default_factory=dict)
+    """``[sessions.<site>]`` tables, by site (an adapter name, a source's ``site`` or a spider's)."""
 
     @property
     def secrets(self) -> tuple[str, ...]:

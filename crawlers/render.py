@@ -147,8 +147,11 @@ class BrowserDownloadHandler(BaseDownloadHandler):
         self.user_agent = s.get("USER_AGENT")
         self.timeout = s.getfloat("DOWNLOAD_TIMEOUT", 30.0)
         self.stats = crawler.stats
+        self._crawler = crawler
         self._browser: _Browser | None = None
         self._context: Any = None
+        self._context_account: str | None = None
+        """The account (``crawlers.sessions``) whose cookies the current context holds."""
         self._context_pages = 0
         self._retired: set[Any] = set()
         self._context_lock = asyncio.Lock()
@@ -166,7 +169,9 @@ class BrowserDownloadHandler(BaseDownloadHandler):
         from playwright.async_api import TimeoutError as PlaywrightTimeout
 
         timeout = float(request.meta.get("download_timeout", self.timeout))
-        context = await self._fresh_context(browser)
+        from crawlers.sessions import account_of
+
+        context = await self._fresh_context(browser, account_of(request, self._crawler), request.url)
         page = await context.new_page()
         self.stats.inc_value(STATS + "pages_opened")
         try:
@@ -206,12 +211,26 @@ class BrowserDownloadHandler(BaseDownloadHandler):
         """Pages open in this crawler's contexts, as the browser counts them."""
         return sum(len(c.pages) for c in (self._context, *self._retired) if c is not None)
 
-    async def _fresh_context(self, browser: Any) -> Any:
-        """The current context, replaced by a new one every ``pages_per_context`` pages."""
+    async def _fresh_context(self, browser: Any, account: Any = None, url: str = "") -> Any:
+        """The current context, replaced by a new one every ``pages_per_context`` pages, and
+        when the request carries another account than the context's (``crawlers.sessions``):
+        a context holds one session, its ``storage_state`` or its cookies and headers."""
         async with self._context_lock:
-            if self._context is None or self._context_pages >= self.pages_per_context:
+            name = account.name if account is not None else None
+            if self._context is None or self._context_pages >= self.pages_per_context \
+                    or name != self._context_account:
                 old = self._context
-                self._context = await browser.new_context(user_agent=self.user_agent, service_workers="block")
+                extra: dict[str, Any] = {}
+                if account is not None and account.storage_state is not None:
+                    extra["storage_state"] = account.storage_state
+                if account is not None and account.headers:
+                    extra["extra_http_headers"] = dict(account.headers)
+                self._context = await browser.new_context(user_agent=self.user_agent, service_workers="block", **extra)
+                if account is not None and account.storage_state is None and account.cookies:
+                    from urllib.parse import urlsplit
+
+                    await self._context.add_cookies(account.playwright_cookies(urlsplit(url).hostname or ""))
+                self._context_account = name
                 await self._context.route("**/*", self._route)
                 self._context_pages = 0
                 self.stats.inc_value(STATS + "contexts_created")

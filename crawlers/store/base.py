@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from crawlers.items import Mention, mention_fingerprint
+from crawlers.store.identities import IdentityTable
 from crawlers.store.schedule import ScheduleTable
 
 if TYPE_CHECKING:
@@ -284,6 +285,12 @@ class Store(Protocol):
     @property
     def schedule_state(self) -> ScheduleTable:
         """The scheduler's persisted next run times (``crawlers.store.schedule``)."""
+        ...
+
+    # -- identities: sessions lane (account and proxy states) --------------------------
+    @property
+    def identities(self) -> IdentityTable:
+        """Accounts' (and proxies') usable / cooling / expired states (``crawlers.store.identities``)."""
         ...
 
     # -- deliveries: deliveries lane ------------------------------------------------------
