@@ -304,3 +304,33 @@ def _no_ambient_sessions(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("VOCWATCH_SESSION_") or key == "VOCWATCH_SECRETS_DIR":
             monkeypatch.delenv(key)
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _browser_missing() -> str | None:
+    from crawlers.render import browser_problem
+
+    return browser_problem(CHROMIUM)
+
+
+@pytest.mark.skipif(_browser_missing() is not None, reason=str(_browser_missing()))
+def test_rendered_pages_carry_the_same_account(tmp_path: Path) -> None:
+    """``render = "browser"``: the account's storage_state (acc1, ``.json``) is the Chromium
+    context's; at its login wall the next account (acc2, a Cookie header from the
+    environment) gets a context of its own, its cookies added; every review stored once."""
+    rules = {SECRET[1]: Rule(3, "expire"), SECRET[2]: Rule()}
+    with session_site(rules) as site:
+        cfg, env = setup(tmp_path, site.base_url, 60, {"acc1": "json", "acc2": "env"})
+        cfg.write_text(cfg.read_text().replace('site = "sandboxhotel"', 'site = "sandboxhotel"\nrender = "browser"')
+                       .replace("obey_robots = false", f'obey_robots = false\nchromium_path = "{CHROMIUM}"'))
+        proc = run_vocwatch("crawl", "-c", str(cfg), "-q", "--log-level", "INFO", env=env, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (run,) = runs_by_source(f"sqlite:///{tmp_path}/v.db")["h-reviews"]
+    assert run.outcome == "finished", run.stats
+    assert stored_ids(tmp_path) == sorted(r.rid for r in REVIEWS)
+    assert [sid for _, sid in site.hits] == [SECRET[1]] * 4 + [SECRET[2]] * 4
+    assert run.stats["vocwatch/render/contexts_created"] == 2 and run.stats["vocwatch/render/pages_open"] == 0
+    assert account_states(tmp_path)["acc1"] == ("expired", "login_wall")
+    no_secret_in(proc.stderr, json.dumps(run.stats, default=str))
