@@ -35,6 +35,7 @@ import json
 import logging
 import os
 import stat
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -73,6 +74,8 @@ MIN_COOKIE_SECRET = 6
 """Shorter cookie values (``lang=en``, ``v=1``) are not secrets and would mask common words
 everywhere; the whole Cookie header is masked anyway."""
 BAN_STATUSES = (403, 429)
+STATE_TTL = 10.0
+"""Seconds an account's state read from the store is trusted before it is read again."""
 ACCOUNT_FILES = {".cookie": "cookie header", ".txt": "netscape", ".json": "storage_state"}
 
 
@@ -308,7 +311,8 @@ class AccountPool:
                  settings: SessionSettings) -> None:
         self.site, self.settings, self.table = site, settings, table
         self.accounts = {a.name: a for a in accounts}
-        self._local: dict[str, IdentityState] = {}
+        self._read: dict[str, tuple[float, IdentityState]] = {}
+        """name -> (monotonic time read, state): without a store, the only copy."""
         self.renewed: list[str] = []
         for account in self.accounts.values():
             st = self.state(account.name)
@@ -319,14 +323,20 @@ class AccountPool:
                                          datetime.now(UTC), account.fingerprint, 0))
 
     def state(self, name: str) -> IdentityState:
-        st = self.table.get("account", self.site, name) if self.table is not None else self._local.get(name)
-        return st or IdentityState("account", self.site, name)
+        """The account's state, read from the store at most every ``STATE_TTL`` seconds (a ban
+        another process saw reaches this one within that; this pool's own marks at once)."""
+        now = time.monotonic()
+        cached = self._read.get(name)
+        if self.table is not None and (cached is None or now - cached[0] >= STATE_TTL):
+            st = self.table.get("account", self.site, name) or IdentityState("account", self.site, name)
+            self._read[name] = (now, st)
+            return st
+        return cached[1] if cached else IdentityState("account", self.site, name)
 
     def _save(self, st: IdentityState) -> None:
         if self.table is not None:
             self.table.save(st)
-        else:
-            self._local[st.name] = st
+        self._read[st.name] = (time.monotonic(), st)
 
     def usable(self, now: datetime | None = None) -> list[Account]:
         now = now or datetime.now(UTC)

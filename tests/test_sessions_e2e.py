@@ -334,3 +334,21 @@ def test_rendered_pages_carry_the_same_account(tmp_path: Path) -> None:
     assert run.stats["vocwatch/render/contexts_created"] == 2 and run.stats["vocwatch/render/pages_open"] == 0
     assert account_states(tmp_path)["acc1"] == ("expired", "login_wall")
     no_secret_in(proc.stderr, json.dumps(run.stats, default=str))
+
+
+def test_a_secret_others_can_read_stops_the_crawl_before_a_request(tmp_path: Path) -> None:
+    """A session file with mode 0644: ``vocwatch check`` and ``vocwatch crawl`` both refuse,
+    naming the file and the chmod that fixes it; the site sees no request; no secret printed."""
+    with session_site({SECRET[1]: Rule()}) as site:
+        cfg, env = setup(tmp_path, site.base_url, 60, {"acc1": "cookie"})
+        leaky = tmp_path / "secrets" / "sessions" / "sandboxhotel" / "acc1.cookie"
+        os.chmod(leaky, 0o644)
+        check = run_vocwatch("check", "-c", str(cfg), env=env)
+        proc = run_vocwatch("crawl", "-c", str(cfg), "-q", env=env)
+        assert site.hits == []
+    assert check.returncode == 2 and str(leaky) in check.stderr and f"chmod 0600 {leaky}" in check.stderr
+    assert proc.returncode != 0 and str(leaky) in proc.stdout + proc.stderr
+    no_secret_in(check.stdout, check.stderr, proc.stdout, proc.stderr)
+    os.chmod(leaky, 0o600)
+    ok = run_vocwatch("check", "-c", str(cfg), env=env)
+    assert ok.returncode == 0 and "sessions.sandboxhotel: 1 account(s)" in ok.stdout

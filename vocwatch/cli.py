@@ -436,6 +436,13 @@ def cmd_check(args: argparse.Namespace) -> int:
           f"({len(config.own_locations())} own), {len(config.sources)} sources, {len(config.channels)} alert channels, "
           f"{len(config.routes)} routes; store {mask_url(config.store_url)}")
     _warn_unrouted(unrouted(config, "critical"))
+    if config.sessions:  # the secrets are read (and their permissions checked) as a crawl would
+        from crawlers.sessions import load_accounts
+
+        for site in sorted(config.sessions):
+            n = len(load_accounts(site))
+            print(f"  sessions.{site}: {n} account(s)" + ("" if n else " — none found (required)"
+                                                           if config.sessions[site].required else " — none found"))
     return 0
 
 
