@@ -1,4 +1,4 @@
-"""More real pages for the forum engines and the WordPress comment reader (second round).
+r"""More real pages for the forum engines and the WordPress comment reader (second round).
 
 Pages: tests/fixtures/pages/<site>/<name>/ (origins, commits and licenses in
 tests/fixtures/pages/SOURCES.md). Every expected value below was read off the raw input
@@ -16,6 +16,12 @@ file, not the adapter's output:
   ``bypostauthor`` (Nikhil Marathe, the post's ``rel="author"``; "at 08:00"). The post's
   ``datetime`` is ``-07:00`` (PDT), so 02:57 is 09:57 UTC. Its permalinks point at
   ``comment-page-1/#comment-N``: the page's own comments, not other comment pages.
+* DomenForum.net (vBulletin 3.8.4, Russian): ``grep -oE 'id="post_message_[0-9]+"'`` gives the
+  10 post ids in order, ``grep -oE 'class="bigusername"[^>]*>[^<]*'`` their authors and
+  ``grep -oE '[0-9]{2}\.[0-9]{2}\.[0-9]{4}, [0-9]{2}:[0-9]{2}'`` their dates; the footer says
+  "Часовой пояс GMT +4", so 17:33 is 13:33 UTC. Post 1373043 opens with a restyled quote box
+  (``div.tcat`` "Сообщение от <strong>MrKIM</strong>" + a link to ``p=1373025``, then the words
+  "Нет, я доменер, а не разработчик или монетизатор )"); the page nav links ``page=2``.
 """
 
 from __future__ import annotations
@@ -82,3 +88,25 @@ def test_wordpress_hacks_owner_answer_is_a_reply_and_permalinks_are_not_pages() 
     assert b.url == "https://hacks.mozilla.org/2015/03/this-api-is-so-fetching/comment-page-1/#comment-17305"
     # ".../comment-page-1/#comment-17303" is a comment's permalink, not comment navigation
     assert r.follow_urls == [] and r.next_url is None
+
+
+# -- vBulletin 3 ---------------------------------------------------------------------------
+def test_vb3_domenforum_restyled_quote_dates_in_board_offset_and_next_page() -> None:
+    r = read("forum_vbulletin", "domenforum-vb38-ru-2016")
+    ms = r.mentions
+    assert [m.external_id for m in ms] == ["1367797", "1373017", "1373021", "1373025", "1373043",
+                                           "1373044", "1374951", "1405464", "1405466", "1405468"]
+    assert [m.author for m in ms] == ["MrKIM", "MrKIM", "DacaGroup", "MrKIM", "N1k", "MrKIM",
+                                      "Ustababaev", "YuriyGorlov", "MrKIM", "YuriyGorlov"]
+    assert [m.position for m in ms] == list(range(1, 11))
+    assert ms[0].kind == "post" and all(m.kind == "comment" for m in ms[1:])
+    assert ms[0].published_raw == "03.05.2016, 17:33" and ms[0].published_at == utc(2016, 5, 3, 13, 33)
+    assert ms[4].published_at == utc(2016, 6, 9, 20, 5)  # "10.06.2016, 00:05" at GMT+4
+    assert ms[0].text.startswith("Домен: AnNews.ru")
+    quoting = ms[4]
+    assert quoting.quoted == "Нет, я доменер, а не разработчик или монетизатор )"
+    assert quoting.in_reply_to == "1373025"
+    assert quoting.text.startswith("С восстановленным сайтом было бы легче продать.")
+    assert "Сообщение от" not in quoting.text and "доменер" not in quoting.text
+    assert all(m.quoted is None for m in ms if m is not quoting)
+    assert r.next_url == "https://domenforum.net/showthread.php?t=202519&highlight=annews.ru&page=2"

@@ -44,8 +44,10 @@ _VB5_POST = "li.b-post"
 _VB3_POST = "table[id^='post']"
 _VB3_POST_ID_RE = re.compile(r"^post(\d+)$")
 _BBCODE_QUOTE = ".bbcode_container"
-_VB3_QUOTE = ("xpath:.//div[div[contains(concat(' ', normalize-space(@class), ' '), ' smallfont ')]"
-              " and table and not(.//pre)]")
+_VB3_QUOTE = ("xpath:.//div[((div[contains(concat(' ', normalize-space(@class), ' '), ' smallfont ')] and table)"
+              # the bbcode_quote template's wrapper, kept by restyled boards (DomenForum: div.tcat header)
+              " or starts-with(translate(@style, ' ;', ''), 'margin:20pxmargin-top:5px'))"
+              " and not(.//pre) and not(.//code)]")  # [code] and [php] boxes share the wrapper
 _USERNAME = "contains(concat(' ', normalize-space(@class), ' '), ' username ')"
 
 
@@ -185,4 +187,9 @@ def _quote(q: Selector, known: list[str]) -> tuple[str | None, str, str | None]:
     if len(parts) >= 2:  # "Originally Posted by <strong>alice</strong> [view post]" + the words
         author = fk.text_of(parts[0].css("strong")) or fk.strip_said(fk.text_of(parts[0]), known)
         return author, fk.body_text(parts[-1]), fk.post_id_in_url(link)
+    heads = [] if cells else q.xpath(".//div[.//a[contains(@href, 'p=')] and not(.//div)]")[:1]
+    if heads:  # a restyled template without the table: header div (author + post link), then the words
+        words = heads[0].xpath("following-sibling::div")
+        author = fk.text_of(heads[0].css("strong")) or fk.strip_said(fk.text_of(heads[0]), known)
+        return author, fk.body_text(words[-1]) if words else "", fk.post_id_in_url(link)
     return None, fk.body_text(cells[0] if cells else q), None
