@@ -22,6 +22,13 @@ file, not the adapter's output:
   "Часовой пояс GMT +4", so 17:33 is 13:33 UTC. Post 1373043 opens with a restyled quote box
   (``div.tcat`` "Сообщение от <strong>MrKIM</strong>" + a link to ``p=1373025``, then the words
   "Нет, я доменер, а не разработчик или монетизатор )"); the page nav links ``page=2``.
+* forums.rusmedserv.com (vBulletin 3, Russian, 2005): the same three greps give 15 ids,
+  authors and dates ("Часовой пояс GMT +3"); each ``td.thead`` holds the floated
+  ``#<a id="postcountN">`` box *before* the date div. Counting ``Цитата:`` per
+  ``post_message`` block: 93945 (1, from Юлия_Мел), 93946 (1), 93996 (3: Наталья П.,
+  Studentsov, terro, then "Наталья, я тоже сомневался. ..."), 94019 (2), 94082 (1, Alon:
+  "Думаю, вас просто разводят"); none links a post. The pager has no ``rel=next``: it shows
+  ``<strong>1</strong>`` and links "2" (``showthread.php?t=13217&amp;page=2``).
 """
 
 from __future__ import annotations
@@ -110,3 +117,25 @@ def test_vb3_domenforum_restyled_quote_dates_in_board_offset_and_next_page() -> 
     assert "Сообщение от" not in quoting.text and "доменер" not in quoting.text
     assert all(m.quoted is None for m in ms if m is not quoting)
     assert r.next_url == "https://domenforum.net/showthread.php?t=202519&highlight=annews.ru&page=2"
+
+
+def test_vb3_rusmedserv_date_after_the_post_counter_quotes_and_numbered_pager() -> None:
+    po_reading = read("forum_vbulletin", "rusmedserv-vb3-ru-2005")
+    ms = {m.external_id: m for m in po_reading.mentions}
+    assert len(ms) == 15
+    first = po_reading.mentions[0]
+    assert (first.external_id, first.author, first.kind, first.position) == ("93661", "Юлия_Мел", "post", 1)
+    assert first.title == "SOS! Врачу нужна помощь!"  # the breadcrumb's text, runs of spaces collapsed
+    assert first.published_raw == "23.03.2005, 19:46" and first.published_at == utc(2005, 3, 23, 16, 46)
+    assert ms["93665"].published_raw == "23.03.2005, 20:09"  # not "#2 23.03.2005, 20:09"
+    assert ms["93959"].published_at == utc(2005, 3, 24, 21, 49)  # "25.03.2005, 00:49" at GMT+3
+    assert all(m.published_at is not None for m in ms.values())
+    assert {k for k, m in ms.items() if m.quoted} == {"93945", "93946", "93996", "94019", "94082"}
+    three = ms["93996"]
+    assert three.quoted.startswith("Не первый раз на форуме раздается просьба о помощи")
+    assert three.text == ("Наталья, я тоже сомневался. А как оказалось: дисков - тьма, на 20 лет хватит, "
+                          "а лекарства нет. Лекарство есть - дисков нема...")
+    assert ms["94082"].quoted == "Думаю, вас просто разводят"
+    assert ms["94082"].text.startswith("Мне не до шуток.")
+    assert all(m.in_reply_to is None for m in ms.values())  # these quote boxes link no post
+    assert po_reading.next_url == "https://forums.rusmedserv.com/showthread.php?t=13217&page=2"
