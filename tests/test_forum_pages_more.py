@@ -29,6 +29,10 @@ file, not the adapter's output:
   Studentsov, terro, then "Наталья, я тоже сомневался. ..."), 94019 (2), 94082 (1, Alon:
   "Думаю, вас просто разводят"); none links a post. The pager has no ``rel=next``: it shows
   ``<strong>1</strong>`` and links "2" (``showthread.php?t=13217&amp;page=2``).
+* granado-espada.to (XenForo 2 forum_view listing): ``grep -oE 'js-threadListItem-[0-9]+'``
+  gives 24 threads in order (7, 6, 285, 170, 603, ..., 476); each ``.structItem-title a``
+  links ``/index.php?threads/<slug>.<id>/`` (a board without friendly URLs); the head has
+  ``<link rel="next" href="/index.php?forums/news-notice-and-events.7/page-2"/>``.
 """
 
 from __future__ import annotations
@@ -139,3 +143,15 @@ def test_vb3_rusmedserv_date_after_the_post_counter_quotes_and_numbered_pager() 
     assert ms["94082"].text.startswith("Мне не до шуток.")
     assert all(m.in_reply_to is None for m in ms.values())  # these quote boxes link no post
     assert po_reading.next_url == "https://forums.rusmedserv.com/showthread.php?t=13217&page=2"
+
+
+# -- XenForo listings ----------------------------------------------------------------------
+def test_xf2_listing_without_friendly_urls_follows_its_24_threads() -> None:
+    r = read("forum_xenforo", "granado-espada-xf2-forum-view-2021")
+    assert r.mentions == []  # a listing names threads; their pages hold the posts
+    ids = ["7", "6", "285", "170", "603", "596", "572", "567", "566", "545", "554", "530",
+           "538", "518", "522", "507", "498", "503", "499", "489", "484", "482", "478", "476"]
+    assert [u.rsplit(".", 1)[1].rstrip("/") for u in r.follow_urls] == ids
+    assert r.follow_urls[0] == "https://granado-espada.to/index.php?threads/notice-server-features-customizations.7/"
+    assert all(u.startswith("https://granado-espada.to/index.php?threads/") for u in r.follow_urls)
+    assert r.next_url == "https://granado-espada.to/index.php?forums/news-notice-and-events.7/page-2"
