@@ -16,6 +16,10 @@ file, not the adapter's output:
   ``bypostauthor`` (Nikhil Marathe, the post's ``rel="author"``; "at 08:00"). The post's
   ``datetime`` is ``-07:00`` (PDT), so 02:57 is 09:57 UTC. Its permalinks point at
   ``comment-page-1/#comment-N``: the page's own comments, not other comment pages.
+* statnews.com (WordPress 5.5.3, in a site-mirror repo): ``grep -oE '<li id="comment-[0-9]+"'``
+  gives 1177988, 28849, 26836 (all ``depth-1``), each with ``class="fn"`` Pam Horner / Al Lewis
+  / Anne Marie Desmarais and ``datetime="2018-06-04T13:51:44-04:00"`` / ``2016-09-05T17:17:08-04:00``
+  / ``2016-09-02T15:34:03-04:00``.
 * DomenForum.net (vBulletin 3.8.4, Russian): ``grep -oE 'id="post_message_[0-9]+"'`` gives the
   10 post ids in order, ``grep -oE 'class="bigusername"[^>]*>[^<]*'`` their authors and
   ``grep -oE '[0-9]{2}\.[0-9]{2}\.[0-9]{4}, [0-9]{2}:[0-9]{2}'`` their dates; the footer says
@@ -98,6 +102,17 @@ def test_wordpress_hacks_owner_answer_is_a_reply_and_permalinks_are_not_pages() 
                       "into Promise based APIs.")
     assert b.url == "https://hacks.mozilla.org/2015/03/this-api-is-so-fetching/comment-page-1/#comment-17305"
     # ".../comment-page-1/#comment-17303" is a comment's permalink, not comment navigation
+    assert r.follow_urls == [] and r.next_url is None
+
+
+def test_wordpress_statnews_three_top_level_comments_with_offsets() -> None:
+    r = read("wordpress_comments", "statnews-triclosan-2016")
+    assert [(m.external_id, m.author) for m in r.mentions] == [
+        ("1177988", "Pam Horner"), ("28849", "Al Lewis"), ("26836", "Anne Marie Desmarais")]
+    assert [m.published_at for m in r.mentions] == [
+        utc(2018, 6, 4, 17, 51, 44), utc(2016, 9, 5, 21, 17, 8), utc(2016, 9, 2, 19, 34, 3)]
+    assert all(m.in_reply_to is None and m.reply_text is None for m in r.mentions)
+    assert r.mentions[0].text.startswith("Should have included a full list or at least a link to one")
     assert r.follow_urls == [] and r.next_url is None
 
 
