@@ -33,6 +33,9 @@ file, not the adapter's output:
   Studentsov, terro, then "Наталья, я тоже сомневался. ..."), 94019 (2), 94082 (1, Alon:
   "Думаю, вас просто разводят"); none links a post. The pager has no ``rel=next``: it shows
   ``<strong>1</strong>`` and links "2" (``showthread.php?t=13217&amp;page=2``).
+* book.caltech.edu/bookforum (vBulletin 3.8.3 stock style, English): one ``post_message_11744``
+  by ``bigusername`` admin, thead date "10-05-2014, 12:43 AM" and footer "All times are GMT -8"
+  (so 08:43 UTC), breadcrumb title "PDF File (Dynamic e-Chapter 7) - Neural Networks", no pager.
 * granado-espada.to (XenForo 2 forum_view listing): ``grep -oE 'js-threadListItem-[0-9]+'``
   gives 24 threads in order (7, 6, 285, 170, 603, ..., 476); each ``.structItem-title a``
   links ``/index.php?threads/<slug>.<id>/`` (a board without friendly URLs); the head has
@@ -158,6 +161,16 @@ def test_vb3_rusmedserv_date_after_the_post_counter_quotes_and_numbered_pager() 
     assert ms["94082"].text.startswith("Мне не до шуток.")
     assert all(m.in_reply_to is None for m in ms.values())  # these quote boxes link no post
     assert po_reading.next_url == "https://forums.rusmedserv.com/showthread.php?t=13217&page=2"
+
+
+def test_vb3_lfd_bookforum_us_dates_in_a_fixed_offset() -> None:
+    r = read("forum_vbulletin", "lfd-bookforum-vb383-2014")
+    (m,) = r.mentions
+    assert (m.external_id, m.author, m.kind, m.position) == ("11744", "admin", "post", 1)
+    assert m.title == "PDF File (Dynamic e-Chapter 7) - Neural Networks"
+    assert m.published_raw == "10-05-2014, 12:43 AM" and m.published_at == utc(2014, 10, 5, 8, 43)
+    assert m.text.startswith("Attached is the latest version of e-Chapter 7 (pdf file).")
+    assert m.quoted is None and r.next_url is None
 
 
 # -- XenForo listings ----------------------------------------------------------------------
