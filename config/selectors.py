@@ -53,8 +53,10 @@ from config.loader import ConfigError, _Reader
 from config.model import ID_SCOPES
 
 FIELDS = ("text", "title", "author", "author_region", "date", "rating", "likes", "reposts", "comments",
-          "url", "external_id", "reply_text", "reply_date", "variant")
-"""Fields a selector can fill; ``date`` and ``reply_date`` become ``published_at``/``reply_at``."""
+          "url", "external_id", "reply_text", "reply_date", "variant", "truncated")
+"""Fields a selector can fill; ``date`` and ``reply_date`` become ``published_at``/``reply_at``;
+``truncated`` marks the text a snippet the page cut when its rule matches (the item's "Read
+more" link in HTML, a flag such as ``isLongText`` in JSON: any value but empty, false, 0)."""
 ITEM_KINDS = ("review", "post", "comment")
 PAGE_TYPES = ("html", "json")
 XPATH = "xpath:"

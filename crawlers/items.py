@@ -44,6 +44,14 @@ class Mention:
     rating-only review (stars and no words, common on Google Maps): such a mention is
     stored and counted in ratings and review counts, and the text analysis skips it (see
     :func:`has_text`). A stored mention has a text or a rating, never neither."""
+    truncated: bool = False
+    """The page itself cut ``text`` (a listing snippet ending in "…" with a "More" link, an
+    API's ``snippet_text``): what the reader saw first, not the whole review. Set by the
+    page object; the site spider replaces it with the full text where the site serves one
+    (``PageObject.expand_urls``). Stored, exported and analysed like any text, but counted
+    apart (``vocwatch/truncated``, ``vocwatch/nlp/truncated``) and never counted as a full
+    text by crawl health; a stored snippet is replaced by the full text when it comes,
+    never the other way (see ``crawlers.store.base.keeps_stored_text``)."""
     external_id: str | None = None
     """The site's own id for this mention (review id, status id, post id, RSS guid)."""
     id_scope: str = ""
@@ -192,11 +200,15 @@ def has_text(m: Mention) -> bool:
 
 
 def mention_content_hash(m: Mention) -> str:
-    """Hash of the fields that can change between crawls (see ``MUTABLE_FIELDS``)."""
+    """Hash of the fields that can change between crawls (see ``MUTABLE_FIELDS``). A
+    snippet (``truncated``) is marked in it, so its full text of the same words is a change;
+    an untruncated mention hashes as it did before the flag existed (no stored hash moves)."""
     parts = []
     for name in MUTABLE_FIELDS:
         value = getattr(m, name)
         parts.append(value.isoformat() if isinstance(value, datetime) else str(value))
+    if m.truncated is True:
+        parts.append("truncated")
     return _digest(parts)
 
 
@@ -236,6 +248,8 @@ def coerce_fields(m: Mention, tz: tzinfo | None = UTC) -> tuple[list[str], list[
                 setattr(m, name, "")  # absent: the checks for missing values take it from here
             elif hint.startswith("list"):
                 setattr(m, name, [])
+            elif hint == "bool":
+                setattr(m, name, False)
             continue
         ok, new = _coerce(hint, value, tz, parse_count)
         if ok:
@@ -244,16 +258,22 @@ def coerce_fields(m: Mention, tz: tzinfo | None = UTC) -> tuple[list[str], list[
         elif name in REQUIRED_TEXT:
             fatal.append(name)
         else:
-            setattr(m, name, [] if hint.startswith("list") else None)
+            setattr(m, name, [] if hint.startswith("list") else False if hint == "bool" else None)
             given_up.append(name)
     return given_up, fatal
 
 
 def _coerce(hint: str, value: Any, tz: tzinfo, parse_count: Any) -> tuple[bool, Any]:
     """``(True, value as hint)`` or ``(False, None)``."""
+    base = hint.removesuffix("|None")
+    if base == "bool":
+        if isinstance(value, bool):
+            return True, value
+        if isinstance(value, int) and value in (0, 1):  # a store's INTEGER column
+            return True, bool(value)
+        return False, None
     if isinstance(value, bool):
         return False, None  # never a name, a date or a count
-    base = hint.removesuffix("|None")
     if base == "str":
         if isinstance(value, str):
             return True, _SURROGATE.sub("\ufffd", value)

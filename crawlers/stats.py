@@ -88,15 +88,31 @@ read (``vocwatch/mentions/extracted``) that had the field; crawl health compares
 with the source's earlier runs, so a redesign that loses a field is noticed."""
 COVERAGE_FIELDS = ("text", "published_at", "rating", "author")
 """The fields whose coverage every run records (each key is written, 0 included, so a run
-that recorded coverage is told apart from an older one that did not)."""
+that recorded coverage is told apart from an older one that did not). ``text`` counts full
+texts only: a snippet the page cut (``Mention.truncated``) is not one."""
+COVERAGE_KINDS = ("rating_only", "truncated")
+"""Mentions read that are rating-only (a rating, no words) or snippets, also counted under
+``vocwatch/fields/``: crawl health leaves rating-only reviews out of the text coverage
+(they are not texts gone missing) and watches their share on its own."""
 
 
 def has_field(mention: Any, name: str) -> bool:
-    """Whether a mention as read has ``name`` (a rating counts when shown raw or normalised).
-    Type-checked rather than truthiness: a parser may hand over a wrong type, never raise here."""
+    """Whether a mention as read has ``name`` (a rating counts when shown raw or normalised;
+    a text only when it is whole, not a snippet). ``rating_only`` and ``truncated``
+    (``COVERAGE_KINDS``) say whether it is one. Type-checked rather than truthiness: a
+    parser may hand over a wrong type, never raise here."""
     if name == "rating":
         return isinstance(getattr(mention, "rating", None), int | float) or isinstance(
             getattr(mention, "rating_raw", None), int | float)
+    if name == "rating_only":
+        return not has_field(mention, "words") and has_field(mention, "rating")
+    if name == "words":  # a text, whole or cut
+        text = getattr(mention, "text", None)
+        return isinstance(text, str) and bool(text.strip())
+    if name == "truncated":
+        return getattr(mention, "truncated", False) is True and has_field(mention, "words")
+    if name == "text":
+        return has_field(mention, "words") and getattr(mention, "truncated", False) is not True
     value = getattr(mention, name, None)
     if isinstance(value, str):
         return bool(value.strip())

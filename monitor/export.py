@@ -32,7 +32,7 @@ GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
 METRIC_COLUMNS: tuple[tuple[str, str], ...] = (
     ("mentions", "int"), ("rated", "int"), ("avg_rating", "float"), ("positive", "int"), ("neutral", "int"),
     ("negative", "int"), ("net_sentiment", "float"), ("avg_sentiment", "float"), ("response_rate", "float"),
-    ("engagement", "int"))
+    ("engagement", "int"), ("truncated", "int"))
 FORMATS: dict[str, tuple[str, ...]] = {"csv": (".csv",), "json": (".json", ".jsonl"), "parquet": (".parquet",),
                                        "xlsx": (".xlsx",)}
 """Formats and the file suffixes that imply them."""
@@ -130,7 +130,7 @@ def trend_rows(store: Store, query: TrendQuery, locations: Mapping[str, Location
 def _metrics(r: RollupRow) -> tuple[Any, ...]:
     return (r.mentions, r.rated, _ratio(r.rating_sum, r.rated), r.positive, r.neutral, r.negative,
             _ratio(r.positive - r.negative, r.positive + r.negative), _ratio(r.sentiment_sum, r.scored),
-            _ratio(r.replied, r.mentions), r.engagement)
+            _ratio(r.replied, r.mentions), r.engagement, r.truncated)
 
 
 def export_trends(store: Store, query: TrendQuery, out: str | Path, fmt: str | None = None, *,

@@ -61,13 +61,29 @@ def pages(stats: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def coverage(stats: dict[str, Any]) -> dict[str, float] | None:
-    """Share of the mentions read that had each field; ``None`` for a run that read none or
-    predates the field counters."""
+HEALTH_FIELDS = ("text", "words", *COVERAGE_FIELDS[1:])
+"""What field coverage judges: ``text`` is the share of full texts among the mentions read
+that are not rating-only (a review with stars and no words has no text to lose, and a
+snippet is not a full text), ``words`` the share of mentions read that are not rating-only
+(a text selector lost on a rated site turns every review rating-only)."""
+
+
+def coverage(stats: dict[str, Any]) -> dict[str, float | None] | None:
+    """Share of the mentions read that had each field (``HEALTH_FIELDS``); ``None`` for a
+    run that read none or predates the field counters. A share that cannot be told is
+    None: ``text`` when every mention was rating-only, ``words`` for a run from before
+    rating-only mentions were counted (its text share counted them as missing text)."""
     read = _n(stats, EXTRACTED)
     if not read or not all(FIELDS + f in stats for f in COVERAGE_FIELDS):
         return None
-    return {f: _n(stats, FIELDS + f) / read for f in COVERAGE_FIELDS}
+    out: dict[str, float | None] = {f: _n(stats, FIELDS + f) / read for f in COVERAGE_FIELDS}
+    if FIELDS + "rating_only" in stats:
+        worded = read - _n(stats, FIELDS + "rating_only")
+        out["text"] = _n(stats, FIELDS + "text") / worded if worded > 0 else None
+        out["words"] = worded / read
+    else:
+        out["words"] = None
+    return {f: out[f] for f in HEALTH_FIELDS}
 
 
 def _pct(x: float) -> str:
@@ -128,23 +144,29 @@ def check_run(run: CrawlRun, history: Sequence[CrawlRun], s: HealthSettings,
     still = before["fields_lost"].details if "fields_lost" in before else {}
     if now_cov is not None and (past_cov or still):
         lost, carried = {}, {}
-        for f in COVERAGE_FIELDS:
+        for f in HEALTH_FIELDS:
+            if (now := now_cov[f]) is None:
+                continue  # not told this run (every mention rating-only: ``words`` says it)
             if f in still.get("fields", {}):
                 was = still["fields"][f][0]  # lost before: judged against the coverage before the loss
-                if now_cov[f] < s.coverage_now:
-                    carried[f] = [was, round(now_cov[f], 4)]
-            elif past_cov and (was := median(c[f] for c in past_cov)) >= s.coverage_was \
-                    and now_cov[f] < s.coverage_now:
-                lost[f] = [round(was, 4), round(now_cov[f], 4)]
+                if now < s.coverage_now:
+                    carried[f] = [was, round(now, 4)]
+            elif (told := [c[f] for c in past_cov if c[f] is not None]) and (was := median(told)) >= s.coverage_was \
+                    and now < s.coverage_now:
+                lost[f] = [round(was, 4), round(now, 4)]
         if lost or carried:
             if lost:
                 since = "since the last run" if len(past_cov) == 1 else \
                     f"against the median of the last {len(past_cov)} runs"
             else:
                 since = f"since run #{still.get('since_run', before['fields_lost'].run_id)}"
-            both = {f: (lost | carried)[f] for f in COVERAGE_FIELDS if f in lost or f in carried}
+            both = {f: (lost | carried)[f] for f in HEALTH_FIELDS if f in lost or f in carried}
             listed = ", ".join(f"{f} ({_pct(a)} -> {_pct(b)})" for f, (a, b) in both.items())
-            add("fields_lost", "critical" if "text" in both else "warning", f"fields lost {since}: {listed}",
+            if "words" in both:
+                listed += " (words: mentions that are not rating-only; the rest had a rating and no text: " \
+                          "a lost text selector, or reviews that turned star-only)"
+            add("fields_lost", "critical" if "text" in both or "words" in both else "warning",
+                f"fields lost {since}: {listed}",
                 fields=both, read=read, since_run=still.get("since_run", run.id) if carried else run.id)
 
     # blocked / malformed / failed pages

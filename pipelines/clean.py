@@ -64,6 +64,9 @@ class CleanPipeline(VocwatchPipeline):
             if item.rating is None:  # neither words nor stars: nothing to count
                 raise self.drop("missing_text", item)
             self.stats.inc_value("vocwatch/rating_only")
+            item.truncated = False  # no words: nothing was cut
+        elif item.truncated:
+            self.stats.inc_value("vocwatch/truncated")  # kept, but a snippet: not the whole text
         item.title = clean_text(item.title) or None
         item.reply_text = clean_text(item.reply_text) or None
         item.quoted = plain_text(item.quoted) or None  # laid out by the page object, like text

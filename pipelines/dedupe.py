@@ -9,22 +9,26 @@ from pipelines.base import VocwatchPipeline
 
 
 class DedupePipeline(VocwatchPipeline):
-    """A stored mention whose content changed (new reply, more likes) passes through as
-    an update; one that is stored unchanged is dropped as ``already_stored``."""
+    """A stored mention whose content changed (new reply, more likes, its full text where a
+    snippet was stored) passes through as an update; one that is stored unchanged is
+    dropped as ``already_stored``. Within one crawl the first copy of a mention wins, except
+    that a full text passes after a snippet of it (``truncated``): the store keeps the full
+    one (``crawlers.store.base.keeps_stored_text``)."""
 
     def __init__(self, crawler) -> None:  # type: ignore[no-untyped-def]
         super().__init__(crawler)
         self.stored: dict[str, str] = {}
-        self.seen: set[str] = set()
+        self.seen: dict[str, bool] = {}
+        """Fingerprints handed on in this crawl -> whether that copy was a snippet."""
 
     async def open_spider(self) -> None:
         self.stored = await asyncio.to_thread(self.store.known_fingerprints, self.source_id)
 
     def process_item(self, item: Mention) -> Mention:
         fp = item.fingerprint
-        if fp in self.seen:
+        if fp in self.seen and not (self.seen[fp] and not item.truncated):
             raise self.drop("duplicate_in_crawl", item, item.external_id or item.url)
-        self.seen.add(fp)
+        self.seen[fp] = item.truncated
         if self.stored.get(fp) == item.content_hash:
             raise self.drop("already_stored", item, item.external_id or item.url)
         return item

@@ -82,6 +82,8 @@ class EnrichPipeline(VocwatchPipeline):
             for m, r in zip(items, results, strict=True):
                 apply_analysis(m, r)
                 self.stats.inc_value(f"vocwatch/language/{r.lang}")
+                if m.truncated:  # analysed, but from a snippet: its labels read part of the text
+                    self.stats.inc_value("vocwatch/nlp/truncated")
             self.stats.inc_value("vocwatch/nlp/batches")
         for _, done in batch:
             if not done.done():

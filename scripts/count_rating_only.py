@@ -1,8 +1,9 @@
-"""Count rating-only reviews (a rating, no text) that survive adapter + clean stage on the
-shared real pages: ``python scripts/count_rating_only.py [../shared/pages]``.
+"""Count rating-only reviews (a rating, no text) and snippets (a text the page cut,
+``truncated``) that survive adapter + clean stage on the shared real pages:
+``python scripts/count_rating_only.py [../shared/pages]``.
 
 Prints, per saved page, the mentions the adapter returned, how many of those the clean
-stage keeps, and how many kept ones are rating-only."""
+stage keeps, and how many kept ones are rating-only and how many are snippets."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def main(root: Path, db: str) -> None:
     crawler = get_crawler(settings_dict={"VOCWATCH_STORE_URL": db})
     crawler.stats.open_spider()
     clean = CleanPipeline.from_crawler(crawler)
-    total = 0
+    total = cut_total = 0
     for d in sorted(p for p in root.iterdir() if p.is_dir()):
         for f in sorted(d.iterdir()):
             page = Page(url=URL.get(d.name, f"https://example.com/{d.name}/{f.name}"),
@@ -43,9 +44,11 @@ def main(root: Path, db: str) -> None:
                 with contextlib.suppress(DropItem):  # counted by the stage, as in a crawl
                     kept.append(clean.process_item(m))
             rating_only = sum(1 for m in kept if not m.text and m.rating is not None)
-            total += rating_only
-            sys.stdout.write(f"{d.name}/{f.name}\tread={len(read)}\tkept={len(kept)}\trating_only={rating_only}\n")
-    sys.stdout.write(f"total rating-only kept: {total}\n")
+            cut = sum(1 for m in kept if m.truncated)
+            total, cut_total = total + rating_only, cut_total + cut
+            sys.stdout.write(f"{d.name}/{f.name}\tread={len(read)}\tkept={len(kept)}\trating_only={rating_only}"
+                             f"\ttruncated={cut}\n")
+    sys.stdout.write(f"total rating-only kept: {total}\ntotal snippets kept (truncated): {cut_total}\n")
 
 
 if __name__ == "__main__":

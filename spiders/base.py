@@ -45,7 +45,7 @@ from crawlers.middlewares import RedirectLoop, RetryBudgetExhausted, backoff_sec
 from crawlers.render import RENDER_META
 from crawlers.runtime import store_for
 from crawlers.shutdown import CrawlStopping, crawl_stopping, pause
-from crawlers.stats import COVERAGE_FIELDS, CUTOFF, DROPPED, FIELDS, has_field
+from crawlers.stats import COVERAGE_FIELDS, COVERAGE_KINDS, CUTOFF, DROPPED, FIELDS, has_field
 from spiders.pages.base import MalformedPage, Page, html_selector
 from spiders.pages.blocked import block_reason
 
@@ -230,7 +230,7 @@ class SourceSpider(scrapy.Spider):
             if seed:
                 stats.inc_value(CUTOFF + "seed_read")
             try:
-                for result in getattr(self, response.meta["vocwatch_callback"])(response, **kwargs) or ():
+                async for result in _results(getattr(self, response.meta["vocwatch_callback"])(response, **kwargs)):
                     if seed and isinstance(result, Mention):
                         stats.inc_value(CUTOFF + "seed_mentions")
                     yield result
@@ -326,7 +326,7 @@ class SourceSpider(scrapy.Spider):
                                         source_id=self.source.id, listing_url=self.source.url)
             m.crawled_at = now
             self.crawler.stats.inc_value("vocwatch/mentions/extracted")
-            for name in COVERAGE_FIELDS:  # field coverage for crawl health (monitor/health.py)
+            for name in (*COVERAGE_FIELDS, *COVERAGE_KINDS):  # field coverage for crawl health (monitor/health.py)
                 self.crawler.stats.inc_value(FIELDS + name, int(has_field(m, name)))
             yield m
 
@@ -496,6 +496,17 @@ class SourceSpider(scrapy.Spider):
         else:
             reason = "page_" + failure.type.__name__.lower()  # type: ignore[union-attr]
         self.give_up(request, reason)
+
+
+async def _results(produced: Any) -> AsyncIterator[Any]:
+    """What a callback produced, whether a generator, an async generator (one that awaits
+    a download, e.g. ``SiteSpider`` fetching the full texts of snippets) or None."""
+    if hasattr(produced, "__aiter__"):
+        async for result in produced:
+            yield result
+        return
+    for result in produced or ():
+        yield result
 
 
 def _unredirected(request: scrapy.Request) -> scrapy.Request:

@@ -73,11 +73,11 @@ MENTIONS = [
 
 HEAD = ["bucket_start", "location_id", "location_name", "brand", "region"]
 METRICS = ["mentions", "rated", "avg_rating", "positive", "neutral", "negative", "net_sentiment", "avg_sentiment",
-           "response_rate", "engagement"]
+           "response_rate", "engagement", "truncated"]
 WEEK_BY_LOCATION = [  # hand-computed from MENTIONS
-    ("2026-10-26", "loc", "Loc One", "b", "east", 3, 3, 2.6667, 1, 0, 2, -0.3333, -0.2333, 0.3333, 3),  # a, b, e
-    ("2026-11-02", "loc", "Loc One", "b", "east", 1, 0, None, 0, 1, 0, None, 0.1, 0.0, 1),  # c
-    ("2026-11-02", "rival", None, None, None, 1, 1, 4.0, 1, 0, 0, 1.0, 0.5, 1.0, 2),  # d
+    ("2026-10-26", "loc", "Loc One", "b", "east", 3, 3, 2.6667, 1, 0, 2, -0.3333, -0.2333, 0.3333, 3, 0),  # a, b, e
+    ("2026-11-02", "loc", "Loc One", "b", "east", 1, 0, None, 0, 1, 0, None, 0.1, 0.0, 1, 0),  # c
+    ("2026-11-02", "rival", None, None, None, 1, 1, 4.0, 1, 0, 0, 1.0, 0.5, 1.0, 2, 0),  # d
 ]
 
 
@@ -114,8 +114,8 @@ def test_group_by_location_and_aspect_uses_aspect_sentiment(setup: tuple[SQLiteS
     store, config = setup
     rows = _rows(store, config, "week", ["aspect", "location"])  # columns in the canonical order anyway
     assert rows == [
-        ("2026-10-26", "loc", "Loc One", "b", "east", "room", 2, 2, 3.5, 1, 0, 1, 0.0, -0.05, 0.5, 3),
-        ("2026-10-26", "loc", "Loc One", "b", "east", "service", 1, 1, 5.0, 0, 0, 1, -1.0, -0.5, 1.0, 3),
+        ("2026-10-26", "loc", "Loc One", "b", "east", "room", 2, 2, 3.5, 1, 0, 1, 0.0, -0.05, 0.5, 3, 0),
+        ("2026-10-26", "loc", "Loc One", "b", "east", "service", 1, 1, 5.0, 0, 0, 1, -1.0, -0.5, 1.0, 3, 0),
     ]
 
 

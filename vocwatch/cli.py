@@ -883,7 +883,9 @@ def cmd_parse(args: argparse.Namespace) -> int:
     for m in mentions:
         row = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in m.to_dict().items()}
         print(json.dumps(row, ensure_ascii=False))
-    print(f"vocwatch parse: {len(mentions)} mentions from {path} (decoded as {encoding})", file=sys.stderr)
+    cut = sum(1 for m in mentions if m.truncated)
+    snippets = f", {cut} of them snippets the page cut (truncated)" if cut else ""
+    print(f"vocwatch parse: {len(mentions)} mentions from {path} (decoded as {encoding}{snippets})", file=sys.stderr)
     return 0
 
 

@@ -72,11 +72,12 @@ def _jsonable(value: Any) -> Any:
 
 
 def _empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str | list | dict) and not value)
+    """None, "", [], {}, and False (a flag at its default, ``truncated``): what is not listed."""
+    return value is None or value is False or (isinstance(value, str | list | dict) and not value)
 
 
 def mention_json(m: Mention) -> dict[str, Any]:
-    """The fields of ``m`` that are not empty (None, "", [], {}), in the Mention's field
+    """The fields of ``m`` that are not empty (None, "", [], {}, False), in the Mention's field
     order, as JSON values; ``fields_given_up`` too when the registry had to give some up
     (a wrong-typed value on the page is a change to review like any other)."""
     out = {name: _jsonable(getattr(m, name)) for name in MENTION_FIELDS if not _empty(getattr(m, name))}

@@ -28,6 +28,20 @@ if TYPE_CHECKING:
 RUN_OUTCOMES = ("running", "finished", "partial", "failed", "killed", "interrupted")
 KEEP_ON_UPDATE = ("source_id", "location_id", "brand", "crawled_at")
 """Fields an update never overwrites: who found the mention first, and when."""
+KEEP_FULL_TEXT = ("text", "truncated")
+"""Fields an update from a snippet leaves alone when the stored mention has its full text
+(see :func:`keeps_stored_text`)."""
+
+
+def keeps_stored_text(incoming: Mention, stored_truncated: bool, stored_text: str) -> bool:
+    """Whether an update of a stored mention by ``incoming`` keeps the stored ``text`` and
+    ``truncated`` (``KEEP_FULL_TEXT``): when ``incoming`` is a snippet and the stored text is
+    a full one. A full text replaces a stored snippet (an ordinary update, its content hash
+    differs), a snippet never replaces a full text: a listing read after the review page,
+    or an expansion that failed this run, must not cut what was stored. Its other fields
+    (likes, reply, rating) still update, and so does its content hash, so the same snippet
+    next run is ``already_stored``. Both backends apply this one rule."""
+    return bool(incoming.truncated) and not stored_truncated and bool(stored_text)
 
 
 @dataclass(slots=True)
@@ -184,6 +198,8 @@ class RollupRow(NamedTuple):
     """Mentions with an owner reply."""
     engagement: int
     """Likes + reposts + comments."""
+    truncated: int = 0
+    """Mentions whose text is a snippet the page cut (``Mention.truncated``)."""
 
 
 class Store(Protocol):

@@ -19,6 +19,7 @@ from crawlers.items import DATETIME_FIELDS, MENTION_FIELDS, NLP_FIELDS, Mention
 from crawlers.store.base import (
     BUCKETS,
     HEALTH_SEVERITIES,
+    KEEP_FULL_TEXT,
     KEEP_ON_UPDATE,
     ROLLUP_KEYS,
     WHOLE_RANGE,
@@ -63,6 +64,7 @@ def checked_doc(m: Mention) -> dict[str, Any]:
 def doc_to_mention(doc: dict[str, Any]) -> Mention:
     d = {k: v for k, v in doc.items() if k in MENTION_FIELDS}
     d["fingerprint"] = doc["_id"]
+    d["truncated"] = bool(doc.get("truncated"))  # documents stored before the flag: full texts
     for k in DATETIME_FIELDS:
         if isinstance(d.get(k), datetime) and d[k].tzinfo is None:
             d[k] = d[k].replace(tzinfo=UTC)  # pymongo returns naive UTC by default
@@ -94,8 +96,15 @@ class MongoStore:
             doc = checked_doc(m)
             keep = {k: doc.pop(k) for k in KEEP_ON_UPDATE}
             doc.pop("_id")
-            # First op updates an existing record whose content changed; second inserts a new one.
-            ops.append(UpdateOne({"_id": m.fingerprint, "content_hash": {"$ne": m.content_hash}}, {"$set": doc}))
+            # First op(s) update an existing record whose content changed; the last inserts a new one.
+            changed = {"_id": m.fingerprint, "content_hash": {"$ne": m.content_hash}}
+            if m.truncated:  # a snippet never cuts a stored full text (crawlers.store.base.keeps_stored_text)
+                ops.append(UpdateOne({**changed, "$or": [{"truncated": True}, {"text": {"$in": ["", None]}}]},
+                                     {"$set": doc}))
+                ops.append(UpdateOne({**changed, "truncated": {"$ne": True}, "text": {"$nin": ["", None]}},
+                                     {"$set": {k: v for k, v in doc.items() if k not in KEEP_FULL_TEXT}}))
+            else:
+                ops.append(UpdateOne(changed, {"$set": doc}))
             ops.append(UpdateOne({"_id": m.fingerprint}, {"$setOnInsert": {**doc, **keep}}, upsert=True))
         if not ops:
             return UpsertResult()
@@ -163,7 +172,7 @@ class MongoStore:
             yield RollupRow(k["b"] if isinstance(k["b"], str) else k["b"].strftime("%Y-%m-%d"), tuple(k.get(f"k{i}") for i in range(len(group_by))),
                             row["mentions"], row["rated"], row["rating_sum"], row["positive"], row["neutral"],
                             row["negative"], row["sentiment_sum"], row["scored"], row["replied"],
-                            int(row["engagement"]))
+                            int(row["engagement"]), int(row.get("truncated") or 0))
 
     def _rollup_docs(self, pipeline: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         return self._mentions.aggregate(pipeline, allowDiskUse=True)
@@ -334,6 +343,7 @@ def rollup_pipeline(bucket: str, group_by: Sequence[str], since: datetime | None
             "replied": count_if({"$ne": [{"$ifNull": ["$reply_text", None]}, None]}),
             "engagement": {"$sum": {"$add": [{"$ifNull": ["$likes", 0]}, {"$ifNull": ["$reposts", 0]},
                                              {"$ifNull": ["$comments", 0]}]}},
+            "truncated": count_if({"$eq": ["$truncated", True]}),
         }},
         {"$sort": {"_id.b": 1, **{f"_id.k{i}": 1 for i in range(len(group_by))}}},
     ]

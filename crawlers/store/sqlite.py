@@ -22,6 +22,7 @@ from crawlers.items import DATETIME_FIELDS, NLP_FIELDS, Mention
 from crawlers.store.base import (
     BUCKETS,
     HEALTH_SEVERITIES,
+    KEEP_FULL_TEXT,
     KEEP_ON_UPDATE,
     ROLLUP_KEYS,
     WHOLE_RANGE,
@@ -31,6 +32,7 @@ from crawlers.store.base import (
     KeyedRow,
     RollupRow,
     UpsertResult,
+    keeps_stored_text,
     plan_id_migration,
 )
 from crawlers.store.schedule import SQLiteScheduleState
@@ -51,12 +53,14 @@ _COLUMNS = (
     "external_id", "author", "author_region", "title", "text", "rating_raw", "rating_scale", "rating",
     "published_at", "published_raw", "crawled_at", "language", "likes", "reposts", "comments",
     "reply_text", "reply_at", "variant", "sentiment_label", "sentiment_score", "aspects", "keywords",
-    "nlp_model", "id_scope", "quoted", "in_reply_to", "position",
+    "nlp_model", "id_scope", "quoted", "in_reply_to", "position", "truncated",
 )  # fmt: skip
+
+_COLUMN_TYPES = {"fingerprint": " TEXT PRIMARY KEY", "truncated": " INTEGER NOT NULL DEFAULT 0"}
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS mentions (
-    {", ".join(c + (" TEXT PRIMARY KEY" if c == "fingerprint" else "") for c in _COLUMNS)},
+    {", ".join(c + _COLUMN_TYPES.get(c, "") for c in _COLUMNS)},
     updated_at TEXT
 );
 CREATE INDEX IF NOT EXISTS mentions_location_published ON mentions (location_id, published_at);
@@ -149,7 +153,8 @@ class SQLiteStore:
     def _add_missing_columns(self) -> None:
         """Columns added after a store was created (``id_scope``; ``quoted`` and
         ``in_reply_to``): empty in old rows, which is what those rows' fingerprints were
-        computed with."""
+        computed with; ``truncated`` 0: an old row was stored as a full text, so a snippet
+        read again is not allowed to cut it, and its full text, once fetched, replaces it."""
         have = {r[1] for r in self._db.execute("PRAGMA table_info(mentions)")}
         if "id_scope" not in have:
             self._db.execute("ALTER TABLE mentions ADD COLUMN id_scope TEXT NOT NULL DEFAULT ''")
@@ -158,6 +163,8 @@ class SQLiteStore:
                 self._db.execute(f"ALTER TABLE mentions ADD COLUMN {column} TEXT")
         if "position" not in have:  # a forum post's number in its thread (issue 12)
             self._db.execute("ALTER TABLE mentions ADD COLUMN position INTEGER")
+        if "truncated" not in have:  # a snippet the page cut (issue 12)
+            self._db.execute("ALTER TABLE mentions ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0")
 
     # -- mentions ---------------------------------------------------------------
     def upsert_mentions(self, mentions: Sequence[Mention]) -> UpsertResult:
@@ -173,17 +180,23 @@ class SQLiteStore:
         update_cols = [c for c in _COLUMNS if c != "fingerprint" and c not in KEEP_ON_UPDATE]
         insert_sql = f"INSERT INTO mentions ({', '.join(_COLUMNS)}, updated_at) VALUES ({', '.join('?' * (len(_COLUMNS) + 1))})"
         update_sql = f"UPDATE mentions SET {', '.join(c + ' = ?' for c in update_cols)}, updated_at = ? WHERE fingerprint = ?"
+        snippet_cols = [c for c in update_cols if c not in KEEP_FULL_TEXT]
+        snippet_sql = f"UPDATE mentions SET {', '.join(c + ' = ?' for c in snippet_cols)}, updated_at = ? WHERE fingerprint = ?"
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 existing = self._hashes(list(latest))
+                texts = self._texts([fp for fp, m in latest.items() if m.truncated and fp in existing])
                 for fp, m in latest.items():
                     row = _to_row(m)
                     if fp not in existing:
                         self._db.execute(insert_sql, [row[c] for c in _COLUMNS] + [now])
                         result.inserted += 1
                     elif existing[fp] != m.content_hash:
-                        self._db.execute(update_sql, [row[c] for c in update_cols] + [now, fp])
+                        if fp in texts and keeps_stored_text(m, *texts[fp]):  # a snippet never cuts a full text
+                            self._db.execute(snippet_sql, [row[c] for c in snippet_cols] + [now, fp])
+                        else:
+                            self._db.execute(update_sql, [row[c] for c in update_cols] + [now, fp])
                         result.updated += 1
                     else:
                         result.unchanged += 1
@@ -225,6 +238,15 @@ class SQLiteStore:
             chunk = fingerprints[i : i + 500]
             q = f"SELECT fingerprint, content_hash FROM mentions WHERE fingerprint IN ({', '.join('?' * len(chunk))})"
             out.update((r[0], r[1]) for r in self._db.execute(q, chunk))
+        return out
+
+    def _texts(self, fingerprints: list[str]) -> dict[str, tuple[bool, str]]:
+        """``fingerprint -> (truncated, text)`` of stored mentions."""
+        out: dict[str, tuple[bool, str]] = {}
+        for i in range(0, len(fingerprints), 500):
+            chunk = fingerprints[i : i + 500]
+            q = f"SELECT fingerprint, truncated, text FROM mentions WHERE fingerprint IN ({', '.join('?' * len(chunk))})"
+            out.update((r[0], (bool(r[1]), r[2] or "")) for r in self._db.execute(q, chunk))
         return out
 
     def known_fingerprints(self, source_id: str) -> dict[str, str]:
@@ -340,7 +362,8 @@ class SQLiteStore:
             + f"""COUNT(*), COUNT(m.rating), TOTAL(m.rating),
                   SUM({label} = 'positive'), SUM({label} = 'neutral'), SUM({label} = 'negative'),
                   TOTAL({score}), COUNT({score}), SUM(m.reply_text IS NOT NULL),
-                  TOTAL(COALESCE(m.likes, 0) + COALESCE(m.reposts, 0) + COALESCE(m.comments, 0))
+                  TOTAL(COALESCE(m.likes, 0) + COALESCE(m.reposts, 0) + COALESCE(m.comments, 0)),
+                  TOTAL(m.truncated)
                FROM mentions AS m {", json_each(m.aspects) AS a" if by_aspect else ""}
                WHERE {" AND ".join(where)} GROUP BY {group} ORDER BY {group}"""
         )
@@ -355,7 +378,8 @@ class SQLiteStore:
             n = len(keys)
             for r in rows:
                 yield RollupRow(r[0], tuple(r[1:n + 1]), r[n + 1], r[n + 2], r[n + 3], r[n + 4] or 0,
-                                r[n + 5] or 0, r[n + 6] or 0, r[n + 7], r[n + 8], r[n + 9] or 0, int(r[n + 10]))
+                                r[n + 5] or 0, r[n + 6] or 0, r[n + 7], r[n + 8], r[n + 9] or 0, int(r[n + 10]),
+                                int(r[n + 11]))
         finally:
             if db is not None:
                 db.close()
@@ -498,6 +522,7 @@ def _to_row(m: Mention) -> dict[str, Any]:
         row[c] = to_db_time(row[c])
     for c in _JSON_FIELDS:
         row[c] = json.dumps(row[c], ensure_ascii=False)
+    row["truncated"] = int(bool(row["truncated"]))
     return row
 
 
@@ -508,6 +533,7 @@ def _from_row(r: sqlite3.Row) -> Mention:
     for c in _JSON_FIELDS:
         d[c] = json.loads(d[c]) if d[c] else []
     d["id_scope"] = d.get("id_scope") or ""
+    d["truncated"] = bool(d.get("truncated"))
     return Mention(**d)
 
 

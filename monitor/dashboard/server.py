@@ -195,6 +195,7 @@ class Dashboard:
         return [{
             "published_at": m.published_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if m.published_at else None,
             "site": m.site, "source_id": m.source_id, "kind": m.kind, "title": m.title, "text": m.text,
+            "truncated": m.truncated,  # a snippet the site cut: the page shows it marked
             "rating": m.rating, "sentiment_score": m.sentiment_score, "language": m.language,
             "url": m.url if urlsplit(m.url).scheme in ("http", "https") else None,
         } for m in latest]

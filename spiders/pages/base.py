@@ -139,8 +139,9 @@ class PageObject:
 
     A subclass registered with :func:`spiders.pages.registry.site` is the site's adapter.
     ``mentions()`` is required; ``next_url()`` (the next page of the same listing or
-    thread) and ``follow_urls()`` (other pages to read with the same adapter: the threads
-    of a board) default to "none". A page that is not in the site's shape raises
+    thread), ``follow_urls()`` (other pages to read with the same adapter: the threads
+    of a board) and ``expand_urls()`` (pages that hold the full texts of this page's
+    snippets) default to "none". A page that is not in the site's shape raises
     :class:`MalformedPage`, from ``__init__`` (shape checked once) or from ``mentions()``.
     Page objects hold every selector of their site, import no Scrapy and never evaluate
     page content, so ``vocwatch parse``, fixtures and spiders all read pages the same way.
@@ -156,6 +157,14 @@ class PageObject:
         return None
 
     def follow_urls(self) -> list[str]:
+        return []
+
+    def expand_urls(self) -> list[str]:
+        """Pages of the same site whose mentions, read by this same page object class, are
+        the full texts of this page's snippets (mentions flagged ``truncated``), matched by
+        ``external_id``: TripAdvisor's ``ExpandedUserReviews`` fragment. The site spider
+        fetches them before it hands this page's mentions on (see ``spiders.site``); a
+        mention the expansion does not give back stays a snippet, flagged. Default: none."""
         return []
 
 
@@ -190,6 +199,8 @@ def field_problems(m: Mention) -> list[str]:
     for name in ("site", "url", "text", *STR_FIELDS):
         if isinstance(value := getattr(m, name), str) and _SURROGATE_RE.search(value):
             problems.append(f"{name}: str with a lone surrogate")  # UTF-8 cannot encode it: no store can
+    if not isinstance(m.truncated, bool):
+        problems.append(f"truncated: {type(m.truncated).__name__}")
     for name in COUNT_FIELDS:
         value = getattr(m, name)
         if value is not None and not _count(value):

@@ -68,6 +68,15 @@ def _jd_comments(page: Page) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     raise MalformedPage(f"{page.url}: no JD comments array")
 
 
+def _jd_follow_up(after: Any) -> Any:
+    """The follow-up's words: ``afterUserComment.content``, or, in the 2019-era answers,
+    ``afterUserComment.hAfterUserComment.content`` (the words nested one level down)."""
+    if not isinstance(after, dict):
+        return None
+    inner = after.get("hAfterUserComment")
+    return after.get("content") or (inner.get("content") if isinstance(inner, dict) else None)
+
+
 @site("jd")
 class JdPage(PageObject):
     def mentions(self) -> list[Mention]:
@@ -76,16 +85,16 @@ class JdPage(PageObject):
         out = []
         for c in _jd_comments(page)[0]:
             reply = next(iter(dicts(c.get("replies"))), {})
-            after = c.get("afterUserComment") if isinstance(c.get("afterUserComment"), dict) else {}
+            after = _jd_follow_up(c.get("afterUserComment"))
             variant = " ".join(" ".join(v.split()) for k in ("productColor", "productSize") if (v := _shown(c.get(k))))
             out.append(Mention(
                 site="jd",
                 kind="review",
                 url=page.url,
                 external_id=ident(c.get("id")),
-                text=_with_follow_up(c.get("content"), after.get("content")),
+                text=_with_follow_up(c.get("content"), after),
                 author=c.get("nickname"),
-                author_region=c.get("location") or None,
+                author_region=_first(c, "location", "userProvince"),  # 2016-era answers: userProvince
                 **rating_fields(c.get("score"), 5.0),
                 published_raw=c.get("creationTime"),
                 published_at=page.parse_date(c.get("creationTime")),

@@ -8,15 +8,22 @@ glyph span becomes U+FFFD (:data:`GLYPH`): the text keeps its length and shape, 
 sees where characters are missing, and :func:`missing_glyphs` counts them, so an
 incomplete mention is flagged, never silently shortened.
 
-Review body: the full text (``J-info-all``) when the page has it, else the short one, else
+Review body: the full text (``J-info-all``) when the page has it, else the short one
+(``J-info-short``, cut where the page folds it: the mention is flagged ``truncated``), else
 (shop pages of some categories, e.g. cinemas, have no short/full pair) ``.content > p.desc``.
 Rating: ``sml-strNN`` is NN on a 50-point scale (50 = five stars). Dates are Asia/Shanghai.
 Pagination: a shop page links its reviews at ``/shop/<id>/review_all``; review_all
-pages go on by ``/pN`` paths while a ``NextPage`` link is shown.
+pages go on by ``/pN`` paths while a ``NextPage`` link is shown. A shop page whose inline
+list came back empty while it counts reviews (``#reviewCount`` "3865条评论": the list is
+filled by script) still leads to ``review_all``, so those reviews are not lost.
+
+A page saved as a JSON string (every quote written ``\\"``, non-ASCII as ``\\uXXXX``: what a
+render service's or a scraper's JSON envelope holds) is unescaped once, as JSON, before parsing.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 from parsel import Selector
@@ -42,8 +49,25 @@ def missing_glyphs(mention: Mention) -> int:
     return mention.text.count(GLYPH)
 
 
+_SHOP_PATH_RE = re.compile(r"/shop/([A-Za-z0-9]+)")
+_COUNT_RE = re.compile(r"(\d+)")
+
+
+def _html(text: str) -> str:
+    """``text``, or the HTML it holds when it is a JSON string literal (quoted or not)."""
+    head = text[:4096]
+    body = text.strip()
+    if '\\"' not in head or '="' in head or not body.lstrip('"').startswith("<"):
+        return text
+    try:
+        value = json.loads(body if body.startswith('"') else f'"{body}"')
+    except ValueError:
+        return text
+    return value if isinstance(value, str) else text
+
+
 def _selector(page: Page) -> Selector:
-    return html_selector(page.text)
+    return html_selector(_html(page.text))
 
 
 def _text(html: str | None) -> str:
@@ -60,8 +84,9 @@ class DianpingPage(PageObject):
             raise MalformedPage(f"{page.url}: no Dianping review list")
         out = []
         for it in items:
-            body = (it.css("div.J-info-all p.desc").get() or it.css("div.J-info-short p.desc").get()
-                    or it.css("div.content > p.desc").get())  # pages without the short/all pair
+            full = it.css("div.J-info-all p.desc").get()
+            short = None if full else it.css("div.J-info-short p.desc").get()
+            body = full or short or it.css("div.content > p.desc").get()  # pages without the short/all pair
             stars = _STARS_RE.search(it.css("span.sml-rank-stars::attr(class)").get() or "")
             when = clean_text(it.css("span.time::text").get()) or None
             follow = it.css("div.comment-follows")
@@ -80,6 +105,7 @@ class DianpingPage(PageObject):
                 comments=parse_count(clean_text(it.css('a[href*="/review/"]::text').get())),
                 reply_text=_text(follow.css("p.desc").get()) or None,
                 reply_at=page.parse_date(reply_when),
+                truncated=short is not None,  # only the folded short text: a snippet
             ))
         return out
 
@@ -88,4 +114,10 @@ class DianpingPage(PageObject):
         page = self.page
         sel = _selector(page)
         href = sel.css("a.NextPage::attr(href)").get() or sel.css("p.comment-all a::attr(href)").get()
-        return page.urljoin(href) if href else None
+        if href:
+            return page.urljoin(href)
+        counted = _COUNT_RE.search(clean_text(sel.css("#reviewCount::text").get()))
+        shop = _SHOP_PATH_RE.search(page.url) or _SHOP_PATH_RE.search(sel.css('link[rel="canonical"]::attr(href)').get() or "")
+        if counted and int(counted.group(1)) > 0 and shop and "/review_all" not in page.url:
+            return page.urljoin(f"/shop/{shop.group(1)}/review_all")  # the inline list was left to script
+        return None

@@ -49,7 +49,7 @@ from selectolax.lexbor import LexborNode
 from crawlers.items import Mention
 from crawlers.processors import parse_count
 from spiders.pages.base import MalformedPage, Page, PageObject
-from spiders.pages.html5 import html5_tree
+from spiders.pages.html5 import html5_tree, own_text
 from spiders.pages.htmltext import html_text
 from spiders.pages.registry import site
 
@@ -257,7 +257,7 @@ class DiscuzPage(PageObject):
         if span is not None:
             shown = _text(span)
         elif "mtime" in _attr(em, "class").split():
-            shown = _own_text(em)  # touch: the date is the item's own text, beside counters and links
+            shown = own_text(em)  # touch: the date is the item's own text, beside counters and links
         else:
             shown = _text(em)
         m = _POSTED_RE.search(shown)
@@ -287,15 +287,6 @@ class DiscuzPage(PageObject):
             quote.decompose()
         return ("\n\n".join(texts) or None), reply_to
 
-
-def _own_text(node: LexborNode) -> str:
-    """The text directly inside ``node``, not inside its child elements."""
-    parts, child = [], node.child
-    while child is not None:
-        if child.is_text_node:
-            parts.append(child.text_content or "")
-        child = child.next
-    return " ".join(" ".join(parts).split())
 
 
 def _without_extra(url: str) -> str:

@@ -1,4 +1,6 @@
-"""RSS 2.0, RSS 1.0 (RDF) and Atom feeds: each entry becomes a post.
+"""RSS 2.0, RSS 1.0 (RDF) and Atom feeds: each entry becomes a post. Its text is the full
+content (``content:encoded``, ``atom:content``) when the feed has it, else the description or
+summary, flagged ``truncated`` when it ends the way excerpts do ("…", "[…]", "Read more").
 
 RSS 1.0 puts ``item`` and its ``title``/``link``/``description`` in the
 ``http://purl.org/rss/1.0/`` namespace (craigslist, many CMSs), RSS 0.9x/2.0 in none: item
@@ -9,12 +11,23 @@ channel's ``dc:creator`` is the feed robot, not the writer), so it is not inheri
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from parsel import Selector
 
 from crawlers.items import Mention
-from spiders.pages.base import MalformedPage, Page, PageObject, well_typed, xml_selector
+from spiders.pages.base import (
+    MalformedPage,
+    Page,
+    PageObject,
+    html_selector,
+    well_typed,
+    xml_selector,
+)
 from spiders.pages.htmltext import html_text
 from spiders.pages.registry import site
+from spiders.pages.reviewkit import ends_cut, says_more
 
 _NS = {"atom": "http://www.w3.org/2005/Atom", "dc": "http://purl.org/dc/elements/1.1/",
        "content": "http://purl.org/rss/1.0/modules/content/", "rss1": "http://purl.org/rss/1.0/",
@@ -27,18 +40,34 @@ def _field(item: Selector, name: str) -> str | None:
                       rss1=_NS["rss1"]).get()
 
 
-def _atom_content(entry: Selector) -> str | None:
-    """``atom:content`` (else ``summary``) as markup: escaped HTML is text, ``type="xhtml"``
-    is a child ``div`` whose markup is the content."""
-    for name in ("content", "summary"):
-        node = entry.xpath(f"atom:{name}")[:1]
-        if not node:
-            continue
-        if node.attrib.get("type") == "xhtml":
-            return "".join(node.xpath("*").getall()) or None
-        if text := node.xpath("text()").get():
-            return text
-    return None
+def _atom_part(entry: Selector, name: str) -> str | None:
+    """``atom:<name>`` (``content``, ``summary``) as markup: escaped HTML is text,
+    ``type="xhtml"`` is a child ``div`` whose markup is the content."""
+    node = entry.xpath(f"atom:{name}")[:1]
+    if not node:
+        return None
+    if node.attrib.get("type") == "xhtml":
+        return "".join(node.xpath("*").getall()) or None
+    return node.xpath("text()").get() or None
+
+
+_BRACKETED_CUT = re.compile(r"\[\s*(?:…|\.\.\.|&hellip;|&#8230;)\s*\]\s*$")
+"""WordPress's excerpt end, "[…]"."""
+
+
+def _body(content: str | None, summary: str | None) -> dict[str, Any]:
+    """``text`` and ``truncated`` of an entry: its full content, else its description or
+    summary, which a feed often cuts into an excerpt: one that ends in "…", "[…]" or a
+    "Continue reading"/"Read more" link is flagged (a summary without such an end is taken as
+    the whole post, as many feeds send)."""
+    if content:
+        return {"text": content, "truncated": False}
+    summary = summary or ""
+    plain = html_text(summary).strip()
+    link = " ".join(html_selector(summary).xpath("(//a)[last()]//text()").getall()).strip() if "<a" in summary else ""
+    more = bool(link) and plain.endswith(link) and (says_more(link) or link.lower().startswith("continue reading"))
+    cut = ends_cut(plain) or bool(_BRACKETED_CUT.search(plain)) or more
+    return {"text": summary, "truncated": bool(plain) and cut}
 
 
 class FeedPage(PageObject):
@@ -63,7 +92,7 @@ class FeedPage(PageObject):
                 external_id=(_field(item, "guid") or "").strip() or item.attrib.get(f"{{{_NS['rdf']}}}about")
                 or link or None,
                 title=_field(item, "title"),
-                text=item.xpath("content:encoded/text()").get() or _field(item, "description") or "",
+                **_body(item.xpath("content:encoded/text()").get(), _field(item, "description")),
                 author=item.xpath("dc:creator/text()").get() or _field(item, "author"),
                 published_raw=date_raw,
                 published_at=page.parse_date(date_raw),
@@ -78,7 +107,7 @@ class FeedPage(PageObject):
                 url=page.urljoin(link) if link else page.url,
                 external_id=entry.xpath("atom:id/text()").get("").strip() or link or None,
                 title=entry.xpath("atom:title/text()").get(),
-                text=_atom_content(entry) or "",
+                **_body(_atom_part(entry, "content"), _atom_part(entry, "summary")),
                 author=entry.xpath("atom:author/atom:name/text()").get() or feed_author,
                 published_raw=date_raw,
                 published_at=page.parse_date(date_raw),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from parsel import Selector
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from spiders.pages.base import MalformedPage, Page, html_selector
 
@@ -67,3 +67,16 @@ def html5_selector(page: Page, what: str) -> Selector:
     well formed, so it cannot re-nest it (characters lxml cannot hand back are cleaned as
     for every page, :func:`~spiders.pages.base.html_selector`)."""
     return html_selector(html5_tree(page, what).html or "")
+
+
+def own_text(node: LexborNode | None) -> str:
+    """The text directly inside ``node`` (a lexbor tree node), not inside its child
+    elements, whitespace collapsed: a name or label beside the markup around it."""
+    if node is None:
+        return ""
+    parts, child = [], node.child
+    while child is not None:
+        if child.is_text_node:
+            parts.append(child.text_content or "")
+        child = child.next
+    return " ".join(" ".join(parts).split())

@@ -25,16 +25,23 @@ P = TypeVar("P", bound=type[PageObject])
 @dataclass(frozen=True)
 class Reading:
     """What one page gave: its mentions (well typed), the next page of the same listing
-    or thread (None: last page), and other pages to read with the same adapter."""
+    or thread (None: last page), other pages to read with the same adapter, and the pages
+    that hold the full texts of its snippets (``PageObject.expand_urls``)."""
 
     mentions: list[Mention]
     next_url: str | None = None
     follow_urls: list[str] = field(default_factory=list)
+    expand_urls: list[str] = field(default_factory=list)
 
 
 def _url(value: object) -> str | None:
     """Anything but a non-empty string is "no URL"."""
     return value if isinstance(value, str) and value else None
+
+
+def _urls(values: object) -> list[str]:
+    """The non-empty strings of a list; anything else is "no URLs"."""
+    return [u for u in values if _url(u)] if isinstance(values, list) else []
 
 
 def read(po: PageObject) -> Reading:
@@ -46,8 +53,9 @@ def read(po: PageObject) -> Reading:
     sandbox sites' spiders). Raises MalformedPage."""
     mentions = [well_typed(m) for m in po.mentions() if isinstance(m, Mention)]
     follow = po.follow_urls()
-    return Reading(mentions, _url(po.next_url()),
-                   [u for u in follow if _url(u)] if isinstance(follow, list) else [])
+    # asked only when a snippet is there to expand: a page of full texts costs no request
+    expand = po.expand_urls() if any(m.truncated for m in mentions) else []
+    return Reading(mentions, _url(po.next_url()), _urls(follow), _urls(expand))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ fields the same way."""
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from crawlers.items import Mention
@@ -87,3 +88,27 @@ def review(site: str, url: str, text: Any, *, rating_raw: float | None = None,
         rating=normalise_rating(rating_raw, scale) if rating_raw is not None else None,
         **fields,
     )
+
+
+MORE_WORDS = frozenset({
+    "more", "read more", "see more", "show more", "mer", "les mer", "vis mer", "plus", "lire la suite",
+    "voir plus", "mehr", "weiterlesen", "meer", "lees meer", "más", "leer más", "ver más", "mais", "ler mais",
+    "altro", "leggi di più", "więcej", "ещё", "еще", "далее", "更多", "展开", "全文", "展开全文", "もっと見る",
+    "続きを読む", "더보기", "continue reading", "keep reading", "read the rest", "read full review",
+})  # fmt: skip
+"""What a "read the rest" control says, lower-cased, in the markets' languages."""
+_ELLIPSIS_END = re.compile(r"(?:…|\.\.\.)\s*$")
+
+
+def says_more(label: Any) -> bool:
+    """Whether a link or button label is a "More" control ("Mer", "Plus", "Read more…")."""
+    if not isinstance(label, str):
+        return False
+    return " ".join(label.lower().split()).strip(" .…»›>→+()[]\u00a0") in MORE_WORDS
+
+
+def ends_cut(text: Any) -> bool:
+    """Whether a text ends in an ellipsis ("…" or "..."): how a listing marks a snippet.
+    Only a hint (a writer may end on "..."): page objects use it beside the page's own sign
+    (a "More" control, a field named as a snippet), never alone on a full-text page."""
+    return isinstance(text, str) and bool(_ELLIPSIS_END.search(text))

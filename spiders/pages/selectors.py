@@ -47,6 +47,18 @@ _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
 _INDEX_RE = re.compile(r"-?[0-9]{1,18}")
 _NAMESPACES = {"re": "http://exslt.org/regular-expressions", "set": "http://exslt.org/sets"}
 _TEXT_FIELDS = ("text", "title", "reply_text")
+
+
+def _flag(value: Any) -> bool:
+    """A ``truncated`` rule's value as a flag: it matched something (a "Read more" link's
+    text, ``true``, a non-zero number); nothing, "", "false", "0" and 0 are no."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "false", "0", "no")
+    return bool(value)
 _WS_RE = re.compile(r"\s+")
 
 
@@ -287,7 +299,8 @@ class SelectorPage(PageObject):
 
     def _values(self, item: Any) -> dict[str, Any]:
         if self.spec.reads_json:
-            values = {name: _json_value(item, rule) for name, rule in self.spec.fields}
+            values = {name: any(_flag(v) for v in _path_matches(item, rule.select)) if name == "truncated"
+                      else _json_value(item, rule) for name, rule in self.spec.fields}  # a flag may be a JSON bool
             for name in _TEXT_FIELDS:
                 if values.get(name) is not None and not isinstance(values[name], str):
                     values[name] = plain_text(str(values[name]))
@@ -332,6 +345,7 @@ class SelectorPage(PageObject):
             reply_text=v.get("reply_text") or None,
             reply_at=self._date(reply_date),
             variant=v.get("variant") or None,
+            truncated=_flag(v.get("truncated")),
         )
 
     def next_url(self, found_items: bool = True) -> str | None:

@@ -1,4 +1,4 @@
-"""TripAdvisor review pages, four shapes seen in the wild:
+"""TripAdvisor review pages, five shapes seen in the wild:
 
 * 2015 hotel page (``div.reviewSelector`` cards, snippets cut at "Mer", rating in the
   sprite's ``alt="4 av 5 stjerner"``, absolute date in ``.ratingDate[title]`` when the
@@ -9,7 +9,17 @@
 * 2018/19 pages (``div.review-container``, ``ui_bubble_rating bubble_40``, helpful
   count in ``.numHelp``);
 * a reshaped scraper output (``{"basic_data": JSON-LD, "reviews": [...]}``), which has no
-  review id or publication date (``tripDate`` is the stay month, not a publication date).
+  review id or publication date (``tripDate`` is the stay month, not a publication date);
+* the GraphQL answers of today's pages (``/data/graphql/ids``, a batch array of
+  ``{"data": {...}}``): reviews sit under ``ReviewsProxy_getReviewListPageForLocation``
+  (``[{totalCount, reviews: [...]}]``) wherever the batch puts them, with the review id,
+  ``publishedDate``, ``userProfile``, ``mgmtResponse`` (the owner's reply) and
+  ``helpfulVotes``. ``language`` is the text's language: a machine translation
+  (``translationType`` "MACHINE") says "en" while ``originalLanguage`` is the author's.
+
+The 2022 ``OverlayWidgetAjax?Mode=EXPANDED_HOTEL_REVIEWS`` fragment (full texts of the ids
+asked for, ``div[data-reviewListingId]`` around 2018-style ``div.reviewSelector`` cards) is
+read by the 2018/19 rules.
 
 Local-language dates (Norwegian month names, "4 dager siden") are mapped to English
 before ``parse_datetime``; dates carry no zone, so the caller's ``Page.tz`` applies.
@@ -20,6 +30,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from typing import Any
 
 from parsel import Selector, SelectorList
 
@@ -27,7 +39,7 @@ from crawlers.items import Mention
 from crawlers.processors import parse_count
 from spiders.pages.base import MalformedPage, Page, PageObject
 from spiders.pages.registry import site
-from spiders.pages.reviewkit import dig, number, review, string
+from spiders.pages.reviewkit import dicts, dig, ident, number, obj, review, says_more, string
 
 SITE = "tripadvisor"
 _OF_SCALE = re.compile(r"(\d+(?:[.,]\d+)?)\s+(?:av|of|von|de|di|sur)\s+(\d+)")
@@ -79,7 +91,8 @@ def _card(card: Selector, rid: str, page: Page) -> Mention | None:
     if not entry:
         return None
     first = entry[0]
-    text = "".join(first.xpath('node()[not(self::span[contains(@class, "partnerRvw")])]').getall())
+    text = "".join(first.xpath('node()[not(self::span[contains(@class, "partnerRvw") or contains(@class, "taLnk")])]'
+                               ).getall())
     date_raw = _shown_date(card.css(".ratingDate")[:1])
     value, scale = _rating(card)
     reply = card.css(".mgrRspnInline")
@@ -93,8 +106,22 @@ def _card(card: Selector, rid: str, page: Page) -> Mention | None:
         author_region=_first(card, ".member_info .location::text") or _first(card, ".userLoc strong::text"),
         published_raw=date_raw, published_at=_date(date_raw, page),
         likes=(parse_count(helpful.xpath("string()").get("").strip()) or 0) if helpful else None,
-        reply_text=reply_text, reply_at=_date(reply_raw, page),
+        reply_text=reply_text, reply_at=_date(reply_raw, page), truncated=_cut(first),
     )
+
+
+def _cut(entry: Selector) -> bool:
+    """Whether the listing cut this review: its paragraph holds the "More" control that
+    expands it (``.moreLink``, or a ``taLnk`` span saying "More"/"Mer"/"Plus").
+    The ``ExpandedUserReviews`` fragment's full texts have none."""
+    for control in entry.css(".moreLink, span.taLnk"):
+        if "moreLink" in (control.attrib.get("class") or "") or says_more(control.xpath("string()").get()):
+            return True
+    return False
+
+
+_PLACE = re.compile(r"/(?P<servlet>[A-Za-z]+_Review)-g(?P<geo>\d+)-d(?P<place>\d+)")
+"""A TripAdvisor place page's path: ``/Hotel_Review-g190502-d206868-Reviews-...``."""
 
 
 def _html_mentions(page: Page) -> list[Mention]:
@@ -111,10 +138,83 @@ def _html_mentions(page: Page) -> list[Mention]:
     return out
 
 
+_REVIEW_LIST = "ReviewsProxy_getReviewListPageForLocation"
+_WALK_LIMIT = 200_000
+"""Nodes a JSON body is searched through for review lists (a bound, not a depth: the
+GraphQL batch puts them a few levels down, and a hostile body must not make us loop)."""
+
+
+def _values_of(data: Any, key: str) -> Iterator[Any]:
+    """Every value stored under ``key`` in any object of ``data``, document order,
+    iteratively (no recursion on untrusted nesting) and within :data:`_WALK_LIMIT` nodes."""
+    stack, seen = [data], 0
+    while stack and seen < _WALK_LIMIT:
+        node = stack.pop()
+        seen += 1
+        if isinstance(node, dict):
+            if key in node:
+                yield node[key]
+            stack.extend(reversed(list(node.values())))
+        elif isinstance(node, list):
+            stack.extend(reversed(node))
+
+
+def _hometown(profile: dict[str, Any]) -> str | None:
+    """The member's hometown as TripAdvisor names it; ``fallbackString`` only when it is a
+    name (it holds the bare location id when the name is resolved elsewhere)."""
+    home = obj(profile.get("hometown"))
+    name = string(dig(home, "location", "additionalNames", "long")) or string(dig(home, "location", "name"))
+    fallback = string(home.get("fallbackString"))
+    return name or (fallback if fallback and not fallback.isdigit() else None)
+
+
+def _graphql_review(r: dict[str, Any], page: Page) -> Mention:
+    profile, reply = obj(r.get("userProfile")), obj(r.get("mgmtResponse"))
+    route = string(dig(r, "reviewDetailPageWrapper", "reviewDetailPageRoute", "url"))
+    published = string(r.get("publishedDate")) or string(r.get("createdDate"))
+    lang = string(r.get("language"))
+    return review(
+        SITE, page.urljoin(route) if route else page.url, r.get("text"),
+        rating_raw=number(r.get("rating")), rating_scale=5.0, external_id=ident(r.get("id")),
+        title=string(r.get("title")),
+        author=string(profile.get("displayName")) or string(profile.get("username")),
+        author_region=_hometown(profile),
+        published_raw=published, published_at=page.parse_date(published),
+        likes=r["helpfulVotes"] if isinstance(r.get("helpfulVotes"), int) and not isinstance(
+            r.get("helpfulVotes"), bool) else None,
+        reply_text=string(reply.get("text")), reply_at=page.parse_date(string(reply.get("publishedDate"))),
+        language=lang if lang and 2 <= len(lang) <= 3 else None,
+    )
+
+
+def _graphql_mentions(data: Any, page: Page) -> list[Mention] | None:
+    """Reviews of every ``ReviewsProxy_getReviewListPageForLocation`` list in a GraphQL
+    answer (each review once, by id); None when the body holds no such list."""
+    lists = list(_values_of(data, _REVIEW_LIST))
+    if not lists:
+        return None
+    out: list[Mention] = []
+    seen: set[str] = set()
+    for listing in lists:
+        pages = listing if isinstance(listing, list) else [listing]
+        for r in (r for p in dicts(pages) for r in dicts(p.get("reviews"))):
+            mention = _graphql_review(r, page)
+            if mention.external_id in seen:
+                continue
+            if mention.external_id:
+                seen.add(mention.external_id)
+            if mention.text or mention.rating is not None:  # a rating-only review is kept
+                out.append(mention)
+    return out
+
+
 def _json_mentions(page: Page) -> list[Mention]:
     data = page.json()
+    graphql = _graphql_mentions(data, page)
+    if graphql is not None:
+        return graphql
     if not isinstance(data, dict) or not isinstance(data.get("reviews"), list):
-        raise MalformedPage(f"{page.url}: no reviews array")
+        raise MalformedPage(f"{page.url}: neither GraphQL review lists nor a reviews array")
     url = string(dig(data, "basic_data", "url")) or page.url
     out = [
         review(SITE, url, r.get("text"), rating_raw=number(r.get("rate")), rating_scale=5.0, title=r.get("title"))
@@ -123,30 +223,55 @@ def _json_mentions(page: Page) -> list[Mention]:
     return [m for m in out if m.text or m.rating is not None]  # a rating-only review is kept (text "")
 
 
+def _is_json(page: Page) -> bool:
+    return page.text.lstrip("\ufeff \t\r\n")[:1] in ("{", "[")
+
+
 @site(SITE)
 class TripadvisorPage(PageObject):
     def mentions(self) -> list[Mention]:
-        """Reviews from any of the four TripAdvisor shapes (JSON output or HTML)."""
+        """Reviews from any of the five TripAdvisor shapes (JSON answers or HTML)."""
         page = self.page
-        if page.text.lstrip().startswith("{"):
+        if _is_json(page):
             return _json_mentions(page)
         if not page.selector.css("div[id^=expanded_review_], div.reviewSelector"):
             raise MalformedPage(f"{page.url}: no TripAdvisor review cards")
-        return _html_mentions(page)
+        self._read = _html_mentions(page)
+        return self._read
+
+    def expand_urls(self) -> list[str]:
+        """The ``ExpandedUserReviews`` fragment holding the full texts of this listing's
+        snippets (the request the "More" link makes): ``/ExpandedUserReviews-g<geo>-d<place>
+        ?target=<first>&context=1&reviews=<id>,<id>,...&servlet=<Hotel_Review>&expand=1``,
+        built from the page's own URL (else its canonical link)."""
+        page = self.page
+        rids = [m.external_id for m in getattr(self, "_read", None) or self.mentions() if m.truncated and m.external_id]
+        where = _PLACE.search(page.url) or _PLACE.search(page.selector.css('link[rel="canonical"]::attr(href)').get(""))
+        if not rids or where is None:
+            return []
+        return [page.urljoin(f"/ExpandedUserReviews-g{where['geo']}-d{where['place']}?target={rids[0]}&context=1"
+                             f"&reviews={','.join(rids)}&servlet={where['servlet']}&expand=1")]
 
     def next_url(self) -> str | None:
         """The next review page (``-orNN-`` offset URL) from ``link[rel=next]`` or the pager."""
         page = self.page
-        if page.text.lstrip().startswith("{"):
-            return None  # the JSON output carries no pager
+        if _is_json(page):
+            return None  # the JSON bodies carry no pager link (GraphQL pages by offset)
         href = page.selector.css('link[rel="next"]::attr(href), .pagination a.nav.next::attr(href)').get()
         return page.urljoin(href) if href else None
 
 
 def aggregate(page: Page) -> dict[str, float | None] | None:
-    """The place's overall rating from its JSON-LD (or the JSON output's ``basic_data``)."""
-    if page.text.lstrip().startswith("{"):
-        nodes = [dig(page.json(), "basic_data")]
+    """The place's overall rating from its JSON-LD, the JSON output's ``basic_data`` or a
+    GraphQL answer's ``reviewSummaryInfo`` (``{"rating", "count"}``)."""
+    if _is_json(page):
+        data = page.json()
+        for info in _values_of(data, "reviewSummaryInfo"):
+            summary = next((obj(i.get("responseData")) for i in dicts(info if isinstance(info, list) else [info])
+                            if obj(i.get("responseData"))), {})
+            if number(summary.get("rating")) is not None:
+                return {"rating": number(summary.get("rating")), "count": number(summary.get("count"))}
+        nodes = [dig(data, "basic_data")]
     else:
         nodes = []
         for raw in page.selector.css('script[type="application/ld+json"]::text').getall():

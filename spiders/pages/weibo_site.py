@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from html import escape
 from typing import Any
+from urllib.parse import urlsplit
 
 from parsel import Selector
 
@@ -77,14 +78,31 @@ def _html(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+_FULL_TEXT_LINK_RE = re.compile(r"<a\b[^>]*>\s*全文\s*</a>")
+"""weibo.cn's "全文" (full text) link after the first ~140 characters of a long post."""
+
+
+def _cut(html: Any) -> tuple[str, bool]:
+    """``html`` without its "read more" control (``_EXPAND_RE``, weibo.cn's "全文" link), and
+    whether it had one: the post was cut there."""
+    text, n = _EXPAND_RE.subn("", _html(html))
+    if not n:
+        text, n = _FULL_TEXT_LINK_RE.subn("", text)
+    return text, n > 0
+
+
 def _post(page: Page, b: dict[str, Any]) -> Mention:
     long_text = b.get("longText") if isinstance(b.get("longText"), dict) else {}
+    full = _html(long_text.get("longTextContent"))
+    text, linked = _cut(full or b.get("text"))
     return Mention(
         site="weibo",
         kind="post",
         url=page.url,
         external_id=ident(b.get("id") or b.get("mid")),
-        text=clean_text(_EXPAND_RE.sub("", _html(long_text.get("longTextContent") or b.get("text")))),
+        text=clean_text(text),
+        # a long post's list form is its first ~140 characters; statuses/extend has the rest
+        truncated=not full and (b.get("isLongText") is True or linked),
         author=_user(b).get("screen_name"),
         author_region=region(b.get("region_name")) or region(b.get("source")),
         published_raw=b.get("created_at"),
@@ -221,18 +239,21 @@ def _wap_comment(page: Page, c: Selector) -> Mention:
 def _wap_post(page: Page, c: Selector, author: str | None) -> Mention:
     last = c.xpath("./div[last()]")
     when, rest = _wap_when("".join(last.css("span.ct ::text").getall()))
+    cut = False  # a repost's reason is whole; a long post's span.ctt ends in a "全文" link
     if c.css("span.cmt"):  # a repost: the author's own words are the reason
         full = html_text(last.get())
         reason = full.split("转发理由:", 1)[-1]
         text = reason[: reason.rfind("赞[")].strip() if "赞[" in reason else reason.strip()
     else:
-        text = html_text(c.css("span.ctt").get())
+        html, cut = _cut(c.css("span.ctt").get())
+        text = html_text(html)
     return Mention(
         site="weibo",
         kind="post",
         url=page.url,
         external_id=c.attrib["id"].removeprefix("M_"),
         text=text,
+        truncated=cut,
         author=author,
         author_region=region(rest),
         published_raw=when,
@@ -280,6 +301,16 @@ class WeiboPage(PageObject):
         if _is_html(page):
             return _wap_mentions(page, html_selector(page.text))
         return [m for r in _responses(page) for m in _api_mentions(page, r)]
+
+    def expand_urls(self) -> list[str]:
+        """``statuses/extend?id=`` of each long post m.weibo.cn's API cut (``isLongText``): its
+        ``longTextContent`` is the whole post. weibo.cn pages name none (their "全文" page
+        is the post's comment page, whose copy of the post carries no id)."""
+        page = self.page
+        if _is_html(page) or urlsplit(page.url).hostname != "m.weibo.cn":
+            return []  # the open API and weibo.com's ajax have no statuses/extend of this shape
+        return [page.urljoin(f"/statuses/extend?id={m.external_id}") for m in self.mentions()
+                if m.truncated and m.external_id]
 
     def next_url(self) -> str | None:
         """The next page/cursor URL of any handled Weibo page, None at the end."""

@@ -49,7 +49,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from crawlers.items import Mention
 from crawlers.processors import parse_datetime
 from spiders.pages.base import MalformedPage, Page, PageObject
-from spiders.pages.html5 import html5_tree
+from spiders.pages.html5 import html5_tree, own_text
 from spiders.pages.htmltext import html_text
 from spiders.pages.paging import with_query
 from spiders.pages.registry import site
@@ -83,17 +83,6 @@ def _attr(node: LexborNode | None, name: str) -> str:
     value = node.attributes.get(name) if node is not None else None
     return value if isinstance(value, str) else ""
 
-
-def _own_text(node: LexborNode | None) -> str:
-    """The text directly inside ``node``, not inside its child elements."""
-    if node is None:
-        return ""
-    parts, child = [], node.child
-    while child is not None:
-        if child.is_text_node:
-            parts.append(child.text_content or "")
-        child = child.next
-    return " ".join(" ".join(parts).split())
 
 
 def _classes(node: LexborNode) -> list[str]:
@@ -226,7 +215,7 @@ class WordPressComments(PageObject):
             raw, at = self._date(cid)
             rating, scale = self._rating(cid)
             parent = self._owner_of(node)
-            author = _SAYS_RE.sub("", _text(self._own(cid, _AUTHOR)) or _own_text(self._own(cid, _AUTHOR_BOX))) or None
+            author = _SAYS_RE.sub("", _text(self._own(cid, _AUTHOR)) or own_text(self._own(cid, _AUTHOR_BOX))) or None
             m = Mention(
                 site=SITE, kind="review" if rating is not None else "comment",
                 url=self._permalink(cid), external_id=cid, text=self._body(cid),

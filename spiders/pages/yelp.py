@@ -7,7 +7,7 @@ The Fusion API (v3) answers ``/businesses/{id}/reviews`` with ``{"reviews": [{id
 text, rating, time_created, user: {id, name, profile_url}}], "total", "possible_languages"}``
 and its GraphQL endpoint nests the same review objects under each business
 (``data.search.business[].reviews``, ``data.business.reviews``). Fusion texts are the
-first ~160 characters cut with "..." (the site's snippet), and ``time_created``
+first ~160 characters cut with "..." (the site's snippet: flagged ``truncated``), and ``time_created``
 ("2023-04-10 18:57:16") carries no zone: Yelp documents it as Pacific time, so it is read
 in America/Los_Angeles whatever the caller's zone. The review ``url`` carries the API
 key's tracking query (``adjust_creative``, ``utm_*``), dropped from the mention URL.
@@ -27,7 +27,7 @@ from crawlers.processors import parse_datetime
 from spiders.pages.base import MalformedPage, Page, PageObject
 from spiders.pages.jsdata import load_js
 from spiders.pages.registry import site
-from spiders.pages.reviewkit import dicts, dig, ident, number, obj, review, string
+from spiders.pages.reviewkit import dicts, dig, ends_cut, ident, number, obj, review, string
 
 SITE = "yelp"
 FUSION_TZ = ZoneInfo("America/Los_Angeles")
@@ -44,6 +44,7 @@ def _fusion(r: dict[str, Any], page: Page, biz_url: str | None) -> Mention:
         rating_raw=number(r.get("rating")), rating_scale=5.0,
         external_id=ident(r.get("id")), author=string(user.get("name")),
         published_raw=created, published_at=parse_datetime(created, now=page.now, tz=FUSION_TZ) if created else None,
+        truncated=ends_cut(r.get("text")),  # Fusion's text is the site's snippet, cut with "..."
     )
 
 
@@ -73,7 +74,10 @@ def _node(r: dict[str, Any], page: Page) -> Mention:
 
 
 def _snippet(b: dict[str, Any], page: Page) -> Mention:
-    return review(SITE, string(b.get("url")) or page.url, b.get("snippet_text"))  # no id of its own
+    """A business's ``snippet_text``: the API's excerpt of one review, cut with "..." (a
+    short review fits whole, without one). No id of its own, so nothing can expand it."""
+    text = b.get("snippet_text")
+    return review(SITE, string(b.get("url")) or page.url, text, truncated=ends_cut(text))
 
 
 @site(SITE)

@@ -5,7 +5,9 @@ Each ``AnswerItem`` carries ``itemprop`` metas (author name, ``upvoteCount``,
 than Zhihu's generated class names. The title of the question an answer answers becomes
 the mention title: on a question page the answers sit inside the Question's microdata, on
 a topic or feed page each answer carries its own Question. Column articles in a topic
-feed (``SocialMediaPosting``/``Article`` microdata) are read too.
+feed (``SocialMediaPosting``/``Article`` microdata) are read too. A topic or feed page
+shows each answer collapsed to its first lines ("…" and a "阅读全文" button): those are
+flagged ``truncated``.
 Pagination: the rest of a question's answers come from the v4 API,
 ``/api/v4/questions/<id>/answers?offset=N&limit=20`` (:func:`zhihu_next_url`).
 """
@@ -22,6 +24,7 @@ from spiders.pages.base import MalformedPage, PageObject
 from spiders.pages.htmltext import html_text
 from spiders.pages.paging import with_query
 from spiders.pages.registry import site
+from spiders.pages.reviewkit import ends_cut
 
 _QUESTION_RE = re.compile(r"/question/(\d+)")
 
@@ -55,6 +58,14 @@ def _body(html: str | None) -> str:
     return html_text(_LINK_CARD_ICON_RE.sub("", html or ""))
 
 
+def _cut(item: Selector, text: str) -> bool:
+    """Whether a feed or topic page shows only the start of this answer or article: it is
+    collapsed (``RichContent is-collapsed`` with its "阅读全文" button) and its text stops
+    with "…". A question page collapses long answers too but keeps their whole text in the
+    markup, without that ellipsis."""
+    return bool(item.css(".RichContent.is-collapsed, .ContentItem-more")) and ends_cut(text)
+
+
 @site("zhihu")
 class ZhihuPage(PageObject):
     def mentions(self) -> list[Mention]:
@@ -75,7 +86,8 @@ class ZhihuPage(PageObject):
             kind="post",
             url=page.urljoin(_url(a.xpath('./meta[@itemprop="url"]/@content').get()) or page.url),
             external_id=a.attrib.get("name"),
-            text=_body(a.css('[itemprop="text"]').get()),
+            text=(text := _body(a.css('[itemprop="text"]').get())),
+            truncated=_cut(a, text),
             title=_question_title(a) or heading,
             author=a.css('[itemprop="author"] meta[itemprop="name"]::attr(content)').get(),
             published_raw=created,
@@ -97,7 +109,8 @@ class ZhihuPage(PageObject):
             kind="post",
             url=page.urljoin(url) if url else page.url,
             external_id=f"p/{m.group(1)}" if m else None,
-            text=_body(a.css('[itemprop="articleBody"]').get()),
+            text=(text := _body(a.css('[itemprop="articleBody"]').get())),
+            truncated=_cut(a, text),
             title=clean_text(a.xpath('./meta[@itemprop="headline"]/@content').get()) or None,
             author=a.css('[itemprop="author"] meta[itemprop="name"]::attr(content)').get(),
             published_raw=published,

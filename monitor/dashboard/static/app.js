@@ -172,7 +172,10 @@ function renderNegative(data) {
     if (href) head.append(" · ", el("a", { href, target: "_blank", rel: "noopener noreferrer nofollow" }, "open"));
     const item = el("li", { class: "mention" }, head);
     if (m.title) item.append(el("strong", {}, m.title));
-    item.append(el("div", { class: "text" }, m.text));
+    const text = el("div", { class: "text" }, m.text);
+    // a snippet the site itself cut (the full text was not served or could not be fetched)
+    if (m.truncated === true) text.append(" ", el("span", { class: "cut", title: "The site showed only this excerpt" }, "[snippet]"));
+    item.append(text);
     list.append(item);
   }
 }
