@@ -33,6 +33,7 @@ from vocwatch.login import (
     qr_matrix,
     resolve_site,
     session_path,
+    write_private,
 )
 
 CHROMIUM = "/usr/bin/chromium"
@@ -218,6 +219,18 @@ def printed_qrs(stdout: str) -> list[str]:
     return found
 
 
+def test_sessions_are_written_owner_only_whatever_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        write_private(tmp_path / "a.json", b"{}")
+        write_private(tmp_path / "a.json", b'{"cookies": []}')  # replaced in place
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == 0o600
+    assert (tmp_path / "a.json").read_bytes() == b'{"cookies": []}'
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+
 def test_half_blocks_round_trip() -> None:
     text = "https://passport.example/qr?id=42"
     art = half_blocks(qr_matrix(text))
@@ -280,8 +293,9 @@ def test_cli_refuses_without_a_secrets_dir(site: LoginSite, tmp_path: Path) -> N
 @needs_browser
 def test_headless_qr_login_saves_the_session(site: LoginSite, secrets_dir: Path, tmp_path: Path) -> None:
     shot = tmp_path / "qr.png"
+    env = {**env_for(secrets_dir), "VOCWATCH_LOG_LEVEL": "DEBUG"}  # no log line may show the cookie either
     cli = Cli(["local", "--account", "a1", "--url", f"{site.base}/login", "--done-when", f"cookie:{COOKIE}",
-               "--screenshot", str(shot), "--timeout", "90"], env_for(secrets_dir))
+               "--screenshot", str(shot), "--timeout", "90"], env)
     cli.wait_for("Scan the login QR code")
     site.hit("/rotate")  # the page shows a new code: printed again
     cli.wait_for("Scan a new login QR code")
@@ -295,7 +309,7 @@ def test_headless_qr_login_saves_the_session(site: LoginSite, secrets_dir: Path,
         assert stat.S_IMODE(d.stat().st_mode) == 0o700
     state = json.loads(saved.read_text())
     assert [(c["name"], c["value"]) for c in state["cookies"]] == [(COOKIE, site.secret)]
-    assert f"1 cookies for 127.0.0.1 -> {saved} (mode 0600)" in cli.stdout
+    assert f"1 cookies for 127.0.0.1 -> {saved} (mode 0600)\n" in cli.stdout
     assert stat.S_IMODE(shot.stat().st_mode) == 0o600
     assert zxingcpp.read_barcodes(Image.open(shot))[0].text == site.payload(2)  # the latest code
     assert site.secret not in cli.stdout + cli.stderr
@@ -333,3 +347,10 @@ def test_a_code_inside_an_iframe_is_found(site: LoginSite, secrets_dir: Path) ->
     assert cli.finish() == 0, cli.stderr
     assert printed_qrs(cli.stdout) == [site.payload(1)]
     assert (secrets_dir / "sessions" / "local" / "shop-2.json").is_file()
+    site.scanned = False  # the same account again: the session is replaced
+    cli = Cli(["local", "--account", "shop-2", "--url", f"{site.base}/framed", "--done-when", COOKIE,
+               "--timeout", "60"], env_for(secrets_dir))
+    cli.wait_for("Scan the login QR code")
+    site.hit("/scan")
+    assert cli.finish() == 0, cli.stderr
+    assert "; replaced the previous session)" in cli.stdout

@@ -534,12 +534,14 @@ async def run_login(opts: LoginOptions, out: TextIO = sys.stdout,
     remember(str(c.get("value", "")) for c in cookies)
     for origin in state.get("origins", []):
         remember(str(item.get("value", "")) for item in origin.get("localStorage", []))
+    replaced = target.exists()
     write_private(target, json.dumps(state, ensure_ascii=False, indent=1).encode("utf-8"))
     domains = sorted({str(c.get("domain", "")).lstrip(".") for c in cookies})
     origins = len(state.get("origins", []))
     out.write(f"Logged in to {site.name} ({found.describe()} seen). Saved account "
               f"{opts.account!r}: {len(cookies)} cookies for {', '.join(domains) or 'no domain'}"
-              f"{f', local storage of {origins} origins' if origins else ''} -> {target} (mode 0600)\n")
+              f"{f', local storage of {origins} origins' if origins else ''} -> {target} (mode 0600"
+              f"{'; replaced the previous session' if replaced else ''})\n")
     out.flush()
     return EXIT_OK
 
