@@ -100,18 +100,19 @@ def test_the_concurrency_cap_and_an_expired_lease(redis_url: str, monkeypatch: p
 def test_a_renewed_lease_outlives_its_lease_time_and_a_dead_one_is_not_revived(
         redis_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     slots = _slots(redis_url, monkeypatch, tmp_path)
-    assert slots.claim("shop.test", "slow", concurrency=1, lease=0.3) == CLAIMED  # a long download, worker alive
-    end = time.monotonic() + 1.0
+    lease = 1.0  # renewed 10 times a lease: a starved test process still renews in time
+    assert slots.claim("shop.test", "slow", concurrency=1, lease=lease) == CLAIMED  # a long download, worker alive
+    end = time.monotonic() + 3 * lease
     while time.monotonic() < end:
-        assert slots.renew("shop.test", ["slow"], 0.3) == 1
-        time.sleep(0.1)
-    assert slots.claim("shop.test", "other", concurrency=1, lease=0.3) == FULL  # still held after 3 lease times
-    deadline = time.monotonic() + 3 * 0.3 + 2
+        assert slots.renew("shop.test", ["slow"], lease) == 1
+        time.sleep(lease / 10)
+    assert slots.claim("shop.test", "other", concurrency=1, lease=lease) == FULL  # still held after 3 lease times
+    deadline = time.monotonic() + 3 * lease + 5
     while slots.inflight("shop.test"):  # its worker is killed: no more renewals
         assert time.monotonic() < deadline, "the dead worker's lease never expired"
         time.sleep(0.05)
-    assert slots.renew("shop.test", ["slow"], 0.3) == 0  # too late: it does not come back
-    assert slots.claim("shop.test", "other", concurrency=1, lease=0.3) == CLAIMED
+    assert slots.renew("shop.test", ["slow"], lease) == 0  # too late: it does not come back
+    assert slots.claim("shop.test", "other", concurrency=1, lease=lease) == CLAIMED
 
 
 def test_the_stricter_delay_and_a_shared_back_off(redis_url: str, monkeypatch: pytest.MonkeyPatch,
