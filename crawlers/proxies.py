@@ -269,7 +269,10 @@ class SharedCooldowns:
                 self.client.hset(self.key, address, repr(until))
                 self.client.expire(self.key, 7 * 86400)
 
-        asyncio.get_event_loop().run_in_executor(None, write)
+        try:
+            asyncio.get_running_loop().run_in_executor(None, write)
+        except RuntimeError:  # no event loop here (a synchronous caller): write at once
+            write()
 
     async def refresh(self, pool: ProxyPool) -> None:
         if time.monotonic() - self.read_at < SHARED_REFRESH_SECONDS:

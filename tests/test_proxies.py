@@ -196,3 +196,25 @@ def test_never_sites_fetch_directly() -> None:
     req = Request("http://site.test/", meta={"proxy": "http://127.0.0.1:101", META: "p1"})
     asyncio.run(mw.process_request(req))
     assert req.meta["proxy"] is None and META not in req.meta
+
+
+def test_cooldowns_are_shared_through_redis(redis_url: str) -> None:
+    """[distributed]: a proxy one worker saw banned is rested by every worker."""
+    import redis
+
+    from crawlers.proxies import SharedCooldowns
+
+    async def scenario() -> tuple[bool, bool]:
+        a, b = pool(2), pool(2)
+        a.shared = SharedCooldowns(redis.Redis.from_url(redis_url), "vocwatch:proxy:cooldown")
+        b.shared = SharedCooldowns(redis.Redis.from_url(redis_url), "vocwatch:proxy:cooldown")
+        a.cool_down(a.by_name["p1"], "ban seen by worker a")
+        for _ in range(100):  # the write runs in a thread
+            await asyncio.sleep(0.02)
+            if redis.Redis.from_url(redis_url).hget("vocwatch:proxy:cooldown", "127.0.0.1:101"):
+                break
+        before = b.usable(b.by_name["p1"])
+        await b.shared.refresh(b)
+        return before, b.usable(b.by_name["p1"])
+
+    assert asyncio.run(scenario()) == (True, False)
