@@ -36,6 +36,11 @@ SOURCE_KINDS: dict[str, str] = {
 #: the source's URL), ``source`` (one configured source).
 ID_SCOPES = ("global", "host", "url", "source")
 
+#: Where ``[crawl] proxies`` takes the pool from; how a proxy is picked; per-site use.
+PROXY_SOURCES = ("none", "env", "secrets")
+PROXY_ROTATIONS = ("per_request", "sticky")
+SITE_PROXY_CHOICES = ("auto", "always", "never")
+
 #: How a source's pages are fetched: plain HTTP, or rendered in Chromium for pages whose
 #: reviews are built by JavaScript (``crawlers/render.py``).
 RENDER_MODES = ("http", "browser")
@@ -150,6 +155,15 @@ class CrawlSettings:
     """At most this many browser pages open at once in a crawl process (bounds memory)."""
     browser_pages_per_context: int = 20
     """A fresh browser context (cookies, cache, JS heap) after this many pages (bounds memory)."""
+    proxies: str = "none"
+    """Where the proxy pool comes from (``PROXY_SOURCES``): ``env`` (``VOCWATCH_PROXIES``),
+    ``secrets`` (``$VOCWATCH_SECRETS_DIR/proxies.txt``) or ``none``. Never the URLs themselves:
+    a proxy URL may carry a password, and the config file is no place for one."""
+    proxy_rotation: str = "per_request"
+    """``per_request`` (the next usable proxy for every request) or ``sticky`` (one proxy per
+    account, or per job without accounts, until it is banned)."""
+    proxy_cooldown_minutes: float = 30.0
+    """A proxy banned (403/429/captcha/challenge) or failing to connect is not used again for this long."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +334,14 @@ class Config:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     distributed: DistributedSettings = field(default_factory=DistributedSettings)
+    site_proxies: dict[str, str] = field(default_factory=dict)
+    """Site -> ``[sessions.<site>] proxies`` (``SITE_PROXY_CHOICES``); a site not named is ``auto``.
+    Only this key of ``[sessions.*]`` is read here (``config.loader.read_site_proxy_choice``)."""
+
+    def proxy_choice(self, site: str) -> str:
+        """Whether ``site``'s requests go through the proxy pool: ``always``, ``never`` or ``auto``
+        (through the pool when one is configured)."""
+        return self.site_proxies.get(site, "auto")
 
     @property
     def secrets(self) -> tuple[str, ...]:

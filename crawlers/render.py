@@ -20,6 +20,11 @@ crawler in it), at most ``browser_max_pages`` pages open at once, a fresh contex
 closed in ``finally`` (errors and timeouts included), images, fonts and media never loaded.
 The navigation timeout is the request's ``download_timeout`` (``[crawl] timeout``).
 
+A request that :class:`crawlers.proxies.ProxyMiddleware` sent through a pool proxy is
+rendered in a context with that proxy (Playwright's per-context ``proxy=``, credentials
+from the pool, never from the request): a context serves one proxy, so a request through
+another proxy (or none) starts a fresh context, the old one closing with its last page.
+
 Only the page itself passes robots.txt and the rate limits: the scripts and JSON requests
 the page makes are the browser's own, as for a visitor (images, fonts, media are refused).
 
@@ -150,6 +155,8 @@ class BrowserDownloadHandler(BaseDownloadHandler):
         self._browser: _Browser | None = None
         self._context: Any = None
         self._context_pages = 0
+        self._context_proxy: str | None = None
+        """Name of the pool proxy the current context goes through (None: direct)."""
         self._retired: set[Any] = set()
         self._context_lock = asyncio.Lock()
 
@@ -166,7 +173,9 @@ class BrowserDownloadHandler(BaseDownloadHandler):
         from playwright.async_api import TimeoutError as PlaywrightTimeout
 
         timeout = float(request.meta.get("download_timeout", self.timeout))
-        context = await self._fresh_context(browser)
+        from crawlers.proxies import browser_proxy
+
+        context = await self._fresh_context(browser, browser_proxy(self.crawler, request))
         page = await context.new_page()
         self.stats.inc_value(STATS + "pages_opened")
         try:
@@ -206,12 +215,18 @@ class BrowserDownloadHandler(BaseDownloadHandler):
         """Pages open in this crawler's contexts, as the browser counts them."""
         return sum(len(c.pages) for c in (self._context, *self._retired) if c is not None)
 
-    async def _fresh_context(self, browser: Any) -> Any:
-        """The current context, replaced by a new one every ``pages_per_context`` pages."""
+    async def _fresh_context(self, browser: Any, proxy: tuple[str, dict[str, str]] | None = None) -> Any:
+        """The current context, replaced by a new one every ``pages_per_context`` pages and
+        whenever the request goes through another proxy (``proxy``: its name and Playwright option)."""
+        name, option = proxy if proxy else (None, None)
         async with self._context_lock:
-            if self._context is None or self._context_pages >= self.pages_per_context:
+            if (self._context is None or self._context_pages >= self.pages_per_context
+                    or name != self._context_proxy):
                 old = self._context
-                self._context = await browser.new_context(user_agent=self.user_agent, service_workers="block")
+                extra = {"proxy": option} if option else {}
+                self._context = await browser.new_context(user_agent=self.user_agent, service_workers="block",
+                                                          **extra)
+                self._context_proxy = name
                 await self._context.route("**/*", self._route)
                 self._context_pages = 0
                 self.stats.inc_value(STATS + "contexts_created")

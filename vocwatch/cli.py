@@ -399,9 +399,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     from monitor.alerting import unrouted
 
     config = _load(args)
+    pool = ""
+    if config.crawl.proxies != "none":  # read now, so a missing variable or a world-readable file fails here
+        from crawlers.proxies import load_proxies
+
+        pool = (f"; proxy pool ({config.crawl.proxies}, {config.crawl.proxy_rotation}): "
+                + ", ".join(f"{p.name}={p.address}" for p in load_proxies(config)))
     print(f"{config.path}: OK — {len(config.brands)} brands, {len(config.locations)} locations "
           f"({len(config.own_locations())} own), {len(config.sources)} sources, {len(config.channels)} alert channels, "
-          f"{len(config.routes)} routes; store {mask_url(config.store_url)}")
+          f"{len(config.routes)} routes; store {mask_url(config.store_url)}{pool}")
     _warn_unrouted(unrouted(config, "critical"))
     return 0
 
