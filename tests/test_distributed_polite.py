@@ -333,6 +333,16 @@ def _gaps(site: Site) -> list[float]:
     return [b - a for a, b in itertools.pairwise(times)]
 
 
+def _too_close(gaps: list[float]) -> list[int]:
+    """The gaps shorter than ``TOLERANCE * DELAY`` that a late arrival does not explain. On
+    a starved machine one request can reach the server (or be timed by it) a few tenths
+    late while the next one is on time: a long gap, then a short one, the two together
+    still two delays. Two processes each keeping only their own delay give short gaps
+    that nothing before them makes up for."""
+    return [i for i, g in enumerate(gaps) if g < TOLERANCE * DELAY
+            and not (i and gaps[i - 1] + g >= 2 * TOLERANCE * DELAY and gaps[i - 1] > DELAY)]
+
+
 def _timeline(site: Site) -> list[str]:
     t0 = site.arrivals[0][0]
     return [f"{t - t0:.3f} {path}" for t, path in site.arrivals]
@@ -355,7 +365,7 @@ def test_two_workers_on_one_site_keep_its_delay_and_concurrency_together(slow_si
     assert paths.count("/robots.txt") == 2  # each worker obeys robots.txt; its fetch took a slot too
     assert _overlapped(slow_site), _timeline(slow_site)
     gaps = _gaps(slow_site)
-    assert min(gaps) >= TOLERANCE * DELAY, [round(g, 3) for g in gaps]  # across both processes together
+    assert not _too_close(gaps), [round(g, 3) for g in gaps]  # across both processes together
     assert sum(gaps) >= len(gaps) * DELAY - (1 - TOLERANCE) * DELAY, gaps  # the site's rate: one request a delay
     assert slow_site.max_concurrent == 1  # concurrency_per_site, across both
     runs = {s: runs_by_source(f"sqlite:///{tmp_path}/{s}.db")[s][-1] for s in "ab"}
@@ -443,7 +453,7 @@ def test_two_sources_of_one_site_on_two_vocwatch_workers_keep_its_delay(slow_sit
         f"/{s}/reviews?page={n}" for s in "ab" for n in range(1, PAGES + 1))
     assert _overlapped(slow_site), _timeline(slow_site)
     gaps = _gaps(slow_site)
-    assert min(gaps) >= TOLERANCE * DELAY, [round(g, 3) for g in gaps]
+    assert not _too_close(gaps), [round(g, 3) for g in gaps]
     assert sum(gaps) >= len(gaps) * DELAY - (1 - TOLERANCE) * DELAY, gaps
     assert slow_site.max_concurrent == 1
     runs = runs_by_source(f"sqlite:///{tmp_path}/shared.db")
