@@ -27,8 +27,10 @@ from config.model import (
     CHANNEL_FORMATS,
     LOCATION_CATEGORIES,
     LOCATION_ROLES,
+    PROXY_ROTATIONS,
+    PROXY_SOURCES,
     RENDER_MODES,
-    SESSION_PROXY_CHOICES,
+    SITE_PROXY_CHOICES,
     SOURCE_KINDS,
     AlertSettings,
     Brand,
@@ -330,7 +332,8 @@ def build_config(raw: dict[str, Any], path: Path) -> Config:
     top.done()
     return Config(path=path, store_url=store_url, crawl=crawl, brands=brands, locations=locations, sources=sources,
                   channels=channels, routes=routes, schedule=schedule, alerts=alerts, health=health,
-                  distributed=distributed, sessions=sessions)
+                  distributed=distributed, sessions=sessions,
+                  site_proxies={site: t.proxies for site, t in sessions.items()})
 
 
 #: Keys that would hold a session's credential (compared case-insensitively). They are
@@ -372,11 +375,40 @@ def _read_sessions(r: _Reader) -> dict[str, SessionSettings]:
             site=site,
             required=t.get("required", bool, d.required),
             cooldown_minutes=t.get("cooldown_minutes", float, d.cooldown_minutes, check=_positive),
-            proxies=t.get("proxies", str, d.proxies, check=_check_choice(SESSION_PROXY_CHOICES)),
+            proxies=read_site_proxy_choice(t),
         )
         t.done()
     r.done()
     return out
+
+
+def read_site_proxy_choice(r: _Reader) -> str:
+    """``[sessions.<site>] proxies``: the one key of a site's sessions table the proxy pool
+    reads (the sessions reader owns and checks the others, so this one never calls ``done``)."""
+    raw = r.table.get("proxies")
+    if isinstance(raw, str) and "://" in raw:
+        r.fail("proxies", "holds a proxy URL; proxy URLs (and their passwords) come only from the environment "
+               "(VOCWATCH_PROXIES) or $VOCWATCH_SECRETS_DIR/proxies.txt: set [crawl] proxies = \"env\" or "
+               "\"secrets\" and write here \"always\", \"never\" or \"auto\"")
+    return str(r.get("proxies", str, "auto", check=_check_choice(SITE_PROXY_CHOICES)))
+
+
+def _check_proxy_setting(v: str) -> str | None:
+    """``[crawl] proxies`` names where the pool comes from; a URL here (with a password, the
+    worst case) is refused before anything else is said about it."""
+    if "://" in v:
+        return ("holds a proxy URL; proxy URLs come only from the environment (proxies = \"env\": "
+                "VOCWATCH_PROXIES) or the secrets directory (proxies = \"secrets\": "
+                "$VOCWATCH_SECRETS_DIR/proxies.txt), never from a config file"
+                + (" (and this one carries a password)" if proxy_url_password(v) else ""))
+    return _check_choice(PROXY_SOURCES)(v)
+
+
+def proxy_url_password(url: str) -> str | None:
+    """The password of a ``scheme://user:password@host`` URL, or None."""
+    rest = url.split("://", 1)[1] if "://" in url else ""
+    userinfo = rest.split("/", 1)[0].rpartition("@")[0]
+    return userinfo.partition(":")[2] or None
 
 
 def _read_crawl(r: _Reader) -> CrawlSettings:
@@ -401,6 +433,9 @@ def _read_crawl(r: _Reader) -> CrawlSettings:
         browser_max_pages=r.get("browser_max_pages", int, d.browser_max_pages, check=_check_range(1, 64)),
         browser_pages_per_context=r.get("browser_pages_per_context", int, d.browser_pages_per_context,
                                         check=_positive),
+        proxies=r.get("proxies", str, d.proxies, check=_check_proxy_setting),
+        proxy_rotation=r.get("proxy_rotation", str, d.proxy_rotation, check=_check_choice(PROXY_ROTATIONS)),
+        proxy_cooldown_minutes=r.get("proxy_cooldown_minutes", float, d.proxy_cooldown_minutes, check=_non_negative),
     )
     if c.retry_backoff_max < c.retry_backoff:
         r.fail("retry_backoff_max", f"must be at least retry_backoff ({c.retry_backoff:g}), got {c.retry_backoff_max:g}")

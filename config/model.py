@@ -36,6 +36,11 @@ SOURCE_KINDS: dict[str, str] = {
 #: the source's URL), ``source`` (one configured source).
 ID_SCOPES = ("global", "host", "url", "source")
 
+#: Where ``[crawl] proxies`` takes the pool from; how a proxy is picked; per-site use.
+PROXY_SOURCES = ("none", "env", "secrets")
+PROXY_ROTATIONS = ("per_request", "sticky")
+SITE_PROXY_CHOICES = ("auto", "always", "never")
+
 #: How a source's pages are fetched: plain HTTP, or rendered in Chromium for pages whose
 #: reviews are built by JavaScript (``crawlers/render.py``).
 RENDER_MODES = ("http", "browser")
@@ -150,6 +155,15 @@ class CrawlSettings:
     """At most this many browser pages open at once in a crawl process (bounds memory)."""
     browser_pages_per_context: int = 20
     """A fresh browser context (cookies, cache, JS heap) after this many pages (bounds memory)."""
+    proxies: str = "none"
+    """Where the proxy pool comes from (``PROXY_SOURCES``): ``env`` (``VOCWATCH_PROXIES``),
+    ``secrets`` (``$VOCWATCH_SECRETS_DIR/proxies.txt``) or ``none``. Never the URLs themselves:
+    a proxy URL may carry a password, and the config file is no place for one."""
+    proxy_rotation: str = "per_request"
+    """``per_request`` (the next usable proxy for every request) or ``sticky`` (one proxy per
+    account, or per job without accounts, until it is banned)."""
+    proxy_cooldown_minutes: float = 30.0
+    """A proxy banned (403/429/captcha/challenge) or failing to connect is not used again for this long."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,10 +320,6 @@ class HealthSettings:
     none new."""
 
 
-#: Per-site proxy choice of a ``[sessions.<site>]`` table (the proxy pool's own lane reads it).
-SESSION_PROXY_CHOICES = ("auto", "always", "never")
-
-
 @dataclass(frozen=True, slots=True)
 class SessionSettings:
     """A ``[sessions.<site>]`` table: the site's requests carry one of its accounts (logged-in
@@ -342,6 +352,14 @@ class Config:
     distributed: DistributedSettings = field(default_factory=DistributedSettings)
     sessions: dict[str, SessionSettings] = field(default_factory=dict)
     """``[sessions.<site>]`` tables, by site (an adapter name, a source's ``site`` or a spider's)."""
+    site_proxies: dict[str, str] = field(default_factory=dict)
+    """Site -> ``[sessions.<site>] proxies`` (``SITE_PROXY_CHOICES``); a site not named is ``auto``.
+    The same as ``sessions[site].proxies`` (``config.loader.read_site_proxy_choice`` checks it)."""
+
+    def proxy_choice(self, site: str) -> str:
+        """Whether ``site``'s requests go through the proxy pool: ``always``, ``never`` or ``auto``
+        (through the pool when one is configured)."""
+        return self.site_proxies.get(site, "auto")
 
     @property
     def secrets(self) -> tuple[str, ...]:

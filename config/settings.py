@@ -50,7 +50,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawlers.middlewares.CharsetEvidenceMiddleware": 585,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "crawlers.middlewares.LoopAwareRedirectMiddleware": 600,
+    "crawlers.proxies.ProxyMiddleware": 740,  # [crawl] proxies: before Scrapy's HttpProxyMiddleware (750)
 }
+VOCWATCH_PROXY_MAX_WAIT = 60.0  # s an "always"-proxied request waits for a cooled-down proxy, else page_no_proxy
 ITEM_PIPELINES = {
     "pipelines.clean.CleanPipeline": 100,
     "pipelines.dedupe.DedupePipeline": 200,

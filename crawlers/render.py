@@ -20,6 +20,11 @@ crawler in it), at most ``browser_max_pages`` pages open at once, a fresh contex
 closed in ``finally`` (errors and timeouts included), images, fonts and media never loaded.
 The navigation timeout is the request's ``download_timeout`` (``[crawl] timeout``).
 
+A request that :class:`crawlers.proxies.ProxyMiddleware` sent through a pool proxy is
+rendered in a context with that proxy (Playwright's per-context ``proxy=``, credentials
+from the pool, never from the request): a context serves one proxy, so a request through
+another proxy (or none) starts a fresh context, the old one closing with its last page.
+
 Only the page itself passes robots.txt and the rate limits: the scripts and JSON requests
 the page makes are the browser's own, as for a visitor (images, fonts, media are refused).
 
@@ -147,12 +152,13 @@ class BrowserDownloadHandler(BaseDownloadHandler):
         self.user_agent = s.get("USER_AGENT")
         self.timeout = s.getfloat("DOWNLOAD_TIMEOUT", 30.0)
         self.stats = crawler.stats
-        self._crawler = crawler
         self._browser: _Browser | None = None
         self._context: Any = None
         self._context_account: str | None = None
         """The account (``crawlers.sessions``) whose cookies the current context holds."""
         self._context_pages = 0
+        self._context_proxy: str | None = None
+        """Name of the pool proxy the current context goes through (None: direct)."""
         self._retired: set[Any] = set()
         self._context_lock = asyncio.Lock()
 
@@ -169,9 +175,11 @@ class BrowserDownloadHandler(BaseDownloadHandler):
         from playwright.async_api import TimeoutError as PlaywrightTimeout
 
         timeout = float(request.meta.get("download_timeout", self.timeout))
+        from crawlers.proxies import browser_proxy
         from crawlers.sessions import account_of
 
-        context = await self._fresh_context(browser, account_of(request, self._crawler), request.url)
+        context = await self._fresh_context(browser, browser_proxy(self.crawler, request),
+                                            account=account_of(request, self.crawler), url=request.url)
         page = await context.new_page()
         self.stats.inc_value(STATS + "pages_opened")
         try:
@@ -211,26 +219,31 @@ class BrowserDownloadHandler(BaseDownloadHandler):
         """Pages open in this crawler's contexts, as the browser counts them."""
         return sum(len(c.pages) for c in (self._context, *self._retired) if c is not None)
 
-    async def _fresh_context(self, browser: Any, account: Any = None, url: str = "") -> Any:
-        """The current context, replaced by a new one every ``pages_per_context`` pages, and
-        when the request carries another account than the context's (``crawlers.sessions``):
-        a context holds one session, its ``storage_state`` or its cookies and headers."""
+    async def _fresh_context(self, browser: Any, proxy: tuple[str, dict[str, str]] | None = None, *,
+                             account: Any = None, url: str = "") -> Any:
+        """The current context, replaced by a new one every ``pages_per_context`` pages and
+        whenever the request goes through another proxy (``proxy``: its name and Playwright option)
+        or carries another account (``crawlers.sessions``): a context holds one session, its
+        ``storage_state`` or its cookies (added for the page's host when they name none) and headers."""
+        name, option = proxy if proxy else (None, None)
+        account_name = account.name if account is not None else None
         async with self._context_lock:
-            name = account.name if account is not None else None
-            if self._context is None or self._context_pages >= self.pages_per_context \
-                    or name != self._context_account:
+            if (self._context is None or self._context_pages >= self.pages_per_context
+                    or name != self._context_proxy or account_name != self._context_account):
                 old = self._context
-                extra: dict[str, Any] = {}
+                extra: dict[str, Any] = {"proxy": option} if option else {}
                 if account is not None and account.storage_state is not None:
                     extra["storage_state"] = account.storage_state
                 if account is not None and account.headers:
                     extra["extra_http_headers"] = dict(account.headers)
-                self._context = await browser.new_context(user_agent=self.user_agent, service_workers="block", **extra)
+                self._context = await browser.new_context(user_agent=self.user_agent, service_workers="block",
+                                                          **extra)
                 if account is not None and account.storage_state is None and account.cookies:
                     from urllib.parse import urlsplit
 
                     await self._context.add_cookies(account.playwright_cookies(urlsplit(url).hostname or ""))
-                self._context_account = name
+                self._context_proxy = name
+                self._context_account = account_name
                 await self._context.route("**/*", self._route)
                 self._context_pages = 0
                 self.stats.inc_value(STATS + "contexts_created")

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 # Debian packages the test suite or the product needs: chromium for the dashboard's browser tests and
 # for render = "browser" sources; redis-server for distributed crawling (the tests start their own on a free port).
-APT_PACKAGES=${APT_PACKAGES:-chromium redis-server}
+APT_PACKAGES=${APT_PACKAGES:-chromium redis-server tinyproxy}
 
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
     echo "bootstrap: vocwatch needs Python >= 3.11 (found: $("$PYTHON" --version 2>&1))" >&2

@@ -42,6 +42,7 @@ from crawlers.addon import config_path
 from crawlers.integrity import PAGE_REDIRECT_LOOP, PAGE_TRUNCATED, page_problem
 from crawlers.items import Mention, id_scope_value
 from crawlers.middlewares import RedirectLoop, RetryBudgetExhausted, backoff_seconds
+from crawlers.proxies import NoProxyAvailable
 from crawlers.render import RENDER_META
 from crawlers.runtime import store_for
 from crawlers.sessions import NoAccountLeft
@@ -497,6 +498,8 @@ class SourceSpider(scrapy.Spider):
             reason = PAGE_TRUNCATED  # shorter than its Content-Length, or chunks cut off
         elif failure.check(RetryBudgetExhausted):
             reason = "page_retry_budget_exhausted"
+        elif failure.check(NoProxyAvailable):
+            reason = "page_no_proxy"  # an "always"-proxied site with no usable proxy: never fetched directly
         else:
             reason = "page_" + failure.type.__name__.lower()  # type: ignore[union-attr]
         self.give_up(request, reason)

@@ -50,7 +50,7 @@ def test_engines_are_registered_with_host_scoped_ids() -> None:
 def test_every_fixture_names_a_registered_site_and_a_readable_page() -> None:
     metas = sorted(m for engine in ("forum_xenforo", "forum_phpbb", "forum_vbulletin")
                    for m in FIXTURES.glob(f"{engine}/*/meta.json"))
-    assert len(metas) == 10
+    assert len(metas) >= 10  # the first round's pages; later rounds add more (test_forum_pages_more.py)
     for path in metas:
         meta = json.loads(path.read_text(encoding="utf-8"))
         assert meta["site"] in sites() and len(meta["origin"]["commit"]) == 40

@@ -356,10 +356,10 @@ def test_browser_contexts_carry_the_account() -> None:
 
     async def go() -> None:
         handler = BrowserDownloadHandler(get_crawler())  # inside a running loop, as in a crawl
-        await handler._fresh_context(browser, stored, "https://m.weibo.cn/p")
-        await handler._fresh_context(browser, stored, "https://m.weibo.cn/p2")  # same account: same context
-        await handler._fresh_context(browser, header, "https://m.weibo.cn/p3")  # another: a new context
-        await handler._fresh_context(browser, None, "https://m.weibo.cn/p4")
+        await handler._fresh_context(browser, account=stored, url="https://m.weibo.cn/p")
+        await handler._fresh_context(browser, account=stored, url="https://m.weibo.cn/p2")  # same account: same context
+        await handler._fresh_context(browser, account=header, url="https://m.weibo.cn/p3")  # another: a new context
+        await handler._fresh_context(browser, account=None, url="https://m.weibo.cn/p4")
 
     asyncio.run(go())
     first, second, third = browser.contexts

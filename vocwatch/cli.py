@@ -299,6 +299,16 @@ def _run_details(r: dict) -> list[str]:
     return lines
 
 
+def cmd_login(args: argparse.Namespace) -> int:
+    from vocwatch.login import LoginOptions, main_login
+
+    return main_login(LoginOptions(
+        site=args.site, account=args.account, url=args.url or "", done_when=args.done_when or "",
+        headless=args.headless, qr_terminal=args.qr_terminal, timeout=args.timeout,
+        screenshot=Path(args.screenshot) if args.screenshot else None,
+        chromium=args.chromium_path, qr_selector=args.qr_selector or ""))
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     import json
 
@@ -432,9 +442,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     from monitor.alerting import unrouted
 
     config = _load(args)
+    pool = ""
+    if config.crawl.proxies != "none":  # read now, so a missing variable or a world-readable file fails here
+        from crawlers.proxies import load_proxies
+
+        pool = (f"; proxy pool ({config.crawl.proxies}, {config.crawl.proxy_rotation}): "
+                + ", ".join(f"{p.name}={p.address}" for p in load_proxies(config)))
     print(f"{config.path}: OK — {len(config.brands)} brands, {len(config.locations)} locations "
           f"({len(config.own_locations())} own), {len(config.sources)} sources, {len(config.channels)} alert channels, "
-          f"{len(config.routes)} routes; store {mask_url(config.store_url)}")
+          f"{len(config.routes)} routes; store {mask_url(config.store_url)}{pool}")
     _warn_unrouted(unrouted(config, "critical"))
     if config.sessions:  # the secrets are read (and their permissions checked) as a crawl would
         from crawlers.sessions import load_accounts
@@ -1108,6 +1124,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "json", "csv", "html"], default="table")
     p.add_argument("--out", help="write to this file instead of stdout")
     p.set_defaults(func=cmd_benchmark)
+
+    from vocwatch.login import CHROMIUM, DEFAULT_ACCOUNT, DEFAULT_TIMEOUT, sites_help
+
+    p = sub.add_parser("login", help="log in to a site once in Chromium (QR code in the terminal on a "
+                       "server) and keep the session in $VOCWATCH_SECRETS_DIR",
+                       epilog=sites_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("site", help="a built-in site (weibo, weibo_cn, dianping, taobao, tmall, jd, zhihu) "
+                   "or any name with --url and --done-when")
+    p.add_argument("--account", default=DEFAULT_ACCOUNT,
+                   help=f"the account's name: sessions/<site>/<account>.json (default {DEFAULT_ACCOUNT})")
+    p.add_argument("--url", help="the login page (overrides the built-in one)")
+    p.add_argument("--done-when", metavar="SIGNAL",
+                   help="what shows the login is done: cookie:NAME, url:PATTERN or css:SELECTOR")
+    p.add_argument("--headless", action="store_true",
+                   help="no window even with a display: the QR code goes to the terminal")
+    p.add_argument("--qr-terminal", action="store_true", help="print the QR code in the terminal with a window too")
+    p.add_argument("--screenshot", metavar="FILE", help="save the QR code's screenshot there (PNG, mode 0600)")
+    p.add_argument("--qr-selector", metavar="CSS", help="the QR code element, when the search does not find it")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                   help=f"seconds to wait for the login (default {DEFAULT_TIMEOUT:g})")
+    p.add_argument("--chromium-path", default=os.environ.get("VOCWATCH_CHROMIUM_PATH", CHROMIUM),
+                   help=f"the Chromium binary (default $VOCWATCH_CHROMIUM_PATH or {CHROMIUM})")
+    p.set_defaults(func=cmd_login)
 
     p = sub.add_parser("runs", help="recent crawl runs: outcome, items read/stored/dropped by reason, balance")
     _config_arg(p)

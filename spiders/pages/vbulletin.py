@@ -44,8 +44,10 @@ _VB5_POST = "li.b-post"
 _VB3_POST = "table[id^='post']"
 _VB3_POST_ID_RE = re.compile(r"^post(\d+)$")
 _BBCODE_QUOTE = ".bbcode_container"
-_VB3_QUOTE = ("xpath:.//div[div[contains(concat(' ', normalize-space(@class), ' '), ' smallfont ')]"
-              " and table and not(.//pre)]")
+_VB3_QUOTE = ("xpath:.//div[((div[contains(concat(' ', normalize-space(@class), ' '), ' smallfont ')] and table)"
+              # the bbcode_quote template's wrapper, kept by restyled boards (DomenForum: div.tcat header)
+              " or starts-with(translate(@style, ' ;', ''), 'margin:20pxmargin-top:5px'))"
+              " and not(.//pre) and not(.//code)]")  # [code] and [php] boxes share the wrapper
 _USERNAME = "contains(concat(' ', normalize-space(@class), ' '), ' username ')"
 
 
@@ -76,7 +78,20 @@ class VBulletinThreadPage(PageObject):
     def next_url(self) -> str | None:
         """The next page of the thread or listing: ``<link rel="next">`` in the head, else
         the pager's ``a[rel=next]`` (vBulletin 3 to 5 all write one)."""
-        return fk.next_link(self.page, self.sel, "a.js-pagenav-next-button::attr(href)")
+        return fk.next_link(self.page, self.sel, "a.js-pagenav-next-button::attr(href)") or self._pagenav_next()
+
+    def _pagenav_next(self) -> str | None:
+        """Older vBulletin 3 pagers have no ``rel=next``: the ``div.pagenav`` shows the page
+        read as ``<strong>N</strong>`` and links the others by number; the next page is
+        the link whose text is N + 1 (in whatever language the arrows are titled)."""
+        for nav in self.sel.css("div.pagenav"):
+            current = fk.post_number(fk.text_of(nav.css("strong")))
+            if current is None:
+                continue
+            for link in nav.css("a[href]"):
+                if fk.text_of(link) == str(current + 1):
+                    return fk.resolve(self.page, self.sel, link.attrib.get("href"))
+        return None
 
     def follow_urls(self) -> list[str]:
         """The threads of a forum listing (none on a thread page)."""
@@ -141,7 +156,7 @@ class VBulletinThreadPage(PageObject):
             pid=pid, number=number, body=body[0], quote_css=_VB3_QUOTE, known=known,
             href=fk.first(post, "a[id^='postlink']::attr(href)", "a[id^='postcount']::attr(href)"),
             author=fk.text_of(post.css(".bigusername")) or fk.text_of(post.css("[id^='postmenu_'] a")),
-            shown=fk.text_of(post.xpath(".//td[contains(concat(' ', normalize-space(@class), ' '), ' thead ')][1]")))
+            shown=_vb3_shown_date(post))
 
     def _vb4(self, post: Selector, known: list[str]) -> Mention | None:
         pid = (post.attrib.get("id") or "").removeprefix("post_")
@@ -171,6 +186,19 @@ class VBulletinThreadPage(PageObject):
             iso=time.attrib.get("datetime") if time else None, shown=fk.text_of(time))
 
 
+def _vb3_shown_date(post: Selector) -> str | None:
+    """The date a vBulletin 3 postbit shows in its ``td.thead``: the header cell's text
+    without the floated ``#<a id="postcountN">`` box, which many styles put before the date
+    ("#2 23.03.2005, 20:09" would read as no date)."""
+    head = post.xpath(".//td[contains(concat(' ', normalize-space(@class), ' '), ' thead ')][1]")
+    if not head:
+        return None
+    for part in head.xpath("./div[not(.//a[starts-with(@id, 'postcount')])]"):
+        if (text := fk.text_of(part)) and any(ch.isdigit() for ch in text):
+            return text
+    return fk.text_of(head)
+
+
 def _quote(q: Selector, known: list[str]) -> tuple[str | None, str, str | None]:
     """A quote of vBulletin 4/5 (``.bbcode_postedby strong`` + ``.message``) or 3 (a header
     ``div`` with the author in ``strong`` and a link to the post, then the quoted words)."""
@@ -185,4 +213,9 @@ def _quote(q: Selector, known: list[str]) -> tuple[str | None, str, str | None]:
     if len(parts) >= 2:  # "Originally Posted by <strong>alice</strong> [view post]" + the words
         author = fk.text_of(parts[0].css("strong")) or fk.strip_said(fk.text_of(parts[0]), known)
         return author, fk.body_text(parts[-1]), fk.post_id_in_url(link)
+    heads = [] if cells else q.xpath(".//div[.//a[contains(@href, 'p=')] and not(.//div)]")[:1]
+    if heads:  # a restyled template without the table: header div (author + post link), then the words
+        words = heads[0].xpath("following-sibling::div")
+        author = fk.text_of(heads[0].css("strong")) or fk.strip_said(fk.text_of(heads[0]), known)
+        return author, fk.body_text(words[-1]) if words else "", fk.post_id_in_url(link)
     return None, fk.body_text(cells[0] if cells else q), None

@@ -277,7 +277,9 @@ class WordPressComments(PageObject):
         out: list[str] = []
         here = self.page.url.split("#")[0]
         for link in self.tree.css("a[href*='comment-page-'], a[href*='cpage=']"):
-            url = self.page.urljoin(_attr(link, "href")).split("#")[0]
-            if url != here and url not in out and not _ID_RE.search(url):
+            url, _, fragment = self.page.urljoin(_attr(link, "href")).partition("#")
+            if _ID_RE.match(fragment):
+                continue  # a comment's permalink (".../comment-page-1/#comment-17303"), not the navigation
+            if url != here and url not in out:
                 out.append(url)
         return out

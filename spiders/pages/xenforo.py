@@ -34,7 +34,7 @@ XF1_POST = "li.message"
 _XF2_QUOTE = "blockquote.bbCodeBlock--quote, .bbCodeBlock--quote"
 _XF1_QUOTE = ".bbCodeQuote"
 _SOURCE_RE = re.compile(r"post:\s*(\d+)")
-_THREAD_HREF_RE = re.compile(r"(?:^|/)threads/[^/?#]+/?(?:$|[?#])")
+_THREAD_HREF_RE = re.compile(r"(?:^|[/?])threads/[^/?#&]+/?(?:$|[?#&])")  # "/threads/x.7/", or "index.php?threads/x.7/" without friendly URLs
 
 
 @site("forum_xenforo", id_scope="host")  # post ids count up per board
