@@ -477,7 +477,7 @@ class SessionMiddleware:
             stats.inc_value(STATS + "renewed")
             logger.info("%s account %s has a new session: usable again", self.site, name)
         if not accounts:
-            logger.warning("%s: [sessions.%s] is configured but no account was found (%s or "
+            (logger.warning if settings.required else logger.info)("%s: [sessions.%s] is configured but no account was found (%s or "
                            "$%s/sessions/%s/<account>.cookie|.txt|.json)", source.id, self.site,
                            env_name(self.site, "<ACCOUNT>"), SECRETS_DIR_ENV, self.site)
         self.current = self.pool.pick()
