@@ -257,7 +257,7 @@ def load_accounts(site: str, environ: Mapping[str, str] | None = None) -> list[A
     if folder is not None and folder.is_dir():
         check_private(folder)
         for path in sorted(folder.iterdir()):
-            if path.suffix not in ACCOUNT_FILES or not path.is_file():
+            if path.suffix not in ACCOUNT_FILES or path.name.startswith(".") or not path.is_file():
                 continue
             check_private(path)
             account = _read_account_file(site, path)

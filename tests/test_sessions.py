@@ -145,6 +145,34 @@ def test_a_broken_secret_file_is_named_not_quoted(tmp_path: Path) -> None:
         load_accounts("weibo", {"VOCWATCH_SECRETS_DIR": str(tmp_path / "nope")})
 
 
+def test_a_session_saved_by_vocwatch_login_is_an_account_and_renews_an_expired_one(tmp_path: Path) -> None:
+    """``vocwatch login`` writes ``sessions/<site>/<account>.json`` (0600, atomically); the
+    crawl reads it as an account, and a new login for an expired account makes it usable."""
+    from vocwatch.login import session_path, write_private
+
+    root = tmp_path / "secrets"
+    root.mkdir(mode=0o700)
+    os.chmod(root, 0o700)
+    env = {"VOCWATCH_SECRETS_DIR": str(root)}
+
+    def login(value: str) -> None:
+        state = {"cookies": [{"name": "SUB", "value": value, "domain": ".weibo.com", "path": "/", "expires": -1,
+                              "httpOnly": True, "secure": True, "sameSite": "None"}], "origins": []}
+        write_private(session_path("weibo", "a1", env), json.dumps(state).encode())
+
+    login("firstSession111")
+    (account,) = load_accounts("weibo", env)
+    assert account.name == "a1" and account.storage_state is not None
+    store = open_store(f"sqlite:///{tmp_path}/v.db")
+    pool = AccountPool("weibo", [account], store.identities, SessionSettings("weibo"))
+    pool.expire(pool.accounts["a1"], "login_wall")
+    assert AccountPool("weibo", load_accounts("weibo", env), store.identities, SessionSettings("weibo")).usable() == []
+    login("secondSession22")
+    again = AccountPool("weibo", load_accounts("weibo", env), store.identities, SessionSettings("weibo"))
+    assert again.renewed == ["a1"] and [a.name for a in again.usable()] == ["a1"]
+    store.close()
+
+
 # -- config ----------------------------------------------------------------------------
 def config_with(tmp_path: Path, extra: str) -> Path:
     cfg = tmp_path / "v.toml"
