@@ -56,14 +56,21 @@ class SessionSite:
     served: dict[str, int] = field(default_factory=dict)
     hits: list[tuple[str, str]] = field(default_factory=list)
     """(path, session or "-") of every request but robots.txt, in order."""
+    proxy_bans: dict[str, int] = field(default_factory=dict)
+    """Proxy id (tinyproxy's ``X-Proxy-Id``) -> answered 403 after this many requests through it."""
+    via: list[str] = field(default_factory=list)
+    """The proxy id of every request but robots.txt ("-" direct)."""
 
-    def respond(self, path: str, cookie: str) -> tuple[int, dict[str, str], bytes]:
+    def respond(self, path: str, cookie: str, proxy: str = "") -> tuple[int, dict[str, str], bytes]:
         if path == "/robots.txt":
             return 404, {"Content-Type": "text/plain"}, b""
         if path.startswith("/login"):
             return 200, {"Content-Type": "text/html; charset=utf-8"}, LOGIN
         sid = dict(p.strip().partition("=")[::2] for p in cookie.split(";") if "=" in p).get("sid", "")
         self.hits.append((path, sid or "-"))
+        self.via.append(proxy or "-")
+        if proxy in self.proxy_bans and self.via.count(proxy) > self.proxy_bans[proxy]:
+            return 403, {"Content-Type": "text/plain"}, b"Forbidden"  # this IP is banned, whoever is logged in
         rule = self.sessions.get(sid)
         wall = {"Location": f"{self.base_url}/login?next={path}"}
         if rule is None:
@@ -86,7 +93,8 @@ def session_site(sessions: dict[str, Rule]) -> Iterator[SessionSite]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            status, headers, body = site.respond(self.path, self.headers.get("Cookie", ""))
+            path = urlsplit(self.path)._replace(scheme="", netloc="").geturl() or "/"  # absolute through a proxy
+            status, headers, body = site.respond(path, self.headers.get("Cookie", ""), self.headers.get("X-Proxy-Id", ""))
             self.send_response(status)
             for k, v in headers.items():
                 self.send_header(k, v)
@@ -352,3 +360,39 @@ def test_a_secret_others_can_read_stops_the_crawl_before_a_request(tmp_path: Pat
     os.chmod(leaky, 0o600)
     ok = run_vocwatch("check", "-c", str(cfg), env=env)
     assert ok.returncode == 0 and "sessions.sandboxhotel: 1 account(s)" in ok.stdout
+
+
+def test_accounts_and_proxies_each_take_their_own_bans(tmp_path: Path) -> None:
+    """Two tinyproxies (``tests/proxy_server.py``) and two accounts, sticky proxies: proxy tp1
+    is banned (403) after 2 requests whoever is logged in, acc1's session expires after 2 pages.
+    Page 3 gets the 403 through tp1 (acc1 goes on through tp2), then acc1's login wall. The 403s
+    through tp1 rest the proxy, never the account (the proxy pool reacts first); the login
+    wall expires acc1 and the crawl goes on as acc2; every review stored once, no secret shown."""
+    from tests.proxy_server import ProxyServer, require_tinyproxy
+
+    require_tinyproxy()
+    servers = [ProxyServer(tmp_path / "proxies", "tp1"), ProxyServer(tmp_path / "proxies", "tp2")]
+    for server in servers:
+        server.start()
+    try:
+        with session_site({SECRET[1]: Rule(2, "expire"), SECRET[2]: Rule()}) as site:
+            site.proxy_bans = {"tp1": 2}
+            cfg, env = setup(tmp_path, site.base_url, 60, {"acc1": "cookie", "acc2": "env"})
+            cfg.write_text(cfg.read_text().replace("obey_robots = false", 'obey_robots = false\nproxies = "env"\n'
+                                                   'proxy_rotation = "sticky"'))
+            env["VOCWATCH_PROXIES"] = " ".join(s.url for s in servers)
+            proc = run_vocwatch("crawl", "-c", str(cfg), "-q", "--log-level", "INFO", env=env, timeout=240)
+    finally:
+        for server in servers:
+            server.stop()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (run,) = runs_by_source(f"sqlite:///{tmp_path}/v.db")["h-reviews"]
+    assert run.outcome == "finished", run.stats
+    assert stored_ids(tmp_path) == sorted(r.rid for r in REVIEWS)
+    assert set(site.via) == {"tp1", "tp2"}  # every page went through a pool proxy
+    assert site.via == ["tp1"] * 3 + ["tp2"] * 6  # p1, p2, p3 (403) via tp1; p3 (login wall), p3..p7 via tp2
+    assert run.stats["vocwatch/proxy/bans"] == 1 and run.stats["vocwatch/proxy/rotated"] >= 1
+    assert run.stats["vocwatch/account/expired"] == 1 and "vocwatch/account/cooled" not in run.stats  # not acc1's fault
+    assert account_states(tmp_path) == {"acc1": ("expired", "login_wall"), "acc2": ("ok", "")}
+    assert [sid for _, sid in site.hits] == [SECRET[1]] * 4 + [SECRET[2]] * 5
+    no_secret_in(proc.stderr, json.dumps(run.stats, default=str))
