@@ -277,10 +277,8 @@ def load_accounts(site: str, environ: Mapping[str, str] | None = None) -> list[A
 
 
 def _read_account_file(site: str, path: Path) -> Account:
-    remember_text = ""
     try:
         text = path.read_text(encoding="utf-8")
-        remember_text = text.strip()
         state = None
         if path.suffix == ".cookie":
             cookies, headers, raw = parse_cookie_file(text)
@@ -290,9 +288,8 @@ def _read_account_file(site: str, path: Path) -> Account:
             cookies, headers, state = parse_storage_state(text)
             raw = ""
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        # the reason names a line or a shape, never the content; the whole text is masked anyway
-        if remember_text:
-            remember(t for t in remember_text.split() if len(t) >= MIN_COOKIE_SECRET)
+        # the parsers' reasons name a line number or a shape, json's and the codec's a position:
+        # never the content, which is not known to be secret-free
         raise ConfigError(path, "", f"not a {ACCOUNT_FILES[path.suffix]} file: {type(exc).__name__}: "
                           f"{str(exc)[:200]}") from None
     return Account(site, path.stem, str(path), tuple(cookies), tuple(headers), state, raw)
