@@ -396,3 +396,30 @@ def test_browser_contexts_carry_the_account() -> None:
     assert "storage_state" not in second.kwargs
     assert second.cookies == [{"name": "SUB", "value": SID, "domain": "m.weibo.cn", "path": "/"}]
     assert "storage_state" not in third.kwargs and third.cookies == []
+
+
+def test_an_expired_account_reaches_the_alert_routes(tmp_path: Path) -> None:
+    """The ``session_expired`` finding stored with a run becomes a ``crawl_health`` alert
+    through ``monitor.alerting.health_alerts``, like every other finding."""
+    from monitor.alerting import health_alerts
+    from monitor.health import check_and_record
+
+    cfg = load_config(config_with(tmp_path, """
+        [[sources]]
+        id = "weibo-feed"
+        location = "harbor-sh-bund"
+        kind = "weibo_feed"
+        url = "https://m.weibo.cn/api/container/getIndex?containerid=1"
+        [sessions.weibo]
+        """))
+    store = open_store(f"sqlite:///{tmp_path}/v.db")
+    now = datetime.now(UTC)
+    rid = store.start_run("weibo-feed", "weibo_feed", now)
+    store.finish_run(rid, now, "finished", {"vocwatch/mentions/extracted": 4, "vocwatch/account/states": [
+        {"site": "weibo", "account": "acc2", "state": "expired", "reason": "login_wall", "until": None},
+        {"site": "weibo", "account": "acc1", "state": "ok", "reason": "", "until": None}]})
+    check_and_record(store, "weibo-feed", rid, cfg.health)
+    (alert,) = [a for a in health_alerts(cfg, store, now=now, run_ids=[rid]) if "session" in a.details["problem"]]
+    assert alert.kind == "crawl_health" and alert.details["problem"] == "session_expired"
+    assert "weibo account acc2 needs a new login" in alert.title and alert.location_id == "harbor-sh-bund"
+    store.close()
