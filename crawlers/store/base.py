@@ -150,7 +150,8 @@ class HealthFinding:
     source_id: str
     problem: str
     """What is wrong: ``no_items``, ``items_drop``, ``fields_lost``, ``error_ratio``,
-    ``blocked_ratio``, ``malformed_ratio`` or ``no_new``."""
+    ``blocked_ratio``, ``malformed_ratio``, ``no_new``, ``session_expired`` (an account needs a
+    new login) or ``sessions_exhausted`` (every account of the site was cooling or expired)."""
     severity: str
     """``info``, ``warning`` or ``critical`` (as alert severities)."""
     message: str
