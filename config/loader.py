@@ -44,6 +44,7 @@ from config.model import (
     RateLimit,
     Route,
     ScheduleSettings,
+    SessionSettings,
     Source,
 )
 from config.redact import (
@@ -268,6 +269,7 @@ def load_config(path: str | Path) -> Config:
 
 
 def build_config(raw: dict[str, Any], path: Path) -> Config:
+    literal_credential(raw, path)
     top = _Reader(path, "", raw)
 
     store = _Reader(path, "store", top.get("store", dict, {}))
@@ -326,13 +328,58 @@ def build_config(raw: dict[str, Any], path: Path) -> Config:
     alerts = _read_alerts(_Reader(path, "alerts", top.get("alerts", dict, {})))
     health = _read_health(_Reader(path, "health", top.get("health", dict, {})))
     distributed = _read_distributed(_Reader(path, "distributed", top.get("distributed", dict, {})))
-    site_proxies = {}
-    for site, table in top.get("sessions", dict, {}).items():
-        site_proxies[site] = read_site_proxy_choice(_Reader(path, f"sessions.{site}", table))
+    sessions = _read_sessions(_Reader(path, "sessions", top.get("sessions", dict, {})))
     top.done()
     return Config(path=path, store_url=store_url, crawl=crawl, brands=brands, locations=locations, sources=sources,
                   channels=channels, routes=routes, schedule=schedule, alerts=alerts, health=health,
-                  distributed=distributed, site_proxies=site_proxies)
+                  distributed=distributed, sessions=sessions,
+                  site_proxies={site: t.proxies for site, t in sessions.items()})
+
+
+#: Keys that would hold a session's credential (compared case-insensitively). They are
+#: refused anywhere in a config file: cookies and tokens come only from the environment or
+#: ``VOCWATCH_SECRETS_DIR`` (``crawlers.sessions``), which are kept out of version control.
+CREDENTIAL_KEYS = frozenset({"cookie", "cookies", "set-cookie", "authorization", "proxy-authorization",
+                             "storage_state", "session_cookie", "access_token"})
+
+
+def literal_credential(raw: Any, path: Path, where: str = "") -> None:
+    """Raise :class:`ConfigError` naming the first credential-holding key in the TOML
+    (``cookie``, ``cookies``, a ``Cookie`` header, ``authorization``, ...), wherever it is."""
+    if isinstance(raw, list):
+        for i, item in enumerate(raw):
+            literal_credential(item, path, f"{where}[{i}]")
+        return
+    if not isinstance(raw, dict):
+        return
+    for key, value in raw.items():
+        at = f"{where}.{key}" if where else str(key)
+        if isinstance(key, str) and key.lower() in CREDENTIAL_KEYS:
+            site = where.split(".", 1)[1] if where.startswith("sessions.") else "SITE"
+            raise ConfigError(path, at, f"a literal {key} in the config: session cookies and credentials never "
+                              "belong in a config file; put them in $VOCWATCH_SECRETS_DIR/sessions/"
+                              f"{site}/<account>.cookie (a Cookie header string), .txt (Netscape cookies.txt) "
+                              f"or .json (Playwright storage_state), or in VOCWATCH_SESSION_{site.upper()}_<ACCOUNT>")
+        literal_credential(value, path, at)
+
+
+def _read_sessions(r: _Reader) -> dict[str, SessionSettings]:
+    """``[sessions.<site>]`` tables: how a site's accounts are used (never the accounts' secrets)."""
+    out: dict[str, SessionSettings] = {}
+    for site in list(r.table):
+        t = _Reader(r.file, r.key(site), r.get(site, dict))
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", site):
+            r.fail(site, f"invalid site name {site!r}: use letters, digits and - _ .")
+        d = SessionSettings(site=site)
+        out[site] = SessionSettings(
+            site=site,
+            required=t.get("required", bool, d.required),
+            cooldown_minutes=t.get("cooldown_minutes", float, d.cooldown_minutes, check=_positive),
+            proxies=read_site_proxy_choice(t),
+        )
+        t.done()
+    r.done()
+    return out
 
 
 def read_site_proxy_choice(r: _Reader) -> str:

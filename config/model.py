@@ -321,6 +321,22 @@ class HealthSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionSettings:
+    """A ``[sessions.<site>]`` table: the site's requests carry one of its accounts (logged-in
+    sessions whose cookies come from the environment or ``VOCWATCH_SECRETS_DIR``, never from
+    the config: ``crawlers.sessions``)."""
+
+    site: str
+    required: bool = False
+    """A source of this site with no usable account does not read a page: its run says why
+    (``vocwatch/account/none_usable``) and crawl health reports it."""
+    cooldown_minutes: float = 60.0
+    """An account that met a ban, a captcha or a 403/429 rests this long before it is used again."""
+    proxies: str = "auto"
+    """``always`` | ``never`` | ``auto`` (use the proxy pool when one is configured)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     store_url: str
@@ -334,9 +350,11 @@ class Config:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     distributed: DistributedSettings = field(default_factory=DistributedSettings)
+    sessions: dict[str, SessionSettings] = field(default_factory=dict)
+    """``[sessions.<site>]`` tables, by site (an adapter name, a source's ``site`` or a spider's)."""
     site_proxies: dict[str, str] = field(default_factory=dict)
     """Site -> ``[sessions.<site>] proxies`` (``SITE_PROXY_CHOICES``); a site not named is ``auto``.
-    Only this key of ``[sessions.*]`` is read here (``config.loader.read_site_proxy_choice``)."""
+    The same as ``sessions[site].proxies`` (``config.loader.read_site_proxy_choice`` checks it)."""
 
     def proxy_choice(self, site: str) -> str:
         """Whether ``site``'s requests go through the proxy pool: ``always``, ``never`` or ``auto``

@@ -43,6 +43,10 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawlers.middlewares.RetryAfterMiddleware": 550,
     "crawlers.distributed.politeness.SitePolitenessMiddleware": 560,  # [distributed] only: delay + cap shared in Redis
+    # [sessions.<site>]: an account on each request; its process_response runs after the
+    # proxy pool's (nearer the downloader) and before the retries (550): a 403/429/ban page
+    # moves to the next account instead of being retried on the banned one
+    "crawlers.sessions.SessionMiddleware": 575,
     "crawlers.middlewares.CharsetEvidenceMiddleware": 585,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "crawlers.middlewares.LoopAwareRedirectMiddleware": 600,

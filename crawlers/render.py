@@ -154,6 +154,8 @@ class BrowserDownloadHandler(BaseDownloadHandler):
         self.stats = crawler.stats
         self._browser: _Browser | None = None
         self._context: Any = None
+        self._context_account: str | None = None
+        """The account (``crawlers.sessions``) whose cookies the current context holds."""
         self._context_pages = 0
         self._context_proxy: str | None = None
         """Name of the pool proxy the current context goes through (None: direct)."""
@@ -174,8 +176,10 @@ class BrowserDownloadHandler(BaseDownloadHandler):
 
         timeout = float(request.meta.get("download_timeout", self.timeout))
         from crawlers.proxies import browser_proxy
+        from crawlers.sessions import account_of
 
-        context = await self._fresh_context(browser, browser_proxy(self.crawler, request))
+        context = await self._fresh_context(browser, browser_proxy(self.crawler, request),
+                                            account=account_of(request, self.crawler), url=request.url)
         page = await context.new_page()
         self.stats.inc_value(STATS + "pages_opened")
         try:
@@ -215,18 +219,31 @@ class BrowserDownloadHandler(BaseDownloadHandler):
         """Pages open in this crawler's contexts, as the browser counts them."""
         return sum(len(c.pages) for c in (self._context, *self._retired) if c is not None)
 
-    async def _fresh_context(self, browser: Any, proxy: tuple[str, dict[str, str]] | None = None) -> Any:
+    async def _fresh_context(self, browser: Any, proxy: tuple[str, dict[str, str]] | None = None, *,
+                             account: Any = None, url: str = "") -> Any:
         """The current context, replaced by a new one every ``pages_per_context`` pages and
-        whenever the request goes through another proxy (``proxy``: its name and Playwright option)."""
+        whenever the request goes through another proxy (``proxy``: its name and Playwright option)
+        or carries another account (``crawlers.sessions``): a context holds one session, its
+        ``storage_state`` or its cookies (added for the page's host when they name none) and headers."""
         name, option = proxy if proxy else (None, None)
+        account_name = account.name if account is not None else None
         async with self._context_lock:
             if (self._context is None or self._context_pages >= self.pages_per_context
-                    or name != self._context_proxy):
+                    or name != self._context_proxy or account_name != self._context_account):
                 old = self._context
-                extra = {"proxy": option} if option else {}
+                extra: dict[str, Any] = {"proxy": option} if option else {}
+                if account is not None and account.storage_state is not None:
+                    extra["storage_state"] = account.storage_state
+                if account is not None and account.headers:
+                    extra["extra_http_headers"] = dict(account.headers)
                 self._context = await browser.new_context(user_agent=self.user_agent, service_workers="block",
                                                           **extra)
+                if account is not None and account.storage_state is None and account.cookies:
+                    from urllib.parse import urlsplit
+
+                    await self._context.add_cookies(account.playwright_cookies(urlsplit(url).hostname or ""))
                 self._context_proxy = name
+                self._context_account = account_name
                 await self._context.route("**/*", self._route)
                 self._context_pages = 0
                 self.stats.inc_value(STATS + "contexts_created")

@@ -35,7 +35,8 @@ from crawlers.store.base import CrawlRun, HealthFinding, Store
 CHECKED_OUTCOMES = ("finished", "partial")
 """Runs that ended normally are checked and form the history; a crashed run says nothing
 about the site (its outcome already says ``failed``)."""
-PROBLEMS = ("no_items", "items_drop", "fields_lost", "error_ratio", "blocked_ratio", "malformed_ratio", "no_new")
+PROBLEMS = ("no_items", "items_drop", "fields_lost", "error_ratio", "blocked_ratio", "malformed_ratio", "no_new",
+            "session_expired", "sessions_exhausted")
 INSERTED = "vocwatch/store/inserted"
 PAGES_READ = "vocwatch/pages/read"
 BLOCKED = DROPPED + "page_blocked"
@@ -104,12 +105,13 @@ def check_run(run: CrawlRun, history: Sequence[CrawlRun], s: HealthSettings,
     yielding, or a field that was lost, stays a finding for as long as it lasts, judged
     against the figures from before it broke, not against a history that the broken runs
     themselves have since dragged down."""
-    if run.outcome not in CHECKED_OUTCOMES:
-        return []
-    before = {f.problem: f for f in previous}
     stats = run.stats
     who = f"{run.spider} source {run.source_id}"
-    found: list[HealthFinding] = []
+    # the accounts' findings hold for any outcome: a run with no usable account may read nothing
+    found: list[HealthFinding] = session_findings(run, who)
+    if run.outcome not in CHECKED_OUTCOMES:
+        return found
+    before = {f.problem: f for f in previous}
 
     def add(problem: str, severity: str, what: str, **details: Any) -> None:
         found.append(HealthFinding(run.source_id, problem, severity, f"{who}: {what}", details, run.id,
@@ -190,6 +192,46 @@ def check_run(run: CrawlRun, history: Sequence[CrawlRun], s: HealthSettings,
         add("no_new", "info", f"no new mentions in {s.stale_runs} runs in a row (each read mentions, all already "
             "stored)", runs=[r.id for r in streak])
     return found
+
+
+ACCOUNT_STATES = "vocwatch/account/states"
+ACCOUNTS_EXPIRED = "vocwatch/account/expired_accounts"
+ACCOUNTS_EXHAUSTED = "vocwatch/account/exhausted"
+ACCOUNTS_NONE_USABLE = "vocwatch/account/none_usable"
+
+
+def session_findings(run: CrawlRun, who: str) -> list[HealthFinding]:
+    """From the account counters of ``crawlers.sessions``: ``session_expired`` while an
+    account of the source's site is expired (met a login wall; it needs a new login: this
+    run or still, from an earlier one), ``sessions_exhausted`` when every account was
+    cooling down or expired and pages were left for the next run. Names, never secrets."""
+    stats = run.stats
+    states = [s for s in stats.get(ACCOUNT_STATES) or [] if isinstance(s, dict)]
+    expired = {(str(s.get("site")), str(s.get("account"))) for s in states if s.get("state") == "expired"}
+    expired |= {(str(s.get("site")), str(s.get("account"))) for s in stats.get(ACCOUNTS_EXPIRED) or []
+                if isinstance(s, dict)}
+    out = []
+    exhausted = stats.get(ACCOUNTS_EXHAUSTED) or (stats.get(ACCOUNTS_NONE_USABLE) and states and
+                                                  states[0].get("site"))
+    if expired:
+        sites = sorted({site for site, _ in expired})
+        names = ", ".join(f"{site} account {name}" for site, name in sorted(expired))
+        verb = "needs" if len(expired) == 1 else "need"
+        left = sum(1 for s in states if s.get("state") != "expired")
+        out.append(HealthFinding(run.source_id, "session_expired", "critical" if states and not left else "warning",
+                                 f"{who}: {names} {verb} a new login (vocwatch login {sites[0]}); "
+                                 f"{left} other account(s) of the site left", {
+                                     "accounts": [{"site": s, "account": n} for s, n in sorted(expired)],
+                                     "accounts_left": left}, run.id, run.finished_at))
+    if exhausted:
+        waits = [s["until"] for s in states if s.get("state") == "cooling" and s.get("until")]
+        when = f"; the first cool-down ends {min(waits)[:16].replace('T', ' ')} UTC" if waits else ""
+        kept = len(stats.get("vocwatch/failed_requests") or [])
+        out.append(HealthFinding(run.source_id, "sessions_exhausted", "critical",
+                                 f"{who}: every {exhausted} account was cooling down or expired; "
+                                 f"{kept} page(s) kept for the next run{when}",
+                                 {"site": exhausted, "pages_kept": kept, "states": states}, run.id, run.finished_at))
+    return out
 
 
 def history(store: Store, source_id: str, n: int, *, before: int | None = None) -> list[CrawlRun]:

@@ -45,6 +45,7 @@ from crawlers.middlewares import RedirectLoop, RetryBudgetExhausted, backoff_sec
 from crawlers.proxies import NoProxyAvailable
 from crawlers.render import RENDER_META
 from crawlers.runtime import store_for
+from crawlers.sessions import NoAccountLeft
 from crawlers.shutdown import CrawlStopping, crawl_stopping, pause
 from crawlers.stats import COVERAGE_FIELDS, COVERAGE_KINDS, CUTOFF, DROPPED, FIELDS, has_field
 from spiders.pages.base import MalformedPage, Page, html_selector
@@ -475,6 +476,9 @@ class SourceSpider(scrapy.Spider):
         if is_redirect_loop(failure):
             if (retry := self.retry_page(_unredirected(request), PAGE_REDIRECT_LOOP)) is not None:
                 yield retry
+            return
+        if failure.check(NoAccountLeft):  # every account of the site cooling/expired: kept for the next run
+            self.give_up(request, "page_no_account", str(failure.value))
             return
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             # robots.txt or another politeness rule said no: expected, not an error

@@ -394,6 +394,49 @@ def cmd_health(args: argparse.Namespace) -> int:
     return 1 if critical else 0
 
 
+def cmd_sessions(args: argparse.Namespace) -> int:
+    """``vocwatch sessions status``: per configured ``[sessions.<site>]``, each account found
+    in the environment / ``$VOCWATCH_SECRETS_DIR`` with its state in the store (``ok``,
+    ``cooling`` until when, ``expired``), why, and where it was read from; accounts the store
+    remembers but no longer present are listed as ``gone``. Names only: no secret is printed.
+    Exit 1 when a site that is ``required`` has no usable account."""
+    from crawlers.sessions import load_accounts
+    from crawlers.store import open_store
+
+    config = _load(args)
+    sites = [args.site] if args.site else sorted(config.sessions)
+    if args.site and args.site not in config.sessions:
+        raise argparse.ArgumentTypeError(f"no [sessions.{args.site}] in {config.path}; configured: "
+                                         f"{', '.join(sorted(config.sessions)) or 'none'}")
+    store = open_store(config.store_url)
+    now = datetime.now(UTC)
+    bad = False
+    try:
+        print(f"{'site':<12} {'account':<16} {'state':<8} {'until (UTC)':<17} {'reason':<12} from")
+        for site in sites:
+            accounts = {a.name: a for a in load_accounts(site)}
+            states = {s.name: s for s in store.identities.list(kind="account", site=site)}
+            usable = 0
+            for name in sorted(set(accounts) | set(states)):
+                st = states.get(name)
+                state = st.state if st else "ok"
+                if st is not None and st.state == "cooling" and st.until is not None and st.until <= now:
+                    state = "ok"  # its cool-down is over
+                if name not in accounts:
+                    state = "gone"
+                usable += state == "ok"
+                until = f"{st.until:%Y-%m-%d %H:%M}" if st and st.until and state == "cooling" else "-"
+                reason = (st.reason if st and state != "ok" else "") or "-"
+                origin = accounts[name].origin if name in accounts else "-"
+                print(f"{site:<12} {name:<16} {state:<8} {until:<17} {reason:<12} {origin}")
+            if not accounts and not states:
+                print(f"{site:<12} {'-':<16} {'none':<8} {'-':<17} {'-':<12} no account found")
+            bad |= config.sessions[site].required and usable == 0
+    finally:
+        store.close()
+    return 1 if bad else 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from config.redact import mask_url
     from monitor.alerting import unrouted
@@ -409,6 +452,13 @@ def cmd_check(args: argparse.Namespace) -> int:
           f"({len(config.own_locations())} own), {len(config.sources)} sources, {len(config.channels)} alert channels, "
           f"{len(config.routes)} routes; store {mask_url(config.store_url)}{pool}")
     _warn_unrouted(unrouted(config, "critical"))
+    if config.sessions:  # the secrets are read (and their permissions checked) as a crawl would
+        from crawlers.sessions import load_accounts
+
+        for site in sorted(config.sessions):
+            n = len(load_accounts(site))
+            print(f"  sessions.{site}: {n} account(s)" + ("" if n else " — none found (required)"
+                                                           if config.sessions[site].required else " — none found"))
     return 0
 
 
@@ -1117,6 +1167,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", help="only this source id")
     p.add_argument("--limit", type=int, default=1, help="checked runs shown per source, newest first (default 1)")
     p.set_defaults(func=cmd_health)
+
+    p = sub.add_parser("sessions", help="logged-in accounts of the sites that need them ([sessions.<site>])")
+    sessions_sub = p.add_subparsers(dest="sessions_command", required=True)
+    p = sessions_sub.add_parser("status", help="accounts per site: ok / cooling until / expired, why (no secrets)")
+    _config_arg(p)
+    p.add_argument("--site", help="only this site")
+    p.set_defaults(func=cmd_sessions)
 
     p = sub.add_parser("check", help="validate a configuration file")
     _config_arg(p)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from crawlers.items import Mention, mention_fingerprint
+from crawlers.store.identities import IdentityTable
 from crawlers.store.schedule import ScheduleTable
 
 if TYPE_CHECKING:
@@ -149,7 +150,8 @@ class HealthFinding:
     source_id: str
     problem: str
     """What is wrong: ``no_items``, ``items_drop``, ``fields_lost``, ``error_ratio``,
-    ``blocked_ratio``, ``malformed_ratio`` or ``no_new``."""
+    ``blocked_ratio``, ``malformed_ratio``, ``no_new``, ``session_expired`` (an account needs a
+    new login) or ``sessions_exhausted`` (every account of the site was cooling or expired)."""
     severity: str
     """``info``, ``warning`` or ``critical`` (as alert severities)."""
     message: str
@@ -284,6 +286,12 @@ class Store(Protocol):
     @property
     def schedule_state(self) -> ScheduleTable:
         """The scheduler's persisted next run times (``crawlers.store.schedule``)."""
+        ...
+
+    # -- identities: sessions lane (account and proxy states) --------------------------
+    @property
+    def identities(self) -> IdentityTable:
+        """Accounts' (and proxies') usable / cooling / expired states (``crawlers.store.identities``)."""
         ...
 
     # -- deliveries: deliveries lane ------------------------------------------------------

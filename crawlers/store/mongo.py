@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         ViralCandidate,
     )
     from crawlers.store.deliveries import MongoDeliveries
+    from crawlers.store.identities import MongoIdentities
 
 
 def mention_to_doc(m: Mention) -> dict[str, Any]:
@@ -226,6 +227,14 @@ class MongoStore:
     def schedule_state(self) -> MongoScheduleState:
         """The scheduler's next run times, in this database's ``schedule_state`` collection."""
         return MongoScheduleState(self._mentions.database)
+
+    # -- identities: sessions lane ------------------------------------------------
+    @cached_property
+    def identities(self) -> MongoIdentities:
+        """Account and proxy states, in this database's ``identities`` collection."""
+        from crawlers.store.identities import MongoIdentities
+
+        return MongoIdentities(self._mentions.database)
 
     # -- deliveries: deliveries lane ----------------------------------------------
     @cached_property

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         ViralCandidate,
     )
     from crawlers.store.deliveries import SQLiteDeliveries
+    from crawlers.store.identities import SQLiteIdentities
 
 _JSON_FIELDS = ("aspects", "keywords")
 _COLUMNS = (
@@ -472,6 +473,14 @@ class SQLiteStore:
     def schedule_state(self) -> SQLiteScheduleState:
         """The scheduler's next run times, in this file, over this connection and lock."""
         return SQLiteScheduleState(self._db, self._lock)
+
+    # -- identities: sessions lane ------------------------------------------------
+    @cached_property
+    def identities(self) -> SQLiteIdentities:
+        """Account and proxy states, in this file, over this connection and lock."""
+        from crawlers.store.identities import SQLiteIdentities
+
+        return SQLiteIdentities(self._db, self._lock)
 
     # -- deliveries: deliveries lane ----------------------------------------------
     @cached_property
