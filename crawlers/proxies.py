@@ -43,7 +43,6 @@ import contextlib
 import itertools
 import logging
 import os
-import stat
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,12 +57,12 @@ from scrapy.utils.misc import load_object
 
 from config import Config, ConfigError
 from config.redact import remember
+from config.secrets import SECRETS_DIR_ENV, check_private
 from crawlers.shutdown import pause
 
 logger = logging.getLogger(__name__)
 
 PROXIES_ENV = "VOCWATCH_PROXIES"
-SECRETS_ENV = "VOCWATCH_SECRETS_DIR"
 PROXIES_FILE = "proxies.txt"
 PROXY_SCHEMES = ("http", "https")
 """What Scrapy's HTTP handler can talk to (no SOCKS)."""
@@ -138,19 +137,6 @@ def parse_proxy(url: str, index: int, where: str) -> Proxy:
                  username=username, password=password)
 
 
-def check_private(path: Path, key: str) -> None:
-    """A secrets directory or file must be readable by its owner only (no group/other bits)."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise ConfigError(path, key, "does not exist") from None
-    if st.st_mode & 0o077:
-        raise ConfigError(path, key, f"is readable by others (mode {stat.S_IMODE(st.st_mode):04o}); "
-                          f"it holds secrets: chmod {'700' if path.is_dir() else '600'} {path}")
-    if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        raise ConfigError(path, key, "is not owned by the user running vocwatch")
-
-
 def load_proxies(config: Config, environ: Mapping[str, str] | None = None) -> list[Proxy]:
     """The pool ``[crawl] proxies`` names (empty for ``none``); every password remembered
     for masking before anything can print it."""
@@ -163,10 +149,10 @@ def load_proxies(config: Config, environ: Mapping[str, str] | None = None) -> li
         if not text.strip():
             raise ConfigError(config.path, "crawl.proxies", f'is "env" but {PROXIES_ENV} is not set or empty')
     else:
-        if not env.get(SECRETS_ENV):
-            raise ConfigError(config.path, "crawl.proxies", f'is "secrets" but {SECRETS_ENV} is not set')
-        folder = Path(env[SECRETS_ENV])
-        check_private(folder, SECRETS_ENV)
+        if not env.get(SECRETS_DIR_ENV):
+            raise ConfigError(config.path, "crawl.proxies", f'is "secrets" but {SECRETS_DIR_ENV} is not set')
+        folder = Path(env[SECRETS_DIR_ENV])
+        check_private(folder, SECRETS_DIR_ENV)
         file = folder / PROXIES_FILE
         check_private(file, "")
         where, text = str(file), file.read_text(encoding="utf-8")

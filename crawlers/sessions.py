@@ -34,7 +34,6 @@ import hashlib
 import json
 import logging
 import os
-import stat
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -50,12 +49,12 @@ from scrapy.utils.httpobj import urlparse_cached
 from config.loader import ConfigError
 from config.model import SessionSettings
 from config.redact import remember
+from config.secrets import SECRETS_DIR_ENV, check_private
 from crawlers.store.identities import IdentityState, IdentityTable
 from spiders.pages.blocked import block_reason
 
 logger = logging.getLogger(__name__)
 
-SECRETS_DIR_ENV = "VOCWATCH_SECRETS_DIR"
 SESSION_ENV_PREFIX = "VOCWATCH_SESSION_"
 ACCOUNT_META = "vocwatch_account"
 """``Request.meta``: the name of the account the request went out with (never a secret)."""
@@ -221,14 +220,6 @@ def env_name(site: str, account: str = "") -> str:
         return s.upper().replace("-", "_").replace(".", "_")
     return SESSION_ENV_PREFIX + norm(site) + "_" + (norm(account) if account else "")
 
-
-def check_private(path: Path) -> None:
-    """Raise ConfigError unless only its owner may read ``path`` (no group/other bits)."""
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        want = "0700" if path.is_dir() else "0600"
-        raise ConfigError(path, "", f"holds session secrets but its mode is {mode:04o}: group or others may "
-                          f"read it; it must be readable by its owner only (chmod {want} {path})")
 
 
 def secrets_dir(environ: Mapping[str, str] | None = None) -> Path | None:

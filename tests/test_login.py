@@ -266,7 +266,7 @@ def test_secrets_dir_must_be_set_and_private(tmp_path: Path) -> None:
     open_dir = tmp_path / "open"
     open_dir.mkdir()
     open_dir.chmod(0o755)
-    with pytest.raises(LoginError, match="open to group or others"):
+    with pytest.raises(LoginError, match="group or others may read it"):
         session_path("weibo", "a1", {"VOCWATCH_SECRETS_DIR": str(open_dir)})
     with pytest.raises(LoginError, match="invalid account"):
         session_path("weibo", "../x", {"VOCWATCH_SECRETS_DIR": str(open_dir)})
@@ -285,7 +285,7 @@ def test_cli_refuses_without_a_secrets_dir(site: LoginSite, tmp_path: Path) -> N
     for env in (env_for(None), env_for(open_dir)):
         cli = Cli(["local", "--url", f"{site.base}/login", "--done-when", "url:*/home"], env)
         assert cli.finish() == 2
-        assert "VOCWATCH_SECRETS_DIR" in cli.stderr or "open to group or others" in cli.stderr
+        assert "VOCWATCH_SECRETS_DIR" in cli.stderr or "group or others may read it" in cli.stderr
         assert "Opening" not in cli.stdout
     assert not list(open_dir.iterdir())
 

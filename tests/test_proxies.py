@@ -96,7 +96,7 @@ def test_pool_from_secrets_dir_needs_owner_only_modes(tmp_path: Path) -> None:
     (secrets / "proxies.txt").write_text(f"# mine\nhttp://u:{PASSWORD}@127.0.0.1:3\n", encoding="utf-8")
     env = {"VOCWATCH_SECRETS_DIR": str(secrets)}
     secrets.chmod(0o755)
-    with pytest.raises(ConfigError, match="readable by others") as err:
+    with pytest.raises(ConfigError, match="group or others may read it") as err:
         load_proxies(cfg, env)
     assert err.value.file == str(secrets)
     secrets.chmod(0o700)

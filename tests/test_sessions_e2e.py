@@ -354,7 +354,7 @@ def test_a_secret_others_can_read_stops_the_crawl_before_a_request(tmp_path: Pat
         check = run_vocwatch("check", "-c", str(cfg), env=env)
         proc = run_vocwatch("crawl", "-c", str(cfg), "-q", env=env)
         assert site.hits == []
-    assert check.returncode == 2 and str(leaky) in check.stderr and f"chmod 0600 {leaky}" in check.stderr
+    assert check.returncode == 2 and str(leaky) in check.stderr and f"chmod 600 {leaky}" in check.stderr
     assert proc.returncode != 0 and str(leaky) in proc.stdout + proc.stderr
     no_secret_in(check.stdout, check.stderr, proc.stdout, proc.stderr)
     os.chmod(leaky, 0o600)

@@ -39,7 +39,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-SECRETS_ENV = "VOCWATCH_SECRETS_DIR"
+from config.secrets import SECRETS_DIR_ENV as SECRETS_ENV
+from config.secrets import private_problem
+
 DEFAULT_ACCOUNT = "default"
 DEFAULT_TIMEOUT = 300.0
 CHROMIUM = "/usr/bin/chromium"
@@ -182,11 +184,8 @@ def _check_private(path: Path) -> None:
     st = path.stat()
     if not stat.S_ISDIR(st.st_mode):
         raise LoginError(f"{path} is not a directory", EXIT_USAGE)
-    if st.st_mode & 0o077:
-        raise LoginError(f"{path} is open to group or others (mode {stat.S_IMODE(st.st_mode):04o}); "
-                         f"a session is a password: chmod 700 {path}", EXIT_USAGE)
-    if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        raise LoginError(f"{path} belongs to another user (uid {st.st_uid})", EXIT_USAGE)
+    if problem := private_problem(path):
+        raise LoginError(f"{path} {problem}", EXIT_USAGE)
 
 
 def _private_dir(path: Path) -> None:
