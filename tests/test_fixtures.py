@@ -50,3 +50,16 @@ def test_fixture(fixture: Fixture, case: str) -> None:
 def test_fixtures_are_found() -> None:
     """The folder exists and holds fixtures: a moved folder must not make every case vanish."""
     assert len(discover(FIXTURES)) >= 2
+
+
+def test_a_fixture_from_a_repository_kept_for_independent_checks_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    folder = tmp_path / "hackernews" / "kept"
+    folder.mkdir(parents=True)
+    (folder / "input.html").write_text("<html></html>", encoding="utf-8")
+    meta = {"site": "hackernews", "url": "https://news.ycombinator.com/item?id=1", "now": "2015-08-01T00:00:00Z",
+            "tz": "UTC", "encoding": "utf-8", "notes": "a page from a kept repository",
+            "origin": {"repo": "Malmstein/Yahnac", "path": "x.html", "commit": "f" * 40, "license": "Apache-2.0"}}
+    (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    assert any("kept for independent checks" in p for p in Fixture(folder).meta_problems())

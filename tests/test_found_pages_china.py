@@ -24,20 +24,11 @@ from spiders.pages.dianping import GLYPH, missing_glyphs
 from spiders.pages.registry import Reading
 from spiders.pages.weibo import WeiboFeedPage
 from spiders.pages.weibo_site import _wap_author
+from vocwatch.fixtures import KEPT_FOR_INDEPENDENT_CHECKS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pages"
 CHINA_SITES = ("jd", "taobao", "eleme", "qunar", "dianping", "weibo", "zhihu", "mall_comments", "weibo_feed")
-FORBIDDEN = {
-    "hajekt2/crawler-tripadvisor", "ribicnejc/tripadvisor-scraper", "scrapfly/scrapfly-scrapers",
-    "lawrenae/metaagent-gemini", "gosom/google-maps-scraper", "TurnerMooreDavis/yelp_me_find_a_groupon",
-    "future-jj/sck", "bo1051767482/dianping", "xudie/mall", "loserjohn/cloud-Store",
-    "veryStarters/qtouch-starter", "dataabc/weiboSpider", "gottaegbert/weiboAPI", "zhangfaliang/koa2",
-    "TruthLiu/ArticleSpider", "praw-dev/praw", "adbar/trafilatura", "malmstein/yahnac",
-    "bensadeh/circumflex", "discourse/discourse_api", "hhursev/recipe-scrapers", "huginn/huginn",
-    "tiendung14b/review_crawler", "Giear/bilibili_luncky_lottery", "Dandice/vue-hackernews-2.0",
-    "cysgg/vue-project", "superliuliuliu/pythonspider", "peterwittek/happycowler",
-    "SJTucker/lending_tree_reviews",
-}
+FORBIDDEN = KEPT_FOR_INDEPENDENT_CHECKS
 
 
 def utc(*args: int) -> datetime:

@@ -24,14 +24,12 @@ import pytest
 from spiders.pages import registry, tripadvisor
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.registry import Reading
+from vocwatch.fixtures import KEPT_FOR_INDEPENDENT_CHECKS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pages"
 TA_EXPANDED = "tripadvisor/expanded-hsx-abba-mia-gijon-2023"
 TA_GRAPHQL = "tripadvisor/graphql-cafe-sjiek-maastricht-2025"
-FORBIDDEN = {  # ../shared/pages/SOURCES.md and the brief: kept for independent checks
-    "hajekt2/crawler-tripadvisor", "ribicnejc/tripadvisor-scraper", "scrapfly/scrapfly-scrapers",
-    "tiendung14b/review_crawler", "peterwittek/happycowler", "SJTucker/lending_tree_reviews",
-}
+FORBIDDEN = KEPT_FOR_INDEPENDENT_CHECKS
 
 
 def utc(*args: int) -> datetime:

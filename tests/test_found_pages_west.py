@@ -26,21 +26,12 @@ import pytest
 from spiders.pages import registry, schema_org
 from spiders.pages.base import Page
 from spiders.pages.registry import Reading
+from vocwatch.fixtures import KEPT_FOR_INDEPENDENT_CHECKS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pages"
 WEST_SITES = ("tripadvisor", "amazon", "booking", "google_maps", "yelp", "schema_org", "reddit", "hackernews",
               "discourse", "rss")
-FORBIDDEN = {
-    "hajekt2/crawler-tripadvisor", "ribicnejc/tripadvisor-scraper", "scrapfly/scrapfly-scrapers",
-    "lawrenae/metaagent-gemini", "gosom/google-maps-scraper", "TurnerMooreDavis/yelp_me_find_a_groupon",
-    "future-jj/sck", "bo1051767482/dianping", "xudie/mall", "loserjohn/cloud-Store",
-    "veryStarters/qtouch-starter", "dataabc/weiboSpider", "gottaegbert/weiboAPI", "zhangfaliang/koa2",
-    "TruthLiu/ArticleSpider", "praw-dev/praw", "adbar/trafilatura", "malmstein/yahnac",
-    "bensadeh/circumflex", "discourse/discourse_api", "hhursev/recipe-scrapers", "huginn/huginn",
-    "tiendung14b/review_crawler", "Giear/bilibili_luncky_lottery", "Dandice/vue-hackernews-2.0",
-    "cysgg/vue-project", "superliuliuliu/pythonspider", "peterwittek/happycowler",
-    "SJTucker/lending_tree_reviews",
-}
+FORBIDDEN = KEPT_FOR_INDEPENDENT_CHECKS
 
 
 def utc(*args: int) -> datetime:

@@ -40,6 +40,22 @@ FIXTURES_DIR = Path("tests") / "fixtures" / "pages"
 """Where fixtures live, relative to the repository root."""
 META_KEYS = ("site", "url", "now", "tz", "encoding", "origin", "notes")
 ORIGIN_KEYS = ("repo", "path", "commit", "license")
+KEPT_FOR_INDEPENDENT_CHECKS = frozenset({
+    # the repositories ../shared/pages came from (its SOURCES.md, staged and "found but not staged")
+    "hajekt2/crawler-tripadvisor", "ribicnejc/tripadvisor-scraper", "scrapfly/scrapfly-scrapers",
+    "lawrenae/metaagent-gemini", "gosom/google-maps-scraper", "TurnerMooreDavis/yelp_me_find_a_groupon",
+    "future-jj/sck", "bo1051767482/dianping", "xudie/mall", "loserjohn/cloud-Store",
+    "veryStarters/qtouch-starter", "dataabc/weiboSpider", "gottaegbert/weiboAPI", "zhangfaliang/koa2",
+    "TruthLiu/ArticleSpider", "praw-dev/praw", "adbar/trafilatura", "malmstein/yahnac",
+    "bensadeh/circumflex", "discourse/discourse_api", "hhursev/recipe-scrapers", "huginn/huginn",
+    "tiendung14b/review_crawler", "Giear/bilibili_luncky_lottery", "Dandice/vue-hackernews-2.0",
+    "cysgg/vue-project", "superliuliuliu/pythonspider",
+    # and two more the project keeps for checking vocwatch independently
+    "peterwittek/happycowler", "SJTucker/lending_tree_reviews",
+})
+"""Repositories no fixture may come from: their pages are kept for checking vocwatch on
+pages nobody here has seen (compared case-insensitively, as GitHub names are)."""
+_KEPT_LOWER = frozenset(r.lower() for r in KEPT_FOR_INDEPENDENT_CHECKS)
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 """A fixture's folder name: one path segment, no dot first."""
 _COMMIT_RE = re.compile(r"[0-9a-f]{40}")
@@ -211,6 +227,8 @@ class Fixture:
                     problems.append(f"origin.{key}: missing")
             if isinstance(origin.get("repo"), str) and origin["repo"] and not _REPO_RE.fullmatch(origin["repo"]):
                 problems.append(f"origin.repo: {origin['repo']!r} is not owner/name")
+            if isinstance(origin.get("repo"), str) and origin["repo"].lower() in _KEPT_LOWER:
+                problems.append(f"origin.repo: {origin['repo']} is kept for independent checks; no fixture may come from it")
             if isinstance(origin.get("commit"), str) and origin["commit"] and not _COMMIT_RE.fullmatch(origin["commit"]):
                 problems.append(f"origin.commit: {origin['commit']!r} is not a full 40-hex commit")
         if "notes" in meta and not (isinstance(meta["notes"], str) and meta["notes"].strip()):
