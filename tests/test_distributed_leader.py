@@ -320,7 +320,9 @@ def test_redis_down_stops_the_leader_and_the_schedule_resumes_without_gap_or_dou
         stop_all(procs)
     texts = [log.read_text() for log in logs]
     try:
-        assert all(p.returncode == 0 for p in procs), texts
+        failed = [f"scheduler {p.pid} exited {p.returncode}:\n{t}" for p, t in zip(procs, texts, strict=True)
+                  if p.returncode != 0]
+        assert not failed, "\n\n".join(failed)  # each failed scheduler's whole log, not a shortened repr
         every_slot_enqueued_once(texts, client, stopped_wall, longest_pause=outage)
     finally:
         client.close()
