@@ -52,12 +52,13 @@ from urllib.parse import unquote, urlsplit
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
-from scrapy.http import Request, Response, TextResponse
+from scrapy.http import Request, Response
 from scrapy.utils.misc import load_object
 
 from config import Config, ConfigError
 from config.redact import remember
 from config.secrets import SECRETS_DIR_ENV, check_private
+from crawlers.identity import ACCOUNT_META, PROXY_META, ban_reason, site_of
 from crawlers.shutdown import pause
 
 logger = logging.getLogger(__name__)
@@ -66,16 +67,11 @@ PROXIES_ENV = "VOCWATCH_PROXIES"
 PROXIES_FILE = "proxies.txt"
 PROXY_SCHEMES = ("http", "https")
 """What Scrapy's HTTP handler can talk to (no SOCKS)."""
-BAN_STATUSES = (403, 429)
 PROXY_AUTH_FAILED = 407
 """The proxy refused our credentials: that proxy is unusable, like one that refuses connections."""
-BAN_REASONS = frozenset({"captcha", "challenge", "blocked"})
-"""``block_reason`` results that mean "this IP is banned"; ``login_wall`` is an account's problem."""
 STATS = "vocwatch/proxy/"
-META = "vocwatch_proxy"
-"""``request.meta`` key: the name (``p1``...) of the pool proxy a request went through."""
+META = PROXY_META
 ROTATIONS_META = "vocwatch_proxy_rotations"
-ACCOUNT_META = "vocwatch_account"
 SHARED_REFRESH_SECONDS = 2.0
 _PROXY_META_KEYS = ("proxy", "_auth_proxy", "_scheme_proxy", META, "download_latency")
 
@@ -292,22 +288,6 @@ def browser_proxy(crawler: Crawler, request: Request) -> tuple[str, dict[str, st
     return name, pool.by_name[name].for_browser()
 
 
-def site_of(spider: Any) -> str:
-    """The site a source's ``[sessions.<site>]`` table is named by: the source's ``site``
-    (an adapter name for ``kind = "site"``) or the spider's own site."""
-    source = getattr(spider, "source", None)
-    return str(getattr(source, "site", None) or getattr(spider, "site", "") or "")
-
-
-def _text(response: Response) -> str:
-    if not isinstance(response, TextResponse):
-        return ""
-    try:
-        return response.text
-    except (UnicodeDecodeError, LookupError):
-        return ""
-
-
 class ProxyMiddleware:
     """Assigns pool proxies, rotates away from bans and dead proxies, counts their health."""
 
@@ -398,13 +378,11 @@ class ProxyMiddleware:
             self.pool.count(proxy, "errors")
             self.pool.cool_down(proxy, "HTTP 407: the proxy refused its credentials")
             return self._elsewhere(request, "HTTP 407") or self._pass_on(request, response)
-        from spiders.pages.blocked import block_reason
-
-        reason = block_reason(response.status, response.url, _text(response))
-        if reason == "login_wall" or (reason not in BAN_REASONS and response.status not in BAN_STATUSES):
+        reason = ban_reason(response)
+        if reason is None or reason == "login_wall":  # a login wall is the account's to react to
             _forget_credentials(request)
             return response
-        why = reason or f"HTTP {response.status}"
+        why = f"HTTP {response.status}" if reason.startswith("http_") else reason
         self.pool.count(proxy, "bans")
         self.pool.cool_down(proxy, f"{why} on {response.url}")
         return self._elsewhere(request, why) or self._pass_on(request, response)

@@ -43,24 +43,20 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
-from scrapy.http import Request, Response, TextResponse
+from scrapy.http import Request, Response
 from scrapy.utils.httpobj import urlparse_cached
 
 from config.loader import ConfigError
 from config.model import SessionSettings
 from config.redact import remember
 from config.secrets import SECRETS_DIR_ENV, check_private
+from crawlers.identity import ACCOUNT_META, PROXY_META, ban_reason, site_of
 from crawlers.store.identities import IdentityState, IdentityTable
-from spiders.pages.blocked import block_reason
 
 logger = logging.getLogger(__name__)
 
 SESSION_ENV_PREFIX = "VOCWATCH_SESSION_"
-ACCOUNT_META = "vocwatch_account"
-"""``Request.meta``: the name of the account the request went out with (never a secret)."""
 TRIED_META = "vocwatch_accounts_tried"
-PROXY_META = "vocwatch_proxy"
-"""Set by the proxy pool's middleware on a request that went through a pool proxy."""
 STATS = "vocwatch/account/"
 EXPIRED_STAT = STATS + "expired_accounts"
 """Run stat: ``[{site, account, reason}]`` of the accounts this run found expired (crawl health)."""
@@ -72,7 +68,6 @@ EXHAUSTED_STAT = STATS + "exhausted"
 MIN_COOKIE_SECRET = 6
 """Shorter cookie values (``lang=en``, ``v=1``) are not secrets and would mask common words
 everywhere; the whole Cookie header is masked anyway."""
-BAN_STATUSES = (403, 429)
 STATE_TTL = 10.0
 """Seconds an account's state read from the store is trusted before it is read again."""
 ACCOUNT_FILES = {".cookie": "cookie header", ".txt": "netscape", ".json": "storage_state"}
@@ -386,16 +381,6 @@ def account_of(request: Request, crawler: Any) -> Account | None:
     return pool.accounts.get(name) if pool is not None and isinstance(name, str) else None
 
 
-def ban_reason(response: Response) -> str | None:
-    """``login_wall``, another block reason, ``http_403`` / ``http_429``, or None for a page
-    the account may keep reading."""
-    text = response.text if isinstance(response, TextResponse) else ""
-    reason = block_reason(response.status, response.url, text)
-    if reason is None and response.status in BAN_STATUSES:
-        reason = f"http_{response.status}"
-    return reason
-
-
 class SessionMiddleware:
     """Downloader middleware: each request of a source whose site has a ``[sessions.<site>]``
     table goes out with one of the site's accounts (its cookies as the ``Cookie`` header,
@@ -452,7 +437,7 @@ class SessionMiddleware:
         config, source = getattr(spider, "config", None), getattr(spider, "source", None)
         if config is None or source is None:
             return
-        self.site = source.site or getattr(spider, "site", "") or ""
+        self.site = site_of(spider)
         settings = getattr(config, "sessions", {}).get(self.site)
         if settings is None:
             return
