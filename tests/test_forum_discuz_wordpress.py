@@ -28,17 +28,14 @@ from spiders.pages.base import MalformedPage, Page
 from spiders.pages.discuz import DiscuzPage, floor_number
 from spiders.pages.registry import adapter, id_scope, sites
 from spiders.pages.wordpress import WordPressComments
+from vocwatch.fixtures import Fixture
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pages"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def fixture(site: str, name: str) -> Page:
-    folder = FIXTURES / site / name
-    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    now = datetime.fromisoformat(meta["now"].replace("Z", "+00:00"))
-    text = (folder / "input.html").read_bytes().decode(meta["encoding"])
-    return Page(url=meta["url"], text=text, now=now, tz=ZoneInfo(meta["tz"]))
+    return Fixture(FIXTURES / site / name).page()
 
 
 def utc(*args: int) -> datetime:

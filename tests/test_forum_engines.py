@@ -23,17 +23,14 @@ from spiders.pages.base import MalformedPage, Page
 from spiders.pages.forumkit import own_posts
 from spiders.pages.html5 import html5_selector
 from spiders.pages.registry import Reading, adapter, id_scope, sites
+from vocwatch.fixtures import Fixture
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pages"
 
 
 def fixture(site: str, name: str) -> tuple[Page, dict]:
-    folder = FIXTURES / site / name
-    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    raw = next(folder.glob("input.*")).read_bytes()
-    page = Page(url=meta["url"], text=raw.decode(meta["encoding"]), now=datetime.fromisoformat(meta["now"]),
-                tz=ZoneInfo(meta["tz"]))
-    return page, meta
+    saved = Fixture(FIXTURES / site / name)
+    return saved.page(), saved.meta()
 
 
 def read(site: str, name: str) -> Reading:

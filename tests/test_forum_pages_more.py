@@ -44,25 +44,17 @@ file, not the adapter's output:
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from spiders.pages.base import Page
 from spiders.pages.registry import Reading, adapter
+from vocwatch.fixtures import Fixture
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pages"
 
 
 def read(site: str, name: str) -> Reading:
-    folder = FIXTURES / site / name
-    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    now = datetime.fromisoformat(meta["now"].replace("Z", "+00:00"))
-    ext = next(p.suffix for p in folder.glob("input.*"))
-    text = (folder / f"input{ext}").read_bytes().decode(meta["encoding"])
-    page = Page(url=meta["url"], text=text, now=now, tz=ZoneInfo(meta["tz"]))
-    return adapter(site).read(page)
+    return adapter(site).read(Fixture(FIXTURES / site / name).page())
 
 
 def utc(*args: int) -> datetime:

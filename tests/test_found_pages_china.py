@@ -24,7 +24,7 @@ from spiders.pages.dianping import GLYPH, missing_glyphs
 from spiders.pages.registry import Reading
 from spiders.pages.weibo import WeiboFeedPage
 from spiders.pages.weibo_site import _wap_author
-from vocwatch.fixtures import KEPT_FOR_INDEPENDENT_CHECKS
+from vocwatch.fixtures import KEPT_FOR_INDEPENDENT_CHECKS, Fixture
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pages"
 CHINA_SITES = ("jd", "taobao", "eleme", "qunar", "dianping", "weibo", "zhihu", "mall_comments", "weibo_feed")
@@ -40,17 +40,12 @@ def fixture_dirs() -> list[Path]:
 
 
 def load(rel: str) -> tuple[Page, dict]:
-    folder = FIXTURES / rel
-    meta = json.loads((folder / "meta.json").read_text("utf-8"))
-    raw = next(folder.glob("input.*")).read_bytes()
-    page = Page(url=meta["url"], text=raw.decode(meta["encoding"]),
-                now=datetime.fromisoformat(meta["now"]), tz=ZoneInfo(meta["tz"]))
-    return page, meta
+    fixture = Fixture(FIXTURES / rel)
+    return fixture.page(), fixture.meta()
 
 
 def read(rel: str) -> Reading:
-    page, meta = load(rel)
-    return registry.adapter(meta["site"]).read(page)
+    return Fixture(FIXTURES / rel).read()
 
 
 # --- the fixtures themselves ------------------------------------------------------------

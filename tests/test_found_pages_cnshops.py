@@ -10,7 +10,6 @@ Asia/Shanghai wall time, asserted in UTC.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,6 +17,7 @@ from zoneinfo import ZoneInfo
 from spiders.pages import registry
 from spiders.pages.base import Page
 from spiders.pages.registry import Reading
+from vocwatch.fixtures import Fixture
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pages"
 
@@ -27,17 +27,12 @@ def utc(*args: int) -> datetime:
 
 
 def load(rel: str) -> tuple[Page, dict]:
-    folder = FIXTURES / rel
-    meta = json.loads((folder / "meta.json").read_text("utf-8"))
-    raw = next(folder.glob("input.*")).read_bytes()
-    page = Page(url=meta["url"], text=raw.decode(meta["encoding"]),
-                now=datetime.fromisoformat(meta["now"]), tz=ZoneInfo(meta["tz"]))
-    return page, meta
+    fixture = Fixture(FIXTURES / rel)
+    return fixture.page(), fixture.meta()
 
 
 def read(rel: str) -> Reading:
-    page, meta = load(rel)
-    return registry.adapter(meta["site"]).read(page)
+    return Fixture(FIXTURES / rel).read()
 
 
 # --- Taobao / Tmall -------------------------------------------------------------------------

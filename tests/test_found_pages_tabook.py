@@ -17,14 +17,13 @@ import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from spiders.pages import registry, tripadvisor
 from spiders.pages.base import MalformedPage, Page
 from spiders.pages.registry import Reading
-from vocwatch.fixtures import KEPT_FOR_INDEPENDENT_CHECKS
+from vocwatch.fixtures import KEPT_FOR_INDEPENDENT_CHECKS, Fixture
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pages"
 TA_EXPANDED = "tripadvisor/expanded-hsx-abba-mia-gijon-2023"
@@ -37,17 +36,11 @@ def utc(*args: int) -> datetime:
 
 
 def load(rel: str) -> Page:
-    folder = FIXTURES / rel
-    meta = json.loads((folder / "meta.json").read_text("utf-8"))
-    raw = next(folder.glob("input.*")).read_bytes()
-    return Page(url=meta["url"], text=raw.decode(meta["encoding"]),
-                now=datetime.fromisoformat(meta["now"]), tz=ZoneInfo(meta["tz"]))
+    return Fixture(FIXTURES / rel).page()
 
 
 def read(rel: str) -> Reading:
-    page = load(rel)
-    site = json.loads((FIXTURES / rel / "meta.json").read_text("utf-8"))["site"]
-    return registry.adapter(site).read(page)
+    return Fixture(FIXTURES / rel).read()
 
 
 @pytest.mark.parametrize("rel", [TA_EXPANDED, TA_GRAPHQL])

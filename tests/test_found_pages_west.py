@@ -26,7 +26,7 @@ import pytest
 from spiders.pages import registry, schema_org
 from spiders.pages.base import Page
 from spiders.pages.registry import Reading
-from vocwatch.fixtures import KEPT_FOR_INDEPENDENT_CHECKS
+from vocwatch.fixtures import KEPT_FOR_INDEPENDENT_CHECKS, Fixture
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pages"
 WEST_SITES = ("tripadvisor", "amazon", "booking", "google_maps", "yelp", "schema_org", "reddit", "hackernews",
@@ -43,16 +43,11 @@ def fixture_dirs() -> list[Path]:
 
 
 def load(rel: str) -> Page:
-    folder = FIXTURES / rel
-    meta = json.loads((folder / "meta.json").read_text("utf-8"))
-    raw = next(folder.glob("input.*")).read_bytes()
-    return Page(url=meta["url"], text=raw.decode(meta["encoding"]),
-                now=datetime.fromisoformat(meta["now"]), tz=ZoneInfo(meta["tz"]))
+    return Fixture(FIXTURES / rel).page()
 
 
 def read(rel: str) -> Reading:
-    meta = json.loads((FIXTURES / rel / "meta.json").read_text("utf-8"))
-    return registry.adapter(meta["site"]).read(load(rel))
+    return Fixture(FIXTURES / rel).read()
 
 
 # --- the fixtures themselves ------------------------------------------------------------
