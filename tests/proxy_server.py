@@ -16,21 +16,13 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
-from tests.redis_server import free_port
+from tests.redis_server import free_port, require_debian_program
 
 TINYPROXY = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"
 
 
 def require_tinyproxy() -> None:
-    """Skip (outside CI) or fail (in CI) when Debian's tinyproxy is not installed."""
-    if os.path.exists(TINYPROXY):
-        return
-    message = f"{TINYPROXY} is missing: install Debian's tinyproxy (scripts/bootstrap.sh does)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+    require_debian_program(TINYPROXY, "tinyproxy")
 
 
 class ProxyServer:

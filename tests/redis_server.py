@@ -28,14 +28,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def require_redis_server() -> None:
-    """Skip (outside CI) or fail (in CI) when Debian's redis-server is not installed."""
-    if os.path.exists(REDIS_SERVER):
+def require_debian_program(path: str, package: str) -> None:
+    """Skip (outside CI) or fail (in CI) when Debian's ``package`` (``path``) is not
+    installed: ``scripts/bootstrap.sh`` installs it, so in CI its absence is a failure."""
+    if os.path.exists(path):
         return
-    message = f"{REDIS_SERVER} is missing: install Debian's redis-server (scripts/bootstrap.sh does)"
+    message = f"{path} is missing: install Debian's {package} (scripts/bootstrap.sh does)"
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+def require_redis_server() -> None:
+    require_debian_program(REDIS_SERVER, "redis-server")
 
 
 class RedisServer:
