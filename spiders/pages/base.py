@@ -140,7 +140,7 @@ class PageObject:
     A subclass registered with :func:`spiders.pages.registry.site` is the site's adapter.
     ``mentions()`` is required; ``next_url()`` (the next page of the same listing or
     thread), ``follow_urls()`` (other pages to read with the same adapter: the threads
-    of a board) and ``expand_urls()`` (pages that hold the full texts of this page's
+    of a board) and ``expand_urls(snippets)`` (pages that hold the full texts of this page's
     snippets) default to "none". A page that is not in the site's shape raises
     :class:`MalformedPage`, from ``__init__`` (shape checked once) or from ``mentions()``.
     Page objects hold every selector of their site, import no Scrapy and never evaluate
@@ -159,12 +159,13 @@ class PageObject:
     def follow_urls(self) -> list[str]:
         return []
 
-    def expand_urls(self) -> list[str]:
+    def expand_urls(self, snippets: list[Mention]) -> list[str]:
         """Pages of the same site whose mentions, read by this same page object class, are
-        the full texts of this page's snippets (mentions flagged ``truncated``), matched by
-        ``external_id``: TripAdvisor's ``ExpandedUserReviews`` fragment. The site spider
-        fetches them before it hands this page's mentions on (see ``spiders.site``); a
-        mention the expansion does not give back stays a snippet, flagged. Default: none."""
+        the full texts of ``snippets`` (this page's mentions flagged ``truncated``, as
+        ``mentions()`` gave them: no second read of the page), matched by ``external_id``:
+        TripAdvisor's ``ExpandedUserReviews`` fragment. The site spider fetches them
+        before it hands this page's mentions on (see ``spiders.site``); a mention the
+        expansion does not give back stays a snippet, flagged. Default: none."""
         return []
 
 

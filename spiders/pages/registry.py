@@ -54,7 +54,8 @@ def read(po: PageObject) -> Reading:
     mentions = [well_typed(m) for m in po.mentions() if isinstance(m, Mention)]
     follow = po.follow_urls()
     # asked only when a snippet is there to expand: a page of full texts costs no request
-    expand = po.expand_urls() if any(m.truncated for m in mentions) else []
+    snippets = [m for m in mentions if m.truncated]
+    expand = po.expand_urls(snippets) if snippets else []
     return Reading(mentions, _url(po.next_url()), _urls(follow), _urls(expand))
 
 

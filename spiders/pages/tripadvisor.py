@@ -236,16 +236,15 @@ class TripadvisorPage(PageObject):
             return _json_mentions(page)
         if not page.selector.css("div[id^=expanded_review_], div.reviewSelector"):
             raise MalformedPage(f"{page.url}: no TripAdvisor review cards")
-        self._read = _html_mentions(page)
-        return self._read
+        return _html_mentions(page)
 
-    def expand_urls(self) -> list[str]:
+    def expand_urls(self, snippets: list[Mention]) -> list[str]:
         """The ``ExpandedUserReviews`` fragment holding the full texts of this listing's
         snippets (the request the "More" link makes): ``/ExpandedUserReviews-g<geo>-d<place>
         ?target=<first>&context=1&reviews=<id>,<id>,...&servlet=<Hotel_Review>&expand=1``,
         built from the page's own URL (else its canonical link)."""
         page = self.page
-        rids = [m.external_id for m in getattr(self, "_read", None) or self.mentions() if m.truncated and m.external_id]
+        rids = [m.external_id for m in snippets if m.external_id]
         where = _PLACE.search(page.url) or _PLACE.search(page.selector.css('link[rel="canonical"]::attr(href)').get(""))
         if not rids or where is None:
             return []

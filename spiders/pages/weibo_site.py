@@ -302,15 +302,14 @@ class WeiboPage(PageObject):
             return _wap_mentions(page, html_selector(page.text))
         return [m for r in _responses(page) for m in _api_mentions(page, r)]
 
-    def expand_urls(self) -> list[str]:
+    def expand_urls(self, snippets: list[Mention]) -> list[str]:
         """``statuses/extend?id=`` of each long post m.weibo.cn's API cut (``isLongText``): its
         ``longTextContent`` is the whole post. weibo.cn pages name none (their "全文" page
         is the post's comment page, whose copy of the post carries no id)."""
         page = self.page
         if _is_html(page) or urlsplit(page.url).hostname != "m.weibo.cn":
             return []  # the open API and weibo.com's ajax have no statuses/extend of this shape
-        return [page.urljoin(f"/statuses/extend?id={m.external_id}") for m in self.mentions()
-                if m.truncated and m.external_id]
+        return [page.urljoin(f"/statuses/extend?id={m.external_id}") for m in snippets if m.external_id]
 
     def next_url(self) -> str | None:
         """The next page/cursor URL of any handled Weibo page, None at the end."""
