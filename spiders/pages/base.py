@@ -93,6 +93,16 @@ class Page:
         """The page as HTML (:func:`html_selector`), also when it holds JSON."""
         return html_selector(self.text)
 
+    @cached_property
+    def data(self) -> Any:
+        """The body read as data: JSON, JSONP, a JS-wrapped answer or a JS object literal
+        (:func:`spiders.pages.jsdata.load_js`, never evaluated), parsed once per page, as a
+        page object's ``mentions()`` and ``next_url()`` both read it. Raises MalformedPage
+        for a body that holds none."""
+        from spiders.pages.jsdata import load_js  # jsdata builds on this module
+
+        return load_js(self.text, self.url)
+
     def require_html(self, what: str) -> None:
         """Raise MalformedPage when the body is JSON where ``what`` reads HTML: the wrong
         body type is a page that cannot be read, not a page with nothing on it."""

@@ -21,7 +21,7 @@ from crawlers.items import Mention
 from crawlers.processors import clean_text, parse_count
 from spiders.pages.base import MalformedPage, Page, PageObject
 from spiders.pages.cn_common import as_int, query
-from spiders.pages.jsdata import js_assignments, load_js
+from spiders.pages.jsdata import js_assignments
 from spiders.pages.paging import with_query
 from spiders.pages.registry import site
 from spiders.pages.reviewkit import dicts, ident, rating_fields, string
@@ -60,7 +60,7 @@ def _shown(value: Any) -> str | None:
 
 
 def _jd_comments(page: Page) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    data = load_js(page.text, page.url)
+    data = page.data
     if isinstance(data, list):  # saved fixture: the comments arrays of several pages joined
         return dicts(data), {}
     if isinstance(data, dict) and isinstance(data.get("comments", []), list):
@@ -124,7 +124,7 @@ def _taobao_data(page: Page) -> dict[str, Any]:
     """The rates envelope: the H5 mtop API's ``data`` (``rateList``, ``totalPage``) or the
     Tmall PC API's ``rateDetail`` (``rate.tmall.com/list_detail_rate.htm``: ``rateList``,
     ``paginator.lastPage``)."""
-    data = load_js(page.text, page.url)
+    data = page.data
     for key in ("data", "rateDetail"):
         inner = data.get(key) if isinstance(data, dict) else None
         if isinstance(inner, dict) and isinstance(inner.get("rateList"), list):
@@ -211,7 +211,7 @@ def _eleme_ratings(page: Page) -> list[dict[str, Any]]:
     """The ratings of a response: the array itself (``ugc/v2`` and ``ugc/v3 .../ratings``),
     ``{"comments": [...]}``, or, in a saved JS file exporting several responses of one
     shop (ratings, scores, tags), the one that holds ratings."""
-    if (ratings := _eleme_list(load_js(page.text, page.url))) is not None:
+    if (ratings := _eleme_list(page.data)) is not None:
         return ratings
     for value in js_assignments(page.text, page.url).values():  # only for multi-export files
         if (ratings := _eleme_list(value)) is not None:
@@ -271,7 +271,7 @@ class ElemePage(PageObject):
 
 
 def _qunar_data(page: Page) -> dict[str, Any]:
-    data = load_js(page.text, page.url)
+    data = page.data
     inner = data.get("data") if isinstance(data, dict) else None
     comment_data = inner.get("commentData") if isinstance(inner, dict) else None
     if not isinstance(comment_data, dict) or not isinstance(comment_data.get("comments", []), list):

@@ -25,7 +25,6 @@ from typing import Any
 
 from crawlers.items import Mention
 from spiders.pages.base import MalformedPage, Page, PageObject
-from spiders.pages.jsdata import load_js
 from spiders.pages.registry import site
 from spiders.pages.reviewkit import dicts, ident, number, obj, review, string
 
@@ -40,7 +39,7 @@ def _at(node: Any, *path: int) -> Any:
 
 def load(page: Page) -> Any:
     """The response as data, the ``)]}'`` guard dropped first (``jsdata.load_js``)."""
-    return load_js(page.text, page.url)
+    return page.data
 
 
 def _micros(value: Any, page: Page):  # type: ignore[no-untyped-def]

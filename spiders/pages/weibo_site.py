@@ -39,7 +39,7 @@ from crawlers.processors import clean_text, parse_count
 from spiders.pages.base import MalformedPage, Page, PageObject, html_selector
 from spiders.pages.cn_common import as_int, query
 from spiders.pages.htmltext import html_text
-from spiders.pages.jsdata import js_assignments, load_js
+from spiders.pages.jsdata import js_assignments
 from spiders.pages.paging import with_query
 from spiders.pages.registry import site
 from spiders.pages.reviewkit import dicts, ident, obj
@@ -173,7 +173,7 @@ def _api_mentions(page: Page, response: dict[str, Any]) -> list[Mention]:
 def _responses(page: Page) -> list[dict[str, Any]]:
     values = [v for v in js_assignments(page.text, page.url).values() if isinstance(v, dict)]
     if not values:
-        data = load_js(page.text, page.url)
+        data = page.data
         values = [data] if isinstance(data, dict) else []
     if not values:
         raise MalformedPage(f"{page.url}: no Weibo API response")

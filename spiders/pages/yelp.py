@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 from crawlers.items import Mention
 from crawlers.processors import parse_datetime
 from spiders.pages.base import MalformedPage, Page, PageObject
-from spiders.pages.jsdata import load_js
 from spiders.pages.registry import site
 from spiders.pages.reviewkit import dicts, dig, ends_cut, ident, number, obj, review, string
 
@@ -86,7 +85,7 @@ class YelpPage(PageObject):
         """Reviews from GraphQL review nodes, a Fusion reviews or GraphQL answer, or
         snippets from a Search API response."""
         page = self.page
-        data = load_js(page.text, page.url)
+        data = page.data
         if isinstance(data, dict) and (fusion := _fusion_reviews(data, page)) is not None:
             return [m for m in fusion if m.text or m.rating is not None]
         if isinstance(data, dict) and isinstance(data.get("businesses"), list):
@@ -99,7 +98,7 @@ class YelpPage(PageObject):
 
 def next_search_offset(page: Page, offset: int) -> int | None:
     """Offset of the next Search API page after the one fetched at ``offset``; None at the end."""
-    data = load_js(page.text, page.url)
+    data = page.data
     if not isinstance(data, dict):
         return None
     businesses = data.get("businesses")
