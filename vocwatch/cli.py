@@ -419,9 +419,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
             usable = 0
             for name in sorted(set(accounts) | set(states)):
                 st = states.get(name)
-                state = st.state if st else "ok"
-                if st is not None and st.state == "cooling" and st.until is not None and st.until <= now:
-                    state = "ok"  # its cool-down is over
+                state = "ok" if st is None or st.usable(now) else st.state  # a cool-down that is over: ok
                 if name not in accounts:
                     state = "gone"
                 usable += state == "ok"
