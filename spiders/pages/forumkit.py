@@ -29,12 +29,29 @@ from urllib.parse import parse_qs, urlsplit
 
 from parsel import Selector
 
-from spiders.pages.base import Page, html_selector
+from spiders.pages.base import Page, PageObject, html_selector
+from spiders.pages.html5 import html5_selector
 from spiders.pages.htmltext import html_text
 
 _ID_DIGITS_RE = re.compile(r"(\d+)")
 _POST_ID_IN_URL_RE = re.compile(r"(?:[?&#/](?:p|post|postid)[=_-]?|#p|#post|/posts/|post-)(\d+)", re.I)
 _NUMBER_RE = re.compile(r"\d[\d,.\s]*")
+
+
+
+class ForumEnginePage(PageObject):
+    """What the XenForo, phpBB and vBulletin page objects share: the page as an HTML5 tree
+    (a JSON body is a malformed page), and who each post quoted."""
+
+    what = "a forum page"
+    """How the engine's pages are named in a malformed-page message."""
+
+    def __init__(self, page: Page) -> None:
+        super().__init__(page)
+        self.quotes: dict[str, list[dict[str, str | None]]] = {}
+        """Each post's quotes, ``{"author", "text", "post_id"}`` in page order, by post id
+        (filled by ``mentions()``): who was quoted, beside ``Mention.quoted``."""
+        self.sel = html5_selector(page, self.what)
 
 
 def own_posts(sel: Selector, css: str) -> list[Selector]:

@@ -23,8 +23,7 @@ from parsel import Selector
 
 from crawlers.items import Mention
 from spiders.pages import forumkit as fk
-from spiders.pages.base import MalformedPage, Page, PageObject
-from spiders.pages.html5 import html5_selector
+from spiders.pages.base import MalformedPage, Page
 from spiders.pages.registry import site
 
 PROSILVER_POST = "div.post"
@@ -32,16 +31,13 @@ _RAQUO = "\u00bb"
 
 
 @site("forum_phpbb", id_scope="host")  # post ids count up per board
-class PhpBBPage(PageObject):
+class PhpBBPage(fk.ForumEnginePage):
     """One phpBB 3 page: a topic's posts, or a forum's topic list."""
+
+    what = "a phpBB topic"
 
     def __init__(self, page: Page) -> None:
         super().__init__(page)
-        self.quotes: dict[str, list[dict[str, str | None]]] = {}
-        """Each post's quotes, ``{"author", "text", "post_id"}`` in page order, by post id
-        (filled by ``mentions()``): who was quoted, beside ``Mention.quoted``."""
-        page.require_html("a phpBB page")
-        self.sel = html5_selector(page, "a phpBB topic")
         self.prosilver = [p for p in fk.own_posts(self.sel, PROSILVER_POST)
                           if fk.id_digits(p.attrib.get("id")) and p.css(".postbody")]
         self.subsilver = [] if self.prosilver else _subsilver_posts(self.sel)

@@ -33,8 +33,7 @@ from parsel import Selector
 from crawlers.items import Mention
 from crawlers.processors import parse_count
 from spiders.pages import forumkit as fk
-from spiders.pages.base import MalformedPage, Page, PageObject
-from spiders.pages.html5 import html5_selector
+from spiders.pages.base import MalformedPage, Page
 from spiders.pages.registry import site
 
 _TITLE_SUFFIX_RE = re.compile(r"\s+-\s+(?:Seite|Page|Pagina|Página|Sida|Side|Strona)\s+\d+(?:\s+-\s+.*)?$"
@@ -52,16 +51,13 @@ _USERNAME = "contains(concat(' ', normalize-space(@class), ' '), ' username ')"
 
 
 @site("forum_vbulletin", id_scope="host")  # post ids count up per forum
-class VBulletinThreadPage(PageObject):
+class VBulletinThreadPage(fk.ForumEnginePage):
     """One vBulletin 3, 4 or 5 page: a thread's posts, or a forum's thread list."""
+
+    what = "a vBulletin thread"
 
     def __init__(self, page: Page) -> None:
         super().__init__(page)
-        self.quotes: dict[str, list[dict[str, str | None]]] = {}
-        """Each post's quotes, ``{"author", "text", "post_id"}`` in page order, by post id
-        (filled by ``mentions()``): who was quoted, beside ``Mention.quoted``."""
-        page.require_html("a vBulletin page")
-        self.sel = html5_selector(page, "a vBulletin thread")
         if self.sel.css(_VB5_POST):
             self.version: int | None = 5
         elif self.sel.css(_VB4_POST) or self.sel.css("#postlist"):

@@ -25,8 +25,7 @@ from parsel import Selector
 from crawlers.items import Mention
 from crawlers.processors import parse_count
 from spiders.pages import forumkit as fk
-from spiders.pages.base import MalformedPage, Page, PageObject
-from spiders.pages.html5 import html5_selector
+from spiders.pages.base import MalformedPage, Page
 from spiders.pages.registry import site
 
 XF2_POST = ".message--post"
@@ -38,16 +37,13 @@ _THREAD_HREF_RE = re.compile(r"(?:^|[/?])threads/[^/?#&]+/?(?:$|[?#&])")  # "/th
 
 
 @site("forum_xenforo", id_scope="host")  # post ids count up per board
-class XenForoPage(PageObject):
+class XenForoPage(fk.ForumEnginePage):
     """One XenForo 1 or 2 page: a thread's posts, or a forum's thread list."""
+
+    what = "a XenForo thread"
 
     def __init__(self, page: Page) -> None:
         super().__init__(page)
-        self.quotes: dict[str, list[dict[str, str | None]]] = {}
-        """Each post's quotes, ``{"author", "text", "post_id"}`` in page order, by post id
-        (filled by ``mentions()``): who was quoted, beside ``Mention.quoted``."""
-        page.require_html("a XenForo page")
-        self.sel = html5_selector(page, "a XenForo thread")
         if self.sel.css(XF2_POST):
             self.version: int | None = 2
         elif self.sel.css(f"{XF1_POST}[id^='post-']"):
