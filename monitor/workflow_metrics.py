@@ -130,16 +130,17 @@ class WorkflowStats:
 
 
 def location_workflow(mentions: Iterable[Mention], items: Mapping[str, WorkItem], *, locations: Iterable[str],
-                      since: datetime, now: datetime) -> tuple[dict[str, WorkflowStats], WorkflowStats]:
+                      since: datetime | None, now: datetime) -> tuple[dict[str, WorkflowStats], WorkflowStats]:
     """Per location (every one in ``locations``, even without mentions) and pooled over all
-    of them: the figures of the mentions published in ``[since, now)``. ``items`` maps a
+    of them: the figures of the mentions published in ``[since, now)`` (``since`` None: all
+    before ``now``). ``items`` maps a
     fingerprint to its work item (missing = new). Pooled medians are over every mention's
     hours, not a median of the locations' medians."""
     per = {lid: WorkflowStats() for lid in locations}
     total = WorkflowStats()
     for m in mentions:
         stats = per.get(m.location_id)
-        if stats is None or m.published_at is None or not since <= m.published_at < now:
+        if stats is None or m.published_at is None or m.published_at >= now or (since is not None and m.published_at < since):
             continue
         item = items.get(m.fingerprint)
         stats.add(m, item)

@@ -41,8 +41,8 @@ def trip_mentions() -> list[Mention]:
                     sentiment_label="negative" if negative else "neutral" if i == 2 else "positive", sentiment_score=-0.6 if negative else 0.7,
                     reply_text="感谢您的反馈" if i % 4 == 0 else None,
                     reply_at=when + timedelta(hours=30) if i % 4 == 0 else None,
-                    aspects=[{"aspect": "breakfast" if negative else "service",
-                              "sentiment": "negative" if negative else "positive", "score": 0.0}])
+                    aspects=([{"aspect": "food", "sentiment": "negative", "score": -0.5}] if negative else [])
+                    + [{"aspect": "service", "sentiment": "negative" if negative else "positive", "score": 0.0}])
         m.fingerprint = mention_fingerprint(m)
         out.append(m)
     return out

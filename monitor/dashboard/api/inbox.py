@@ -201,8 +201,8 @@ def workflow(req: Request) -> dict[str, Any]:
     for lid in lids:
         req.check_location(lid)
     locations = lids or list(req.allowed)
-    window = req.window("90d")
-    since = req.now - parse_window(window)
+    window = req.param("window", "90d")
+    since = None if window == "all" else req.now - parse_window(req.window("90d"))
     store = req.dashboard.store
     items = {i.item_id: i for i in store.workflow.list(KIND, location_ids=locations)}
     mentions = store.iter_mentions(location_ids=locations, since=since, until=req.now) if locations else iter(())
