@@ -98,7 +98,7 @@ def test_window_and_location_filters(chain: Chain) -> None:
     assert call(chain, "/api/inbox?location=rival-sh", chain.tokens["admin"])[0] == 403  # a competitor: no inbox
     assert call(chain, "/api/inbox?location=nowhere", chain.tokens["admin"])[0] == 404
     for bad in ("limit=0", "limit=%C2%B2", "offset=-1", "min_rating=6", "status=open", "sentiment=angry", "replied=maybe",
-                "window=forever"):
+                "window=forever", "unassigned=maybe"):
         assert call(chain, "/api/inbox?" + bad, chain.tokens["location"])[0] == 400, bad
 
 
@@ -134,6 +134,14 @@ def test_status_and_assignee_filters_combine_with_the_query(chain: Chain) -> Non
     assert fps(inbox(chain, status="new,assigned", assignee="Front desk")) == [a]
     assert inbox(chain, status="resolved", replied="yes", sentiment="positive")["total"] == 0
     assert data["assignees"] == ["Front desk", "Housekeeping"]
+    # the export reads the same query as the page
+    from monitor.dashboard.api.inbox import inbox_query
+    from monitor.dashboard.routes import Request
+
+    req = Request(chain.dashboard, chain.dashboard.tokens.find(chain.tokens["location"]), "GET", "/api/export/mentions",
+                  query={"status": ["assigned"], "sentiment": ["negative"]})
+    q = inbox_query(req, limit=1000)
+    assert {m.fingerprint for m in chain.dashboard.store.query_mentions(q)} == {a, d}
     # a filtered row carries its work item
     row = next(m for m in data["mentions"] if m["fingerprint"] == b)
     assert row["work"]["status"] == "answered" and row["work"]["assignee"] == "Housekeeping"

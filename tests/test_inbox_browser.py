@@ -177,3 +177,26 @@ def test_another_locations_manager_cannot_write_from_the_page(page: Any, chain: 
     }""", fp)
     assert statuses == [403, 403, 403, 403, 403]
     assert chain.dashboard.store.workflow.events(item_id=fp) == []
+
+
+def test_a_review_permalink_is_labelled_as_such_and_only_http_links_are_made(page: Any, chain: Chain) -> None:
+    """The label says what the link opens: the review itself (a permalink) or the page it
+    was read from. The API only sends http(s) links; the page checks again."""
+    import json
+
+    def patch(route: Any) -> None:
+        data = route.fetch().json()
+        data["mentions"][0].update(url="https://reviews.example/review/1", is_permalink=True)
+        data["mentions"][1].update(url="javascript:window.__xss=1", is_permalink=True)
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(data))
+
+    page.route("**/api/inbox?*", patch)
+    login(page, chain, chain.tokens["location"])
+    page.evaluate("location.hash = '#/inbox?window=all'")
+    page.wait_for_selector("#inbox-list .inbox-row .inbox-link")
+    rows = page.locator("#inbox-list .inbox-row")
+    assert rows.nth(0).locator(".inbox-link").text_content() == "open on stayadvisor"
+    assert rows.nth(0).locator(".inbox-link").get_attribute("href") == "https://reviews.example/review/1"
+    assert rows.nth(1).locator(".inbox-link").count() == 0
+    assert rows.nth(2).locator(".inbox-link").text_content().startswith("page it was read from (")
+    assert page.get_attribute("#inbox-list .inbox-link", "rel") == "noopener noreferrer nofollow"

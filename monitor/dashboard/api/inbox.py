@@ -85,14 +85,29 @@ def _with_workflow(q: MentionQuery, items: list[WorkItem], statuses: tuple[str, 
     return replace(q, fingerprints=tuple(i.item_id for i in items if passes(i)))
 
 
+def _workflow_filters(req: Request) -> tuple[tuple[str, ...] | None, str | None, bool]:
+    """``status`` (repeatable), ``assignee`` (spaces folded as assignments store them) and
+    ``unassigned=yes`` of the query string."""
+    unassigned = req.param("unassigned")
+    if unassigned not in ("", "yes", "no"):
+        raise HTTPError(HTTPStatus.BAD_REQUEST, f"bad unassigned {unassigned!r}: use yes or no")
+    return _statuses(req), " ".join(req.param("assignee").split()) or None, unassigned == "yes"
+
+
+def inbox_query(req: Request, *, limit: int = 50) -> MentionQuery:
+    """The whole query of the inbox's filters (scope, mention filters, status, assignee):
+    what ``GET /api/export/mentions`` should read too, so a download holds what the page lists."""
+    base = req.mention_query(limit=limit)
+    items = req.dashboard.store.workflow.list(KIND, location_ids=base.location_ids)
+    return _with_workflow(base, items, *_workflow_filters(req))
+
+
 @route("GET", r"/api/inbox")
 def inbox(req: Request) -> dict[str, Any]:
     """One page of the inbox (newest first), its total, counts by status for the same
     filters, the assignees already used in scope, and what the filters can offer."""
     base = req.mention_query(limit=50)
-    statuses = _statuses(req)
-    assignee = " ".join(req.param("assignee").split()) or None
-    unassigned = req.param("unassigned") == "yes"
+    statuses, assignee, unassigned = _workflow_filters(req)
     store = req.dashboard.store
     items = store.workflow.list(KIND, location_ids=base.location_ids)
     q = _with_workflow(base, items, statuses, assignee, unassigned)
