@@ -812,8 +812,10 @@ def cmd_token(args: argparse.Namespace) -> int:
     tokens = TokenFile(default_tokens_path(config.store_url))
     if args.token_command == "list":
         records = tokens.records()
+        if records:
+            print(f"{'id':<8}  {'created (UTC)':<20}  {'scope':<32} label")
         for r in records:
-            print(f"{r.id}  {r.created_at}  {r.scope:<32} {r.label}")
+            print(f"{r.id:<8}  {r.created_at:<20}  {r.scope:<32} {r.label}")
         print(f"{len(records)} token(s) in {tokens.path}", file=sys.stderr)
         return 0
     if args.token_command == "revoke":
@@ -941,9 +943,12 @@ def _parse_now(text: str | None) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
+ALERTS_HEADER = f"{'id':<16}  {'severity':<8} {'state':<12} {'kind':<14} {'last seen (UTC)':<17}  title"
+
+
 def _alert_lines(alerts, nobody: dict[str, str] | None = None) -> list[str]:  # type: ignore[no-untyped-def]
     nobody = nobody or {}
-    return [f"{a.id}  {a.severity:<8} {a.state:<12} {a.kind:<14} {a.last_seen:%Y-%m-%d %H:%M}Z  {a.title}"
+    return [f"{a.id:<16}  {a.severity:<8} {a.state:<12} {a.kind:<14} {a.last_seen:%Y-%m-%d %H:%M}Z  {a.title}"
             + (f"  [reached nobody: {nobody[a.id]}]" if a.id in nobody else "") for a in alerts]
 
 
@@ -1011,7 +1016,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
                     print(json.dumps([a.to_dict() | {"reached_nobody": nobody.get(a.id)} for a in rows],
                                      ensure_ascii=False, indent=1))
                 else:
-                    print("\n".join(_alert_lines(rows, nobody)) if rows else "no alerts")
+                    print("\n".join([ALERTS_HEADER, *_alert_lines(rows, nobody)]) if rows else "no alerts")
                 return 0
             state = {"ack": "acknowledged", "resolve": "resolved"}[args.alerts_command]
             alert = store.alerts.set_state(args.id, state)
