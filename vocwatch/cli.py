@@ -558,7 +558,8 @@ def _warn_empty_sets(config: Config, shown: int = 10) -> None:
     from monitor.compset import competitive_sets
 
     own = [loc.id for loc in config.own_locations()]
-    empty = [lid for lid, members in competitive_sets(config, own).items() if not members]
+    empty = [lid for lid, members in competitive_sets(config, own).items()
+             if not members and config.locations[lid].competitors]  # a set asked for, found empty
     for lid in empty[:shown]:
         loc = config.locations[lid]
         rule = loc.competitors
