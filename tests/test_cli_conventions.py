@@ -140,3 +140,37 @@ def test_a_closed_pipe_is_quiet() -> None:
     err = proc.stderr.read().decode()
     proc.wait(timeout=60)
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+def test_every_config_problem_is_reported_at_once_with_did_you_mean(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from config import load_config
+    from config.loader import ConfigErrors
+
+    bad = (CONFIG.replace('region = "shanghai"\n', 'regoin = "shanghai"\n', 1)
+           .replace('kind = "hotel_reviews"', 'kind = "hotel_reviews"\nshedule = "every 1h"')
+           .replace('[store]', '[crawl]\ndelay = "fast"\n\n[store]'))
+    bad += '\n[[sources]]\nlocation = "rival-far"\nkind = "rss"\nurl = "nope"\n'
+    path = tmp_path / "bad.toml"
+    path.write_text(bad.replace("STORE", str(tmp_path / "x.db")), encoding="utf-8")
+    with pytest.raises(ConfigErrors) as err:
+        load_config(path)
+    keys = [e.key for e in err.value.errors]
+    assert keys[:2] == ["crawl.delay", "locations[0].region"]
+    # the broken location's own source is not reported again as "unknown location"
+    assert not any(e.key.startswith("sources[0]") for e in err.value.errors)
+    assert "sources[1].url" in keys
+    code, out, msg = run(capsys, "check", "-c", str(path))
+    assert code == 2 and out == ""
+    assert f"vocwatch: invalid configuration, {len(keys)} problems:" in msg
+    assert "found 'regoin': a misspelling?" in err.value.errors[1].problem
+    assert all(str(path) in line for line in msg.splitlines()[1:])
+
+
+def test_an_unknown_key_names_the_one_meant(tmp_path: Path) -> None:
+    from config import ConfigError, load_config
+
+    path = tmp_path / "typo.toml"
+    path.write_text("[crawl]\ndelai = 1.0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"crawl\.delai: unknown key \(did you mean 'delay'\?"):
+        load_config(path)

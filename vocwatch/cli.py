@@ -1554,7 +1554,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, what a shell reports for a command killed by a closed pipe
     except ConfigError as exc:
-        print(f"vocwatch: invalid configuration: {redact(str(exc))}", file=sys.stderr)
+        problems = getattr(exc, "errors", [exc])
+        if len(problems) == 1:
+            print(f"vocwatch: invalid configuration: {redact(str(exc))}", file=sys.stderr)
+        else:
+            print(f"vocwatch: invalid configuration, {len(problems)} problems:", file=sys.stderr)
+            for e in problems:
+                print(f"  {redact(str(e))}", file=sys.stderr)
         return 2
     except argparse.ArgumentTypeError as exc:
         print(f"vocwatch: {redact(str(exc))}", file=sys.stderr)
