@@ -282,3 +282,43 @@ def test_workflow_endpoint_gives_the_locations_figures(chain: Chain) -> None:
     assert row["unanswered_negatives"] == bund["unanswered_negatives"] - 1
     assert call(chain, "/api/workflow?location=harbor-sh-pudong", chain.tokens["location"])[0] == 403
     assert call(chain, "/api/workflow?window=soon", chain.tokens["location"])[0] == 400
+
+
+# -- the same handlers on every store backend (in process, no HTTP) ---------------------------
+def test_inbox_handlers_on_every_backend(any_store: Any, tmp_path: Path) -> None:
+    import textwrap
+
+    from config import load_config
+    from monitor.dashboard.auth import Scope, TokenFile
+    from monitor.dashboard.routes import HTTPError, Request
+    from monitor.dashboard.server import Dashboard
+    from tests.dashboard_data import CONFIG
+
+    cfg = tmp_path / "vocwatch.toml"
+    cfg.write_text(textwrap.dedent(CONFIG).replace("STORE", str(tmp_path / "unused.db")), encoding="utf-8")
+    tokens = TokenFile(tmp_path / "tokens.json")
+    record = tokens.find(tokens.create(Scope.parse("location:harbor-sh-bund"), "bund")[0])
+    any_store.upsert_mentions(inbox_mentions())
+    dash = Dashboard(load_config(cfg), any_store, tokens, clock=lambda: NOW)
+
+    def call_(method: str, path: str, query: dict[str, list[str]] | None = None, body: Any = None) -> Any:
+        return dash.call(Request(dash, record, method, path, query=query or {}, body=body or {}))  # type: ignore[arg-type]
+
+    negatives = [m.fingerprint for m in expected(lambda m: m.sentiment_label == "negative")]
+    call_("POST", f"/api/mentions/{negatives[0]}/work", body={"assignee": "Front desk"})
+    call_("POST", f"/api/mentions/{negatives[1]}/work", body={"status": "resolved"})
+    call_("POST", f"/api/mentions/{negatives[1]}/notes", body={"text": "done"})
+    data = call_("GET", "/api/inbox", {"sentiment": ["negative"], "limit": ["1000"]})
+    assert data["total"] == len(negatives)
+    assert data["counts"] == {"new": len(negatives) - 2, "assigned": 1, "answered": 0, "resolved": 1}
+    assert fps(call_("GET", "/api/inbox", {"status": ["assigned,resolved"]})) == negatives[:2]
+    new = call_("GET", "/api/inbox", {"status": ["new"], "limit": ["1000"]})
+    assert new["total"] == 98 and not set(negatives[:2]) & set(fps(new))
+    one = call_("GET", f"/api/mentions/{negatives[1]}")
+    assert [e["action"] for e in one["events"]] == ["note", "status"] and one["work"]["resolved_at"] == "2026-03-31T12:00:00Z"
+    w = call_("GET", "/api/workflow", {"window": ["90d"]})
+    assert w["total"]["resolved"] == 1 and w["total"]["mentions"] == 100
+    rival = next(m.fingerprint for m in inbox_mentions() if m.location_id == "rival-sh")
+    with pytest.raises(HTTPError) as refused:
+        call_("POST", f"/api/mentions/{rival}/work", body={"status": "resolved"})
+    assert refused.value.status == 403 and any_store.workflow.get("mention", rival) is None
