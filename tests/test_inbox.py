@@ -280,6 +280,8 @@ def test_workflow_endpoint_gives_the_locations_figures(chain: Chain) -> None:
     row = after["locations"][0]
     assert row["answered"] == bund["answered"] + 1 and row["answered_by_status"] == 1
     assert row["unanswered_negatives"] == bund["unanswered_negatives"] - 1
+    status, everything = call(chain, "/api/workflow?window=all", chain.tokens["location"])
+    assert everything["since"] is None and everything["total"]["mentions"] == 130
     assert call(chain, "/api/workflow?location=harbor-sh-pudong", chain.tokens["location"])[0] == 403
     assert call(chain, "/api/workflow?window=soon", chain.tokens["location"])[0] == 400
 

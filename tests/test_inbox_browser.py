@@ -102,8 +102,11 @@ def test_filter_assign_status_note_reload_and_history(page: Any, chain: Chain) -
     row.locator(".inbox-assign").click()
     row = page.locator(f"#inbox-list .inbox-row[data-fingerprint='{fp}']")
     page.wait_for_selector(f".inbox-row[data-fingerprint='{fp}'][data-status='assigned']")
+    page.wait_for_selector("#inbox-counts .inbox-count-assigned:text-is('assigned 1')")
     row.locator(".inbox-set-status").select_option("answered")
     page.wait_for_selector(f".inbox-row[data-fingerprint='{fp}'][data-status='answered']")
+    page.wait_for_selector("#inbox-counts .inbox-count-answered:text-is('answered 1')")
+    assert page.text_content("#inbox-counts .inbox-count-assigned") == "assigned 0"
     row.locator(".inbox-note-text").fill(XSS_NOTE)
     row.locator(".inbox-add-note").click()
     page.wait_for_selector(f".inbox-row[data-fingerprint='{fp}'] .inbox-event[data-action='note']")

@@ -148,6 +148,7 @@ async function write(row, m, path, body) {
     row.replaceWith(fresh);
     if (detail.work.assignee) addAssignee(detail.work.assignee);
     loadWorkflow().catch(() => {});
+    refreshCounts().catch(() => {});
     return true;
   } catch (err) {
     status(err.status === 403 ? "You may not change that review: " + err.message : "Not saved: " + err.message);
@@ -251,6 +252,18 @@ function renderActions(row, m) {
   return actions;
 }
 
+function renderCounts(counts) {
+  const box = clear($("inbox-counts"));
+  for (const s of STATUSES) box.append(el("span", { class: "inbox-count-" + s }, `${s} ${counts[s]}`));
+}
+
+// After a write: the counts by status move; the rows stay where they are until the next load.
+async function refreshCounts() {
+  const q = filterQuery();
+  q.set("limit", "1");
+  renderCounts((await api("/api/inbox?" + q.toString())).counts);
+}
+
 function renderList(data) {
   const list = clear($("inbox-list"));
   for (const m of data.mentions) list.append(renderRow(m));
@@ -260,8 +273,7 @@ function renderList(data) {
   $("inbox-page").textContent = data.total ? `page ${Math.floor(data.offset / PAGE) + 1} of ${Math.ceil(data.total / PAGE)}` : "";
   $("inbox-prev").disabled = data.offset === 0;
   $("inbox-next").disabled = last >= data.total;
-  const counts = clear($("inbox-counts"));
-  for (const s of STATUSES) counts.append(el("span", { class: "inbox-count-" + s }, `${s} ${data.counts[s]}`));
+  renderCounts(data.counts);
   const datalist = clear($("inbox-assignees"));
   for (const a of data.assignees) datalist.append(el("option", { value: a }));
   options($("inbox-source"), data.facets.source.map((f) => f.value));
