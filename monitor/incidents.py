@@ -46,9 +46,10 @@ def alert_locations(alert: Alert, config: Config) -> set[str]:
     Empty for an alert about a competitor (or about nothing configured any more)."""
     own = {loc.id: loc for loc in config.own_locations()}
     lid = alert.location_id
-    if alert.kind == "crawl_health":
+    if alert.kind == "crawl_health":  # about one source: its location, never its brand
         src = config.sources.get(str(alert.details.get("source_id", "")))
         lid = src.location if src else lid
+        return {lid} if lid in own else set()
     if lid:
         return {lid} if lid in own else set()
     if not (alert.brand or alert.region):
@@ -103,8 +104,10 @@ def set_state(store: Store, alert_id: str, state: str, *, actor: str, now: datet
 def assign(store: Store, alert: Alert, *, actor: str, now: datetime, assignee: str | None = None,
            unassign: bool = False) -> tuple[WorkItem, list[WorkEvent]]:
     """Assign the alert to a person or department (or nobody), recorded; no event when it
-    is already so."""
-    item, events = apply_change(work_item(store, alert), now=now, actor=actor, assignee=assignee, unassign=unassign)
+    is already so. The work item's status is left as it is: an alert's state (acknowledged,
+    resolved) is its status, so its history holds no second one."""
+    item = work_item(store, alert)
+    item, events = apply_change(item, now=now, actor=actor, status=item.status, assignee=assignee, unassign=unassign)
     if events:
         store.workflow.save(item, events)
     return item, events

@@ -142,7 +142,8 @@ def render_html(alert: AlertLike, dashboard_url: str | None = None) -> str:
     mentions = f"<h3>Mentions ({len(items)} of {len(alert.mentions)})</h3><ul>{''.join(items)}</ul>" if items else ""
     summary = "<br>".join(e(line) for line in alert.summary.strip().splitlines())
     link = incident_url(dashboard_url, alert.id)
-    page = (f"<p><a href=\"{e(link)}\" class=\"incident\">Open the incident page</a> "
+    # the address as the link's text too: the plain-text part mail clients show is made from this
+    page = (f"<p>Incident page: <a href=\"{e(link)}\" class=\"incident\">{e(link)}</a> "
             f"(acknowledge, assign, resolve)</p>" if link else "")
     return (f"<html><body style=\"font-family:sans-serif\">"
             f"<h2 style=\"color:{colour}\">{e(subject(alert))}</h2><p>{summary}</p>{page}"
