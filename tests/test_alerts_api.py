@@ -290,3 +290,27 @@ def test_quiet_auto_resolve_is_recorded_as_system(tmp_path: Path) -> None:
         assert len(incidents.history(store, "bund-spike")) == 1
     finally:
         store.close()
+
+
+def test_the_recorded_loop_on_every_store_backend(any_store) -> None:  # type: ignore[no-untyped-def]
+    """``monitor.incidents`` over SQLite and MongoDB: the same moves, events and refusals."""
+    for a in alerts():
+        any_store.alerts.save(a)
+    spike = any_store.alerts.get("bund-spike")
+    alert, moved = incidents.set_state(any_store, "bund-spike", "acknowledged", actor="cli:bob", now=NOW)
+    assert (alert.state, moved) == ("acknowledged", True)
+    assert incidents.set_state(any_store, "bund-spike", "acknowledged", actor="cli:eve", now=NOW)[1] is False
+    item, events = incidents.assign(any_store, spike, actor="cli:bob", now=NOW, assignee="Housekeeping")
+    assert item.assignee == "Housekeeping" and item.status == "new" and [e.action for e in events] == ["assign"]
+    assert incidents.assign(any_store, spike, actor="cli:bob", now=NOW, assignee="Housekeeping")[1] == []
+    incidents.note(any_store, spike, actor="cli:bob", now=NOW, text=HOSTILE_NOTE)
+    with pytest.raises(incidents.AlertStoreError, match="set by the system"):
+        incidents.set_state(any_store, "bund-spike", "notified", actor="cli:bob", now=NOW)
+    later = NOW + timedelta(days=3)
+    quiet = incidents.resolve_quiet(any_store, NOW + timedelta(days=2), now=later, cooldown_hours=48)
+    assert {a.id for a in quiet} == {a.id for a in alerts()}  # all quiet, none resolved before
+    assert [(e.action, e.actor) for e in incidents.history(any_store, "bund-spike")] == [
+        ("acknowledge", "cli:bob"), ("assign", "cli:bob"), ("note", "cli:bob"), ("resolve", "system")]
+    assert incidents.history(any_store, "bund-spike")[2].detail == {"text": HOSTILE_NOTE}
+    ids = {e.item_id for e in incidents.state_events(any_store, ["bund-spike", "pudong-share"])}
+    assert ids == {"bund-spike", "pudong-share"}
