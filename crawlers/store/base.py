@@ -218,6 +218,12 @@ class Store(Protocol):
         """``fingerprint -> content_hash`` of every mention stored from this source."""
         ...
 
+    def known_permalinks(self, source_id: str) -> dict[str, str]:
+        """``fingerprint -> permalink`` of the mentions stored from this source that have one:
+        the dedupe stage lets an unchanged mention through when its address is new (a store
+        made before the field, a site that moved its review pages), so the store records it."""
+        ...
+
     def iter_mentions(
         self,
         *,

@@ -161,6 +161,10 @@ class MongoStore:
     def known_fingerprints(self, source_id: str) -> dict[str, str]:
         return {d["_id"]: d["content_hash"] for d in self._mentions.find({"source_id": source_id}, {"content_hash": 1})}
 
+    def known_permalinks(self, source_id: str) -> dict[str, str]:
+        return {d["_id"]: d["permalink"] for d in self._mentions.find(
+            {"source_id": source_id, "permalink": {"$nin": [None, ""]}}, {"permalink": 1})}
+
     def iter_mentions(self, *, location_ids: Iterable[str] | None = None, since: datetime | None = None,
                       until: datetime | None = None) -> Iterator[Mention]:
         q: dict[str, Any] = {}

@@ -263,6 +263,12 @@ class SQLiteStore:
             rows = self._db.execute("SELECT fingerprint, content_hash FROM mentions WHERE source_id = ?", (source_id,))
             return {r[0]: r[1] for r in rows}
 
+    def known_permalinks(self, source_id: str) -> dict[str, str]:
+        with self._lock:
+            rows = self._db.execute("SELECT fingerprint, permalink FROM mentions WHERE source_id = ? AND permalink IS NOT NULL",
+                                    (source_id,))
+            return {r[0]: r[1] for r in rows}
+
     def iter_mentions(
         self,
         *,

@@ -95,7 +95,7 @@ def _permalink(card: Selector, rid: str, page: Page) -> str | None:
     without links)."""
     href = card.css('.quote a[href*="ShowUserReviews"]::attr(href), a[href*="ShowUserReviews"]::attr(href)').get()
     if href and re.search(rf"-r{re.escape(rid)}(?:\D|$)", href):
-        return page.permalink(href)
+        return page.permalink(href.split("#", 1)[0])  # "#CHECK_RATES_CONT": the booking box, not the review
     where = _PLACE_NAMED.search(page.url) or _PLACE_NAMED.search(page.selector.css('link[rel="canonical"]::attr(href)').get(""))
     if where is None or not rid.isdigit():
         return None
