@@ -126,7 +126,7 @@ def _english_vocabulary() -> frozenset[str] | dict[str, float]:
 
 
 def _english_vocabulary_test(words: list[str]) -> bool:
-    """Short texts without marker words ("Truly awful.", "AMAZON SUCKS.", "Home"): English
+    """Texts with too few marker words ("Truly awful.", "AMAZON SUCKS.", "Home"): English
     when at least two thirds of the words are words of English reviews, and none is a
     marker of another language. Spares langdetect, which also gets these wrong (cy, tl, da)."""
     vocab = _english_vocabulary()
@@ -194,7 +194,7 @@ def detect_language(text: str) -> str:
             return UNDETERMINED
         if len(words) <= 2 and len(_LETTER.findall(text)) < 3:
             return UNDETERMINED
-        if _english_by_words(words) or (len(words) <= 6 and _english_vocabulary_test(words)):
+        if _english_by_words(words) or _english_vocabulary_test(words):
             return "en"
         return _langdetect(text)
     han = len(_HAN.findall(text))
