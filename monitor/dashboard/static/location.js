@@ -146,7 +146,7 @@ function renderAspects(b) {
     box.append(el("p", { class: "empty" }, "No aspects mentioned in this window."));
     return;
   }
-  const W = 420, L = 130, R = 64, rowH = 34, H = rows.length * rowH + 20;
+  const W = 440, L = 150, R = 64, rowH = 34, H = rows.length * rowH + 20;
   const mid = L + (W - L - R) / 2, half = (W - L - R) / 2;
   const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "aspect net sentiment", id: "aspect-chart" });
   chart.append(svg("line", { x1: mid, x2: mid, y1: 0, y2: H - 16, stroke: "#d0d7de" }));
@@ -156,7 +156,7 @@ function renderAspects(b) {
     const top = i * rowH + 4, name = aspectName(a.aspect);
     const row = linkTo(svg("g", { class: "aspect-row", "aria-label": `${name}: open its reviews` }), a.aspect);
     row.append(svg("rect", { x: 0, y: top, width: W, height: rowH - 2, class: "hit" }));
-    const label = svg("text", { x: L - 6, y: top + 15, "text-anchor": "end", class: "aspect-label" }, name.length > 22 ? name.slice(0, 21) + "…" : name);
+    const label = svg("text", { x: L - 6, y: top + 15, "text-anchor": "end", class: "aspect-label" }, name.length > 24 ? name.slice(0, 23) + "…" : name);
     label.append(svg("title", {}, name));
     if (weak.has(a.aspect)) label.classList.add("weak");
     row.append(label);
