@@ -137,6 +137,11 @@ def test_clicking_an_aspect_opens_the_inbox_filtered(page: Any, chain: Chain) ->
     page.focus("#aspect-trend .aspect-tile[data-aspect=service]")
     page.keyboard.press("Enter")
     page.wait_for_function(f"location.hash === '#/inbox?location={BUND}&aspect=service'")
+    # every complaint of the location, from the list's heading
+    page.goto(chain.base_url + f"/#/location/{BUND}")
+    page.wait_for_selector("#negative .mention")
+    page.click("#negative-more")
+    page.wait_for_function(f"location.hash === '#/inbox?location={BUND}&sentiment=negative'")
     # and an aspect chip of a listed mention
     page.goto(chain.base_url + f"/#/location/{BUND}")
     page.wait_for_selector("#positive .chip")

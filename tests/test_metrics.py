@@ -239,6 +239,41 @@ def test_benchmark_own_against_set(store: SQLiteStore) -> None:
     assert b.to_dict()["set"][0]["metrics"]["reputation_index"] == pytest.approx(57.0)
 
 
+def test_benchmark_is_the_same_on_mongo(store: SQLiteStore) -> None:
+    """The sites, stars and aspect rollups give the same benchmark through the Mongo
+    pipeline (mongomock, taught ``$dateTrunc`` as the scale benchmark does)."""
+    from crawlers.store.mongo import mention_to_doc
+    from vocwatch.bench.scale import _mongomock_store
+
+    mongo = _mongomock_store()
+    try:
+        mongo._mentions.delete_many({})
+        mongo._mentions.insert_many([mention_to_doc(m) for m in store.iter_mentions()])
+        for lid in ("own", "lonely"):
+            (a,) = benchmark(_config(), store, location_ids=[lid], window="30d", now=NOW)
+            (b,) = benchmark(_config(), mongo, location_ids=[lid], window="30d", now=NOW)
+            assert _same(b.to_dict(), a.to_dict())
+        assert aspect_trend(_config(), mongo, "own", window="14d", now=NOW) == aspect_trend(
+            _config(), store, "own", window="14d", now=NOW)
+    finally:
+        mongo.close()
+
+
+def _same(x: object, y: object) -> bool:
+    """Equal, floats to 1e-9 (the backends add in different orders)."""
+    if isinstance(x, dict) and isinstance(y, dict):
+        assert x.keys() == y.keys()
+        return all(_same(x[k], y[k]) for k in x)
+    if isinstance(x, list) and isinstance(y, list):
+        assert len(x) == len(y)
+        return all(_same(a, b) for a, b in zip(x, y, strict=True))
+    if isinstance(x, float) or isinstance(y, float):
+        assert x == pytest.approx(y, abs=1e-9)
+        return True
+    assert x == y
+    return True
+
+
 def test_location_without_set_and_no_mentions(store: SQLiteStore) -> None:
     (b,) = benchmark(_config(), store, location_ids=["lonely"], window="30d", now=NOW)
     assert b.members == [] and b.current.mentions == 0

@@ -343,6 +343,9 @@ async function showLocation(id) {
     renderSet(b);
     renderMentions("negative", neg, "No negative mentions in this window.");
     renderMentions("positive", pos, "No positive mentions in this window.");
+    for (const sentiment of ["negative", "positive"]) {
+      $(sentiment + "-more").setAttribute("href", VW.href("inbox", null, { location: current, sentiment }));
+    }
     $("content").hidden = false;
     status("");
   } catch (err) {
