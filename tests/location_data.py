@@ -23,14 +23,14 @@ PRAISE = f"Lovely staff & great views {XSS_IMG}"
 
 
 def _m(lid: str, site: str, day: int, n: int, *, rating: float | None, label: str, aspect: tuple[str, str] | None,
-       replied: bool = False, text: str | None = None) -> Mention:
+       replied: bool = False, text: str | None = None, also: tuple[str, str] | None = None) -> Mention:
     m = Mention(site=site, kind="review" if rating is not None else "post", url=f"https://{site}.example/{lid}/{day}/{n}",
                 text=text or f"{site} {lid} day {day} #{n}", external_id=f"{site}-{lid}-{day}-{n}",
                 source_id=f"{lid}/{site}", location_id=lid, brand=lid.split("-")[0],
                 published_at=NOW - timedelta(days=day, hours=1 + n), crawled_at=NOW, rating=rating,
                 sentiment_label=label, sentiment_score=0.6 if label == "positive" else -0.6,
                 reply_text="Thanks" if replied else None,
-                aspects=[{"aspect": aspect[0], "sentiment": aspect[1], "score": 0.0}] if aspect else [])
+                aspects=[{"aspect": x[0], "sentiment": x[1], "score": 0.0} for x in (aspect, also) if x])
     m.fingerprint = mention_fingerprint(m)
     return m
 
@@ -43,8 +43,9 @@ def extra_mentions() -> list[Mention]:
     for day in range(0, 75, 5):  # 15 for the rival there, 4.5, answered
         out.append(_m("rival-sh", "tripnote", day, 0, rating=4.5, label="positive", aspect=("checkin", "positive"),
                       replied=True))
-    for day in range(1, 60, 6):  # 10 posts on weibo, no ratings, the room praised
-        out.append(_m(BUND, "weibo", day, 0, rating=None, label="positive", aspect=("room", "positive")))
+    for i, day in enumerate(range(1, 60, 6)):  # 10 posts on weibo, no ratings, the room and one more aspect praised
+        out.append(_m(BUND, "weibo", day, 0, rating=None, label="positive", aspect=("room", "positive"),
+                      also=(("wifi", "noise", "value")[i % 3], "positive")))
     for day in range(0, 50, 10):  # 5 for the rival on maps only
         out.append(_m("rival-sh", "maps", day, 0, rating=5.0, label="positive", aspect=None))
     out.append(_m(BUND, "tripnote", 0, 1, rating=5.0, label="positive", aspect=("service", "positive"), text=PRAISE))

@@ -180,9 +180,9 @@ function renderAspects(b) {
 // -- trend per aspect: small multiples of weekly net sentiment, own vs set ------------
 const TILES = 6;
 
-function renderAspectTrend(data) {
+function renderAspectTrend(data, all = false) {
   const box = clear($("aspect-trend"));
-  const aspects = data.aspects.slice(0, TILES);
+  const aspects = all ? data.aspects : data.aspects.slice(0, TILES);
   if (!aspects.length) {
     box.append(el("p", { class: "empty" }, "No aspects mentioned in the last year."));
     return;
@@ -218,6 +218,12 @@ function renderAspectTrend(data) {
     tile.append(el("div", { class: "tile-head" }, el("strong", {}, aspectName(a.aspect)),
       el("span", { class: "muted" }, ` ${a.own_mentions} mentions · set ${a.set_mentions}`)), chart);
     box.append(tile);
+  }
+  if (data.aspects.length > TILES) {
+    const more = el("button", { type: "button", class: "more-aspects" },
+      all ? `Only the ${TILES} most mentioned` : `All ${data.aspects.length} aspects`);
+    more.addEventListener("click", () => renderAspectTrend(data, !all));
+    box.append(more);
   }
 }
 
