@@ -538,10 +538,10 @@ def own_location_ids(config: Config, location_ids: Iterable[str] | None) -> list
 def benchmark(config: Config, store: Store, *, location_ids: Iterable[str] | None = None, window: str = "90d",
               now: datetime | None = None) -> list[LocationBenchmark]:
     """One benchmark per own location (all by default): metrics for the window and the one
-    before it, against the competitive set. Five rollup queries in all, however many
-    locations: days by location (two, at day and week resolution, per window), everyone,
-    aspects by location, and sites and stars by location (the platforms and the rating
-    distribution both add up from that one)."""
+    before it, against the competitive set. Five rollup queries for windows up to 120 days,
+    however many locations (one more per window beyond, for its weeks): days by location per
+    window, everyone's days, aspects by location, and sites and whole stars by location (the
+    per-site comparison and the rating distribution both add up from that one)."""
     length = parse_window(window)
     now = _now(now)
     own_ids = own_location_ids(config, location_ids)
