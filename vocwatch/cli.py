@@ -1183,7 +1183,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_reanalyze)
 
     p = sub.add_parser("analyze", help="language, sentiment, aspects and keywords for a JSON-lines file")
-    p.add_argument("--in", dest="input", required=True, help="input .jsonl: one object per line with 'text' (optional 'lang', 'id'); - for stdin")
+    p.add_argument("--in", dest="input", required=True, help="input .jsonl: one object per line with 'text' (optional 'lang', 'id', 'rating' on 0-5); - for stdin")
     p.add_argument("--out", required=True, help="output .jsonl (- for stdout): each input object plus lang, sentiment, aspects, keywords, model")
     p.add_argument("--domain", choices=["hotel", "restaurant", "ecommerce"], help="aspect taxonomy (default: all)")
     p.set_defaults(func=cmd_analyze)
