@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         ViralCandidate,
     )
     from crawlers.store.deliveries import DeliveryTable
+    from crawlers.store.workflow import WorkflowTable
 
 RUN_OUTCOMES = ("running", "finished", "partial", "failed", "killed", "interrupted")
 KEEP_ON_UPDATE = ("source_id", "location_id", "brand", "crawled_at")
@@ -204,6 +205,45 @@ class RollupRow(NamedTuple):
     """Mentions whose text is a snippet the page cut (``Mention.truncated``)."""
 
 
+MAX_QUERY_LIMIT = 1000
+"""The most mentions one :meth:`Store.query_mentions` call returns: page with ``offset``."""
+
+
+@dataclass(frozen=True, slots=True)
+class MentionQuery:
+    """Which mentions to list (the review inbox, mention exports): every filter is pushed
+    down to the backend (SQL ``WHERE``, a Mongo query), newest first. ``None`` = no filter;
+    an empty tuple matches nothing (a scope with no location sees no mention)."""
+
+    location_ids: tuple[str, ...] | None = None
+    since: datetime | None = None
+    """``published_at >= since``."""
+    until: datetime | None = None
+    """``published_at < until`` (half-open, like every window in vocwatch)."""
+    source_ids: tuple[str, ...] | None = None
+    sites: tuple[str, ...] | None = None
+    sentiments: tuple[str, ...] | None = None
+    """``positive`` / ``neutral`` / ``negative``; ``unlabelled`` matches mentions without a label."""
+    languages: tuple[str, ...] | None = None
+    aspect: str | None = None
+    """Mentions naming this aspect (any sentiment); with ``aspect_sentiment``, only that one."""
+    aspect_sentiment: str | None = None
+    min_rating: float | None = None
+    """Normalised 0-5, inclusive; a rating filter excludes unrated mentions."""
+    max_rating: float | None = None
+    has_reply: bool | None = None
+    """The site shows an owner reply (``reply_text``) or not."""
+    fingerprints: tuple[str, ...] | None = None
+    exclude_fingerprints: tuple[str, ...] | None = None
+    kinds: tuple[str, ...] | None = None
+    limit: int = 50
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.limit <= MAX_QUERY_LIMIT or self.offset < 0:
+            raise ValueError(f"limit must be 0..{MAX_QUERY_LIMIT} and offset >= 0")
+
+
 class Store(Protocol):
     url: str
 
@@ -222,6 +262,17 @@ class Store(Protocol):
     ) -> Iterator[Mention]: ...
 
     def count_mentions(self, *, source_id: str | None = None) -> int: ...
+
+    def query_mentions(self, query: MentionQuery) -> list[Mention]:
+        """The mentions matching ``query``, newest ``published_at`` first (then by
+        fingerprint, so pages never overlap), ``query.limit`` from ``query.offset``."""
+        ...
+
+    def count_matching(self, query: MentionQuery) -> int:
+        """How many mentions match ``query`` (limit and offset ignored)."""
+        ...
+
+    def get_mention(self, fingerprint: str) -> Mention | None: ...
 
     def update_nlp(self, mentions: Sequence[Mention]) -> int:
         """Overwrite only the NLP fields (``NLP_FIELDS``) of these stored mentions, by
@@ -298,6 +349,11 @@ class Store(Protocol):
     @property
     def deliveries(self) -> DeliveryTable:
         """Alert deliveries and the channels' rate windows (``crawlers.store.deliveries``)."""
+
+    @property
+    def workflow(self) -> WorkflowTable:
+        """Work items (status, assignee of mentions and alerts) and the audit log (``crawlers.store.workflow``)."""
+        ...
 
     # -- alerts, engagement snapshots, hourly series: alerts lane
     @property

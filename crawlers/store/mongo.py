@@ -27,6 +27,7 @@ from crawlers.store.base import (
     HealthFinding,
     IdMigration,
     KeyedRow,
+    MentionQuery,
     RollupRow,
     UpsertResult,
     plan_id_migration,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     )
     from crawlers.store.deliveries import MongoDeliveries
     from crawlers.store.identities import MongoIdentities
+    from crawlers.store.workflow import MongoWorkflow
 
 
 def mention_to_doc(m: Mention) -> dict[str, Any]:
@@ -160,6 +162,19 @@ class MongoStore:
         for doc in self._mentions.find(q).sort([("location_id", 1), ("published_at", 1)]):
             yield doc_to_mention(doc)
 
+    def query_mentions(self, query: MentionQuery) -> list[Mention]:
+        # newest first, mentions without a date last, ties by fingerprint (as SQLite orders)
+        docs = self._mentions.find(mention_query_filter(query)).sort(
+            [("published_at", -1), ("_id", 1)]).skip(query.offset).limit(query.limit)
+        return [doc_to_mention(d) for d in docs]
+
+    def count_matching(self, query: MentionQuery) -> int:
+        return self._mentions.count_documents(mention_query_filter(query))
+
+    def get_mention(self, fingerprint: str) -> Mention | None:
+        doc = self._mentions.find_one({"_id": fingerprint})
+        return doc_to_mention(doc) if doc else None
+
     def count_mentions(self, *, source_id: str | None = None) -> int:
         return self._mentions.count_documents({} if source_id is None else {"source_id": source_id})
 
@@ -244,6 +259,13 @@ class MongoStore:
 
         return MongoDeliveries(self._mentions.database)
 
+    @cached_property
+    def workflow(self) -> MongoWorkflow:
+        """Work items and the audit log, in this database's ``work_items`` / ``work_events``."""
+        from crawlers.store.workflow import MongoWorkflow
+
+        return MongoWorkflow(self._mentions.database)
+
     # -- alerts, engagement snapshots, hourly series: alerts lane
     @cached_property
     def alerts(self) -> MongoAlerts:
@@ -305,6 +327,39 @@ def last_successful_query(source_id: str) -> dict[str, Any]:
 def _run(d: dict[str, Any]) -> CrawlRun:
     return CrawlRun(id=d["_id"], source_id=d["source_id"], spider=d["spider"], started_at=d["started_at"],
                     finished_at=d.get("finished_at"), outcome=d["outcome"], stats=d.get("stats", {}))
+
+
+def mention_query_filter(q: MentionQuery) -> dict[str, Any]:
+    """The Mongo filter of ``q``: the same matches as the SQLite store's ``WHERE``."""
+    f: dict[str, Any] = {}
+    for key, values in (("location_id", q.location_ids), ("source_id", q.source_ids), ("site", q.sites),
+                        ("language", q.languages), ("kind", q.kinds)):
+        if values is not None:
+            f[key] = {"$in": list(values)}
+    fp: dict[str, Any] = {}
+    if q.fingerprints is not None:
+        fp["$in"] = list(q.fingerprints)
+    if q.exclude_fingerprints:
+        fp["$nin"] = list(q.exclude_fingerprints)
+    if fp:
+        f["_id"] = fp
+    if q.sentiments is not None:
+        labels: list[Any] = [s for s in q.sentiments if s != "unlabelled"]
+        if "unlabelled" in q.sentiments:
+            labels.append(None)
+        f["sentiment_label"] = {"$in": labels}
+    if q.since is not None or q.until is not None:
+        f["published_at"] = {k: v for k, v in (("$gte", q.since), ("$lt", q.until)) if v is not None}
+    if q.min_rating is not None or q.max_rating is not None:
+        f["rating"] = {k: v for k, v in (("$gte", q.min_rating), ("$lte", q.max_rating)) if v is not None}
+    if q.has_reply is not None:
+        f["reply_text"] = {"$nin": [None, ""]} if q.has_reply else {"$in": [None, ""]}
+    if q.aspect is not None:
+        match: dict[str, Any] = {"aspect": q.aspect}
+        if q.aspect_sentiment is not None:
+            match["sentiment"] = q.aspect_sentiment
+        f["aspects"] = {"$elemMatch": match}
+    return f
 
 
 def rollup_pipeline(bucket: str, group_by: Sequence[str], since: datetime | None, until: datetime | None,

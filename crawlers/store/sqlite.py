@@ -30,6 +30,7 @@ from crawlers.store.base import (
     HealthFinding,
     IdMigration,
     KeyedRow,
+    MentionQuery,
     RollupRow,
     UpsertResult,
     keeps_stored_text,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     )
     from crawlers.store.deliveries import SQLiteDeliveries
     from crawlers.store.identities import SQLiteIdentities
+    from crawlers.store.workflow import SQLiteWorkflow
 
 _JSON_FIELDS = ("aspects", "keywords")
 _COLUMNS = (
@@ -282,6 +284,25 @@ class SQLiteStore:
         for r in rows:
             yield _from_row(r)
 
+    def query_mentions(self, query: MentionQuery) -> list[Mention]:
+        where, args = _query_sql(query)
+        sql = (f"SELECT {', '.join('m.' + c for c in _COLUMNS)} FROM mentions m WHERE {where} "
+               "ORDER BY m.published_at IS NULL, m.published_at DESC, m.fingerprint LIMIT ? OFFSET ?")
+        with self._lock:
+            rows = self._db.execute(sql, [*args, query.limit, query.offset]).fetchall()
+        return [_from_row(r) for r in rows]
+
+    def count_matching(self, query: MentionQuery) -> int:
+        where, args = _query_sql(query)
+        with self._lock:
+            return self._db.execute(f"SELECT COUNT(*) FROM mentions m WHERE {where}", args).fetchone()[0]
+
+    def get_mention(self, fingerprint: str) -> Mention | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM mentions WHERE fingerprint = ?",
+                                   [fingerprint]).fetchone()
+        return _from_row(row) if row else None
+
     def count_mentions(self, *, source_id: str | None = None) -> int:
         with self._lock:
             if source_id is None:
@@ -490,6 +511,13 @@ class SQLiteStore:
 
         return SQLiteDeliveries(self._db, self._lock)
 
+    @cached_property
+    def workflow(self) -> SQLiteWorkflow:
+        """Work items and the audit log, in this file, over this connection and lock."""
+        from crawlers.store.workflow import SQLiteWorkflow
+
+        return SQLiteWorkflow(self._db, self._lock)
+
     # -- alerts, engagement snapshots, hourly series: alerts lane
     @cached_property
     def alerts(self) -> SQLiteAlerts:
@@ -523,6 +551,61 @@ class SQLiteStore:
 
         with self._lock:
             return sqlite_viral_candidates(self._db, since, until, location_ids)
+
+
+def _query_sql(q: MentionQuery) -> tuple[str, list[Any]]:
+    """The ``WHERE`` clause (over ``mentions m``) and its arguments for ``q``."""
+    where: list[str] = ["1"]
+    args: list[Any] = []
+
+    def among(column: str, values: Sequence[str] | None) -> None:
+        if values is None:
+            return
+        if not values:
+            where.append("0")
+            return
+        where.append(f"m.{column} IN ({', '.join('?' * len(values))})")
+        args.extend(values)
+
+    among("location_id", q.location_ids)
+    among("source_id", q.source_ids)
+    among("site", q.sites)
+    among("language", q.languages)
+    among("kind", q.kinds)
+    among("fingerprint", q.fingerprints)
+    if q.sentiments is not None:
+        labels = [s for s in q.sentiments if s != "unlabelled"]
+        parts = [f"m.sentiment_label IN ({', '.join('?' * len(labels))})"] if labels else []
+        if "unlabelled" in q.sentiments:
+            parts.append("m.sentiment_label IS NULL")
+        where.append("(" + " OR ".join(parts) + ")" if parts else "0")
+        args.extend(labels)
+    if q.exclude_fingerprints:
+        where.append(f"m.fingerprint NOT IN ({', '.join('?' * len(q.exclude_fingerprints))})")
+        args.extend(q.exclude_fingerprints)
+    if q.since is not None:
+        where.append("m.published_at >= ?")
+        args.append(to_db_time(q.since))
+    if q.until is not None:
+        where.append("m.published_at < ?")
+        args.append(to_db_time(q.until))
+    if q.min_rating is not None:
+        where.append("m.rating >= ?")
+        args.append(q.min_rating)
+    if q.max_rating is not None:
+        where.append("m.rating <= ?")
+        args.append(q.max_rating)
+    if q.has_reply is not None:
+        where.append("(m.reply_text IS NOT NULL AND m.reply_text != '')" if q.has_reply
+                     else "(m.reply_text IS NULL OR m.reply_text = '')")
+    if q.aspect is not None:
+        cond = "json_extract(j.value, '$.aspect') = ?"
+        args.append(q.aspect)
+        if q.aspect_sentiment is not None:
+            cond += " AND json_extract(j.value, '$.sentiment') = ?"
+            args.append(q.aspect_sentiment)
+        where.append(f"EXISTS (SELECT 1 FROM json_each(m.aspects) j WHERE {cond})")
+    return " AND ".join(where), args
 
 
 def _to_row(m: Mention) -> dict[str, Any]:

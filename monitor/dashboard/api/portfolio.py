@@ -1,0 +1,3 @@
+"""Dashboard API: portfolio (see monitor/dashboard/routes.py for how routes are registered)."""
+
+from __future__ import annotations
