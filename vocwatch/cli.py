@@ -572,6 +572,51 @@ def cmd_export_trends(args: argparse.Namespace) -> int:
     return 0
 
 
+def _listed(values: list[list[str]] | None) -> list[str]:
+    """A repeatable option's values, comma-separated ones split (``--x a,b --x c``)."""
+    return [v.strip() for vs in values or [] for group in vs for v in group.split(",") if v.strip()]
+
+
+def cmd_export_mentions(args: argparse.Namespace) -> int:
+    from crawlers.store import open_store
+    from monitor.export import ExportError, export_mentions, format_for, mention_query, parse_day
+    from monitor.metrics import parse_window
+
+    try:
+        config = _load(args)
+        if args.out != "-":
+            format_for(args.out, args.format)  # a bad format or suffix is refused before the store is opened
+        since = parse_day(args.since) if args.since else None
+        until = parse_day(args.until) if args.until else None
+        if args.window:
+            if since is not None:
+                raise ExportError("give --window or --since, not both (--until may end the window)")
+            try:
+                width = parse_window(args.window)
+            except ValueError as exc:
+                raise ExportError(str(exc)) from None
+            until = until or datetime.now(UTC)
+            since = until - width
+        query = mention_query(location_ids=_listed(args.location), since=since, until=until,
+                              sources=_listed(args.source), sites=_listed(args.site),
+                              sentiments=_listed(args.sentiment), languages=_listed(args.language),
+                              aspect=args.aspect, aspect_sentiment=args.aspect_sentiment,
+                              min_rating=args.min_rating, max_rating=args.max_rating,
+                              has_reply=None if args.replied is None else args.replied == "yes",
+                              known_locations=config.locations)
+        store = open_store(config.store_url)
+        try:
+            result = export_mentions(store, query, args.out, args.format, locations=config.locations)
+        finally:
+            store.close()
+    except ExportError as exc:
+        print(f"vocwatch export: {exc}", file=sys.stderr)
+        return 2
+    where = "standard output" if args.out == "-" else str(result.path)
+    print(f"vocwatch export: {result.rows} mentions -> {where} ({result.format})", file=sys.stderr)
+    return 0
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from vocwatch.synth import generate
 
@@ -1273,7 +1318,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765, which the demo config expects)")
     p.set_defaults(func=cmd_sandbox)
 
-    p = sub.add_parser("export", help="export data from the store (trends)")
+    p = sub.add_parser("export", help="export data from the store (trends, mentions)")
     export_sub = p.add_subparsers(dest="export_command", required=True)
     p = export_sub.add_parser("trends", help="tidy trend rows per day/week/month and group, as csv/json/parquet/xlsx")
     _config_arg(p)
@@ -1286,6 +1331,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", help="csv, json (JSON Lines), parquet or xlsx (default: from the --out suffix)")
     p.add_argument("--out", required=True, help="output file (written to a temporary name, renamed when complete)")
     p.set_defaults(func=cmd_export_trends)
+    p = export_sub.add_parser("mentions", help="the mentions themselves, filtered, with their workflow status, "
+                                               "as csv/jsonl/parquet/xlsx (streamed)")
+    _config_arg(p)
+    p.add_argument("--location", action="append", nargs="+", metavar="ID",
+                   help="only these location ids (repeatable, comma-separated allowed; default: every configured one)")
+    p.add_argument("--source", action="append", nargs="+", metavar="ID", help="only these source ids")
+    p.add_argument("--site", action="append", nargs="+", metavar="SITE", help="only these sites (e.g. stayadvisor)")
+    p.add_argument("--sentiment", action="append", nargs="+", metavar="LABEL",
+                   help="positive, neutral, negative, unlabelled (repeatable)")
+    p.add_argument("--aspect", help="only mentions naming this aspect id (e.g. breakfast)")
+    p.add_argument("--aspect-sentiment", choices=["positive", "neutral", "negative"],
+                   help="with --aspect: only where that aspect has this sentiment")
+    p.add_argument("--language", action="append", nargs="+", metavar="CODE", help="only these languages (zh, en, ...)")
+    p.add_argument("--min-rating", type=float, help="lowest rating, 0-5 inclusive (excludes unrated mentions)")
+    p.add_argument("--max-rating", type=float, help="highest rating, 0-5 inclusive (excludes unrated mentions)")
+    p.add_argument("--replied", choices=["yes", "no"], help="only mentions with (or without) an owner reply")
+    p.add_argument("--window", help="the last 30d, 12w, 6m, 1y (up to --until or now)")
+    p.add_argument("--since", help="first day, YYYY-MM-DD (UTC), inclusive")
+    p.add_argument("--until", help="end day, YYYY-MM-DD (UTC), exclusive")
+    p.add_argument("--format", help="csv, jsonl (json), parquet or xlsx (default: from the --out suffix)")
+    p.add_argument("--out", required=True,
+                   help="output file (written to a temporary name, renamed when complete), or - for standard output")
+    p.set_defaults(func=cmd_export_mentions)
 
     p = sub.add_parser("synth", help="write a synthetic config + SQLite store of realistic mentions")
     p.add_argument("--out", required=True, help="directory for vocwatch.toml, locations.csv, synth.db")
