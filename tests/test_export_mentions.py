@@ -407,3 +407,14 @@ def test_bad_export_requests_are_400(chain: Chain, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(api_export, "MAX_ROWS", 10)
     status, _, body = get(chain, "/api/export/mentions?window=all", "location")
     assert status == 400 and b"121 mentions match" in body and b"vocwatch export mentions" in body
+
+
+def test_bench_export_mentions_runs_on_a_tiny_set(tmp_path: Path) -> None:
+    from vocwatch.bench.export import run_mentions
+
+    said: list[str] = []
+    steps = run_mentions(tmp_path, formats=["csv", "xlsx"], locations=6, mentions=400, say=said.append)
+    assert [s.step for s in steps[:3]] == ["store pages (baseline)", "export csv", "export xlsx"]
+    every = [s for s in steps if s.grouping == "every location"]
+    assert len({s.rows for s in every}) == 1 and every[0].rows == 400  # every format wrote every mention
+    assert any("peak RSS" in line for line in said)

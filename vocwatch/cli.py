@@ -652,14 +652,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         results["alerts"] = alerts.run(locations=args.alert_locations, days=args.days, seed=args.alert_seed,
                                        directory=args.alert_dir)
-    if args.what in ("metrics", "export"):
+    if args.what in ("metrics", "export", "export-mentions"):
         from vocwatch.bench import export, metrics
 
         synth = {"locations": args.locations, "mentions": args.mentions, "seed": args.seed}
         if args.what == "metrics":
             results["metrics"] = metrics.run(args.dir, window=args.window, **synth)
-        else:
+        elif args.what == "export":
             results["export"] = export.run(args.dir, formats=args.formats, **synth)
+        else:
+            results["export-mentions"] = export.run_mentions(args.dir, formats=args.formats, **synth)
     if args.what == "scale":
         from vocwatch.bench import scale
 
@@ -1234,10 +1236,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("bench", help="benchmarks: NLP accuracy/throughput/cold start, crawl throughput full vs bare")
-    p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export", "alerts", "mutations", "faults",
-                                     "scale", "distributed", "dates"],
+    p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export", "export-mentions", "alerts",
+                                     "mutations", "faults", "scale", "distributed", "dates"],
                    nargs="?", default="all",
-                   help="all = nlp + crawl; metrics and export run on a large synthetic set (see --dir); "
+                   help="all = nlp + crawl; metrics, export (trends) and export-mentions run on a large synthetic set (see --dir); "
                         "alerts replays a simulated month through the detectors; mutations reads every saved "
                         "real page (--shared) mutated --variants ways with every adapter; faults crawls a "
                         "misbehaving local site with the real CLI (--only NAME picks faults); scale times "
