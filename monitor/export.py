@@ -315,7 +315,7 @@ def mention_rows(store: Store, query: MentionQuery, locations: Mapping[str, Loca
 def _mention_row(m: Mention, loc: Location | None, w: Any) -> tuple[Any, ...]:
     return (m.published_at, m.location_id, loc.name if loc else None, m.brand or (loc.brand if loc else None),
             loc.region if loc else None, loc.role if loc else None, m.source_id or None, m.site, m.kind, m.url,
-            getattr(m, "permalink", None), m.external_id, m.title, m.text, m.truncated, m.language, m.rating,
+            m.permalink, m.external_id, m.title, m.text, m.truncated, m.language, m.rating,
             m.rating_raw, m.rating_scale, m.sentiment_label, m.sentiment_score, m.aspects, m.keywords, m.author,
             m.author_region, m.likes, m.reposts, m.comments, bool(m.reply_text), m.reply_text, m.reply_at, m.variant,
             w.status if w else "new", w.assignee if w else None, w.updated_at if w else None,

@@ -321,13 +321,16 @@ def test_cli_exports_with_filters_and_exits_2_on_bad_input(tmp_path: Path, capsy
     assert main(["export", "mentions", "-c", str(cfg), "--aspect", "breakfast", "--aspect-sentiment", "negative",
                  "--min-rating", "1", "--max-rating", "1.5", "--replied", "yes", "--out", str(out)]) == 0
     assert [r["external_id"] for r in read_back(out, "csv")] == ["1"]
-    for args, message in ((["--location", "nowhere"], "unknown location 'nowhere'"),
+    for args, message in ((["--location", "bnd"], "--location 'bnd' is not a configured location; did you mean 'bund'"),
+                          (["--source", "bund/hotel"], "--source 'bund/hotel' is not a configured source"),
                           (["--sentiment", "angry"], "unknown sentiment"),
                           (["--window", "30d", "--since", "2026-01-01"], "--window or --since"),
                           (["--window", "3x"], "bad window"),
-                          (["--format", "pdf"], "unknown format 'pdf'")):
+                          (["--min-rating", "6"], "from 0 to 5")):
         assert main(["export", "mentions", "-c", str(cfg), *args, "--out", str(tmp_path / "x.csv")]) == 2
-        assert message in capsys.readouterr().err
+        assert message in capsys.readouterr().err, args
+    assert main(["export", "mentions", "-c", str(cfg), "--out", str(tmp_path / "x.pdf")]) == 2
+    assert "cannot tell the format" in capsys.readouterr().err
     assert main(["export", "mentions", "-c", str(cfg), "--out", "-"]) == 2
     assert "give --format" in capsys.readouterr().err
 
@@ -353,6 +356,9 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
                     sentiment_label="negative")
         m.fingerprint = mention_fingerprint(m)
         c.dashboard.store.upsert_mentions([m])
+        item, events = apply_change(WorkItem("mention", m.fingerprint, "harbor-sh-bund"), now=NOW,
+                                    actor="token:t1 Front desk", assignee="Front desk")
+        c.dashboard.store.workflow.save(item, events)
         yield c
 
 
@@ -395,6 +401,16 @@ def test_the_download_follows_the_inbox_filters(chain: Chain, fmt: str, ctype: s
     assert {str(r["sentiment"]) for r in rows} == {"negative"} and {r["location_id"] for r in rows} == {"harbor-sh-bund"}
     texts = {r["text"] for r in rows}
     assert (("'" + FORMULA) if fmt in ("csv", "xlsx") else FORMULA) in texts
+
+
+def test_the_download_follows_the_inbox_status_and_assignee_filters(chain: Chain) -> None:
+    status, _, body = get(chain, "/api/export/mentions?format=jsonl&status=assigned&assignee=Front%20desk", "location")
+    rows = [json.loads(line) for line in body.decode().splitlines()]
+    assert status == 200 and [(r["text"], r["status"], r["assignee"]) for r in rows] == [
+        (FORMULA, "assigned", "Front desk")]
+    status, _, body = get(chain, "/api/export/mentions?format=jsonl&status=new", "location")
+    rows = [json.loads(line) for line in body.decode().splitlines()]
+    assert status == 200 and rows and FORMULA not in {r["text"] for r in rows} and {r["status"] for r in rows} == {"new"}
 
 
 def test_bad_export_requests_are_400(chain: Chain, monkeypatch: pytest.MonkeyPatch) -> None:

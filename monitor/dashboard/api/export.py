@@ -1,9 +1,10 @@
 """Dashboard API: export (see monitor/dashboard/routes.py for how routes are registered).
 
 ``GET /api/export/mentions?format=csv|xlsx|jsonl|parquet&<the inbox's filters>``: the
-mentions the inbox lists for the same query string, as a file (``monitor.export``:
-the columns and the formula guard of ``vocwatch export mentions``). The query goes through
-:meth:`Request.mention_query`, so the export is scoped exactly like the inbox: a location
+mentions the inbox lists for the same query string (its status and assignee filters
+too), as a file (``monitor.export``: the columns and the formula guard of ``vocwatch
+export mentions``). The query is the inbox's own (``inbox_query``, over
+:meth:`Request.mention_query`), so the export is scoped exactly like the inbox: a location
 outside the token's scope is a 403, and without ``location`` only the token's own
 locations are read. The inbox's ``limit``/``offset`` are its page, not the export's: every
 matching mention is exported, up to :data:`MAX_ROWS`.
@@ -15,6 +16,7 @@ import tempfile
 from dataclasses import replace
 from http import HTTPStatus
 
+from monitor.dashboard.api.inbox import inbox_query
 from monitor.dashboard.routes import Download, HTTPError, Request, route
 from monitor.export import CONTENT_TYPES, SUFFIXES, ExportError, format_for, write_mentions
 
@@ -30,8 +32,7 @@ def export_mentions(req: Request) -> Download:
     fmt_name = req.param("format", "csv")
     if fmt_name not in FORMATS:
         raise HTTPError(HTTPStatus.BAD_REQUEST, f"bad format {fmt_name!r}: use {', '.join(FORMATS)}")
-    query = req.mention_query()
-    query = replace(query, limit=0, offset=0)  # the inbox's page does not cut the export
+    query = replace(inbox_query(req), limit=0, offset=0)  # the inbox's page does not cut the export
     n = req.dashboard.store.count_matching(query)
     if n > MAX_ROWS:
         raise HTTPError(HTTPStatus.BAD_REQUEST,
