@@ -53,6 +53,9 @@ def login(page: Any, chain: Chain, token: str) -> None:
     page.goto(chain.base_url + "/")
     page.fill("#token", token)
     page.click("#login button[type=submit]")
+    page.wait_for_selector("#content:not([hidden]), #pf-content:not([hidden])")
+    if page.is_visible("#pf-content"):  # tokens of many locations land on the portfolio (test_portfolio_browser.py)
+        page.click("#nav a[data-view=location]")
     page.wait_for_selector("#content:not([hidden])")
 
 
