@@ -328,11 +328,12 @@ def portfolio(config: Config, store: Store, location_ids: Iterable[str], *, wind
     aged: dict[tuple[str, bool], list[tuple[float, RollupRow]]] = defaultdict(list)
     queries = 0
     for is_cur, w in ((True, cur), (False, prev)):
+        if not involved:
+            continue
         # the day part, and the week part of a window longer than the day resolution
         queries += 1 + (w.start < _midnight(w.last_day) - timedelta(days=DAY_RESOLUTION_DAYS - 1))
-        if involved:
-            for age, r in _aged_rows(store, involved, w):
-                aged[(r.keys[0], is_cur)].append((age, r))  # type: ignore[index]
+        for age, r in _aged_rows(store, involved, w):
+            aged[(r.keys[0], is_cur)].append((age, r))  # type: ignore[index]
     sums = {key: total(r for _, r in rows) for key, rows in aged.items()}
     index = {key: reputation_index(rows) for key, rows in aged.items()}
     starts, spark = sparklines(store, own_ids, now, weeks) if own_ids else (spark_weeks(now, weeks), {})

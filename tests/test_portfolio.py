@@ -236,8 +236,10 @@ def test_a_handful_of_rollups_whatever_the_number_of_locations(grown: tuple[Any,
 
 def test_no_locations_is_an_empty_portfolio_and_competitors_are_refused(grown: tuple[Any, SQLiteStore]) -> None:
     config, store = grown
-    p = portfolio(config, store, [], now=NOW)
+    counting = CountingStore(store)
+    p = portfolio(config, counting, [], now=NOW)  # type: ignore[arg-type]
     assert p.rows == [] and p.rollup.locations == 0 and len(p.weeks) == 26
+    assert counting.rollups == p.queries == 0
     with pytest.raises(ValueError, match="competitor"):
         portfolio(config, store, ["rival-sh"], now=NOW)
     with pytest.raises(ValueError, match="unknown sort"):

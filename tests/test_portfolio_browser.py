@@ -98,7 +98,8 @@ def test_region_manager_lands_on_the_portfolio_filters_and_drills_down(page: Any
     first = page.locator("#pf-table tbody tr.pf-row").first
     change = first.locator("td").nth(3).locator(".pf-change")
     assert change.get_attribute("class") == "pf-change down" and change.text_content().startswith("▼ -")
-    assert first.locator("td").nth(6).text_content() == "2 / 2"
+    assert first.locator("td.pf-rank").text_content() == "2 / 2was 1"  # second of two, first before
+    assert first.locator("td.pf-rank .pf-was").get_attribute("class") == "pf-was pf-change down"
     last = page.locator("#pf-table tbody tr.pf-row").last
     assert last.locator("td.pf-index").text_content() == "too few reviews"
     # the sparklines are lines (fill none, also against the stylesheet), one per row

@@ -51,7 +51,7 @@ function renderRollup(d) {
   clear($("pf-kpis")).append(
     kpi("Reputation index", own.reputation_index === null ? "–" : fmt(own.reputation_index),
       "combined sets " + fmt(set.reputation_index), delta(change(ch.reputation_index)),
-      sparkline(u.spark, d.weeks, "pf-rollup-spark")),
+      sparkline(u.spark, d.weeks, "pf-rollup-spark", 140, 36)),
     kpi("Comp index", fmt(u.comp_index, 0), "100 = on par with the combined sets (" + sets + ")",
       delta(change(ch.comp_index, { digits: 0 }))),
     kpi("Ahead of their set", u.ahead + " of " + u.locations,
@@ -68,8 +68,8 @@ function renderRollup(d) {
 }
 
 // -- sparkline: the weekly index, its own scale (at least 10 points tall) ----------------
-function sparkline(values, weeks, cls) {
-  const W = 100, H = 28, P = 3;
+function sparkline(values, weeks, cls, W = 100, H = 28) {
+  const P = 3;
   const known = values.filter((v) => v !== null);
   const box = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "pf-spark " + (cls || ""), role: "img" });
   if (!known.length) {
@@ -98,6 +98,15 @@ function sparkline(values, weeks, cls) {
 }
 
 // -- the ranked table -----------------------------------------------------------------------
+function rankCell(r) {
+  const cell = el("td", { class: "num pf-rank" }, r.rank === null ? "–" : r.rank + " / " + r.rank_of);
+  if (r.rank !== null && r.rank_previous !== null && r.rank_previous !== r.rank) {
+    const cls = r.rank_previous > r.rank ? "pf-change up" : "pf-change down";  // a smaller rank is better
+    cell.append(el("div", { class: "pf-was " + cls }, "was " + r.rank_previous));
+  }
+  return cell;
+}
+
 function renderRows() {
   const body = clear($("pf-table").tBodies[0]);
   const rows = data.rows.slice(0, shown);
@@ -116,7 +125,7 @@ function renderRows() {
       el("td", { class: "num" }, change(ch.reputation_index)),
       el("td", { class: "num pf-comp" }, fmt(r.comp_index, 0)),
       el("td", { class: "num" }, change(ch.comp_index, { digits: 0 })),
-      el("td", { class: "num" }, r.rank === null ? "–" : r.rank + " / " + r.rank_of),
+      rankCell(r),
       el("td", { class: "num" }, String(cur.mentions)),
       el("td", { class: "num" }, fmt(cur.avg_rating, 2)),
       el("td", { class: "num" }, fmt(cur.net_sentiment, 2)),
