@@ -125,7 +125,9 @@ def test_region_manager_lands_on_the_portfolio_filters_and_drills_down(page: Any
     assert page.evaluate("document.querySelectorAll('#pf-table i').length") == 0
     page.select_option("#pf-category", "all")
     wait_count(page, 5)
-    assert "restaurant" in page.text_content("#pf-table tr[data-id=harbor-sh-cafe] .pf-where")
+    assert page.text_content("#pf-table tr[data-id=harbor-sh-cafe] .pf-where") == "shanghai · harbor · restaurant · complaints"
+    assert page.get_attribute("#pf-table tr[data-id=harbor-sh-cafe] a.pf-complaints", "href") == (
+        "#/inbox?location=harbor-sh-cafe&sentiment=negative")
     # window and order are in the hash too, and survive a reload
     page.select_option("#pf-window", "30d")
     page.wait_for_selector("#pf-meta:has-text('last 30 days')")
@@ -160,6 +162,10 @@ def test_brand_office_filters_by_region_and_saves_the_screenshot(page: Any, chai
     rise = page.locator("#pf-table tr.pf-row .pf-change").first
     assert rise.get_attribute("class") == "pf-change up" and rise.text_content().startswith("▲ +")
     assert "Portfolio: brand harbor" in page.text_content("#pf-title")
+    # a window the select does not list (typed into the hash) is added to it, not shown blank
+    page.evaluate("location.hash = '#/portfolio?region=beijing&window=12w'")
+    page.wait_for_selector("#pf-meta:has-text('last 12 weeks')")
+    assert page.input_value("#pf-window") == "12w"
 
     folder = os.environ.get("VOCWATCH_SCREENSHOTS")
     if folder:

@@ -114,13 +114,15 @@ function renderRows() {
   rows.forEach((r, i) => {
     const cur = r.current, ch = r.changes;
     const link = el("a", { href: VW.href("location", r.id), class: "pf-name" }, r.name);
-    const where = [r.region, r.brand].concat(mixed ? [r.category] : []).join(" · ");
+    const where = el("div", { class: "pf-where" }, [r.region, r.brand].concat(mixed ? [r.category] : []).join(" · "),
+      " · ", el("a", { href: VW.href("inbox", null, { location: r.id, sentiment: "negative" }), class: "pf-complaints" },
+        "complaints"));
     const index = cur.reputation_index === null
       ? el("span", { class: "empty", title: "fewer than 10 reviews in the window" }, "too few reviews")
       : fmt(cur.reputation_index);
     body.append(el("tr", { class: "pf-row", "data-id": r.id },
       el("td", { class: "num" }, String(i + 1)),
-      el("td", {}, link, el("div", { class: "pf-where" }, where)),
+      el("td", {}, link, where),
       el("td", { class: "num pf-index" }, index),
       el("td", { class: "num" }, change(ch.reputation_index)),
       el("td", { class: "num pf-comp" }, fmt(r.comp_index, 0)),
@@ -156,7 +158,9 @@ function renderFilters(d) {
   fill($("pf-brand"), o.brands, "", "all brands", f.brand);
   $("pf-region-label").hidden = o.regions.length < 2;
   $("pf-brand-label").hidden = o.brands.length < 2;
-  $("pf-window").value = d.window;
+  const win = $("pf-window");
+  if (![...win.options].some((o) => o.value === d.window)) win.append(el("option", { value: d.window }, windowLabel(d.window)));
+  win.value = d.window;
   $("pf-sort").value = d.sort;
 }
 
