@@ -61,7 +61,8 @@ def login(page: Any, chain: Chain, token: str) -> None:
 
 def test_login_dashboard_charts_and_hostile_text(page: Any, chain: Chain, tmp_path: Path) -> None:
     page.goto(chain.base_url + "/")
-    assert page.is_visible("#login") and not page.is_visible("#dash")
+    page.wait_for_selector("#login:not([hidden])")  # shown once /api/me answers 401
+    assert not page.is_visible("#dash")
     page.fill("#token", "vw_wrong")
     page.click("#login button[type=submit]")
     page.wait_for_selector("#login-error:not([hidden])")

@@ -16,6 +16,7 @@ const SORT_TITLES = {
 let data = null;
 let shown = PAGE;
 let wired = false;
+let loads = 0;
 
 function windowLabel(w) {
   const m = /^(\d+)([dwmy])$/.exec(w || "");
@@ -196,13 +197,20 @@ VW.view("portfolio", {
     if (!wired) wire();
     const q = new URLSearchParams();
     for (const key of ["window", "category", "region", "brand", "sort"]) if (params.get(key)) q.set(key, params.get(key));
+    const mine = ++loads;
+    // a load that another navigation overtook must not touch the page (nor the status line)
+    const stale = () => mine !== loads || $("view-portfolio").hidden;
     status("Loading…");
+    let fresh;
     try {
-      data = await api("/api/portfolio" + (q.toString() ? "?" + q : ""));
+      fresh = await api("/api/portfolio" + (q.toString() ? "?" + q : ""));
     } catch (err) {
+      if (stale()) return;
       $("pf-content").hidden = true;
       throw err;
     }
+    if (stale()) return;
+    data = fresh;
     shown = PAGE;
     renderFilters(data);
     const n = data.rows.length, cat = data.filters.category;
