@@ -99,7 +99,7 @@ def notify(config: Config, store: Store, alerts: Sequence[AlertLike], *, now: da
         if not channels and alert.severity == MUST_REACH:
             results.append(_unrouted(table, alert, now))
         for channel in channels:
-            results.append(_deliver(table, channel, alert, now))
+            results.append(_deliver(table, channel, alert, now, config.dashboard.url))
     return results
 
 
@@ -144,7 +144,7 @@ def retry_pending(config: Config, store: Store, alerts: Iterable[AlertLike] | Ca
             table.supersede(key, now)
             results.append(DeliveryResult(*key, "superseded"))
             continue
-        results.append(_deliver(table, channel, alert, now))
+        results.append(_deliver(table, channel, alert, now, config.dashboard.url))
     return results
 
 
@@ -156,7 +156,7 @@ def send_test(config: Config, channel_id: str, alert: AlertLike) -> DeliveryResu
         known = ", ".join(config.channels) or "none configured"
         raise ConfigError(config.path, "channels", f"no channel with id {channel_id!r} (channels: {known})")
     started = time.perf_counter()
-    error = _send(channel, alert)
+    error = _send(channel, alert, config.dashboard.url)
     return DeliveryResult(alert.id, alert.version, channel.id, "failed" if error else "sent", 1, error,
                           seconds=time.perf_counter() - started)
 
@@ -172,14 +172,15 @@ def unrouted_alerts(store: Store, alert_ids: Sequence[str]) -> dict[str, str]:
     return store.deliveries.unrouted(alert_ids)
 
 
-def _deliver(table: DeliveryTable, channel: Channel, alert: AlertLike, now: datetime) -> DeliveryResult:
+def _deliver(table: DeliveryTable, channel: Channel, alert: AlertLike, now: datetime,
+             dashboard_url: str | None = None) -> DeliveryResult:
     key = DeliveryKey(alert.id, alert.version, channel.id)
     claim = table.claim(key, now, rate_limit=channel.rate_limit, lease=SEND_LEASE, recheck=BACKOFF_FIRST)
     if claim.status != "claimed":
         return DeliveryResult(*key, claim.status, claim.attempts, next_attempt_at=claim.next_attempt_at)
     attempts = claim.attempts
     started = time.perf_counter()
-    error = _send(channel, alert)
+    error = _send(channel, alert, dashboard_url)
     seconds = time.perf_counter() - started
     if error is None:
         table.record(key, "sent", attempts=attempts, now=now, sent_at=now)
@@ -218,8 +219,9 @@ def sample_alert(config: Config, now: datetime) -> AlertLike:
 _NOTIFY_TYPES = {"info": "info", "warning": "warning", "critical": "failure"}
 
 
-def _send(channel: Channel, alert: AlertLike) -> str | None:
-    """Send through apprise; ``None`` on success, else the reason (secrets redacted)."""
+def _send(channel: Channel, alert: AlertLike, dashboard_url: str | None = None) -> str | None:
+    """Send through apprise; ``None`` on success, else the reason (secrets redacted). With
+    ``dashboard_url`` the message links to the alert's incident page."""
     import apprise
     from apprise.plugins.custom_json import NotifyJSON
 
@@ -231,10 +233,10 @@ def _send(channel: Channel, alert: AlertLike) -> str | None:
             if isinstance(plugin, NotifyJSON):
                 # A JSON webhook gets the alert as structured data beside apprise's
                 # title/message/type envelope (same mechanism as the URL's :key=value extras).
-                plugin.payload_extras = {**plugin.payload_extras, "alert": payload(alert)}
+                plugin.payload_extras = {**plugin.payload_extras, "alert": payload(alert, dashboard_url)}
             sender = apprise.Apprise()
             sender.add(plugin)
-            ok = sender.notify(body=RENDERERS[channel.format](alert), title=subject(alert),
+            ok = sender.notify(body=RENDERERS[channel.format](alert, dashboard_url), title=subject(alert),
                                notify_type=_NOTIFY_TYPES.get(alert.severity, "info"), body_format=channel.format)
     except Exception as exc:  # apprise or a plugin raised: record it, never crash the caller
         return _redact(f"{type(exc).__name__}: {exc}", channel)
