@@ -133,6 +133,8 @@ def test_clicking_an_aspect_opens_the_inbox_filtered(page: Any, chain: Chain) ->
     want = f"#/inbox?location={BUND}&aspect=checkin"
     page.click("#aspect-chart .aspect-row[data-aspect=checkin] .aspect-label")
     page.wait_for_function(f"location.hash === {want!r}")
+    page.wait_for_selector("#view-inbox:not([hidden])")
+    assert page.is_hidden("#view-location")
     page.goto(chain.base_url + f"/#/location/{BUND}")
     page.wait_for_selector("#aspect-trend .aspect-tile[data-aspect=room]")
     page.click("#aspect-trend .aspect-tile[data-aspect=room]")
@@ -143,6 +145,12 @@ def test_clicking_an_aspect_opens_the_inbox_filtered(page: Any, chain: Chain) ->
     page.focus("#aspect-trend .aspect-tile[data-aspect=service]")
     page.keyboard.press("Enter")
     page.wait_for_function(f"location.hash === '#/inbox?location={BUND}&aspect=service'")
+    # a site's reviews, from the per-site table (not for a site the location is absent from)
+    page.goto(chain.base_url + f"/#/location/{BUND}")
+    page.wait_for_selector("#platforms a.site")
+    assert texts(page, "#platforms a.site") == ["stayadvisor", "tripnote", "weibo"]
+    page.click("#platforms a.site:text-is('tripnote')")
+    page.wait_for_function(f"location.hash === '#/inbox?location={BUND}&site=tripnote'")
     # every complaint of the location, from the list's heading
     page.goto(chain.base_url + f"/#/location/{BUND}")
     page.wait_for_selector("#negative .mention")

@@ -239,8 +239,10 @@ function renderPlatforms(b) {
     const rank = p.rank === null ? "–" : `${p.rank} / ${p.rank_of}`;
     const rankCell = el("td", { class: "num rank" }, rank);
     rankCell.title = p.rank_by === "bayes_rating" ? "ranked by rating (Bayesian, towards the site's mean)" : "ranked by net sentiment (no ratings on this site)";
+    // the site's reviews of this location, in the inbox
+    const site = o.mentions ? el("a", { href: VW.href("inbox", null, { location: current, site: p.site }), class: "site" }, p.site) : p.site;
     body.append(el("tr", { class: "platform" + (o.mentions ? "" : " absent") },
-      el("td", {}, p.site), el("td", { class: "num" }, String(o.mentions)), el("td", { class: "num" }, String(s.mentions)),
+      el("td", {}, site), el("td", { class: "num" }, String(o.mentions)), el("td", { class: "num" }, String(s.mentions)),
       el("td", { class: "num" }, fmt(o.avg_rating, 2)), el("td", { class: "num" }, fmt(s.avg_rating, 2)), gapCell(p.gap_rating, 2),
       el("td", { class: "num" }, fmt(o.net_sentiment, 2)), el("td", { class: "num" }, fmt(s.net_sentiment, 2)),
       gapCell(p.gap_net_sentiment, 2),
