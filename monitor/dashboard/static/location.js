@@ -370,7 +370,14 @@ VW.view("location", {
   async show(arg) {
     const select = $("location");
     if (!wired) {
-      for (const loc of VW.locations) select.append(el("option", { value: loc.id }, `${loc.name} (${loc.region})`));
+      // one group per category: hotels and cafés are not one list
+      const groups = new Map();
+      for (const loc of VW.locations) {
+        if (!groups.has(loc.category)) groups.set(loc.category, el("optgroup", { label: loc.category }));
+        groups.get(loc.category).append(el("option", { value: loc.id }, `${loc.name} (${loc.region})`));
+      }
+      if (groups.size === 1) for (const g of groups.values()) select.append(...g.children);
+      else for (const g of groups.values()) select.append(g);
       select.addEventListener("change", () => VW.go("location", select.value));
       $("window").addEventListener("change", () => showLocation(select.value));
       wired = true;
