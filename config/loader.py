@@ -9,6 +9,7 @@ that is how URLs of local services and secrets (which never belong in the file) 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import difflib
 import functools
 import math
@@ -25,6 +26,7 @@ from config.model import (
     ALERT_KINDS,
     ALERT_SEVERITIES,
     CHANNEL_FORMATS,
+    DIGEST_EVERY,
     LOCATION_CATEGORIES,
     LOCATION_ROLES,
     PROXY_ROTATIONS,
@@ -32,12 +34,14 @@ from config.model import (
     RENDER_MODES,
     SITE_PROXY_CHOICES,
     SOURCE_KINDS,
+    WEEKDAYS,
     AlertSettings,
     Brand,
     Channel,
     CompetitorRule,
     Config,
     CrawlSettings,
+    DigestSettings,
     DistributedSettings,
     HealthSettings,
     Location,
@@ -61,7 +65,7 @@ REDIS_URL_ENV = "VOCWATCH_REDIS_URL"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
 _TOP_LEVEL_KEYS = {"store", "crawl", "brands", "locations", "location_files", "sources", "channels", "routes",
-                   "schedule", "alerts", "health", "distributed", "sessions"}
+                   "schedule", "alerts", "health", "distributed", "sessions", "digests"}
 _INTERVAL = re.compile(r"^every\s+(\d+)\s*(s|m|h|d)$")
 
 
@@ -329,11 +333,70 @@ def build_config(raw: dict[str, Any], path: Path) -> Config:
     health = _read_health(_Reader(path, "health", top.get("health", dict, {})))
     distributed = _read_distributed(_Reader(path, "distributed", top.get("distributed", dict, {})))
     sessions = _read_sessions(_Reader(path, "sessions", top.get("sessions", dict, {})))
+    digest_tables = top.get("digests", list, [])
     top.done()
-    return Config(path=path, store_url=store_url, crawl=crawl, brands=brands, locations=locations, sources=sources,
-                  channels=channels, routes=routes, schedule=schedule, alerts=alerts, health=health,
-                  distributed=distributed, sessions=sessions,
-                  site_proxies={site: t.proxies for site, t in sessions.items()})
+    config = Config(path=path, store_url=store_url, crawl=crawl, brands=brands, locations=locations, sources=sources,
+                    channels=channels, routes=routes, schedule=schedule, alerts=alerts, health=health,
+                    distributed=distributed, sessions=sessions,
+                    site_proxies={site: t.proxies for site, t in sessions.items()})
+    if not digest_tables:
+        return config
+    # a digest's scope is checked against the locations, so it is read from the built config
+    return dataclasses.replace(config, digests=_read_digests(path, digest_tables, config))
+
+
+def _read_digests(path: Path, tables: list[Any], config: Config) -> tuple[DigestSettings, ...]:
+    """``[[digests]]``: each names a scope that sees own locations and configured channels,
+    so a typo fails at load time instead of mailing an empty digest (or nobody)."""
+    from monitor.dashboard.auth import Scope, ScopeError
+    from monitor.metrics import parse_window
+
+    def check_scope(v: str) -> str | None:
+        try:
+            Scope.parse(v).validate(config)
+        except ScopeError as exc:
+            return str(exc)
+        return None
+
+    def check_window(v: str) -> str | None:
+        try:
+            parse_window(v)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+    out: dict[str, DigestSettings] = {}
+    for i, table in enumerate(tables):
+        r = _Reader(path, f"digests[{i}]", table)
+        scope = str(Scope.parse(r.get("scope", str, check=check_scope)))
+        channels = _string_list(r, "channels", required=True)
+        for name in channels:
+            if name not in config.channels:
+                r.fail("channels", f"unknown channel id {name!r}" + (
+                    f"; declared: {', '.join(config.channels)}" if config.channels else " (declare it under [[channels]])"))
+        if len(set(channels)) != len(channels):
+            r.fail("channels", "names a channel twice")
+        every = r.get("every", str, "weekly", check=_check_choice(DIGEST_EVERY))
+        if "day" in r.table and every != "weekly":
+            r.fail("day", f"only a weekly digest has a day (a daily one goes out every day, a monthly one on the 1st); "
+                   f"this one is {every}")
+        d = DigestSettings(
+            name=r.get("name", str, f"{every}-{scope}", check=_check_id),
+            scope=scope,
+            channels=channels,
+            every=every,
+            day=r.get("day", str, "mon", check=_check_choice(WEEKDAYS)),
+            hour=r.get("hour", int, 8, check=_check_range(0, 23)),
+            timezone=r.get("timezone", str, config.crawl.timezone, check=_check_timezone),
+            window=r.get("window", str, None, check=check_window),
+            index_window=r.get("index_window", str, "90d", check=check_window),
+        )
+        r.done()
+        if d.name in out:
+            r.fail("name", f"duplicate digest name {d.name!r}" + ("" if "name" in r.table else
+                                                                  " (the default, every-scope): give each a name"))
+        out[d.name] = d
+    return tuple(out.values())
 
 
 #: Keys that would hold a session's credential (compared case-insensitively). They are
