@@ -408,13 +408,13 @@ def _facts(d: Digest) -> list[str]:
 
 
 def _mover(r: LocationFigures) -> str:
-    return f"{r.name}: {_num(r.index_before)} → {_num(r.index)} ({_signed(r.index_change)})"
+    return one_line(f"{r.name}: {_num(r.index_before)} → {_num(r.index)} ({_signed(r.index_change)})", 200)
 
 
 def _complaint_line(c: Complaint) -> str:
     worst = f"; most at {c.worst_name} ({c.worst_negative})" if c.worst_name else ""
-    return (f"{c.label}: {c.negative} negative of {c.mentions} "
-            f"({_int_change(c.negative, c.negative_before)} on the previous period){worst}")
+    return one_line(f"{c.label}: {c.negative} negative of {c.mentions} "
+                    f"({_int_change(c.negative, c.negative_before)} on the previous period){worst}", 300)
 
 
 def _quote_meta(q: Quote) -> str:
