@@ -442,9 +442,10 @@ def _table_cells(r: LocationFigures) -> tuple[str, ...]:
 
 
 def _index_note(d: Digest) -> str:
-    return (f"Index: reputation index (0-100) over the {d.index_window} to the end of the period; change since "
-            f"the previous digest. Rating, mentions: the {d.period.days} day(s) of the period; change on the "
-            f"{d.period.days} day(s) before. Rank: by index in the location's competitive set.")
+    n = d.period.days
+    return (f"Index: reputation index (0-100) over the {d.index_window} up to the end of the period, change since "
+            f"the previous digest. Rating, mentions, negative: the {n} day(s) of the period, change on the {n} "
+            f"day(s) before. Rank in set: by index among the location and its competitive set.")
 
 
 def render_text(d: Digest) -> str:

@@ -490,3 +490,39 @@ def test_json_payload_is_plain_json(chain: tuple[Config, Store]) -> None:
     data = json.loads(json.dumps(d.to_dict()))
     assert data["start"] == "2026-03-23T00:00:00Z" and data["end"] == "2026-03-30T00:00:00Z"
     assert {row["location_id"] for row in data["locations"]} == {"harbor-sh-bund", "harbor-sh-pudong", "lotus-sh"}
+
+
+def test_a_started_scheduler_sends_the_missed_daily_digest_once(tmp_path: Path,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """The scheduler was down at today's slot: at start the digest goes out; a second start
+    (a restart) finds it sent for that slot and sends nothing."""
+    import logging
+    import time
+    from dataclasses import replace
+
+    from monitor.scheduler import CrawlScheduler
+
+    caplog.set_level(logging.INFO, logger="monitor.scheduler")
+    with Webhook() as hook:
+        cfg, _ = write_digest_chain(tmp_path, hook_port=hook.port)
+        config = replace(load_config(cfg), sources={})  # digests only: no crawl is spawned
+        slot = latest_slot(digest_of(config, "daily-brand:harbor"), datetime.now(UTC))
+        expected = f"{slot:%Y-%m-%dT%H:%M:%SZ}"  # today's 09:00 in Shanghai, or yesterday's
+
+        def logged(status: str) -> bool:
+            return any(r.getMessage().startswith("digest daily-brand:harbor of ") and r.getMessage().endswith(status)
+                       for r in caplog.records)
+
+        for status in ("hook sent", "hook duplicate"):
+            s = CrawlScheduler(config)
+            s.start()
+            try:
+                deadline = time.monotonic() + 60
+                while not logged(status) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+            finally:
+                s.stop()
+            assert logged(status), caplog.text
+        daily = [r["json"]["digest"] for r in hook.requests if r["json"]["digest"]["name"] == "daily-brand:harbor"]
+        assert len(daily) == 1 and daily[0]["slot"] == expected
+
