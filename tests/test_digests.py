@@ -525,4 +525,3 @@ def test_a_started_scheduler_sends_the_missed_daily_digest_once(tmp_path: Path,
             assert logged(status), caplog.text
         daily = [r["json"]["digest"] for r in hook.requests if r["json"]["digest"]["name"] == "daily-brand:harbor"]
         assert len(daily) == 1 and daily[0]["slot"] == expected
-
