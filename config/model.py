@@ -279,7 +279,7 @@ class DistributedSettings:
 
 @dataclass(frozen=True, slots=True)
 class AlertSettings:
-    """Detector thresholds (the optional ``[alerts]`` table); README "Alerts" gives the formulas."""
+    """Detector thresholds (the optional ``[alerts]`` table); docs/monitoring.md "Alerts" gives the formulas."""
 
     enabled: bool = True
     watch_competitors: bool = False

@@ -3,7 +3,7 @@
 Every number is built from :meth:`Store.rollup` sums (the backend aggregates; mentions
 are never loaded), so a benchmark of thousands of locations is a handful of queries plus
 arithmetic. The formulas are the pure functions at the top of this module, each one
-documented in README "Metrics"; the store-facing code below only adds rows up.
+documented in docs/analysis.md "Metrics"; the store-facing code below only adds rows up.
 """
 
 from __future__ import annotations

@@ -240,7 +240,8 @@ def test_token_create_and_list(chain: Chain, tmp_path: Path, monkeypatch: pytest
     out, _ = capsys.readouterr()
     assert "region:shanghai" in out and "Ms Li, regional GM" in out and token not in out
     token_id = TokenFile(path).records()[0].id
-    assert out.startswith(token_id)
+    head, row = out.splitlines()
+    assert head.split() == ["id", "created", "(UTC)", "scope", "label"] and row.startswith(token_id)
     assert main(["token", "revoke", "-c", cfg, token_id]) == 0
     assert TokenFile(path).find(token) is None
     assert main(["token", "revoke", "-c", cfg, token_id]) == 2

@@ -105,6 +105,23 @@ def test_digest_config_errors_name_file_key_and_problem(tmp_path: Path, body: st
     assert problem in err.value.problem, err.value.problem
 
 
+def test_every_digest_problem_is_reported_at_once_but_not_the_echo_of_another(tmp_path: Path) -> None:
+    from config.loader import ConfigErrors
+
+    path = _with_digest(tmp_path, 'scope = "all"\nchannels = ["pager"]\n\n[[digests]]\nscope = "all"\n'
+                                  'channels = ["hook"]\nhour = -1\n')
+    with pytest.raises(ConfigErrors) as err:
+        load_config(path)
+    assert [(e.key, e.problem.split(";")[0]) for e in err.value.errors] == [
+        ("digests[3].channels", "unknown channel id 'pager'"), ("digests[4].hour", "must be between 0 and 23, got -1")]
+    # a location that fails to load: its digest is not reported as "not a location id" too
+    text = path.read_text(encoding="utf-8").replace('name = "Harbor Bund"\n', 'name = "Harbor Bund"\nstars = 9\n', 1)
+    path.write_text(text.split("\n[[digests]]\nscope = \"all\"")[0], encoding="utf-8")
+    with pytest.raises(ConfigError) as one:
+        load_config(path)
+    assert not isinstance(one.value, ConfigErrors) and one.value.key == "locations[0].stars"
+
+
 # -- periods ----------------------------------------------------------------------------
 def _settings(**kw: object) -> DigestSettings:
     base: dict[str, object] = {"name": "d", "scope": "all", "channels": ("hook",), **kw}
@@ -437,8 +454,15 @@ def test_cli_dry_run_prints_the_text_and_sends_nothing(tmp_path: Path, capsys: p
                      "--now", "2026-03-31T13:00"]) == 0
         assert "hook: duplicate (already sent for this period)" in capsys.readouterr().out
         assert len(hook.requests) == 1
-        assert main(["digest", "send", "-c", str(cfg), "--name", "nope"]) == 2
-        assert "no digest with name 'nope'; digests: shanghai-weekly (region:shanghai)" in capsys.readouterr().err
+        assert main(["digest", "send", "-c", str(cfg), "--name", "shanghai-weekyl"]) == 2
+        assert ("--name 'shanghai-weekyl' is not a configured digest; did you mean 'shanghai-weekly'?; known: "
+                "shanghai-weekly, daily-brand:harbor, bund-monthly") in capsys.readouterr().err
+        assert main(["digest", "send", "-c", str(cfg), "--scope", "region:beijing"]) == 2
+        assert "--scope 'region:beijing' is not the scope of a configured digest" in capsys.readouterr().err
+        assert main(["-c", str(cfg), "digest", "send", "--name", "bund-monthly,daily-brand:harbor", "--dry-run",
+                     "--now", "2026-03-31T12:00"]) == 0
+        both = capsys.readouterr().out
+        assert "vocwatch daily digest: Brand Harbor Hotels · 30 Mar 2026" in both and "Harbor Bund · 01 Feb" in both
         assert main(["digest", "list", "-c", str(cfg), "--now", "2026-03-31T12:00"]) == 0
         listing = capsys.readouterr().out
         assert "shanghai-weekly" in listing and "next 2026-04-06 08:00 CST" in listing

@@ -1,12 +1,14 @@
 """The ``vocwatch`` command. Sits on top of everything; nothing imports it."""
 
+
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,16 +16,90 @@ from zoneinfo import ZoneInfo
 
 from config import Config, ConfigError, load_config
 
+USAGE = """vocwatch harvests unsolicited feedback about your locations and their competitors
+(review sites, forums, social feeds), tags it with language, sentiment and aspects, and
+benchmarks each location against the competitors around it.
+
+Start with `vocwatch demo` (no setup: local sandbox sites), then `vocwatch check -c
+vocwatch.toml` and `vocwatch crawl -c vocwatch.toml` on your own configuration."""
+
+COMMAND_GROUPS = (
+    ("getting started", ("demo", "check", "sandbox")),
+    ("crawling", ("crawl", "schedule", "worker", "runs", "health", "login", "sessions", "parse")),
+    ("results", ("benchmark", "export", "alerts", "digest", "serve", "token")),
+    ("maintenance", ("store", "reanalyze", "analyze", "synth", "bench")),
+)
+"""How ``vocwatch --help`` lists the commands: by what a user wants to do, not A-Z."""
+HELP_FOOTER = """Global options (-c/--config, --store) go before or after the command.
+`vocwatch COMMAND --help` explains a command; README.md has the whole guide."""
+
+
+def _grouped_commands(sub: argparse._SubParsersAction) -> str:  # type: ignore[type-arg]
+    """The epilog listing every command under its group (a command in no group is listed
+    under "other", so none is ever missing from the help)."""
+    import textwrap
+
+    helps = {a.dest: a.help or "" for a in sub._choices_actions}
+    grouped = [name for _, names in COMMAND_GROUPS for name in names]
+    groups = [(title, [n for n in names if n in helps]) for title, names in COMMAND_GROUPS]
+    groups.append(("other", [n for n in helps if n not in grouped]))
+    lines = []
+    for title, names in groups:
+        if not names:
+            continue
+        lines.append(f"{title}:")
+        for n in names:
+            wrapped = textwrap.wrap(helps[n], 64) or [""]
+            lines.append(f"  {n:<12} {wrapped[0]}")
+            lines += [f"  {'':<12} {w}" for w in wrapped[1:]]
+        lines.append("")
+    return "\n".join(lines) + "\n" + HELP_FOOTER
+
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo" / "vocwatch.toml"
 DEMO_WINDOW = "365d"  # the sandbox's reviews span months: the demo benchmarks a year
 DEFAULT_CONFIG = "vocwatch.toml"
 
 
+CONFIG_HELP = "configuration file (default: $VOCWATCH_CONFIG or ./vocwatch.toml)"
+STORE_HELP = ("store URL, overrides the config and $VOCWATCH_STORE_URL "
+              "(sqlite:///file.db or a file path; mongodb://... via the environment)")
+
+
+def _global_args(p: argparse.ArgumentParser) -> None:
+    """The options every command takes, on the top-level parser (``vocwatch -c F runs``)."""
+    p.add_argument("--config", "-c", default=os.environ.get("VOCWATCH_CONFIG", DEFAULT_CONFIG), help=CONFIG_HELP)
+    p.add_argument("--store", default=None, help=STORE_HELP)
+
+
 def _config_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", "-c", default=os.environ.get("VOCWATCH_CONFIG", DEFAULT_CONFIG),
-                   help="configuration file (default: $VOCWATCH_CONFIG or ./vocwatch.toml)")
-    p.add_argument("--store", help="store URL, overrides the config and $VOCWATCH_STORE_URL "
-                   "(sqlite:///file.db or a file path; mongodb://... via the environment)")
+    """The same options after the command (``vocwatch runs -c F``): SUPPRESS keeps a value
+    given before the command when none is given after it."""
+    p.add_argument("--config", "-c", default=argparse.SUPPRESS, help=CONFIG_HELP)
+    p.add_argument("--store", default=argparse.SUPPRESS, help=STORE_HELP)
+
+
+def _ids(values: Sequence[str] | None) -> list[str]:
+    """``--location a b --location c,d`` as ``[a, b, c, d]``: every id option is repeatable,
+    takes several values and comma lists, the same way in every command."""
+    return [v.strip() for vs in values or () for v in vs.split(",") if v.strip()]
+
+
+def check_ids(option: str, ids: Sequence[str], known: Sequence[str], what: str = "") -> list[str]:
+    """``ids`` if each is one of ``known``; else an error naming the unknown one with a
+    "did you mean" and (for short lists) the known ones, the same in every command."""
+    import difflib
+
+    for i in ids:
+        if i not in known:
+            close = difflib.get_close_matches(i, known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            listed = f"; known: {', '.join(known)}" if len(known) <= 12 else f" ({len(known)} known)"
+            raise argparse.ArgumentTypeError(f"{option} {i!r} is not {what or 'a known id'}{hint}{listed}")
+    return list(ids)
+
+
+def _location_arg(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--location", action="extend", nargs="+", metavar="ID", help=help + " (repeatable; comma lists too)")
 
 
 def _load(args: argparse.Namespace, path: str | Path | None = None) -> Config:
@@ -113,16 +189,13 @@ def _print_problems(results) -> None:  # type: ignore[no-untyped-def]
 
 
 def _crawl(config: Config, source_ids: Sequence[str] | None, log_level: str, quiet: bool = False,  # type: ignore[no-untyped-def]
-           job: str | None = None):
+           job: str | None = None, extra_settings: dict[str, str] | None = None):
     from crawlers.runner import crawl_sources
 
-    unknown = [s for s in source_ids or [] if s not in config.sources]
-    if unknown:
-        raise ConfigError(config.path, "sources", f"unknown source id(s): {', '.join(unknown)}; "
-                          f"configured: {', '.join(config.sources)}")
+    check_ids("--source", source_ids or [], list(config.sources), "a configured source id")
     sources = [config.sources[s] for s in source_ids] if source_ids else None
     printer = None if quiet else _ProgressPrinter()
-    settings: dict[str, object] = {"LOG_LEVEL": log_level}
+    settings: dict[str, object] = {"LOG_LEVEL": log_level, **(extra_settings or {})}
     if config.distributed.enabled:  # every source on its shared Redis queue
         from crawlers.distributed.crawl import crawl_settings
 
@@ -160,11 +233,24 @@ def _crawl_health(config: Config, results) -> None:  # type: ignore[no-untyped-d
         store.close()
 
 
+def scrapy_settings(pairs: Sequence[str]) -> dict[str, str]:
+    """``-s NAME=VALUE`` pairs as Scrapy takes them (values stay text; Scrapy's getters convert)."""
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            hint = " (the source is --source ID)" if not sep else ""
+            raise argparse.ArgumentTypeError(f"bad -s {pair!r}: use NAME=VALUE, a Scrapy setting{hint}")
+        out[name.strip()] = value
+    return out
+
+
 def cmd_crawl(args: argparse.Namespace) -> int:
     config = _load(args)
     if args.job and len(args.source or []) != 1:
         raise argparse.ArgumentTypeError("--job crawls exactly one --source")
-    results = _crawl(config, args.source, args.log_level, args.quiet, job=args.job)
+    extra = scrapy_settings(args.settings)
+    results = _crawl(config, args.source, args.log_level, args.quiet, job=args.job, extra_settings=extra)
     _print_results(results)
     if args.job and all(r.outcome == "running" for r in results):
         return EXIT_OK  # this worker left the job's run to the others still on it
@@ -197,11 +283,12 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     now = _benchmark_end(args.until)
     own = sorted(config.own_locations(), key=lambda loc: (loc.region, loc.category, loc.id))
     if args.location:
-        if args.location not in config.locations or not config.locations[args.location].is_own:
-            what = "a competitor location" if args.location in config.locations else "not a location id"
-            raise argparse.ArgumentTypeError(f"--location {args.location!r} is {what}; own locations: "
-                                             f"{', '.join(loc.id for loc in own)}")
-        own = [config.locations[args.location]]
+        for lid in _ids(args.location):
+            if lid in config.locations and not config.locations[lid].is_own:
+                raise argparse.ArgumentTypeError(f"--location {lid!r} is a competitor location; benchmarks are "
+                                                 f"for own locations: {', '.join(loc.id for loc in own[:12])}")
+        wanted = check_ids("--location", _ids(args.location), [loc.id for loc in own], "an own location id")
+        own = [config.locations[lid] for lid in wanted]
     elif args.brand or args.region:
         field, value = ("brand", args.brand) if args.brand else ("region", args.region)
         own = [loc for loc in own if getattr(loc, field) == value]
@@ -222,7 +309,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     if results and views.is_empty(results):
         print(f"vocwatch benchmark: no mentions in the window ({args.window} up to {now:%Y-%m-%d %H:%M} UTC)",
               file=sys.stderr)
-    if args.out:
+    if args.out and args.out != "-":
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"vocwatch benchmark: {len(results)} location(s) written to {args.out}", file=sys.stderr)
     else:
@@ -231,7 +318,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
 
 def _benchmark_end(until: str | None) -> datetime:
-    """The end of the benchmark window: now, or the end of the given UTC day."""
+    """The end of the benchmark window: now, or 00:00 UTC of the given day (exclusive, as
+    ``--until`` is in every command: ``--until 2026-04-01`` covers March 31 whole)."""
     now = datetime.now(UTC)
     if not until:
         return now
@@ -239,9 +327,10 @@ def _benchmark_end(until: str | None) -> datetime:
         day = datetime.strptime(until, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
         raise argparse.ArgumentTypeError(f"bad --until {until!r}: use a date YYYY-MM-DD") from None
-    if day.date() > now.date():
-        raise argparse.ArgumentTypeError(f"bad --until {until!r}: it is in the future (today is {now:%Y-%m-%d} UTC)")
-    return min(now, day + timedelta(days=1) - timedelta(microseconds=1))
+    if day.date() > now.date() + timedelta(days=1):
+        raise argparse.ArgumentTypeError(f"bad --until {until!r}: it is in the future (today is {now:%Y-%m-%d} UTC; "
+                                         "--until is exclusive, so tomorrow's date includes today)")
+    return min(now, day)
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -315,6 +404,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from crawlers.store import open_store
 
     config = _load(args)
+    if args.source:
+        check_ids("--source", [args.source], list(config.sources), "a configured source id")
     store = open_store(config.store_url)
     try:
         records = [_run_record(run) for run in store.list_runs(source_id=args.source, limit=args.limit)]
@@ -365,8 +456,8 @@ def cmd_health(args: argparse.Namespace) -> int:
     from monitor.health import latest
 
     config = _load(args)
-    if args.source and args.source not in config.sources:
-        raise argparse.ArgumentTypeError(f"unknown source {args.source!r}; configured: {', '.join(config.sources)}")
+    if args.source:
+        check_ids("--source", [args.source], list(config.sources), "a configured source id")
     if args.limit < 1:
         raise argparse.ArgumentTypeError(f"--limit must be at least 1, got {args.limit}")
     ids = [args.source] if args.source else list(config.sources)
@@ -450,6 +541,7 @@ def cmd_check(args: argparse.Namespace) -> int:
           f"({len(config.own_locations())} own), {len(config.sources)} sources, {len(config.channels)} alert channels, "
           f"{len(config.routes)} routes; store {mask_url(config.store_url)}{pool}")
     _warn_unrouted(unrouted(config, "critical"))
+    _warn_empty_sets(config)
     if config.sessions:  # the secrets are read (and their permissions checked) as a crawl would
         from crawlers.sessions import load_accounts
 
@@ -458,6 +550,25 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"  sessions.{site}: {n} account(s)" + ("" if n else " — none found (required)"
                                                            if config.sessions[site].required else " — none found"))
     return 0
+
+
+def _warn_empty_sets(config: Config, shown: int = 10) -> None:
+    """A warning per own location whose competitive set comes out empty (a radius that
+    catches no rival, a category nobody else has): its benchmark would compare with nothing."""
+    from monitor.compset import competitive_sets
+
+    own = [loc.id for loc in config.own_locations()]
+    empty = [lid for lid, members in competitive_sets(config, own).items()
+             if not members and config.locations[lid].competitors]  # a set asked for, found empty
+    for lid in empty[:shown]:
+        loc = config.locations[lid]
+        rule = loc.competitors
+        how = f"radius {rule.radius_km:g} km" if getattr(rule, "radius_km", None) else "its competitor list"
+        print(f"vocwatch check: warning: {lid}: the competitive set is empty ({how} catches no competitor "
+              f"location of category {loc.category!r}); its benchmark compares with nothing", file=sys.stderr)
+    if len(empty) > shown:
+        print(f"vocwatch check: warning: {len(empty) - shown} more own locations with an empty competitive set",
+              file=sys.stderr)
 
 
 def _warn_unrouted(gaps: list[tuple[str, tuple[str, ...]]], shown: int = 10) -> None:
@@ -555,21 +666,41 @@ def cmd_export_trends(args: argparse.Namespace) -> int:
 
     try:
         config = _load(args)
-        fmt = format_for(args.out, args.format)
+        fmt = format_for(args.out, {"jsonl": "json"}.get(args.format, args.format))
         query = trend_query(args.by, [g.strip() for gs in args.group or [] for g in gs.split(",") if g.strip()],
                             since=parse_day(args.since) if args.since else None,
                             until=parse_day(args.until) if args.until else None,
-                            location_ids=args.location, known_locations=config.locations)
+                            location_ids=_ids(args.location) or None, known_locations=config.locations)
         store = open_store(config.store_url)
         try:
-            result = export_trends(store, query, args.out, fmt, locations=config.locations)
+            with _output_file(args.out, fmt) as out:
+                result = export_trends(store, query, out, fmt, locations=config.locations)
         finally:
             store.close()
     except ExportError as exc:
         print(f"vocwatch export: {exc}", file=sys.stderr)
         return 2
-    print(f"vocwatch export: {result.rows} rows -> {result.path} ({result.format})", file=sys.stderr)
+    where = "standard output" if args.out == "-" else result.path
+    print(f"vocwatch export: {result.rows} rows -> {where} ({result.format})", file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def _output_file(out: str, fmt: str) -> Iterator[str]:
+    """``out``, or for ``-`` a temporary file copied to standard output when the export is
+    complete (parquet and xlsx need a seekable file; a failed export writes nothing)."""
+    if out != "-":
+        yield out
+        return
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="vocwatch-export-") as tmp:
+        path = str(Path(tmp) / f"export.{fmt}")
+        yield path
+        with open(path, "rb") as f:
+            shutil.copyfileobj(f, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
@@ -682,8 +813,10 @@ def cmd_token(args: argparse.Namespace) -> int:
     tokens = TokenFile(default_tokens_path(config.store_url))
     if args.token_command == "list":
         records = tokens.records()
+        if records:
+            print(f"{'id':<8}  {'created (UTC)':<20}  {'scope':<32} label")
         for r in records:
-            print(f"{r.id}  {r.created_at}  {r.scope:<32} {r.label}")
+            print(f"{r.id:<8}  {r.created_at:<20}  {r.scope:<32} {r.label}")
         print(f"{len(records)} token(s) in {tokens.path}", file=sys.stderr)
         return 0
     if args.token_command == "revoke":
@@ -752,17 +885,20 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     finally:
         store.close()
     tz = ZoneInfo(config.crawl.timezone)
+    zone = config.crawl.timezone  # one zone per listing, the config's, named in the header
     if args.schedule_command == "next":
+        print(f"{'when (' + zone + ')':<20} {'source':<36} location")
         for when, job in upcoming(jobs, args.n):
-            print(f"{when.astimezone(tz):%Y-%m-%d %H:%M:%S %Z}  {job.source.id:<36} {job.source.location}")
+            print(f"{when.astimezone(tz):%Y-%m-%d %H:%M:%S}  {job.source.id:<36} {job.source.location}")
         return 0
-    print(f"{'source':<36} {'location':<24} {'trigger':<24} {'next run':<24} last outcome")
+    print(f"times in {zone}")
+    print(f"{'source':<36} {'location':<24} {'trigger':<24} {'next run':<20} last outcome")
     for job in jobs:
         run = runs[job.source.id]
-        last = f"{run.outcome} {run.started_at:%Y-%m-%d %H:%M}Z" if run else "never crawled"
+        last = f"{run.outcome} {run.started_at.astimezone(tz):%Y-%m-%d %H:%M}" if run else "never crawled"
         trigger = job.schedule + (" (default)" if job.is_default else "")
         print(f"{job.source.id:<36} {job.source.location:<24} {trigger:<24} "
-              f"{job.next_run.astimezone(tz):%Y-%m-%d %H:%M:%S %Z}  {last}")
+              f"{job.next_run.astimezone(tz):%Y-%m-%d %H:%M:%S}  {last}")
     return 0
 
 
@@ -808,9 +944,12 @@ def _parse_now(text: str | None) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
+ALERTS_HEADER = f"{'id':<16}  {'severity':<8} {'state':<12} {'kind':<14} {'last seen (UTC)':<17}  title"
+
+
 def _alert_lines(alerts, nobody: dict[str, str] | None = None) -> list[str]:  # type: ignore[no-untyped-def]
     nobody = nobody or {}
-    return [f"{a.id}  {a.severity:<8} {a.state:<12} {a.kind:<14} {a.last_seen:%Y-%m-%d %H:%M}Z  {a.title}"
+    return [f"{a.id:<16}  {a.severity:<8} {a.state:<12} {a.kind:<14} {a.last_seen:%Y-%m-%d %H:%M}Z  {a.title}"
             + (f"  [reached nobody: {nobody[a.id]}]" if a.id in nobody else "") for a in alerts]
 
 
@@ -869,13 +1008,16 @@ def cmd_alerts(args: argparse.Namespace) -> int:
                 from crawlers.store import open_store
                 from monitor.delivery import unrouted_alerts
 
-                rows = store.alerts.list(state=args.state, location_id=args.location, limit=args.limit)
+                lids = check_ids("--location", _ids(args.location), list(config.locations), "a location id")
+                rows = [a for lid in (lids or [None]) for a in store.alerts.list(state=args.state, location_id=lid,
+                                                                              limit=args.limit)]
+                rows = sorted(rows, key=lambda a: a.last_seen, reverse=True)[:args.limit]
                 nobody = unrouted_alerts(store, [a.id for a in rows])
                 if args.format == "json":
                     print(json.dumps([a.to_dict() | {"reached_nobody": nobody.get(a.id)} for a in rows],
                                      ensure_ascii=False, indent=1))
                 else:
-                    print("\n".join(_alert_lines(rows, nobody)) if rows else "no alerts")
+                    print("\n".join([ALERTS_HEADER, *_alert_lines(rows, nobody)]) if rows else "no alerts")
                 return 0
             state = {"ack": "acknowledged", "resolve": "resolved"}[args.alerts_command]
             alert = store.alerts.set_state(args.id, state)
@@ -1090,7 +1232,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     (``--dry-run``: print the text version, send and record nothing)."""
     from crawlers.store import open_store
     from monitor.digest import latest_slot, period_at, render_text
-    from monitor.digest_send import DigestError, collect, deliver, select
+    from monitor.digest_send import collect, deliver
 
     config = _load(args)
     if args.digest_command == "list":
@@ -1108,10 +1250,12 @@ def cmd_digest(args: argparse.Namespace) -> int:
                   f"{nxt.astimezone(ZoneInfo(d.timezone)):%Y-%m-%d %H:%M %Z}  last covered "
                   f"{last.start:%Y-%m-%d}..{last.end - timedelta(days=1):%Y-%m-%d} (slot {latest_slot(d, now):%Y-%m-%d %H:%M}Z)")
         return 0
-    try:
-        chosen = select(config, name=args.name, scope=args.scope)
-    except DigestError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not config.digests:
+        raise argparse.ArgumentTypeError("no digests configured: add a [[digests]] entry (scope, channels)")
+    names = check_ids("--name", _ids(args.name), [d.name for d in config.digests], "a configured digest")
+    scopes = check_ids("--scope", _ids(args.scope), list(dict.fromkeys(d.scope for d in config.digests)),
+                       "the scope of a configured digest")
+    chosen = [d for d in config.digests if (not names or d.name in names) and (not scopes or d.scope in scopes)]
     now = _parse_now(args.now)
     failed = 0
     store = open_store(config.store_url)
@@ -1145,26 +1289,41 @@ def _digest_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
                         "per slot: a re-run of the same period sends nothing)")
     _config_arg(d)
     which = d.add_mutually_exclusive_group()
-    which.add_argument("--name", help="only the digest of this name")
-    which.add_argument("--scope", help="only the digests of this scope (location:ID, region:R, brand:B, all)")
+    which.add_argument("--name", action="extend", nargs="+", metavar="NAME",
+                       help="only the digests of these names (repeatable; comma lists too)")
+    which.add_argument("--scope", action="extend", nargs="+", metavar="SCOPE",
+                       help="only the digests of these scopes: location:ID, region:R, brand:B, all (repeatable)")
     d.add_argument("--dry-run", action="store_true", help="print the text version; send and record nothing")
     d.add_argument("--now", help="ISO datetime to send as of (default: now; UTC without an offset)")
     d.set_defaults(func=cmd_digest)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vocwatch", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ours = version("vocwatch")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        ours = "unknown (not installed)"
+    parser = argparse.ArgumentParser(prog="vocwatch", description=USAGE,
+                                     usage="vocwatch [--version] [-c CONFIG] [--store URL] COMMAND [options]",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"vocwatch {ours}")
+    _global_args(parser)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help=argparse.SUPPRESS,
+                                prog="vocwatch")
 
     p = sub.add_parser("demo", help="serve the sandbox sites, crawl them all, print own vs competitors")
-    p.add_argument("--store", default=None, help="store URL (default: the demo config's data/vocwatch-demo.db)")
+    p.add_argument("--store", default=argparse.SUPPRESS, help="store URL (default: the demo config's data/vocwatch-demo.db)")
     p.add_argument("--log-level", default="WARNING")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("crawl", help="crawl configured sources now", epilog=CRAWL_EXIT_CODES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     _config_arg(p)
-    p.add_argument("--source", "-s", action="append", help="source id (repeatable; default: all)")
+    p.add_argument("--source", action="append", help="source id (repeatable; default: all)")
+    p.add_argument("-s", "--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a Scrapy setting for these crawls, as `scrapy crawl -s` does (repeatable)")
     p.add_argument("--log-level", default="WARNING")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
     p.add_argument("--job", help=argparse.SUPPRESS)  # plumbing: vocwatch worker's crawl of one job
@@ -1182,14 +1341,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("benchmark", help="metrics per own location against its competitive set, with deltas")
     _config_arg(p)
     which = p.add_mutually_exclusive_group()
-    which.add_argument("--location", help="only this own location id")
+    which.add_argument("--location", action="extend", nargs="+", metavar="ID",
+                       help="only these own location ids (repeatable; comma lists too)")
     which.add_argument("--brand", help="only own locations of this brand id")
     which.add_argument("--region", help="only own locations in this region")
     p.add_argument("--window", default="90d", help="window length: 30d, 12w, 6m (=180d) or 1y (default 90d); "
                    "deltas compare with the window before it")
-    p.add_argument("--until", help="last UTC day of the window, YYYY-MM-DD (default: now)")
+    p.add_argument("--until", help="end day YYYY-MM-DD (UTC), exclusive: the window ends at 00:00 that day (default: now)")
     p.add_argument("--format", choices=["table", "json", "csv", "html"], default="table")
-    p.add_argument("--out", help="write to this file instead of stdout")
+    p.add_argument("--out", help="write to this file (default, or -: standard output)")
     p.set_defaults(func=cmd_benchmark)
 
     from vocwatch.login import CHROMIUM, DEFAULT_ACCOUNT, DEFAULT_TIMEOUT, sites_help
@@ -1351,9 +1511,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated, any of location,source,aspect,sentiment,lang (repeatable)")
     p.add_argument("--since", help="first day, YYYY-MM-DD (UTC), inclusive")
     p.add_argument("--until", help="end day, YYYY-MM-DD (UTC), exclusive")
-    p.add_argument("--location", nargs="+", metavar="ID", help="only these location ids")
-    p.add_argument("--format", help="csv, json (JSON Lines), parquet or xlsx (default: from the --out suffix)")
-    p.add_argument("--out", required=True, help="output file (written to a temporary name, renamed when complete)")
+    _location_arg(p, "only these location ids")
+    p.add_argument("--format", choices=["csv", "json", "jsonl", "parquet", "xlsx"],
+                   help="json and jsonl are both JSON Lines (default: from the --out suffix)")
+    p.add_argument("--out", required=True, help="output file (written to a temporary name, renamed when complete); "
+                   "- for standard output (give --format)")
     p.set_defaults(func=cmd_export_trends)
 
     p = sub.add_parser("synth", help="write a synthetic config + SQLite store of realistic mentions")
@@ -1378,7 +1540,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = asub.add_parser("list", help="stored alerts, newest activity first")
     _config_arg(a)
     a.add_argument("--state", choices=["new", "notified", "acknowledged", "resolved"])
-    a.add_argument("--location", help="only this location id")
+    _location_arg(a, "only alerts of these location ids")
     a.add_argument("--limit", type=int, default=100)
     a.add_argument("--format", choices=["table", "json"], default="table")
     a.set_defaults(func=cmd_alerts)
@@ -1424,6 +1586,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "a line each to check by reading the page")
     p.set_defaults(func=cmd_parse)
 
+    parser.epilog = _grouped_commands(sub)
     return parser
 
 
@@ -1450,12 +1613,28 @@ def _setup_logging(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     from config.redact import redact
 
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, a usage error: argparse has said why
+        return exc.code if isinstance(exc.code, int) else 2
     _setup_logging(args)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
+    except BrokenPipeError:
+        # `vocwatch runs | head`: the reader has what it wanted; no traceback, and no second
+        # error when Python flushes stdout at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a command killed by a closed pipe
     except ConfigError as exc:
-        print(f"vocwatch: invalid configuration: {redact(str(exc))}", file=sys.stderr)
+        problems = getattr(exc, "errors", [exc])
+        if len(problems) == 1:
+            print(f"vocwatch: invalid configuration: {redact(str(exc))}", file=sys.stderr)
+        else:
+            print(f"vocwatch: invalid configuration, {len(problems)} problems:", file=sys.stderr)
+            for e in problems:
+                print(f"  {redact(str(e))}", file=sys.stderr)
         return 2
     except argparse.ArgumentTypeError as exc:
         print(f"vocwatch: {redact(str(exc))}", file=sys.stderr)
