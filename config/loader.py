@@ -20,7 +20,7 @@ import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.model import (
@@ -42,6 +42,7 @@ from config.model import (
     CompetitorRule,
     Config,
     CrawlSettings,
+    DashboardSettings,
     DigestSettings,
     DistributedSettings,
     HealthSettings,
@@ -66,7 +67,7 @@ REDIS_URL_ENV = "VOCWATCH_REDIS_URL"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
 _TOP_LEVEL_KEYS = {"store", "crawl", "brands", "locations", "location_files", "sources", "channels", "routes",
-                   "schedule", "alerts", "health", "distributed", "sessions", "digests"}
+                   "schedule", "alerts", "health", "distributed", "sessions", "dashboard", "digests"}
 _INTERVAL = re.compile(r"^every\s+(\d+)\s*(s|m|h|d)$")
 
 
@@ -406,12 +407,15 @@ def build_config(raw: dict[str, Any], path: Path) -> Config:
         distributed = _read_distributed(_Reader(path, "distributed", top.get("distributed", dict, {})))
     with found.part():
         sessions = _read_sessions(_Reader(path, "sessions", top.get("sessions", dict, {})))
+    dashboard = DashboardSettings()
+    with found.part():
+        dashboard = _read_dashboard(_Reader(path, "dashboard", top.get("dashboard", dict, {})))
     digest_tables = _entries(top, "digests", found)
     with found.part():
         top.done()
     config = Config(path=path, store_url=store_url, crawl=crawl, brands=brands, locations=locations, sources=sources,
                     channels=channels, routes=tuple(routes), schedule=schedule, alerts=alerts, health=health,
-                    distributed=distributed, sessions=sessions,
+                    distributed=distributed, sessions=sessions, dashboard=dashboard,
                     site_proxies={site: t.proxies for site, t in sessions.items()})
     # a digest's scope is checked against the locations, so it is read from the built config
     digests = _read_digests(path, digest_tables, config, found)
@@ -498,6 +502,7 @@ def _read_digest(r: _Reader, config: Config, out: dict[str, DigestSettings],
         r.fail("name", f"duplicate digest name {d.name!r}" + ("" if "name" in r.table else
                                                               " (the default, every-scope): give each a name"))
     out[d.name] = d
+
 
 
 def _entries(top: _Reader, name: str, found: _Collector) -> list[Any]:
@@ -684,6 +689,31 @@ def _read_alerts(r: _Reader) -> AlertSettings:
         r.fail("p_warning", f"tiers must shrink: p_critical ({a.p_critical:g}) < p_warning ({a.p_warning:g}) "
                f"< p_info ({a.p_info:g})")
     return a
+
+
+def check_public_url(v: str) -> str | None:
+    """The dashboard's public address, which every alert message links to: an http(s)
+    origin with an optional path, no credentials (they would be mailed to everyone), no
+    query or fragment (the link appends ``/#/alerts/<id>``)."""
+    parts = urlsplit(v)
+    if parts.scheme not in ("http", "https") or not parts.hostname \
+            or re.search(r"[\s<>\"'`\\{}|^]", v):
+        return f"must be an http(s) URL such as https://voc.example.com, got {v!r}"
+    if "@" in parts.netloc:
+        return "must not contain a user name or password (the link is sent in every alert)"
+    if parts.query or parts.fragment or "?" in v or "#" in v:
+        return "must have no query or fragment (the incident link appends /#/alerts/<id>)"
+    try:
+        parts.port  # noqa: B018  (raises for a bad port)
+    except ValueError:
+        return f"has a bad port: {v!r}"
+    return None
+
+
+def _read_dashboard(r: _Reader) -> DashboardSettings:
+    url = r.get("url", str, None, check=check_public_url)
+    r.done()
+    return DashboardSettings(url=url.rstrip("/") if url else None)
 
 
 def _read_health(r: _Reader) -> HealthSettings:

@@ -367,6 +367,15 @@ class SessionSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class DashboardSettings:
+    """``[dashboard]``: where people reach ``vocwatch serve``."""
+
+    url: str | None = None
+    """The dashboard's public address (``https://voc.example.com``, no trailing slash): an
+    alert message links to its incident page there (``<url>/#/alerts/<id>``); no link when unset."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     store_url: str
@@ -384,6 +393,7 @@ class Config:
     """``[sessions.<site>]`` tables, by site (an adapter name, a source's ``site`` or a spider's)."""
     digests: tuple[DigestSettings, ...] = ()
     """``[[digests]]`` entries, in config order (names unique)."""
+    dashboard: DashboardSettings = field(default_factory=DashboardSettings)
     site_proxies: dict[str, str] = field(default_factory=dict)
     """Site -> ``[sessions.<site>] proxies`` (``SITE_PROXY_CHOICES``); a site not named is ``auto``.
     The same as ``sessions[site].proxies`` (``config.loader.read_site_proxy_choice`` checks it)."""

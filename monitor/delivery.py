@@ -100,7 +100,7 @@ def notify(config: Config, store: Store, alerts: Sequence[AlertLike], *, now: da
         if not channels and alert.severity == MUST_REACH:
             results.append(_unrouted(table, alert, now))
         for channel in channels:
-            results.append(_deliver(table, channel, alert, now))
+            results.append(_deliver(table, channel, alert, now, config.dashboard.url))
     return results
 
 
@@ -147,7 +147,7 @@ def retry_pending(config: Config, store: Store, alerts: Iterable[AlertLike] | Ca
             table.supersede(key, now)
             results.append(DeliveryResult(*key, "superseded"))
             continue
-        results.append(_deliver(table, channel, alert, now))
+        results.append(_deliver(table, channel, alert, now, config.dashboard.url))
     return results
 
 
@@ -159,7 +159,7 @@ def send_test(config: Config, channel_id: str, alert: AlertLike) -> DeliveryResu
         known = ", ".join(config.channels) or "none configured"
         raise ConfigError(config.path, "channels", f"no channel with id {channel_id!r} (channels: {known})")
     started = time.perf_counter()
-    error = _send(channel, alert)
+    error = _send(channel, alert, config.dashboard.url)
     return DeliveryResult(alert.id, alert.version, channel.id, "failed" if error else "sent", 1, error,
                           seconds=time.perf_counter() - started)
 
@@ -175,9 +175,10 @@ def unrouted_alerts(store: Store, alert_ids: Sequence[str]) -> dict[str, str]:
     return store.deliveries.unrouted(alert_ids)
 
 
-def _deliver(table: DeliveryTable, channel: Channel, alert: AlertLike, now: datetime) -> DeliveryResult:
+def _deliver(table: DeliveryTable, channel: Channel, alert: AlertLike, now: datetime,
+             dashboard_url: str | None = None) -> DeliveryResult:
     return deliver_once(table, channel, DeliveryKey(alert.id, alert.version, channel.id),
-                        lambda: _send(channel, alert), now, what=f"alert {alert.id} v{alert.version}")
+                        lambda: _send(channel, alert, dashboard_url), now, what=f"alert {alert.id} v{alert.version}")
 
 
 def deliver_once(table: DeliveryTable, channel: Channel, key: DeliveryKey, send: Callable[[], str | None],
@@ -229,10 +230,12 @@ def sample_alert(config: Config, now: datetime) -> AlertLike:
 _NOTIFY_TYPES = {"info": "info", "warning": "warning", "critical": "failure"}
 
 
-def _send(channel: Channel, alert: AlertLike) -> str | None:
-    """Send an alert through apprise; ``None`` on success, else the reason (secrets redacted)."""
-    return send_message(channel, title=subject(alert), body=RENDERERS[channel.format](alert),
-                        notify_type=_NOTIFY_TYPES.get(alert.severity, "info"), extras={"alert": payload(alert)})
+def _send(channel: Channel, alert: AlertLike, dashboard_url: str | None = None) -> str | None:
+    """Send an alert through apprise; ``None`` on success, else the reason (secrets redacted).
+    With ``dashboard_url`` the message links to the alert's incident page."""
+    return send_message(channel, title=subject(alert), body=RENDERERS[channel.format](alert, dashboard_url),
+                        notify_type=_NOTIFY_TYPES.get(alert.severity, "info"),
+                        extras={"alert": payload(alert, dashboard_url)})
 
 
 def send_message(channel: Channel, *, title: str, body: str, notify_type: str = "info",

@@ -28,7 +28,7 @@ from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from config.model import WEEKDAYS, DigestSettings, Location
-from monitor.notify_render import MAX_TITLE_CHARS, _md, _safe_link, one_line
+from monitor.notify_render import MAX_TITLE_CHARS, _md, _safe_link, incident_url, one_line
 
 DIGEST_PREFIX = "digest:"
 """Delivery records of digests have ``alert_id`` ``digest:<name>@<slot>`` (``version`` 1):
@@ -227,12 +227,25 @@ class Digest:
     index_window: str = "90d"
     totals: dict[str, Any] = field(default_factory=dict)
 
-    def link(self, hash_path: str, params: Mapping[str, str] | None = None) -> str | None:
-        """A dashboard link (``#/view/arg?k=v``), or None without a dashboard URL."""
+    def link(self, hash_path: str, params: Sequence[tuple[str, str]] = ()) -> str | None:
+        """A dashboard link (``#/view/arg?k=v``, the views' hash routes), or None without a
+        dashboard URL."""
         if not self.dashboard_url:
             return None
-        query = f"?{urlencode(params)}" if params else ""
+        query = f"?{urlencode(list(params))}" if params else ""
         return f"{self.dashboard_url.rstrip('/')}/#/{hash_path}{query}"
+
+    def inbox_link(self, *params: tuple[str, str]) -> str | None:
+        """The review inbox on this digest's locations and negatives, over a window that
+        covers the period as of the digest's generation (inbox windows end "now")."""
+        days = max(1, -(-(self.generated_at - self.period.start) // timedelta(days=1)))
+        where = [("location", r.location_id) for r in self.rows] if self.scope.startswith("location:") else []
+        return self.link("inbox", [*where, ("window", f"{days}d"), ("sentiment", "negative"), *params])
+
+    @property
+    def unanswered_link(self) -> str | None:
+        """The inbox's unanswered negatives: no reply on the site, status new or assigned."""
+        return self.inbox_link(("replied", "no"), ("status", "new"), ("status", "assigned"))
 
     @property
     def home_link(self) -> str | None:
@@ -470,6 +483,8 @@ def render_text(d: Digest) -> str:
     for q in d.quotes:
         lines.append(f"  - {q.text}")
         lines.append(f"    {_quote_meta(q)}" + (f" · {q.url}" if q.url else ""))
+    if d.unanswered and d.unanswered_link:
+        lines.append(f"  All in the inbox: {d.unanswered_link}")
     lines += ["", f"Open alerts: {d.open_alerts}" + (
         " (" + ", ".join(f"{n} {s}" for s, n in d.alerts_by_severity.items()) + ")" if d.open_alerts else "")]
     lines += [f"  - {_alert_line(a)}" for a in d.worst_alerts]
@@ -519,14 +534,11 @@ def render_html(d: Digest) -> str:
     if d.complaints:
         items = []
         for c in d.complaints:
-            params = {"aspect": c.aspect, "sentiment": "negative"}
-            if c.worst_location and d.scope.startswith("location:"):
-                params = {"location": c.worst_location, **params}
-            items.append(f"<li>{_a(d.link('inbox', params), e(_complaint_line(c)))}</li>")
+            items.append(f"<li>{_a(d.inbox_link(('aspect', c.aspect)), e(_complaint_line(c)))}</li>")
         parts.append(f"<ul>{''.join(items)}</ul>")
     else:
         parts.append("<p>None in the period.</p>")
-    parts.append(f"<h3>Unanswered negative reviews: {d.unanswered}</h3>")
+    parts.append(f"<h3>{_a(d.unanswered_link, f'Unanswered negative reviews: {d.unanswered}')}</h3>")
     if d.quotes:
         items = []
         for q in d.quotes:
@@ -537,7 +549,7 @@ def render_html(d: Digest) -> str:
         parts.append(f"<ul>{''.join(items)}</ul>")
     parts.append(f"<h3>Open alerts: {d.open_alerts}</h3>")
     if d.worst_alerts:
-        parts.append("<ul>" + "".join(f"<li>{_a(d.link(f'alerts/{quote(a.id, safe=str())}'), e(_alert_line(a)))}</li>"
+        parts.append("<ul>" + "".join(f"<li>{_a(incident_url(d.dashboard_url, a.id), e(_alert_line(a)))}</li>"
                                       for a in d.worst_alerts) + "</ul>")
     if d.home_link:
         parts.append(f"<p>{_a(d.home_link, 'Open the dashboard')}</p>")
@@ -567,14 +579,14 @@ def render_markdown(d: Digest) -> str:
         lines += [f"- up: {_md(_mover(r))}" for r in d.rises]
         lines.append("")
     lines += ["**Top complaints by aspect**", ""]
-    lines += [f"- {_md_link(d.link('inbox', {'aspect': c.aspect, 'sentiment': 'negative'}), _md(_complaint_line(c)))}"
+    lines += [f"- {_md_link(d.inbox_link(('aspect', c.aspect)), _md(_complaint_line(c)))}"
               for c in d.complaints] or ["None in the period."]
-    lines += ["", f"**Unanswered negative reviews: {d.unanswered}**", ""]
+    lines += ["", f"**{_md_link(d.unanswered_link, f'Unanswered negative reviews: {d.unanswered}')}**", ""]
     for q in d.quotes:
         where = f" {_md_link(q.url, 'link')}" if q.url else ""
         lines.append(f"- {_md(q.text)} _{_md(_quote_meta(q))}_{where}")
     lines += ["", f"**Open alerts: {d.open_alerts}**", ""]
-    lines += [f"- {_md_link(d.link(f'alerts/{quote(a.id, safe=str())}'), _md(_alert_line(a)))}" for a in d.worst_alerts]
+    lines += [f"- {_md_link(incident_url(d.dashboard_url, a.id), _md(_alert_line(a)))}" for a in d.worst_alerts]
     if d.home_link:
         lines += ["", _md_link(d.home_link, "Open the dashboard")]
     lines += ["", f"_{_md(f'Digest {d.name} ({d.scope}), generated {d.generated_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC.')}_"]

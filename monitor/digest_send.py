@@ -13,6 +13,7 @@ no ``min_severity``): a digest is not an alert.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,8 +21,9 @@ from datetime import datetime, timedelta
 
 from config import Config
 from config.model import DigestSettings
+from crawlers.items import Mention
 from crawlers.store.alerts import Alert
-from crawlers.store.base import WHOLE_RANGE, MentionQuery, Store
+from crawlers.store.base import MAX_QUERY_LIMIT, WHOLE_RANGE, MentionQuery, Store
 from crawlers.store.deliveries import DeliveryKey
 from monitor.delivery import DeliveryResult, deliver_once, send_message
 from monitor.digest import (
@@ -45,8 +47,6 @@ logger = logging.getLogger(__name__)
 
 UNRESOLVED = ("new", "notified", "acknowledged")
 """Alert states that count as open in a digest (``acknowledged``: someone is on it)."""
-ANSWERED = ("answered", "resolved")
-"""Work-item statuses that take a negative review off the unanswered list."""
 _TICK = timedelta(microseconds=1)
 _MAX_ALERTS = 100_000
 
@@ -92,17 +92,37 @@ def collect(config: Config, store: Store, settings: DigestSettings, *, now: date
     labels = {a.id: a.label for a in taxonomy(None).aspects}
     top = complaints(aspect_rows, aspect_before, labels, names)
 
-    answered = tuple(sorted(i.item_id for i in store.workflow.list("mention", location_ids=ids, statuses=ANSWERED)))
-    query = MentionQuery(location_ids=tuple(ids), since=period.start, until=period.end, sentiments=("negative",),
-                         has_reply=False, exclude_fingerprints=answered or None, limit=MAX_UNANSWERED)
-    unanswered = store.count_matching(query)
-    quotes = [quote_of(m, names, now) for m in store.query_mentions(query)]
+    unanswered, newest = unanswered_negatives(store, ids, period)
+    quotes = [quote_of(m, names, now) for m in newest]
 
     alerts = open_alerts(config, store, settings.scope)
-    dashboard = getattr(getattr(config, "dashboard", None), "url", None)
+    dashboard = config.dashboard.url
     title = scope_title(settings.scope, locations, {b.id: b.name for b in config.brands.values()})
     return build_digest(settings, period=period, now=now, title=title, rows=rows, complaints=top,
                         unanswered=unanswered, quotes=quotes, alerts=alerts, dashboard_url=dashboard)
+
+
+def unanswered_negatives(store: Store, ids: Sequence[str], period: Period) -> tuple[int, list[Mention]]:
+    """How many negative mentions of the period are unanswered, and the newest few: the
+    inbox's rule (``monitor.workflow_metrics.is_answered``: no owner reply on the site, by
+    text or date, and no work-item status answered or resolved). The backend filters the
+    site replies and the answered work items; the pages are read to drop reply dates."""
+    from monitor.workflow_metrics import ANSWERED_STATUSES, is_answered
+
+    answered = sorted(i.item_id for i in store.workflow.list("mention", location_ids=ids, statuses=ANSWERED_STATUSES))
+    query = MentionQuery(location_ids=tuple(ids), since=period.start, until=period.end, sentiments=("negative",),
+                         has_reply=False, exclude_fingerprints=tuple(answered) or None, limit=MAX_QUERY_LIMIT)
+    count, newest = 0, []
+    while True:
+        page = store.query_mentions(query)
+        for m in page:
+            if not is_answered(m, None):
+                count += 1
+                if len(newest) < MAX_UNANSWERED:
+                    newest.append(m)
+        if len(page) < query.limit:
+            return count, newest
+        query = dataclasses.replace(query, offset=query.offset + query.limit)
 
 
 def open_alerts(config: Config, store: Store, scope_text: str) -> list[Alert]:

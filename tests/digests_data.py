@@ -74,14 +74,17 @@ ALERTS = [
 a-lotus is resolved; a-bj is Beijing's; a-brand names no location (brand harbor's)."""
 
 
-def write_digest_chain(root: Path, *, hook_port: int = 9, mail_url: str | None = None) -> tuple[Path, Path]:
+def write_digest_chain(root: Path, *, hook_port: int = 9, mail_url: str | None = None,
+                       dashboard_url: str | None = None) -> tuple[Path, Path]:
     """The chain's config with channels and digests, and its store with the workflow and
-    alerts above. ``mail_url`` adds a ``mail`` channel the Shanghai digest also goes to."""
+    alerts above. ``mail_url`` adds a ``mail`` channel the Shanghai digest also goes to;
+    ``dashboard_url`` a ``[dashboard] url`` (the digests then link to the dashboard)."""
     cfg, db = write_chain(root)
     mail = f'[[channels]]\nid = "mail"\nurl = "{mail_url}"\n' if mail_url else ""
     channels = '"hook", "mail"' if mail_url else '"hook"'
+    dashboard = f'\n[dashboard]\nurl = "{dashboard_url}"\n' if dashboard_url else ""
     cfg.write_text(cfg.read_text(encoding="utf-8")
-                   + DIGESTS.format(hook_port=hook_port, mail=mail, channels=channels), encoding="utf-8")
+                   + DIGESTS.format(hook_port=hook_port, mail=mail, channels=channels) + dashboard, encoding="utf-8")
     store = SQLiteStore(f"sqlite:///{db}")
     try:
         # Pudong's day-5 complaint (in the period) was answered from the dashboard

@@ -283,14 +283,15 @@ def test_html_escapes_every_piece_of_text() -> None:
     out = render_html(hostile_digest())  # type: ignore[arg-type]
     assert "<script>" not in out and "<img" not in out and "\r" not in out and "\n" not in out
     links = re.findall(r'<a href="([^"]*)"', out)
+    inbox = "https://dash.example/vw/#/inbox?window=9d&amp;sentiment=negative"  # 23 March to NOW: 8.5 days
     assert links == ["https://dash.example/vw/#/location/loc%3C1%3E", "https://dash.example/vw/#/location/loc2",
-                     "https://dash.example/vw/#/inbox?aspect=cleanliness&amp;sentiment=negative",
+                     f"{inbox}&amp;aspect=cleanliness",
+                     f"{inbox}&amp;replied=no&amp;status=new&amp;status=assigned",
                      "https://dash.example/vw/#/alerts/al%3C1%3E", "https://dash.example/vw/#/portfolio"]
     assert out.count("<a ") == len(links)  # the review's URL holds <>: shown as text, not a link
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in out
     assert 'href="https://reviews.example/r?a=1&amp;b=&lt;2&gt;"' not in out  # not an http(s) URL without <>
     assert 'href="https://dash.example/vw/#/location/loc%3C1%3E"' in out
-    assert 'href="https://dash.example/vw/#/inbox?aspect=cleanliness&amp;sentiment=negative"' in out
     assert 'href="https://dash.example/vw/#/alerts/al%3C1%3E"' in out
     assert 'href="https://dash.example/vw/#/portfolio"' in out
     assert "Bcc: x@example.com" in out  # as text on the line, never a header
@@ -343,7 +344,8 @@ def test_the_digest_from_the_store_escapes_scraped_reviews(chain: tuple[Config, 
 def test_email_through_a_real_smtp_server_once_per_period(tmp_path: Path) -> None:
     with smtp_server() as (port, box), Webhook() as hook:
         cfg, _ = write_digest_chain(tmp_path, hook_port=hook.port, mail_url=(
-            f"mailto://digest@127.0.0.1:{port}?from=vocwatch@example.com&to=gm@example.com"))
+            f"mailto://digest@127.0.0.1:{port}?from=vocwatch@example.com&to=gm@example.com"),
+            dashboard_url="https://voc.example.com/")
         config = load_config(cfg)
         assert config.channels["mail"].format == "html"
         store = open_store(config.store_url)
@@ -358,6 +360,13 @@ def test_email_through_a_real_smtp_server_once_per_period(tmp_path: Path) -> Non
             body = msg.get_body(("html",)).get_content()
             assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in body and XSS_SCRIPT not in body
             assert "Harbor Bund" in body and "Service and staff" in body
+            # [dashboard] url: the rows, the complaints, the unanswered and the alerts link to their views
+            for href in ("https://voc.example.com/#/portfolio", "https://voc.example.com/#/location/harbor-sh-bund",
+                         "https://voc.example.com/#/alerts/a-bund",
+                         "https://voc.example.com/#/inbox?window=9d&amp;sentiment=negative&amp;aspect=breakfast",
+                         "https://voc.example.com/#/inbox?window=9d&amp;sentiment=negative&amp;replied=no&amp;"
+                         "status=new&amp;status=assigned"):
+                assert f'href="{href}"' in body, href
             [req] = hook.requests
             sent = req["json"]["digest"]
             assert (sent["slot"], sent["unanswered"], sent["open_alerts"]) == ("2026-03-30T00:00:00Z", 3, 2)

@@ -1019,9 +1019,13 @@ def cmd_alerts(args: argparse.Namespace) -> int:
                 else:
                     print("\n".join([ALERTS_HEADER, *_alert_lines(rows, nobody)]) if rows else "no alerts")
                 return 0
-            state = {"ack": "acknowledged", "resolve": "resolved"}[args.alerts_command]
-            alert = store.alerts.set_state(args.id, state)
-            print(f"vocwatch alerts: {alert.id} is {alert.state}", file=sys.stderr)
+            from monitor.incidents import cli_actor, set_state
+
+            state = {"ack": "acknowledged", "acknowledge": "acknowledged", "resolve": "resolved"}[args.alerts_command]
+            # recorded in the audit log like the dashboard's writes: the incident's history and its
+            # times to acknowledge / resolve are complete whoever acted
+            alert, moved = set_state(store, args.id, state, actor=cli_actor(), now=_parse_now(args.now))
+            print(f"vocwatch alerts: {alert.id} is {alert.state}" + ("" if moved else " (already)"), file=sys.stderr)
             return 0
         finally:
             store.close()
@@ -1544,11 +1548,12 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--limit", type=int, default=100)
     a.add_argument("--format", choices=["table", "json"], default="table")
     a.set_defaults(func=cmd_alerts)
-    for name, what in (("ack", "acknowledge: no more notifications for this incident"),
-                       ("resolve", "mark the incident resolved")):
-        a = asub.add_parser(name, help=what)
+    for name, aliases, what in (("acknowledge", ["ack"], "acknowledge: no more notifications for this incident"),
+                                ("resolve", [], "mark the incident resolved")):
+        a = asub.add_parser(name, aliases=aliases, help=what + " (recorded as cli:<your login> in its history)")
         _config_arg(a)
         a.add_argument("id", help="alert id from 'alerts list'")
+        a.add_argument("--now", help="ISO datetime to record the action at (default: now; UTC without an offset)")
         a.set_defaults(func=cmd_alerts)
     _digest_parser(sub)  # digests (issue 14, item 5)
 

@@ -106,7 +106,11 @@ function aspectName(id) {
   return (navigator.language || "en").toLowerCase().startsWith("zh") ? names.zh || names.en : names.en;
 }
 
+let routeSeq = 0;  // a view shown after a newer navigation must not write over the newer one's status
+
 async function route() {
+  const seq = ++routeSeq;
+  VW.current = seq;
   const target = parseHash() || { name: VW.defaultView, arg: null, params: new URLSearchParams() };
   for (const section of document.querySelectorAll("section.view")) section.hidden = section.id !== "view-" + target.name;
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.view === target.name);
@@ -115,6 +119,7 @@ async function route() {
     await VIEWS[target.name].show(target.arg, target.params);
   } catch (err) {
     if (err.status === 401) { location.reload(); return; }
+    if (seq !== routeSeq) return;
     status(err.status === 403 ? "You do not have access to that." : "Could not load: " + err.message);
   }
 }
