@@ -354,7 +354,7 @@ def _engagement(m: Mention) -> int:
 
 
 def _mention_row(m: Mention, why: str) -> dict[str, Any]:
-    return {"url": m.url, "text": _clean(m.text, EXCERPT),
+    return {"url": m.permalink or m.url, "text": _clean(m.text, EXCERPT),
             "published_at": m.published_at.isoformat() if m.published_at else None,
             "engagement": _engagement(m), "source_id": m.source_id, "why": why}
 

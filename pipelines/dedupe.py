@@ -13,16 +13,24 @@ class DedupePipeline(VocwatchPipeline):
     snippet was stored) passes through as an update; one that is stored unchanged is
     dropped as ``already_stored``. Within one crawl the first copy of a mention wins, except
     that a full text passes after a snippet of it (``truncated``): the store keeps the full
-    one (``crawlers.store.base.keeps_stored_text``)."""
+    one (``crawlers.store.base.keeps_stored_text``).
+
+    A stored, unchanged mention whose ``permalink`` the store does not have yet (stored
+    before the field existed, or the site moved its review pages) passes too, counted
+    ``vocwatch/permalink/new``: the permalink is no part of the content hash, and the store
+    records the address without counting the mention as updated."""
 
     def __init__(self, crawler) -> None:  # type: ignore[no-untyped-def]
         super().__init__(crawler)
         self.stored: dict[str, str] = {}
+        self.permalinks: dict[str, str] = {}
+        """Fingerprints of this source stored with a permalink -> that permalink."""
         self.seen: dict[str, bool] = {}
         """Fingerprints handed on in this crawl -> whether that copy was a snippet."""
 
     async def open_spider(self) -> None:
         self.stored = await asyncio.to_thread(self.store.known_fingerprints, self.source_id)
+        self.permalinks = await asyncio.to_thread(self.store.known_permalinks, self.source_id)
 
     def process_item(self, item: Mention) -> Mention:
         fp = item.fingerprint
@@ -30,5 +38,8 @@ class DedupePipeline(VocwatchPipeline):
             raise self.drop("duplicate_in_crawl", item, item.external_id or item.url)
         self.seen[fp] = item.truncated
         if self.stored.get(fp) == item.content_hash:
-            raise self.drop("already_stored", item, item.external_id or item.url)
+            if item.permalink is None or self.permalinks.get(fp) == item.permalink:
+                raise self.drop("already_stored", item, item.external_id or item.url)
+            self.stats.inc_value("vocwatch/permalink/new")  # unchanged, but its address is news to the store
+            self.permalinks[fp] = item.permalink
         return item

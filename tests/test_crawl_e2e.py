@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -80,6 +81,8 @@ def test_fields_match_the_pages(crawled: Crawl) -> None:
             assert 0 <= m.rating <= 5
         assert (m.likes, m.reposts, m.comments) == (t.likes, t.reposts, t.comments), ctx
         assert m.reply_text == t.reply_text, ctx
+        # the link to the item's own page, as the listing gave it
+        assert m.permalink == urljoin(crawled.sandbox.base_url, t.permalink), ctx
         assert m.reply_at == t.reply_at, ctx
         assert m.language == (t.lang if t.text else None), ctx  # a rating-only review has no language
         if t.text:

@@ -30,6 +30,11 @@ if TYPE_CHECKING:
 RUN_OUTCOMES = ("running", "finished", "partial", "failed", "killed", "interrupted")
 KEEP_ON_UPDATE = ("source_id", "location_id", "brand", "crawled_at")
 """Fields an update never overwrites: who found the mention first, and when."""
+KEEP_PERMALINK = "permalink"
+"""The field an update without a value leaves as stored (a listing that shows no link to a
+review must not clear the address its own page gave), and the one field refreshed even when
+the content hash is unchanged: it is no part of the hash (a new URL scheme is not an edit),
+so the newest address seen is stored without counting the mention as updated."""
 KEEP_FULL_TEXT = ("text", "truncated")
 """Fields an update from a snippet leaves alone when the stored mention has its full text
 (see :func:`keeps_stored_text`)."""
@@ -251,6 +256,12 @@ class Store(Protocol):
 
     def known_fingerprints(self, source_id: str) -> dict[str, str]:
         """``fingerprint -> content_hash`` of every mention stored from this source."""
+        ...
+
+    def known_permalinks(self, source_id: str) -> dict[str, str]:
+        """``fingerprint -> permalink`` of the mentions stored from this source that have one:
+        the dedupe stage lets an unchanged mention through when its address is new (a store
+        made before the field, a site that moved its review pages), so the store records it."""
         ...
 
     def iter_mentions(

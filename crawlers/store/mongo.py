@@ -21,6 +21,7 @@ from crawlers.store.base import (
     HEALTH_SEVERITIES,
     KEEP_FULL_TEXT,
     KEEP_ON_UPDATE,
+    KEEP_PERMALINK,
     ROLLUP_KEYS,
     WHOLE_RANGE,
     CrawlRun,
@@ -68,6 +69,7 @@ def doc_to_mention(doc: dict[str, Any]) -> Mention:
     d = {k: v for k, v in doc.items() if k in MENTION_FIELDS}
     d["fingerprint"] = doc["_id"]
     d["truncated"] = bool(doc.get("truncated"))  # documents stored before the flag: full texts
+    d["permalink"] = doc.get("permalink")  # documents stored before the field: unknown
     for k in DATETIME_FIELDS:
         if isinstance(d.get(k), datetime) and d[k].tzinfo is None:
             d[k] = d[k].replace(tzinfo=UTC)  # pymongo returns naive UTC by default
@@ -91,7 +93,7 @@ class MongoStore:
     def upsert_mentions(self, mentions: Sequence[Mention]) -> UpsertResult:
         from pymongo import UpdateOne
 
-        ops, seen = [], set()
+        ops, links, seen = [], [], set()
         for m in reversed(mentions):  # last write of a fingerprint wins, as in SQLite
             if m.fingerprint in seen:
                 continue
@@ -99,6 +101,9 @@ class MongoStore:
             doc = checked_doc(m)
             keep = {k: doc.pop(k) for k in KEEP_ON_UPDATE}
             doc.pop("_id")
+            link = doc.pop(KEEP_PERMALINK)
+            if link is not None:  # a known address is never cleared by a page that shows none
+                doc[KEEP_PERMALINK] = link
             # First op(s) update an existing record whose content changed; the last inserts a new one.
             changed = {"_id": m.fingerprint, "content_hash": {"$ne": m.content_hash}}
             if m.truncated:  # a snippet never cuts a stored full text (crawlers.store.base.keeps_stored_text)
@@ -108,12 +113,18 @@ class MongoStore:
                                      {"$set": {k: v for k, v in doc.items() if k not in KEEP_FULL_TEXT}}))
             else:
                 ops.append(UpdateOne(changed, {"$set": doc}))
-            ops.append(UpdateOne({"_id": m.fingerprint}, {"$setOnInsert": {**doc, **keep}}, upsert=True))
+            ops.append(UpdateOne({"_id": m.fingerprint}, {"$setOnInsert": {**doc, **keep, KEEP_PERMALINK: link}},
+                                 upsert=True))
+            if link is not None:  # unchanged content, a new (or first) address: not counted as an update
+                links.append(UpdateOne({"_id": m.fingerprint, KEEP_PERMALINK: {"$ne": link}},
+                                       {"$set": {KEEP_PERMALINK: link}}))
         if not ops:
             return UpsertResult()
         res = self._mentions.bulk_write(ops, ordered=True)
         inserted = res.upserted_count
         updated = res.modified_count
+        if links:  # after the content ops: a mention updated or inserted above has its address already
+            self._mentions.bulk_write(links, ordered=False)
         return UpsertResult(inserted=inserted, updated=updated, unchanged=len(mentions) - inserted - updated)
 
     def update_nlp(self, mentions: Sequence[Mention]) -> int:
@@ -151,6 +162,10 @@ class MongoStore:
 
     def known_fingerprints(self, source_id: str) -> dict[str, str]:
         return {d["_id"]: d["content_hash"] for d in self._mentions.find({"source_id": source_id}, {"content_hash": 1})}
+
+    def known_permalinks(self, source_id: str) -> dict[str, str]:
+        return {d["_id"]: d["permalink"] for d in self._mentions.find(
+            {"source_id": source_id, "permalink": {"$nin": [None, ""]}}, {"permalink": 1})}
 
     def iter_mentions(self, *, location_ids: Iterable[str] | None = None, since: datetime | None = None,
                       until: datetime | None = None) -> Iterator[Mention]:

@@ -24,6 +24,7 @@ from crawlers.store.base import (
     HEALTH_SEVERITIES,
     KEEP_FULL_TEXT,
     KEEP_ON_UPDATE,
+    KEEP_PERMALINK,
     ROLLUP_KEYS,
     WHOLE_RANGE,
     CrawlRun,
@@ -56,7 +57,7 @@ _COLUMNS = (
     "external_id", "author", "author_region", "title", "text", "rating_raw", "rating_scale", "rating",
     "published_at", "published_raw", "crawled_at", "language", "likes", "reposts", "comments",
     "reply_text", "reply_at", "variant", "sentiment_label", "sentiment_score", "aspects", "keywords",
-    "nlp_model", "id_scope", "quoted", "in_reply_to", "position", "truncated",
+    "nlp_model", "id_scope", "quoted", "in_reply_to", "position", "truncated", "permalink",
 )  # fmt: skip
 
 _COLUMN_TYPES = {"fingerprint": " TEXT PRIMARY KEY", "truncated": " INTEGER NOT NULL DEFAULT 0"}
@@ -157,7 +158,8 @@ class SQLiteStore:
         """Columns added after a store was created (``id_scope``; ``quoted`` and
         ``in_reply_to``): empty in old rows, which is what those rows' fingerprints were
         computed with; ``truncated`` 0: an old row was stored as a full text, so a snippet
-        read again is not allowed to cut it, and its full text, once fetched, replaces it."""
+        read again is not allowed to cut it, and its full text, once fetched, replaces it;
+        ``permalink`` NULL (unknown), filled when the mention is stored again."""
         have = {r[1] for r in self._db.execute("PRAGMA table_info(mentions)")}
         if "id_scope" not in have:
             self._db.execute("ALTER TABLE mentions ADD COLUMN id_scope TEXT NOT NULL DEFAULT ''")
@@ -168,6 +170,8 @@ class SQLiteStore:
             self._db.execute("ALTER TABLE mentions ADD COLUMN position INTEGER")
         if "truncated" not in have:  # a snippet the page cut (issue 12)
             self._db.execute("ALTER TABLE mentions ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0")
+        if "permalink" not in have:  # the review's own address on its site (issue 14): NULL until read again
+            self._db.execute("ALTER TABLE mentions ADD COLUMN permalink TEXT")
 
     # -- mentions ---------------------------------------------------------------
     def upsert_mentions(self, mentions: Sequence[Mention]) -> UpsertResult:
@@ -182,9 +186,11 @@ class SQLiteStore:
         now = to_db_time(datetime.now(UTC))
         update_cols = [c for c in _COLUMNS if c != "fingerprint" and c not in KEEP_ON_UPDATE]
         insert_sql = f"INSERT INTO mentions ({', '.join(_COLUMNS)}, updated_at) VALUES ({', '.join('?' * (len(_COLUMNS) + 1))})"
-        update_sql = f"UPDATE mentions SET {', '.join(c + ' = ?' for c in update_cols)}, updated_at = ? WHERE fingerprint = ?"
+        update_sql = f"UPDATE mentions SET {_assignments(update_cols)}, updated_at = ? WHERE fingerprint = ?"
         snippet_cols = [c for c in update_cols if c not in KEEP_FULL_TEXT]
-        snippet_sql = f"UPDATE mentions SET {', '.join(c + ' = ?' for c in snippet_cols)}, updated_at = ? WHERE fingerprint = ?"
+        snippet_sql = f"UPDATE mentions SET {_assignments(snippet_cols)}, updated_at = ? WHERE fingerprint = ?"
+        # unchanged content, a new (or first) address: stored without counting an update
+        link_sql = f"UPDATE mentions SET {KEEP_PERMALINK} = ? WHERE fingerprint = ? AND {KEEP_PERMALINK} IS NOT ?"
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -202,6 +208,8 @@ class SQLiteStore:
                             self._db.execute(update_sql, [row[c] for c in update_cols] + [now, fp])
                         result.updated += 1
                     else:
+                        if m.permalink is not None:
+                            self._db.execute(link_sql, (m.permalink, fp, m.permalink))
                         result.unchanged += 1
                 self._db.execute("COMMIT")
             except BaseException:
@@ -255,6 +263,12 @@ class SQLiteStore:
     def known_fingerprints(self, source_id: str) -> dict[str, str]:
         with self._lock:
             rows = self._db.execute("SELECT fingerprint, content_hash FROM mentions WHERE source_id = ?", (source_id,))
+            return {r[0]: r[1] for r in rows}
+
+    def known_permalinks(self, source_id: str) -> dict[str, str]:
+        with self._lock:
+            rows = self._db.execute("SELECT fingerprint, permalink FROM mentions WHERE source_id = ? AND permalink IS NOT NULL",
+                                    (source_id,))
             return {r[0]: r[1] for r in rows}
 
     def iter_mentions(
@@ -551,6 +565,12 @@ class SQLiteStore:
 
         with self._lock:
             return sqlite_viral_candidates(self._db, since, until, location_ids)
+
+
+def _assignments(columns: Sequence[str]) -> str:
+    """``SET`` clauses of an update; ``permalink`` keeps the stored value when the incoming
+    mention has none (``crawlers.store.base.KEEP_PERMALINK``)."""
+    return ", ".join(f"{c} = COALESCE(?, {c})" if c == KEEP_PERMALINK else f"{c} = ?" for c in columns)
 
 
 def _query_sql(q: MentionQuery) -> tuple[str, list[Any]]:
