@@ -249,9 +249,11 @@ class Digest:
 
     @property
     def home_link(self) -> str | None:
-        if self.scope.startswith("location:"):
-            return self.link(f"location/{quote(self.scope.partition(':')[2], safe='')}")
-        return self.link("portfolio")
+        """The location's page, or the portfolio filtered to the digest's region or brand."""
+        kind, _, value = self.scope.partition(":")
+        if kind == "location":
+            return self.link(f"location/{quote(value, safe='')}")
+        return self.link("portfolio", [(kind, value)] if kind in ("region", "brand") else [])
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values (the JSON webhook's ``digest``); consumers must escape the strings."""

@@ -287,13 +287,12 @@ def test_html_escapes_every_piece_of_text() -> None:
     assert links == ["https://dash.example/vw/#/location/loc%3C1%3E", "https://dash.example/vw/#/location/loc2",
                      f"{inbox}&amp;aspect=cleanliness",
                      f"{inbox}&amp;replied=no&amp;status=new&amp;status=assigned",
-                     "https://dash.example/vw/#/alerts/al%3C1%3E", "https://dash.example/vw/#/portfolio"]
+                     "https://dash.example/vw/#/alerts/al%3C1%3E", "https://dash.example/vw/#/portfolio?region=r"]
     assert out.count("<a ") == len(links)  # the review's URL holds <>: shown as text, not a link
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in out
     assert 'href="https://reviews.example/r?a=1&amp;b=&lt;2&gt;"' not in out  # not an http(s) URL without <>
     assert 'href="https://dash.example/vw/#/location/loc%3C1%3E"' in out
     assert 'href="https://dash.example/vw/#/alerts/al%3C1%3E"' in out
-    assert 'href="https://dash.example/vw/#/portfolio"' in out
     assert "Bcc: x@example.com" in out  # as text on the line, never a header
     assert "site&lt;x&gt;" in out
 
@@ -305,7 +304,7 @@ def test_markdown_escapes_markup_and_html() -> None:
     assert r"\| pipe" in out  # a pipe would split the table cell
     table = [line for line in out.splitlines() if line.startswith("| ")]
     assert len(table) == 3 and all(line.count(" | ") == 8 for line in table)  # 9 cells each
-    assert "[Open the dashboard](<https://dash.example/vw/#/portfolio>)" in out
+    assert "[Open the dashboard](<https://dash.example/vw/#/portfolio?region=r>)" in out
 
 
 def test_text_is_flat_and_marks_missing_figures() -> None:
@@ -315,7 +314,7 @@ def test_text_is_flat_and_marks_missing_figures() -> None:
     plain = next(line for line in out.splitlines() if line.strip().startswith("Plain"))
     assert plain.split()[1:] == ["60.0", "+2.0", "–", "–", "0", "±0", "0", "–"]
     assert "down  Hotel" in out and "up    Plain: 58.0 → 60.0 (+2.0)" in out
-    assert "Dashboard: https://dash.example/vw/#/portfolio" in out
+    assert "Dashboard: https://dash.example/vw/#/portfolio?region=r" in out
 
 
 def test_no_links_without_a_safe_dashboard_url() -> None:
@@ -361,7 +360,8 @@ def test_email_through_a_real_smtp_server_once_per_period(tmp_path: Path) -> Non
             assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in body and XSS_SCRIPT not in body
             assert "Harbor Bund" in body and "Service and staff" in body
             # [dashboard] url: the rows, the complaints, the unanswered and the alerts link to their views
-            for href in ("https://voc.example.com/#/portfolio", "https://voc.example.com/#/location/harbor-sh-bund",
+            for href in ("https://voc.example.com/#/portfolio?region=shanghai",
+                         "https://voc.example.com/#/location/harbor-sh-bund",
                          "https://voc.example.com/#/alerts/a-bund",
                          "https://voc.example.com/#/inbox?window=9d&amp;sentiment=negative&amp;aspect=breakfast",
                          "https://voc.example.com/#/inbox?window=9d&amp;sentiment=negative&amp;replied=no&amp;"
