@@ -332,7 +332,7 @@ def complaints(current: Iterable[Any], previous: Iterable[Any], labels: Mapping[
     out = []
     for aspect in sorted((a for a in neg if neg[a] > 0), key=lambda a: (-neg[a], a))[:limit]:
         worst, count = min(by_loc[aspect].items(), key=lambda kv: (-kv[1], kv[0]))
-        out.append(Complaint(aspect, labels.get(aspect, aspect.replace("_", " ")), neg[aspect], before[aspect],
+        out.append(Complaint(aspect, labels.get(aspect, aspect.replace("_", " ").capitalize()), neg[aspect], before[aspect],
                              total[aspect], worst, names.get(worst, worst), count))
     return out
 
@@ -505,15 +505,16 @@ def _a(url: str | None, text: str) -> str:
 
 
 def _colour(v: float | None) -> str:
+    """The CSS colour of a change: green up, red down, none when (about) unchanged."""
     if v is None or abs(v) < 0.05:
         return ""
-    return ' style="color:#1b7f3b"' if v > 0 else ' style="color:#b00020"'
+    return ";color:#1b7f3b" if v > 0 else ";color:#b00020"
 
 
 def render_html(d: Digest) -> str:
     e = html.escape
     th = '<th align="{}" style="padding:2px 8px;border-bottom:1px solid #ccc">{}</th>'
-    td = '<td align="{}" style="padding:2px 8px"{}>{}</td>'
+    td = '<td align="{}" style="padding:2px 8px{}">{}</td>'
     head = "".join(th.format("left" if i == 0 else "right", e(h)) for i, h in enumerate(_TABLE_HEAD))
     body = []
     for r in d.rows:

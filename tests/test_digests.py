@@ -218,7 +218,7 @@ def test_the_region_digest_figures(chain: tuple[Config, Store]) -> None:
     # complaints: Bund's breakfast on odd days (3, 5, 7), service on the negative day of
     # each location, cleanliness in the hostile review; the week before: days 9..15
     assert [(c.aspect, c.label, c.negative, c.negative_before, c.worst_location) for c in d.complaints] == [
-        ("breakfast", "breakfast", 3, 4, "harbor-sh-bund"),
+        ("breakfast", "Breakfast", 3, 4, "harbor-sh-bund"),  # not in the taxonomies: the id, readable
         ("service", "Service and staff", 3, 6, "harbor-sh-bund"),
         ("cleanliness", "Cleanliness", 1, 0, "lotus-sh")]
     # unanswered: the negatives without a site reply, minus Pudong's answered in the workflow
@@ -311,6 +311,9 @@ def test_text_is_flat_and_marks_missing_figures() -> None:
     out = render_text(hostile_digest())  # type: ignore[arg-type]
     assert "\r" not in out
     assert not any(line.startswith("Bcc:") for line in out.splitlines())
+    html_out = render_html(hostile_digest())  # type: ignore[arg-type]
+    assert 'style="padding:2px 8px;color:#b00020">-2.5<' in html_out  # one style attribute, red for a drop
+    assert 'style="padding:2px 8px;color:#1b7f3b">+2.0<' in html_out
     plain = next(line for line in out.splitlines() if line.strip().startswith("Plain"))
     assert plain.split()[1:] == ["60.0", "+2.0", "–", "–", "0", "±0", "0", "–"]
     assert "down  Hotel" in out and "up    Plain: 58.0 → 60.0 (+2.0)" in out
