@@ -685,6 +685,48 @@ def cmd_export_trends(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_mentions(args: argparse.Namespace) -> int:
+    from crawlers.store import open_store
+    from monitor.export import ExportError, export_mentions, format_for, mention_query, parse_day
+    from monitor.metrics import parse_window
+
+    try:
+        config = _load(args)
+        if args.out != "-":
+            format_for(args.out, args.format)  # a bad format or suffix is refused before the store is opened
+        since = parse_day(args.since) if args.since else None
+        until = parse_day(args.until) if args.until else None
+        if args.window:
+            if since is not None:
+                raise ExportError("give --window or --since, not both (--until may end the window)")
+            try:
+                width = parse_window(args.window)
+            except ValueError as exc:
+                raise ExportError(str(exc)) from None
+            until = until or datetime.now(UTC)
+            since = until - width
+        lids = check_ids("--location", _ids(args.location), list(config.locations), "a configured location")
+        sources = check_ids("--source", _ids(args.source), list(config.sources), "a configured source")
+        query = mention_query(location_ids=lids, since=since, until=until,
+                              sources=sources, sites=_ids(args.site),
+                              sentiments=_ids(args.sentiment), languages=_ids(args.language),
+                              aspect=args.aspect, aspect_sentiment=args.aspect_sentiment,
+                              min_rating=args.min_rating, max_rating=args.max_rating,
+                              has_reply=None if args.replied is None else args.replied == "yes",
+                              known_locations=config.locations)
+        store = open_store(config.store_url)
+        try:
+            result = export_mentions(store, query, args.out, args.format, locations=config.locations)
+        finally:
+            store.close()
+    except ExportError as exc:
+        print(f"vocwatch export: {exc}", file=sys.stderr)
+        return 2
+    where = "standard output" if args.out == "-" else str(result.path)
+    print(f"vocwatch export: {result.rows} mentions -> {where} ({result.format})", file=sys.stderr)
+    return 0
+
+
 @contextlib.contextmanager
 def _output_file(out: str, fmt: str) -> Iterator[str]:
     """``out``, or for ``-`` a temporary file copied to standard output when the export is
@@ -738,14 +780,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         results["alerts"] = alerts.run(locations=args.alert_locations, days=args.days, seed=args.alert_seed,
                                        directory=args.alert_dir)
-    if args.what in ("metrics", "export"):
+    if args.what in ("metrics", "export", "export-mentions"):
         from vocwatch.bench import export, metrics
 
         synth = {"locations": args.locations, "mentions": args.mentions, "seed": args.seed}
         if args.what == "metrics":
             results["metrics"] = metrics.run(args.dir, window=args.window, **synth)
-        else:
+        elif args.what == "export":
             results["export"] = export.run(args.dir, formats=args.formats, **synth)
+        else:
+            results["export-mentions"] = export.run_mentions(args.dir, formats=args.formats, **synth)
     if args.what == "scale":
         from vocwatch.bench import scale
 
@@ -1416,16 +1460,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_reanalyze)
 
     p = sub.add_parser("analyze", help="language, sentiment, aspects and keywords for a JSON-lines file")
-    p.add_argument("--in", dest="input", required=True, help="input .jsonl: one object per line with 'text' (optional 'lang', 'id'); - for stdin")
+    p.add_argument("--in", dest="input", required=True, help="input .jsonl: one object per line with 'text' (optional 'lang', 'id', 'rating' on 0-5); - for stdin")
     p.add_argument("--out", required=True, help="output .jsonl (- for stdout): each input object plus lang, sentiment, aspects, keywords, model")
     p.add_argument("--domain", choices=["hotel", "restaurant", "ecommerce"], help="aspect taxonomy (default: all)")
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("bench", help="benchmarks: NLP accuracy/throughput/cold start, crawl throughput full vs bare")
-    p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export", "alerts", "mutations", "faults",
-                                     "scale", "distributed", "dates"],
+    p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export", "export-mentions", "alerts",
+                                     "mutations", "faults", "scale", "distributed", "dates"],
                    nargs="?", default="all",
-                   help="all = nlp + crawl; metrics and export run on a large synthetic set (see --dir); "
+                   help="all = nlp + crawl; metrics, export (trends) and export-mentions run on a large synthetic set (see --dir); "
                         "alerts replays a simulated month through the detectors; mutations reads every saved "
                         "real page (--shared) mutated --variants ways with every adapter; faults crawls a "
                         "misbehaving local site with the real CLI (--only NAME picks faults); scale times "
@@ -1506,7 +1550,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765, which the demo config expects)")
     p.set_defaults(func=cmd_sandbox)
 
-    p = sub.add_parser("export", help="export data from the store (trends)")
+    p = sub.add_parser("export", help="export data from the store (trends, mentions)")
     export_sub = p.add_subparsers(dest="export_command", required=True)
     p = export_sub.add_parser("trends", help="tidy trend rows per day/week/month and group, as csv/json/parquet/xlsx")
     _config_arg(p)
@@ -1521,6 +1565,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output file (written to a temporary name, renamed when complete); "
                    "- for standard output (give --format)")
     p.set_defaults(func=cmd_export_trends)
+    p = export_sub.add_parser("mentions", help="the mentions themselves, filtered, with their workflow status, "
+                                               "as csv/jsonl/parquet/xlsx (streamed)")
+    _config_arg(p)
+    _location_arg(p, "only these location ids (default: every configured one)")
+    p.add_argument("--source", action="extend", nargs="+", metavar="ID", help="only these source ids (repeatable; comma lists too)")
+    p.add_argument("--site", action="extend", nargs="+", metavar="SITE", help="only these sites, e.g. stayadvisor (repeatable)")
+    p.add_argument("--sentiment", action="extend", nargs="+", metavar="LABEL",
+                   help="positive, neutral, negative, unlabelled (repeatable; comma lists too)")
+    p.add_argument("--aspect", help="only mentions naming this aspect id (e.g. breakfast)")
+    p.add_argument("--aspect-sentiment", choices=["positive", "neutral", "negative"],
+                   help="with --aspect: only where that aspect has this sentiment")
+    p.add_argument("--language", action="extend", nargs="+", metavar="CODE", help="only these languages: zh, en, ... (repeatable)")
+    p.add_argument("--min-rating", type=float, help="lowest rating, 0-5 inclusive (excludes unrated mentions)")
+    p.add_argument("--max-rating", type=float, help="highest rating, 0-5 inclusive (excludes unrated mentions)")
+    p.add_argument("--replied", choices=["yes", "no"], help="only mentions with (or without) an owner reply")
+    p.add_argument("--window", help="the last 30d, 12w, 6m, 1y (up to --until or now)")
+    p.add_argument("--since", help="first day, YYYY-MM-DD (UTC), inclusive")
+    p.add_argument("--until", help="end day, YYYY-MM-DD (UTC), exclusive")
+    p.add_argument("--format", choices=["csv", "json", "jsonl", "parquet", "xlsx"],
+                   help="json and jsonl are both JSON Lines (default: from the --out suffix)")
+    p.add_argument("--out", required=True, help="output file (written to a temporary name, renamed when complete); "
+                   "- for standard output (give --format)")
+    p.set_defaults(func=cmd_export_mentions)
 
     p = sub.add_parser("synth", help="write a synthetic config + SQLite store of realistic mentions")
     p.add_argument("--out", required=True, help="directory for vocwatch.toml, locations.csv, synth.db")
