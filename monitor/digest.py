@@ -353,7 +353,11 @@ def build_digest(settings: DigestSettings, *, period: Period, now: datetime, tit
                  quotes: Sequence[Quote], alerts: Sequence[Any], dashboard_url: str | None = None) -> Digest:
     """The digest of one period. ``rows`` are the scope's own locations; ``alerts`` the open
     (unresolved) alerts in scope, any order."""
-    ranked = sorted(rows, key=lambda r: (r.index is None, -(r.index or 0.0), r.name, r.location_id))
+    # by index; a scope mixing hotels and restaurants is grouped by category first (an index
+    # compares a location with its own kind)
+    mixed = len({r.category for r in rows}) > 1
+    ranked = sorted(rows, key=lambda r: (r.category if mixed else "", r.index is None, -(r.index or 0.0), r.name,
+                                         r.location_id))
     moved = [r for r in rows if r.index_change is not None]
     drops = sorted((r for r in moved if r.index_change < 0), key=lambda r: (r.index_change, r.location_id))  # type: ignore[operator]
     rises = sorted((r for r in moved if r.index_change > 0), key=lambda r: (-r.index_change, r.location_id))  # type: ignore[operator]
@@ -450,8 +454,13 @@ def _alert_line(a: OpenAlert) -> str:
 _TABLE_HEAD = ("Location", "Index", "Change", "Rating", "Change", "Mentions", "Change", "Negative", "Rank in set")
 
 
-def _table_cells(r: LocationFigures) -> tuple[str, ...]:
-    return (one_line(r.name, 60), _num(r.index), _signed(r.index_change), _num(r.rating, 2),
+def _mixed(d: Digest) -> bool:
+    return len({r.category for r in d.rows}) > 1
+
+
+def _table_cells(r: LocationFigures, mixed: bool = False) -> tuple[str, ...]:
+    """The row's cells as text; the category beside the name when the scope mixes them."""
+    return (one_line(f"{r.name} ({r.category})" if mixed else r.name, 80), _num(r.index), _signed(r.index_change), _num(r.rating, 2),
             _signed(r.rating_change, 2), str(r.mentions), _int_change(r.mentions, r.mentions_before),
             str(r.negative), _rank(r))
 
@@ -466,7 +475,7 @@ def _index_note(d: Digest) -> str:
 def render_text(d: Digest) -> str:
     lines = [subject(d), "", *_facts(d), ""]
     head = "Portfolio" if len(d.rows) > 1 else "Location"
-    cells = [_TABLE_HEAD, *(_table_cells(r) for r in d.rows)]
+    cells = [_TABLE_HEAD, *(_table_cells(r, _mixed(d)) for r in d.rows)]
     widths = [max(len(c[i]) for c in cells) for i in range(len(_TABLE_HEAD))]
     lines += [f"{head} ({len(d.rows)}):"]
     for c in cells:
@@ -518,7 +527,7 @@ def render_html(d: Digest) -> str:
     head = "".join(th.format("left" if i == 0 else "right", e(h)) for i, h in enumerate(_TABLE_HEAD))
     body = []
     for r in d.rows:
-        c = _table_cells(r)
+        c = _table_cells(r, _mixed(d))
         name = _a(d.link(f"location/{quote(r.location_id, safe='')}"), e(c[0]))
         body.append("<tr>" + td.format("left", "", name) + td.format("right", "", e(c[1]))
                     + td.format("right", _colour(r.index_change), e(c[2])) + td.format("right", "", e(c[3]))
@@ -572,7 +581,7 @@ def render_markdown(d: Digest) -> str:
               "| " + " | ".join(_md(h) for h in _TABLE_HEAD) + " |",
               "|" + "|".join([":---", *["---:"] * (len(_TABLE_HEAD) - 1)]) + "|"]
     for r in d.rows:
-        c = _table_cells(r)
+        c = _table_cells(r, _mixed(d))
         name = _md_link(d.link(f"location/{quote(r.location_id, safe='')}"), _md(c[0]))
         lines.append("| " + " | ".join([name, *(_md(x) for x in c[1:])]) + " |")
     lines += ["", f"_{_md(_index_note(d))}_", ""]

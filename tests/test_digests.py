@@ -320,6 +320,22 @@ def test_text_is_flat_and_marks_missing_figures() -> None:
     assert "Dashboard: https://dash.example/vw/#/portfolio?region=r" in out
 
 
+def test_a_scope_mixing_categories_is_grouped_by_category() -> None:
+    p = period_at(_settings(), NOW)
+
+    def row(lid: str, category: str, index: float) -> LocationFigures:
+        return LocationFigures(lid, lid.title(), "r", category, index, index, 4.0, 4.0, 5, 5, 0, 1, 2)
+
+    rows = [row("hotel-a", "hotel", 70.0), row("cafe-b", "restaurant", 90.0), row("hotel-c", "hotel", 80.0)]
+    d = build_digest(_settings(), period=p, now=NOW, title="All", rows=rows, complaints=[], unanswered=0, quotes=[],
+                     alerts=[])
+    assert [r.location_id for r in d.rows] == ["hotel-c", "hotel-a", "cafe-b"]
+    assert "Hotel-C (hotel)" in render_text(d) and "Cafe-B (restaurant)" in render_html(d)
+    same = build_digest(_settings(), period=p, now=NOW, title="All", rows=rows[::2], complaints=[], unanswered=0,
+                        quotes=[], alerts=[])
+    assert [r.location_id for r in same.rows] == ["hotel-c", "hotel-a"] and "(hotel)" not in render_text(same)
+
+
 def test_no_links_without_a_safe_dashboard_url() -> None:
     for url in (None, "javascript:alert(1)"):
         d = hostile_digest(url)
