@@ -1273,6 +1273,79 @@ def _freeze_fixtures(root: Path, *, overwrite: bool) -> int:
     return 1 if errors else 0
 
 
+# -- digests (issue 14, item 5): `vocwatch digest list|send` ---------------------------------
+def cmd_digest(args: argparse.Namespace) -> int:
+    """``digest list``: the configured digests and their next slot; ``digest send``: the
+    digests of the latest slot at or before ``--now``, each channel at most once per slot
+    (``--dry-run``: print the text version, send and record nothing)."""
+    from crawlers.store import open_store
+    from monitor.digest import latest_slot, period_at, render_text
+    from monitor.digest_send import collect, deliver
+
+    config = _load(args)
+    if args.digest_command == "list":
+        if not config.digests:
+            print("no digests configured ([[digests]])")
+            return 0
+        now = _parse_now(getattr(args, "now", None))
+        from monitor.scheduler import digest_trigger
+
+        for d in config.digests:
+            nxt = digest_trigger(d).get_next_fire_time(None, now)
+            last = period_at(d, now)
+            when = f"{d.every}" + (f" {d.day}" if d.every == "weekly" else "") + f" {d.hour:02d}:00 {d.timezone}"
+            print(f"{d.name:<32} {d.scope:<28} {when:<30} -> {', '.join(d.channels)}  next "
+                  f"{nxt.astimezone(ZoneInfo(d.timezone)):%Y-%m-%d %H:%M %Z}  last covered "
+                  f"{last.start:%Y-%m-%d}..{last.end - timedelta(days=1):%Y-%m-%d} (slot {latest_slot(d, now):%Y-%m-%d %H:%M}Z)")
+        return 0
+    if not config.digests:
+        raise argparse.ArgumentTypeError("no digests configured: add a [[digests]] entry (scope, channels)")
+    names = check_ids("--name", _ids(args.name), [d.name for d in config.digests], "a configured digest")
+    scopes = check_ids("--scope", _ids(args.scope), list(dict.fromkeys(d.scope for d in config.digests)),
+                       "the scope of a configured digest")
+    chosen = [d for d in config.digests if (not names or d.name in names) and (not scopes or d.scope in scopes)]
+    now = _parse_now(args.now)
+    failed = 0
+    store = open_store(config.store_url)
+    try:
+        for d in chosen:
+            digest = collect(config, store, d, now=now)
+            if args.dry_run:
+                print(render_text(digest))
+                continue
+            for r in deliver(config, store, digest, d.channels, now=now):
+                failed += r.status == "failed"
+                note = {"duplicate": " (already sent for this period)",
+                        "pending": f" (retry due {r.next_attempt_at:%Y-%m-%d %H:%M}Z)" if r.next_attempt_at else "",
+                        "rate_limited": f" (the channel's rate limit: at {r.next_attempt_at:%Y-%m-%d %H:%M}Z)"
+                        if r.next_attempt_at else ""}.get(r.status, "")
+                print(f"digest {d.name} ({digest.period.start:%Y-%m-%d}..{digest.period.last_day:%Y-%m-%d}) -> "
+                      f"{r.channel}: {r.status}{note}" + (f": {r.error}" if r.error else ""))
+    finally:
+        store.close()
+    return 1 if failed else 0
+
+
+def _digest_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("digest", help="periodic digests per scope ([[digests]]): list them, send one now")
+    dsub = p.add_subparsers(dest="digest_command", required=True)
+    d = dsub.add_parser("list", help="the configured digests, their schedule and next slot")
+    _config_arg(d)
+    d.add_argument("--now", help="ISO datetime to plan from (default: now; UTC without an offset)")
+    d.set_defaults(func=cmd_digest)
+    d = dsub.add_parser("send", help="send the digests of the latest slot at or before --now (each channel once "
+                        "per slot: a re-run of the same period sends nothing)")
+    _config_arg(d)
+    which = d.add_mutually_exclusive_group()
+    which.add_argument("--name", action="extend", nargs="+", metavar="NAME",
+                       help="only the digests of these names (repeatable; comma lists too)")
+    which.add_argument("--scope", action="extend", nargs="+", metavar="SCOPE",
+                       help="only the digests of these scopes: location:ID, region:R, brand:B, all (repeatable)")
+    d.add_argument("--dry-run", action="store_true", help="print the text version; send and record nothing")
+    d.add_argument("--now", help="ISO datetime to send as of (default: now; UTC without an offset)")
+    d.set_defaults(func=cmd_digest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -1549,6 +1622,7 @@ def build_parser() -> argparse.ArgumentParser:
         a.add_argument("id", help="alert id from 'alerts list'")
         a.add_argument("--now", help="ISO datetime to record the action at (default: now; UTC without an offset)")
         a.set_defaults(func=cmd_alerts)
+    _digest_parser(sub)  # digests (issue 14, item 5)
 
 
     p = sub.add_parser("parse", help="print the mentions a saved page holds, as JSON lines (no crawl, no store); "
