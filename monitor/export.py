@@ -18,6 +18,7 @@ import itertools
 import json
 import math
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -506,10 +507,15 @@ def _number(v: Any) -> float | None:
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+"""Characters an xlsx file cannot hold (XML 1.0), as openpyxl's ILLEGAL_CHARACTERS_RE."""
+
+
 def _write_xlsx(fh: BinaryIO, columns: Sequence[tuple[str, str]], rows: Iterator[tuple[Any, ...]],
                 sheet_rows: int, sheet: str = "trends") -> int:
-    from openpyxl import Workbook
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    """Streamed by :class:`monitor.xlsx.XlsxWriter` (why not openpyxl or xlsxwriter: there);
+    a new sheet every ``sheet_rows`` rows, each with the header."""
+    from monitor.xlsx import XlsxWriter
 
     header = [c for c, _ in columns]
     kinds = [t for _, t in columns]
@@ -519,31 +525,27 @@ def _write_xlsx(fh: BinaryIO, columns: Sequence[tuple[str, str]], rows: Iterator
             return None
         if k == "date":
             return date.fromisoformat(v)
-        if k == "datetime":  # Excel has no time zones: UTC wall time
-            return v.astimezone(UTC).replace(tzinfo=None)
-        v = _text_cell(v, k)
-        if isinstance(v, str):  # control characters cannot be stored in the file format
-            v = ILLEGAL_CHARACTERS_RE.sub("\ufffd", v)[:EXCEL_MAX_CELL]
-        return v
+        if k in ("datetime", "bool", "int", "float"):
+            return v
+        # control characters cannot be stored in the file format
+        return _XLSX_ILLEGAL.sub("\ufffd", _text_cell(v, k))[:EXCEL_MAX_CELL]
 
-    wb = Workbook(write_only=True)  # rows go to a temporary file as they come
-    sheets = 1
-    ws = wb.create_sheet(sheet)
-    ws.append(header)
-    in_sheet, n = 1, 0
-    try:
-        for row in rows:
-            if in_sheet >= sheet_rows:
-                sheets += 1
-                ws = wb.create_sheet(f"{sheet} {sheets}")
-                ws.append(header)
-                in_sheet = 1
-            ws.append([cell(v, k) for v, k in zip(row, kinds, strict=True)])
-            in_sheet += 1
-            n += 1
-    except BaseException:
-        for s in wb.worksheets:  # end each sheet's XML stream (openpyxl drops its temp file at exit)
-            s.close()
-        raise
-    wb.save(fh)
+    n = 0
+    sheets = 0
+    with XlsxWriter(fh) as book:
+        rows = iter(rows)
+        while True:
+            sheets += 1
+            with book.sheet(sheet if sheets == 1 else f"{sheet} {sheets}") as add:
+                add(header)
+                for row in itertools.islice(rows, sheet_rows - 1):
+                    add([cell(v, k) for v, k in zip(row, kinds, strict=True)])
+                    n += 1
+                full = n == (sheets * (sheet_rows - 1))
+            if not full:
+                break
+            nxt = next(rows, None)
+            if nxt is None:
+                break
+            rows = itertools.chain([nxt], rows)
     return n

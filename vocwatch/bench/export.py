@@ -136,9 +136,25 @@ def run(directory: str | Path, *, formats: Sequence[str] = ("csv", "json", "parq
                     f"{seconds / max(base[1], 1e-9):>10.2f} {growth:>8.1f}")
     finally:
         store.close()
+    say(_against_csv(steps))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * _PeakRSS._MAXRSS_UNIT / 2**20
     say(f"\nexports written to {out_dir}; peak RSS of this whole run {peak:.0f} MB")
     return steps
+
+
+def _against_csv(steps: Sequence[Step]) -> str:
+    """Each format's time as a multiple of csv's on the same rows in the same run (the
+    figure the export goal is stated in: xlsx within 2x of csv)."""
+    lines = []
+    for grouping in dict.fromkeys(s.grouping for s in steps):
+        times = {s.step.removeprefix("export "): s.seconds for s in steps if s.grouping == grouping}
+        if "csv" not in times:
+            continue
+        others = ", ".join(f"{f} {t / max(times['csv'], 1e-9):.2f}x" for f, t in times.items()
+                           if f not in ("csv", "rollup only (baseline)"))
+        if others:
+            lines.append(f"  {grouping}: {others}")
+    return ("\nagainst csv on the same rows (time / csv time):\n" + "\n".join(lines)) if lines else ""
 
 
 def run_mentions(directory: str | Path, *, formats: Sequence[str] = ("csv", "json", "parquet", "xlsx"),
