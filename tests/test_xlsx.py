@@ -39,6 +39,6 @@ def test_cells_read_back_with_their_types() -> None:
     assert ws["A2"].data_type == "s"  # text, never a formula
     assert rows[2][0] == "<b>&amp; 好</b> ]]>" and rows[2][3] is False
     assert ws["E2"].number_format == "yyyy\\-mm\\-dd"
-    assert list(wb["second"].iter_rows(values_only=True))[0] == tuple(wide)
+    assert next(iter(wb["second"].iter_rows(values_only=True))) == tuple(wide)
     names = zipfile.ZipFile(io.BytesIO(buf.getvalue())).namelist()
     assert "xl/sharedStrings.xml" not in names and "[Content_Types].xml" in names
