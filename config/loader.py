@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from config.locate import resolve_store_url
 from config.model import (
     ALERT_KINDS,
     ALERT_SEVERITIES,
@@ -273,8 +274,11 @@ def build_config(raw: dict[str, Any], path: Path) -> Config:
     top = _Reader(path, "", raw)
 
     store = _Reader(path, "store", top.get("store", dict, {}))
-    file_url = store.get("url", str, "sqlite:///vocwatch.db")
-    store_url = os.environ.get(STORE_URL_ENV) or file_url
+    # a path in the file is relative to the file's folder; one in the environment to the
+    # current folder (config.locate): every entry point then opens the same store
+    file_url = resolve_store_url(store.get("url", str, "sqlite:///vocwatch.db"), Path(os.path.abspath(path)).parent)
+    env_url = os.environ.get(STORE_URL_ENV)
+    store_url = resolve_store_url(env_url, Path.cwd()) if env_url else file_url
     store.done()
 
     crawl = _read_crawl(_Reader(path, "crawl", top.get("crawl", dict, {})))
@@ -330,7 +334,7 @@ def build_config(raw: dict[str, Any], path: Path) -> Config:
     distributed = _read_distributed(_Reader(path, "distributed", top.get("distributed", dict, {})))
     sessions = _read_sessions(_Reader(path, "sessions", top.get("sessions", dict, {})))
     top.done()
-    return Config(path=path, store_url=store_url, crawl=crawl, brands=brands, locations=locations, sources=sources,
+    return Config(path=Path(os.path.abspath(path)), store_url=store_url, store_from=STORE_URL_ENV if env_url else "config", crawl=crawl, brands=brands, locations=locations, sources=sources,
                   channels=channels, routes=routes, schedule=schedule, alerts=alerts, health=health,
                   distributed=distributed, sessions=sessions,
                   site_proxies={site: t.proxies for site, t in sessions.items()})

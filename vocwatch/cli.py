@@ -7,12 +7,11 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from config import Config, ConfigError, load_config
+from config import Config, ConfigError
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo" / "vocwatch.toml"
 DEMO_WINDOW = "365d"  # the sandbox's reviews span months: the demo benchmarks a year
@@ -20,8 +19,9 @@ DEFAULT_CONFIG = "vocwatch.toml"
 
 
 def _config_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", "-c", default=os.environ.get("VOCWATCH_CONFIG", DEFAULT_CONFIG),
-                   help="configuration file (default: $VOCWATCH_CONFIG or ./vocwatch.toml)")
+    p.add_argument("--config", "-c", default=None,
+                   help="configuration file (default: $VOCWATCH_CONFIG, else ./vocwatch.toml, else the "
+                   "[vocwatch] config of the nearest scrapy.cfg); relative paths in it are relative to its folder")
     p.add_argument("--store", help="store URL, overrides the config and $VOCWATCH_STORE_URL "
                    "(sqlite:///file.db or a file path; mongodb://... via the environment)")
 
@@ -29,11 +29,13 @@ def _config_arg(p: argparse.ArgumentParser) -> None:
 def _load(args: argparse.Namespace, path: str | Path | None = None) -> Config:
     """The config file, with ``--store`` (when given) replacing its store URL. Its secrets
     are remembered, so that no log line or message of this process shows them."""
+    from config.locate import open_config, store_notice
     from config.redact import remember
 
-    config = load_config(path or args.config)
-    config = replace(config, store_url=args.store) if getattr(args, "store", None) else config
+    config = open_config(path or args.config, store=getattr(args, "store", None))
     remember(config.secrets)
+    if notice := store_notice(config):  # a config or store from elsewhere: say which one
+        print(f"vocwatch: {notice}", file=sys.stderr)
     return config
 
 
@@ -546,6 +548,23 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
                 time.sleep(3600)
         except KeyboardInterrupt:
             pass
+    return 0
+
+
+SCRAPY_SETTINGS = "config.settings"
+
+
+def cmd_scrapy(args: argparse.Namespace) -> int:
+    """``vocwatch scrapy ARGS``: ``scrapy ARGS`` with vocwatch's settings module as the
+    project (``SCRAPY_SETTINGS_MODULE``), so ``crawl``, ``list`` and ``check`` work in any
+    folder, a ``vocwatch.toml`` beside you or named by ``-a config=`` / ``$VOCWATCH_CONFIG``."""
+    from scrapy.cmdline import execute
+
+    os.environ["SCRAPY_SETTINGS_MODULE"] = SCRAPY_SETTINGS
+    try:
+        execute(["scrapy", *args.scrapy_args])
+    except SystemExit as exc:  # scrapy's execute always ends in sys.exit
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0
 
 
@@ -1273,6 +1292,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765, which the demo config expects)")
     p.set_defaults(func=cmd_sandbox)
 
+    p = sub.add_parser("scrapy", help="run a Scrapy command on vocwatch's spiders from any folder, no scrapy.cfg "
+                       "needed (vocwatch scrapy crawl hotel_reviews -a source=ID -O out.jsonl)", add_help=False)
+    p.add_argument("scrapy_args", nargs=argparse.REMAINDER, help="the scrapy command and its options")
+    p.set_defaults(func=cmd_scrapy)
+
     p = sub.add_parser("export", help="export data from the store (trends)")
     export_sub = p.add_subparsers(dest="export_command", required=True)
     p = export_sub.add_parser("trends", help="tidy trend rows per day/week/month and group, as csv/json/parquet/xlsx")
@@ -1380,6 +1404,9 @@ def _setup_logging(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     from config.redact import redact
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["scrapy"]:  # passed through whole: Scrapy parses and logs on its own
+        return cmd_scrapy(argparse.Namespace(scrapy_args=argv[1:]))
     args = build_parser().parse_args(argv)
     _setup_logging(args)
     try:
