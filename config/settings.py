@@ -85,3 +85,10 @@ VOCWATCH_NLP_WORKERS = None  # processes for text analysis; None: 1 with a secon
 ADDONS = {"crawlers.addon.VocwatchConfigAddon": 0}
 # `scrapy crawl` checks vocwatch's -a arguments before crawling (one line, exit 2, no traceback)
 COMMANDS_MODULE = "crawlers.commands"
+# `scrapy check`: contracts in the sandbox spiders' docstrings, run against the sandbox
+SPIDER_CONTRACTS = {
+    "scrapy.contracts.default.UrlContract": None,
+    "scrapy.contracts.default.ScrapesContract": None,
+    "crawlers.contracts.UrlContract": 1,
+    "crawlers.contracts.ScrapesContract": 3,
+}

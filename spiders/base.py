@@ -105,12 +105,13 @@ class SourceSpider(scrapy.Spider):
         """Resolve ``-a`` arguments (``crawlers.spiderargs``) before the add-ons run: the
         add-on then reads the same config file, and an ad-hoc read or a contract check
         gets an in-memory store (nothing of it is kept)."""
-        bound = bind(self.name, config=self._config_arg, source=self._source_arg, settings_config=explicit_config(crawler.settings),
-                     checking=bool(os.environ.get("SCRAPY_CHECK")), **self._adhoc_args)
+        checking = bool(os.environ.get("SCRAPY_CHECK"))  # `scrapy check` runs the contracts
+        bound = bind(self.name, config=self._config_arg, source=self._source_arg,
+                     settings_config=explicit_config(crawler.settings), checking=checking, **self._adhoc_args)
         self.config, src, self.location = bound.config, bound.source, bound.location
         if not isinstance(self._config_arg, Config) and self.config.path.exists():
             crawler.settings.set("VOCWATCH_CONFIG", str(self.config.path), priority="spider")
-        if bound.adhoc:
+        if bound.adhoc or checking:
             crawler.settings.set("VOCWATCH_STORE_URL", ADHOC_STORE, priority="spider")
         self.source = src
         self.max_pages = src.max_pages or self.config.crawl.max_pages
