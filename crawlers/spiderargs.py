@@ -157,7 +157,9 @@ def parse_since(value: Any) -> datetime | None:
 
 
 def unknown_args(spargs: dict[str, Any]) -> list[str]:
-    return sorted(k for k in spargs if k not in KNOWN_ARGS)
+    """The ``-a`` names no vocwatch spider takes; ``_job`` and other names starting with
+    ``_`` are scrapyd's own (its job id), never a typo."""
+    return sorted(k for k in spargs if k not in KNOWN_ARGS and not k.startswith("_"))
 
 
 def default_config() -> Config:
