@@ -334,7 +334,7 @@ def build_config(raw: dict[str, Any], path: Path) -> Config:
     distributed = _read_distributed(_Reader(path, "distributed", top.get("distributed", dict, {})))
     sessions = _read_sessions(_Reader(path, "sessions", top.get("sessions", dict, {})))
     top.done()
-    return Config(path=Path(os.path.abspath(path)), store_url=store_url, store_from=STORE_URL_ENV if env_url else "config", crawl=crawl, brands=brands, locations=locations, sources=sources,
+    return Config(path=Path(os.path.abspath(path)), store_url=store_url, store_from=STORE_URL_ENV if env_url and store_url != file_url else "config", crawl=crawl, brands=brands, locations=locations, sources=sources,
                   channels=channels, routes=routes, schedule=schedule, alerts=alerts, health=health,
                   distributed=distributed, sessions=sessions,
                   site_proxies={site: t.proxies for site, t in sessions.items()})

@@ -38,6 +38,8 @@ def config_path(settings: Any) -> str:
 class VocwatchConfigAddon:
     def update_settings(self, settings: Any) -> None:
         path = config_path(settings)
+        if settings.get("VOCWATCH_STORE_URL") == ADHOC_STORE:  # set by the spider (crawlers.spiderargs)
+            logger.info("vocwatch: an ad-hoc read: nothing is stored (write a feed: -O out.jsonl)")
         if not os.path.exists(path):
             return  # e.g. `scrapy list` outside a project; spiders fail clearly when they need it
         config = load_config(path)
@@ -64,7 +66,7 @@ class VocwatchConfigAddon:
             settings.set(key, value, priority="project")
         store = settings.get("VOCWATCH_STORE_URL")
         if store == ADHOC_STORE:
-            logger.info("vocwatch: config %s; an ad-hoc read: nothing is stored (write a feed: -O out.jsonl)", path)
+            logger.info("vocwatch: config %s", path)
         elif store != config.store_url or store_notice(config):  # not the obvious store: say which
             logger.info("vocwatch: config %s, store %s", path, mask_url(store))
         if config.distributed.enabled:

@@ -346,7 +346,7 @@ def upcoming(jobs: Sequence[PlannedJob], n: int) -> list[tuple[datetime, Planned
 def crawl_command(config: Config, source: Source) -> list[str]:
     """``python -m vocwatch crawl`` for one source (the store URL goes by environment: it
     may hold a password, and a command line is visible to every user)."""
-    return [sys.executable, "-m", "vocwatch", "crawl", "-c", str(config.path), "-s", source.id, "--quiet"]
+    return [sys.executable, "-m", "vocwatch", "crawl", "-c", str(config.path), "--source", source.id, "--quiet"]
 
 
 # -- the scheduler ----------------------------------------------------------------------

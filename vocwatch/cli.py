@@ -34,7 +34,7 @@ def _load(args: argparse.Namespace, path: str | Path | None = None) -> Config:
 
     config = open_config(path or args.config, store=getattr(args, "store", None))
     remember(config.secrets)
-    if notice := store_notice(config):  # a config or store from elsewhere: say which one
+    if not getattr(args, "quiet", False) and (notice := store_notice(config)):  # from elsewhere: say which one
         print(f"vocwatch: {notice}", file=sys.stderr)
     return config
 
@@ -671,7 +671,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from monitor.dashboard.server import Dashboard, make_server
 
     config = _load(args)
-    tokens = TokenFile(default_tokens_path(config.store_url))
+    tokens = TokenFile(default_tokens_path(config.store_url, config.path.parent))
     if not tokens.records():
         print(f"vocwatch serve: no tokens in {tokens.path}; create one with: vocwatch token create --scope ...",
               file=sys.stderr)
@@ -698,7 +698,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     from monitor.dashboard.auth import Scope, ScopeError, TokenFile, default_tokens_path
 
     config = _load(args)
-    tokens = TokenFile(default_tokens_path(config.store_url))
+    tokens = TokenFile(default_tokens_path(config.store_url, config.path.parent))
     if args.token_command == "list":
         records = tokens.records()
         for r in records:

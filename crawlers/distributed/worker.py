@@ -133,7 +133,7 @@ class Worker:
         return self.leases(job.source_id).has_work()
 
     def command(self, job: Job) -> list[str]:
-        return [sys.executable, "-m", "vocwatch", "crawl", "-c", str(self.config.path), "-s", job.source_id,
+        return [sys.executable, "-m", "vocwatch", "crawl", "-c", str(self.config.path), "--source", job.source_id,
                 "--job", job.id, "--quiet"]
 
     def spawn(self, job: Job, participant: str) -> None:
