@@ -13,7 +13,7 @@ from typing import Any
 
 from config import load_config
 from config.locate import CONFIG_ENV, find_config, store_notice
-from config.redact import mask_url
+from config.redact import mask_url, remember
 from crawlers.spiderargs import ADHOC_STORE
 
 __all__ = ["CONFIG_ENV", "VocwatchConfigAddon", "config_path", "explicit_config"]
@@ -43,6 +43,7 @@ class VocwatchConfigAddon:
         if not os.path.exists(path):
             return  # e.g. `scrapy list` outside a project; spiders fail clearly when they need it
         config = load_config(path)
+        remember(config.secrets)  # `scrapy crawl` too: no log line shows the store's password
         c = config.crawl
         overrides = {
             "VOCWATCH_CONFIG": path,

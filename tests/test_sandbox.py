@@ -116,7 +116,7 @@ def test_locations_table() -> None:
 
 
 @pytest.mark.parametrize("path", [
-    "/", "/hotels/h9999/reviews", "/hotels/h1001/reviews/", "/hotels/h1001/reviews?page=99",
+    "/hotels/h9999/reviews", "/hotels/h1001/reviews/", "/hotels/h1001/reviews?page=99",
     "/hotels/h1001/reviews?page=0", "/forum/thread/1", "/forum/thread/3018841?page=3",
     "/blog/posts/nope", "/feeds/other.rss", "/api/mall/comments?productId=1",
 ])
