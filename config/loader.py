@@ -8,17 +8,19 @@ that is how URLs of local services and secrets (which never belong in the file) 
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import dataclasses
 import difflib
 import functools
 import math
 import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.locate import resolve_store_url
@@ -26,6 +28,7 @@ from config.model import (
     ALERT_KINDS,
     ALERT_SEVERITIES,
     CHANNEL_FORMATS,
+    DIGEST_EVERY,
     LOCATION_CATEGORIES,
     LOCATION_ROLES,
     PROXY_ROTATIONS,
@@ -33,12 +36,15 @@ from config.model import (
     RENDER_MODES,
     SITE_PROXY_CHOICES,
     SOURCE_KINDS,
+    WEEKDAYS,
     AlertSettings,
     Brand,
     Channel,
     CompetitorRule,
     Config,
     CrawlSettings,
+    DashboardSettings,
+    DigestSettings,
     DistributedSettings,
     HealthSettings,
     Location,
@@ -62,7 +68,7 @@ REDIS_URL_ENV = "VOCWATCH_REDIS_URL"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
 _TOP_LEVEL_KEYS = {"store", "crawl", "brands", "locations", "location_files", "sources", "channels", "routes",
-                   "schedule", "alerts", "health", "distributed", "sessions"}
+                   "schedule", "alerts", "health", "distributed", "sessions", "dashboard", "digests"}
 _INTERVAL = re.compile(r"^every\s+(\d+)\s*(s|m|h|d)$")
 
 
@@ -74,6 +80,42 @@ class ConfigError(ValueError):
         self.file, self.key, self.problem = str(file), key, problem
         where = f"{self.file}: {key}: " if key else f"{self.file}: "
         super().__init__(where + problem)
+
+
+class ConfigErrors(ConfigError):
+    """Every problem the loader found, not only the first: a config is fixed in one go.
+    ``errors`` holds them in file order; ``file``/``key``/``problem`` are the first one's."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        flat = [e for err in errors for e in (err.errors if isinstance(err, ConfigErrors) else [err])]
+        self.errors = flat
+        self.file, self.key, self.problem = flat[0].file, flat[0].key, flat[0].problem
+        ValueError.__init__(self, "\n".join(str(e) for e in flat))
+
+
+class _Collector:
+    """Gathers the problems of independent parts (each table, each array entry) so one load
+    reports them all; ``failed`` remembers ids of entries that did not load, so their
+    dependants are not reported again as "unknown id"."""
+
+    def __init__(self) -> None:
+        self.errors: list[ConfigError] = []
+        self.failed: set[str] = set()
+
+    @contextlib.contextmanager
+    def part(self, failed_id: Any = None) -> Iterator[None]:
+        try:
+            yield
+        except ConfigError as exc:
+            self.errors.append(exc)
+            if isinstance(failed_id, str):
+                self.failed.add(failed_id)
+
+    def raise_any(self) -> None:
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise ConfigErrors(self.errors)
 
 
 class _Reader:
@@ -114,13 +156,20 @@ class _Reader:
         return value
 
     def done(self) -> None:
+        """Every key of the table that nothing read is an error, each with a "did you mean"."""
         unknown = sorted(set(self.table) - self.used)
-        if unknown:
+        errors = []
+        for key in unknown:
             allowed = ", ".join(sorted(self.used))
-            hint = ""
-            if self.path and unknown[0] in _TOP_LEVEL_KEYS:
-                hint = "; in TOML a top-level key must come before the first [table] or [[array]]"
-            self.fail(unknown[0], f"unknown key (allowed here: {allowed}){hint}")
+            close = difflib.get_close_matches(str(key), sorted(self.used), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            if self.path and key in _TOP_LEVEL_KEYS:
+                hint += "in TOML a top-level key must come before the first [table] or [[array]]; "
+            errors.append(ConfigError(self.file, self.key(key), f"unknown key ({hint}allowed here: {allowed})"))
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise ConfigErrors(errors)
 
 
 def _kind(value: Any) -> str:
@@ -270,74 +319,202 @@ def load_config(path: str | Path) -> Config:
 
 
 def build_config(raw: dict[str, Any], path: Path) -> Config:
+    """The typed config, or :class:`ConfigErrors` naming every problem of every part."""
     literal_credential(raw, path)
     top = _Reader(path, "", raw)
+    found = _Collector()
 
-    store = _Reader(path, "store", top.get("store", dict, {}))
     # a path in the file is relative to the file's folder; one in the environment to the
     # current folder (config.locate): every entry point then opens the same store
-    file_url = resolve_store_url(store.get("url", str, "sqlite:///vocwatch.db"), Path(os.path.abspath(path)).parent)
-    env_url = os.environ.get(STORE_URL_ENV)
+    folder, env_url = Path(os.path.abspath(path)).parent, os.environ.get(STORE_URL_ENV)
+    file_url = resolve_store_url("sqlite:///vocwatch.db", folder)
+    with found.part():
+        store = _Reader(path, "store", top.get("store", dict, {}))
+        file_url = resolve_store_url(store.get("url", str, "sqlite:///vocwatch.db"), folder)
+        store.done()
     store_url = resolve_store_url(env_url, Path.cwd()) if env_url else file_url
-    store.done()
 
-    crawl = _read_crawl(_Reader(path, "crawl", top.get("crawl", dict, {})))
-    schedule = _read_schedule(_Reader(path, "schedule", top.get("schedule", dict, {})))
+    crawl, schedule = CrawlSettings(), ScheduleSettings()
+    with found.part():
+        crawl = _read_crawl(_Reader(path, "crawl", top.get("crawl", dict, {})))
+    with found.part():
+        schedule = _read_schedule(_Reader(path, "schedule", top.get("schedule", dict, {})))
 
     brands: dict[str, Brand] = {}
-    for i, table in enumerate(top.get("brands", list, [])):
-        r = _Reader(path, f"brands[{i}]", table)
-        b = Brand(id=r.get("id", str, check=_check_id), name=r.get("name", str, ""))
-        r.done()
-        if b.id in brands:
-            r.fail("id", f"duplicate brand id {b.id!r}")
-        brands[b.id] = Brand(b.id, b.name or b.id)
+    for i, table in enumerate(_entries(top, "brands", found)):
+        with found.part(table.get("id") if isinstance(table, dict) else None):
+            r = _Reader(path, f"brands[{i}]", table)
+            b = Brand(id=r.get("id", str, check=_check_id), name=r.get("name", str, ""))
+            r.done()
+            if b.id in brands:
+                r.fail("id", f"duplicate brand id {b.id!r}")
+            brands[b.id] = Brand(b.id, b.name or b.id)
 
-    location_rows: list[tuple[_Reader, dict[str, Any]]] = [
-        (_Reader(path, f"locations[{i}]", t), t) for i, t in enumerate(top.get("locations", list, []))
-    ]
-    for j, csv_name in enumerate(top.get("location_files", list, [])):
-        if not isinstance(csv_name, str):
-            top.fail(f"location_files[{j}]", "expected a file name")
-        location_rows.extend(_read_location_csv(path.parent / csv_name))
+    location_rows: list[tuple[_Reader, dict[str, Any]]] = []
+    for i, t in enumerate(_entries(top, "locations", found)):
+        with found.part():
+            location_rows.append((_Reader(path, f"locations[{i}]", t), t))
+    for j, csv_name in enumerate(_entries(top, "location_files", found)):
+        with found.part():
+            if not isinstance(csv_name, str):
+                top.fail(f"location_files[{j}]", "expected a file name")
+            location_rows.extend(_read_location_csv(path.parent / csv_name))
 
     locations: dict[str, Location] = {}
-    for r, _ in location_rows:
-        loc = _read_location(r, brands)
-        if loc.id in locations:
-            r.fail("id", f"duplicate location id {loc.id!r}")
-        locations[loc.id] = loc
-    for r, _ in location_rows:
-        loc = locations[r.table["id"]]
-        if loc.competitors:
-            _check_competitor_ids(r, loc, locations)
+    for r, t in location_rows:
+        if t.get("brand") in found.failed:
+            found.failed.add(t.get("id"))  # type: ignore[arg-type]
+            continue  # its brand was reported already
+        with found.part(t.get("id")):
+            loc = _read_location(r, brands)
+            if loc.id in locations:
+                r.fail("id", f"duplicate location id {loc.id!r}")
+            locations[loc.id] = loc
+    for r, t in location_rows:
+        loc = locations.get(t.get("id"))  # type: ignore[arg-type]
+        if loc is not None and loc.competitors:
+            with found.part():
+                _check_competitor_ids(r, loc, {**locations, **dict.fromkeys(found.failed, loc)})
 
     sources: dict[str, Source] = {}
-    for i, table in enumerate(top.get("sources", list, [])):
-        r = _Reader(path, f"sources[{i}]", table)
-        src = _read_source(r, locations)
-        if src.id in sources:
-            r.fail("id", f"duplicate source id {src.id!r}")
-        sources[src.id] = src
+    for i, table in enumerate(_entries(top, "sources", found)):
+        if isinstance(table, dict) and table.get("location") in found.failed:
+            continue  # its location was reported already
+        with found.part():
+            r = _Reader(path, f"sources[{i}]", table)
+            src = _read_source(r, locations)
+            if src.id in sources:
+                r.fail("id", f"duplicate source id {src.id!r}")
+            sources[src.id] = src
 
     channels: dict[str, Channel] = {}
-    for i, table in enumerate(top.get("channels", list, [])):
-        r = _Reader(path, f"channels[{i}]", table)
-        ch = _read_channel(r)
-        if ch.id in channels:
-            r.fail("id", f"duplicate channel id {ch.id!r}")
-        channels[ch.id] = ch
-    routes = tuple(_read_route(_Reader(path, f"routes[{i}]", t), channels, brands, locations)
-                   for i, t in enumerate(top.get("routes", list, [])))
-    alerts = _read_alerts(_Reader(path, "alerts", top.get("alerts", dict, {})))
-    health = _read_health(_Reader(path, "health", top.get("health", dict, {})))
-    distributed = _read_distributed(_Reader(path, "distributed", top.get("distributed", dict, {})))
-    sessions = _read_sessions(_Reader(path, "sessions", top.get("sessions", dict, {})))
-    top.done()
-    return Config(path=Path(os.path.abspath(path)), store_url=store_url, store_from=STORE_URL_ENV if env_url and store_url != file_url else "config", crawl=crawl, brands=brands, locations=locations, sources=sources,
-                  channels=channels, routes=routes, schedule=schedule, alerts=alerts, health=health,
-                  distributed=distributed, sessions=sessions,
-                  site_proxies={site: t.proxies for site, t in sessions.items()})
+    for i, table in enumerate(_entries(top, "channels", found)):
+        with found.part(table.get("id") if isinstance(table, dict) else None):
+            r = _Reader(path, f"channels[{i}]", table)
+            ch = _read_channel(r)
+            if ch.id in channels:
+                r.fail("id", f"duplicate channel id {ch.id!r}")
+            channels[ch.id] = ch
+    routes: list[Route] = []
+    for i, t in enumerate(_entries(top, "routes", found)):
+        if isinstance(t, dict) and any(c in found.failed for c in (t.get("channels") or [])):
+            continue
+        with found.part():
+            routes.append(_read_route(_Reader(path, f"routes[{i}]", t), channels, brands, locations))
+    alerts, health = AlertSettings(), HealthSettings()
+    distributed, sessions = DistributedSettings(), dict[str, SessionSettings]()
+    with found.part():
+        alerts = _read_alerts(_Reader(path, "alerts", top.get("alerts", dict, {})))
+    with found.part():
+        health = _read_health(_Reader(path, "health", top.get("health", dict, {})))
+    with found.part():
+        distributed = _read_distributed(_Reader(path, "distributed", top.get("distributed", dict, {})))
+    with found.part():
+        sessions = _read_sessions(_Reader(path, "sessions", top.get("sessions", dict, {})))
+    dashboard = DashboardSettings()
+    with found.part():
+        dashboard = _read_dashboard(_Reader(path, "dashboard", top.get("dashboard", dict, {})))
+    digest_tables = _entries(top, "digests", found)
+    with found.part():
+        top.done()
+    config = Config(path=Path(os.path.abspath(path)), store_url=store_url,
+                    store_from=STORE_URL_ENV if env_url and store_url != file_url else "config", crawl=crawl, brands=brands, locations=locations, sources=sources,
+                    channels=channels, routes=tuple(routes), schedule=schedule, alerts=alerts, health=health,
+                    distributed=distributed, sessions=sessions, dashboard=dashboard,
+                    site_proxies={site: t.proxies for site, t in sessions.items()})
+    # a digest's scope is checked against the locations, so it is read from the built config
+    digests = _read_digests(path, digest_tables, config, found)
+    found.raise_any()
+    return dataclasses.replace(config, digests=digests) if digests else config
+
+
+def _read_digests(path: Path, tables: list[Any], config: Config, found: _Collector) -> tuple[DigestSettings, ...]:
+    """``[[digests]]``: each names a scope that sees own locations and configured channels,
+    so a typo fails at load time instead of mailing an empty digest (or nobody). A digest
+    whose channel or scope may name an entry that failed to load is not reported again."""
+    from monitor.dashboard.auth import Scope, ScopeError
+    from monitor.metrics import parse_window
+
+    # a brand, location or channel that did not load, or a broken location table or file
+    broken = bool(found.failed) or any(e.key.startswith(("locations", "location_files")) or e.file != str(path)
+                                       for e in found.errors)
+
+    def check_scope(v: str) -> str | None:
+        try:
+            Scope.parse(v).validate(config)
+        except ScopeError as exc:
+            return str(exc)
+        return None
+
+    def depends_on_failed(t: Any) -> bool:
+        if not isinstance(t, dict):
+            return False
+        channels = t.get("channels")
+        if any(c in found.failed for c in (channels if isinstance(channels, list) else [channels])):
+            return True
+        scope = t.get("scope")
+        if not isinstance(scope, str) or check_scope(scope) is None:
+            return False
+        # a scope that sees nothing may be the doing of an entry that failed to load
+        return broken
+
+    def check_window(v: str) -> str | None:
+        try:
+            parse_window(v)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+    out: dict[str, DigestSettings] = {}
+    for i, table in enumerate(tables):
+        if depends_on_failed(table):
+            continue
+        with found.part():
+            _read_digest(_Reader(path, f"digests[{i}]", table), config, out, check_scope, check_window)
+    return tuple(out.values())
+
+
+def _read_digest(r: _Reader, config: Config, out: dict[str, DigestSettings],
+                 check_scope: Callable[[str], str | None], check_window: Callable[[str], str | None]) -> None:
+    """One ``[[digests]]`` entry, added to ``out`` by name."""
+    from monitor.dashboard.auth import Scope
+
+    scope = str(Scope.parse(r.get("scope", str, check=check_scope)))
+    channels = _string_list(r, "channels", required=True)
+    for name in channels:
+        if name not in config.channels:
+            r.fail("channels", f"unknown channel id {name!r}" + (
+                f"; declared: {', '.join(config.channels)}" if config.channels else " (declare it under [[channels]])"))
+    if len(set(channels)) != len(channels):
+        r.fail("channels", "names a channel twice")
+    every = r.get("every", str, "weekly", check=_check_choice(DIGEST_EVERY))
+    if "day" in r.table and every != "weekly":
+        r.fail("day", f"only a weekly digest has a day (a daily one goes out every day, a monthly one on the 1st); "
+               f"this one is {every}")
+    d = DigestSettings(
+        name=r.get("name", str, f"{every}-{scope}", check=_check_id),
+        scope=scope,
+        channels=channels,
+        every=every,
+        day=r.get("day", str, "mon", check=_check_choice(WEEKDAYS)),
+        hour=r.get("hour", int, 8, check=_check_range(0, 23)),
+        timezone=r.get("timezone", str, config.crawl.timezone, check=_check_timezone),
+        window=r.get("window", str, None, check=check_window),
+        index_window=r.get("index_window", str, "90d", check=check_window),
+    )
+    r.done()
+    if d.name in out:
+        r.fail("name", f"duplicate digest name {d.name!r}" + ("" if "name" in r.table else
+                                                              " (the default, every-scope): give each a name"))
+    out[d.name] = d
+
+
+
+def _entries(top: _Reader, name: str, found: _Collector) -> list[Any]:
+    """The entries of a top-level array (an error, and none, when it is not an array)."""
+    with found.part():
+        return list(top.get(name, list, []))
+    return []
 
 
 #: Keys that would hold a session's credential (compared case-insensitively). They are
@@ -517,6 +694,31 @@ def _read_alerts(r: _Reader) -> AlertSettings:
         r.fail("p_warning", f"tiers must shrink: p_critical ({a.p_critical:g}) < p_warning ({a.p_warning:g}) "
                f"< p_info ({a.p_info:g})")
     return a
+
+
+def check_public_url(v: str) -> str | None:
+    """The dashboard's public address, which every alert message links to: an http(s)
+    origin with an optional path, no credentials (they would be mailed to everyone), no
+    query or fragment (the link appends ``/#/alerts/<id>``)."""
+    parts = urlsplit(v)
+    if parts.scheme not in ("http", "https") or not parts.hostname \
+            or re.search(r"[\s<>\"'`\\{}|^]", v):
+        return f"must be an http(s) URL such as https://voc.example.com, got {v!r}"
+    if "@" in parts.netloc:
+        return "must not contain a user name or password (the link is sent in every alert)"
+    if parts.query or parts.fragment or "?" in v or "#" in v:
+        return "must have no query or fragment (the incident link appends /#/alerts/<id>)"
+    try:
+        parts.port  # noqa: B018  (raises for a bad port)
+    except ValueError:
+        return f"has a bad port: {v!r}"
+    return None
+
+
+def _read_dashboard(r: _Reader) -> DashboardSettings:
+    url = r.get("url", str, None, check=check_public_url)
+    r.done()
+    return DashboardSettings(url=url.rstrip("/") if url else None)
 
 
 def _read_health(r: _Reader) -> HealthSettings:

@@ -53,10 +53,14 @@ from config.loader import ConfigError, _Reader
 from config.model import ID_SCOPES
 
 FIELDS = ("text", "title", "author", "author_region", "date", "rating", "likes", "reposts", "comments",
-          "url", "external_id", "reply_text", "reply_date", "variant", "truncated")
+          "url", "permalink", "external_id", "reply_text", "reply_date", "variant", "truncated")
 """Fields a selector can fill; ``date`` and ``reply_date`` become ``published_at``/``reply_at``;
 ``truncated`` marks the text a snippet the page cut when its rule matches (the item's "Read
-more" link in HTML, a flag such as ``isLongText`` in JSON: any value but empty, false, 0)."""
+more" link in HTML, a flag such as ``isLongText`` in JSON: any value but empty, false, 0);
+``permalink`` is the mention's own address on the site (``Mention.permalink``): the item's
+link to itself (``a.permalink::attr(href)``, a JSON ``share_url``), or its id put into the
+site's pattern with ``template = "https://site.example/reviews/{}"``; resolved against the
+page, kept only when it is an absolute http(s) URL. ``url`` stays where it was read from."""
 ITEM_KINDS = ("review", "post", "comment")
 PAGE_TYPES = ("html", "json")
 XPATH = "xpath:"
@@ -77,6 +81,9 @@ class FieldRule:
     html: bool = False
     """Read a selected string as HTML (tags dropped, entities decoded); by default a JSON
     string or an HTML text node/attribute is plain text, so ``a<b and c>d`` stays whole."""
+    template: str | None = None
+    """Put the value (after ``regex``) into this text at its one ``{}``: a permalink built
+    from a review id (``"https://www.trustpilot.com/reviews/{}"``). Nothing else is expanded."""
 
 
 # --- JSON paths ---------------------------------------------------------------------------
@@ -299,6 +306,12 @@ def _str_list(r: _Reader, name: str, check: Callable[[object], str | None]) -> t
     return tuple(values)
 
 
+def _check_template(value: str) -> str | None:
+    if value.count("{}") != 1 or value.replace("{}", "").count("{") or value.replace("{}", "").count("}"):
+        return f"bad template {value!r}: it takes the value at exactly one {{}} and no other braces"
+    return None
+
+
 def _check_regex(value: str) -> str | None:
     try:
         re.compile(value)
@@ -333,8 +346,9 @@ def read_selector_spec(r: _Reader) -> SelectorSpec:
         regex = fr.get("regex", str, None, check=_check_regex)
         join = fr.get("join", str, None)
         as_html = fr.get("html", bool, False)
+        template = fr.get("template", str, None, check=_check_template)
         fr.done()
-        fields[name] = FieldRule(select, re.compile(regex) if regex else None, join, as_html)
+        fields[name] = FieldRule(select, re.compile(regex) if regex else None, join, as_html, template)
     fields_r.done()
     if "text" not in fields:
         fields_r.fail("", "a 'text' field is required")

@@ -125,6 +125,16 @@ class Mention:
     """Name and version of the models that filled the NLP fields, e.g. ``"snownlp-0.12/vader-3.3"``."""
     fingerprint: str = ""
     """Stable dedupe key, see :func:`mention_fingerprint`."""
+    permalink: str | None = None
+    """The review's or post's own public address on the site, when the site has one: what a
+    reader opens to see (and answer) this one mention, unlike ``url`` (the listing page or API
+    response it was read from). Taken from the page's own link to it (an ``<a href>``, a JSON
+    ``url``/``permalink``/``share_url``) or built from the site's known pattern and the id
+    (a Hacker News ``item?id=``, a forum post anchor); an absolute ``http(s)`` URL (see
+    :func:`public_url`), None where the site gives a review no address of its own (a Taobao
+    rate, a Google Maps card). Neither part of the fingerprint nor of the content hash: a
+    site changing its URL scheme has not edited the review. The store keeps the newest one
+    seen and never clears a known one (``crawlers.store.base.KEEP_PERMALINK``)."""
     content_hash: str = ""
     """Hash of the fields a site may change later (text, rating, counts, reply): a
     re-crawl with a different hash updates the stored record instead of being dropped."""
@@ -176,6 +186,26 @@ def id_scope_value(scope: str, *, url: str, source_id: str, listing_url: str) ->
     raise ValueError(f"unknown id scope {scope!r}; one of {', '.join(ID_SCOPES)}")
 
 
+_SPACE_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+
+
+def public_url(value: object) -> str | None:
+    """``value`` when it is an absolute ``http``/``https`` URL with a host and nothing a
+    browser would not take literally (spaces, control characters), else None: the only
+    ``permalink`` a mention may carry, so a dashboard can put it in an ``href`` as it is (no
+    ``javascript:``, no relative path that would resolve against the dashboard itself)."""
+    if not isinstance(value, str) or not value or len(value) > 4096 or _SPACE_OR_CONTROL.search(value):
+        return None
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return value
+
+
 def _digest(parts: list[str]) -> str:
     return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
 
@@ -208,7 +238,10 @@ def has_text(m: Mention) -> bool:
 def mention_content_hash(m: Mention) -> str:
     """Hash of the fields that can change between crawls (see ``MUTABLE_FIELDS``). A
     snippet (``truncated``) is marked in it, so its full text of the same words is a change;
-    an untruncated mention hashes as it did before the flag existed (no stored hash moves)."""
+    an untruncated mention hashes as it did before the flag existed (no stored hash moves).
+    ``permalink`` is left out on purpose: a site moving its review pages to a new URL scheme
+    has not edited a review (no update, no re-analysis, no alert), and every hash stored
+    before the field existed stays valid; the store refreshes a permalink on its own."""
     parts = []
     for name in MUTABLE_FIELDS:
         value = getattr(m, name)
@@ -236,7 +269,8 @@ def coerce_fields(m: Mention, tz: tzinfo | None = UTC) -> tuple[list[str], list[
     """Bring every field of ``m`` to its declared type, in place, as far as it can be done
     without guessing: numbers as text become numbers, a number where text belongs becomes
     text, a naive datetime is read in ``tz`` (given up when ``tz`` is None), a lone
-    surrogate becomes U+FFFD, a count beyond 64 bits or a non-finite rating is no value. The
+    surrogate becomes U+FFFD, a count beyond 64 bits or a non-finite rating is no value, a
+    ``permalink`` that is no absolute http(s) URL (:func:`public_url`) is none. The
     one coercer: page objects (``spiders.pages.base.well_typed``) and the clean stage both
     use it. A value that cannot be (a dict where a name
     belongs, a list where a date belongs) is set to ``None`` (``[]`` for lists). Returns
@@ -266,6 +300,9 @@ def coerce_fields(m: Mention, tz: tzinfo | None = UTC) -> tuple[list[str], list[
         else:
             setattr(m, name, [] if hint.startswith("list") else False if hint == "bool" else None)
             given_up.append(name)
+    if m.permalink is not None and public_url(m.permalink) is None:  # text, but no address to link to
+        m.permalink = None
+        given_up.append("permalink")
     return given_up, fatal
 
 

@@ -27,6 +27,7 @@ from crawlers.store import Store
 from crawlers.store.alerts import STATES, Alert, AlertStoreError, AlertTable, EngagementSnapshot
 from monitor import detectors as det
 from monitor.detectors import Finding, hour_start
+from monitor.incidents import resolve_quiet
 from nlp.keywords import top_terms
 
 __all__ = ["KINDS", "STATES", "Alert", "AlertStoreError", "check_and_notify", "health_alerts", "notify_health",
@@ -82,7 +83,7 @@ def run_detectors(config: Config, store: Store, *, now: datetime) -> list[Alert]
     findings, touched = _find(config, store, now)
     findings += _viral(config, store, now)
     out = _persist(config, store, findings, touched, now)
-    store.alerts.resolve_quiet(now - timedelta(hours=s.cooldown_hours))
+    resolve_quiet(store, now - timedelta(hours=s.cooldown_hours), now=now, cooldown_hours=s.cooldown_hours)
     return out
 
 
@@ -163,7 +164,7 @@ def health_alerts(config: Config, store: Store, *, now: datetime,
             if old.state in ("new", "notified"):
                 out.append(old)
         alerts.save(old)
-    alerts.resolve_quiet(cooldown_start)
+    resolve_quiet(store, cooldown_start, now=now, cooldown_hours=config.alerts.cooldown_hours)
     return out
 
 
@@ -353,7 +354,7 @@ def _engagement(m: Mention) -> int:
 
 
 def _mention_row(m: Mention, why: str) -> dict[str, Any]:
-    return {"url": m.url, "text": _clean(m.text, EXCERPT),
+    return {"url": m.permalink or m.url, "text": _clean(m.text, EXCERPT),
             "published_at": m.published_at.isoformat() if m.published_at else None,
             "engagement": _engagement(m), "source_id": m.source_id, "why": why}
 

@@ -4,7 +4,7 @@ A series maps an *epoch hour* (``hour_index(dt)``: whole hours since 1970-01-01 
 count or sum for one watch (a location, a brand, or a location x aspect). The window of a
 detector is its last N hour buckets up to and including the current one, whose expected
 count is prorated by the part of the hour already gone; the baseline is the
-``baseline_days`` before the window. Formulas are in README "Alerts".
+``baseline_days`` before the window. Formulas are in docs/monitoring.md "Alerts".
 
 No I/O and no clock here, so every threshold can be tested on hand-made series.
 """

@@ -5,6 +5,10 @@ internet. Every piece of alert text is therefore escaped for the format it goes 
 (``html.escape`` for HTML, HTML + Markdown escaping for Markdown, which apprise may turn
 into HTML), links are made only from http(s) URLs, and the title is forced onto one short
 line because it becomes an email Subject header.
+
+With the dashboard's public address configured (``[dashboard] url``), every message links
+to the alert's incident page (``<url>/#/alerts/<id>``), where it is acknowledged, assigned
+and resolved; the renderers take that address as ``dashboard_url`` and add nothing without it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
+from urllib.parse import quote
 
 MAX_MENTIONS = 5
 MAX_MENTION_CHARS = 400
@@ -97,8 +102,18 @@ def _safe_link(url: object) -> str | None:
     return text if re.match(r"^https?://[^\s\"'<>]+$", text, re.IGNORECASE) else None
 
 
-def render_text(alert: AlertLike) -> str:
+def incident_url(dashboard_url: str | None, alert_id: str) -> str | None:
+    """The alert's incident page on the dashboard (the id percent-encoded), or None when
+    the dashboard's address is not configured."""
+    if not dashboard_url:
+        return None
+    return f"{dashboard_url.rstrip('/')}/#/alerts/{quote(str(alert_id), safe='')}"
+
+
+def render_text(alert: AlertLike, dashboard_url: str | None = None) -> str:
     lines = [subject(alert), "", alert.summary.strip(), ""]
+    if link := incident_url(dashboard_url, alert.id):
+        lines += [f"Incident page (acknowledge, assign, resolve): {link}", ""]
     lines += [f"{label}: {value}" for label, value in _facts(alert)]
     shown = list(alert.mentions)[:MAX_MENTIONS]
     if shown:
@@ -111,7 +126,7 @@ def render_text(alert: AlertLike) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_html(alert: AlertLike) -> str:
+def render_html(alert: AlertLike, dashboard_url: str | None = None) -> str:
     e = html.escape
     colour = {"critical": "#b00020", "warning": "#b36b00"}.get(alert.severity, "#1f5fa8")
     rows = "".join(f"<tr><th align=\"left\" style=\"padding-right:1em\">{e(k)}</th><td>{e(str(v))}</td></tr>"
@@ -126,8 +141,12 @@ def render_html(alert: AlertLike) -> str:
                      f"<p style=\"margin:0;color:#666;font-size:90%\">{meta}</p></li>")
     mentions = f"<h3>Mentions ({len(items)} of {len(alert.mentions)})</h3><ul>{''.join(items)}</ul>" if items else ""
     summary = "<br>".join(e(line) for line in alert.summary.strip().splitlines())
+    link = incident_url(dashboard_url, alert.id)
+    # the address as the link's text too: the plain-text part mail clients show is made from this
+    page = (f"<p>Incident page: <a href=\"{e(link)}\" class=\"incident\">{e(link)}</a> "
+            f"(acknowledge, assign, resolve)</p>" if link else "")
     return (f"<html><body style=\"font-family:sans-serif\">"
-            f"<h2 style=\"color:{colour}\">{e(subject(alert))}</h2><p>{summary}</p>"
+            f"<h2 style=\"color:{colour}\">{e(subject(alert))}</h2><p>{summary}</p>{page}"
             f"<table>{rows}</table>{mentions}</body></html>")
 
 
@@ -137,8 +156,10 @@ def _md(text: object) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
 
 
-def render_markdown(alert: AlertLike) -> str:
+def render_markdown(alert: AlertLike, dashboard_url: str | None = None) -> str:
     lines = [f"**{_md(subject(alert))}**", "", _md(alert.summary.strip()), ""]
+    if (link := incident_url(dashboard_url, alert.id)) and ">" not in link:
+        lines += [f"[Open the incident page](<{link}>) (acknowledge, assign, resolve)", ""]
     lines += [f"- **{_md(k)}**: {_md(v)}" for k, v in _facts(alert)]
     shown = list(alert.mentions)[:MAX_MENTIONS]
     if shown:
@@ -165,11 +186,13 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def payload(alert: AlertLike) -> dict[str, Any]:
-    """``alert.to_dict()`` as plain JSON values (datetimes as ISO 8601), plus ``updated``.
+def payload(alert: AlertLike, dashboard_url: str | None = None) -> dict[str, Any]:
+    """``alert.to_dict()`` as plain JSON values (datetimes as ISO 8601), plus ``updated``
+    and ``incident_url`` (None when the dashboard's address is not configured).
 
     JSON is escaped by its encoder; consumers that put these strings into HTML must escape them.
     """
     data = _jsonable(alert.to_dict())
     data["updated"] = alert.version > 1
+    data["incident_url"] = incident_url(dashboard_url, alert.id)
     return data

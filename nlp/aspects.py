@@ -39,6 +39,8 @@ class Aspect:
     label: str
     zh: tuple[str, ...]
     en: tuple[str, ...]
+    label_zh: str = ""
+    """The display name in Chinese (``label`` is the English one)."""
 
 
 @dataclass(frozen=True)
@@ -172,10 +174,12 @@ def load_taxonomy(*paths: str | Path) -> Taxonomy:
                 terms = spec.get(lang, [])
                 if not isinstance(terms, list) or not all(isinstance(t, str) and t.strip() for t in terms):
                     raise TaxonomyError(f"{path}: aspects.{aid}.{lang}: expected an array of non-empty strings")
-            entry = merged.setdefault(aid, {"label": spec.get("label", aid), "zh": [], "en": []})
+            entry = merged.setdefault(aid, {"label": spec.get("label", aid), "label_zh": spec.get("label_zh", ""),
+                                            "zh": [], "en": []})
             entry["zh"] = [*entry["zh"], *spec.get("zh", [])]  # type: ignore[misc]
             entry["en"] = [*entry["en"], *spec.get("en", [])]  # type: ignore[misc]
-    aspects = tuple(Aspect(aid, str(e["label"]), tuple(dict.fromkeys(e["zh"])), tuple(dict.fromkeys(e["en"])))  # type: ignore[call-overload]
+    aspects = tuple(Aspect(aid, str(e["label"]), tuple(dict.fromkeys(e["zh"])), tuple(dict.fromkeys(e["en"])),  # type: ignore[call-overload]
+                           str(e["label_zh"] or e["label"]))
                     for aid, e in merged.items())
     return Taxonomy(tid, version, aspects, tuple(dict.fromkeys(ignore["zh"])),
                     tuple(dict.fromkeys(ignore["en"])))

@@ -138,7 +138,7 @@ def test_html_is_self_contained_and_escaped(cfg: Path, capsys: pytest.CaptureFix
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--location", "ghost"], "--location 'ghost' is not a location id"),
+        (["--location", "ghost"], "--location 'ghost' is not an own location id"),
         (["--location", "rival-1"], "--location 'rival-1' is a competitor location"),
         (["--brand", "rival"], "no own locations with brand 'rival'; known: harbor"),
         (["--region", "mars"], "no own locations with region 'mars'; known: beijing, shanghai"),
@@ -158,5 +158,5 @@ def test_bad_input_exits_2_with_a_clear_message(cfg: Path, capsys: pytest.Captur
 def test_empty_window_says_so(cfg: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "-c", str(cfg), "--window", "30d", "--until", "2020-01-31")
     assert code == 0
-    assert "no mentions in the window (30d up to 2020-01-31 23:59 UTC)" in err
+    assert "no mentions in the window (30d up to 2020-01-31 00:00 UTC)" in err
     assert "no mentions in this window" in out

@@ -240,7 +240,8 @@ def test_token_create_and_list(chain: Chain, tmp_path: Path, monkeypatch: pytest
     out, _ = capsys.readouterr()
     assert "region:shanghai" in out and "Ms Li, regional GM" in out and token not in out
     token_id = TokenFile(path).records()[0].id
-    assert out.startswith(token_id)
+    head, row = out.splitlines()
+    assert head.split() == ["id", "created", "(UTC)", "scope", "label"] and row.startswith(token_id)
     assert main(["token", "revoke", "-c", cfg, token_id]) == 0
     assert TokenFile(path).find(token) is None
     assert main(["token", "revoke", "-c", cfg, token_id]) == 2
@@ -302,3 +303,47 @@ def test_admin_scope_parses_and_prints_as_all() -> None:
     for bad in ("all:x", "all:", "admin"):
         with pytest.raises(ValueError, match="bad scope"):
             Scope.parse(bad)
+
+
+# -- writes: JSON, CSRF, method checks (the write endpoints have their own tests) ------------
+from monitor.dashboard.routes import Request, route  # noqa: E402
+
+
+@route("POST", r"/api/_test/echo")
+def _echo(req: Request) -> dict[str, Any]:
+    return {"body": req.body, "actor": req.actor}
+
+
+def _post(chain: Chain, path: str, body: bytes, headers: dict[str, str], token: str | None = None) -> tuple[int, Any]:
+    status, _, raw = request(chain, path, token, method="POST", data=body,
+                             headers={"Content-Length": str(len(body)), **headers})
+    return status, json.loads(raw)
+
+
+def test_writes_need_json_and_the_session_csrf_token(chain: Chain) -> None:
+    js = {"Content-Type": "application/json"}
+    status, data = _post(chain, "/api/_test/echo", b'{"a": 1}', js, chain.tokens["location"])
+    assert status == 200 and data["body"] == {"a": 1} and data["actor"].startswith("token:")  # Bearer: no CSRF needed
+    status, _ = _post(chain, "/api/_test/echo", b"a=1", {"Content-Type": "application/x-www-form-urlencoded"},
+                      chain.tokens["location"])
+    assert status == 415  # a cross-site form cannot send JSON
+    assert _post(chain, "/api/_test/echo", b"[1]", js, chain.tokens["location"])[0] == 400
+    cookie = _login(chain, chain.tokens["location"], origin=chain.base_url)[1]["Set-Cookie"].split(";")[0]
+    status, _ = _post(chain, "/api/_test/echo", b"{}", {**js, "Cookie": cookie})
+    assert status == 403  # the session cookie alone is not enough
+    status, me, = get_json_cookie(chain, "/api/me", cookie)
+    assert status == 200 and me["csrf"]
+    status, _ = _post(chain, "/api/_test/echo", b"{}", {**js, "Cookie": cookie, "X-CSRF-Token": me["csrf"] + "x"})
+    assert status == 403
+    status, data = _post(chain, "/api/_test/echo", b"{}", {**js, "Cookie": cookie, "X-CSRF-Token": me["csrf"]})
+    assert status == 200
+    status, _ = _post(chain, "/api/_test/echo", b"{}", {**js, "Cookie": cookie, "X-CSRF-Token": me["csrf"],
+                                                         "Origin": "http://evil.example"})
+    assert status == 403
+    assert request(chain, "/api/_test/echo", chain.tokens["location"])[0] == 405
+    assert _post(chain, "/api/me", b"{}", js, chain.tokens["location"])[0] == 405
+
+
+def get_json_cookie(chain: Chain, path: str, cookie: str) -> tuple[int, Any]:
+    status, _, body = request(chain, path, headers={"Cookie": cookie})
+    return status, json.loads(body)

@@ -302,7 +302,7 @@ sys.exit(0 if result.outcome == "finished" else 1)
 
 
 def _crawl_both(cfg: Path, tmp_path: Path, redis_url: str | None, scheduler: str = "scrapy") -> list[str]:
-    """``vocwatch crawl -s a`` and ``-s b`` as two processes at once (each its own store;
+    """``vocwatch crawl --source a`` and ``--source b`` as two processes at once (each its own store;
     with ``scheduler="scrapy-redis"`` the same crawls on scrapy-redis's scheduler); their stderr."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("VOCWATCH_REDIS_URL", None)
@@ -313,7 +313,7 @@ def _crawl_both(cfg: Path, tmp_path: Path, redis_url: str | None, scheduler: str
         store = f"sqlite:///{tmp_path}/{name}.db"
         if scheduler == "scrapy-redis":
             return [sys.executable, "-c", SCRAPY_REDIS_CRAWL, str(cfg), name, store, str(redis_url)]
-        return [sys.executable, "-m", "vocwatch", "crawl", "-c", str(cfg), "-s", name, "-q", "--store", store,
+        return [sys.executable, "-m", "vocwatch", "crawl", "-c", str(cfg), "--source", name, "-q", "--store", store,
                 "--log-level", "INFO"]
 
     for name in ("a", "b"):

@@ -58,7 +58,7 @@ def test_a_spider_that_cannot_start_is_named_without_a_traceback(tmp_path: Path)
     cfg.write_text(CONFIG.format(db=tmp_path / "b.db", crawl='chromium_path = "/nonexistent/chromium"',
                                  erroring="http://127.0.0.1:1").replace(
         'url = "http://127.0.0.1:1/hotels/h2/reviews"', 'url = "http://127.0.0.1:1/hotels/h2/reviews"\nrender = "browser"'))
-    proc = run_vocwatch("crawl", "-c", str(cfg), "-q", "-s", "erroring")
+    proc = run_vocwatch("crawl", "-c", str(cfg), "-q", "--source", "erroring")
     assert proc.returncode == 1, proc.stdout + proc.stderr[-3000:]
     why = problems(proc.stdout)["erroring"]
     assert why.startswith("failed: ") and "no Chromium at /nonexistent/chromium" in why, proc.stdout
@@ -82,7 +82,7 @@ sys.exit(main(sys.argv[1:]))
 def test_a_spider_whose_start_raises_fails_with_its_error(tmp_path: Path) -> None:
     cfg = tmp_path / "v.toml"
     cfg.write_text(CONFIG.format(db=tmp_path / "s.db", crawl="", erroring="http://127.0.0.1:1"))
-    proc = subprocess.run([sys.executable, "-c", BROKEN_START, "crawl", "-c", str(cfg), "-q", "-s", "refused"],
+    proc = subprocess.run([sys.executable, "-c", BROKEN_START, "crawl", "-c", str(cfg), "-q", "--source", "refused"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stdout + proc.stderr[-3000:]
     assert problems(proc.stdout) == {"refused": "failed: RuntimeError: seed list unavailable"}, proc.stdout
@@ -95,13 +95,13 @@ def test_one_partial_source_exits_3_and_clean_sources_exit_0(sandbox: Any, tmp_p
     env = {"VOCWATCH_SANDBOX": sandbox.base_url}
     url = f"sqlite:///{tmp_path}/p.db"
     sandbox.reset_faults()
-    partial = run_vocwatch("crawl", "-c", str(DEMO_CONFIG), "--store", url, "-q", "-s", HOTEL, "-s", MALL, env=env)
+    partial = run_vocwatch("crawl", "-c", str(DEMO_CONFIG), "--store", url, "-q", "--source", HOTEL, "--source", MALL, env=env)
     assert partial.returncode == 3, partial.stdout + partial.stderr[-3000:]
     assert problems(partial.stdout) == {MALL: "partial: page_truncated: 1"}, partial.stdout
     assert "1 of 2 source(s) did not finish cleanly" in partial.stdout
     assert "Traceback" not in partial.stdout + partial.stderr
 
-    clean = run_vocwatch("crawl", "-c", str(DEMO_CONFIG), "--store", url, "-q", "-s", HOTEL, env=env)
+    clean = run_vocwatch("crawl", "-c", str(DEMO_CONFIG), "--store", url, "-q", "--source", HOTEL, env=env)
     assert clean.returncode == 0, clean.stdout + clean.stderr[-3000:]
     assert "did not finish cleanly" not in clean.stdout and re.search(rf"{HOTEL}\s+finished", clean.stdout)
 

@@ -264,7 +264,7 @@ def test_cli_exports_and_exits_2_on_bad_input(setup: tuple[SQLiteStore, Any], tm
         assert main(["export", "trends", "-c", cfg, "--out", str(tmp_path / "bad.csv"), *extra]) == 2
     assert main(["export", "trends", "-c", cfg, "--out", str(tmp_path / "nodir" / "x.csv")]) == 2
     err = capsys.readouterr().err
-    for text in ("unknown group 'city'", "unknown format 'xml'", "unknown location 'nowhere'", "must be before",
+    for text in ("unknown group 'city'", "invalid choice: 'xml'", "unknown location 'nowhere'", "must be before",
                  "bad date", "cannot write"):
         assert text in err
     assert not (tmp_path / "bad.csv").exists()

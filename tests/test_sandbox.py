@@ -191,6 +191,9 @@ def test_hotel_pages_match_truth(sb: Sandbox, hotel_id: str) -> None:
             seen.append(r["identifier"])
             assert t.url == f"{source}?page={page_no}"
             assert r["identifier"] == t.external_id
+            # each review links its own page, in the card and in its JSON-LD
+            assert r["url"] == t.permalink == one(r'<a class="permalink" href="([^"]+)">', art) \
+                == f"{source}/{t.external_id}"
             assert r["name"] == t.title == html_text(one(r'class="review-title">(.*?)</h3>', art))
             assert r["author"]["name"] == t.author == html_text(one(r'class="reviewer">(.*?)</span>', art))
             assert datetime.fromisoformat(r["datePublished"]) == t.published_at
@@ -213,6 +216,10 @@ def test_hotel_pages_match_truth(sb: Sandbox, hotel_id: str) -> None:
                 assert datetime.fromisoformat(reply_iso) == t.reply_at
     assert seen == [t.external_id for t in truth]
     assert fetch(f"{sb.base_url}{source}?page={len(pages) + 1}")[0] == 404
+    status, _, own = fetch(sb.base_url + truth[-1].permalink)  # a review's own page shows that review
+    assert status == 200 and f'id="review-{truth[-1].external_id}"' in own.decode()
+    assert own.decode().count('<article class="review"') == 1
+    assert fetch(f"{sb.base_url}{source}/no-such-review")[0] == 404
 
 
 def test_exactly_one_review_without_text_on_h1002_page_2(sb: Sandbox) -> None:
@@ -314,6 +321,7 @@ def test_mall_pages_match_truth(sb: Sandbox, sku: str) -> None:
         assert (c["content"], float(c["score"]), t.rating_scale) == (t.text, t.rating, 5.0)
         assert sh_local(c["creationTime"], "%Y-%m-%d %H:%M:%S") == t.published_at
         assert c["usefulVoteCount"] == t.likes and c["_url"] == t.url
+        assert c["url"] == t.permalink == f"/mall/comments/{t.external_id}"
         assert c["replyCount"] == len(c["replies"])
         if t.reply_text is None:
             assert c["replies"] == []
@@ -321,6 +329,8 @@ def test_mall_pages_match_truth(sb: Sandbox, sku: str) -> None:
             (reply,) = c["replies"]
             assert reply["content"] == t.reply_text
             assert sh_local(reply["creationTime"], "%Y-%m-%d %H:%M:%S") == t.reply_at
+    status, _, own = fetch(sb.base_url + readable[0].permalink)
+    assert status == 200 and f'id="comment-{readable[0].external_id}"' in own.decode()
     beyond = get_json(_mall_url(sb, sku, first["maxPage"] + 1))
     assert beyond["code"] == 0 and beyond["comments"] == []
 
@@ -371,7 +381,11 @@ def test_weibo_cursor_paging_covers_truth(sb: Sandbox, keyword: str) -> None:
         assert s["created_at"] in {weibo_created_at(t.published_at, before),
                                    weibo_created_at(t.published_at, after)}
         assert t.url == page_url
+        assert s["url"] == t.permalink == f"/weibo/status/{t.external_id}"
         assert s["region_name"].startswith("发布于 ")
+    status, _, own = fetch(sb.base_url + statuses[0][0]["url"])
+    assert status == 200 and f'id="M_{statuses[0][0]["id"]}"' in own.decode()
+    assert fetch(f"{sb.base_url}/weibo/status/1")[0] == 404
     texts = "".join(s["text"] for s, *_ in statuses)
     assert "<a href='/n/" in texts and 'class="url-icon"' in texts and "#</a>" in texts
 
@@ -485,14 +499,16 @@ def test_forum_threads_match_truth_and_encoding(sb: Sandbox) -> None:
             posts = re.findall(
                 r'<div class="post" id="post-(\d+)"><div class="author">(.*?)</div>'
                 r'<div class="post-time">发表于 (.*?)</div><div class="floor">(\d+)楼</div>'
+                r'<a class="permalink" href="([^"]+)">#</a>'
                 r'<div class="content">(.*?)</div></div>', html)
             assert 6 <= len(posts) <= 9
-            for pid, author, when, floor, content in posts:
+            for pid, author, when, floor, link, content in posts:
                 floors.append(int(floor))
+                assert link == f"/forum/thread/{tid}?page={page_no}#post-{pid}"  # the post's anchor on its page
                 served[f"p{pid}"] = {
                     "author": html_text(author), "at": sh_local(when, "%Y-%m-%d %H:%M"),
                     "text": html_text(content), "url": f"/forum/thread/{tid}?page={page_no}",
-                    "title": title if floor == "1" else None,
+                    "title": title if floor == "1" else None, "permalink": link,
                 }
             m = re.search(r'<a class="next" href="([^"]+)">下一页</a>', html)
             path = m.group(1) if m else ""
@@ -504,8 +520,8 @@ def test_forum_threads_match_truth_and_encoding(sb: Sandbox) -> None:
     assert served.keys() == truth.keys()
     for ext_id, post in served.items():
         t = truth[ext_id]
-        assert (post["author"], post["at"], post["text"], post["url"], post["title"]) == \
-            (t.author, t.published_at, t.text, t.url, t.title)
+        assert (post["author"], post["at"], post["text"], post["url"], post["title"], post["permalink"]) == \
+            (t.author, t.published_at, t.text, t.url, t.title, t.permalink)
     everything = "".join((t.text or "") + t.author for t in truth.values())
     assert GBK_ONLY & set(everything) >= set("喆體驗")
     for t in truth.values():
@@ -537,7 +553,7 @@ def test_rss_feed_parses_and_matches_truth(sb: Sandbox) -> None:
         assert guid.text == t.external_id
         assert item.findtext("title") == t.title
         assert item.findtext(dc) == t.author
-        assert item.findtext("link") == t.url == sb.base_url + urlsplit(t.url).path
+        assert item.findtext("link") == t.url == t.permalink == sb.base_url + urlsplit(t.url).path
         pub = item.findtext("pubDate") or ""
         assert pub.endswith(" +0000") and parsedate_to_datetime(pub) == t.published_at
         assert html_text(item.findtext("description") or "") == t.text

@@ -319,17 +319,21 @@ def test_cli_list_and_next(tmp_path: Path) -> None:
     listed = run_vocwatch("schedule", "list", "-c", str(cfg))
     assert listed.returncode == 0, listed.stderr
     lines = listed.stdout.splitlines()
-    assert lines[0].split() == ["source", "location", "trigger", "next", "run", "last", "outcome"]
-    rows = {line.split()[0]: line for line in lines[1:]}
+    assert lines[0] == "times in Asia/Shanghai"  # one zone for the whole listing, the config's
+    assert lines[1].split() == ["source", "location", "trigger", "next", "run", "last", "outcome"]
+    rows = {line.split()[0]: line for line in lines[2:]}
+    assert "Z" not in rows["a"].split("partial")[1]  # the last run in the same zone, not UTC
     assert "every 30m" in rows["a"] and "partial" in rows["a"]
     assert "0 9 * * 1" in rows["b"] and "never crawled" in rows["b"]
     assert "every 6h (default)" in rows["c"]
 
     nxt = run_vocwatch("schedule", "next", "-c", str(cfg), "--n", "5")
     assert nxt.returncode == 0, nxt.stderr
-    times = [line[:19] for line in nxt.stdout.splitlines()]
+    head, *rows_next = nxt.stdout.splitlines()
+    assert head.startswith("when (Asia/Shanghai)")
+    times = [line[:19] for line in rows_next]
     assert len(times) == 5 and times == sorted(times)
-    assert [line.split()[3] for line in nxt.stdout.splitlines()][:2].count("a") >= 1
+    assert [line.split()[2] for line in rows_next][:2].count("a") >= 1
 
 
 def test_scheduled_crawls_of_the_sandbox(sandbox: Any, tmp_path: Path) -> None:

@@ -178,10 +178,11 @@ def test_resolve_quiet_resolves_only_open_incidents_not_seen_since(any_store) ->
     alerts.save(alert(2, last_seen=T0, state="acknowledged"))
     alerts.save(alert(3, last_seen=T0, state="resolved"))
     alerts.save(alert(4, last_seen=T0 + timedelta(hours=3)))
-    assert alerts.resolve_quiet(T0 + timedelta(hours=3)) == 2
+    resolved = alerts.resolve_quiet(T0 + timedelta(hours=3))
+    assert [(a.id, a.state) for a in resolved] == [("a1", "new"), ("a2", "acknowledged")]  # the states they left
     assert {a.id: a.state for a in alerts.list()} == {"a1": "resolved", "a2": "resolved", "a3": "resolved",
                                                       "a4": "new"}
-    assert alerts.resolve_quiet(T0 + timedelta(hours=3)) == 0
+    assert alerts.resolve_quiet(T0 + timedelta(hours=3)) == []
     assert alerts.pending() == [alerts.get("a4")]
 
 
@@ -392,3 +393,17 @@ channels = ["hook"]
         assert again == [] and results == []
     assert len(hook.requests) == 1
     assert hook.requests[0]["json"]["alert"]["kind"] == "negative_spike"
+
+
+def test_move_says_which_state_it_left_and_list_filters_by_last_seen(any_store) -> None:  # type: ignore[no-untyped-def]
+    alerts = any_store.alerts
+    alerts.save(alert(1, last_seen=T0))
+    alerts.save(alert(2, watch="pudong", last_seen=T0 + timedelta(hours=5)))
+    moved, before = alerts.move("a1", "acknowledged")
+    assert (moved.state, before) == ("acknowledged", "new")
+    moved, before = alerts.move("a1", "acknowledged")  # already: nothing moved, so nobody records a move
+    assert (moved.state, before) == ("acknowledged", "acknowledged")
+    with pytest.raises(AlertStoreError, match="cannot become notified"):
+        alerts.move("a1", "notified")
+    assert [a.id for a in alerts.list(since=T0 + timedelta(hours=1))] == ["a2"]
+    assert [a.id for a in alerts.list(since=T0)] == ["a2", "a1"]

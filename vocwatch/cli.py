@@ -1,29 +1,105 @@
 """The ``vocwatch`` command. Sits on top of everything; nothing imports it."""
 
+
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from config import Config, ConfigError
 
+USAGE = """vocwatch harvests unsolicited feedback about your locations and their competitors
+(review sites, forums, social feeds), tags it with language, sentiment and aspects, and
+benchmarks each location against the competitors around it.
+
+Start with `vocwatch demo` (no setup: local sandbox sites), then `vocwatch check -c
+vocwatch.toml` and `vocwatch crawl -c vocwatch.toml` on your own configuration."""
+
+COMMAND_GROUPS = (
+    ("getting started", ("demo", "check", "sandbox")),
+    ("crawling", ("crawl", "schedule", "worker", "runs", "health", "login", "sessions", "parse")),
+    ("results", ("benchmark", "export", "alerts", "digest", "serve", "token")),
+    ("maintenance", ("store", "reanalyze", "analyze", "synth", "bench")),
+)
+"""How ``vocwatch --help`` lists the commands: by what a user wants to do, not A-Z."""
+HELP_FOOTER = """Global options (-c/--config, --store) go before or after the command.
+`vocwatch COMMAND --help` explains a command; README.md has the whole guide."""
+
+
+def _grouped_commands(sub: argparse._SubParsersAction) -> str:  # type: ignore[type-arg]
+    """The epilog listing every command under its group (a command in no group is listed
+    under "other", so none is ever missing from the help)."""
+    import textwrap
+
+    helps = {a.dest: a.help or "" for a in sub._choices_actions}
+    grouped = [name for _, names in COMMAND_GROUPS for name in names]
+    groups = [(title, [n for n in names if n in helps]) for title, names in COMMAND_GROUPS]
+    groups.append(("other", [n for n in helps if n not in grouped]))
+    lines = []
+    for title, names in groups:
+        if not names:
+            continue
+        lines.append(f"{title}:")
+        for n in names:
+            wrapped = textwrap.wrap(helps[n], 64) or [""]
+            lines.append(f"  {n:<12} {wrapped[0]}")
+            lines += [f"  {'':<12} {w}" for w in wrapped[1:]]
+        lines.append("")
+    return "\n".join(lines) + "\n" + HELP_FOOTER
+
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo" / "vocwatch.toml"
 DEMO_WINDOW = "365d"  # the sandbox's reviews span months: the demo benchmarks a year
 DEFAULT_CONFIG = "vocwatch.toml"
 
 
+CONFIG_HELP = ("configuration file (default: $VOCWATCH_CONFIG, else ./vocwatch.toml, else the [vocwatch] config "
+               "of the nearest scrapy.cfg); paths in it are relative to its folder")
+STORE_HELP = ("store URL, overrides the config and $VOCWATCH_STORE_URL; a relative path is relative to here "
+              "(sqlite:///file.db or a file path; mongodb://... via the environment)")
+
+
+def _global_args(p: argparse.ArgumentParser) -> None:
+    """The options every command takes, on the top-level parser (``vocwatch -c F runs``)."""
+    p.add_argument("--config", "-c", default=None, help=CONFIG_HELP)  # None: config.locate.find_config
+    p.add_argument("--store", default=None, help=STORE_HELP)
+
+
 def _config_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", "-c", default=None,
-                   help="configuration file (default: $VOCWATCH_CONFIG, else ./vocwatch.toml, else the "
-                   "[vocwatch] config of the nearest scrapy.cfg); relative paths in it are relative to its folder")
-    p.add_argument("--store", help="store URL, overrides the config and $VOCWATCH_STORE_URL "
-                   "(sqlite:///file.db or a file path; mongodb://... via the environment)")
+    """The same options after the command (``vocwatch runs -c F``): SUPPRESS keeps a value
+    given before the command when none is given after it."""
+    p.add_argument("--config", "-c", default=argparse.SUPPRESS, help=CONFIG_HELP)
+    p.add_argument("--store", default=argparse.SUPPRESS, help=STORE_HELP)
+
+
+def _ids(values: Sequence[str] | None) -> list[str]:
+    """``--location a b --location c,d`` as ``[a, b, c, d]``: every id option is repeatable,
+    takes several values and comma lists, the same way in every command."""
+    return [v.strip() for vs in values or () for v in vs.split(",") if v.strip()]
+
+
+def check_ids(option: str, ids: Sequence[str], known: Sequence[str], what: str = "") -> list[str]:
+    """``ids`` if each is one of ``known``; else an error naming the unknown one with a
+    "did you mean" and (for short lists) the known ones, the same in every command."""
+    import difflib
+
+    for i in ids:
+        if i not in known:
+            close = difflib.get_close_matches(i, known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            listed = f"; known: {', '.join(known)}" if len(known) <= 12 else f" ({len(known)} known)"
+            raise argparse.ArgumentTypeError(f"{option} {i!r} is not {what or 'a known id'}{hint}{listed}")
+    return list(ids)
+
+
+def _location_arg(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--location", action="extend", nargs="+", metavar="ID", help=help + " (repeatable; comma lists too)")
 
 
 def _load(args: argparse.Namespace, path: str | Path | None = None) -> Config:
@@ -115,16 +191,13 @@ def _print_problems(results) -> None:  # type: ignore[no-untyped-def]
 
 
 def _crawl(config: Config, source_ids: Sequence[str] | None, log_level: str, quiet: bool = False,  # type: ignore[no-untyped-def]
-           job: str | None = None):
+           job: str | None = None, extra_settings: dict[str, str] | None = None):
     from crawlers.runner import crawl_sources
 
-    unknown = [s for s in source_ids or [] if s not in config.sources]
-    if unknown:
-        raise ConfigError(config.path, "sources", f"unknown source id(s): {', '.join(unknown)}; "
-                          f"configured: {', '.join(config.sources)}")
+    check_ids("--source", source_ids or [], list(config.sources), "a configured source id")
     sources = [config.sources[s] for s in source_ids] if source_ids else None
     printer = None if quiet else _ProgressPrinter()
-    settings: dict[str, object] = {"LOG_LEVEL": log_level}
+    settings: dict[str, object] = {"LOG_LEVEL": log_level, **(extra_settings or {})}
     if config.distributed.enabled:  # every source on its shared Redis queue
         from crawlers.distributed.crawl import crawl_settings
 
@@ -162,11 +235,24 @@ def _crawl_health(config: Config, results) -> None:  # type: ignore[no-untyped-d
         store.close()
 
 
+def scrapy_settings(pairs: Sequence[str]) -> dict[str, str]:
+    """``-s NAME=VALUE`` pairs as Scrapy takes them (values stay text; Scrapy's getters convert)."""
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            hint = " (the source is --source ID)" if not sep else ""
+            raise argparse.ArgumentTypeError(f"bad -s {pair!r}: use NAME=VALUE, a Scrapy setting{hint}")
+        out[name.strip()] = value
+    return out
+
+
 def cmd_crawl(args: argparse.Namespace) -> int:
     config = _load(args)
     if args.job and len(args.source or []) != 1:
         raise argparse.ArgumentTypeError("--job crawls exactly one --source")
-    results = _crawl(config, args.source, args.log_level, args.quiet, job=args.job)
+    extra = scrapy_settings(args.settings)
+    results = _crawl(config, args.source, args.log_level, args.quiet, job=args.job, extra_settings=extra)
     _print_results(results)
     if args.job and all(r.outcome == "running" for r in results):
         return EXIT_OK  # this worker left the job's run to the others still on it
@@ -199,11 +285,12 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     now = _benchmark_end(args.until)
     own = sorted(config.own_locations(), key=lambda loc: (loc.region, loc.category, loc.id))
     if args.location:
-        if args.location not in config.locations or not config.locations[args.location].is_own:
-            what = "a competitor location" if args.location in config.locations else "not a location id"
-            raise argparse.ArgumentTypeError(f"--location {args.location!r} is {what}; own locations: "
-                                             f"{', '.join(loc.id for loc in own)}")
-        own = [config.locations[args.location]]
+        for lid in _ids(args.location):
+            if lid in config.locations and not config.locations[lid].is_own:
+                raise argparse.ArgumentTypeError(f"--location {lid!r} is a competitor location; benchmarks are "
+                                                 f"for own locations: {', '.join(loc.id for loc in own[:12])}")
+        wanted = check_ids("--location", _ids(args.location), [loc.id for loc in own], "an own location id")
+        own = [config.locations[lid] for lid in wanted]
     elif args.brand or args.region:
         field, value = ("brand", args.brand) if args.brand else ("region", args.region)
         own = [loc for loc in own if getattr(loc, field) == value]
@@ -224,7 +311,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     if results and views.is_empty(results):
         print(f"vocwatch benchmark: no mentions in the window ({args.window} up to {now:%Y-%m-%d %H:%M} UTC)",
               file=sys.stderr)
-    if args.out:
+    if args.out and args.out != "-":
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"vocwatch benchmark: {len(results)} location(s) written to {args.out}", file=sys.stderr)
     else:
@@ -233,7 +320,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
 
 def _benchmark_end(until: str | None) -> datetime:
-    """The end of the benchmark window: now, or the end of the given UTC day."""
+    """The end of the benchmark window: now, or 00:00 UTC of the given day (exclusive, as
+    ``--until`` is in every command: ``--until 2026-04-01`` covers March 31 whole)."""
     now = datetime.now(UTC)
     if not until:
         return now
@@ -241,9 +329,10 @@ def _benchmark_end(until: str | None) -> datetime:
         day = datetime.strptime(until, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
         raise argparse.ArgumentTypeError(f"bad --until {until!r}: use a date YYYY-MM-DD") from None
-    if day.date() > now.date():
-        raise argparse.ArgumentTypeError(f"bad --until {until!r}: it is in the future (today is {now:%Y-%m-%d} UTC)")
-    return min(now, day + timedelta(days=1) - timedelta(microseconds=1))
+    if day.date() > now.date() + timedelta(days=1):
+        raise argparse.ArgumentTypeError(f"bad --until {until!r}: it is in the future (today is {now:%Y-%m-%d} UTC; "
+                                         "--until is exclusive, so tomorrow's date includes today)")
+    return min(now, day)
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -317,6 +406,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from crawlers.store import open_store
 
     config = _load(args)
+    if args.source:
+        check_ids("--source", [args.source], list(config.sources), "a configured source id")
     store = open_store(config.store_url)
     try:
         records = [_run_record(run) for run in store.list_runs(source_id=args.source, limit=args.limit)]
@@ -367,8 +458,8 @@ def cmd_health(args: argparse.Namespace) -> int:
     from monitor.health import latest
 
     config = _load(args)
-    if args.source and args.source not in config.sources:
-        raise argparse.ArgumentTypeError(f"unknown source {args.source!r}; configured: {', '.join(config.sources)}")
+    if args.source:
+        check_ids("--source", [args.source], list(config.sources), "a configured source id")
     if args.limit < 1:
         raise argparse.ArgumentTypeError(f"--limit must be at least 1, got {args.limit}")
     ids = [args.source] if args.source else list(config.sources)
@@ -452,6 +543,7 @@ def cmd_check(args: argparse.Namespace) -> int:
           f"({len(config.own_locations())} own), {len(config.sources)} sources, {len(config.channels)} alert channels, "
           f"{len(config.routes)} routes; store {mask_url(config.store_url)}{pool}")
     _warn_unrouted(unrouted(config, "critical"))
+    _warn_empty_sets(config)
     if config.sessions:  # the secrets are read (and their permissions checked) as a crawl would
         from crawlers.sessions import load_accounts
 
@@ -460,6 +552,25 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"  sessions.{site}: {n} account(s)" + ("" if n else " — none found (required)"
                                                            if config.sessions[site].required else " — none found"))
     return 0
+
+
+def _warn_empty_sets(config: Config, shown: int = 10) -> None:
+    """A warning per own location whose competitive set comes out empty (a radius that
+    catches no rival, a category nobody else has): its benchmark would compare with nothing."""
+    from monitor.compset import competitive_sets
+
+    own = [loc.id for loc in config.own_locations()]
+    empty = [lid for lid, members in competitive_sets(config, own).items()
+             if not members and config.locations[lid].competitors]  # a set asked for, found empty
+    for lid in empty[:shown]:
+        loc = config.locations[lid]
+        rule = loc.competitors
+        how = f"radius {rule.radius_km:g} km" if getattr(rule, "radius_km", None) else "its competitor list"
+        print(f"vocwatch check: warning: {lid}: the competitive set is empty ({how} catches no competitor "
+              f"location of category {loc.category!r}); its benchmark compares with nothing", file=sys.stderr)
+    if len(empty) > shown:
+        print(f"vocwatch check: warning: {len(empty) - shown} more own locations with an empty competitive set",
+              file=sys.stderr)
 
 
 def _warn_unrouted(gaps: list[tuple[str, tuple[str, ...]]], shown: int = 10) -> None:
@@ -574,21 +685,83 @@ def cmd_export_trends(args: argparse.Namespace) -> int:
 
     try:
         config = _load(args)
-        fmt = format_for(args.out, args.format)
+        fmt = format_for(args.out, {"jsonl": "json"}.get(args.format, args.format))
         query = trend_query(args.by, [g.strip() for gs in args.group or [] for g in gs.split(",") if g.strip()],
                             since=parse_day(args.since) if args.since else None,
                             until=parse_day(args.until) if args.until else None,
-                            location_ids=args.location, known_locations=config.locations)
+                            location_ids=_ids(args.location) or None, known_locations=config.locations)
         store = open_store(config.store_url)
         try:
-            result = export_trends(store, query, args.out, fmt, locations=config.locations)
+            with _output_file(args.out, fmt) as out:
+                result = export_trends(store, query, out, fmt, locations=config.locations)
         finally:
             store.close()
     except ExportError as exc:
         print(f"vocwatch export: {exc}", file=sys.stderr)
         return 2
-    print(f"vocwatch export: {result.rows} rows -> {result.path} ({result.format})", file=sys.stderr)
+    where = "standard output" if args.out == "-" else result.path
+    print(f"vocwatch export: {result.rows} rows -> {where} ({result.format})", file=sys.stderr)
     return 0
+
+
+def cmd_export_mentions(args: argparse.Namespace) -> int:
+    from crawlers.store import open_store
+    from monitor.export import ExportError, export_mentions, format_for, mention_query, parse_day
+    from monitor.metrics import parse_window
+
+    try:
+        config = _load(args)
+        if args.out != "-":
+            format_for(args.out, args.format)  # a bad format or suffix is refused before the store is opened
+        since = parse_day(args.since) if args.since else None
+        until = parse_day(args.until) if args.until else None
+        if args.window:
+            if since is not None:
+                raise ExportError("give --window or --since, not both (--until may end the window)")
+            try:
+                width = parse_window(args.window)
+            except ValueError as exc:
+                raise ExportError(str(exc)) from None
+            until = until or datetime.now(UTC)
+            since = until - width
+        lids = check_ids("--location", _ids(args.location), list(config.locations), "a configured location")
+        sources = check_ids("--source", _ids(args.source), list(config.sources), "a configured source")
+        query = mention_query(location_ids=lids, since=since, until=until,
+                              sources=sources, sites=_ids(args.site),
+                              sentiments=_ids(args.sentiment), languages=_ids(args.language),
+                              aspect=args.aspect, aspect_sentiment=args.aspect_sentiment,
+                              min_rating=args.min_rating, max_rating=args.max_rating,
+                              has_reply=None if args.replied is None else args.replied == "yes",
+                              known_locations=config.locations)
+        store = open_store(config.store_url)
+        try:
+            result = export_mentions(store, query, args.out, args.format, locations=config.locations)
+        finally:
+            store.close()
+    except ExportError as exc:
+        print(f"vocwatch export: {exc}", file=sys.stderr)
+        return 2
+    where = "standard output" if args.out == "-" else str(result.path)
+    print(f"vocwatch export: {result.rows} mentions -> {where} ({result.format})", file=sys.stderr)
+    return 0
+
+
+@contextlib.contextmanager
+def _output_file(out: str, fmt: str) -> Iterator[str]:
+    """``out``, or for ``-`` a temporary file copied to standard output when the export is
+    complete (parquet and xlsx need a seekable file; a failed export writes nothing)."""
+    if out != "-":
+        yield out
+        return
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="vocwatch-export-") as tmp:
+        path = str(Path(tmp) / f"export.{fmt}")
+        yield path
+        with open(path, "rb") as f:
+            shutil.copyfileobj(f, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
@@ -626,14 +799,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         results["alerts"] = alerts.run(locations=args.alert_locations, days=args.days, seed=args.alert_seed,
                                        directory=args.alert_dir)
-    if args.what in ("metrics", "export"):
+    if args.what in ("metrics", "export", "export-mentions"):
         from vocwatch.bench import export, metrics
 
         synth = {"locations": args.locations, "mentions": args.mentions, "seed": args.seed}
         if args.what == "metrics":
             results["metrics"] = metrics.run(args.dir, window=args.window, **synth)
-        else:
+        elif args.what == "export":
             results["export"] = export.run(args.dir, formats=args.formats, **synth)
+        else:
+            results["export-mentions"] = export.run_mentions(args.dir, formats=args.formats, **synth)
     if args.what == "scale":
         from vocwatch.bench import scale
 
@@ -701,8 +876,10 @@ def cmd_token(args: argparse.Namespace) -> int:
     tokens = TokenFile(default_tokens_path(config.store_url, config.path.parent))
     if args.token_command == "list":
         records = tokens.records()
+        if records:
+            print(f"{'id':<8}  {'created (UTC)':<20}  {'scope':<32} label")
         for r in records:
-            print(f"{r.id}  {r.created_at}  {r.scope:<32} {r.label}")
+            print(f"{r.id:<8}  {r.created_at:<20}  {r.scope:<32} {r.label}")
         print(f"{len(records)} token(s) in {tokens.path}", file=sys.stderr)
         return 0
     if args.token_command == "revoke":
@@ -771,17 +948,20 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     finally:
         store.close()
     tz = ZoneInfo(config.crawl.timezone)
+    zone = config.crawl.timezone  # one zone per listing, the config's, named in the header
     if args.schedule_command == "next":
+        print(f"{'when (' + zone + ')':<20} {'source':<36} location")
         for when, job in upcoming(jobs, args.n):
-            print(f"{when.astimezone(tz):%Y-%m-%d %H:%M:%S %Z}  {job.source.id:<36} {job.source.location}")
+            print(f"{when.astimezone(tz):%Y-%m-%d %H:%M:%S}  {job.source.id:<36} {job.source.location}")
         return 0
-    print(f"{'source':<36} {'location':<24} {'trigger':<24} {'next run':<24} last outcome")
+    print(f"times in {zone}")
+    print(f"{'source':<36} {'location':<24} {'trigger':<24} {'next run':<20} last outcome")
     for job in jobs:
         run = runs[job.source.id]
-        last = f"{run.outcome} {run.started_at:%Y-%m-%d %H:%M}Z" if run else "never crawled"
+        last = f"{run.outcome} {run.started_at.astimezone(tz):%Y-%m-%d %H:%M}" if run else "never crawled"
         trigger = job.schedule + (" (default)" if job.is_default else "")
         print(f"{job.source.id:<36} {job.source.location:<24} {trigger:<24} "
-              f"{job.next_run.astimezone(tz):%Y-%m-%d %H:%M:%S %Z}  {last}")
+              f"{job.next_run.astimezone(tz):%Y-%m-%d %H:%M:%S}  {last}")
     return 0
 
 
@@ -827,9 +1007,12 @@ def _parse_now(text: str | None) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
+ALERTS_HEADER = f"{'id':<16}  {'severity':<8} {'state':<12} {'kind':<14} {'last seen (UTC)':<17}  title"
+
+
 def _alert_lines(alerts, nobody: dict[str, str] | None = None) -> list[str]:  # type: ignore[no-untyped-def]
     nobody = nobody or {}
-    return [f"{a.id}  {a.severity:<8} {a.state:<12} {a.kind:<14} {a.last_seen:%Y-%m-%d %H:%M}Z  {a.title}"
+    return [f"{a.id:<16}  {a.severity:<8} {a.state:<12} {a.kind:<14} {a.last_seen:%Y-%m-%d %H:%M}Z  {a.title}"
             + (f"  [reached nobody: {nobody[a.id]}]" if a.id in nobody else "") for a in alerts]
 
 
@@ -888,17 +1071,24 @@ def cmd_alerts(args: argparse.Namespace) -> int:
                 from crawlers.store import open_store
                 from monitor.delivery import unrouted_alerts
 
-                rows = store.alerts.list(state=args.state, location_id=args.location, limit=args.limit)
+                lids = check_ids("--location", _ids(args.location), list(config.locations), "a location id")
+                rows = [a for lid in (lids or [None]) for a in store.alerts.list(state=args.state, location_id=lid,
+                                                                              limit=args.limit)]
+                rows = sorted(rows, key=lambda a: a.last_seen, reverse=True)[:args.limit]
                 nobody = unrouted_alerts(store, [a.id for a in rows])
                 if args.format == "json":
                     print(json.dumps([a.to_dict() | {"reached_nobody": nobody.get(a.id)} for a in rows],
                                      ensure_ascii=False, indent=1))
                 else:
-                    print("\n".join(_alert_lines(rows, nobody)) if rows else "no alerts")
+                    print("\n".join([ALERTS_HEADER, *_alert_lines(rows, nobody)]) if rows else "no alerts")
                 return 0
-            state = {"ack": "acknowledged", "resolve": "resolved"}[args.alerts_command]
-            alert = store.alerts.set_state(args.id, state)
-            print(f"vocwatch alerts: {alert.id} is {alert.state}", file=sys.stderr)
+            from monitor.incidents import cli_actor, set_state
+
+            state = {"ack": "acknowledged", "acknowledge": "acknowledged", "resolve": "resolved"}[args.alerts_command]
+            # recorded in the audit log like the dashboard's writes: the incident's history and its
+            # times to acknowledge / resolve are complete whoever acted
+            alert, moved = set_state(store, args.id, state, actor=cli_actor(), now=_parse_now(args.now))
+            print(f"vocwatch alerts: {alert.id} is {alert.state}" + ("" if moved else " (already)"), file=sys.stderr)
             return 0
         finally:
             store.close()
@@ -1102,19 +1292,105 @@ def _freeze_fixtures(root: Path, *, overwrite: bool) -> int:
     return 1 if errors else 0
 
 
+# -- digests (issue 14, item 5): `vocwatch digest list|send` ---------------------------------
+def cmd_digest(args: argparse.Namespace) -> int:
+    """``digest list``: the configured digests and their next slot; ``digest send``: the
+    digests of the latest slot at or before ``--now``, each channel at most once per slot
+    (``--dry-run``: print the text version, send and record nothing)."""
+    from crawlers.store import open_store
+    from monitor.digest import latest_slot, period_at, render_text
+    from monitor.digest_send import collect, deliver
+
+    config = _load(args)
+    if args.digest_command == "list":
+        if not config.digests:
+            print("no digests configured ([[digests]])")
+            return 0
+        now = _parse_now(getattr(args, "now", None))
+        from monitor.scheduler import digest_trigger
+
+        for d in config.digests:
+            nxt = digest_trigger(d).get_next_fire_time(None, now)
+            last = period_at(d, now)
+            when = f"{d.every}" + (f" {d.day}" if d.every == "weekly" else "") + f" {d.hour:02d}:00 {d.timezone}"
+            print(f"{d.name:<32} {d.scope:<28} {when:<30} -> {', '.join(d.channels)}  next "
+                  f"{nxt.astimezone(ZoneInfo(d.timezone)):%Y-%m-%d %H:%M %Z}  last covered "
+                  f"{last.start:%Y-%m-%d}..{last.end - timedelta(days=1):%Y-%m-%d} (slot {latest_slot(d, now):%Y-%m-%d %H:%M}Z)")
+        return 0
+    if not config.digests:
+        raise argparse.ArgumentTypeError("no digests configured: add a [[digests]] entry (scope, channels)")
+    names = check_ids("--name", _ids(args.name), [d.name for d in config.digests], "a configured digest")
+    scopes = check_ids("--scope", _ids(args.scope), list(dict.fromkeys(d.scope for d in config.digests)),
+                       "the scope of a configured digest")
+    chosen = [d for d in config.digests if (not names or d.name in names) and (not scopes or d.scope in scopes)]
+    now = _parse_now(args.now)
+    failed = 0
+    store = open_store(config.store_url)
+    try:
+        for d in chosen:
+            digest = collect(config, store, d, now=now)
+            if args.dry_run:
+                print(render_text(digest))
+                continue
+            for r in deliver(config, store, digest, d.channels, now=now):
+                failed += r.status == "failed"
+                note = {"duplicate": " (already sent for this period)",
+                        "pending": f" (retry due {r.next_attempt_at:%Y-%m-%d %H:%M}Z)" if r.next_attempt_at else "",
+                        "rate_limited": f" (the channel's rate limit: at {r.next_attempt_at:%Y-%m-%d %H:%M}Z)"
+                        if r.next_attempt_at else ""}.get(r.status, "")
+                print(f"digest {d.name} ({digest.period.start:%Y-%m-%d}..{digest.period.last_day:%Y-%m-%d}) -> "
+                      f"{r.channel}: {r.status}{note}" + (f": {r.error}" if r.error else ""))
+    finally:
+        store.close()
+    return 1 if failed else 0
+
+
+def _digest_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("digest", help="periodic digests per scope ([[digests]]): list them, send one now")
+    dsub = p.add_subparsers(dest="digest_command", required=True)
+    d = dsub.add_parser("list", help="the configured digests, their schedule and next slot")
+    _config_arg(d)
+    d.add_argument("--now", help="ISO datetime to plan from (default: now; UTC without an offset)")
+    d.set_defaults(func=cmd_digest)
+    d = dsub.add_parser("send", help="send the digests of the latest slot at or before --now (each channel once "
+                        "per slot: a re-run of the same period sends nothing)")
+    _config_arg(d)
+    which = d.add_mutually_exclusive_group()
+    which.add_argument("--name", action="extend", nargs="+", metavar="NAME",
+                       help="only the digests of these names (repeatable; comma lists too)")
+    which.add_argument("--scope", action="extend", nargs="+", metavar="SCOPE",
+                       help="only the digests of these scopes: location:ID, region:R, brand:B, all (repeatable)")
+    d.add_argument("--dry-run", action="store_true", help="print the text version; send and record nothing")
+    d.add_argument("--now", help="ISO datetime to send as of (default: now; UTC without an offset)")
+    d.set_defaults(func=cmd_digest)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vocwatch", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ours = version("vocwatch")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        ours = "unknown (not installed)"
+    parser = argparse.ArgumentParser(prog="vocwatch", description=USAGE,
+                                     usage="vocwatch [--version] [-c CONFIG] [--store URL] COMMAND [options]",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"vocwatch {ours}")
+    _global_args(parser)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help=argparse.SUPPRESS,
+                                prog="vocwatch")
 
     p = sub.add_parser("demo", help="serve the sandbox sites, crawl them all, print own vs competitors")
-    p.add_argument("--store", default=None, help="store URL (default: the demo config's data/vocwatch-demo.db)")
+    p.add_argument("--store", default=argparse.SUPPRESS, help="store URL (default: the demo config's data/vocwatch-demo.db)")
     p.add_argument("--log-level", default="WARNING")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("crawl", help="crawl configured sources now", epilog=CRAWL_EXIT_CODES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     _config_arg(p)
-    p.add_argument("--source", "-s", action="append", help="source id (repeatable; default: all)")
+    p.add_argument("--source", action="append", help="source id (repeatable; default: all)")
+    p.add_argument("-s", "--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a Scrapy setting for these crawls, as `scrapy crawl -s` does (repeatable)")
     p.add_argument("--log-level", default="WARNING")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
     p.add_argument("--job", help=argparse.SUPPRESS)  # plumbing: vocwatch worker's crawl of one job
@@ -1132,14 +1408,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("benchmark", help="metrics per own location against its competitive set, with deltas")
     _config_arg(p)
     which = p.add_mutually_exclusive_group()
-    which.add_argument("--location", help="only this own location id")
+    which.add_argument("--location", action="extend", nargs="+", metavar="ID",
+                       help="only these own location ids (repeatable; comma lists too)")
     which.add_argument("--brand", help="only own locations of this brand id")
     which.add_argument("--region", help="only own locations in this region")
     p.add_argument("--window", default="90d", help="window length: 30d, 12w, 6m (=180d) or 1y (default 90d); "
                    "deltas compare with the window before it")
-    p.add_argument("--until", help="last UTC day of the window, YYYY-MM-DD (default: now)")
+    p.add_argument("--until", help="end day YYYY-MM-DD (UTC), exclusive: the window ends at 00:00 that day (default: now)")
     p.add_argument("--format", choices=["table", "json", "csv", "html"], default="table")
-    p.add_argument("--out", help="write to this file instead of stdout")
+    p.add_argument("--out", help="write to this file (default, or -: standard output)")
     p.set_defaults(func=cmd_benchmark)
 
     from vocwatch.login import CHROMIUM, DEFAULT_ACCOUNT, DEFAULT_TIMEOUT, sites_help
@@ -1202,16 +1479,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_reanalyze)
 
     p = sub.add_parser("analyze", help="language, sentiment, aspects and keywords for a JSON-lines file")
-    p.add_argument("--in", dest="input", required=True, help="input .jsonl: one object per line with 'text' (optional 'lang', 'id'); - for stdin")
+    p.add_argument("--in", dest="input", required=True, help="input .jsonl: one object per line with 'text' (optional 'lang', 'id', 'rating' on 0-5); - for stdin")
     p.add_argument("--out", required=True, help="output .jsonl (- for stdout): each input object plus lang, sentiment, aspects, keywords, model")
     p.add_argument("--domain", choices=["hotel", "restaurant", "ecommerce"], help="aspect taxonomy (default: all)")
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("bench", help="benchmarks: NLP accuracy/throughput/cold start, crawl throughput full vs bare")
-    p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export", "alerts", "mutations", "faults",
-                                     "scale", "distributed", "dates"],
+    p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export", "export-mentions", "alerts",
+                                     "mutations", "faults", "scale", "distributed", "dates"],
                    nargs="?", default="all",
-                   help="all = nlp + crawl; metrics and export run on a large synthetic set (see --dir); "
+                   help="all = nlp + crawl; metrics, export (trends) and export-mentions run on a large synthetic set (see --dir); "
                         "alerts replays a simulated month through the detectors; mutations reads every saved "
                         "real page (--shared) mutated --variants ways with every adapter; faults crawls a "
                         "misbehaving local site with the real CLI (--only NAME picks faults); scale times "
@@ -1297,7 +1574,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scrapy_args", nargs=argparse.REMAINDER, help="the scrapy command and its options")
     p.set_defaults(func=cmd_scrapy)
 
-    p = sub.add_parser("export", help="export data from the store (trends)")
+    p = sub.add_parser("export", help="export data from the store (trends, mentions)")
     export_sub = p.add_subparsers(dest="export_command", required=True)
     p = export_sub.add_parser("trends", help="tidy trend rows per day/week/month and group, as csv/json/parquet/xlsx")
     _config_arg(p)
@@ -1306,10 +1583,35 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated, any of location,source,aspect,sentiment,lang (repeatable)")
     p.add_argument("--since", help="first day, YYYY-MM-DD (UTC), inclusive")
     p.add_argument("--until", help="end day, YYYY-MM-DD (UTC), exclusive")
-    p.add_argument("--location", nargs="+", metavar="ID", help="only these location ids")
-    p.add_argument("--format", help="csv, json (JSON Lines), parquet or xlsx (default: from the --out suffix)")
-    p.add_argument("--out", required=True, help="output file (written to a temporary name, renamed when complete)")
+    _location_arg(p, "only these location ids")
+    p.add_argument("--format", choices=["csv", "json", "jsonl", "parquet", "xlsx"],
+                   help="json and jsonl are both JSON Lines (default: from the --out suffix)")
+    p.add_argument("--out", required=True, help="output file (written to a temporary name, renamed when complete); "
+                   "- for standard output (give --format)")
     p.set_defaults(func=cmd_export_trends)
+    p = export_sub.add_parser("mentions", help="the mentions themselves, filtered, with their workflow status, "
+                                               "as csv/jsonl/parquet/xlsx (streamed)")
+    _config_arg(p)
+    _location_arg(p, "only these location ids (default: every configured one)")
+    p.add_argument("--source", action="extend", nargs="+", metavar="ID", help="only these source ids (repeatable; comma lists too)")
+    p.add_argument("--site", action="extend", nargs="+", metavar="SITE", help="only these sites, e.g. stayadvisor (repeatable)")
+    p.add_argument("--sentiment", action="extend", nargs="+", metavar="LABEL",
+                   help="positive, neutral, negative, unlabelled (repeatable; comma lists too)")
+    p.add_argument("--aspect", help="only mentions naming this aspect id (e.g. breakfast)")
+    p.add_argument("--aspect-sentiment", choices=["positive", "neutral", "negative"],
+                   help="with --aspect: only where that aspect has this sentiment")
+    p.add_argument("--language", action="extend", nargs="+", metavar="CODE", help="only these languages: zh, en, ... (repeatable)")
+    p.add_argument("--min-rating", type=float, help="lowest rating, 0-5 inclusive (excludes unrated mentions)")
+    p.add_argument("--max-rating", type=float, help="highest rating, 0-5 inclusive (excludes unrated mentions)")
+    p.add_argument("--replied", choices=["yes", "no"], help="only mentions with (or without) an owner reply")
+    p.add_argument("--window", help="the last 30d, 12w, 6m, 1y (up to --until or now)")
+    p.add_argument("--since", help="first day, YYYY-MM-DD (UTC), inclusive")
+    p.add_argument("--until", help="end day, YYYY-MM-DD (UTC), exclusive")
+    p.add_argument("--format", choices=["csv", "json", "jsonl", "parquet", "xlsx"],
+                   help="json and jsonl are both JSON Lines (default: from the --out suffix)")
+    p.add_argument("--out", required=True, help="output file (written to a temporary name, renamed when complete); "
+                   "- for standard output (give --format)")
+    p.set_defaults(func=cmd_export_mentions)
 
     p = sub.add_parser("synth", help="write a synthetic config + SQLite store of realistic mentions")
     p.add_argument("--out", required=True, help="directory for vocwatch.toml, locations.csv, synth.db")
@@ -1333,16 +1635,18 @@ def build_parser() -> argparse.ArgumentParser:
     a = asub.add_parser("list", help="stored alerts, newest activity first")
     _config_arg(a)
     a.add_argument("--state", choices=["new", "notified", "acknowledged", "resolved"])
-    a.add_argument("--location", help="only this location id")
+    _location_arg(a, "only alerts of these location ids")
     a.add_argument("--limit", type=int, default=100)
     a.add_argument("--format", choices=["table", "json"], default="table")
     a.set_defaults(func=cmd_alerts)
-    for name, what in (("ack", "acknowledge: no more notifications for this incident"),
-                       ("resolve", "mark the incident resolved")):
-        a = asub.add_parser(name, help=what)
+    for name, aliases, what in (("acknowledge", ["ack"], "acknowledge: no more notifications for this incident"),
+                                ("resolve", [], "mark the incident resolved")):
+        a = asub.add_parser(name, aliases=aliases, help=what + " (recorded as cli:<your login> in its history)")
         _config_arg(a)
         a.add_argument("id", help="alert id from 'alerts list'")
+        a.add_argument("--now", help="ISO datetime to record the action at (default: now; UTC without an offset)")
         a.set_defaults(func=cmd_alerts)
+    _digest_parser(sub)  # digests (issue 14, item 5)
 
 
     p = sub.add_parser("parse", help="print the mentions a saved page holds, as JSON lines (no crawl, no store); "
@@ -1378,6 +1682,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "a line each to check by reading the page")
     p.set_defaults(func=cmd_parse)
 
+    parser.epilog = _grouped_commands(sub)
     return parser
 
 
@@ -1407,12 +1712,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["scrapy"]:  # passed through whole: Scrapy parses and logs on its own
         return cmd_scrapy(argparse.Namespace(scrapy_args=argv[1:]))
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, a usage error: argparse has said why
+        return exc.code if isinstance(exc.code, int) else 2
     _setup_logging(args)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
+    except BrokenPipeError:
+        # `vocwatch runs | head`: the reader has what it wanted; no traceback, and no second
+        # error when Python flushes stdout at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a command killed by a closed pipe
     except ConfigError as exc:
-        print(f"vocwatch: invalid configuration: {redact(str(exc))}", file=sys.stderr)
+        problems = getattr(exc, "errors", [exc])
+        if len(problems) == 1:
+            print(f"vocwatch: invalid configuration: {redact(str(exc))}", file=sys.stderr)
+        else:
+            print(f"vocwatch: invalid configuration, {len(problems)} problems:", file=sys.stderr)
+            for e in problems:
+                print(f"  {redact(str(e))}", file=sys.stderr)
         return 2
     except argparse.ArgumentTypeError as exc:
         print(f"vocwatch: {redact(str(exc))}", file=sys.stderr)

@@ -121,8 +121,10 @@ class AlertTable(Protocol):
 
     def get(self, alert_id: str) -> Alert | None: ...
 
-    def list(self, state: str | None = None, location_id: str | None = None, limit: int = 100) -> list[Alert]:
-        """Newest activity first (``last_seen`` descending, then id)."""
+    def list(self, state: str | None = None, location_id: str | None = None, limit: int = 100,
+             since: datetime | None = None) -> list[Alert]:
+        """Newest activity first (``last_seen`` descending, then id); ``since``: only those
+        seen at or after it."""
         ...
 
     def pending(self) -> list[Alert]:
@@ -135,6 +137,11 @@ class AlertTable(Protocol):
         forward (:func:`moves_to`); the check and the write are one atomic step."""
         ...
 
+    def move(self, alert_id: str, state: str) -> tuple[Alert, str]:
+        """:meth:`set_state`, also returning the state it moved from (equal to the alert's
+        state when nothing changed), so whoever moved it, and only they, records the move."""
+        ...
+
     def mark_notified(self, alert_id: str, version: int) -> None:
         """Record that ``version`` was delivered; a new alert becomes notified."""
         ...
@@ -144,9 +151,10 @@ class AlertTable(Protocol):
         one still holds back repeats during the cooldown)."""
         ...
 
-    def resolve_quiet(self, before: datetime) -> int:
+    def resolve_quiet(self, before: datetime) -> list[Alert]:
         """Resolve open incidents not seen since ``before`` (the cooldown has passed);
-        returns how many."""
+        returns those this call resolved (with the state each had before in ``state``:
+        the audit log records the move from it)."""
         ...
 
     def open_incident(self, alert: Alert, since: datetime) -> Alert | None:
@@ -290,7 +298,8 @@ class SQLiteAlerts:
             row = self._db.execute(f"SELECT {', '.join(_COLS)} FROM alerts WHERE id = ?", (alert_id,)).fetchone()
         return _alert(row) if row else None
 
-    def list(self, state: str | None = None, location_id: str | None = None, limit: int = 100) -> list[Alert]:
+    def list(self, state: str | None = None, location_id: str | None = None, limit: int = 100,
+             since: datetime | None = None) -> list[Alert]:
         where, args = [], []
         if state is not None:
             check_state(state)
@@ -299,6 +308,9 @@ class SQLiteAlerts:
         if location_id is not None:
             where.append("location_id = ?")
             args.append(location_id)
+        if since is not None:
+            where.append("last_seen >= ?")
+            args.append(to_db_time(since))
         sql = f"SELECT {', '.join(_COLS)} FROM alerts" + (" WHERE " + " AND ".join(where) if where else "")
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY last_seen DESC, id LIMIT ?", [*args, limit]).fetchall()
@@ -311,16 +323,20 @@ class SQLiteAlerts:
         return [_alert(r) for r in rows]
 
     def set_state(self, alert_id: str, state: str) -> Alert:
+        return self.move(alert_id, state)[0]
+
+    def move(self, alert_id: str, state: str) -> tuple[Alert, str]:
         check_state(state)
         with _Transaction(self._db, self._lock) as db:
             row = db.execute(f"SELECT {', '.join(_COLS)} FROM alerts WHERE id = ?", (alert_id,)).fetchone()
             if row is None:
                 raise _no_alert(alert_id)
             alert = _alert(row)
+            before = alert.state
             if moves_to(alert, state):
                 db.execute("UPDATE alerts SET state = ? WHERE id = ?", (state, alert_id))
                 alert.state = state
-        return alert
+        return alert, before
 
     def mark_notified(self, alert_id: str, version: int) -> None:
         with self._lock:
@@ -336,10 +352,13 @@ class SQLiteAlerts:
                                    "ORDER BY last_seen DESC, id LIMIT 1", (watch, to_db_time(since))).fetchone()
         return _alert(row) if row else None
 
-    def resolve_quiet(self, before: datetime) -> int:
-        with self._lock:
-            return self._db.execute("UPDATE alerts SET state = 'resolved' WHERE state != 'resolved' AND last_seen < ?",
-                                    (to_db_time(before),)).rowcount
+    def resolve_quiet(self, before: datetime) -> list[Alert]:
+        with _Transaction(self._db, self._lock) as db:  # the read and the write see the same rows
+            rows = db.execute(f"SELECT {', '.join(_COLS)} FROM alerts WHERE state != 'resolved' AND last_seen < ? "
+                              "ORDER BY first_seen, id", (to_db_time(before),)).fetchall()
+            db.execute("UPDATE alerts SET state = 'resolved' WHERE state != 'resolved' AND last_seen < ?",
+                       (to_db_time(before),))
+        return [_alert(r) for r in rows]
 
     def open_incident(self, alert: Alert, since: datetime) -> Alert | None:
         row = _row(alert)
@@ -485,13 +504,16 @@ class MongoAlerts:
         doc = self._col.find_one({"_id": alert_id})
         return _from_doc(doc) if doc else None
 
-    def list(self, state: str | None = None, location_id: str | None = None, limit: int = 100) -> list[Alert]:
+    def list(self, state: str | None = None, location_id: str | None = None, limit: int = 100,
+             since: datetime | None = None) -> list[Alert]:
         q: dict[str, Any] = {}
         if state is not None:
             check_state(state)
             q["state"] = state
         if location_id is not None:
             q["location_id"] = location_id
+        if since is not None:
+            q["last_seen"] = {"$gte": _seconds(since)}
         return [_from_doc(d) for d in self._col.find(q).sort([("last_seen", -1), ("_id", 1)]).limit(limit)]
 
     def pending(self) -> list[Alert]:
@@ -499,16 +521,20 @@ class MongoAlerts:
         return [_from_doc(d) for d in self._col.find(q).sort([("first_seen", 1), ("_id", 1)])]
 
     def set_state(self, alert_id: str, state: str) -> Alert:
+        return self.move(alert_id, state)[0]
+
+    def move(self, alert_id: str, state: str) -> tuple[Alert, str]:
         check_state(state)
         while True:  # at most len(STATES) rounds: each retry means the state moved forward
             alert = self.get(alert_id)
             if alert is None:
                 raise _no_alert(alert_id)
+            before = alert.state
             if not moves_to(alert, state):
-                return alert
-            if self._col.update_one({"_id": alert_id, "state": alert.state}, {"$set": {"state": state}}).matched_count:
+                return alert, before
+            if self._col.update_one({"_id": alert_id, "state": before}, {"$set": {"state": state}}).matched_count:
                 alert.state = state
-                return alert
+                return alert, before
 
     def mark_notified(self, alert_id: str, version: int) -> None:
         if not self._col.update_one({"_id": alert_id}, {"$max": {"notified_version": version}}).matched_count:
@@ -541,10 +567,15 @@ class MongoAlerts:
             self._col.delete_one({"_id": alert.id})
         return self.get(holder["alert_id"])
 
-    def resolve_quiet(self, before: datetime) -> int:
-        res = self._col.update_many({"state": {"$ne": "resolved"}, "last_seen": {"$lt": _seconds(before)}},
-                                    {"$set": {"state": "resolved"}})
-        return int(res.modified_count)
+    def resolve_quiet(self, before: datetime) -> list[Alert]:
+        quiet = {"state": {"$ne": "resolved"}, "last_seen": {"$lt": _seconds(before)}}
+        out = []
+        for doc in self._col.find(quiet).sort([("first_seen", 1), ("_id", 1)]):
+            # one conditional update each: the alert is ours only if nobody moved or saw it meanwhile
+            if self._col.update_one({**quiet, "_id": doc["_id"], "state": doc["state"]},
+                                    {"$set": {"state": "resolved"}}).modified_count:
+                out.append(_from_doc(doc))
+        return out
 
 
 def _plain(value: Any) -> Any:

@@ -25,10 +25,16 @@ if TYPE_CHECKING:
         ViralCandidate,
     )
     from crawlers.store.deliveries import DeliveryTable
+    from crawlers.store.workflow import WorkflowTable
 
 RUN_OUTCOMES = ("running", "finished", "partial", "failed", "killed", "interrupted")
 KEEP_ON_UPDATE = ("source_id", "location_id", "brand", "crawled_at")
 """Fields an update never overwrites: who found the mention first, and when."""
+KEEP_PERMALINK = "permalink"
+"""The field an update without a value leaves as stored (a listing that shows no link to a
+review must not clear the address its own page gave), and the one field refreshed even when
+the content hash is unchanged: it is no part of the hash (a new URL scheme is not an edit),
+so the newest address seen is stored without counting the mention as updated."""
 KEEP_FULL_TEXT = ("text", "truncated")
 """Fields an update from a snippet leaves alone when the stored mention has its full text
 (see :func:`keeps_stored_text`)."""
@@ -169,9 +175,20 @@ BUCKETS = ("day", "week", "month")
 WHOLE_RANGE = "all"
 """The bucket for sums over the whole ``[since, until)`` range (one bucket per group,
 labelled with ``since``'s date, or ``""`` without one): what per-window totals need."""
-ROLLUP_KEYS = ("location_id", "brand", "source_id", "site", "kind", "language", "sentiment_label", "aspect")
+ROLLUP_KEYS = ("location_id", "brand", "source_id", "site", "kind", "language", "sentiment_label", "aspect", "stars")
 """What a rollup may be grouped by. ``aspect`` counts aspect mentions: a mention naming
-two aspects adds to both, and the sentiment columns then hold the aspect's own sentiment."""
+two aspects adds to both, and the sentiment columns then hold the aspect's own sentiment.
+``stars`` is the normalised rating as a whole star, an int 1-5 (:func:`whole_stars`; None
+for unrated mentions): the rating distribution."""
+
+
+def whole_stars(rating: float | None) -> int | None:
+    """The ``stars`` rollup key of a normalised 0-5 rating: rounded half up (4.5 is 5 stars,
+    not banker's 4), then held to 1-5 (a 0.2 on a 0-10 scale is still one star). Both
+    backends compute exactly this in their query; this is the reference for tests."""
+    if rating is None:
+        return None
+    return max(1, min(5, int(rating + 0.5)))
 
 
 class RollupRow(NamedTuple):
@@ -182,8 +199,8 @@ class RollupRow(NamedTuple):
 
     bucket: str
     """Bucket start, UTC date ``YYYY-MM-DD``."""
-    keys: tuple[str | None, ...]
-    """The group's values, in the order of ``group_by``."""
+    keys: tuple[str | int | None, ...]
+    """The group's values, in the order of ``group_by`` (text, or an int for ``stars``)."""
     mentions: int
     rated: int
     """Mentions with a rating."""
@@ -204,6 +221,45 @@ class RollupRow(NamedTuple):
     """Mentions whose text is a snippet the page cut (``Mention.truncated``)."""
 
 
+MAX_QUERY_LIMIT = 1000
+"""The most mentions one :meth:`Store.query_mentions` call returns: page with ``offset``."""
+
+
+@dataclass(frozen=True, slots=True)
+class MentionQuery:
+    """Which mentions to list (the review inbox, mention exports): every filter is pushed
+    down to the backend (SQL ``WHERE``, a Mongo query), newest first. ``None`` = no filter;
+    an empty tuple matches nothing (a scope with no location sees no mention)."""
+
+    location_ids: tuple[str, ...] | None = None
+    since: datetime | None = None
+    """``published_at >= since``."""
+    until: datetime | None = None
+    """``published_at < until`` (half-open, like every window in vocwatch)."""
+    source_ids: tuple[str, ...] | None = None
+    sites: tuple[str, ...] | None = None
+    sentiments: tuple[str, ...] | None = None
+    """``positive`` / ``neutral`` / ``negative``; ``unlabelled`` matches mentions without a label."""
+    languages: tuple[str, ...] | None = None
+    aspect: str | None = None
+    """Mentions naming this aspect (any sentiment); with ``aspect_sentiment``, only that one."""
+    aspect_sentiment: str | None = None
+    min_rating: float | None = None
+    """Normalised 0-5, inclusive; a rating filter excludes unrated mentions."""
+    max_rating: float | None = None
+    has_reply: bool | None = None
+    """The site shows an owner reply (``reply_text``) or not."""
+    fingerprints: tuple[str, ...] | None = None
+    exclude_fingerprints: tuple[str, ...] | None = None
+    kinds: tuple[str, ...] | None = None
+    limit: int = 50
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.limit <= MAX_QUERY_LIMIT or self.offset < 0:
+            raise ValueError(f"limit must be 0..{MAX_QUERY_LIMIT} and offset >= 0")
+
+
 class Store(Protocol):
     url: str
 
@@ -211,6 +267,12 @@ class Store(Protocol):
 
     def known_fingerprints(self, source_id: str) -> dict[str, str]:
         """``fingerprint -> content_hash`` of every mention stored from this source."""
+        ...
+
+    def known_permalinks(self, source_id: str) -> dict[str, str]:
+        """``fingerprint -> permalink`` of the mentions stored from this source that have one:
+        the dedupe stage lets an unchanged mention through when its address is new (a store
+        made before the field, a site that moved its review pages), so the store records it."""
         ...
 
     def iter_mentions(
@@ -222,6 +284,17 @@ class Store(Protocol):
     ) -> Iterator[Mention]: ...
 
     def count_mentions(self, *, source_id: str | None = None) -> int: ...
+
+    def query_mentions(self, query: MentionQuery) -> list[Mention]:
+        """The mentions matching ``query``, newest ``published_at`` first (then by
+        fingerprint, so pages never overlap), ``query.limit`` from ``query.offset``."""
+        ...
+
+    def count_matching(self, query: MentionQuery) -> int:
+        """How many mentions match ``query`` (limit and offset ignored)."""
+        ...
+
+    def get_mention(self, fingerprint: str) -> Mention | None: ...
 
     def update_nlp(self, mentions: Sequence[Mention]) -> int:
         """Overwrite only the NLP fields (``NLP_FIELDS``) of these stored mentions, by
@@ -298,6 +371,11 @@ class Store(Protocol):
     @property
     def deliveries(self) -> DeliveryTable:
         """Alert deliveries and the channels' rate windows (``crawlers.store.deliveries``)."""
+
+    @property
+    def workflow(self) -> WorkflowTable:
+        """Work items (status, assignee of mentions and alerts) and the audit log (``crawlers.store.workflow``)."""
+        ...
 
     # -- alerts, engagement snapshots, hourly series: alerts lane
     @property

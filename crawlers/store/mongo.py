@@ -21,12 +21,14 @@ from crawlers.store.base import (
     HEALTH_SEVERITIES,
     KEEP_FULL_TEXT,
     KEEP_ON_UPDATE,
+    KEEP_PERMALINK,
     ROLLUP_KEYS,
     WHOLE_RANGE,
     CrawlRun,
     HealthFinding,
     IdMigration,
     KeyedRow,
+    MentionQuery,
     RollupRow,
     UpsertResult,
     plan_id_migration,
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     )
     from crawlers.store.deliveries import MongoDeliveries
     from crawlers.store.identities import MongoIdentities
+    from crawlers.store.workflow import MongoWorkflow
 
 
 def mention_to_doc(m: Mention) -> dict[str, Any]:
@@ -66,6 +69,7 @@ def doc_to_mention(doc: dict[str, Any]) -> Mention:
     d = {k: v for k, v in doc.items() if k in MENTION_FIELDS}
     d["fingerprint"] = doc["_id"]
     d["truncated"] = bool(doc.get("truncated"))  # documents stored before the flag: full texts
+    d["permalink"] = doc.get("permalink")  # documents stored before the field: unknown
     for k in DATETIME_FIELDS:
         if isinstance(d.get(k), datetime) and d[k].tzinfo is None:
             d[k] = d[k].replace(tzinfo=UTC)  # pymongo returns naive UTC by default
@@ -89,7 +93,7 @@ class MongoStore:
     def upsert_mentions(self, mentions: Sequence[Mention]) -> UpsertResult:
         from pymongo import UpdateOne
 
-        ops, seen = [], set()
+        ops, links, seen = [], [], set()
         for m in reversed(mentions):  # last write of a fingerprint wins, as in SQLite
             if m.fingerprint in seen:
                 continue
@@ -97,6 +101,9 @@ class MongoStore:
             doc = checked_doc(m)
             keep = {k: doc.pop(k) for k in KEEP_ON_UPDATE}
             doc.pop("_id")
+            link = doc.pop(KEEP_PERMALINK)
+            if link is not None:  # a known address is never cleared by a page that shows none
+                doc[KEEP_PERMALINK] = link
             # First op(s) update an existing record whose content changed; the last inserts a new one.
             changed = {"_id": m.fingerprint, "content_hash": {"$ne": m.content_hash}}
             if m.truncated:  # a snippet never cuts a stored full text (crawlers.store.base.keeps_stored_text)
@@ -106,12 +113,18 @@ class MongoStore:
                                      {"$set": {k: v for k, v in doc.items() if k not in KEEP_FULL_TEXT}}))
             else:
                 ops.append(UpdateOne(changed, {"$set": doc}))
-            ops.append(UpdateOne({"_id": m.fingerprint}, {"$setOnInsert": {**doc, **keep}}, upsert=True))
+            ops.append(UpdateOne({"_id": m.fingerprint}, {"$setOnInsert": {**doc, **keep, KEEP_PERMALINK: link}},
+                                 upsert=True))
+            if link is not None:  # unchanged content, a new (or first) address: not counted as an update
+                links.append(UpdateOne({"_id": m.fingerprint, KEEP_PERMALINK: {"$ne": link}},
+                                       {"$set": {KEEP_PERMALINK: link}}))
         if not ops:
             return UpsertResult()
         res = self._mentions.bulk_write(ops, ordered=True)
         inserted = res.upserted_count
         updated = res.modified_count
+        if links:  # after the content ops: a mention updated or inserted above has its address already
+            self._mentions.bulk_write(links, ordered=False)
         return UpsertResult(inserted=inserted, updated=updated, unchanged=len(mentions) - inserted - updated)
 
     def update_nlp(self, mentions: Sequence[Mention]) -> int:
@@ -150,6 +163,10 @@ class MongoStore:
     def known_fingerprints(self, source_id: str) -> dict[str, str]:
         return {d["_id"]: d["content_hash"] for d in self._mentions.find({"source_id": source_id}, {"content_hash": 1})}
 
+    def known_permalinks(self, source_id: str) -> dict[str, str]:
+        return {d["_id"]: d["permalink"] for d in self._mentions.find(
+            {"source_id": source_id, "permalink": {"$nin": [None, ""]}}, {"permalink": 1})}
+
     def iter_mentions(self, *, location_ids: Iterable[str] | None = None, since: datetime | None = None,
                       until: datetime | None = None) -> Iterator[Mention]:
         q: dict[str, Any] = {}
@@ -159,6 +176,19 @@ class MongoStore:
             q["published_at"] = {k: v for k, v in (("$gte", since), ("$lt", until)) if v is not None}
         for doc in self._mentions.find(q).sort([("location_id", 1), ("published_at", 1)]):
             yield doc_to_mention(doc)
+
+    def query_mentions(self, query: MentionQuery) -> list[Mention]:
+        # newest first, mentions without a date last, ties by fingerprint (as SQLite orders)
+        docs = self._mentions.find(mention_query_filter(query)).sort(
+            [("published_at", -1), ("_id", 1)]).skip(query.offset).limit(query.limit)
+        return [doc_to_mention(d) for d in docs]
+
+    def count_matching(self, query: MentionQuery) -> int:
+        return self._mentions.count_documents(mention_query_filter(query))
+
+    def get_mention(self, fingerprint: str) -> Mention | None:
+        doc = self._mentions.find_one({"_id": fingerprint})
+        return doc_to_mention(doc) if doc else None
 
     def count_mentions(self, *, source_id: str | None = None) -> int:
         return self._mentions.count_documents({} if source_id is None else {"source_id": source_id})
@@ -170,7 +200,11 @@ class MongoStore:
         ``$dateTrunc``). Untested against a server, like the rest of this module."""
         for row in self._rollup_docs(rollup_pipeline(bucket, group_by, since, until, location_ids)):
             k = row["_id"]
-            yield RollupRow(k["b"] if isinstance(k["b"], str) else k["b"].strftime("%Y-%m-%d"), tuple(k.get(f"k{i}") for i in range(len(group_by))),
+            keys = tuple(k.get(f"k{i}") for i in range(len(group_by)))
+            if "stars" in group_by:  # $floor gives a double: the key is an int, as in SQLite
+                i = list(group_by).index("stars")
+                keys = (*keys[:i], None if keys[i] is None else int(keys[i]), *keys[i + 1:])
+            yield RollupRow(k["b"] if isinstance(k["b"], str) else k["b"].strftime("%Y-%m-%d"), keys,
                             row["mentions"], row["rated"], row["rating_sum"], row["positive"], row["neutral"],
                             row["negative"], row["sentiment_sum"], row["scored"], row["replied"],
                             int(row["engagement"]), int(row.get("truncated") or 0))
@@ -244,6 +278,13 @@ class MongoStore:
 
         return MongoDeliveries(self._mentions.database)
 
+    @cached_property
+    def workflow(self) -> MongoWorkflow:
+        """Work items and the audit log, in this database's ``work_items`` / ``work_events``."""
+        from crawlers.store.workflow import MongoWorkflow
+
+        return MongoWorkflow(self._mentions.database)
+
     # -- alerts, engagement snapshots, hourly series: alerts lane
     @cached_property
     def alerts(self) -> MongoAlerts:
@@ -307,6 +348,39 @@ def _run(d: dict[str, Any]) -> CrawlRun:
                     finished_at=d.get("finished_at"), outcome=d["outcome"], stats=d.get("stats", {}))
 
 
+def mention_query_filter(q: MentionQuery) -> dict[str, Any]:
+    """The Mongo filter of ``q``: the same matches as the SQLite store's ``WHERE``."""
+    f: dict[str, Any] = {}
+    for key, values in (("location_id", q.location_ids), ("source_id", q.source_ids), ("site", q.sites),
+                        ("language", q.languages), ("kind", q.kinds)):
+        if values is not None:
+            f[key] = {"$in": list(values)}
+    fp: dict[str, Any] = {}
+    if q.fingerprints is not None:
+        fp["$in"] = list(q.fingerprints)
+    if q.exclude_fingerprints:
+        fp["$nin"] = list(q.exclude_fingerprints)
+    if fp:
+        f["_id"] = fp
+    if q.sentiments is not None:
+        labels: list[Any] = [s for s in q.sentiments if s != "unlabelled"]
+        if "unlabelled" in q.sentiments:
+            labels.append(None)
+        f["sentiment_label"] = {"$in": labels}
+    if q.since is not None or q.until is not None:
+        f["published_at"] = {k: v for k, v in (("$gte", q.since), ("$lt", q.until)) if v is not None}
+    if q.min_rating is not None or q.max_rating is not None:
+        f["rating"] = {k: v for k, v in (("$gte", q.min_rating), ("$lte", q.max_rating)) if v is not None}
+    if q.has_reply is not None:
+        f["reply_text"] = {"$nin": [None, ""]} if q.has_reply else {"$in": [None, ""]}
+    if q.aspect is not None:
+        match: dict[str, Any] = {"aspect": q.aspect}
+        if q.aspect_sentiment is not None:
+            match["sentiment"] = q.aspect_sentiment
+        f["aspects"] = {"$elemMatch": match}
+    return f
+
+
 def rollup_pipeline(bucket: str, group_by: Sequence[str], since: datetime | None, until: datetime | None,
                     location_ids: Iterable[str] | None) -> list[dict[str, Any]]:
     """The ``$group`` pipeline behind :meth:`MongoStore.rollup` (checked by unit tests)."""
@@ -325,7 +399,11 @@ def rollup_pipeline(bucket: str, group_by: Sequence[str], since: datetime | None
     by_aspect = "aspect" in group_by
     label = "$aspects.sentiment" if by_aspect else "$sentiment_label"
     score = "$aspects.score" if by_aspect else "$sentiment_score"
-    field_of = {k: f"${k}" for k in ROLLUP_KEYS} | {"aspect": "$aspects.aspect", "sentiment_label": label}
+    # base.whole_stars: half up ($round would round 4.5 to even 4), held to 1..5, null stays null
+    stars = {"$cond": [{"$eq": [{"$ifNull": ["$rating", None]}, None]}, None,
+                       {"$max": [1, {"$min": [5, {"$floor": {"$add": ["$rating", 0.5]}}]}]}]}
+    field_of = {k: f"${k}" for k in ROLLUP_KEYS} | {"aspect": "$aspects.aspect", "sentiment_label": label,
+                                                   "stars": stars}
     trunc: dict[str, Any] = {"date": "$published_at", "unit": bucket, "timezone": "UTC"}
     if bucket == "week":
         trunc["startOfWeek"] = "monday"

@@ -24,12 +24,14 @@ from crawlers.store.base import (
     HEALTH_SEVERITIES,
     KEEP_FULL_TEXT,
     KEEP_ON_UPDATE,
+    KEEP_PERMALINK,
     ROLLUP_KEYS,
     WHOLE_RANGE,
     CrawlRun,
     HealthFinding,
     IdMigration,
     KeyedRow,
+    MentionQuery,
     RollupRow,
     UpsertResult,
     keeps_stored_text,
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     )
     from crawlers.store.deliveries import SQLiteDeliveries
     from crawlers.store.identities import SQLiteIdentities
+    from crawlers.store.workflow import SQLiteWorkflow
 
 _JSON_FIELDS = ("aspects", "keywords")
 _COLUMNS = (
@@ -54,7 +57,7 @@ _COLUMNS = (
     "external_id", "author", "author_region", "title", "text", "rating_raw", "rating_scale", "rating",
     "published_at", "published_raw", "crawled_at", "language", "likes", "reposts", "comments",
     "reply_text", "reply_at", "variant", "sentiment_label", "sentiment_score", "aspects", "keywords",
-    "nlp_model", "id_scope", "quoted", "in_reply_to", "position", "truncated",
+    "nlp_model", "id_scope", "quoted", "in_reply_to", "position", "truncated", "permalink",
 )  # fmt: skip
 
 _COLUMN_TYPES = {"fingerprint": " TEXT PRIMARY KEY", "truncated": " INTEGER NOT NULL DEFAULT 0"}
@@ -155,7 +158,8 @@ class SQLiteStore:
         """Columns added after a store was created (``id_scope``; ``quoted`` and
         ``in_reply_to``): empty in old rows, which is what those rows' fingerprints were
         computed with; ``truncated`` 0: an old row was stored as a full text, so a snippet
-        read again is not allowed to cut it, and its full text, once fetched, replaces it."""
+        read again is not allowed to cut it, and its full text, once fetched, replaces it;
+        ``permalink`` NULL (unknown), filled when the mention is stored again."""
         have = {r[1] for r in self._db.execute("PRAGMA table_info(mentions)")}
         if "id_scope" not in have:
             self._db.execute("ALTER TABLE mentions ADD COLUMN id_scope TEXT NOT NULL DEFAULT ''")
@@ -166,6 +170,8 @@ class SQLiteStore:
             self._db.execute("ALTER TABLE mentions ADD COLUMN position INTEGER")
         if "truncated" not in have:  # a snippet the page cut (issue 12)
             self._db.execute("ALTER TABLE mentions ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0")
+        if "permalink" not in have:  # the review's own address on its site (issue 14): NULL until read again
+            self._db.execute("ALTER TABLE mentions ADD COLUMN permalink TEXT")
 
     # -- mentions ---------------------------------------------------------------
     def upsert_mentions(self, mentions: Sequence[Mention]) -> UpsertResult:
@@ -180,9 +186,11 @@ class SQLiteStore:
         now = to_db_time(datetime.now(UTC))
         update_cols = [c for c in _COLUMNS if c != "fingerprint" and c not in KEEP_ON_UPDATE]
         insert_sql = f"INSERT INTO mentions ({', '.join(_COLUMNS)}, updated_at) VALUES ({', '.join('?' * (len(_COLUMNS) + 1))})"
-        update_sql = f"UPDATE mentions SET {', '.join(c + ' = ?' for c in update_cols)}, updated_at = ? WHERE fingerprint = ?"
+        update_sql = f"UPDATE mentions SET {_assignments(update_cols)}, updated_at = ? WHERE fingerprint = ?"
         snippet_cols = [c for c in update_cols if c not in KEEP_FULL_TEXT]
-        snippet_sql = f"UPDATE mentions SET {', '.join(c + ' = ?' for c in snippet_cols)}, updated_at = ? WHERE fingerprint = ?"
+        snippet_sql = f"UPDATE mentions SET {_assignments(snippet_cols)}, updated_at = ? WHERE fingerprint = ?"
+        # unchanged content, a new (or first) address: stored without counting an update
+        link_sql = f"UPDATE mentions SET {KEEP_PERMALINK} = ? WHERE fingerprint = ? AND {KEEP_PERMALINK} IS NOT ?"
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -200,6 +208,8 @@ class SQLiteStore:
                             self._db.execute(update_sql, [row[c] for c in update_cols] + [now, fp])
                         result.updated += 1
                     else:
+                        if m.permalink is not None:
+                            self._db.execute(link_sql, (m.permalink, fp, m.permalink))
                         result.unchanged += 1
                 self._db.execute("COMMIT")
             except BaseException:
@@ -255,6 +265,12 @@ class SQLiteStore:
             rows = self._db.execute("SELECT fingerprint, content_hash FROM mentions WHERE source_id = ?", (source_id,))
             return {r[0]: r[1] for r in rows}
 
+    def known_permalinks(self, source_id: str) -> dict[str, str]:
+        with self._lock:
+            rows = self._db.execute("SELECT fingerprint, permalink FROM mentions WHERE source_id = ? AND permalink IS NOT NULL",
+                                    (source_id,))
+            return {r[0]: r[1] for r in rows}
+
     def iter_mentions(
         self,
         *,
@@ -281,6 +297,25 @@ class SQLiteStore:
             rows = self._db.execute(sql, args).fetchall()
         for r in rows:
             yield _from_row(r)
+
+    def query_mentions(self, query: MentionQuery) -> list[Mention]:
+        where, args = _query_sql(query)
+        sql = (f"SELECT {', '.join('m.' + c for c in _COLUMNS)} FROM mentions m WHERE {where} "
+               "ORDER BY m.published_at IS NULL, m.published_at DESC, m.fingerprint LIMIT ? OFFSET ?")
+        with self._lock:
+            rows = self._db.execute(sql, [*args, query.limit, query.offset]).fetchall()
+        return [_from_row(r) for r in rows]
+
+    def count_matching(self, query: MentionQuery) -> int:
+        where, args = _query_sql(query)
+        with self._lock:
+            return self._db.execute(f"SELECT COUNT(*) FROM mentions m WHERE {where}", args).fetchone()[0]
+
+    def get_mention(self, fingerprint: str) -> Mention | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM mentions WHERE fingerprint = ?",
+                                   [fingerprint]).fetchone()
+        return _from_row(row) if row else None
 
     def count_mentions(self, *, source_id: str | None = None) -> int:
         with self._lock:
@@ -342,7 +377,9 @@ class SQLiteStore:
         label = "json_extract(a.value, '$.sentiment')" if by_aspect else "m.sentiment_label"
         score = "json_extract(a.value, '$.score')" if by_aspect else "m.sentiment_score"
         key_sql = {k: f"m.{k}" for k in ROLLUP_KEYS} | {
-            "aspect": "json_extract(a.value, '$.aspect')", "sentiment_label": label}
+            "aspect": "json_extract(a.value, '$.aspect')", "sentiment_label": label,
+            # base.whole_stars: half up, held to 1..5; NULL stays NULL (multi-argument MAX)
+            "stars": "MAX(1, MIN(5, CAST(m.rating + 0.5 AS INTEGER)))"}
         keys = [key_sql[k] for k in group_by]
         where, args = ["m.published_at IS NOT NULL"], []
         head_args = [since.date().isoformat() if since else ""] if bucket == WHOLE_RANGE else []
@@ -490,6 +527,13 @@ class SQLiteStore:
 
         return SQLiteDeliveries(self._db, self._lock)
 
+    @cached_property
+    def workflow(self) -> SQLiteWorkflow:
+        """Work items and the audit log, in this file, over this connection and lock."""
+        from crawlers.store.workflow import SQLiteWorkflow
+
+        return SQLiteWorkflow(self._db, self._lock)
+
     # -- alerts, engagement snapshots, hourly series: alerts lane
     @cached_property
     def alerts(self) -> SQLiteAlerts:
@@ -523,6 +567,67 @@ class SQLiteStore:
 
         with self._lock:
             return sqlite_viral_candidates(self._db, since, until, location_ids)
+
+
+def _assignments(columns: Sequence[str]) -> str:
+    """``SET`` clauses of an update; ``permalink`` keeps the stored value when the incoming
+    mention has none (``crawlers.store.base.KEEP_PERMALINK``)."""
+    return ", ".join(f"{c} = COALESCE(?, {c})" if c == KEEP_PERMALINK else f"{c} = ?" for c in columns)
+
+
+def _query_sql(q: MentionQuery) -> tuple[str, list[Any]]:
+    """The ``WHERE`` clause (over ``mentions m``) and its arguments for ``q``."""
+    where: list[str] = ["1"]
+    args: list[Any] = []
+
+    def among(column: str, values: Sequence[str] | None) -> None:
+        if values is None:
+            return
+        if not values:
+            where.append("0")
+            return
+        where.append(f"m.{column} IN ({', '.join('?' * len(values))})")
+        args.extend(values)
+
+    among("location_id", q.location_ids)
+    among("source_id", q.source_ids)
+    among("site", q.sites)
+    among("language", q.languages)
+    among("kind", q.kinds)
+    among("fingerprint", q.fingerprints)
+    if q.sentiments is not None:
+        labels = [s for s in q.sentiments if s != "unlabelled"]
+        parts = [f"m.sentiment_label IN ({', '.join('?' * len(labels))})"] if labels else []
+        if "unlabelled" in q.sentiments:
+            parts.append("m.sentiment_label IS NULL")
+        where.append("(" + " OR ".join(parts) + ")" if parts else "0")
+        args.extend(labels)
+    if q.exclude_fingerprints:
+        where.append(f"m.fingerprint NOT IN ({', '.join('?' * len(q.exclude_fingerprints))})")
+        args.extend(q.exclude_fingerprints)
+    if q.since is not None:
+        where.append("m.published_at >= ?")
+        args.append(to_db_time(q.since))
+    if q.until is not None:
+        where.append("m.published_at < ?")
+        args.append(to_db_time(q.until))
+    if q.min_rating is not None:
+        where.append("m.rating >= ?")
+        args.append(q.min_rating)
+    if q.max_rating is not None:
+        where.append("m.rating <= ?")
+        args.append(q.max_rating)
+    if q.has_reply is not None:
+        where.append("(m.reply_text IS NOT NULL AND m.reply_text != '')" if q.has_reply
+                     else "(m.reply_text IS NULL OR m.reply_text = '')")
+    if q.aspect is not None:
+        cond = "json_extract(j.value, '$.aspect') = ?"
+        args.append(q.aspect)
+        if q.aspect_sentiment is not None:
+            cond += " AND json_extract(j.value, '$.sentiment') = ?"
+            args.append(q.aspect_sentiment)
+        where.append(f"EXISTS (SELECT 1 FROM json_each(m.aspects) j WHERE {cond})")
+    return " AND ".join(where), args
 
 
 def _to_row(m: Mention) -> dict[str, Any]:

@@ -1,16 +1,18 @@
 """``vocwatch serve``: the managers' dashboard page and the JSON API behind it.
 
-Standard library only (``ThreadingHTTPServer``): the dashboard is a handful of GET
-endpoints over :mod:`monitor.metrics`, so a web framework would add weight, not safety.
-Every request is authenticated (Bearer token, or the session cookie the login form sets)
-and every location in a URL is checked against the token's scope before the store is read.
+Standard library only (``ThreadingHTTPServer``): the dashboard is a few dozen small
+endpoints over :mod:`monitor.metrics` and the store, so a web framework would add weight,
+not safety. Every request is authenticated (Bearer token, or the session cookie the login
+form sets); the routes (``monitor/dashboard/api/``) check every location against the
+token's scope through :class:`monitor.dashboard.routes.Request`. Writes are JSON POSTs
+that carry the session's CSRF token (or a Bearer token, which no other site can send) from
+our own origin, and each is recorded in the store's audit log.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import heapq
 import hmac
 import json
 import logging
@@ -25,21 +27,24 @@ from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-from config import Config, Location
+import monitor.dashboard.api  # noqa: F401  (registers every route)
+from config import Config
 from crawlers.store import Store
 from monitor.dashboard.auth import Scope, TokenFile, TokenRecord
-from monitor.metrics import benchmark, parse_window, trend
+from monitor.dashboard.routes import Download, HTTPError, Request, find
 
 logger = logging.getLogger(__name__)
 
 SESSION_COOKIE = "vocwatch_session"
 SESSION_SECONDS = 12 * 3600
-MAX_NEGATIVE = 100
 MAX_FORM_BYTES = 4096
+MAX_JSON_BYTES = 64 * 1024
+CSRF_HEADER = "X-CSRF-Token"
 _STATIC = files("monitor.dashboard") / "static"
-_ROUTE = re.compile(r"/api/locations/([^/]+)/(benchmark|trend|negative)")
+_STATIC_NAME = re.compile(r"[a-z][a-z0-9_-]*\.(js|css|png)")
+_STATIC_TYPES = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8", "png": "image/png"}
 
 
 def _load_page() -> tuple[bytes, str]:
@@ -54,14 +59,6 @@ def _load_page() -> tuple[bytes, str]:
     return page.encode("utf-8"), csp
 
 
-class HTTPError(Exception):
-    """An API refusal: status and a message that is safe to show."""
-
-    def __init__(self, status: HTTPStatus, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
-
-
 class Sessions:
     """Browser sessions: a random id in an HttpOnly cookie maps to the token's hash, so the
     token itself is never stored in the browser and a revoked token ends its sessions."""
@@ -69,20 +66,27 @@ class Sessions:
     def __init__(self, ttl: float = SESSION_SECONDS) -> None:
         self.ttl = ttl
         self._lock = threading.Lock()
-        self._by_id: dict[str, tuple[str, float]] = {}
+        self._by_id: dict[str, tuple[str, float, str]] = {}
 
     def open(self, token_sha256: str) -> str:
         sid = secrets.token_urlsafe(32)
         now = time.monotonic()
         with self._lock:
             self._by_id = {k: v for k, v in self._by_id.items() if v[1] > now}
-            self._by_id[sid] = (token_sha256, now + self.ttl)
+            self._by_id[sid] = (token_sha256, now + self.ttl, secrets.token_urlsafe(24))
         return sid
 
     def get(self, sid: str) -> str | None:
         with self._lock:
             entry = self._by_id.get(sid)
         return entry[0] if entry and entry[1] > time.monotonic() else None
+
+    def csrf(self, sid: str) -> str | None:
+        """The session's CSRF token: the page reads it from ``/api/me`` and sends it back in
+        ``X-CSRF-Token`` with every write, which a cross-site form cannot do."""
+        with self._lock:
+            entry = self._by_id.get(sid)
+        return entry[2] if entry and entry[1] > time.monotonic() else None
 
     def close(self, sid: str) -> None:
         with self._lock:
@@ -98,7 +102,7 @@ class Dashboard:
         self.secure_cookies = secure_cookies
         self.sessions = Sessions()
         self.page, self.csp = _load_page()
-        self.app_js = (_STATIC / "app.js").read_bytes()
+        self.static = {f.name: f.read_bytes() for f in _STATIC.iterdir() if _STATIC_NAME.fullmatch(f.name)}
 
     # -- access --------------------------------------------------------------------
     def record_for_session(self, sid: str) -> TokenRecord | None:
@@ -111,51 +115,14 @@ class Dashboard:
                 found = r
         return found
 
-    def allowed(self, record: TokenRecord) -> dict[str, Location]:
-        """The own locations the token sees, by id (a malformed stored scope sees nothing)."""
-        try:
-            return {loc.id: loc for loc in Scope.parse(record.scope).locations(self.config)}
-        except ValueError:
-            return {}
-
-    def check_location(self, record: TokenRecord, location_id: str) -> None:
-        if location_id not in self.config.locations:
-            raise HTTPError(HTTPStatus.NOT_FOUND, f"unknown location {location_id!r}")
-        if location_id not in self.allowed(record):
-            raise HTTPError(HTTPStatus.FORBIDDEN, f"location {location_id!r} is outside this token's scope")
+    def csrf_for(self, req: Request) -> str | None:
+        return self.sessions.csrf(req.session_id) if req.session_id else None
 
     # -- API -----------------------------------------------------------------------
-    def api(self, record: TokenRecord, path: str, query: dict[str, list[str]]) -> Any:
-        if path == "/api/me":
-            return {"scope": record.scope, "label": record.label, "locations": len(self.allowed(record)),
-                    "admin": self.is_admin(record)}
-        if path == "/api/health":
-            if not self.is_admin(record):
-                raise HTTPError(HTTPStatus.FORBIDDEN, "crawl health is shown to administrators only (scope all)")
-            return {"sources": self.health()}
-        if path == "/api/locations":
-            return {"locations": [_loc(loc) for loc in self.allowed(record).values()]}
-        m = _ROUTE.fullmatch(path)
-        if not m:
-            raise HTTPError(HTTPStatus.NOT_FOUND, f"no such endpoint {path!r}")
-        lid, what = unquote(m.group(1)), m.group(2)
-        self.check_location(record, lid)
-        if what == "benchmark":
-            window = _window(query, "90d")
-            (b,) = benchmark(self.config, self.store, location_ids=[lid], window=window, now=self.clock())
-            return b.to_dict()
-        if what == "trend":
-            window = _window(query, "365d")
-            bucket = _param(query, "bucket", "week")
-            if bucket not in ("day", "week", "month"):
-                raise HTTPError(HTTPStatus.BAD_REQUEST, f"bad bucket {bucket!r}: use day, week or month")
-            points = trend(self.config, self.store, lid, bucket=bucket, window=window, now=self.clock())
-            return {"location": lid, "bucket": bucket, "window": window, "points": points}
-        window = _window(query, "90d")
-        limit = _param(query, "limit", "20")
-        if not limit.isdigit() or not 1 <= int(limit) <= MAX_NEGATIVE:
-            raise HTTPError(HTTPStatus.BAD_REQUEST, f"bad limit {limit!r}: use a whole number from 1 to {MAX_NEGATIVE}")
-        return {"location": lid, "window": window, "mentions": self.negative(lid, window, int(limit))}
+    def call(self, req: Request) -> Any:
+        """Run the handler registered for the request's method and path."""
+        handler, req.params = find(req.method, req.path)
+        return handler(req)
 
     def is_admin(self, record: TokenRecord) -> bool:
         try:
@@ -185,38 +152,10 @@ class Dashboard:
         return sorted(rows, key=lambda r: (min((rank.get(f["severity"], 3) for f in r["findings"]), default=3)
                                            if r["run_id"] else 4, r["source_id"]))
 
-    def negative(self, location_id: str, window: str, limit: int) -> list[dict[str, Any]]:
-        """The latest negative mentions of one location in the window, newest first."""
-        now = self.clock()
-        since = now - parse_window(window)
-        negatives = (m for m in self.store.iter_mentions(location_ids=[location_id], since=since, until=now)
-                     if m.sentiment_label == "negative")
-        latest = heapq.nlargest(limit, negatives, key=lambda m: (m.published_at, m.fingerprint))
-        return [{
-            "published_at": m.published_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if m.published_at else None,
-            "site": m.site, "source_id": m.source_id, "kind": m.kind, "title": m.title, "text": m.text,
-            "truncated": m.truncated,  # a snippet the site cut: the page shows it marked
-            "rating": m.rating, "sentiment_score": m.sentiment_score, "language": m.language,
-            "url": m.url if urlsplit(m.url).scheme in ("http", "https") else None,
-        } for m in latest]
-
-
-def _loc(loc: Location) -> dict[str, Any]:
-    return {"id": loc.id, "name": loc.name, "brand": loc.brand, "region": loc.region, "category": loc.category}
-
 
 def _param(query: dict[str, list[str]], name: str, default: str) -> str:
     values = query.get(name)
     return values[-1] if values else default
-
-
-def _window(query: dict[str, list[str]], default: str) -> str:
-    window = _param(query, "window", default)
-    try:
-        parse_window(window)
-    except ValueError as exc:
-        raise HTTPError(HTTPStatus.BAD_REQUEST, str(exc)) from None
-    return window
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -291,34 +230,60 @@ class Handler(BaseHTTPRequestHandler):
         d = self.dashboard
         if url.path == "/":
             self._send(HTTPStatus.OK, d.page, "text/html; charset=utf-8")
-        elif url.path == "/static/app.js":
-            self._send(HTTPStatus.OK, d.app_js, "text/javascript; charset=utf-8")
+        elif url.path.startswith("/static/") and url.path[8:] in d.static:
+            name = url.path[8:]
+            self._send(HTTPStatus.OK, d.static[name], _STATIC_TYPES[name.rsplit(".", 1)[1]])
         elif url.path.startswith("/api/"):
-            record = self._record()
-            if record is None:
-                self._error(HTTPStatus.UNAUTHORIZED, "missing or invalid token: send 'Authorization: Bearer TOKEN' "
-                            "or log in on the dashboard page")
-                return
-            try:
-                data = d.api(record, url.path, parse_qs(url.query))
-            except HTTPError as exc:
-                self._error(exc.status, exc.message)
-                return
-            except Exception:
-                logger.exception("dashboard API %s failed", url.path)
-                self._error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error; see the server log")
-                return
-            self._json(HTTPStatus.OK, data)
+            self._api("GET", url.path, parse_qs(url.query), {})
         else:
             self._error(HTTPStatus.NOT_FOUND, "not found")
 
+    def _api(self, method: str, path: str, query: dict[str, list[str]], body: dict[str, Any]) -> None:
+        """Authenticate, check a write's CSRF token, run the route, answer JSON or a file."""
+        d = self.dashboard
+        auth = self.headers.get("Authorization", "")
+        sid = None if auth else self._session_id()
+        record = self._record()
+        if record is None:
+            self._error(HTTPStatus.UNAUTHORIZED, "missing or invalid token: send 'Authorization: Bearer TOKEN' "
+                        "or log in on the dashboard page")
+            return
+        if method == "POST" and sid is not None:
+            expected = d.sessions.csrf(sid)
+            sent = self.headers.get(CSRF_HEADER, "")
+            if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+                self._error(HTTPStatus.FORBIDDEN, f"missing or wrong {CSRF_HEADER}: reload the page")
+                return
+        req = Request(dashboard=d, record=record, method=method, path=path, query=query, body=body, session_id=sid)
+        try:
+            data = d.call(req)
+        except HTTPError as exc:
+            self._error(exc.status, exc.message)
+            return
+        except Exception:
+            logger.exception("dashboard API %s %s failed", method, path)
+            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error; see the server log")
+            return
+        if isinstance(data, Download):
+            safe = re.sub(r"[^A-Za-z0-9._-]", "_", data.filename) or "download"
+            self._send(HTTPStatus.OK, data.body, data.content_type,
+                       {"Content-Disposition": f'attachment; filename="{safe}"'})
+        else:
+            self._json(HTTPStatus.OK, data)
+
     def do_POST(self) -> None:
-        path = urlsplit(self.path).path
+        url = urlsplit(self.path)
+        path = url.path
+        if not self._same_origin():
+            self._error(HTTPStatus.FORBIDDEN, "cross-origin post refused")
+            return
+        if path.startswith("/api/"):
+            body = self._json_body()
+            if body is not None:
+                self._api("POST", path, parse_qs(url.query), body)
+            return
         if path not in ("/login", "/logout"):
             self._error(HTTPStatus.NOT_FOUND, "not found")
-            return
-        if not self._same_origin():
-            self._error(HTTPStatus.FORBIDDEN, "cross-origin form post refused")
             return
         if path == "/logout":
             sid = self._session_id()
@@ -340,6 +305,28 @@ class Handler(BaseHTTPRequestHandler):
             return
         sid = self.dashboard.sessions.open(record.sha256)
         self._redirect("/", self._cookie(sid, SESSION_SECONDS))
+
+    def _json_body(self) -> dict[str, Any] | None:
+        """The POST's JSON object, or None after answering 400/413/415."""
+        length = self.headers.get("Content-Length", "")
+        if not length.isdigit():
+            self._error(HTTPStatus.BAD_REQUEST, "a POST needs a Content-Length")
+            return None
+        if int(length) > MAX_JSON_BYTES:
+            self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request body too large")
+            return None
+        if self.headers.get_content_type() != "application/json":
+            # a cross-site HTML form can only send form encodings: JSON is one more CSRF guard
+            self._error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send the body as application/json")
+            return None
+        try:
+            body = json.loads(self.rfile.read(int(length)) or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        if not isinstance(body, dict):
+            self._error(HTTPStatus.BAD_REQUEST, "the body must be a JSON object")
+            return None
+        return body
 
 
 def make_server(dashboard: Dashboard, host: str = "127.0.0.1", port: int = 8080) -> ThreadingHTTPServer:

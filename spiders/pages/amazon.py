@@ -7,7 +7,8 @@ title, rating, location_and_date, verified}``).
 "Reviewed in the United States on July 1, 2024" carries both the reviewer's marketplace
 country (-> ``author_region``) and a date without zone (the caller's ``Page.tz``).
 Helpful votes: no statement means zero; "One person found this helpful" means one.
-Pagination: ``li.a-last a`` (``pageNumber=N`` in the URL).
+Pagination: ``li.a-last a`` (``pageNumber=N`` in the URL). Each review's own page is
+``/gp/customer-reviews/<review id>`` on the marketplace's host (``permalink``).
 """
 
 from __future__ import annotations
@@ -83,6 +84,20 @@ def _author(card: Selector) -> str | None:
     return name
 
 
+_REVIEW_LINK = re.compile(r"/gp/customer-reviews/([A-Z0-9]{6,20})")
+_REVIEW_ID = re.compile(r"R[A-Z0-9]{5,19}")
+
+
+def _permalink(card: Selector, rid: str | None, page: Page) -> str | None:
+    """The review's own page, ``/gp/customer-reviews/<RID>`` on the page's marketplace:
+    the id the card's title link names (its ``ref=`` and query are tracking, dropped), else
+    the card's own id."""
+    href = card.css('a[data-hook="review-title"]::attr(href), a[href*="/gp/customer-reviews/"]::attr(href)').get()
+    found = _REVIEW_LINK.search(page.urljoin(href)) if href else None
+    review_id = found.group(1) if found else rid if rid and _REVIEW_ID.fullmatch(rid) else None
+    return page.permalink(f"/gp/customer-reviews/{review_id}") if review_id else None
+
+
 def _card(card: Selector, page: Page) -> Mention:
     stars = _STARS.search(card.css('[data-hook="review-star-rating"] .a-icon-alt::text, '
                                    '[data-hook="cmps-review-star-rating"] .a-icon-alt::text, '
@@ -91,7 +106,7 @@ def _card(card: Selector, page: Page) -> Mention:
     return review(
         SITE, page.url, _body(card),
         rating_raw=number(stars.group(1)) if stars else None, rating_scale=number(stars.group(2)) if stars else None,
-        external_id=rid, title=_title(card), author=_author(card),
+        external_id=rid, permalink=_permalink(card, rid, page), title=_title(card), author=_author(card),
         # a bare mobile card shows no votes at all: unknown, not zero
         likes=_helpful(card.css('[data-hook="helpful-vote-statement"]::text').get())
         if card.attrib.get("data-hook") == "review" else None,

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from parsel import Selector
 
-from crawlers.items import MENTION_KINDS, Mention, coerce_fields
+from crawlers.items import MENTION_KINDS, Mention, coerce_fields, public_url
 from crawlers.processors import parse_datetime
 
 
@@ -143,6 +143,23 @@ class Page:
         except ValueError:
             return self.url
 
+    def permalink(self, href: Any) -> str | None:
+        """A mention's own address from ``href`` (the page's link to it, a JSON ``url``
+        field, a pattern filled with its id), resolved against this page: an absolute
+        http(s) URL (``crawlers.items.public_url``), else None (a ``javascript:`` link, an
+        href that is no URL). Adapters call it only with an href that names the one mention:
+        this page's own URL is no mention's permalink unless the page is that mention's."""
+        if not isinstance(href, str) or not href.strip():
+            return None
+        href = href.strip()
+        if href.lower().startswith(("javascript:", "data:", "mailto:")):
+            return None
+        try:
+            url = urljoin(self.url, href)
+        except ValueError:
+            return None
+        return public_url(url)
+
 
 class PageObject:
     """One fetched page of one site, read: the protocol every site adapter follows.
@@ -182,8 +199,9 @@ class PageObject:
 # --- the types a page object hands on -------------------------------------------------
 
 STR_FIELDS = ("external_id", "author", "author_region", "title", "published_raw", "reply_text", "variant",
-              "language", "quoted", "in_reply_to")
-"""Optional text fields: ``str`` or None."""
+              "language", "quoted", "in_reply_to", "permalink")
+"""Optional text fields: ``str`` or None (``permalink``: an absolute http(s) URL, see
+``crawlers.items.public_url``)."""
 COUNT_FIELDS = ("likes", "reposts", "comments", "position")
 """``int`` or None (a Reddit score may be negative; ``position`` is a post number)."""
 FLOAT_FIELDS = ("rating_raw", "rating_scale", "rating")
@@ -210,6 +228,8 @@ def field_problems(m: Mention) -> list[str]:
     for name in ("site", "url", "text", *STR_FIELDS):
         if isinstance(value := getattr(m, name), str) and _SURROGATE_RE.search(value):
             problems.append(f"{name}: str with a lone surrogate")  # UTF-8 cannot encode it: no store can
+    if isinstance(m.permalink, str) and public_url(m.permalink) is None:
+        problems.append("permalink: not an absolute http(s) URL")
     if not isinstance(m.truncated, bool):
         problems.append(f"truncated: {type(m.truncated).__name__}")
     for name in COUNT_FIELDS:

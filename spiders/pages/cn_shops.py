@@ -10,6 +10,10 @@ Pagination (``*_next_url``): JD and Qunar count pages (``page`` query parameter,
 ``maxPage`` / ``totalPageNum``), Taobao's mtop API carries ``pageNo`` inside its JSON
 ``data`` parameter (up to ``totalPage``), Ele.me pages by ``offset``/``limit``. Each rule
 stops on an empty page.
+
+Only JD gives a review a page of its own (``permalink``, see :func:`_jd_permalink`); a
+Taobao/Tmall rate, an Ele.me rating and a Qunar comment live only inside their listing, so
+their ``permalink`` stays None.
 """
 
 from __future__ import annotations
@@ -77,6 +81,17 @@ def _jd_follow_up(after: Any) -> Any:
     return after.get("content") or (inner.get("content") if isinstance(inner, dict) else None)
 
 
+def _jd_permalink(c: dict[str, Any], page: Page) -> str | None:
+    """A JD comment's own page, ``club.jd.com/repay/<product>_<guid>_1.html`` (评价详情: what
+    the comment list's date links to), from the comment's ``referenceId`` (the product, else
+    the ``productId`` the request asked for) and ``guid``; None without a guid."""
+    guid = ident(c.get("guid"))
+    product = ident(c.get("referenceId")) or query(page.url).get("productId")
+    if not guid or not product or not all(ch.isalnum() or ch == "-" for ch in guid + product):
+        return None
+    return page.permalink(f"https://club.jd.com/repay/{product}_{guid}_1.html")
+
+
 @site("jd")
 class JdPage(PageObject):
     def mentions(self) -> list[Mention]:
@@ -92,6 +107,7 @@ class JdPage(PageObject):
                 kind="review",
                 url=page.url,
                 external_id=ident(c.get("id")),
+                permalink=_jd_permalink(c, page),
                 text=_with_follow_up(c.get("content"), after),
                 author=c.get("nickname"),
                 author_region=_first(c, "location", "userProvince"),  # 2016-era answers: userProvince

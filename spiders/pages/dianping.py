@@ -11,6 +11,8 @@ incomplete mention is flagged, never silently shortened.
 Review body: the full text (``J-info-all``) when the page has it, else the short one
 (``J-info-short``, cut where the page folds it: the mention is flagged ``truncated``), else
 (shop pages of some categories, e.g. cinemas, have no short/full pair) ``.content > p.desc``.
+Each review's own page (``permalink``) is ``www.dianping.com/review/<id>``, taken from the
+link the item itself carries to it (its comment count); an item without one has none.
 Rating: ``sml-strNN`` is NN on a 50-point scale (50 = five stars). Dates are Asia/Shanghai.
 Pagination: a shop page links its reviews at ``/shop/<id>/review_all``; review_all
 pages go on by ``/pN`` paths while a ``NextPage`` link is shown. A shop page whose inline
@@ -50,6 +52,7 @@ def missing_glyphs(mention: Mention) -> int:
 
 
 _SHOP_PATH_RE = re.compile(r"/shop/([A-Za-z0-9]+)")
+_REVIEW_LINK_RE = re.compile(r"^(?:(?:https?:)?//www\.dianping\.com)?/review/(\d+)(?:[?#]|$)")
 _COUNT_RE = re.compile(r"(\d+)")
 
 
@@ -91,11 +94,15 @@ class DianpingPage(PageObject):
             when = clean_text(it.css("span.time::text").get()) or None
             follow = it.css("div.comment-follows")
             reply_when = clean_text(follow.css("span.date::text").get()) or None
+            review_link = _REVIEW_LINK_RE.search(it.css('a[href*="/review/"]::attr(href)').get() or "")
             out.append(Mention(
                 site="dianping",
                 kind="review",
                 url=page.url,
                 external_id=it.css("a.J-praise::attr(data-id)").get(),
+                # the review's own page, as the item's comment-count link names it
+                permalink=page.permalink(f"https://www.dianping.com/review/{review_link.group(1)}")
+                if review_link else None,
                 text=_text(body),
                 author=clean_text(it.css("a.name::text").get()) or None,
                 **rating_fields(int(stars.group(1)) if stars else None, 50.0),

@@ -10,6 +10,9 @@ in the stream (``post_type`` 3: "pinned", "closed") carry no one's words and are
 An HTML topic page is read from the topic JSON it preloads (``#data-preloaded``), else
 from its crawler view (``div.crawler-post`` with schema.org microdata), the markup
 Discourse serves to clients without JavaScript.
+
+A post's own address (``permalink``) is ``/t/<slug>/<topic id>/<post number>``, the link
+Discourse's own share button gives.
 """
 
 from __future__ import annotations
@@ -136,9 +139,11 @@ class DiscoursePage(PageObject):
             slug = string(p.get("topic_slug")) or string(topic.get("slug")) or "-"
             number = ident(p.get("post_number"))
             title = topic.get("title") or p.get("topic_title")
+            link = f"{self.base}/t/{slug}/{topic_id}/{number}" if topic_id and number else None
             out.append(Mention(
                 site="discourse", kind="post" if number == "1" else "comment",
                 url=f"{self.base}/t/{slug}/{topic_id}/{number}" if topic_id else self.page.url,
+                permalink=self.page.permalink(link),
                 external_id=ident(p.get("id")),
                 text=html_text(p.get("cooked")) or p.get("raw") or "",
                 title=title if number == "1" else None,
@@ -164,9 +169,10 @@ class DiscoursePage(PageObject):
                                 "[itemprop=datePublished]::attr(datetime)").get()
             likes = post.xpath(".//*[@itemprop='interactionStatistic'][*[@itemprop='interactionType']"
                                "[contains(@content, 'LikeAction')]]/*[@itemprop='userInteractionCount']/@content").get()
+            link = f"{topic_url}/{number}" if topic_url and number else None
             out.append(Mention(
                 site="discourse", kind="post" if number == "1" else "comment",
-                url=f"{topic_url}/{number}" if topic_url and number else self.page.url,
+                url=link or self.page.url, permalink=self.page.permalink(link),
                 text=html_text(post.css("[itemprop=articleBody]").get()),
                 title=(post.css("meta[itemprop=headline]::attr(content)").get() or title) if number == "1" else None,
                 author=post.css("[itemprop=author] [itemprop=name]::text").get(),

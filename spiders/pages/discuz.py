@@ -201,10 +201,14 @@ class DiscuzPage(PageObject):
             date_raw, date_exact = self._date(post, pid)
             link = self.tree.css_first(f"#postnum{pid}")
             href = _attr(link, "href")
+            url = self.page.urljoin(href) if href and not href.startswith("javascript") else \
+                f"{self.page.url.split('#')[0]}#pid{pid}"
             out.append(Mention(
                 site=SITE, kind="post" if opening else "comment",
-                url=self.page.urljoin(href) if href and not href.startswith("javascript") else
-                f"{self.page.url.split('#')[0]}#pid{pid}",
+                url=url,
+                # the floor link (goto=findpost&pid=, the post's own address) or its #pid anchor here
+                permalink=self.page.permalink(url if _findpost_pid(url) == pid
+                                              else f"{self.page.url.split('#')[0]}#pid{pid}"),
                 external_id=pid,
                 text=text,
                 title=title if opening else None,

@@ -16,7 +16,7 @@ from typing import Any
 
 from parsel import Selector
 
-from crawlers.items import Mention
+from crawlers.items import Mention, public_url
 from spiders.pages.base import (
     MalformedPage,
     Page,
@@ -85,10 +85,13 @@ class FeedPage(PageObject):
         for item in self.sel.xpath("//item | //rss1:item"):
             date_raw = _field(item, "pubDate") or item.xpath("dc:date/text()").get()
             link = (_field(item, "link") or "").strip()
+            guid = item.xpath("guid[not(@isPermaLink='false')]/text()").get("").strip()
             out.append(Mention(
                 site="",
                 kind="post",
                 url=page.urljoin(link) if link else page.url,
+                # the item's link, else a guid the feed says is a permalink (isPermaLink defaults to true)
+                permalink=page.permalink(link) or (public_url(guid) if guid else None),
                 external_id=(_field(item, "guid") or "").strip() or item.attrib.get(f"{{{_NS['rdf']}}}about")
                 or link or None,
                 title=_field(item, "title"),
@@ -105,6 +108,7 @@ class FeedPage(PageObject):
                 site="",
                 kind="post",
                 url=page.urljoin(link) if link else page.url,
+                permalink=page.permalink(link),  # the entry's alternate link: its page on the site
                 external_id=entry.xpath("atom:id/text()").get("").strip() or link or None,
                 title=entry.xpath("atom:title/text()").get(),
                 **_body(_atom_part(entry, "content"), _atom_part(entry, "summary")),

@@ -41,6 +41,9 @@ class ForumThreadPage(PageObject):
                 site="",
                 kind="post" if opening else "comment",
                 url=page.url,
+                # the floor's link to the post (its anchor on its thread page), else that anchor here
+                permalink=page.permalink(post.css("a.permalink::attr(href)").get()
+                                         or (f"{page.url.split('#', 1)[0]}#post-{pid}" if pid else None)),
                 external_id=f"p{pid}" if pid else None,
                 text=html_text(post.css(".content").get()),
                 title=thread_title if opening else None,

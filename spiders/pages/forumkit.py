@@ -259,6 +259,20 @@ def resolve(page: Page, sel: Selector, href: str | None) -> str | None:
     return page.urljoin(href)
 
 
+def post_permalink(page: Page, sel: Selector, href: str | None, pid: str | None, anchor: str) -> str | None:
+    """A post's own address (``Mention.permalink``): the post's link on the page (its date or
+    number, resolved as :func:`resolve` does) when that link names the post (its id in the
+    query, path or fragment), else the post's anchor on this page (``anchor``: the engine's
+    ``post123`` / ``p123``, whose element every engine writes), which a browser scrolls to.
+    None without a post id: then nothing names the post."""
+    if not pid:
+        return None
+    url = resolve(page, sel, href)
+    if url and post_id_in_url(url) == pid:
+        return page.permalink(url)
+    return page.permalink(f"{page.url.split('#', 1)[0]}#{anchor}")
+
+
 def next_link(page: Page, sel: Selector, *queries: str) -> str | None:
     """The next page: ``<link rel=next>`` in the head, ``a[rel=next]``, then the engine's
     own pager ``queries``; None on the last page or when it points back at this page."""

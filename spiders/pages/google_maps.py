@@ -93,6 +93,9 @@ def _api_review(r: dict[str, Any], page: Page) -> Mention | None:
     return review(
         SITE, string(r.get("googleMapsUri")) or page.url, text, rating_raw=stars, rating_scale=5.0,
         external_id=rid.rsplit("/", 1)[-1] if rid else None,
+        # the Places API (new) links each review on Google Maps; the legacy API and the Maps
+        # arrays give a review no address of its own (its place page shows it among the rest)
+        permalink=page.permalink(string(r.get("googleMapsUri"))),
         author=string(obj(r.get("authorAttribution")).get("displayName")) or string(r.get("author_name")),
         published_raw=string(r.get("relativePublishTimeDescription")) or string(r.get("relative_time_description"))
         or ident(published),

@@ -107,7 +107,7 @@ class HackerNewsPage(PageObject):
         n_comments = next((t for a in sub.xpath(".//a[starts-with(@href, 'item?id=')]")
                            if "comment" in (t := _squash(a.xpath("string()").get()) or "")), None)
         return Mention(
-            site="hackernews", kind="post", url=ITEM.format(sid) if sid else self.page.url,
+            site="hackernews", kind="post", url=ITEM.format(sid) if sid else self.page.url, permalink=ITEM.format(sid) if sid else None,
             external_id=sid, text=title or "", title=title,
             author=_squash(sub.xpath("string(.//a[starts-with(@href, 'user?id=')])").get()),
             likes=parse_count((sub.css("span.score::text").get() or "").split(" ")[0]),
@@ -133,7 +133,7 @@ class HackerNewsPage(PageObject):
         body = sub.xpath("ancestor::tr[1]/following-sibling::tr[2]/td[2][not(form)]").get() or \
             sel.css("div.toptext").get()
         return Mention(
-            site="hackernews", kind="post", url=ITEM.format(sid) if sid else self.page.url,
+            site="hackernews", kind="post", url=ITEM.format(sid) if sid else self.page.url, permalink=ITEM.format(sid) if sid else None,
             external_id=sid, text=html_text(body) or title or "", title=title,
             author=_squash(sub.xpath("string(.//a[starts-with(@href, 'user?id=')])").get()),
             likes=parse_count((sub.css("span.score::text").get() or "").split(" ")[0]),
@@ -154,7 +154,7 @@ class HackerNewsPage(PageObject):
             _squash(link[0].xpath("string()").get()) if link else None)
         body = td.xpath(f".//*[{_HAS_CLASS.format('comment')}]").get() or ""
         return Mention(
-            site="hackernews", kind="comment", url=ITEM.format(cid) if cid else self.page.url,
+            site="hackernews", kind="comment", url=ITEM.format(cid) if cid else self.page.url, permalink=ITEM.format(cid) if cid else None,
             external_id=cid, text=html_text(_REPLY_RE.split(body, 1)[0]),
             author=_squash(head.xpath("string(.//a[starts-with(@href, 'user?id=')])").get()),
             **self._when(age, age_node[0] if age_node else None),
@@ -167,6 +167,7 @@ class HackerNewsPage(PageObject):
         title = clean_text(data.get("title")) or None
         out = [Mention(
             site="hackernews", kind="post", url=ITEM.format(data["id"]), external_id=ident(data["id"]),
+            permalink=ITEM.format(ident(data["id"])) if ident(data["id"]) else None,
             text=clean_text(data.get("content")) or title or "", title=title, author=data.get("user"),
             likes=data.get("points"), comments=data.get("commentscount"),
             **self._when_epoch(data.get("time")),
@@ -181,7 +182,7 @@ class HackerNewsPage(PageObject):
             cid = ident(c.get("id"))
             if not c.get("deleted"):
                 out.append(Mention(
-                    site="hackernews", kind="comment", url=ITEM.format(cid) if cid else self.page.url,
+                    site="hackernews", kind="comment", url=ITEM.format(cid) if cid else self.page.url, permalink=ITEM.format(cid) if cid else None,
                     external_id=cid, text=clean_text(c.get("content")),
                     author=c.get("user"), comments=len(replies),
                     **self._when_epoch(c.get("time")),

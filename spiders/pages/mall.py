@@ -39,6 +39,7 @@ class MallCommentsPage(PageObject):
                 site="",
                 kind="review",
                 url=page.url,
+                permalink=page.permalink(c.get("url")),  # the comment's own page, as the API links it
                 external_id=ident(c.get("id")),
                 text=c.get("content") or "",  # plain text in the JSON; a non-string is a bad field
                 author=c.get("nickname"),

@@ -108,6 +108,7 @@ class PhpBBPage(fk.ForumEnginePage):
         return Mention(
             site="forum_phpbb", kind="post" if opening else "comment",
             url=fk.resolve(page, self.sel, href) or page.url,
+            permalink=fk.post_permalink(page, self.sel, href, pid, f"p{pid}"),
             external_id=pid, text=fk.body_text(body, (".signature", "div.notice", ".codebox p")),
             title=self.title() if opening else None,
             author=author, published_raw=raw, published_at=when, position=number, **fk.quote_fields(quoted),

@@ -164,7 +164,16 @@ class RedditPage(PageObject):
         return out
 
     def _url(self, permalink: Any) -> str:
-        return f"https://www.reddit.com{permalink}" if isinstance(permalink, str) and permalink else self.page.url
+        return self._permalink(permalink) or self.page.url
+
+    def _permalink(self, path: Any) -> str | None:
+        """A thing's own page from its ``permalink`` (a path on www.reddit.com, as the API and
+        the app's state send it; a full URL as the DOM writes it), without its query (share
+        tracking); None without one."""
+        if not isinstance(path, str) or not path.strip():
+            return None
+        path = path.strip().split("?", 1)[0]
+        return self.page.permalink(f"https://www.reddit.com{path}" if path.startswith("/") else path)
 
     @staticmethod
     def _body(d: dict[str, Any], key: str) -> str:
@@ -185,7 +194,7 @@ class RedditPage(PageObject):
         title = clean_text(d.get("title")) or None
         return Mention(
             site="reddit", kind="post", url=self._url(d.get("permalink")),
-            external_id=d.get("name") or None,
+            permalink=self._permalink(d.get("permalink")), external_id=d.get("name") or None,
             text=self._body(d, "selftext") or title or "",
             title=title, author=d.get("author"),
             published_raw=None if created is None else str(created),
@@ -199,7 +208,7 @@ class RedditPage(PageObject):
         if not permalink and d.get("link_id") and d.get("id"):
             permalink = f"/comments/{str(d['link_id']).removeprefix('t3_')}/_/{d['id']}/"
         return Mention(
-            site="reddit", kind="comment", url=self._url(permalink),
+            site="reddit", kind="comment", url=self._url(permalink), permalink=self._permalink(permalink),
             external_id=d.get("name") or None, text=self._body(d, "body"),
             author=d.get("author"),
             published_raw=None if created is None else str(created),
@@ -217,8 +226,9 @@ class RedditPage(PageObject):
                 created = d.get("created")  # epoch ms for posts, epoch s for comments
                 title = clean_text(d.get("title")) or None
                 text = clean_text(_richtext(dig(d, "media", "richtextContent", "document")))
+                path = urlsplit(string(d.get("permalink")) or "").path or None
                 out.append(Mention(
-                    site="reddit", kind=kind, url=self._url(urlsplit(string(d.get("permalink")) or "").path or None),
+                    site="reddit", kind=kind, url=self._url(path), permalink=self._permalink(path),
                     external_id=d.get("id") or key, text=text or title or "", title=title,
                     author=d.get("author"),
                     published_raw=None if created is None else str(created),
@@ -241,7 +251,7 @@ class RedditPage(PageObject):
             n_comments = _squash(post.css('[data-test-id="comments-page-link-num-comments"], '
                                           '[data-testid="comments-page-link-num-comments"]').xpath("string()").get())
             out.append(Mention(
-                site="reddit", kind="post", url=self._canonical() or self.page.url,
+                site="reddit", kind="post", url=self._canonical() or self.page.url, permalink=self._canonical(),
                 external_id=post.attrib.get("id") or None, text=html_text(body) or title or "", title=title,
                 author=_user(post.css('a[href^="/user/"]::attr(href)').get()),
                 published_raw=when, published_at=self.page.parse_date(_age(when)),
@@ -257,7 +267,7 @@ class RedditPage(PageObject):
                 continue  # a deleted or removed comment: a header with no words and no author
             out.append(Mention(
                 site="reddit", kind="comment",
-                url=permalink.split("?", 1)[0] if permalink else self.page.url,
+                url=permalink.split("?", 1)[0] if permalink else self.page.url, permalink=self._permalink(permalink),
                 external_id=fullname, text=text,
                 author=_user(node.css('a[data-testid="comment_author_icon"]::attr(href), '
                                       'a[data-testid="comment_author_link"]::attr(href)').get()),

@@ -103,6 +103,9 @@ class SchemaHotelReviewPage(PageObject):
             site="",
             kind="review",
             url=page.url,
+            # the card's link to the review's own page, else the JSON-LD Review's url
+            permalink=page.permalink(card.css("a.permalink::attr(href)").get() if card is not None else None)
+            or page.permalink(r.get("url")),
             external_id=rid or None,
             text=text or "",
             title=r.get("name") or (card.css(".review-title").get() if card is not None else None),

@@ -91,6 +91,8 @@ def _mention(r: dict[str, Any], page: Page) -> Mention:
     return review(
         SITE, page.url, _first(r.get("reviewBody")) or _first(r.get("description")) or "",
         rating_raw=value, rating_scale=best, external_id=rid,
+        # schema.org's url of the Review (its own page); an @id is a name, not a promise of a page
+        permalink=page.permalink(string(_first(r.get("url")))),
         title=_name(r.get("name")) or _name(r.get("headline")), author=_name(r.get("author")),
         published_raw=date_raw, published_at=page.parse_date(date_raw) if date_raw else None,
         language=_first(r.get("inLanguage")) if isinstance(_first(r.get("inLanguage")), str) else None,

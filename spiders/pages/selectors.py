@@ -83,6 +83,8 @@ def _pick(values: Iterator[Any], rule: FieldRule) -> Any:
             value = _apply_regex(value if isinstance(value, str) else str(value), rule)
             if not value:
                 continue
+        if rule.template is not None:
+            value = rule.template.replace("{}", value if isinstance(value, str) else str(value))
         if rule.join is None:
             return value
         kept.append(value)
@@ -325,10 +327,12 @@ class SelectorPage(PageObject):
         number = _NUMBER_RE.search(rating_text or "")
         url = v.get("url")
         ext = v.get("external_id")
+        link = v.get("permalink")
         date, reply_date = v.get("date"), v.get("reply_date")
         return Mention(
             site="", kind=self.spec.kind,
             url=page.urljoin(str(url)) if url else page.url,
+            permalink=page.permalink(str(link)) if link not in (None, "") else None,
             external_id=None if ext in (None, "") else str(ext),
             text=str(v.get("text") or ""),
             title=v.get("title") or None,

@@ -24,6 +24,8 @@ read by the 2018/19 rules.
 Local-language dates (Norwegian month names, "4 dager siden") are mapped to English
 before ``parse_datetime``; dates carry no zone, so the caller's ``Page.tz`` applies.
 Pagination: the next page is ``link[rel=next]`` / ``a.nav.next`` (URL offset ``-or10-``).
+A review's own page (``permalink``) is ``ShowUserReviews-g<geo>-d<place>-r<id>-<name>.html``
+(the card's title link, else built from the place page's URL); GraphQL gives its route.
 """
 
 from __future__ import annotations
@@ -86,6 +88,20 @@ def _first(card: Selector, query: str) -> str | None:
     return value or None
 
 
+def _permalink(card: Selector, rid: str, page: Page) -> str | None:
+    """The review's own page, ``/ShowUserReviews-g<geo>-d<place>-r<id>-<name>.html``: the
+    card's title link when it names this review, else built from the place page's URL (or
+    canonical link) and the review id; None where neither says which place it is (a fragment
+    without links)."""
+    href = card.css('.quote a[href*="ShowUserReviews"]::attr(href), a[href*="ShowUserReviews"]::attr(href)').get()
+    if href and re.search(rf"-r{re.escape(rid)}(?:\D|$)", href):
+        return page.permalink(href.split("#", 1)[0])  # "#CHECK_RATES_CONT": the booking box, not the review
+    where = _PLACE_NAMED.search(page.url) or _PLACE_NAMED.search(page.selector.css('link[rel="canonical"]::attr(href)').get(""))
+    if where is None or not rid.isdigit():
+        return None
+    return page.permalink(f"/ShowUserReviews-g{where['geo']}-d{where['place']}-r{rid}-{where['name']}")
+
+
 def _card(card: Selector, rid: str, page: Page) -> Mention | None:
     entry = card.css(".entry p")
     if not entry:
@@ -101,7 +117,7 @@ def _card(card: Selector, rid: str, page: Page) -> Mention | None:
     helpful = card.css(".numHelp")
     return review(
         SITE, page.url, text, rating_raw=value, rating_scale=scale, external_id=rid,
-        title=_first(card, ".quote .noQuotes::text"),
+        permalink=_permalink(card, rid, page), title=_first(card, ".quote .noQuotes::text"),
         author=_first(card, ".scrname::text") or _first(card, ".info_text > div::text"),
         author_region=_first(card, ".member_info .location::text") or _first(card, ".userLoc strong::text"),
         published_raw=date_raw, published_at=_date(date_raw, page),
@@ -122,6 +138,8 @@ def _cut(entry: Selector) -> bool:
 
 _PLACE = re.compile(r"/(?P<servlet>[A-Za-z]+_Review)-g(?P<geo>\d+)-d(?P<place>\d+)")
 """A TripAdvisor place page's path: ``/Hotel_Review-g190502-d206868-Reviews-...``."""
+_PLACE_NAMED = re.compile(r"/[A-Za-z]+_Review-g(?P<geo>\d+)-d(?P<place>\d+)-Reviews-(?:or\d+-)?(?P<name>[^/?#]+\.html)")
+"""The same, with the name part a review page repeats: ``...-Reviews-[or10-]Harbor_Hotel-Shanghai.html``."""
 
 
 def _html_mentions(page: Page) -> list[Mention]:
@@ -176,6 +194,7 @@ def _graphql_review(r: dict[str, Any], page: Page) -> Mention:
     return review(
         SITE, page.urljoin(route) if route else page.url, r.get("text"),
         rating_raw=number(r.get("rating")), rating_scale=5.0, external_id=ident(r.get("id")),
+        permalink=page.permalink(route),  # the review detail page's route, as the answer gives it
         title=string(r.get("title")),
         author=string(profile.get("displayName")) or string(profile.get("username")),
         author_region=_hometown(profile),

@@ -135,6 +135,7 @@ class VBulletinThreadPage(fk.ForumEnginePage):
         return Mention(
             site="forum_vbulletin", kind="post" if opening else "comment",
             url=fk.resolve(page, self.sel, href) or page.url,
+            permalink=fk.post_permalink(page, self.sel, href, pid, f"post{pid}"),
             external_id=pid, text=fk.body_text(body, drop),
             title=self._title if opening else None,
             author=author, published_raw=fk.clean(shown) or raw, published_at=when, likes=likes,

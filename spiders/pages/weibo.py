@@ -48,6 +48,7 @@ class WeiboFeedPage(PageObject):
                 site="",
                 kind="post",
                 url=page.url,
+                permalink=page.permalink(s.get("url")),  # the post's own page, as the feed links it
                 external_id=ident(s.get("id") or s.get("mid")),
                 text=clean_text(s.get("text")),
                 author=user.get("screen_name"),

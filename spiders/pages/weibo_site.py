@@ -91,6 +91,18 @@ def _cut(html: Any) -> tuple[str, bool]:
     return text, n > 0
 
 
+_STATUS_ID_RE = re.compile(r"[0-9A-Za-z]{1,20}")
+
+
+def status_permalink(page: Page, status_id: Any) -> str | None:
+    """A post's own page, ``m.weibo.cn/status/<id>`` (the numeric mid or the base-62 bid
+    both open it): the form without the author's uid that ``weibo.com/<uid>/<bid>`` carries,
+    so a stored link names no more of the author than the pseudonymised ``author`` does.
+    A comment has no page of its own (it is shown under its post), so it gets none."""
+    sid = ident(status_id)
+    return page.permalink(f"https://m.weibo.cn/status/{sid}") if sid and _STATUS_ID_RE.fullmatch(sid) else None
+
+
 def _post(page: Page, b: dict[str, Any]) -> Mention:
     long_text = b.get("longText") if isinstance(b.get("longText"), dict) else {}
     full = _html(long_text.get("longTextContent"))
@@ -100,6 +112,7 @@ def _post(page: Page, b: dict[str, Any]) -> Mention:
         kind="post",
         url=page.url,
         external_id=ident(b.get("id") or b.get("mid")),
+        permalink=status_permalink(page, b.get("id") or b.get("mid") or b.get("mblogid") or b.get("bid")),
         text=clean_text(text),
         # a long post's list form is its first ~140 characters; statuses/extend has the rest
         truncated=not full and (b.get("isLongText") is True or linked),
@@ -252,6 +265,7 @@ def _wap_post(page: Page, c: Selector, author: str | None) -> Mention:
         kind="post",
         url=page.url,
         external_id=c.attrib["id"].removeprefix("M_"),
+        permalink=status_permalink(page, c.attrib["id"].removeprefix("M_")),
         text=text,
         truncated=cut,
         author=author,

@@ -206,6 +206,14 @@ class WordPressComments(PageObject):
                 return self.page.urljoin(href)
         return f"{self.page.url.split('#')[0]}#comment-{cid}"
 
+    def _own_address(self, cid: str) -> str | None:
+        """The comment's permalink: its date link when that names the comment (``#comment-N``,
+        ``comment-page-2/#comment-N``), else its ``#comment-N`` anchor on this page."""
+        link = self._permalink(cid)
+        if not re.search(rf"comment[-_=]{re.escape(cid)}(?:\D|$)", link):
+            link = f"{self.page.url.split('#')[0]}#comment-{cid}"
+        return self.page.permalink(link)
+
     def mentions(self) -> list[Mention]:
         if self.api is not None:
             return self._api_mentions()
@@ -218,7 +226,8 @@ class WordPressComments(PageObject):
             author = _SAYS_RE.sub("", _text(self._own(cid, _AUTHOR)) or own_text(self._own(cid, _AUTHOR_BOX))) or None
             m = Mention(
                 site=SITE, kind="review" if rating is not None else "comment",
-                url=self._permalink(cid), external_id=cid, text=self._body(cid),
+                url=self._permalink(cid), permalink=self._own_address(cid),
+                external_id=cid, text=self._body(cid),
                 author=author, published_raw=raw, published_at=at,
                 rating_raw=rating, rating_scale=scale if rating is not None else None,
                 in_reply_to=parent,
@@ -247,6 +256,7 @@ class WordPressComments(PageObject):
             out.append(Mention(
                 site=SITE, kind="comment",
                 url=string(c.get("link")) or self.page.url,
+                permalink=self.page.permalink(string(c.get("link"))),  # the REST API's own link to the comment
                 external_id=ident(c.get("id")),
                 text=html_text(obj(c.get("content")).get("rendered")),
                 author=string(c.get("author_name")),

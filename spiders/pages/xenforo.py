@@ -108,6 +108,7 @@ class XenForoPage(fk.ForumEnginePage):
         return Mention(
             site="forum_xenforo", kind="post" if opening else "comment",
             url=fk.resolve(page, self.sel, href) or page.url,
+            permalink=fk.post_permalink(page, self.sel, href, pid, f"post-{pid}"),
             external_id=pid, text=fk.body_text(body, drop),
             title=self.title() if opening else None,
             author=author, published_raw=raw, published_at=when, likes=likes,

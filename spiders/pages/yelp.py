@@ -10,7 +10,8 @@ and its GraphQL endpoint nests the same review objects under each business
 first ~160 characters cut with "..." (the site's snippet: flagged ``truncated``), and ``time_created``
 ("2023-04-10 18:57:16") carries no zone: Yelp documents it as Pacific time, so it is read
 in America/Los_Angeles whatever the caller's zone. The review ``url`` carries the API
-key's tracking query (``adjust_creative``, ``utm_*``), dropped from the mention URL.
+key's tracking query (``adjust_creative``, ``utm_*``), dropped from the mention URL; the
+review's own address (``permalink``) is its business page with ``?hrid=<review id>``.
 Bodies may come wrapped in JS (``export default {...}``, ``module.exports = {...}``).
 
 Pagination: the Search API pages by ``offset`` (+ ``limit``) up to ``total``; see
@@ -20,6 +21,7 @@ Pagination: the Search API pages by ``offset`` (+ ``limit``) up to ``total``; se
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from crawlers.items import Mention
@@ -33,6 +35,21 @@ FUSION_TZ = ZoneInfo("America/Los_Angeles")
 """The zone of Fusion's ``time_created`` (Yelp's API reference: "in PST")."""
 
 
+def _permalink(page: Page, biz_url: str | None, rid: str | None, review_url: str | None = None) -> str | None:
+    """The review on its business page, ``/biz/<alias>?hrid=<review id>`` (Yelp's own link
+    to one review, the ``url`` the API gives without its tracking parameters); None without
+    a business page or an id to point at."""
+    if review_url:
+        parts = urlsplit(review_url)
+        hrid = next((v for k, v in parse_qsl(parts.query) if k == "hrid"), None) or rid
+        biz_url = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.path.startswith("/biz/") else biz_url
+    else:
+        hrid = rid
+    if not biz_url or not hrid or not urlsplit(biz_url).path.startswith("/biz/"):
+        return None
+    return page.permalink(f"{biz_url.split('?', 1)[0]}?{urlencode({'hrid': hrid})}")
+
+
 def _fusion(r: dict[str, Any], page: Page, biz_url: str | None) -> Mention:
     """One Fusion / GraphQL review object."""
     user = obj(r.get("user"))
@@ -42,6 +59,7 @@ def _fusion(r: dict[str, Any], page: Page, biz_url: str | None) -> Mention:
         SITE, url.split("?", 1)[0] if url else biz_url or page.url, r.get("text"),
         rating_raw=number(r.get("rating")), rating_scale=5.0,
         external_id=ident(r.get("id")), author=string(user.get("name")),
+        permalink=_permalink(page, biz_url, ident(r.get("id")), url),
         published_raw=created, published_at=parse_datetime(created, now=page.now, tz=FUSION_TZ) if created else None,
         truncated=ends_cut(r.get("text")),  # Fusion's text is the site's snippet, cut with "..."
     )
@@ -66,6 +84,7 @@ def _node(r: dict[str, Any], page: Page) -> Mention:
     return review(
         SITE, page.url, text.get("full"), rating_raw=number(r.get("rating")), rating_scale=5.0,
         external_id=r.get("encid"), author=author.get("displayName"), author_region=author.get("displayLocation"),
+        permalink=_permalink(page, page.url, ident(r.get("encid"))),  # nodes read off a /biz/ page
         published_raw=r.get("createdAt"), published_at=page.parse_date(r.get("createdAt")),
         likes=useful if isinstance(useful, int) else None,
         language=text.get("language") if isinstance(text.get("language"), str) else None,

@@ -85,6 +85,8 @@ class ZhihuPage(PageObject):
             site="zhihu",
             kind="post",
             url=page.urljoin(_url(a.xpath('./meta[@itemprop="url"]/@content').get()) or page.url),
+            # the answer's own page (/question/<q>/answer/<a>), as its microdata names it
+            permalink=page.permalink(_url(a.xpath('./meta[@itemprop="url"]/@content').get())),
             external_id=a.attrib.get("name"),
             text=(text := _body(a.css('[itemprop="text"]').get())),
             truncated=_cut(a, text),
@@ -108,6 +110,7 @@ class ZhihuPage(PageObject):
             site="zhihu",
             kind="post",
             url=page.urljoin(url) if url else page.url,
+            permalink=page.permalink(url),  # the article's zhuanlan page
             external_id=f"p/{m.group(1)}" if m else None,
             text=(text := _body(a.css('[itemprop="articleBody"]').get())),
             truncated=_cut(a, text),

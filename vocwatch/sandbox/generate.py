@@ -27,7 +27,19 @@ from .locations import (
     RSS_PATH,
     WEIBO_KEYWORDS,
 )
-from .model import SHANGHAI, Inline, Rich, TrueMention, normalize_text, plain_rich, rich_plain
+from .model import (
+    SHANGHAI,
+    Inline,
+    Rich,
+    TrueMention,
+    forum_post_path,
+    mall_comment_path,
+    normalize_text,
+    plain_rich,
+    review_path,
+    rich_plain,
+    weibo_status_path,
+)
 
 POS, NEU, NEG = tb.POS, tb.NEU, tb.NEG
 
@@ -578,7 +590,7 @@ def build_truth(content: Content, base_url: str | None) -> tuple[TrueMention, ..
                 rating=float(r.rating), rating_scale=10.0, published_at=r.published,
                 likes=r.likes, reposts=None, comments=None, reply_text=r.reply_text,
                 reply_at=r.reply_at, lang=r.lang, polarity=r.polarity,
-                valid=True, on_malformed_page=False,
+                valid=True, on_malformed_page=False, permalink=review_path(hotel.hotel_id, r.external_id),
             ))
     for sku, product in content.mall.items():
         source = f"/api/mall/comments?productId={sku}"
@@ -591,7 +603,7 @@ def build_truth(content: Content, base_url: str | None) -> tuple[TrueMention, ..
                 rating=float(c.score), rating_scale=5.0, published_at=c.published,
                 likes=c.useful, reposts=None, comments=1 if c.reply_text else 0,  # replyCount
                 reply_text=c.reply_text, reply_at=c.reply_at, lang="zh", polarity=c.polarity, valid=True,
-                on_malformed_page=(sku, page) == MALL_MALFORMED,
+                on_malformed_page=(sku, page) == MALL_MALFORMED, permalink=mall_comment_path(c.id),
             ))
     for keyword, feed in content.weibo.items():
         source = f"/weibo/api/feed?q={keyword}"
@@ -605,6 +617,7 @@ def build_truth(content: Content, base_url: str | None) -> tuple[TrueMention, ..
                 rating_scale=None, published_at=p.published, likes=p.attitudes,
                 reposts=p.reposts, comments=p.comments, reply_text=None, reply_at=None,
                 lang="zh", polarity=p.polarity, valid=True, on_malformed_page=False,
+                permalink=weibo_status_path(p.id),
             ))
     forum = content.forum
     source = f"/forum/search?kw={forum.keyword}"
@@ -618,7 +631,7 @@ def build_truth(content: Content, base_url: str | None) -> tuple[TrueMention, ..
                     text=rich_plain(plain_rich(*post.lines)), rating=None, rating_scale=None,
                     published_at=post.published, likes=None, reposts=None, comments=None,
                     reply_text=None, reply_at=None, lang="zh", polarity=post.polarity,
-                    valid=True, on_malformed_page=False,
+                    valid=True, on_malformed_page=False, permalink=forum_post_path(thread.tid, page_no, post.pid),
                 ))
     for post in content.blog:
         out.append(TrueMention(
@@ -627,6 +640,6 @@ def build_truth(content: Content, base_url: str | None) -> tuple[TrueMention, ..
             text=rich_plain(post.rich), rating=None, rating_scale=None,
             published_at=post.published, likes=None, reposts=None, comments=None,
             reply_text=None, reply_at=None, lang="en", polarity=post.polarity, valid=True,
-            on_malformed_page=False,
+            on_malformed_page=False, permalink=(base_url or "") + post.path,  # the feed item's link
         ))
     return tuple(out)

@@ -14,6 +14,31 @@ from datetime import datetime, timedelta, timezone
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
+# --- each item's own page (its permalink), as the renderers link it and the truth expects it
+
+
+def review_path(hotel_id: str, review_id: str) -> str:
+    """A StayAdvisor review's own page: what its card and its JSON-LD ``url`` link to."""
+    return f"/hotels/{hotel_id}/reviews/{review_id}"
+
+
+def mall_comment_path(comment_id: str) -> str:
+    """A mall comment's own page (the comment JSON's ``url``)."""
+    return f"/mall/comments/{comment_id}"
+
+
+def weibo_status_path(status_id: str) -> str:
+    """A sandbox Weibo post's own page (the status JSON's ``url``)."""
+    return f"/weibo/status/{status_id}"
+
+
+def forum_post_path(tid: int, page: int, pid: int, *, private: bool = False) -> str:
+    """A forum post's anchor on its thread page (its floor link)."""
+    prefix = "/forum/private/thread" if private else "/forum/thread"
+    return f"{prefix}/{tid}?page={page}#post-{pid}"
+
+
+
 @dataclass(frozen=True)
 class TrueMention:
     """Ground truth for one item a correct crawler should extract from the sandbox."""
@@ -38,6 +63,9 @@ class TrueMention:
     polarity: str
     valid: bool
     on_malformed_page: bool
+    permalink: str | None = None
+    """The item's own page on the sandbox (a path, or absolute for the feed's links), as the
+    listing links it: what a correct crawler stores as ``Mention.permalink``."""
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,15 @@ from .generate import (
     WeiboFeed,
     WeiboPost,
 )
-from .model import SHANGHAI, Inline, Rich
+from .model import (
+    SHANGHAI,
+    Inline,
+    Rich,
+    forum_post_path,
+    mall_comment_path,
+    review_path,
+    weibo_status_path,
+)
 
 ROBOTS_TXT = "User-agent: *\nDisallow: /forum/private/\n"
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -91,8 +99,9 @@ def _postal_address(address: str) -> dict[str, str]:
     }
 
 
-def _review_ld(r: HotelReview) -> dict[str, Any]:
-    ld: dict[str, Any] = {"@type": "Review", "identifier": r.external_id, "name": r.title}
+def _review_ld(r: HotelReview, hotel_id: str) -> dict[str, Any]:
+    ld: dict[str, Any] = {"@type": "Review", "identifier": r.external_id, "url": review_path(hotel_id, r.external_id),
+                          "name": r.title}
     if r.paragraphs is not None:
         ld["reviewBody"] = "\n".join(r.paragraphs)
     ld.update({
@@ -105,14 +114,15 @@ def _review_ld(r: HotelReview) -> dict[str, Any]:
     return ld
 
 
-def _review_html(r: HotelReview) -> str:
+def _review_html(r: HotelReview, hotel_id: str) -> str:
     body = "".join(f"<p>{escape(p)}</p>" for p in r.paragraphs or ())
     iso = iso_shanghai(r.published)
     html = (
         f'<article class="review" id="review-{r.external_id}" data-review-id="{r.external_id}">\n'
         f'  <h3 class="review-title">{escape(r.title)}</h3>\n'
         f'  <div class="review-meta"><span class="reviewer">{escape(r.author)}</span> · '
-        f'<time datetime="{iso}">{_human_date(r.published)}</time> · '
+        f'<a class="permalink" href="{review_path(hotel_id, r.external_id)}">'
+        f'<time datetime="{iso}">{_human_date(r.published)}</time></a> · '
         f'<span class="score">{r.rating}/10</span></div>\n'
         f'  <div class="review-body">{body}</div>\n'
         f'  <div class="helpful"><span class="helpful-count">{r.likes}</span> found this helpful</div>\n'
@@ -141,7 +151,7 @@ def hotel_page(hotel: Hotel, page: int) -> str | None:
         "address": _postal_address(loc["address"]),
         "aggregateRating": {"@type": "AggregateRating", "ratingValue": average, "bestRating": 10,
                             "worstRating": 1, "reviewCount": len(hotel.reviews)},
-        "review": [_review_ld(r) for r in reviews],
+        "review": [_review_ld(r, hotel.hotel_id) for r in reviews],
     }
     base = f"/hotels/{hotel.hotel_id}/reviews"
     pager = []
@@ -164,11 +174,49 @@ def hotel_page(hotel: Hotel, page: int) -> str | None:
         f'<div class="rating-summary"><span class="avg">{average}</span>/10 · '
         f'<span class="count">{len(hotel.reviews)}</span> reviews</div>\n'
         '<section class="reviews">\n'
-        + "".join(_review_html(r) for r in reviews)
+        + "".join(_review_html(r, hotel.hotel_id) for r in reviews)
         + "</section>\n"
         f'<nav class="pager">{" ".join(pager)}</nav>\n'
         "</main>\n<footer>&copy; StayAdvisor sandbox</footer>\n</body>\n</html>\n"
     )
+
+
+def _item_page(title: str, inner: str) -> str:
+    return ("<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<title>{title}</title>\n</head>\n<body>\n{inner}</body>\n</html>\n")
+
+
+def review_page(hotel: Hotel, review_id: str) -> str | None:
+    """One StayAdvisor review on a page of its own (its permalink), or None when unknown."""
+    r = next((r for r in hotel.reviews if r.external_id == review_id), None)
+    if r is None:
+        return None
+    name = escape(hotel.location["name"])
+    return _item_page(f"{escape(r.title)} - {name} - StayAdvisor",
+                      f'<h1 class="hotel-name">{name}</h1>\n<section class="reviews">\n'
+                      f"{_review_html(r, hotel.hotel_id)}</section>\n"
+                      f'<p><a href="/hotels/{hotel.hotel_id}/reviews">All reviews</a></p>\n')
+
+
+def mall_comment_page(product: MallProduct, comment_id: str) -> str | None:
+    """One mall comment on a page of its own, or None when unknown."""
+    c = next((c for c in product.comments if c.id == comment_id), None)
+    if c is None:
+        return None
+    reply = (f'<div class="reply"><p>{escape(c.reply_text)}</p><time>{shanghai_local(c.reply_at)}</time></div>\n'
+             if c.reply_text is not None and c.reply_at is not None else "")
+    return _item_page(f"评价详情 - {escape(product.sku)}",
+                      f'<div class="comment" id="comment-{c.id}"><span class="nickname">{escape(c.nickname)}</span> '
+                      f'<span class="score">{c.score}/5</span> <time>{shanghai_local(c.published)}</time>\n'
+                      f'<p class="content">{escape(c.content)}</p>\n{reply}</div>\n')
+
+
+def weibo_status_page(post: WeiboPost) -> str:
+    """One sandbox Weibo post on a page of its own."""
+    return _item_page(f"{escape(post.screen_name)}的微博",
+                      f'<div class="status" id="M_{post.id}"><span class="screen-name">{escape(post.screen_name)}</span>\n'
+                      f'<div class="text">{weibo_html(post.rich)}</div>\n'
+                      f'<time>{shanghai_local(post.published)}</time></div>\n')
 
 
 # --------------------------------------------------------------------------- mall
@@ -178,6 +226,7 @@ def mall_comment_json(c: MallComment) -> dict[str, Any]:
         replies.append({"content": c.reply_text, "creationTime": shanghai_local(c.reply_at)})
     return {
         "id": c.id,
+        "url": mall_comment_path(c.id),
         "nickname": c.nickname,
         "score": c.score,
         "content": c.content,
@@ -237,6 +286,7 @@ def weibo_html(rich: Rich) -> str:
 def _status(p: WeiboPost, current: datetime) -> dict[str, Any]:
     return {
         "id": p.id,
+        "url": weibo_status_path(p.id),
         "created_at": weibo_created_at(p.published, current),
         "text": weibo_html(p.rich),
         "user": {"id": p.user_id, "screen_name": p.screen_name},
@@ -314,7 +364,9 @@ def forum_thread(thread: ForumThread, page: int) -> str | None:
         posts.append(
             f'<div class="post" id="post-{p.pid}"><div class="author">{escape(p.author)}</div>'
             f'<div class="post-time">发表于 {shanghai_local(p.published, "%Y-%m-%d %H:%M")}</div>'
-            f'<div class="floor">{p.floor}楼</div><div class="content">{content}</div></div>\n'
+            f'<div class="floor">{p.floor}楼</div>'
+            f'<a class="permalink" href="{forum_post_path(thread.tid, page, p.pid, private=thread.private)}">#</a>'
+            f'<div class="content">{content}</div></div>\n'
         )
     nav = []
     if page > 1:

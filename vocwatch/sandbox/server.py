@@ -209,6 +209,14 @@ class Sandbox:
                 return _Response(200, _TEXT, render.ROBOTS_TXT.encode())
             if m := re.fullmatch(r"/hotels/([A-Za-z0-9]+)/reviews", path):
                 return self._hotel(m.group(1), params)
+            if m := re.fullmatch(r"/hotels/([A-Za-z0-9]+)/reviews/([A-Za-z0-9-]+)", path):
+                return self._item(self._review_page(m.group(1), m.group(2)))
+            if m := re.fullmatch(r"/mall/comments/([A-Za-z0-9-]+)", path):
+                return self._item(next((html for p in self._content.mall.values()
+                                        if (html := render.mall_comment_page(p, m.group(1)))), None))
+            if m := re.fullmatch(r"/weibo/status/(\d+)", path):
+                post = next((p for f in self._content.weibo.values() for p in f.posts if p.id == m.group(1)), None)
+                return self._item(render.weibo_status_page(post) if post else None)
             if path == "/api/mall/comments":
                 return self._mall(params)
             if path == "/weibo/api/feed":
@@ -235,6 +243,15 @@ class Sandbox:
         if hotel is None or page is None:
             return _NOT_FOUND
         html = render.hotel_page(hotel, page)
+        return _NOT_FOUND if html is None else _Response(200, _HTML, html.encode())
+
+    def _review_page(self, hotel_id: str, review_id: str) -> str | None:
+        hotel = self._content.hotels.get(hotel_id)
+        return render.review_page(hotel, review_id) if hotel else None
+
+    @staticmethod
+    def _item(html: str | None) -> _Response:
+        """An item's own page (a review's, a comment's, a post's: their permalinks), or 404."""
         return _NOT_FOUND if html is None else _Response(200, _HTML, html.encode())
 
     def _js(self, path: str, params: dict[str, list[str]]) -> _Response:

@@ -1,0 +1,3 @@
+// Runs last: every view has registered itself.
+"use strict";
+VW.start();
