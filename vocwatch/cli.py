@@ -24,7 +24,7 @@ vocwatch.toml` and `vocwatch crawl -c vocwatch.toml` on your own configuration."
 
 COMMAND_GROUPS = (
     ("getting started", ("demo", "check", "sandbox")),
-    ("crawling", ("crawl", "schedule", "worker", "runs", "health", "login", "sessions", "parse")),
+    ("crawling", ("crawl", "scrapy", "schedule", "worker", "runs", "health", "login", "sessions", "parse")),
     ("results", ("benchmark", "export", "alerts", "digest", "serve", "token")),
     ("maintenance", ("store", "reanalyze", "analyze", "synth", "bench")),
 )
