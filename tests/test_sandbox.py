@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from email.message import Message
 from email.utils import parsedate_to_datetime
+from html import unescape
 from html.parser import HTMLParser
 from statistics import mean
 from urllib.parse import quote, urlsplit
@@ -643,7 +644,7 @@ def test_index_links_every_listing_with_its_location(sb: Sandbox) -> None:
     assert f'href="{quote(FORUM_SOURCE, safe="/?=")}"' in page and f'href="{RSS_SOURCE}"' in page
     for loc in SANDBOX_LOCATIONS:  # the places a listing is about, by name and id
         assert f"({loc['id']}, {loc['role']})" in page
-    assert f"scrapy crawl hotel_reviews -a url={sb.base_url}/hotels/h1001/reviews -O out.jsonl" in page
+    assert f"scrapy crawl hotel_reviews -a 'url={sb.base_url}/hotels/h1001/reviews' -O out.jsonl" in unescape(page)
 
 
 def test_index_escapes_what_it_shows(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -33,7 +33,8 @@ def _rows(rows: list[tuple[str, str, str]], kind: str, base_url: str) -> str:
     """Table rows: a link to each listing, its location, and ``scrapy crawl`` for it."""
     out = []
     for path, label, location_id in rows:
-        command = f"scrapy crawl {kind} -a url={base_url}{quote(path, safe='/?=&:')} -O out.jsonl"
+        # quoted: a ? or & in the URL means something else to a shell
+        command = f"scrapy crawl {kind} -a 'url={base_url}{quote(path, safe='/?=&:')}' -O out.jsonl"
         out.append(f'<tr><td><a href="{_href(path)}">{escape(label)}</a></td><td>{_location(location_id)}</td>'
                    f"<td><code>{escape(command)}</code></td></tr>\n")
     return "".join(out)
