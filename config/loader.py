@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from config.locate import resolve_store_url
 from config.model import (
     ALERT_KINDS,
     ALERT_SEVERITIES,
@@ -323,12 +324,15 @@ def build_config(raw: dict[str, Any], path: Path) -> Config:
     top = _Reader(path, "", raw)
     found = _Collector()
 
-    store_url = os.environ.get(STORE_URL_ENV) or "sqlite:///vocwatch.db"
+    # a path in the file is relative to the file's folder; one in the environment to the
+    # current folder (config.locate): every entry point then opens the same store
+    folder, env_url = Path(os.path.abspath(path)).parent, os.environ.get(STORE_URL_ENV)
+    file_url = resolve_store_url("sqlite:///vocwatch.db", folder)
     with found.part():
         store = _Reader(path, "store", top.get("store", dict, {}))
-        file_url = store.get("url", str, "sqlite:///vocwatch.db")
-        store_url = os.environ.get(STORE_URL_ENV) or file_url
+        file_url = resolve_store_url(store.get("url", str, "sqlite:///vocwatch.db"), folder)
         store.done()
+    store_url = resolve_store_url(env_url, Path.cwd()) if env_url else file_url
 
     crawl, schedule = CrawlSettings(), ScheduleSettings()
     with found.part():
@@ -413,7 +417,8 @@ def build_config(raw: dict[str, Any], path: Path) -> Config:
     digest_tables = _entries(top, "digests", found)
     with found.part():
         top.done()
-    config = Config(path=path, store_url=store_url, crawl=crawl, brands=brands, locations=locations, sources=sources,
+    config = Config(path=Path(os.path.abspath(path)), store_url=store_url,
+                    store_from=STORE_URL_ENV if env_url and store_url != file_url else "config", crawl=crawl, brands=brands, locations=locations, sources=sources,
                     channels=channels, routes=tuple(routes), schedule=schedule, alerts=alerts, health=health,
                     distributed=distributed, sessions=sessions, dashboard=dashboard,
                     site_proxies={site: t.proxies for site, t in sessions.items()})

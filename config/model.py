@@ -397,6 +397,9 @@ class Config:
     site_proxies: dict[str, str] = field(default_factory=dict)
     """Site -> ``[sessions.<site>] proxies`` (``SITE_PROXY_CHOICES``); a site not named is ``auto``.
     The same as ``sessions[site].proxies`` (``config.loader.read_site_proxy_choice`` checks it)."""
+    store_from: str = "config"
+    """Where ``store_url`` came from: ``config`` (the file's ``[store] url``, or its default),
+    ``VOCWATCH_STORE_URL`` or ``--store`` (``config.locate.store_notice`` says so when not the file)."""
 
     def proxy_choice(self, site: str) -> str:
         """Whether ``site``'s requests go through the proxy pool: ``always``, ``never`` or ``auto``

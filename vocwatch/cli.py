@@ -9,12 +9,11 @@ import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from config import Config, ConfigError, load_config
+from config import Config, ConfigError
 
 USAGE = """vocwatch harvests unsolicited feedback about your locations and their competitors
 (review sites, forums, social feeds), tags it with language, sentiment and aspects, and
@@ -25,7 +24,7 @@ vocwatch.toml` and `vocwatch crawl -c vocwatch.toml` on your own configuration."
 
 COMMAND_GROUPS = (
     ("getting started", ("demo", "check", "sandbox")),
-    ("crawling", ("crawl", "schedule", "worker", "runs", "health", "login", "sessions", "parse")),
+    ("crawling", ("crawl", "scrapy", "schedule", "worker", "runs", "health", "login", "sessions", "parse")),
     ("results", ("benchmark", "export", "alerts", "digest", "serve", "token")),
     ("maintenance", ("store", "reanalyze", "analyze", "synth", "bench")),
 )
@@ -60,14 +59,15 @@ DEMO_WINDOW = "365d"  # the sandbox's reviews span months: the demo benchmarks a
 DEFAULT_CONFIG = "vocwatch.toml"
 
 
-CONFIG_HELP = "configuration file (default: $VOCWATCH_CONFIG or ./vocwatch.toml)"
-STORE_HELP = ("store URL, overrides the config and $VOCWATCH_STORE_URL "
+CONFIG_HELP = ("configuration file (default: $VOCWATCH_CONFIG, else ./vocwatch.toml, else the [vocwatch] config "
+               "of the nearest scrapy.cfg); paths in it are relative to its folder")
+STORE_HELP = ("store URL, overrides the config and $VOCWATCH_STORE_URL; a relative path is relative to here "
               "(sqlite:///file.db or a file path; mongodb://... via the environment)")
 
 
 def _global_args(p: argparse.ArgumentParser) -> None:
     """The options every command takes, on the top-level parser (``vocwatch -c F runs``)."""
-    p.add_argument("--config", "-c", default=os.environ.get("VOCWATCH_CONFIG", DEFAULT_CONFIG), help=CONFIG_HELP)
+    p.add_argument("--config", "-c", default=None, help=CONFIG_HELP)  # None: config.locate.find_config
     p.add_argument("--store", default=None, help=STORE_HELP)
 
 
@@ -105,11 +105,13 @@ def _location_arg(p: argparse.ArgumentParser, help: str) -> None:
 def _load(args: argparse.Namespace, path: str | Path | None = None) -> Config:
     """The config file, with ``--store`` (when given) replacing its store URL. Its secrets
     are remembered, so that no log line or message of this process shows them."""
+    from config.locate import open_config, store_notice
     from config.redact import remember
 
-    config = load_config(path or args.config)
-    config = replace(config, store_url=args.store) if getattr(args, "store", None) else config
+    config = open_config(path or args.config, store=getattr(args, "store", None))
     remember(config.secrets)
+    if not getattr(args, "quiet", False) and (notice := store_notice(config)):  # from elsewhere: say which one
+        print(f"vocwatch: {notice}", file=sys.stderr)
     return config
 
 
@@ -660,6 +662,23 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+SCRAPY_SETTINGS = "config.settings"
+
+
+def cmd_scrapy(args: argparse.Namespace) -> int:
+    """``vocwatch scrapy ARGS``: ``scrapy ARGS`` with vocwatch's settings module as the
+    project (``SCRAPY_SETTINGS_MODULE``), so ``crawl``, ``list`` and ``check`` work in any
+    folder, a ``vocwatch.toml`` beside you or named by ``-a config=`` / ``$VOCWATCH_CONFIG``."""
+    from scrapy.cmdline import execute
+
+    os.environ["SCRAPY_SETTINGS_MODULE"] = SCRAPY_SETTINGS
+    try:
+        execute(["scrapy", *args.scrapy_args])
+    except SystemExit as exc:  # scrapy's execute always ends in sys.exit
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
+
+
 def cmd_export_trends(args: argparse.Namespace) -> int:
     from crawlers.store import open_store
     from monitor.export import ExportError, export_trends, format_for, parse_day, trend_query
@@ -827,7 +846,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from monitor.dashboard.server import Dashboard, make_server
 
     config = _load(args)
-    tokens = TokenFile(default_tokens_path(config.store_url))
+    tokens = TokenFile(default_tokens_path(config.store_url, config.path.parent))
     if not tokens.records():
         print(f"vocwatch serve: no tokens in {tokens.path}; create one with: vocwatch token create --scope ...",
               file=sys.stderr)
@@ -854,7 +873,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     from monitor.dashboard.auth import Scope, ScopeError, TokenFile, default_tokens_path
 
     config = _load(args)
-    tokens = TokenFile(default_tokens_path(config.store_url))
+    tokens = TokenFile(default_tokens_path(config.store_url, config.path.parent))
     if args.token_command == "list":
         records = tokens.records()
         if records:
@@ -1550,6 +1569,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765, which the demo config expects)")
     p.set_defaults(func=cmd_sandbox)
 
+    p = sub.add_parser("scrapy", help="run a Scrapy command on vocwatch's spiders from any folder, no scrapy.cfg "
+                       "needed (vocwatch scrapy crawl hotel_reviews -a source=ID -O out.jsonl)", add_help=False)
+    p.add_argument("scrapy_args", nargs=argparse.REMAINDER, help="the scrapy command and its options")
+    p.set_defaults(func=cmd_scrapy)
+
     p = sub.add_parser("export", help="export data from the store (trends, mentions)")
     export_sub = p.add_subparsers(dest="export_command", required=True)
     p = export_sub.add_parser("trends", help="tidy trend rows per day/week/month and group, as csv/json/parquet/xlsx")
@@ -1685,6 +1709,9 @@ def _setup_logging(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     from config.redact import redact
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["scrapy"]:  # passed through whole: Scrapy parses and logs on its own
+        return cmd_scrapy(argparse.Namespace(scrapy_args=argv[1:]))
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version, a usage error: argparse has said why
