@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from nlp.aspects import Taxonomy, split_clauses, taxonomy
 from nlp.keywords import keywords as text_keywords
-from nlp.lang import UNDETERMINED, detect_language
+from nlp.lang import UNDETERMINED, resolve_language
 from nlp.rating import RULE, clean_rating, combine, model_name
 from nlp.sentiment import SUPPORTED_LANGUAGES, scorer
 
@@ -96,7 +96,7 @@ def analyze(
     stars = [clean_rating(r) for r in ratings] if ratings is not None else [None] * n
     clean = [(t or "")[:MAX_CHARS] for t in texts]
     truncated = [len(t or "") > MAX_CHARS for t in texts]
-    detected = [(langs[i] if langs is not None and langs[i] else None) or detect_language(clean[i]) for i in range(n)]
+    detected = [resolve_language(clean[i], langs[i] if langs is not None else None) for i in range(n)]
 
     # per text: its clauses with aspects found in them
     found: list[list[tuple[str, dict[str, list[str]]]]] = []

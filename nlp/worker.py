@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import logging
 import multiprocessing
 import os
@@ -42,8 +43,13 @@ def default_workers() -> int:
 
 
 def _warm_up() -> None:
-    """Load models and dictionaries before the first batch arrives."""
+    """Load models and dictionaries before the first batch arrives, then freeze them out
+    of the garbage collector's sight: they live as long as the worker, and every full
+    collection would walk them again (``gc.freeze``: up to a third more short texts a second,
+    ``vocwatch bench nlp``)."""
     analyze(["房间很干净", "The room was clean."])
+    gc.collect()
+    gc.freeze()
 
 
 def _init_worker(parent_pid: int, by_main_thread: bool) -> None:
