@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import weakref
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -564,15 +565,21 @@ def trends(config: Config, store: Store, location_ids: Iterable[str], *, bucket:
         by_loc[r.keys[0]][date.fromisoformat(r.bucket)] = r  # type: ignore[index]
 
     index_cache: dict[tuple[str, date], float | None] = {}
+    dated: dict[str, tuple[list[date], list[RollupRow]]] = {}
 
     def index_at(lid: str, start: date) -> float | None:
-        """The index over the lookback ending on the last day of the bucket at ``start``."""
+        """The index over the lookback ending on the last day of the bucket at ``start``:
+        the buckets in it found by bisection (the rollup gives them in date order), so a
+        point costs the lookback's rows, not the location's whole history."""
         key = (lid, start)
         if key not in index_cache:
             last = min(_next_bucket(start, bucket), today + timedelta(days=1)) - timedelta(days=1)
-            rows = by_loc[lid]
-            index_cache[key] = reputation_index(
-                ((last - b).days, r) for b, r in rows.items() if 0 <= (last - b).days < TREND_LOOKBACK_DAYS)
+            if lid not in dated:
+                dated[lid] = (list(by_loc[lid]), list(by_loc[lid].values()))
+            days, rows = dated[lid]
+            lo = bisect_left(days, last - timedelta(days=TREND_LOOKBACK_DAYS - 1))
+            hi = bisect_right(days, last)
+            index_cache[key] = reputation_index(((last - days[i]).days, rows[i]) for i in range(lo, hi))
         return index_cache[key]
 
     empty = Sums()
