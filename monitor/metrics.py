@@ -382,12 +382,18 @@ buckets (age taken at mid-week), which keeps a year's benchmark to a third of th
 def _aged_rows(store: Store, ids: set[str], w: _Window) -> Iterator[tuple[float, RollupRow]]:
     """``(age in days at the window's last day, rollup row by location)`` over window ``w``."""
     split = max(w.start, _midnight(w.last_day) - timedelta(days=DAY_RESOLUTION_DAYS - 1))
+    ages: dict[str, float] = {}  # per bucket, not per row: thousands of locations share each bucket
     if split > w.start:
         for r in _rows(store, ids, bucket="week", group_by=("location_id",), since=w.start, until=split):
-            middle = min(date.fromisoformat(r.bucket) + timedelta(days=3), split.date() - timedelta(days=1))
-            yield float((w.last_day - max(middle, w.start.date())).days), r
+            if (age := ages.get(r.bucket)) is None:
+                middle = min(date.fromisoformat(r.bucket) + timedelta(days=3), split.date() - timedelta(days=1))
+                age = ages[r.bucket] = float((w.last_day - max(middle, w.start.date())).days)
+            yield age, r
+    ages = {}
     for r in _rows(store, ids, bucket="day", group_by=("location_id",), since=split, until=w.end):
-        yield float(_age(r.bucket, w.last_day)), r
+        if (age := ages.get(r.bucket)) is None:
+            age = ages[r.bucket] = float(_age(r.bucket, w.last_day))
+        yield age, r
 
 
 def _metrics(w: _Window, s: Sums, index: float | None, prior: float | None,
