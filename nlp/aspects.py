@@ -12,9 +12,12 @@ import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 from pathlib import Path
 
-TAXONOMY_DIR = Path(__file__).resolve().parent / "taxonomies"
+# the package's own data, read through importlib.resources: a plain folder when installed,
+# a zip member when the package runs from an egg (scrapyd runs deployed eggs zipped)
+TAXONOMY_DIR = resources.files("nlp") / "taxonomies"
 DOMAINS = ("hotel", "restaurant", "ecommerce")
 
 # Clause boundaries: sentence and clause punctuation, and contrast words that start a
@@ -151,11 +154,11 @@ def load_taxonomy(*paths: str | Path) -> Taxonomy:
     ignore: dict[str, list[str]] = {"zh": [], "en": []}
     for path in paths:
         try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            data = tomllib.loads((path if hasattr(path, "read_text") else Path(path)).read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise TaxonomyError(f"{path}: {exc}") from None
         meta = data.get("taxonomy", {})
-        tid, version = tid or str(meta.get("id", Path(path).stem)), version or str(meta.get("version", "1"))
+        tid, version = tid or str(meta.get("id", Path(str(path)).stem)), version or str(meta.get("version", "1"))
         ign = data.get("ignore", {})
         if not isinstance(ign, dict):
             raise TaxonomyError(f"{path}: ignore: expected a table")

@@ -31,10 +31,11 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
+from importlib import resources
 from itertools import pairwise, repeat
 from pathlib import Path
 
-MODELS_DIR = Path(__file__).resolve().parent / "models"
+MODELS_DIR = resources.files("nlp") / "models"  # a folder, or a zip member in an egg (scrapyd)
 MODEL_VERSION = "2"
 """Newest model format this module reads and writes (v1 files still load)."""
 MODEL_VERSIONS = {"zh": "2", "en": "1"}

@@ -83,8 +83,8 @@ def _watch_parent(parent_pid: int, every: float = PARENT_CHECK_EVERY) -> None:
 
 
 def analyze_batch(texts: Sequence[str | None], langs: Sequence[str | None] | None,
-                  domain: str | None) -> list[Analysis]:
-    return analyze(texts, langs=langs, domain=domain)
+                  domain: str | None, ratings: Sequence[float | None] | None = None) -> list[Analysis]:
+    return analyze(texts, langs=langs, domain=domain, ratings=ratings)
 
 
 def pool(workers: int) -> ProcessPoolExecutor:
@@ -100,8 +100,10 @@ def pool(workers: int) -> ProcessPoolExecutor:
 
 
 def submit(workers: int, texts: Sequence[str | None], langs: Sequence[str | None] | None,
-           domain: str | None) -> Future[list[Analysis]]:
-    return pool(workers).submit(analyze_batch, list(texts), list(langs) if langs is not None else None, domain)
+           domain: str | None, ratings: Sequence[float | None] | None = None) -> Future[list[Analysis]]:
+    """``analyze(texts, langs=, domain=, ratings=)`` in the pool (``ratings``: 0-5 or ``None`` each)."""
+    return pool(workers).submit(analyze_batch, list(texts), list(langs) if langs is not None else None, domain,
+                                list(ratings) if ratings is not None else None)
 
 
 def discard(workers: int) -> None:

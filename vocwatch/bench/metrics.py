@@ -3,7 +3,9 @@ mentions by default), every figure next to a baseline measured in the same run: 
 day-bucketed rollup by location over the same span, iterated without any arithmetic.
 
 - all own locations: ``monitor.metrics.benchmark`` for every own location vs the rollup
-  over every location; the difference is the cost of the metrics themselves;
+  over every location and vs the rollups it issues itself; the difference is the cost of
+  the metrics themselves; beside it ``monitor.portfolio.portfolio`` (the portfolio view)
+  for the same own locations;
 - one location, as the dashboard asks (90 d and 365 d benchmark, 365 d weekly trend):
   median and slowest over a sample of own locations vs the rollup of that location and
   its competitive set, and the one-off cost of the global prior (a rollup over every
@@ -167,6 +169,17 @@ def run(directory: str | Path, *, window: str = "90d", locations: int = 4000, me
             f"{out['underlying_seconds']:.2f} s")
         say(f"  benchmark(): {out['benchmark_seconds']:.2f} s ({out['ratio']}x the table baseline, "
             f"{out['ratio_underlying']}x its own rollups)")
+        from monitor.metrics import own_location_ids
+        from monitor.portfolio import portfolio
+
+        own = own_location_ids(config, None)
+        folio_seconds, folio = _best(lambda: portfolio(config, store, own, window=window, now=now), rounds)
+        base = out["baseline_seconds"]
+        out.update(portfolio_seconds=round(folio_seconds, 3), portfolio_queries=folio.queries,
+                   portfolio_ratio=round(folio_seconds / base, 2) if base else None)
+        say(f"  portfolio(): {folio_seconds:.2f} s ({out['portfolio_ratio']}x the table baseline): {len(folio.rows):,} "
+            f"rows ranked with {len(folio.weeks)}-week sparklines, the chain against {folio.rollup.rivals:,} distinct "
+            f"rivals, {folio.queries} rollup queries")
         out["one_location"] = _one_location(config, store, now, say, sample)
     finally:
         store.close()

@@ -1,8 +1,9 @@
 """Text-analysis benchmark: accuracy on held-out labelled data, throughput, cold start.
 
-Accuracy tables come from ``nlp.training.evaluate`` (sentiment, ours vs SnowNLP/VADER)
-and ``nlp.training.evaluate_aspects`` (aspect tagging), both on rows no model was
-trained or tuned on. Throughput runs ``nlp.analyze`` the way the crawl does (batches of
+Accuracy tables come from ``nlp.training.evaluate`` (sentiment, ours vs SnowNLP/VADER),
+``nlp.training.evaluate_aspects`` (aspect tagging) and ``nlp.training.evaluate_ratings``
+(overall label against star ratings, text alone vs the stars rule), all on rows no model
+was trained or tuned on. Throughput runs ``nlp.analyze`` the way the crawl does (batches of
 64, every stage: language, sentiment, aspects, keywords) on review-length texts, next to
 the baselines' texts/s on the same texts in the same run. Cold start is a fresh Python
 process importing ``nlp`` and analysing one Chinese and one English text, against a
@@ -135,6 +136,9 @@ def run(shared: Path | None, baselines: bool = True) -> dict[str, Any]:
 
         out["sentiment"] = evaluate(shared, baselines=baselines)
         out["aspects"] = aspect_table(shared)
+        from nlp.training.evaluate_ratings import evaluate as evaluate_ratings
+
+        out["ratings"] = evaluate_ratings(shared)
     out["throughput"] = throughput(throughput_texts(shared), baselines)
     out["cold_start"] = cold_start()
     return out
@@ -154,6 +158,13 @@ def format_result(res: dict[str, Any], shared: Path | None) -> str:
                   f"{r['f1']:>6.3f} {r['sentiment_accuracy']:>11.3f} {r['sign_accuracy']:>6.3f}"
                   for r in res.get("aspects", [])]
         parts.append("")
+    if "ratings" in res:
+        from nlp.training.evaluate_ratings import format_table as ratings_table
+
+        parts += ["overall label vs star rating, text only and with the stars rule (nlp.rating): agree = 3-class "
+                  "agreement with the stars (4-5 pos, 1-2 neg, 3 neu), contra = labelled against the stars, "
+                  "human/sign = accuracy against human labels (ASAP: from its aspect labels)",
+                  ratings_table(res["ratings"]), ""]
     else:
         parts += [f"accuracy tables skipped: {shared}/datasets is absent", ""]
     parts.append(f"nlp.analyze throughput (batches of {BATCH}, language + sentiment + aspects + keywords), one core")
