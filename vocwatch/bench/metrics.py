@@ -77,6 +77,7 @@ def _all_locations(config: Any, store: Any, window: str, now: datetime, rounds: 
     seconds, results = _best(lambda: benchmark(config, store, window=window, now=now), rounds)
     involved = max((len(kw.get("location_ids") or ()) for kw in calls), default=0)
     return {"locations": len(config.locations), "own_locations": len(results), "involved_locations": involved,
+            "set_members": sum(len(b.members) for b in results),
             "mentions": store.count_mentions(), "baseline_rollup_rows": base_rows, "baseline_seconds": round(base, 3),
             "underlying_rollups": len(calls), "underlying_rollup_rows": under_rows,
             "underlying_seconds": round(under, 3), "benchmark_seconds": round(seconds, 3),
@@ -207,8 +208,8 @@ def _growth(sizes: list[int], root: Path, *, window: str, per_location: float, s
     first = rows[0]
     say(f"\n  growth, window {window}, all own locations (CPU s, fastest of {rounds}); x = against {first['size']:,} "
         "locations; table = the day rollup of every location, under = the rollups benchmark() issues")
-    say(f"    {'locations':>9} {'mentions':>10} {'own':>5} {'involved':>8} {'table s':>8} {'under s':>8} {'metrics s':>9}"
-        f" {'table x':>8} {'under x':>8} {'metrics x':>9} {'ratio':>6}")
+    say(f"    {'locations':>9} {'mentions':>10} {'own':>5} {'involved':>8} {'pairs':>7} {'table s':>8} {'under s':>8} "
+        f"{'metrics s':>9} {'table x':>8} {'under x':>8} {'metrics x':>9} {'ratio':>6}")
     for r in rows:
         gb = r["baseline_seconds"] / first["baseline_seconds"]
         gu = r["underlying_seconds"] / first["underlying_seconds"]
@@ -216,7 +217,9 @@ def _growth(sizes: list[int], root: Path, *, window: str, per_location: float, s
         r.update(rollup_growth=round(gb, 2), underlying_growth=round(gu, 2), metrics_growth=round(gm, 2),
                  growth_ratio=round(gm / gu, 2), growth_ratio_table=round(gm / gb, 2))
         say(f"    {r['locations']:>9,} {r['mentions']:>10,} {r['own_locations']:>5,} {r['involved_locations']:>8,} "
+            f"{r['set_members']:>7,} "
             f"{r['baseline_seconds']:>8.2f} {r['underlying_seconds']:>8.2f} {r['benchmark_seconds']:>9.2f} "
             f"{gb:>7.2f}x {gu:>7.2f}x {gm:>8.2f}x {gm / gu:>6.2f}")
-    say("    ratio = metrics growth / growth of the rollups under them (goal <= 1.2)")
+    say("    ratio = metrics growth / growth of the rollups under them (goal <= 1.2); pairs = own locations x "
+        "their rivals, what the set arithmetic and the result grow with")
     return rows
