@@ -9,10 +9,14 @@ documented in docs/analysis.md "Metrics"; the store-facing code below only adds 
 from __future__ import annotations
 
 import re
+import threading
+import weakref
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from config import Config, Location
@@ -439,8 +443,10 @@ def _iso(dt: datetime) -> str:
 
 
 # -- store access ----------------------------------------------------------------------
-_MAX_FILTER_IDS = 500
-"""Above this many locations a rollup reads all of them and rows are filtered here."""
+_PRIOR_CACHE_ENTRIES = 64
+"""Global priors kept per store (one per window length, day and data version in use)."""
+_prior_cache: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], dict[bool, Sums]]] = weakref.WeakKeyDictionary()
+_prior_lock = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,8 +480,9 @@ def _windows(now: datetime, length: timedelta) -> tuple[_Window, _Window]:
 
 def _rows(store: Store, ids: set[str], **kw: Any) -> Iterator[RollupRow]:
     """Rollup rows of these locations (``location_id`` first in ``group_by``)."""
-    filt = sorted(ids) if len(ids) <= _MAX_FILTER_IDS else None
-    for r in store.rollup(location_ids=filt, **kw):
+    # every id goes to the store however many: the backend joins them (SQLite a temporary
+    # table, Mongo an indexed $in), so the cost follows the rows selected, not the table
+    for r in store.rollup(location_ids=sorted(ids), **kw):
         if r.keys[0] in ids:
             yield r
 
@@ -493,12 +500,18 @@ buckets (age taken at mid-week), which keeps a year's benchmark to a third of th
 def _aged_rows(store: Store, ids: set[str], w: _Window) -> Iterator[tuple[float, RollupRow]]:
     """``(age in days at the window's last day, rollup row by location)`` over window ``w``."""
     split = max(w.start, _midnight(w.last_day) - timedelta(days=DAY_RESOLUTION_DAYS - 1))
+    ages: dict[str, float] = {}  # per bucket, not per row: thousands of locations share each bucket
     if split > w.start:
         for r in _rows(store, ids, bucket="week", group_by=("location_id",), since=w.start, until=split):
-            middle = min(date.fromisoformat(r.bucket) + timedelta(days=3), split.date() - timedelta(days=1))
-            yield float((w.last_day - max(middle, w.start.date())).days), r
+            if (age := ages.get(r.bucket)) is None:
+                middle = min(date.fromisoformat(r.bucket) + timedelta(days=3), split.date() - timedelta(days=1))
+                age = ages[r.bucket] = float((w.last_day - max(middle, w.start.date())).days)
+            yield age, r
+    ages = {}
     for r in _rows(store, ids, bucket="day", group_by=("location_id",), since=split, until=w.end):
-        yield float(_age(r.bucket, w.last_day)), r
+        if (age := ages.get(r.bucket)) is None:
+            age = ages[r.bucket] = float(_age(r.bucket, w.last_day))
+        yield age, r
 
 
 def _metrics(w: _Window, s: Sums, index: float | None, prior: float | None,
@@ -514,12 +527,45 @@ def _metrics(w: _Window, s: Sums, index: float | None, prior: float | None,
     )
 
 
-def _prior(members: Iterable[Sums], everyone: Sums) -> float | None:
-    """The set's mean rating when the set has at least ``PRIOR_WEIGHT`` ratings, else all locations'."""
+def _prior(members: Iterable[Sums], everyone: Sums | Callable[[], Sums]) -> float | None:
+    """The set's mean rating when the set has at least ``PRIOR_WEIGHT`` ratings, else all
+    locations' (``everyone``, or a function giving it: called only for a thin set)."""
     s = total(members)
     if s.rated >= PRIOR_WEIGHT:
         return mean_rating(s.rating_sum, s.rated)
-    return mean_rating(everyone.rating_sum, everyone.rated)
+    e = everyone() if callable(everyone) else everyone
+    return mean_rating(e.rating_sum, e.rated)
+
+
+def _everyone(store: Store, cur: _Window, prev: _Window) -> dict[bool, Sums]:
+    """Every location's sums in the current (True) and previous (False) window, for the
+    fallback prior: a rollup over the whole table, so it is cached.
+
+    It covers whole UTC days, the previous window's first to the current one's last
+    (today), so it is a function of the stored mentions and the window's days only; the
+    cache keys on exactly that: the store object (a weak key: another store, even on the
+    same file, never sees this one's entries), its :meth:`Store.data_version` (moved by
+    every write, from any process, so new mentions are counted at once), and the days.
+    A store without ``data_version`` is never cached."""
+    version = getattr(store, "data_version", None)
+    token = version() if callable(version) else None
+    key = (token, prev.start, cur.start, cur.last_day)
+    if token is not None:
+        with _prior_lock:
+            hit = _prior_cache.get(store, {}).get(key)
+        if hit is not None:
+            return hit
+    cur_first = cur.start.date().isoformat()
+    out = {True: Sums(), False: Sums()}
+    for r in store.rollup(bucket="day", group_by=(), since=prev.start, until=_midnight(cur.last_day + timedelta(days=1))):
+        out[r.bucket >= cur_first].add(r)
+    if token is not None:
+        with _prior_lock:
+            entries = _prior_cache.setdefault(store, {})
+            entries[key] = out
+            while len(entries) > _PRIOR_CACHE_ENTRIES:
+                del entries[next(iter(entries))]
+    return out
 
 
 def own_location_ids(config: Config, location_ids: Iterable[str] | None) -> list[str]:
@@ -538,25 +584,30 @@ def own_location_ids(config: Config, location_ids: Iterable[str] | None) -> list
 def benchmark(config: Config, store: Store, *, location_ids: Iterable[str] | None = None, window: str = "90d",
               now: datetime | None = None) -> list[LocationBenchmark]:
     """One benchmark per own location (all by default): metrics for the window and the one
-    before it, against the competitive set. Five rollup queries for windows up to 120 days,
-    however many locations (one more per window beyond, for its weeks): days by location per
-    window, everyone's days, aspects by location, and sites and whole stars by location (the
-    per-site comparison and the rating distribution both add up from that one)."""
+    before it, against the competitive set. Rollup queries over the locations involved (own
+    ones and their sets): days by location per window (one more per window beyond 120 days,
+    for its weeks), aspects by location, and sites and whole stars by location (the per-site
+    comparison and the rating distribution both add up from that one); plus one over every
+    location for the fallback prior, only if a set is thin, and cached (:func:`_everyone`)."""
     length = parse_window(window)
     now = _now(now)
     own_ids = own_location_ids(config, location_ids)
     sets = competitive_sets(config, own_ids)
     involved = set(own_ids) | {m.id for members in sets.values() for m, _ in members}
     cur, prev = _windows(now, length)
-    cur_first = cur.start.date().isoformat()
 
     days: dict[str, dict[bool, list[tuple[float, RollupRow]]]] = defaultdict(lambda: {True: [], False: []})
     for is_cur, w in ((True, cur), (False, prev)):
         for age, r in _aged_rows(store, involved, w):
             days[r.keys[0]][is_cur].append((age, r))  # type: ignore[index]
-    everyone = {True: Sums(), False: Sums()}
-    for r in store.rollup(bucket="day", group_by=(), since=prev.start, until=now):
-        everyone[r.bucket >= cur_first].add(r)
+    everyone: dict[bool, Sums] = {}
+
+    def everyone_in(is_cur: bool) -> Sums:
+        """All locations' sums: read (or taken from the cache) only when a set is thin."""
+        if not everyone:
+            everyone.update(_everyone(store, cur, prev))
+        return everyone[is_cur]
+
     aspects: dict[str, dict[str, Sums]] = defaultdict(lambda: defaultdict(Sums))
     for r in _rows(store, involved, bucket=WHOLE_RANGE, group_by=("location_id", "aspect"), since=cur.start, until=now):
         if r.keys[1] is not None:
@@ -573,7 +624,7 @@ def benchmark(config: Config, store: Store, *, location_ids: Iterable[str] | Non
     out = []
     for lid in own_ids:
         members = sets[lid]
-        priors = {c: _prior((sums[(m.id, c)] for m, _ in members), everyone[c]) for c in (True, False)}
+        priors = {c: _prior((sums[(m.id, c)] for m, _ in members), partial(everyone_in, c)) for c in (True, False)}
         set_aspects: dict[str, Sums] = defaultdict(Sums)
         for m, _ in members:
             for a, s in aspects[m.id].items():
@@ -651,15 +702,21 @@ def trends(config: Config, store: Store, location_ids: Iterable[str], *, bucket:
         by_loc[r.keys[0]][date.fromisoformat(r.bucket)] = r  # type: ignore[index]
 
     index_cache: dict[tuple[str, date], float | None] = {}
+    dated: dict[str, tuple[list[date], list[RollupRow]]] = {}
 
     def index_at(lid: str, start: date) -> float | None:
-        """The index over the lookback ending on the last day of the bucket at ``start``."""
+        """The index over the lookback ending on the last day of the bucket at ``start``:
+        the buckets in it found by bisection (the rollup gives them in date order), so a
+        point costs the lookback's rows, not the location's whole history."""
         key = (lid, start)
         if key not in index_cache:
             last = min(_next_bucket(start, bucket), today + timedelta(days=1)) - timedelta(days=1)
-            rows = by_loc[lid]
-            index_cache[key] = reputation_index(
-                ((last - b).days, r) for b, r in rows.items() if 0 <= (last - b).days < TREND_LOOKBACK_DAYS)
+            if lid not in dated:
+                dated[lid] = (list(by_loc[lid]), list(by_loc[lid].values()))
+            days, rows = dated[lid]
+            lo = bisect_left(days, last - timedelta(days=TREND_LOOKBACK_DAYS - 1))
+            hi = bisect_right(days, last)
+            index_cache[key] = reputation_index(((last - days[i]).days, rows[i]) for i in range(lo, hi))
         return index_cache[key]
 
     empty = Sums()

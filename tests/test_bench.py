@@ -49,3 +49,19 @@ def test_metrics_benchmark_runs_on_a_tiny_synthetic_set(tmp_path) -> None:  # ty
     # the portfolio of the same locations, timed in the same run: a handful of rollups
     assert out["portfolio_seconds"] >= 0 and 3 <= out["portfolio_queries"] <= 5
     assert any("portfolio()" in line and "rollup queries" in line for line in said)
+
+
+def test_metrics_benchmark_prints_one_location_and_growth(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from vocwatch.bench import metrics
+
+    said: list[str] = []
+    out = metrics.run(tmp_path / "set", locations=60, mentions=3000, growth=[30, 60], growth_dir=tmp_path / "growth",
+                      rounds=1, sample=3, say=said.append)
+    one = out["one_location"]
+    assert 1 <= one["sample"] <= 3 and {"benchmark 90d", "benchmark 365d", "trend 365d weekly"} <= set(one)
+    assert out["underlying_rollups"] >= 4 and out["underlying_rollup_rows"] > 0
+    sizes = [g["size"] for g in out["growth"]]
+    assert sizes == [30, 60] and [g["locations"] for g in out["growth"]] == [30, 60]
+    assert out["growth"][1]["mentions"] == 3000 and out["growth"][0]["mentions"] == 1500  # same per location
+    assert out["growth"][0]["growth_ratio"] == 1.0
+    assert any("goal <= 1.2" in line for line in said) and any("global prior" in line for line in said)

@@ -327,6 +327,64 @@ def test_rating_distribution_shares_of_the_rated() -> None:
     assert all(x.own_share is None and x.set_share is None for x in empty.stars) and empty.own_unrated == 3
 
 
+def _rollups_over_everyone(monkeypatch: pytest.MonkeyPatch, store: SQLiteStore) -> list[int]:
+    """Count the store's rollups without a location filter (the global prior's)."""
+    calls = [0]
+    rollup = store.rollup
+
+    def counting(**kw):  # type: ignore[no-untyped-def]
+        calls[0] += kw.get("location_ids") is None
+        return rollup(**kw)
+
+    monkeypatch.setattr(store, "rollup", counting)
+    return calls
+
+
+def test_global_prior_is_cached_until_new_mentions_arrive(store: SQLiteStore, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    everyone = _rollups_over_everyone(monkeypatch, store)
+    (b,) = benchmark(_config(), store, location_ids=["lonely"], window="30d", now=NOW)
+    assert b.prior_rating == pytest.approx(115 / 35) and everyone[0] == 1
+    (b,) = benchmark(_config(), store, location_ids=["lonely"], window="30d", now=NOW + timedelta(hours=6))
+    assert b.prior_rating == pytest.approx(115 / 35) and everyone[0] == 1  # same day, same data: the cache
+    # five 5.0 reviews of a location in no set: only the global prior sees them
+    store.upsert_mentions([_m("far", NOW - timedelta(hours=1), 5.0, "positive") for _ in range(5)])
+    (b,) = benchmark(_config(), store, location_ids=["lonely"], window="30d", now=NOW)
+    assert b.prior_rating == pytest.approx(140 / 40) and everyone[0] == 2
+    # another writer on the same file (another process's crawl) moves the version too
+    other = SQLiteStore(store.url)
+    other.upsert_mentions([_m("far", NOW - timedelta(hours=1), 1.0, "negative") for _ in range(10)])
+    other.close()
+    (b,) = benchmark(_config(), store, location_ids=["lonely"], window="30d", now=NOW)
+    assert b.prior_rating == pytest.approx(150 / 50) and everyone[0] == 3
+    # a new day is a new window: read again, even with no new data
+    benchmark(_config(), store, location_ids=["lonely"], window="30d", now=NOW + timedelta(days=1))
+    assert everyone[0] == 4
+
+
+def test_global_prior_cache_is_never_shared_between_stores(store: SQLiteStore, tmp_path: Path) -> None:
+    (a,) = benchmark(_config(), store, location_ids=["lonely"], window="30d", now=NOW)
+    other = SQLiteStore(f"sqlite:///{tmp_path}/other.db")  # same window, day and data version "1"
+    other.upsert_mentions([_m("far", NOW - timedelta(hours=1), 2.0, "negative") for _ in range(4)])
+    assert other.data_version() == store.data_version()
+    (b,) = benchmark(_config(), other, location_ids=["lonely"], window="30d", now=NOW)
+    assert (a.prior_rating, b.prior_rating) == (pytest.approx(115 / 35), 2.0)
+    (a,) = benchmark(_config(), store, location_ids=["lonely"], window="30d", now=NOW)
+    assert a.prior_rating == pytest.approx(115 / 35)
+    other.close()
+
+
+def test_global_prior_is_read_only_for_a_thin_set(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    s = SQLiteStore(f"sqlite:///{tmp_path}/thick.db")
+    s.upsert_mentions([_m(lid, when, 4.0, "positive") for lid in ("r1", "r2")
+                       for when in (NOW - timedelta(hours=2), datetime(2026, 2, 15, tzinfo=UTC)) for _ in range(5)])
+    everyone = _rollups_over_everyone(monkeypatch, s)
+    (b,) = benchmark(_config(), s, location_ids=["own"], window="30d", now=NOW)
+    assert b.prior_rating == 4.0 and everyone[0] == 0  # the set's 10 ratings per window suffice
+    benchmark(_config(), s, location_ids=["lonely"], window="30d", now=NOW)  # no set: every location's
+    assert everyone[0] == 1
+    s.close()
+
+
 def test_benchmark_defaults_to_all_own_locations_and_rejects_bad_ids(store: SQLiteStore) -> None:
     assert [b.location.id for b in benchmark(_config(), store, now=NOW)] == ["lonely", "own"]
     with pytest.raises(ValueError, match="unknown location id 'ghost'"):

@@ -279,6 +279,79 @@ def test_rollup_whole_range_is_one_bucket_per_group(store: SQLiteStore) -> None:
     assert {r.bucket for r in store.rollup(bucket=WHOLE_RANGE, group_by=())} == {""}
 
 
+def _teach_mongomock_date_trunc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """mongomock 4.3 lacks ``$dateTrunc`` (day/week/month, UTC, weeks from Monday), which the
+    rollups use: taught for this test only, as ``vocwatch bench scale`` does."""
+    import mongomock.aggregate as agg
+
+    handle = agg._Parser._handle_date_operator
+
+    def with_trunc(self, operator, values):  # type: ignore[no-untyped-def]
+        if operator != "$dateTrunc":
+            return handle(self, operator, values)
+        d = self.parse(values["date"]).replace(hour=0, minute=0, second=0, microsecond=0)
+        if values["unit"] == "week":
+            d -= timedelta(days=d.weekday())
+        elif values["unit"] == "month":
+            d = d.replace(day=1)
+        return d
+
+    monkeypatch.setattr(agg, "date_operators", [*agg.date_operators, "$dateTrunc"])
+    monkeypatch.setattr(agg._Parser, "_handle_date_operator", with_trunc)
+
+
+def test_contract_rollup_long_id_list_is_a_join_with_the_same_rows(any_store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Past a few hundred ids SQLite joins a temporary table (Mongo: one indexed ``$in``): the
+    rows are those of the short list, whatever the list's length, order or repeats."""
+    import pymongo
+
+    from crawlers.store.base import WHOLE_RANGE
+    from crawlers.store.sqlite import _TEMP_IDS_OVER
+
+    if "mongomock" in pymongo.MongoClient.__module__:
+        _teach_mongomock_date_trunc(monkeypatch)
+    _rolled(any_store)
+    ghosts = [f"ghost-{i:04d}" for i in range(_TEMP_IDS_OVER + 300)]  # ids with no mentions
+    since = datetime(2026, 10, 1, tzinfo=UTC)
+    for bucket, keys in (("day", ("location_id",)), ("week", ("location_id", "aspect")),
+                         (WHOLE_RANGE, ("location_id", "sentiment_label"))):
+        short = list(any_store.rollup(bucket=bucket, group_by=keys, since=since, location_ids=["loc"]))
+        long = list(any_store.rollup(bucket=bucket, group_by=keys, since=since,
+                                     location_ids=[*ghosts[:400], "loc", *ghosts[400:], "loc"]))
+        assert short and long == short, bucket
+        everything = [r for r in any_store.rollup(bucket=bucket, group_by=keys, since=since) if r.keys[0] == "loc"]
+        assert long == everything
+    both = list(any_store.rollup(group_by=("location_id",), location_ids=[*ghosts, "rival", "loc"]))
+    assert both == list(any_store.rollup(group_by=("location_id",)))
+    assert list(any_store.rollup(location_ids=ghosts)) == []
+    # the temporary table is the reader's own: the next short-list query is not filtered by it
+    assert [r.keys for r in any_store.rollup(location_ids=["rival"])] == [("rival",)]
+
+
+def test_contract_data_version_moves_with_every_write_to_the_mentions(any_store) -> None:  # type: ignore[no-untyped-def]
+    versions = [any_store.data_version()]
+
+    def moved() -> bool:
+        versions.append(any_store.data_version())
+        return versions[-1] != versions[-2]
+
+    m = mention("1", rating=4.0)
+    assert not moved()  # reading is not writing
+    any_store.upsert_mentions([m])
+    assert moved()
+    any_store.upsert_mentions([m])  # unchanged: nothing the figures could see
+    assert not moved()
+    changed = mention("1", text="房间很脏", rating=1.0)
+    any_store.upsert_mentions([changed])
+    assert moved()
+    changed.sentiment_label = "negative"
+    assert any_store.update_nlp([changed]) == 1
+    assert moved()
+    any_store.start_run("src", "selectors", T0)  # other tables do not count
+    assert not moved()
+    assert len(set(versions)) == 4
+
+
 # -- crawl-health findings (contract over both backends: any_store above) ---------------
 def test_health_findings_are_kept_with_their_run(any_store) -> None:  # type: ignore[no-untyped-def]
     from crawlers.store.base import HealthFinding

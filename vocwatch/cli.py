@@ -804,7 +804,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         synth = {"locations": args.locations, "mentions": args.mentions, "seed": args.seed}
         if args.what == "metrics":
-            results["metrics"] = metrics.run(args.dir, window=args.window, **synth)
+            results["metrics"] = metrics.run(args.dir, window=args.window, growth=args.growth,
+                                             growth_dir=args.growth_dir, rounds=args.rounds, **synth)
         elif args.what == "export":
             results["export"] = export.run(args.dir, formats=args.formats, **synth)
         else:
@@ -1498,12 +1499,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shared", default="../shared", help="directory holding datasets/ (accuracy tables skipped without it) and pages/ (mutations)")
     p.add_argument("--no-baselines", action="store_true", help="skip SnowNLP/VADER (slow)")
     p.add_argument("--comments", type=int, default=20_000, help="crawl benchmark: comments on the local site")
-    p.add_argument("--rounds", type=int, default=3, help="crawl benchmark: rounds of bare/full/thread crawls (median reported)")
+    p.add_argument("--rounds", type=int, default=3, help="crawl benchmark: rounds of bare/full/thread crawls (median "
+                   "reported); metrics: runs of each all-locations figure (the fastest counts)")
     p.add_argument("--dir", default="data/synth", help="metrics/export: synthetic set to reuse or create")
     p.add_argument("--locations", type=int, default=4000, help="metrics/export: locations when generating")
     p.add_argument("--mentions", type=int, default=1_000_000, help="metrics/export: mentions when generating")
     p.add_argument("--seed", type=int, default=1, help="metrics/export: seed when generating")
     p.add_argument("--window", default="90d", help="metrics: benchmark window")
+    p.add_argument("--growth", type=int, nargs="+", default=[], metavar="LOCATIONS",
+                   help="metrics: also time sets of these many locations (same mentions per location as "
+                        "--locations/--mentions) and print how the metrics grow against the rollup, e.g. "
+                        "--growth 1000 2000 4000 8000")
+    p.add_argument("--growth-dir", help="metrics: where the --growth sets are kept, one folder per count "
+                                        "(default: synth-growth beside --dir)")
     p.add_argument("--formats", nargs="+", choices=["csv", "json", "parquet", "xlsx"],
                    default=["csv", "json", "parquet", "xlsx"], help="export: formats to time")
     p.add_argument("--alert-locations", type=int, default=200, help="alerts: own locations watched")

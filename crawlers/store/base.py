@@ -302,6 +302,11 @@ class Store(Protocol):
         fields are derived, not content."""
         ...
 
+    def data_version(self) -> str:
+        """A token that changes whenever the stored mentions change (any writer, any
+        process): figures computed from the mentions may be cached under it."""
+        ...
+
     def rollup(
         self,
         *,

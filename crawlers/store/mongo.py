@@ -76,6 +76,10 @@ def doc_to_mention(doc: dict[str, Any]) -> Mention:
     return Mention(**d)
 
 
+_VERSION_ID = "mentions_version"
+"""``meta`` document counting writes to the mentions (:meth:`MongoStore.data_version`)."""
+
+
 class MongoStore:
     def __init__(self, url: str, database: str | None = None, *, server_timeout_ms: int = 5000) -> None:
         import pymongo
@@ -125,6 +129,8 @@ class MongoStore:
         updated = res.modified_count
         if links:  # after the content ops: a mention updated or inserted above has its address already
             self._mentions.bulk_write(links, ordered=False)
+        if inserted or updated:
+            self._bump_version()
         return UpsertResult(inserted=inserted, updated=updated, unchanged=len(mentions) - inserted - updated)
 
     def update_nlp(self, mentions: Sequence[Mention]) -> int:
@@ -133,7 +139,18 @@ class MongoStore:
         if not mentions:
             return 0
         ops = [UpdateOne({"_id": m.fingerprint}, {"$set": {f: getattr(m, f) for f in NLP_FIELDS}}) for m in mentions]
-        return self._mentions.bulk_write(ops, ordered=False).matched_count
+        found = self._mentions.bulk_write(ops, ordered=False).matched_count
+        if found:
+            self._bump_version()
+        return found
+
+    def _bump_version(self) -> None:
+        self._meta.update_one({"_id": _VERSION_ID}, {"$inc": {"value": 1}}, upsert=True)
+
+    def data_version(self) -> str:
+        """As SQLite's: a counter in the database, moved by every write to the mentions."""
+        doc = self._meta.find_one({"_id": _VERSION_ID})
+        return str(doc["value"] if doc else 0)
 
     def migrate_ids(self, scope_of: Callable[[Mention], str | None], *, dry_run: bool = False) -> IdMigration:
         """As SQLite's; documents are re-inserted under their new ``_id`` (MongoDB cannot
@@ -158,6 +175,8 @@ class MongoStore:
                 doc["_id"], doc["id_scope"] = new, scope
                 self._mentions.replace_one({"_id": new}, doc, upsert=True)
                 self._mentions.delete_one({"_id": old})
+        if moves or deletes:  # after the writes: a reader between them caches under the old version
+            self._bump_version()
         return result
 
     def known_fingerprints(self, source_id: str) -> dict[str, str]:

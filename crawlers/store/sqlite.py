@@ -82,6 +82,12 @@ CREATE INDEX IF NOT EXISTS crawl_runs_source ON crawl_runs (source_id, started_a
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
 
+_VERSION_KEY = "mentions_version"
+"""``meta`` row counting writes to ``mentions`` (:meth:`SQLiteStore.data_version`)."""
+_TEMP_IDS_OVER = 200
+"""A rollup filtered by more location ids than this joins a temporary table of them
+instead of binding an ``IN (?, ...)`` list (no host-parameter limit, one index seek per id)."""
+
 _HEALTH_SCHEMA = """
 CREATE TABLE IF NOT EXISTS crawl_health (
     run_id INTEGER NOT NULL,
@@ -117,6 +123,13 @@ def from_db_time(text: str | None) -> datetime | None:
     if text is None:
         return None
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def _load_ids(db: sqlite3.Connection, ids: list[str]) -> None:
+    """The connection's temporary ``rollup_ids`` table holding exactly ``ids``."""
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS rollup_ids (id TEXT PRIMARY KEY) WITHOUT ROWID")
+    db.execute("DELETE FROM temp.rollup_ids")
+    db.executemany("INSERT INTO temp.rollup_ids (id) VALUES (?)", [(i,) for i in ids])
 
 
 def sqlite_path(url: str) -> str:
@@ -174,6 +187,19 @@ class SQLiteStore:
             self._db.execute("ALTER TABLE mentions ADD COLUMN permalink TEXT")
 
     # -- mentions ---------------------------------------------------------------
+    def _bump_version(self) -> None:
+        """Count a change to the mentions, inside the writer's transaction (lock held)."""
+        self._db.execute("INSERT INTO meta (key, value) VALUES (?, 1) "
+                         "ON CONFLICT (key) DO UPDATE SET value = value + 1", (_VERSION_KEY,))
+
+    def data_version(self) -> str:
+        """A token that changes whenever a mention is inserted, updated, re-analysed or
+        deleted through any store object on this file (the counter is in the file, so
+        another process's crawl counts too): caches of figures key on it."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (_VERSION_KEY,)).fetchone()
+        return str(row[0] if row else 0)
+
     def upsert_mentions(self, mentions: Sequence[Mention]) -> UpsertResult:
         latest: dict[str, Mention] = {}
         for m in mentions:
@@ -211,6 +237,8 @@ class SQLiteStore:
                         if m.permalink is not None:
                             self._db.execute(link_sql, (m.permalink, fp, m.permalink))
                         result.unchanged += 1
+                if result.inserted or result.updated:
+                    self._bump_version()
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -236,8 +264,11 @@ class SQLiteStore:
             with self._lock:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
-                    inserted += self._db.executemany(sql, chunk).rowcount
+                    added = self._db.executemany(sql, chunk).rowcount
+                    if added:
+                        self._bump_version()
                     self._db.execute("COMMIT")
+                    inserted += added
                 except BaseException:
                     self._db.execute("ROLLBACK")
                     raise
@@ -330,6 +361,8 @@ class SQLiteStore:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 found = sum(self._db.execute(sql, row).rowcount for row in rows)
+                if found:
+                    self._bump_version()
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -352,6 +385,8 @@ class SQLiteStore:
                                          [("migrating:" + new, scope, old) for old, (new, scope) in moves.items()])
                     self._db.executemany("UPDATE mentions SET fingerprint = ? WHERE fingerprint = ?",
                                          [(new, "migrating:" + new) for new, _ in moves.values()])
+                    if moves or deletes:
+                        self._bump_version()
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -383,10 +418,15 @@ class SQLiteStore:
         keys = [key_sql[k] for k in group_by]
         where, args = ["m.published_at IS NOT NULL"], []
         head_args = [since.date().isoformat() if since else ""] if bucket == WHOLE_RANGE else []
+        temp_ids: list[str] = []
         if location_ids is not None:
-            ids = list(location_ids)
-            where.append(f"m.location_id IN ({', '.join('?' * len(ids))})")
-            args.extend(ids)
+            ids = list(dict.fromkeys(location_ids))
+            if len(ids) > _TEMP_IDS_OVER:  # a join: the cost follows the rows selected, not the list
+                temp_ids = ids
+                where.append("m.location_id IN (SELECT id FROM temp.rollup_ids)")
+            else:
+                where.append(f"m.location_id IN ({', '.join('?' * len(ids))})")
+                args.extend(ids)
         if since is not None:
             where.append("m.published_at >= ?")
             args.append(to_db_time(since))
@@ -406,12 +446,20 @@ class SQLiteStore:
                WHERE {" AND ".join(where)} GROUP BY {group} ORDER BY {group}"""
         )
         # a reader connection of its own: WAL lets it stream while crawls write
-        db = sqlite3.connect(self.path, timeout=30) if self.path != ":memory:" else None
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None) if self.path != ":memory:" else None
         try:
             if db is None:
                 with self._lock:
-                    rows: Iterable[Any] = self._db.execute(sql, head_args + args).fetchall()
+                    if temp_ids:
+                        _load_ids(self._db, temp_ids)
+                    try:
+                        rows: Iterable[Any] = self._db.execute(sql, head_args + args).fetchall()
+                    finally:
+                        if temp_ids:
+                            self._db.execute("DROP TABLE temp.rollup_ids")
             else:
+                if temp_ids:
+                    _load_ids(db, temp_ids)
                 rows = db.execute(sql, head_args + args)
             n = len(keys)
             for r in rows:
