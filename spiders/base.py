@@ -49,7 +49,7 @@ from crawlers.sessions import NoAccountLeft
 from crawlers.shutdown import CrawlStopping, crawl_stopping, pause
 from crawlers.stats import COVERAGE_FIELDS, COVERAGE_KINDS, CUTOFF, DROPPED, FIELDS, has_field
 from spiders.pages.base import MalformedPage, Page, html_selector
-from spiders.pages.blocked import block_reason
+from spiders.pages.blocked import response_block_reason
 
 BLOCK_STATUSES = (403, 429, 503)
 """Error statuses whose page is still looked at: anti-bot challenges are served with them."""
@@ -223,7 +223,7 @@ class SourceSpider(scrapy.Spider):
                 yield retry
             return
         text = response.text if is_text else ""
-        reason = block_reason(response.status, response.url, text)
+        reason = response_block_reason(response, text)
         if reason is None and response.status >= 400:
             self.give_up(response.request, f"page_http_{response.status}", f"HTTP {response.status}")  # type: ignore[arg-type]
             return
