@@ -36,7 +36,7 @@ def test_review_site_chains_cover_every_review_once() -> None:
             while url:
                 with urllib.request.urlopen(url) as r:
                     html = r.read().decode()
-                ids += re.findall(r'id="review-(\\d+)"', html)
+                ids += re.findall(r'id="review-(\d+)"', html)
                 nxt = re.search(r'rel="next" href="([^"]+)"', html)
                 url = site.base + nxt.group(1) if nxt else ""
         assert len(ids) == len(set(ids)) == site.reviews == 18

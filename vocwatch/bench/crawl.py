@@ -89,6 +89,20 @@ def vocwatch_config(start_urls: list[str], db: Path) -> str:
 
 
 def _worker(mode: str, start_urls: list[str], workdir: Path) -> dict[str, Any]:
+    """One crawl in this process; with ``VOCWATCH_BENCH_PROFILE=FILE`` under cProfile (the
+    reactor thread: the NLP worker process is not in it), its stats written to FILE."""
+    if not (out := os.environ.get("VOCWATCH_BENCH_PROFILE")):
+        return _crawl(mode, start_urls, workdir)
+    import cProfile
+
+    profiler = cProfile.Profile()
+    try:
+        return profiler.runcall(_crawl, mode, start_urls, workdir)
+    finally:
+        profiler.dump_stats(out)
+
+
+def _crawl(mode: str, start_urls: list[str], workdir: Path) -> dict[str, Any]:
     """One crawl in this process: items read and stored, seconds of the crawl call."""
     if mode == "plain":
         from vocwatch.bench import plain_spider
@@ -109,17 +123,9 @@ def _worker(mode: str, start_urls: list[str], workdir: Path) -> dict[str, Any]:
         overrides["ITEM_PIPELINES"] = {}
     elif mode == "thread":
         overrides["VOCWATCH_NLP_WORKERS"] = 0
-    if os.environ.get("VOCWATCH_BENCH_PROFILE"):
-        import cProfile
-
-        profiler = cProfile.Profile()
-        profiler.enable()
     t0 = time.perf_counter()
     results = crawl_sources(load_config(cfg_path), settings=overrides)
     seconds = time.perf_counter() - t0
-    if os.environ.get("VOCWATCH_BENCH_PROFILE"):
-        profiler.disable()
-        profiler.dump_stats(os.environ["VOCWATCH_BENCH_PROFILE"])
     runs = [r.run.stats if r.run else {} for r in results]
     outcomes = sorted({r.outcome for r in results})
     return {"mode": mode, "outcome": "/".join(outcomes),
@@ -233,10 +239,20 @@ def run(pages: int = 2000, sources: int = 40, rounds: int = 3, modes: tuple[str,
     median = {m: {k: med(m, k) for k in keys} for m in modes}
     base = median.get("plain", {}).get("items_per_s")
     ratio = {m: round(median[m]["items_per_s"] / base, 3) if base else None for m in modes}
-    return {"pages": len(site.pages), "sources": sources, "reviews": site.reviews, "page_bytes": site.bytes // len(site.pages),
+    paired = {m: statistics.median(a["items_per_s"] / b["items_per_s"] for a, b in _pairs(results, m))
+              for m in modes if m != "plain" and "plain" in modes}
+    return {"paired_ratio": paired, "pages": len(site.pages), "sources": sources, "reviews": site.reviews, "page_bytes": site.bytes // len(site.pages),
             "rounds": results, "median": median, "ratio": ratio,
             "cpu_ratio": {m: round(median[m]["cpu_ms_per_1k"] / median["plain"]["cpu_ms_per_1k"], 2)
                           if "plain" in median and median["plain"]["cpu_ms_per_1k"] else None for m in modes}}
+
+
+def _pairs(results: list[dict[str, Any]], mode: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(``mode``, plain) crawls of the same round: their ratio is the least moved by load
+    that changes from round to round."""
+    rounds = sorted({r["round"] for r in results})
+    return [(a, b) for n in rounds for a in results if a["round"] == n and a["mode"] == mode
+            for b in results if b["round"] == n and b["mode"] == "plain" and b["items_per_s"] > 0]
 
 
 HEADER = (f"{'round':>5} {'mode':6} {'outcome':9} {'items':>6} {'stored':>6} {'crawl s':>7} {'items/s':>7} "
@@ -258,7 +274,9 @@ def format_result(res: dict[str, Any]) -> str:
     lines.append("median items/s: " + ", ".join(f"{m} {med[m]['items_per_s']:,.0f}" for m in med))
     if "plain" in med:
         lines.append("ratio to plain Scrapy: " + ", ".join(f"{m} {ratio[m]:.2f}x" for m in med if m != "plain")
-                     + "; CPU per item: " + ", ".join(f"{m} {res['cpu_ratio'][m]:.2f}x" for m in med if m != "plain"))
+                     + " (median of each round's ratio: " + ", ".join(f"{m} {res['paired_ratio'][m]:.2f}x"
+                                                                     for m in med if m != "plain")
+                     + "); CPU per item: " + ", ".join(f"{m} {res['cpu_ratio'][m]:.2f}x" for m in med if m != "plain"))
     lines.append("peak memory (process tree, MB): " + ", ".join(
         f"{m} {med[m]['peak_tree_mb']:,.0f} (crawl process {med[m]['peak_main_mb']:,.0f})" for m in med))
     return "\n".join(lines)
