@@ -92,14 +92,17 @@ def _worker(mode: str, start_urls: list[str], workdir: Path) -> dict[str, Any]:
     """One crawl in this process; with ``VOCWATCH_BENCH_PROFILE=FILE`` under cProfile (the
     reactor thread: the NLP worker process is not in it), its stats written to FILE."""
     if not (out := os.environ.get("VOCWATCH_BENCH_PROFILE")):
-        return _crawl(mode, start_urls, workdir)
-    import cProfile
+        res = _crawl(mode, start_urls, workdir)
+    else:
+        import cProfile
 
-    profiler = cProfile.Profile()
-    try:
-        return profiler.runcall(_crawl, mode, start_urls, workdir)
-    finally:
-        profiler.dump_stats(out)
+        profiler = cProfile.Profile()
+        try:
+            res = profiler.runcall(_crawl, mode, start_urls, workdir)
+        finally:
+            profiler.dump_stats(out)
+    res["crawl_cpu_seconds"] = _cpu(resource.getrusage(resource.RUSAGE_SELF))  # this process, every thread
+    return res
 
 
 def _crawl(mode: str, start_urls: list[str], workdir: Path) -> dict[str, Any]:
@@ -203,7 +206,8 @@ def _one(mode: str, urls: list[str], workdir: Path, python: str) -> dict[str, An
         raise RuntimeError(f"{mode} crawl failed:\n{err[-2000:]}")
     r = json.loads(out.strip().splitlines()[-1])
     cpu = _cpu(children_after) - _cpu(children_before)
-    r.update(process_seconds=wall, cpu_seconds=cpu, server_cpu_seconds=_cpu(self_after) - _cpu(self_before),
+    r.update(process_seconds=wall, cpu_seconds=cpu, nlp_cpu_seconds=max(0.0, cpu - r["crawl_cpu_seconds"]),
+             crawl_cpu_ms_per_1k=1000 * 1000 * r["crawl_cpu_seconds"] / r["extracted"] if r["extracted"] else 0.0, server_cpu_seconds=_cpu(self_after) - _cpu(self_before),
              peak_tree_mb=mem.peak_tree / 2**20, peak_main_mb=mem.peak_main / 2**20,
              items_per_s=r["extracted"] / r["seconds"] if r["seconds"] > 0 else 0.0,
              cpu_ms_per_1k=1000 * 1000 * cpu / r["extracted"] if r["extracted"] else 0.0)
@@ -235,7 +239,7 @@ def run(pages: int = 2000, sources: int = 40, rounds: int = 3, modes: tuple[str,
     def med(mode: str, key: str) -> float:
         return statistics.median(x[key] for x in results if x["mode"] == mode)
 
-    keys = ("items_per_s", "cpu_ms_per_1k", "peak_tree_mb", "peak_main_mb", "seconds", "process_seconds")
+    keys = ("items_per_s", "cpu_ms_per_1k", "crawl_cpu_ms_per_1k", "peak_tree_mb", "peak_main_mb", "seconds", "process_seconds")
     median = {m: {k: med(m, k) for k in keys} for m in modes}
     base = median.get("plain", {}).get("items_per_s")
     ratio = {m: round(median[m]["items_per_s"] / base, 3) if base else None for m in modes}
@@ -256,12 +260,13 @@ def _pairs(results: list[dict[str, Any]], mode: str) -> list[tuple[dict[str, Any
 
 
 HEADER = (f"{'round':>5} {'mode':6} {'outcome':9} {'items':>6} {'stored':>6} {'crawl s':>7} {'items/s':>7} "
-          f"{'proc s':>6} {'cpu ms/1k':>9} {'peak MB':>7} {'main MB':>7} {'server cpu s':>12}")
+          f"{'proc s':>6} {'cpu ms/1k':>9} {'crawl ms/1k':>11} {'peak MB':>7} {'main MB':>7} {'server cpu s':>12}")
 
 
 def format_row(r: dict[str, Any]) -> str:
     return (f"{r.get('round', 0):>5} {r['mode']:6} {r['outcome'][:9]:9} {r['extracted']:>6} {r['stored']:>6} "
             f"{r['seconds']:>7.2f} {r['items_per_s']:>7.0f} {r['process_seconds']:>6.1f} {r['cpu_ms_per_1k']:>9.0f} "
+            f"{r['crawl_cpu_ms_per_1k']:>11.0f} "
             f"{r['peak_tree_mb']:>7.0f} {r['peak_main_mb']:>7.0f} {r['server_cpu_seconds']:>12.2f}")
 
 
@@ -276,7 +281,10 @@ def format_result(res: dict[str, Any]) -> str:
         lines.append("ratio to plain Scrapy: " + ", ".join(f"{m} {ratio[m]:.2f}x" for m in med if m != "plain")
                      + " (median of each round's ratio: " + ", ".join(f"{m} {res['paired_ratio'][m]:.2f}x"
                                                                      for m in med if m != "plain")
-                     + "); CPU per item: " + ", ".join(f"{m} {res['cpu_ratio'][m]:.2f}x" for m in med if m != "plain"))
+                     + "); CPU per item: " + ", ".join(f"{m} {res['cpu_ratio'][m]:.2f}x" for m in med if m != "plain")
+                     + " (crawl process alone, NLP worker left out: " + ", ".join(
+                         f"{m} {med[m]['crawl_cpu_ms_per_1k'] / med['plain']['crawl_cpu_ms_per_1k']:.2f}x"
+                         for m in med if m != "plain" and med["plain"]["crawl_cpu_ms_per_1k"]) + ")")
     lines.append("peak memory (process tree, MB): " + ", ".join(
         f"{m} {med[m]['peak_tree_mb']:,.0f} (crawl process {med[m]['peak_main_mb']:,.0f})" for m in med))
     return "\n".join(lines)
