@@ -7,8 +7,9 @@ setup:
 demo: setup
 	.venv/bin/vocwatch demo
 
-test: setup
-	.venv/bin/python -m pytest -q
+test:
+	@WITH_SCRAPYD=1 bash scripts/bootstrap.sh
+	VOCWATCH_SCRAPYD_BIN=$(CURDIR)/.venv-scrapyd/bin .venv/bin/python -m pytest -q
 
 lint: setup
 	.venv/bin/ruff check .

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import difflib
 import functools
 import math
@@ -22,10 +23,12 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from config.locate import resolve_store_url
 from config.model import (
     ALERT_KINDS,
     ALERT_SEVERITIES,
     CHANNEL_FORMATS,
+    DIGEST_EVERY,
     LOCATION_CATEGORIES,
     LOCATION_ROLES,
     PROXY_ROTATIONS,
@@ -33,6 +36,7 @@ from config.model import (
     RENDER_MODES,
     SITE_PROXY_CHOICES,
     SOURCE_KINDS,
+    WEEKDAYS,
     AlertSettings,
     Brand,
     Channel,
@@ -40,6 +44,7 @@ from config.model import (
     Config,
     CrawlSettings,
     DashboardSettings,
+    DigestSettings,
     DistributedSettings,
     HealthSettings,
     Location,
@@ -63,7 +68,7 @@ REDIS_URL_ENV = "VOCWATCH_REDIS_URL"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
 _TOP_LEVEL_KEYS = {"store", "crawl", "brands", "locations", "location_files", "sources", "channels", "routes",
-                   "schedule", "alerts", "health", "distributed", "sessions", "dashboard"}
+                   "schedule", "alerts", "health", "distributed", "sessions", "dashboard", "digests"}
 _INTERVAL = re.compile(r"^every\s+(\d+)\s*(s|m|h|d)$")
 
 
@@ -319,12 +324,15 @@ def build_config(raw: dict[str, Any], path: Path) -> Config:
     top = _Reader(path, "", raw)
     found = _Collector()
 
-    store_url = os.environ.get(STORE_URL_ENV) or "sqlite:///vocwatch.db"
+    # a path in the file is relative to the file's folder; one in the environment to the
+    # current folder (config.locate): every entry point then opens the same store
+    folder, env_url = Path(os.path.abspath(path)).parent, os.environ.get(STORE_URL_ENV)
+    file_url = resolve_store_url("sqlite:///vocwatch.db", folder)
     with found.part():
         store = _Reader(path, "store", top.get("store", dict, {}))
-        file_url = store.get("url", str, "sqlite:///vocwatch.db")
-        store_url = os.environ.get(STORE_URL_ENV) or file_url
+        file_url = resolve_store_url(store.get("url", str, "sqlite:///vocwatch.db"), folder)
         store.done()
+    store_url = resolve_store_url(env_url, Path.cwd()) if env_url else file_url
 
     crawl, schedule = CrawlSettings(), ScheduleSettings()
     with found.part():
@@ -406,13 +414,100 @@ def build_config(raw: dict[str, Any], path: Path) -> Config:
     dashboard = DashboardSettings()
     with found.part():
         dashboard = _read_dashboard(_Reader(path, "dashboard", top.get("dashboard", dict, {})))
+    digest_tables = _entries(top, "digests", found)
     with found.part():
         top.done()
+    config = Config(path=Path(os.path.abspath(path)), store_url=store_url,
+                    store_from=STORE_URL_ENV if env_url and store_url != file_url else "config", crawl=crawl, brands=brands, locations=locations, sources=sources,
+                    channels=channels, routes=tuple(routes), schedule=schedule, alerts=alerts, health=health,
+                    distributed=distributed, sessions=sessions, dashboard=dashboard,
+                    site_proxies={site: t.proxies for site, t in sessions.items()})
+    # a digest's scope is checked against the locations, so it is read from the built config
+    digests = _read_digests(path, digest_tables, config, found)
     found.raise_any()
-    return Config(path=path, store_url=store_url, crawl=crawl, brands=brands, locations=locations, sources=sources,
-                  channels=channels, routes=tuple(routes), schedule=schedule, alerts=alerts, health=health,
-                  distributed=distributed, sessions=sessions, dashboard=dashboard,
-                  site_proxies={site: t.proxies for site, t in sessions.items()})
+    return dataclasses.replace(config, digests=digests) if digests else config
+
+
+def _read_digests(path: Path, tables: list[Any], config: Config, found: _Collector) -> tuple[DigestSettings, ...]:
+    """``[[digests]]``: each names a scope that sees own locations and configured channels,
+    so a typo fails at load time instead of mailing an empty digest (or nobody). A digest
+    whose channel or scope may name an entry that failed to load is not reported again."""
+    from monitor.dashboard.auth import Scope, ScopeError
+    from monitor.metrics import parse_window
+
+    # a brand, location or channel that did not load, or a broken location table or file
+    broken = bool(found.failed) or any(e.key.startswith(("locations", "location_files")) or e.file != str(path)
+                                       for e in found.errors)
+
+    def check_scope(v: str) -> str | None:
+        try:
+            Scope.parse(v).validate(config)
+        except ScopeError as exc:
+            return str(exc)
+        return None
+
+    def depends_on_failed(t: Any) -> bool:
+        if not isinstance(t, dict):
+            return False
+        channels = t.get("channels")
+        if any(c in found.failed for c in (channels if isinstance(channels, list) else [channels])):
+            return True
+        scope = t.get("scope")
+        if not isinstance(scope, str) or check_scope(scope) is None:
+            return False
+        # a scope that sees nothing may be the doing of an entry that failed to load
+        return broken
+
+    def check_window(v: str) -> str | None:
+        try:
+            parse_window(v)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+    out: dict[str, DigestSettings] = {}
+    for i, table in enumerate(tables):
+        if depends_on_failed(table):
+            continue
+        with found.part():
+            _read_digest(_Reader(path, f"digests[{i}]", table), config, out, check_scope, check_window)
+    return tuple(out.values())
+
+
+def _read_digest(r: _Reader, config: Config, out: dict[str, DigestSettings],
+                 check_scope: Callable[[str], str | None], check_window: Callable[[str], str | None]) -> None:
+    """One ``[[digests]]`` entry, added to ``out`` by name."""
+    from monitor.dashboard.auth import Scope
+
+    scope = str(Scope.parse(r.get("scope", str, check=check_scope)))
+    channels = _string_list(r, "channels", required=True)
+    for name in channels:
+        if name not in config.channels:
+            r.fail("channels", f"unknown channel id {name!r}" + (
+                f"; declared: {', '.join(config.channels)}" if config.channels else " (declare it under [[channels]])"))
+    if len(set(channels)) != len(channels):
+        r.fail("channels", "names a channel twice")
+    every = r.get("every", str, "weekly", check=_check_choice(DIGEST_EVERY))
+    if "day" in r.table and every != "weekly":
+        r.fail("day", f"only a weekly digest has a day (a daily one goes out every day, a monthly one on the 1st); "
+               f"this one is {every}")
+    d = DigestSettings(
+        name=r.get("name", str, f"{every}-{scope}", check=_check_id),
+        scope=scope,
+        channels=channels,
+        every=every,
+        day=r.get("day", str, "mon", check=_check_choice(WEEKDAYS)),
+        hour=r.get("hour", int, 8, check=_check_range(0, 23)),
+        timezone=r.get("timezone", str, config.crawl.timezone, check=_check_timezone),
+        window=r.get("window", str, None, check=check_window),
+        index_window=r.get("index_window", str, "90d", check=check_window),
+    )
+    r.done()
+    if d.name in out:
+        r.fail("name", f"duplicate digest name {d.name!r}" + ("" if "name" in r.table else
+                                                              " (the default, every-scope): give each a name"))
+    out[d.name] = d
+
 
 
 def _entries(top: _Reader, name: str, found: _Collector) -> list[Any]:

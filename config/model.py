@@ -41,6 +41,10 @@ PROXY_SOURCES = ("none", "env", "secrets")
 PROXY_ROTATIONS = ("per_request", "sticky")
 SITE_PROXY_CHOICES = ("auto", "always", "never")
 
+#: How often a digest goes out (``[[digests]] every``) and the days a weekly one may go out on.
+DIGEST_EVERY = ("daily", "weekly", "monthly")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
 #: How a source's pages are fetched: plain HTTP, or rendered in Chromium for pages whose
 #: reviews are built by JavaScript (``crawlers/render.py``).
 RENDER_MODES = ("http", "browser")
@@ -208,6 +212,32 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestSettings:
+    """A ``[[digests]]`` entry: a periodic summary of one scope (``monitor.digest``), sent
+    through the named alert channels at ``hour`` (in ``timezone``) every day, every week on
+    ``day``, or every month on the 1st. Not routed (it names its channels) and not filtered
+    by a channel's ``min_severity``: a digest is not an alert."""
+
+    name: str
+    scope: str
+    """A dashboard scope (``location:ID``, ``region:R``, ``brand:B`` or ``all``), checked
+    against the config as ``vocwatch token create`` checks it."""
+    channels: tuple[str, ...]
+    every: str = "weekly"
+    day: str = "mon"
+    """Weekday of a weekly digest (``WEEKDAYS``)."""
+    hour: int = 8
+    """Hour of the day (0-23) in ``timezone`` it goes out."""
+    timezone: str = "Asia/Shanghai"
+    """The schedule's time zone (``[crawl] timezone`` unless given)."""
+    window: str | None = None
+    """The days its counts cover (``7d``, ``4w``: ``monitor.metrics.parse_window``); None:
+    the period since the previous digest (1, 7 days, or the last calendar month's days)."""
+    index_window: str = "90d"
+    """The reputation index lookback (as on the dashboard); its change is since the previous digest."""
+
+
+@dataclass(frozen=True, slots=True)
 class ScheduleSettings:
     """The optional ``[schedule]`` table: how ``vocwatch schedule run`` plans and bounds crawls."""
 
@@ -361,10 +391,15 @@ class Config:
     distributed: DistributedSettings = field(default_factory=DistributedSettings)
     sessions: dict[str, SessionSettings] = field(default_factory=dict)
     """``[sessions.<site>]`` tables, by site (an adapter name, a source's ``site`` or a spider's)."""
+    digests: tuple[DigestSettings, ...] = ()
+    """``[[digests]]`` entries, in config order (names unique)."""
     dashboard: DashboardSettings = field(default_factory=DashboardSettings)
     site_proxies: dict[str, str] = field(default_factory=dict)
     """Site -> ``[sessions.<site>] proxies`` (``SITE_PROXY_CHOICES``); a site not named is ``auto``.
     The same as ``sessions[site].proxies`` (``config.loader.read_site_proxy_choice`` checks it)."""
+    store_from: str = "config"
+    """Where ``store_url`` came from: ``config`` (the file's ``[store] url``, or its default),
+    ``VOCWATCH_STORE_URL`` or ``--store`` (``config.locate.store_notice`` says so when not the file)."""
 
     def proxy_choice(self, site: str) -> str:
         """Whether ``site``'s requests go through the proxy pool: ``always``, ``never`` or ``auto``

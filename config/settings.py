@@ -27,6 +27,7 @@ RETRY_ENABLED = True
 RETRY_TIMES = 8
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 RETRY_AFTER_MAX = 120.0
+RETRY_GIVE_UP_LOG_LEVEL = "DEBUG"  # the spider's errback logs the one line of a failed page
 VOCWATCH_RETRY_BACKOFF = 1.0  # retry n waits about base * 2**n s (equal jitter), capped at
 VOCWATCH_RETRY_BACKOFF_MAX = 60.0
 VOCWATCH_RETRY_BUDGET = 180.0  # s a site may keep failing before its requests fail fast
@@ -66,6 +67,7 @@ EXTENSIONS = {
     "crawlers.extensions.RunRecorder": 500,
     "crawlers.extensions.ItemErrors": 500,
     "crawlers.shutdown.QuickStop": 510,
+    "crawlers.console.ReadableConsole": 0,  # tracebacks only at DEBUG on the console
 }
 LOG_FORMATTER = "crawlers.extensions.VocwatchLogFormatter"
 # a failed page is retried from its callback (SourceSpider.retry_page, Scrapy's get_retry_request):
@@ -84,3 +86,12 @@ VOCWATCH_CHARSET_EVIDENCE = True  # decode a page whose declared charset its byt
 VOCWATCH_NLP_WORKERS = None  # processes for text analysis; None: 1 with a second core, 0 = in a thread
 
 ADDONS = {"crawlers.addon.VocwatchConfigAddon": 0}
+# `scrapy crawl` checks vocwatch's -a arguments before crawling (one line, exit 2, no traceback)
+COMMANDS_MODULE = "crawlers.commands"
+# `scrapy check`: contracts in the sandbox spiders' docstrings, run against the sandbox
+SPIDER_CONTRACTS = {
+    "scrapy.contracts.default.UrlContract": None,
+    "scrapy.contracts.default.ScrapesContract": None,
+    "crawlers.contracts.UrlContract": 1,
+    "crawlers.contracts.ScrapesContract": 3,
+}

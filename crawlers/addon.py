@@ -7,16 +7,32 @@ invalid config raises here, before any request is made.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
 from config import load_config
+from config.locate import CONFIG_ENV, find_config, store_notice
+from config.redact import mask_url, remember
+from crawlers.spiderargs import ADHOC_STORE
 
-CONFIG_ENV = "VOCWATCH_CONFIG"
+__all__ = ["CONFIG_ENV", "VocwatchConfigAddon", "config_path", "explicit_config"]
+logger = logging.getLogger(__name__)
+
+
+def explicit_config(settings: Any) -> str | None:
+    """``VOCWATCH_CONFIG`` when something set it above the settings module's default: the
+    command line (``-s``), vocwatch's runner, the spider (``-a config=``)."""
+    from scrapy.settings import SETTINGS_PRIORITIES
+
+    if (settings.getpriority("VOCWATCH_CONFIG") or 0) > SETTINGS_PRIORITIES["project"]:
+        return settings.get("VOCWATCH_CONFIG") or None
+    return None
 
 
 def config_path(settings: Any) -> str:
-    return os.environ.get(CONFIG_ENV) or settings.get("VOCWATCH_CONFIG") or "vocwatch.toml"
+    """The config file a crawl with ``settings`` reads (``config.locate.find_config``)."""
+    return str(find_config(explicit_config(settings)))
 
 
 LOADED_SETTING = "VOCWATCH_CONFIG_LOADED"
@@ -38,6 +54,8 @@ class LoadedConfig:
 class VocwatchConfigAddon:
     def update_settings(self, settings: Any) -> None:
         path = config_path(settings)
+        if settings.get("VOCWATCH_STORE_URL") == ADHOC_STORE:  # set by the spider (crawlers.spiderargs)
+            logger.info("vocwatch: an ad-hoc read: nothing is stored (write a feed: -O out.jsonl)")
         if not os.path.exists(path):
             return  # e.g. `scrapy list` outside a project; spiders fail clearly when they need it
         loaded = settings.get(LOADED_SETTING)
@@ -45,6 +63,7 @@ class VocwatchConfigAddon:
             config = loaded.config
         else:
             config = load_config(path)
+        remember(config.secrets)  # `scrapy crawl` too: no log line shows the store's password
         c = config.crawl
         overrides = {
             "VOCWATCH_CONFIG": path,
@@ -66,6 +85,11 @@ class VocwatchConfigAddon:
             overrides["VOCWATCH_STORE_URL"] = config.store_url
         for key, value in overrides.items():
             settings.set(key, value, priority="project")
+        store = settings.get("VOCWATCH_STORE_URL")
+        if store == ADHOC_STORE:
+            logger.info("vocwatch: config %s", path)
+        elif store != config.store_url or store_notice(config):  # not the obvious store: say which
+            logger.info("vocwatch: config %s, store %s", path, mask_url(store))
         if config.distributed.enabled:
             share_politeness(settings)
 

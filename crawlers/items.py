@@ -143,16 +143,22 @@ class Mention:
     value it cannot have meant (a dict where a name belongs). The clean stage counts them
     (``vocwatch/warnings/bad_field/<field>``) so nothing is set aside without a word."""
 
+    crawl_status: str = field(default="", compare=False)
+    """Transient, never stored: what this crawl found, for feeds (``scrapy crawl -O``):
+    ``new`` (not stored before), ``updated`` (stored, its content changed) or ``unchanged``
+    (stored as it is; with a feed it reaches the feed, and is not written again)."""
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        del d["fields_given_up"]
+        for name in TRANSIENT_FIELDS:
+            del d[name]
         return d
 
     def replace(self, **changes: Any) -> Mention:
         return replace(self, **changes)
 
 
-TRANSIENT_FIELDS = ("fields_given_up",)
+TRANSIENT_FIELDS = ("fields_given_up", "crawl_status")
 """Mention fields that live only during a crawl: no store, export or hash sees them."""
 MENTION_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Mention) if f.name not in TRANSIENT_FIELDS)
 _TYPES: dict[str, str] = {f.name: str(f.type) for f in fields(Mention) if f.name not in TRANSIENT_FIELDS}

@@ -4,7 +4,10 @@ A crawl analyses a mention once, when it is first stored; an unchanged mention i
 analysed again. After a model or taxonomy upgrade the store would keep old labels beside
 new ones, and trends would shift for no reason in the data. This re-runs ``nlp.analyze``
 over stored mentions whose ``nlp_model`` is not a current model (or over all of them), one
-location at a time in batches, and rewrites only the NLP fields.
+location at a time in batches, and rewrites only the NLP fields. A rated mention's labels
+take its rating into account (``nlp.rating``): its current models are the text models with
+the stars rule (``<model>+stars-1``), so mentions labelled before that rule, or before
+their rating was known, are relabelled.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from config import Config
-from crawlers.items import Mention, apply_analysis
+from crawlers.items import NO_TEXT_MODEL, Mention, apply_analysis, has_text
 from crawlers.store import Store
 
 BATCH = 256
@@ -30,13 +33,28 @@ class ReanalyzeResult:
     seconds: float = 0.0
 
 
-def current_models() -> set[str]:
-    """Model names a fresh analysis records: one per supported language, and ``none``
-    (languages without a model, for which nothing changed)."""
+def current_models(rated: bool | None = None) -> set[str]:
+    """Model names a fresh analysis records. Unrated texts (``rated=False``): one per
+    supported language, and ``none`` (languages without a model, for which nothing
+    changed). Rated texts (``rated=True``): those with the stars rule, and the rule alone
+    (a language without a text model). ``None``: both sets."""
     from nlp.analyze import NO_MODEL
+    from nlp.rating import model_name
     from nlp.sentiment import SUPPORTED_LANGUAGES, scorer
 
-    return {scorer(lang).name for lang in SUPPORTED_LANGUAGES} | {NO_MODEL}
+    text = {scorer(lang).name for lang in SUPPORTED_LANGUAGES}
+    unrated = text | {NO_MODEL}
+    with_stars = {model_name(t) for t in text} | {model_name(None)}
+    return unrated if rated is False else with_stars if rated else unrated | with_stars
+
+
+def is_current(m: Mention, current: dict[bool, set[str]]) -> bool:
+    """Whether a fresh analysis would record the same model as ``m`` has: its text
+    model, with the stars rule if and only if it has a rating. A mention without text
+    (``none``, never labelled) is current whatever its rating."""
+    if not has_text(m):
+        return m.nlp_model == NO_TEXT_MODEL
+    return m.nlp_model in current[m.rating is not None]
 
 
 def reanalyze(config: Config, store: Store, *, everything: bool = False,
@@ -47,12 +65,13 @@ def reanalyze(config: Config, store: Store, *, everything: bool = False,
     from nlp.aspects import CATEGORY_DOMAIN
 
     started = time.monotonic()
-    current = current_models()
+    current = {True: current_models(True), False: current_models(False)}
     result = ReanalyzeResult()
 
     def flush(batch: list[Mention], domain: str | None) -> None:
         # languages are detected again: detection may have changed with the models
-        for m, a in zip(batch, analyze([m.text for m in batch], domain=domain), strict=True):
+        analyses = analyze([m.text for m in batch], domain=domain, ratings=[m.rating for m in batch])
+        for m, a in zip(batch, analyses, strict=True):
             apply_analysis(m, a)
         result.reanalyzed += store.update_nlp(batch)
         batch.clear()
@@ -64,7 +83,7 @@ def reanalyze(config: Config, store: Store, *, everything: bool = False,
         batch: list[Mention] = []
         for m in store.iter_mentions(location_ids=[location.id]):
             result.examined += 1
-            if not everything and m.nlp_model in current:
+            if not everything and is_current(m, current):
                 result.current += 1
                 continue
             batch.append(m)

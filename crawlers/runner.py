@@ -18,6 +18,7 @@ from typing import Any
 from config import Config, Source
 from config.redact import redact
 from crawlers.addon import LOADED_SETTING, LoadedConfig
+from crawlers.console import console_without_tracebacks
 from crawlers.stale import RUN_ERROR
 from crawlers.stats import DROPPED, drops, error_counts
 from crawlers.store import CrawlRun
@@ -94,43 +95,6 @@ def _stats_of(crawler: Any) -> dict[str, Any]:
     return stats.get_stats() if stats else {}
 
 
-class OneLineFormatter(logging.Formatter):
-    """Formats as ``inner`` does, but an error's traceback becomes its one-line summary.
-
-    Scrapy logs a failing request or a spider that raised with a whole traceback at ERROR;
-    on a console that buries the one line that says what went wrong. The summary is kept
-    (``ExcType: message`` when the message does not already say it); the traceback is
-    only printed at DEBUG (``--log-level DEBUG``) or into a log file (``LOG_FILE``)."""
-
-    def __init__(self, inner: logging.Formatter) -> None:
-        super().__init__()
-        self.inner = inner
-
-    def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
-        cut = message.find("\nTraceback (most recent call last):")
-        if not (record.exc_info or record.exc_text or record.stack_info) and cut < 0:
-            return self.inner.format(record)
-        line = logging.makeLogRecord(record.__dict__)  # a copy: other handlers keep the traceback
-        line.msg, line.args = (message[:cut] if cut >= 0 else message).rstrip(" .\n") or message, None
-        line.exc_info = line.exc_text = line.stack_info = None
-        text = self.inner.format(line)
-        exc = record.exc_info[1] if record.exc_info else None
-        if exc is not None and str(exc) not in message:
-            text += f" ({type(exc).__name__}: {exc})"
-        return text
-
-
-def _console_without_tracebacks() -> None:
-    """Put :class:`OneLineFormatter` on Scrapy's console handler unless it logs DEBUG."""
-    from scrapy.utils.log import get_scrapy_root_handler
-
-    handler = get_scrapy_root_handler()
-    if (type(handler) is logging.StreamHandler and handler.level > logging.DEBUG
-            and handler.formatter is not None and not isinstance(handler.formatter, OneLineFormatter)):
-        handler.setFormatter(OneLineFormatter(handler.formatter))
-
-
 def crawl_sources(
     config: Config,
     sources: Iterable[Source] | None = None,
@@ -162,7 +126,7 @@ def crawl_sources(
         crawlers[src.id] = crawler
         d = process.crawl(crawler, source=src, config=config)
         d.addErrback(on_failure, src.id)
-    _console_without_tracebacks()  # each crawler re-installs Scrapy's handler as it starts
+    console_without_tracebacks()  # each crawler re-installs Scrapy's handler as it starts
 
     def tick() -> None:
         progress.elapsed = time.monotonic() - started

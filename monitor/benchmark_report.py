@@ -14,7 +14,17 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from monitor.metrics import LocationBenchmark, WindowMetrics
+from monitor.metrics import LocationBenchmark, PlatformScore, WindowMetrics
+from nlp.aspects import taxonomy
+
+
+def aspect_label(aspect: str) -> str:
+    """An aspect's English display name from the shipped taxonomies (``checkin`` ->
+    ``Check-in and check-out``); an id no taxonomy knows is shown as it is."""
+    for a in taxonomy(None).aspects:
+        if a.id == aspect:
+            return a.label
+    return aspect
 
 
 def _num(x: float | None, fmt: str = ".2f") -> str:
@@ -72,16 +82,22 @@ def format_table(benchmarks: Sequence[LocationBenchmark]) -> str:
         out.append(f"  review share {_pct(b.review_share)} · rank in set {rank} · {len(b.members)} competitor(s)")
         if b.weakest_aspects:
             out.append("  trails its set on: " + "; ".join(
-                f"{g.aspect} {g.own_net_sentiment:+.2f} vs {g.set_net_sentiment:+.2f}" for g in b.weakest_aspects))
-        if cur.sources:
-            out.append("  by source: " + "; ".join(
-                f"{x.source_id} {x.mentions} ({_num(x.avg_rating)}, {_signed(x.net_sentiment) or '-'})" for x in cur.sources))
+                f"{aspect_label(g.aspect)} {g.own_net_sentiment:+.2f} vs {g.set_net_sentiment:+.2f}"
+                for g in b.weakest_aspects))
+        if b.platforms:
+            out.append("  by site (own vs set there): " + "; ".join(
+                f"{p.site} {p.own.mentions} vs {p.set.mentions}, rating {_num(p.own.avg_rating)} vs "
+                f"{_num(p.set.avg_rating)}, rank {_rank(p)}" for p in b.platforms))
         for m in b.members:
             mm = m.metrics
             out.append(f"    {m.location.name[:34]:<34} {m.distance_km:>5.1f} km {mm.mentions:>6} "
                        f"{_num(mm.avg_rating):>5} {_num(mm.reputation_index, '.1f'):>6}")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def _rank(p: PlatformScore) -> str:
+    return f"{p.rank} of {p.rank_of}" if p.rank else "-"
 
 
 def to_json(benchmarks: Sequence[LocationBenchmark]) -> str:
@@ -129,8 +145,12 @@ h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #cc
 table{border-collapse:collapse;margin:.5em 0}td,th{padding:2px 10px;text-align:right}
 td:first-child,th:first-child{text-align:left}tr:nth-child(even){background:#f4f4f4}
 .note{color:#a33}.muted{color:#777}svg{display:block;margin:.5em 0}
-.own{stroke:#1f77b4;fill:#1f77b4}.set{stroke:#ff7f0e;fill:#ff7f0e}
+polyline{fill:none}polyline.own{stroke:#1f77b4}polyline.set{stroke:#ff7f0e}
+rect.own,circle.own,text.own{fill:#1f77b4}rect.set,circle.set,text.set{fill:#ff7f0e}
+.bad{color:#a33}.good{color:#2a7}
 """
+"""Colours by element: a ``fill`` on ``.own`` would also fill the trend polylines (a CSS
+property beats the ``fill="none"`` attribute), drawing each line as a closed shape."""
 
 
 def _trend_svg(points: list[dict[str, Any]], w: int = 640, h: int = 180) -> str:
@@ -179,17 +199,47 @@ def _aspect_svg(b: LocationBenchmark, w: int = 640) -> str:
     for i, a in enumerate(aspects):
         y = i * row_h
         rival = set_net.get(a.aspect)
-        parts.append(f'<text x="0" y="{y + 16}" font-size="12">{escape(a.aspect[:22])}</text>')
+        parts.append(f'<text x="0" y="{y + 16}" font-size="12">{escape(aspect_label(a.aspect)[:22])}</text>')
         for j, (v, cls) in enumerate(((a.net_sentiment, "own"), (rival, "set"))):
             if v is None:
                 continue
             x, bw = (mid, v * half) if v >= 0 else (mid + v * half, -v * half)
             parts.append(f'<rect class="{cls}" x="{x:.1f}" y="{y + 4 + j * 11}" width="{max(bw, 1):.1f}" height="10">'
-                         f'<title>{cls} {v:+.2f}</title></rect>')
+                         f'<title>{escape(aspect_label(a.aspect))}, {cls}: {v:+.2f}</title></rect>')
     parts.append(f'<text x="{mid}" y="{h - 4}" font-size="10" text-anchor="middle">0</text>'
                  f'<text x="{label_w}" y="{h - 4}" font-size="10">-1</text>'
                  f'<text x="{w - 20}" y="{h - 4}" font-size="10">+1</text></svg>')
     return "".join(parts)
+
+
+def _gap_cell(x: float | None, fmt: str, scale: float = 1) -> str:
+    if x is None:
+        return "<td>-</td>"
+    cls = ' class="bad"' if x < 0 else ' class="good"' if x > 0 else ""
+    return f"<td{cls}>{x * scale:{fmt}}</td>"
+
+
+def _platforms_table(b: LocationBenchmark) -> str:
+    """One row per site: own and set (its members on that site, pooled), gaps, rank there."""
+    head = ("<tr><th>site</th><th>mentions</th><th>set</th><th>rating</th><th>set</th><th>gap</th><th>net sentiment</th>"
+            "<th>set</th><th>gap</th><th>response</th><th>set</th><th>rank on site</th></tr>")
+    rows = []
+    for p in b.platforms:
+        o, t = p.own, p.set
+        rows.append(f"<tr><td>{escape(p.site)}</td><td>{o.mentions}</td><td>{t.mentions}</td><td>{_num(o.avg_rating)}</td>"
+                    f"<td>{_num(t.avg_rating)}</td>{_gap_cell(p.gap_rating, '+.2f')}<td>{_num(o.net_sentiment, '+.2f')}</td>"
+                    f"<td>{_num(t.net_sentiment, '+.2f')}</td>{_gap_cell(p.gap_net_sentiment, '+.2f')}"
+                    f"<td>{_pct(o.response_rate)}</td><td>{_pct(t.response_rate)}</td><td>{escape(_rank(p))}</td></tr>")
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _stars_table(b: LocationBenchmark) -> str:
+    d = b.rating_distribution
+    rows = "".join(f"<tr><td>{x.stars} ★</td><td>{x.own}</td><td>{_pct(x.own_share)}</td><td>{x.set}</td>"
+                   f"<td>{_pct(x.set_share)}</td></tr>" for x in reversed(d.stars))
+    return ("<table><tr><th>stars</th><th>own</th><th>share</th><th>set</th><th>share</th></tr>" + rows
+            + f'<tr class="muted"><td>unrated</td><td>{d.own_unrated}</td><td></td><td>{d.set_unrated}</td><td></td></tr>'
+            "</table>")
 
 
 def to_html(benchmarks: Sequence[LocationBenchmark], trends: dict[str, list[dict[str, Any]]], *, title: str) -> str:
@@ -218,16 +268,15 @@ def to_html(benchmarks: Sequence[LocationBenchmark], trends: dict[str, list[dict
         body.append(f"<p>Review share {e(_pct(b.review_share))} · rank in set {e(rank)}</p>")
         if b.weakest_aspects:
             body.append("<p>Trails its set most on: " + "; ".join(
-                f"<b>{e(g.aspect)}</b> {g.own_net_sentiment:+.2f} vs {g.set_net_sentiment:+.2f}"
+                f"<b>{e(aspect_label(g.aspect))}</b> {g.own_net_sentiment:+.2f} vs {g.set_net_sentiment:+.2f}"
                 for g in b.weakest_aspects) + "</p>")
         body.append("<h3>Reputation index by week, last year</h3>" + _trend_svg(trends.get(loc.id, [])))
         if aspects_svg := _aspect_svg(b):
             body.append("<h3>Aspects: net sentiment, own vs set</h3>" + aspects_svg)
-        if c.sources:
-            body.append("<table><tr><th>source</th><th>mentions</th><th>rating</th><th>net sentiment</th><th>response</th></tr>"
-                        + "".join(f"<tr><td>{e(x.source_id)}</td><td>{x.mentions}</td><td>{_num(x.avg_rating)}</td>"
-                                  f"<td>{_num(x.net_sentiment, '+.2f')}</td><td>{_pct(x.response_rate)}</td></tr>"
-                                  for x in c.sources) + "</table>")
+        if b.platforms:
+            body.append("<h3>By site: own vs the competitors on that site</h3>" + _platforms_table(b))
+        if b.rating_distribution.own_rated or b.rating_distribution.set_rated:
+            body.append("<h3>Rating distribution (share of rated mentions)</h3>" + _stars_table(b))
         if b.members:
             body.append("<table><tr><th>competitor</th><th>km</th><th>mentions</th><th>rating</th><th>index</th></tr>"
                         + "".join(f"<tr><td>{e(m.location.name)}</td><td>{m.distance_km:.1f}</td><td>{m.metrics.mentions}</td>"

@@ -28,6 +28,7 @@ from config.model import ALERT_SEVERITIES
 from config.redact import redact, secrets_in_use
 from crawlers.store.base import Store
 from crawlers.store.deliveries import UNROUTED, Delivery, DeliveryKey, DeliveryTable
+from monitor.digest import DIGEST_PREFIX
 from monitor.notify_render import RENDERERS, AlertLike, payload, subject
 
 logger = logging.getLogger(__name__)
@@ -132,6 +133,8 @@ def retry_pending(config: Config, store: Store, alerts: Iterable[AlertLike] | Ca
     table = store.deliveries
     results: list[DeliveryResult] = []
     for key in table.due(now):
+        if key.alert_id.startswith(DIGEST_PREFIX):
+            continue  # a digest's delivery: retried by monitor.digest_send.retry_digests
         alert = lookup(key.alert_id)
         channel = config.channels.get(key.channel)
         if alert is None or channel is None:
@@ -174,21 +177,29 @@ def unrouted_alerts(store: Store, alert_ids: Sequence[str]) -> dict[str, str]:
 
 def _deliver(table: DeliveryTable, channel: Channel, alert: AlertLike, now: datetime,
              dashboard_url: str | None = None) -> DeliveryResult:
-    key = DeliveryKey(alert.id, alert.version, channel.id)
+    return deliver_once(table, channel, DeliveryKey(alert.id, alert.version, channel.id),
+                        lambda: _send(channel, alert, dashboard_url), now, what=f"alert {alert.id} v{alert.version}")
+
+
+def deliver_once(table: DeliveryTable, channel: Channel, key: DeliveryKey, send: Callable[[], str | None],
+                 now: datetime, *, what: str) -> DeliveryResult:
+    """Send ``key`` once through ``send`` (``None`` or the error) as far as dedupe, backoff
+    and the channel's rate limit allow, and record the outcome: the one bookkeeping of
+    alerts and digests (``monitor.digest_send``)."""
     claim = table.claim(key, now, rate_limit=channel.rate_limit, lease=SEND_LEASE, recheck=BACKOFF_FIRST)
     if claim.status != "claimed":
         return DeliveryResult(*key, claim.status, claim.attempts, next_attempt_at=claim.next_attempt_at)
     attempts = claim.attempts
     started = time.perf_counter()
-    error = _send(channel, alert, dashboard_url)
+    error = send()
     seconds = time.perf_counter() - started
     if error is None:
         table.record(key, "sent", attempts=attempts, now=now, sent_at=now)
-        logger.info("alert %s v%d sent to %s in %.3f s", alert.id, alert.version, channel.id, seconds)
+        logger.info("%s sent to %s in %.3f s", what, channel.id, seconds)
         return DeliveryResult(*key, "sent", attempts, seconds=seconds)
     retry_at = now + min(BACKOFF_FIRST * 2 ** (attempts - 1), BACKOFF_MAX) if attempts < MAX_ATTEMPTS else None
     table.record(key, "failed", attempts=attempts, now=now, error=error, next_attempt_at=retry_at)
-    logger.warning("alert %s v%d to %s failed (attempt %d, retry %s): %s", alert.id, alert.version, channel.id,
+    logger.warning("%s to %s failed (attempt %d, retry %s): %s", what, channel.id,
                    attempts, retry_at or "never", error)
     return DeliveryResult(*key, "failed", attempts, error, retry_at, seconds)
 
@@ -220,8 +231,17 @@ _NOTIFY_TYPES = {"info": "info", "warning": "warning", "critical": "failure"}
 
 
 def _send(channel: Channel, alert: AlertLike, dashboard_url: str | None = None) -> str | None:
-    """Send through apprise; ``None`` on success, else the reason (secrets redacted). With
-    ``dashboard_url`` the message links to the alert's incident page."""
+    """Send an alert through apprise; ``None`` on success, else the reason (secrets redacted).
+    With ``dashboard_url`` the message links to the alert's incident page."""
+    return send_message(channel, title=subject(alert), body=RENDERERS[channel.format](alert, dashboard_url),
+                        notify_type=_NOTIFY_TYPES.get(alert.severity, "info"),
+                        extras={"alert": payload(alert, dashboard_url)})
+
+
+def send_message(channel: Channel, *, title: str, body: str, notify_type: str = "info",
+                 extras: dict[str, object] | None = None) -> str | None:
+    """Send a rendered message (``body`` in ``channel.format``) through apprise; ``None`` on
+    success, else the reason (secrets redacted). ``extras`` go beside a JSON webhook's envelope."""
     import apprise
     from apprise.plugins.custom_json import NotifyJSON
 
@@ -230,14 +250,13 @@ def _send(channel: Channel, alert: AlertLike, dashboard_url: str | None = None) 
             plugin = apprise.Apprise.instantiate(channel.url)
             if plugin is None:
                 return _redact(_last_line(log.getvalue()) or "apprise could not load the channel URL", channel)
-            if isinstance(plugin, NotifyJSON):
-                # A JSON webhook gets the alert as structured data beside apprise's
+            if isinstance(plugin, NotifyJSON) and extras:
+                # A JSON webhook gets the alert (or digest) as structured data beside apprise's
                 # title/message/type envelope (same mechanism as the URL's :key=value extras).
-                plugin.payload_extras = {**plugin.payload_extras, "alert": payload(alert, dashboard_url)}
+                plugin.payload_extras = {**plugin.payload_extras, **extras}
             sender = apprise.Apprise()
             sender.add(plugin)
-            ok = sender.notify(body=RENDERERS[channel.format](alert, dashboard_url), title=subject(alert),
-                               notify_type=_NOTIFY_TYPES.get(alert.severity, "info"), body_format=channel.format)
+            ok = sender.notify(body=body, title=title, notify_type=notify_type, body_format=channel.format)
     except Exception as exc:  # apprise or a plugin raised: record it, never crash the caller
         return _redact(f"{type(exc).__name__}: {exc}", channel)
     if ok:

@@ -199,16 +199,120 @@ def weakest_aspects(own: dict[str, Sums], rivals: dict[str, Sums], *, min_mentio
     return sorted(gaps, key=lambda g: (g.gap, g.aspect))[:limit]
 
 
-# -- results ---------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class SourceScore:
-    source_id: str
+class SiteFigures:
+    """One location's (or the pooled set's) figures on one site."""
+
     mentions: int
+    rated: int
     avg_rating: float | None
+    bayes_rating: float | None
+    """Shrunk towards the site's pooled mean (own and set), as in :func:`bayesian_rating`:
+    three 5-star reviews on a small site do not top a rival with three hundred 4.6s."""
     net_sentiment: float | None
     response_rate: float | None
 
 
+def site_figures(s: Sums, prior: float | None) -> SiteFigures:
+    return SiteFigures(s.mentions, s.rated, mean_rating(s.rating_sum, s.rated), bayesian_rating(s.rating_sum, s.rated, prior)
+                       if s.rated else None, net_sentiment(s.positive, s.negative), response_rate(s.replied, s.mentions))
+
+
+def _gap(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformScore:
+    """One site (the ``site`` of the mentions: a review platform, a forum, a social site):
+    the location against the members of its set that have mentions there."""
+
+    site: str
+    own: SiteFigures
+    set: SiteFigures
+    """The set members on this site, pooled (every review counts once)."""
+    members: int
+    """Set members with mentions on this site."""
+    rank: int | None
+    """Among the location and those members, highest first (ties share the better rank)."""
+    rank_of: int
+    rank_by: str
+    """``bayes_rating`` where anyone on the site has ratings, else ``net_sentiment``."""
+    gap_rating: float | None
+    """own - set mean rating on this site: negative where the location trails."""
+    gap_net_sentiment: float | None
+    gap_response_rate: float | None
+    review_share: float | None
+    """The location's share of this site's mentions (own / (own + set))."""
+
+
+def _site_value(s: Sums, by: str, prior: float | None) -> float | None:
+    if by == "bayes_rating":
+        return bayesian_rating(s.rating_sum, s.rated, prior) if s.rated else None
+    return net_sentiment(s.positive, s.negative)
+
+
+def platform_scores(own: dict[str, Sums], members: Iterable[dict[str, Sums]]) -> list[PlatformScore]:
+    """Per site where the location or a set member has mentions: own vs the pooled members
+    on that site, and the location's rank among them. The location's busiest sites first,
+    then the sites where only rivals are talked about (where the location is missing)."""
+    rivals = list(members)
+    out = []
+    for site in sorted(set(own).union(*rivals)):
+        o = own.get(site, Sums())
+        on_site = [m[site] for m in rivals if m.get(site) and m[site].mentions]
+        pooled = total(on_site)
+        everyone = total([o, pooled])
+        prior = mean_rating(everyone.rating_sum, everyone.rated)
+        mine, theirs = site_figures(o, prior), site_figures(pooled, prior)
+        by = "bayes_rating" if everyone.rated else "net_sentiment"
+        rank, rank_of = rank_in_set(_site_value(o, by, prior) if o.mentions else None,
+                                    (_site_value(m, by, prior) for m in on_site))
+        out.append(PlatformScore(
+            site=site, own=mine, set=theirs, members=len(on_site), rank=rank, rank_of=rank_of, rank_by=by,
+            gap_rating=_gap(mine.avg_rating, theirs.avg_rating), gap_net_sentiment=_gap(mine.net_sentiment, theirs.net_sentiment),
+            gap_response_rate=_gap(mine.response_rate, theirs.response_rate),
+            review_share=review_share(o.mentions, pooled.mentions) if on_site else None))
+    return sorted(out, key=lambda p: (-p.own.mentions, -p.set.mentions, p.site))
+
+
+STARS = (1, 2, 3, 4, 5)
+
+
+@dataclass(frozen=True, slots=True)
+class StarShare:
+    stars: int
+    own: int
+    own_share: float | None
+    """Of the location's rated mentions."""
+    set: int
+    set_share: float | None
+    """Of the set's rated mentions, pooled."""
+
+
+@dataclass(frozen=True, slots=True)
+class RatingDistribution:
+    """How many mentions gave each whole star (the ``stars`` rollup key), own vs the set."""
+
+    stars: tuple[StarShare, ...]
+    """One per star, 1 to 5."""
+    own_rated: int
+    own_unrated: int
+    set_rated: int
+    set_unrated: int
+
+
+def rating_distribution(own: dict[int | None, int], rivals: dict[int | None, int]) -> RatingDistribution:
+    """Counts by whole star (None = unrated) to shares of the rated mentions per side."""
+    own_rated = sum(n for k, n in own.items() if k is not None)
+    set_rated = sum(n for k, n in rivals.items() if k is not None)
+    return RatingDistribution(
+        stars=tuple(StarShare(k, own.get(k, 0), own.get(k, 0) / own_rated if own_rated else None,
+                              rivals.get(k, 0), rivals.get(k, 0) / set_rated if set_rated else None) for k in STARS),
+        own_rated=own_rated, own_unrated=own.get(None, 0), set_rated=set_rated, set_unrated=rivals.get(None, 0))
+
+
+# -- results ---------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class WindowMetrics:
     """One location's metrics over one window ``[start, end)``."""
@@ -229,10 +333,9 @@ class WindowMetrics:
     index_note: str | None = None
     """Why the index is None, e.g. ``too few reviews (n < 10)``."""
     aspects: tuple[AspectScore, ...] = ()
-    sources: tuple[SourceScore, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = _plain(asdict(self))
         d["start"], d["end"] = _iso(self.start), _iso(self.end)
         return d
 
@@ -278,6 +381,10 @@ class LocationBenchmark:
     weakest_aspects: list[AspectGap] = field(default_factory=list)
     set_aspects: tuple[AspectScore, ...] = ()
     """Net sentiment per aspect of the set pooled, beside ``current.aspects``."""
+    platforms: tuple[PlatformScore, ...] = ()
+    """Per site, over the current window: own vs the set members on that site."""
+    rating_distribution: RatingDistribution = field(default_factory=lambda: rating_distribution({}, {}))
+    """Whole stars over the current window, own vs the set pooled."""
 
     @property
     def deltas(self) -> dict[str, float | None]:
@@ -291,7 +398,7 @@ class LocationBenchmark:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types only (datetimes as ISO text), for ``--format json`` and the dashboard."""
         loc = self.location
-        return {
+        return _plain({
             "location": _location_dict(loc),
             "window": self.window,
             "current": self.current.to_dict(),
@@ -308,7 +415,18 @@ class LocationBenchmark:
             "rank_of": self.rank_of,
             "weakest_aspects": [asdict(g) for g in self.weakest_aspects],
             "set_aspects": [asdict(a) for a in self.set_aspects],
-        }
+            "platforms": [asdict(p) for p in self.platforms],
+            "rating_distribution": asdict(self.rating_distribution),
+        })
+
+
+def _plain(x: Any) -> Any:
+    """Tuples as lists, all the way down: what ``json.loads`` would give back."""
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_plain(v) for v in x]
+    return x
 
 
 def _location_dict(loc: Location) -> dict[str, Any]:
@@ -384,7 +502,7 @@ def _aged_rows(store: Store, ids: set[str], w: _Window) -> Iterator[tuple[float,
 
 
 def _metrics(w: _Window, s: Sums, index: float | None, prior: float | None,
-             aspects: tuple[AspectScore, ...] = (), sources: tuple[SourceScore, ...] = ()) -> WindowMetrics:
+             aspects: tuple[AspectScore, ...] = ()) -> WindowMetrics:
     note = None
     if index is None:
         note = f"too few reviews (n < {MIN_REVIEWS})" if s.mentions < MIN_REVIEWS else "no ratings or sentiment"
@@ -392,7 +510,7 @@ def _metrics(w: _Window, s: Sums, index: float | None, prior: float | None,
         start=w.start, end=w.end, mentions=s.mentions, rated=s.rated, avg_rating=mean_rating(s.rating_sum, s.rated),
         bayes_rating=bayesian_rating(s.rating_sum, s.rated, prior), net_sentiment=net_sentiment(s.positive, s.negative),
         positive=s.positive, neutral=s.neutral, negative=s.negative, response_rate=response_rate(s.replied, s.mentions),
-        engagement=s.engagement, reputation_index=index, index_note=note, aspects=aspects, sources=sources,
+        engagement=s.engagement, reputation_index=index, index_note=note, aspects=aspects,
     )
 
 
@@ -420,7 +538,10 @@ def own_location_ids(config: Config, location_ids: Iterable[str] | None) -> list
 def benchmark(config: Config, store: Store, *, location_ids: Iterable[str] | None = None, window: str = "90d",
               now: datetime | None = None) -> list[LocationBenchmark]:
     """One benchmark per own location (all by default): metrics for the window and the one
-    before it, against the competitive set. Four rollup queries in all."""
+    before it, against the competitive set. Five rollup queries for windows up to 120 days,
+    however many locations (one more per window beyond, for its weeks): days by location per
+    window, everyone's days, aspects by location, and sites and whole stars by location (the
+    per-site comparison and the rating distribution both add up from that one)."""
     length = parse_window(window)
     now = _now(now)
     own_ids = own_location_ids(config, location_ids)
@@ -440,9 +561,12 @@ def benchmark(config: Config, store: Store, *, location_ids: Iterable[str] | Non
     for r in _rows(store, involved, bucket=WHOLE_RANGE, group_by=("location_id", "aspect"), since=cur.start, until=now):
         if r.keys[1] is not None:
             aspects[r.keys[0]][r.keys[1]].add(r)  # type: ignore[index]
-    sources: dict[str, dict[str, Sums]] = defaultdict(lambda: defaultdict(Sums))
-    for r in _rows(store, set(own_ids), bucket=WHOLE_RANGE, group_by=("location_id", "source_id"), since=cur.start, until=now):
-        sources[r.keys[0]][r.keys[1] or "-"].add(r)  # type: ignore[index]
+    sites: dict[str, dict[str, Sums]] = defaultdict(lambda: defaultdict(Sums))
+    stars: dict[str, dict[int | None, int]] = defaultdict(lambda: defaultdict(int))
+    for r in _rows(store, involved, bucket=WHOLE_RANGE, group_by=("location_id", "site", "stars"), since=cur.start,
+                   until=now):
+        sites[r.keys[0]][str(r.keys[1] or "-")].add(r)  # type: ignore[index]
+        stars[r.keys[0]][r.keys[2]] += r.mentions  # type: ignore[index]
 
     sums = {(lid, c): total(r for _, r in days[lid][c]) for lid in involved for c in (True, False)}
     index = {(lid, c): reputation_index(days[lid][c]) for lid in involved for c in (True, False)}
@@ -454,12 +578,11 @@ def benchmark(config: Config, store: Store, *, location_ids: Iterable[str] | Non
         for m, _ in members:
             for a, s in aspects[m.id].items():
                 set_aspects[a].add(s)
-        source_scores = tuple(
-            SourceScore(sid, s.mentions, mean_rating(s.rating_sum, s.rated), net_sentiment(s.positive, s.negative),
-                        response_rate(s.replied, s.mentions))
-            for sid, s in sorted(sources[lid].items(), key=lambda kv: (-kv[1].mentions, kv[0])))
-        current = _metrics(cur, sums[(lid, True)], index[(lid, True)], priors[True],
-                           tuple(aspect_scores(aspects[lid])), source_scores)
+        set_stars: dict[int | None, int] = defaultdict(int)
+        for m, _ in members:
+            for k, n in stars[m.id].items():
+                set_stars[k] += n
+        current = _metrics(cur, sums[(lid, True)], index[(lid, True)], priors[True], tuple(aspect_scores(aspects[lid])))
         previous = _metrics(prev, sums[(lid, False)], index[(lid, False)], priors[False])
         rivals = [SetMember(m, km, _metrics(cur, sums[(m.id, True)], index[(m.id, True)], priors[True]))
                   for m, km in members]
@@ -480,6 +603,8 @@ def benchmark(config: Config, store: Store, *, location_ids: Iterable[str] | Non
             review_share=review_share(current.mentions, pooled.mentions) if rivals else None,
             rank=rank, rank_of=rank_of, weakest_aspects=weakest_aspects(aspects[lid], set_aspects),
             set_aspects=tuple(aspect_scores(set_aspects)),
+            platforms=tuple(platform_scores(sites[lid], (sites[m.id] for m, _ in members))),
+            rating_distribution=rating_distribution(stars[lid], set_stars),
         ))
     return out
 
@@ -499,6 +624,14 @@ def _next_bucket(d: date, bucket: str) -> date:
     return d + timedelta(days=7 if bucket == "week" else 1)
 
 
+def _bucket_starts(today: date, length: timedelta, bucket: str) -> list[date]:
+    """Every bucket start from the one holding the window's first day to today's."""
+    starts = [_bucket_start(today - (length - timedelta(days=1)), bucket)]
+    while (nxt := _next_bucket(starts[-1], bucket)) <= today:
+        starts.append(nxt)
+    return starts
+
+
 def trends(config: Config, store: Store, location_ids: Iterable[str], *, bucket: str = "week",
            window: str = "365d", now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
     """:func:`trend` for many own locations with one rollup query."""
@@ -510,10 +643,8 @@ def trends(config: Config, store: Store, location_ids: Iterable[str], *, bucket:
     sets = competitive_sets(config, own_ids)
     involved = set(own_ids) | {m.id for members in sets.values() for m, _ in members}
     today = now.date()
-    first = _bucket_start(today - (length - timedelta(days=1)), bucket)
-    starts = [first]
-    while (nxt := _next_bucket(starts[-1], bucket)) <= today:
-        starts.append(nxt)
+    starts = _bucket_starts(today, length, bucket)
+    first = starts[0]
     since = _midnight(first) - timedelta(days=TREND_LOOKBACK_DAYS)
     by_loc: dict[str, dict[date, RollupRow]] = defaultdict(dict)
     for r in _rows(store, involved, bucket=bucket, group_by=("location_id",), since=since, until=now):
@@ -560,3 +691,39 @@ def trend(config: Config, store: Store, location_id: str, *, bucket: str = "week
     """Per bucket over the window, oldest first: the location's mentions, rating, net
     sentiment and reputation index (over the 90 days to the bucket's end) beside its set's."""
     return trends(config, store, [location_id], bucket=bucket, window=window, now=now)[location_id]
+
+
+def aspect_trend(config: Config, store: Store, location_id: str, *, bucket: str = "week", window: str = "365d",
+                 now: datetime | None = None) -> list[dict[str, Any]]:
+    """Net sentiment per aspect of one own location per bucket, beside its set's pooled,
+    from one rollup (by location and aspect). One entry per aspect the location has in the
+    window, most mentioned first: ``{"aspect", "own_mentions", "set_mentions", "points":
+    [{"bucket", "own_mentions", "own_net_sentiment", "set_mentions", "set_net_sentiment"}]}``
+    with a point per bucket (None where nobody named the aspect with a sentiment)."""
+    if bucket not in ("day", "week", "month"):
+        raise ValueError(f"unknown bucket {bucket!r}; one of day, week, month")
+    length = parse_window(window)
+    now = _now(now)
+    (lid,) = own_location_ids(config, [location_id])
+    member_ids = {m.id for m, _ in competitive_sets(config, [lid])[lid]}
+    starts = _bucket_starts(now.date(), length, bucket)
+    own: dict[str, dict[date, Sums]] = defaultdict(lambda: defaultdict(Sums))
+    rivals: dict[str, dict[date, Sums]] = defaultdict(lambda: defaultdict(Sums))
+    for r in _rows(store, member_ids | {lid}, bucket=bucket, group_by=("location_id", "aspect"),
+                   since=_midnight(starts[0]), until=now):
+        if r.keys[1] is None:
+            continue
+        side = own if r.keys[0] == lid else rivals
+        side[str(r.keys[1])][date.fromisoformat(r.bucket)].add(r)
+    out = []
+    for aspect, weeks in own.items():
+        theirs = rivals.get(aspect, {})
+        points = []
+        for b in starts:
+            o, t = weeks.get(b, Sums()), theirs.get(b, Sums())
+            points.append({"bucket": b.isoformat(), "own_mentions": o.mentions,
+                           "own_net_sentiment": net_sentiment(o.positive, o.negative),
+                           "set_mentions": t.mentions, "set_net_sentiment": net_sentiment(t.positive, t.negative)})
+        out.append({"aspect": aspect, "own_mentions": sum(p["own_mentions"] for p in points),
+                    "set_mentions": sum(p["set_mentions"] for p in points), "points": points})
+    return sorted(out, key=lambda a: (-a["own_mentions"], a["aspect"]))

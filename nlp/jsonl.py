@@ -40,20 +40,27 @@ def _records(lines: Iterable[str], warn: Callable[[str], None], report: JsonlRep
         elif obj.get("lang") is not None and not isinstance(obj["lang"], str):
             warn(f"line {number}: 'lang' must be a string; skipped")
             report.skipped += 1
+        elif obj.get("rating") is not None and (isinstance(obj["rating"], bool)
+                                                or not isinstance(obj["rating"], int | float)
+                                                or not 0 <= obj["rating"] <= 5):
+            warn(f"line {number}: 'rating' must be a number from 0 to 5 (stars normalised to 0-5); skipped")
+            report.skipped += 1
         else:
             yield obj
 
 
 def analyze_jsonl(src: IO[str], dst: IO[str], *, domain: str | None = None,
                   warn: Callable[[str], None] = lambda _: None) -> JsonlReport:
-    """Read objects with ``text`` (and optional ``lang``, ``id``) from ``src``; write each
+    """Read objects with ``text`` (and optional ``lang``, ``id``, ``rating`` on 0-5, which
+    the label then takes into account, see ``nlp.rating``) from ``src``; write each
     with ``lang``, ``sentiment``, ``aspects``, ``keywords`` and ``model`` added to ``dst``,
     in batches so memory stays flat on large files."""
     report = JsonlReport()
     batch: list[dict[str, Any]] = []
 
     def flush() -> None:
-        results = analyze([o.get("text") for o in batch], langs=[o.get("lang") for o in batch], domain=domain)
+        results = analyze([o.get("text") for o in batch], langs=[o.get("lang") for o in batch], domain=domain,
+                          ratings=[o.get("rating") for o in batch])
         for obj, result in zip(batch, results, strict=True):
             dst.write(json.dumps({**obj, **analysis_to_dict(result)}, ensure_ascii=False) + "\n")
         report.analyzed += len(batch)

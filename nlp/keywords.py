@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from functools import cache
+from itertools import chain
 from pathlib import Path
 
 MAX_WORD = 5
@@ -109,9 +110,9 @@ def zh_keywords(text: str, k: int = 10) -> list[str]:
     terms = zh_terms(text)
     if not terms:
         return []
-    tf = Counter(terms)
-    first = {t: i for i, t in reversed(list(enumerate(terms)))}
-    scored = sorted(tf, key=lambda t: (-tf[t] * idf.get(t.removeprefix("没有").lstrip("不没无别未"), default), first[t]))
+    tf = Counter(terms)  # keys in first-seen order, and the sort is stable: ties stay in it
+    scored = sorted(tf, key=lambda t: tf[t] * idf.get(t.removeprefix("没有").lstrip("不没无别未"), default),
+                    reverse=True)
     return scored[:k]
 
 
@@ -146,19 +147,19 @@ def en_keywords(text: str, k: int = 10) -> list[str]:
     phrases = en_phrases(text)
     if not phrases:
         return []
-    freq: Counter[str] = Counter()
-    degree: Counter[str] = Counter()
+    freq = Counter(chain.from_iterable(phrases))
+    degree = dict.fromkeys(freq, 0)
     for p in phrases:
+        size = len(p)
         for w in p:
-            freq[w] += 1
-            degree[w] += len(p)
+            degree[w] += size
     seen: dict[str, float] = {}
     for p in phrases:
         key = " ".join(p)
         if key not in seen:
             seen[key] = sum(degree[w] / freq[w] for w in p if w != "not")
-    order = {key: i for i, key in reversed(list(enumerate(seen)))}
-    return sorted(seen, key=lambda key: (-seen[key], order[key]))[:k]
+    # stable sort (reverse keeps it): equal scores stay in first-seen order
+    return sorted(seen, key=seen.__getitem__, reverse=True)[:k]
 
 
 def keywords(text: str, lang: str, k: int = 10) -> list[str]:

@@ -101,7 +101,13 @@ class _TextcatScorer:
         self.name = f"{model.name}-{model.version}"
 
     def predict(self, texts: Sequence[str], domain: str | None = None) -> list[float]:
-        return list(self._model.predict(list(texts), domain=domain))
+        """Each distinct text scored once: a short review is often its own only aspect
+        clause ("Staff were rude"), and "Great!" comes many times in a batch."""
+        unique = list(dict.fromkeys(texts))
+        if len(unique) == len(texts):
+            return list(self._model.predict(unique, domain=domain))
+        scores = dict(zip(unique, self._model.predict(unique, domain=domain), strict=True))
+        return [scores[t] for t in texts]
 
     def label(self, score: float) -> str:
         return str(self._model.label(score))

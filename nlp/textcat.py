@@ -31,10 +31,11 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
+from importlib import resources
 from itertools import pairwise, repeat
 from pathlib import Path
 
-MODELS_DIR = Path(__file__).resolve().parent / "models"
+MODELS_DIR = resources.files("nlp") / "models"  # a folder, or a zip member in an egg (scrapyd)
 MODEL_VERSION = "2"
 """Newest model format this module reads and writes (v1 files still load)."""
 MODEL_VERSIONS = {"zh": "2", "en": "1"}
@@ -73,7 +74,10 @@ def normalize(text: str, lang: str) -> str:
     del lang  # same rule for both languages today
     if not text:
         return ""
-    text = unicodedata.normalize("NFKC", text[:MAX_CHARS]).lower()
+    text = text[:MAX_CHARS]
+    if not text.isascii():  # NFKC leaves ASCII as it is: the test is cheaper than the call
+        text = unicodedata.normalize("NFKC", text)
+    text = text.lower()
     if "http" in text or "www." in text:  # the cheap tests skip the regexes on most texts
         text = _URL.sub(" url ", text)
     if "@" in text:
@@ -95,14 +99,17 @@ def _zh_feature_set(text: str, ngram: int) -> set[str]:
     if ngram != 3:
         return set(_zh_features(text, ngram))
     f = set(text)
-    f.update(map(str.__add__, text, text[1:]))
-    f.update([text[i : i + 3] for i in range(len(text) - 2)])
+    bigrams = list(map(str.__add__, text, text[1:]))
+    f.update(bigrams)
+    f.update(map(str.__add__, bigrams, text[2:]))  # trigrams, joined in C
     return f
 
 
 def _en_marked(text: str) -> list[str]:
     """Word tokens with negation scope marked by a ``!`` prefix ("not good" -> not !good)."""
     toks = _EN_TOKEN.findall(text)
+    if "n't" not in text and _EN_NEGATORS.isdisjoint(toks):  # most texts: nothing to mark
+        return toks
     marked: list[str] = []
     neg = False
     for t in toks:
@@ -123,7 +130,7 @@ def _en_features(text: str) -> list[str]:
 
 def _en_grams(marked: list[str]) -> list[str]:
     out = marked[:]
-    out += [a + " " + b for a, b in pairwise(marked)]
+    out += map(" ".join, pairwise(marked))
     return out
 
 
@@ -151,7 +158,11 @@ def lexicon_score(normalized: str, lang: str, lexicon: dict[str, float]) -> floa
     return _lex_of_marked(_en_marked(normalized), lexicon)
 
 
-def _lex_of_marked(marked: list[str], lexicon: dict[str, float]) -> float:
+def _lex_of_marked(marked: list[str], lexicon: dict[str, float], negated: bool = True) -> float:
+    """``negated=False`` says no token carries the ``!`` mark: then one C-level sum."""
+    if not negated:
+        s = sum(map(lexicon.get, marked, repeat(0.0)))
+        return s / math.sqrt(s * s + 15.0)
     s = 0.0
     get = lexicon.get
     for t in marked:
@@ -215,7 +226,7 @@ class TextClassifier:
             marked = _en_marked(norm)
             feats = _en_grams(marked)
             if self.lex_weight and self.lexicon and marked:
-                lex = _lex_of_marked(marked, self.lexicon)
+                lex = _lex_of_marked(marked, self.lexicon, negated="n't" in norm or not _EN_NEGATORS.isdisjoint(marked))
         elif self.binary:
             feats = _zh_feature_set(norm, self.ngram)  # type: ignore[assignment]
         else:

@@ -1,4 +1,6 @@
 """NLP stage: language, sentiment, aspects and keywords via ``nlp.analyze``, in batches.
+A mention's rating goes with its text, so a rated review's label follows the stars rule
+(``nlp.rating``: a 4-5 star review is never negative, a 1-2 star one never positive).
 
 Items of a page arrive concurrently (Scrapy processes up to ``CONCURRENT_ITEMS`` per
 response in parallel), so they are gathered into batches of ``VOCWATCH_NLP_BATCH`` or
@@ -74,7 +76,8 @@ class EnrichPipeline(VocwatchPipeline):
             self._skip_on_stop(batch)
             return
         try:
-            results = await self._analyze([m.text for m in items], [m.language for m in items])
+            results = await self._analyze([m.text for m in items], [m.language for m in items],
+                                          [m.rating for m in items])
         except Exception:
             logger.exception("NLP failed on a batch of %d mentions; storing them without it", len(items))
             self.stats.inc_value("vocwatch/nlp/errors", len(items))
@@ -101,16 +104,17 @@ class EnrichPipeline(VocwatchPipeline):
             if not done.done():
                 done.set_result(None)
 
-    async def _analyze(self, texts: list[str], langs: list[str | None]) -> list[Any]:
+    async def _analyze(self, texts: list[str], langs: list[str | None], ratings: list[float | None]) -> list[Any]:
+        """Labels from the text and, where a mention has one, its rating (``nlp.rating``)."""
         if self.workers > 0:
             try:
-                return await asyncio.wrap_future(worker.submit(self.workers, texts, langs, self.domain))
+                return await asyncio.wrap_future(worker.submit(self.workers, texts, langs, self.domain, ratings))
             except BrokenProcessPool:
                 logger.error("NLP worker process died; analysing in a thread for the rest of this crawl")
                 self.stats.inc_value("vocwatch/nlp/worker_failures")
                 worker.discard(self.workers)
                 self.workers = 0
-        return await asyncio.to_thread(analyze, texts, langs=langs, domain=self.domain)
+        return await asyncio.to_thread(analyze, texts, langs=langs, domain=self.domain, ratings=ratings)
 
     def open_spider(self) -> None:
         worker.prestart(self.workers)  # the worker loads its models while the first pages download

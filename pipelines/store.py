@@ -50,6 +50,9 @@ class StorePipeline(VocwatchPipeline):
             task.add_done_callback(self._requested.discard)
 
     async def process_item(self, item: Mention) -> Mention:
+        if item.crawl_status == "unchanged":  # passed on for a feed only (DedupePipeline)
+            self.stats.inc_value(DROPPED + "already_stored")
+            return item
         self.buffer.append(item)
         if len(self.buffer) >= self.batch_size or time.monotonic() - self.last_flush >= self.flush_seconds:
             await self.flush()

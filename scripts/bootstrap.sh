@@ -45,3 +45,19 @@ if [ ! -f "$stamp" ]; then
     rm -f .venv/.installed-*
     touch "$stamp"
 fi
+
+# scrapyd for its deployment test (`make test` sets WITH_SCRAPYD=1): a venv of its own, because
+# scrapyd needs setuptools < 81 and scrapyd-deploy >= 77 (pyproject's license field) while vocwatch
+# does not care; it borrows .venv's packages (scrapy, twisted, ...) through a .pth file.
+if [ "${WITH_SCRAPYD:-0}" = 1 ] && [ ! -f .venv-scrapyd/.installed-1 ]; then
+    echo "bootstrap: installing scrapyd and scrapyd-client into .venv-scrapyd" >&2
+    "$PYTHON" -m venv .venv-scrapyd
+    .venv-scrapyd/bin/python -m pip install -q --no-deps 'setuptools>=77,<81' 'scrapyd>=1.6,<2' \
+        'scrapyd-client>=2.0,<3' 'uberegg>=0.1' 2>&1 | grep -v '^WARNING: Location' >&2 || true
+    main_site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    sd_site=$(.venv-scrapyd/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    echo "$main_site" > "$sd_site/vocwatch-venv.pth"
+    .venv-scrapyd/bin/python -c 'import scrapyd, scrapyd_client' \
+        && touch .venv-scrapyd/.installed-1 \
+        || echo "bootstrap: scrapyd did not install; tests/test_scrapyd.py will skip" >&2
+fi

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -37,8 +38,8 @@ from twisted.internet.error import (
 )
 from twisted.python.failure import Failure
 
-from config import Config, Source, load_config
-from crawlers.addon import config_path
+from config import Config, Source
+from crawlers.addon import explicit_config
 from crawlers.integrity import PAGE_REDIRECT_LOOP, PAGE_TRUNCATED, page_problem
 from crawlers.items import Mention, id_scope_value
 from crawlers.middlewares import RedirectLoop, RetryBudgetExhausted, backoff_seconds
@@ -47,6 +48,7 @@ from crawlers.render import RENDER_META
 from crawlers.runtime import store_for
 from crawlers.sessions import NoAccountLeft
 from crawlers.shutdown import CrawlStopping, crawl_stopping, pause
+from crawlers.spiderargs import ADHOC_STORE, bind, parse_since
 from crawlers.stats import COVERAGE_FIELDS, COVERAGE_KINDS, CUTOFF, DROPPED, FIELDS, has_field
 from spiders.pages.base import MalformedPage, Page, html_selector
 from spiders.pages.blocked import response_block_reason
@@ -81,10 +83,12 @@ class SourceSpider(scrapy.Spider):
     since: datetime | None
 
     def __init__(self, *args: Any, source: Source | str | None = None, config: Config | str | None = None,
-                 since: datetime | str | None = None, **kwargs: Any) -> None:
+                 since: datetime | str | None = None, url: str | None = None, site: str | None = None,
+                 location: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._source_arg, self._config_arg = source, config
-        self.since = datetime.fromisoformat(since) if isinstance(since, str) else since
+        self._adhoc_args = {"url": url, "site": site, "location": location}
+        self.since = parse_since(since)
         self.pages = 0
         self.max_pages = 0
         """Pages read per run: the source's ``max_pages``, else ``[crawl] max_pages``."""
@@ -99,24 +103,19 @@ class SourceSpider(scrapy.Spider):
         return spider
 
     def _bind(self, crawler: Crawler) -> None:
-        cfg = self._config_arg
-        self.config = cfg if isinstance(cfg, Config) else load_config(cfg or config_path(crawler.settings))
-        src = self._source_arg
-        if src is None:
-            ours = [s for s in self.config.sources.values() if s.kind == self.name]
-            if len(ours) != 1:
-                raise ValueError(f"{self.name}: pass -a source=ID; configured {self.name} sources: "
-                                 + (", ".join(s.id for s in ours) or "none"))
-            src = ours[0]
-        if isinstance(src, str):
-            if src not in self.config.sources:
-                raise ValueError(f"{self.name}: unknown source {src!r} in {self.config.path}")
-            src = self.config.sources[src]
-        if src.kind != self.name:
-            raise ValueError(f"source {src.id!r} is of kind {src.kind!r}, not {self.name!r}")
+        """Resolve ``-a`` arguments (``crawlers.spiderargs``) before the add-ons run: the
+        add-on then reads the same config file, and an ad-hoc read or a contract check
+        gets an in-memory store (nothing of it is kept)."""
+        checking = bool(os.environ.get("SCRAPY_CHECK"))  # `scrapy check` runs the contracts
+        bound = bind(self.name, config=self._config_arg, source=self._source_arg,
+                     settings_config=explicit_config(crawler.settings), checking=checking, **self._adhoc_args)
+        self.config, src, self.location = bound.config, bound.source, bound.location
+        if not isinstance(self._config_arg, Config) and self.config.path.exists():
+            crawler.settings.set("VOCWATCH_CONFIG", str(self.config.path), priority="spider")
+        if bound.adhoc or checking:
+            crawler.settings.set("VOCWATCH_STORE_URL", ADHOC_STORE, priority="spider")
         self.source = src
         self.max_pages = src.max_pages or self.config.crawl.max_pages
-        self.location = self.config.locations[src.location]
         self.tz = ZoneInfo(src.timezone or self.config.crawl.timezone)
         if src.delay is not None:
             # the spider exists before the crawler's settings freeze: a per-source
@@ -297,7 +296,8 @@ class SourceSpider(scrapy.Spider):
         for the next run to request first. The one way every kind of failed page ends."""
         self.crawler.stats.inc_value(DROPPED + reason)
         self.seed_failed(request.meta, reason)
-        self.logger.error("giving up on %s: %s", request.url, why or reason)
+        # one line per failed page: URL, what happened (status or error), the counted reason
+        self.logger.error("failed page %s: %s", request.url, f"{why} ({reason})" if why and why != reason else reason)
         self.remember_failed(request, reason)
 
     def seed_failed(self, meta: dict[str, Any], reason: str) -> None:
@@ -512,7 +512,23 @@ class SourceSpider(scrapy.Spider):
             reason = "page_no_proxy"  # an "always"-proxied site with no usable proxy: never fetched directly
         else:
             reason = "page_" + failure.type.__name__.lower()  # type: ignore[union-attr]
-        self.give_up(request, reason)
+        self.logger.debug("failed page %s", request.url, exc_info=failure_exc_info(failure))
+        self.give_up(request, reason, failure_summary(failure))
+
+
+def failure_summary(failure: Failure) -> str:
+    """What made a page fail, in a few words: ``HTTP 404 Not Found`` for a status, else the
+    error's first line (``Connection was refused by other side: 111: Connection refused``)."""
+    if failure.check(HttpError):
+        from scrapy.utils.response import response_status_message
+
+        return f"HTTP {response_status_message(failure.value.response.status)}"
+    first = (str(failure.value).splitlines() or [""])[0].strip().rstrip(".")
+    return first[:200] or failure.type.__name__  # type: ignore[union-attr]
+
+
+def failure_exc_info(failure: Failure) -> tuple[Any, Any, Any]:
+    return (failure.type, failure.value, failure.getTracebackObject())
 
 
 async def _results(produced: Any) -> AsyncIterator[Any]:

@@ -19,6 +19,13 @@ class HotelReviewsSpider(SourceSpider):
     id_scope = "url"  # schema.org review ids promise nothing beyond their hotel's pages
 
     def parse(self, response: Response) -> Iterator[Any]:
+        """A review page: its reviews, and the next page (rel=next).
+
+        @url ${VOCWATCH_SANDBOX:-http://127.0.0.1:8765}/hotels/h1001/reviews
+        @returns items 10 10
+        @returns requests 1 1
+        @scrapes external_id url published_at author title
+        """
         try:
             reading = read(SchemaHotelReviewPage(self.page(response)))
         except MalformedPage as exc:

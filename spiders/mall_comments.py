@@ -30,6 +30,14 @@ class MallCommentsSpider(SourceSpider):
         yield self.request(with_query(self.source.url, page=1, pageSize=PAGE_SIZE), self.parse, cb_kwargs={"page": 1})
 
     def parse(self, response: Response, page: int = 1) -> Iterator[Any]:
+        """A comment page; page 1 also schedules the other pages (``maxPage``).
+
+        @url ${VOCWATCH_SANDBOX:-http://127.0.0.1:8765}/api/mall/comments?productId=100012346&page=1&pageSize=10
+        @cb_kwargs {"page": 1}
+        @returns items 10 10
+        @returns requests 1
+        @scrapes external_id url published_at author rating_raw
+        """
         try:
             po = MallCommentsPage(self.page(response))
             mentions = read(po).mentions
@@ -46,6 +54,6 @@ class MallCommentsSpider(SourceSpider):
             return
         last = self.cap_page_count(po.max_page)
         yield from self.follow_lazily(
-            self.request(with_query(self.source.url, page=n, pageSize=PAGE_SIZE), self.parse,
+            self.request(with_query(self.source.url or response.url, page=n, pageSize=PAGE_SIZE), self.parse,
                          cb_kwargs={"page": n}, priority=-n)
             for n in range(2, last + 1))

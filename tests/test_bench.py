@@ -83,3 +83,6 @@ def test_metrics_benchmark_runs_on_a_tiny_synthetic_set(tmp_path) -> None:  # ty
     assert out["own_locations"] > 0 and out["baseline_rollup_rows"] > 0
     assert out["as_of"].startswith("2026-11-")  # the synthetic set's newest day, not today
     assert any("benchmark()" in line for line in said)
+    # the portfolio of the same locations, timed in the same run: a handful of rollups
+    assert out["portfolio_seconds"] >= 0 and 3 <= out["portfolio_queries"] <= 5
+    assert any("portfolio()" in line and "rollup queries" in line for line in said)

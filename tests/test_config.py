@@ -53,7 +53,7 @@ def write(tmp_path: Path, text: str, name: str = "vocwatch.toml") -> Path:
 
 def test_valid_config_loads_typed_objects(tmp_path: Path) -> None:
     cfg = load_config(write(tmp_path, BASE))
-    assert cfg.store_url == "sqlite:///x.db"
+    assert cfg.store_url == f"sqlite:///{tmp_path}/x.db"  # relative to the config file's folder
     own = cfg.locations["own-1"]
     assert own.is_own and own.lat == 31.0 and own.competitors and own.competitors.radius_km == 3.0
     assert cfg.brands["harbor"].name == "harbor"  # name defaults to id

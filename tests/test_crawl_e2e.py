@@ -179,6 +179,18 @@ def test_rating_only_review_is_stored_unlabelled(crawled: Crawl) -> None:
     assert run.stats["vocwatch/store/inserted"] == len([t for t in crawled.sandbox.truth_for("/hotels/h1002/reviews") if t.valid])
 
 
+def test_rated_reviews_are_labelled_with_their_stars(crawled: Crawl) -> None:
+    """Issue 14: a 4-5 star review is never stored negative, a 1-2 star one never positive
+    (``nlp.rating``), whatever its text reads as; the rule is recorded in ``nlp_model``."""
+    rated = [m for m in crawled.first_mentions.values() if m.text and m.rating is not None]  # type: ignore[attr-defined]
+    assert len(rated) > 20
+    assert all(m.nlp_model and m.nlp_model.split("+")[-1] == "stars-1" for m in rated)
+    assert not [m.text for m in rated if m.rating >= 4 and m.sentiment_label == "negative"]
+    assert not [m.text for m in rated if m.rating <= 2 and m.sentiment_label == "positive"]
+    unrated = [m for m in crawled.first_mentions.values() if m.text and m.rating is None]  # type: ignore[attr-defined]
+    assert unrated and not [m for m in unrated if "stars" in (m.nlp_model or "")]
+
+
 def test_hostile_text_is_stored_as_text(crawled: Crawl) -> None:
     scripts = [m for m in crawled.first_mentions.values() if '<script>alert("x")</script>' in m.text]  # type: ignore[attr-defined]
     assert scripts, "the sandbox's review containing a literal <script> was not stored verbatim"

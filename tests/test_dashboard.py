@@ -267,6 +267,8 @@ def test_serve_command_starts_and_answers(chain: Chain) -> None:
                             cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stderr.readline()  # type: ignore[union-attr]
+        if line.startswith("vocwatch: config "):  # the config is not ./vocwatch.toml: it says which store
+            line = proc.stderr.readline()  # type: ignore[union-attr]
         m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
         assert m, line
         req = urllib.request.Request(f"http://127.0.0.1:{m.group(1)}/api/locations",

@@ -15,6 +15,7 @@ from crawlers.items import Mention, mention_fingerprint
 from crawlers.store.sqlite import SQLiteStore
 from monitor.metrics import (
     Sums,
+    aspect_trend,
     bayesian_rating,
     benchmark,
     comp_index,
@@ -22,7 +23,9 @@ from monitor.metrics import (
     mean_rating,
     net_sentiment,
     parse_window,
+    platform_scores,
     rank_in_set,
+    rating_distribution,
     reputation_index,
     response_rate,
     review_share,
@@ -134,7 +137,8 @@ _seq = iter(range(10**6))
 
 def _m(loc: str, when: datetime, rating: float | None = None, label: str | None = None, *, replied: bool = False,
        source: str = "hotel_reviews", aspects: list[dict[str, object]] | None = None) -> Mention:
-    m = Mention(site="s", kind="review", url=f"http://x/{next(_seq)}", text="t", external_id=str(next(_seq)),
+    site = "s" if source == "hotel_reviews" else source  # the forum posts are another site
+    m = Mention(site=site, kind="review", url=f"http://x/{next(_seq)}", text="t", external_id=str(next(_seq)),
                 source_id=f"{loc}/{source}", location_id=loc, brand="b", published_at=when, crawled_at=when,
                 rating=rating, sentiment_label=label, reply_text="thanks" if replied else None, aspects=aspects or [])
     m.fingerprint = mention_fingerprint(m)
@@ -201,17 +205,73 @@ def test_benchmark_own_against_set(store: SQLiteStore) -> None:
     # room: own -4/6, set (r1) +4/6: gap -4/3; service own +1 = set +1: no gap
     assert [(g.aspect, round(g.gap, 4)) for g in b.weakest_aspects] == [("room", -1.3333)]
     assert {(a.aspect, a.mentions, a.positive, a.negative) for a in cur.aspects} == {("room", 6, 1, 5), ("service", 5, 5, 0)}
-    assert [(s.source_id, s.mentions, s.avg_rating) for s in cur.sources] == [
-        ("own/hotel_reviews", 17, pytest.approx(28 / 6)), ("own/forum", 4, 3.0)]  # 5*5.0 + 3.0 over 6 rated
+    # per site: "s" (own 17 mentions, 6 rated: 5*5.0 + 3.0) against r1 and r2 there; the forum is own only
+    s_site, forum = b.platforms
+    assert (s_site.site, s_site.own.mentions, s_site.own.avg_rating) == ("s", 17, pytest.approx(28 / 6))
+    assert (forum.site, forum.own.mentions, forum.own.avg_rating, forum.own.net_sentiment) == ("forum", 4, 3.0, -1.0)
+    # the set on "s": 31 mentions, 20 rated (30 + 40), 15 positive 5 negative, no replies
+    assert (s_site.set.mentions, s_site.set.avg_rating, s_site.set.net_sentiment, s_site.set.response_rate) == (
+        31, 3.5, 0.5, 0.0)
+    assert s_site.members == 2 and s_site.own.response_rate == pytest.approx(4 / 17)
+    # ranked by the Bayesian rating towards the site's mean 98/26: own (37.69 + 28)/16 = 4.11,
+    # r1 (37.69 + 30)/20 = 3.38, r2 (37.69 + 40)/20 = 3.88
+    assert s_site.own.bayes_rating == pytest.approx((98 / 26 * 10 + 28) / 16)
+    assert (s_site.rank, s_site.rank_of, s_site.rank_by) == (1, 3, "bayes_rating")
+    assert s_site.gap_rating == pytest.approx(28 / 6 - 3.5) and s_site.gap_net_sentiment == pytest.approx(0.5)
+    assert s_site.gap_response_rate == pytest.approx(4 / 17) and s_site.review_share == pytest.approx(17 / 48)
+    # nobody else on the forum: first of one, no gaps, no share
+    assert (forum.members, forum.rank, forum.rank_of, forum.gap_rating, forum.review_share) == (0, 1, 1, None, None)
+    # whole stars: own five 5s and five 3s (11 unrated aspect posts), the set ten 3s and ten 4s
+    dist = b.rating_distribution
+    assert [(x.stars, x.own, x.own_share, x.set, x.set_share) for x in dist.stars] == [
+        (1, 0, 0.0, 0, 0.0), (2, 0, 0.0, 0, 0.0), (3, 5, 0.5, 10, 0.5), (4, 0, 0.0, 10, 0.5), (5, 5, 0.5, 0, 0.0)]
+    assert (dist.own_rated, dist.own_unrated, dist.set_rated, dist.set_unrated) == (10, 11, 20, 11)
     # previous window: two 2.0 negative reviews; the set had no ratings then, so the prior is
     # every location's mean in that window (the same two): bayes 2.0; too few for an index
     prev = b.previous
     assert (prev.mentions, prev.avg_rating, prev.bayes_rating, prev.net_sentiment) == (2, 2.0, 2.0, -1.0)
     assert prev.reputation_index is None and prev.index_note == "too few reviews (n < 10)"
-    d = b.deltas
-    assert (d["mentions"], d["avg_rating"], d["net_sentiment"], d["reputation_index"]) == (19, 2.0, 1.5, None)
-    json.dumps(b.to_dict())  # JSON-serialisable
+    dd = b.deltas
+    assert (dd["mentions"], dd["avg_rating"], dd["net_sentiment"], dd["reputation_index"]) == (19, 2.0, 1.5, None)
+    d = b.to_dict()
+    assert json.loads(json.dumps(d)) == d  # JSON-plain: nothing that would not come back the same
+    assert d["platforms"][0]["own"]["mentions"] == 17 and d["rating_distribution"]["stars"][2]["own"] == 5
     assert b.to_dict()["set"][0]["metrics"]["reputation_index"] == pytest.approx(57.0)
+
+
+def test_benchmark_is_the_same_on_mongo(store: SQLiteStore) -> None:
+    """The sites, stars and aspect rollups give the same benchmark through the Mongo
+    pipeline (mongomock, taught ``$dateTrunc`` as the scale benchmark does)."""
+    from crawlers.store.mongo import mention_to_doc
+    from vocwatch.bench.scale import _mongomock_store
+
+    mongo = _mongomock_store()
+    try:
+        mongo._mentions.delete_many({})
+        mongo._mentions.insert_many([mention_to_doc(m) for m in store.iter_mentions()])
+        for lid in ("own", "lonely"):
+            (a,) = benchmark(_config(), store, location_ids=[lid], window="30d", now=NOW)
+            (b,) = benchmark(_config(), mongo, location_ids=[lid], window="30d", now=NOW)
+            assert _same(b.to_dict(), a.to_dict())
+        assert aspect_trend(_config(), mongo, "own", window="14d", now=NOW) == aspect_trend(
+            _config(), store, "own", window="14d", now=NOW)
+    finally:
+        mongo.close()
+
+
+def _same(x: object, y: object) -> bool:
+    """Equal, floats to 1e-9 (the backends add in different orders)."""
+    if isinstance(x, dict) and isinstance(y, dict):
+        assert x.keys() == y.keys()
+        return all(_same(x[k], y[k]) for k in x)
+    if isinstance(x, list) and isinstance(y, list):
+        assert len(x) == len(y)
+        return all(_same(a, b) for a, b in zip(x, y, strict=True))
+    if isinstance(x, float) or isinstance(y, float):
+        assert x == pytest.approx(y, abs=1e-9)
+        return True
+    assert x == y
+    return True
 
 
 def test_location_without_set_and_no_mentions(store: SQLiteStore) -> None:
@@ -222,6 +282,49 @@ def test_location_without_set_and_no_mentions(store: SQLiteStore) -> None:
     assert b.review_share is None and b.comp_index_rating is None and b.rank is None and b.rank_of == 0
     # no set: the prior is every location's mean in the window: (40 + 30 + 40 + 5) / 35
     assert b.prior_rating == pytest.approx(115 / 35)
+    assert b.platforms == () and b.rating_distribution.own_rated == 0
+    assert [x.own_share for x in b.rating_distribution.stars] == [None] * 5
+
+
+def test_platform_scores_rank_among_the_rivals_on_each_site() -> None:
+    own = {"reviews": Sums(mentions=3, rated=3, rating_sum=15.0, positive=3),          # three 5.0s
+           "social": Sums(mentions=10, positive=2, negative=6, replied=5)}             # no ratings: -0.5
+    big = {"reviews": Sums(mentions=100, rated=100, rating_sum=460.0, positive=90, negative=10, replied=80),
+           "social": Sums(mentions=10, positive=5, negative=5),                        # 0.0
+           "maps": Sums(mentions=4, rated=4, rating_sum=16.0)}                         # own is not on maps
+    small = {"social": Sums(mentions=10, positive=1, negative=9)}                      # -0.8
+    by_site = {p.site: p for p in platform_scores(own, [big, small])}
+    assert list(by_site) == ["social", "reviews", "maps"]  # own's busiest first, rivals-only last
+    # reviews: prior (15 + 460)/103 = 4.612; own (46.12 + 15)/13 = 4.70 beats (46.12 + 460)/110 = 4.60,
+    # though three reviews alone would not: the plain means 5.0 vs 4.6 agree here, a 4.8 would not
+    r = by_site["reviews"]
+    assert (r.rank, r.rank_of, r.rank_by, r.members) == (1, 2, "bayes_rating", 1)
+    assert r.own.bayes_rating == pytest.approx((475 / 103 * 10 + 15) / 13)
+    assert r.gap_rating == pytest.approx(5.0 - 4.6) and r.gap_response_rate == pytest.approx(0 - 0.8)
+    assert r.review_share == pytest.approx(3 / 103)
+    # social: nobody has ratings, so net sentiment ranks: -0.5 is second after big's 0.0, ahead of -0.8
+    sc = by_site["social"]
+    assert (sc.rank, sc.rank_of, sc.rank_by, sc.own.bayes_rating) == (2, 3, "net_sentiment", None)
+    assert sc.set.net_sentiment == pytest.approx((6 - 14) / 20) and sc.gap_net_sentiment == pytest.approx(-0.5 + 0.4)
+    # maps: the set is there, the location is not: no rank for it, the set still counted
+    mp = by_site["maps"]
+    assert (mp.own.mentions, mp.rank, mp.rank_of, mp.set.mentions, mp.review_share) == (0, None, 1, 4, 0.0)
+    # a better plain mean on two reviews does not outrank 200 at 4.8: the site's mean (9.8 + 960 + 800)/402
+    # = 4.40 pulls it to (44.03 + 9.8)/12 = 4.49, below (44.03 + 960)/210 = 4.78 and above 4.02
+    few = platform_scores({"x": Sums(mentions=2, rated=2, rating_sum=9.8)},
+                          [{"x": Sums(mentions=200, rated=200, rating_sum=960.0)},
+                           {"x": Sums(mentions=200, rated=200, rating_sum=800.0)}])[0]
+    assert few.own.avg_rating == 4.9 and (few.rank, few.rank_of) == (2, 3)
+    assert few.own.bayes_rating == pytest.approx((1769.8 / 402 * 10 + 9.8) / 12)
+
+
+def test_rating_distribution_shares_of_the_rated() -> None:
+    d = rating_distribution({5: 6, 4: 2, None: 4}, {1: 1, 5: 1})
+    assert [(x.stars, x.own, x.own_share, x.set_share) for x in d.stars] == [
+        (1, 0, 0.0, 0.5), (2, 0, 0.0, 0.0), (3, 0, 0.0, 0.0), (4, 2, 0.25, 0.0), (5, 6, 0.75, 0.5)]
+    assert (d.own_rated, d.own_unrated, d.set_rated, d.set_unrated) == (8, 4, 2, 0)
+    empty = rating_distribution({None: 3}, {})
+    assert all(x.own_share is None and x.set_share is None for x in empty.stars) and empty.own_unrated == 3
 
 
 def test_benchmark_defaults_to_all_own_locations_and_rejects_bad_ids(store: SQLiteStore) -> None:
@@ -268,6 +371,35 @@ def test_trend_by_week(tmp_path: Path) -> None:
     assert p30["set_index"] == pytest.approx(57.0)
     assert set(p30) >= {"bucket", "own_mentions", "own_rating", "own_net_sentiment", "own_index", "set_rating",
                         "set_net_sentiment", "set_index"}
+
+
+def test_aspect_trend_by_week_own_beside_set(tmp_path: Path) -> None:
+    s = SQLiteStore(f"sqlite:///{tmp_path}/a.db")
+    ms = [_m("own", datetime(2026, 3, 30, 9, tzinfo=UTC), aspects=_asp("room", "negative")) for _ in range(3)]
+    ms += [_m("own", datetime(2026, 3, 30, 9, tzinfo=UTC), aspects=_asp("room", "positive"))]
+    ms += [_m("own", datetime(2026, 3, 18, 9, tzinfo=UTC), aspects=_asp("room", "positive")) for _ in range(2)]
+    ms += [_m("own", datetime(2026, 3, 24, 9, tzinfo=UTC), aspects=_asp("wifi", "negative"))]
+    ms += [_m("r1", datetime(2026, 3, 30, 9, tzinfo=UTC), aspects=_asp("room", "positive")) for _ in range(2)]
+    ms += [_m("r2", datetime(2026, 3, 31, 9, tzinfo=UTC), aspects=_asp("room", "negative"))]
+    ms += [_m("far", datetime(2026, 3, 30, 9, tzinfo=UTC), aspects=_asp("room", "negative")) for _ in range(9)]
+    ms += [_m("r1", datetime(2026, 3, 30, 9, tzinfo=UTC), aspects=_asp("pool", "positive"))]  # not own's aspect
+    ms += [_m("own", datetime(2026, 3, 10, 9, tzinfo=UTC), aspects=_asp("room", "negative"))]  # before the window
+    s.upsert_mentions(ms)
+    room, wifi = aspect_trend(_config(), s, "own", bucket="week", window="14d", now=NOW)
+    assert (room["aspect"], room["own_mentions"], room["set_mentions"]) == ("room", 6, 3)
+    assert wifi["aspect"] == "wifi" and [p["own_net_sentiment"] for p in wifi["points"]] == [None, -1.0, None]
+    p16, p23, p30 = room["points"]
+    assert [p["bucket"] for p in room["points"]] == ["2026-03-16", "2026-03-23", "2026-03-30"]
+    assert (p16["own_mentions"], p16["own_net_sentiment"], p16["set_net_sentiment"]) == (2, 1.0, None)
+    assert (p23["own_mentions"], p23["own_net_sentiment"]) == (0, None)
+    # Mar 30: own 1 positive 3 negative -> -0.5; set r1 2 positive, r2 1 negative -> 1/3 ("far" is not in the set)
+    assert (p30["own_mentions"], p30["own_net_sentiment"]) == (4, -0.5)
+    assert (p30["set_mentions"], p30["set_net_sentiment"]) == (3, pytest.approx(1 / 3))
+    assert aspect_trend(_config(), s, "lonely", window="14d", now=NOW) == []
+    with pytest.raises(ValueError, match="competitor"):
+        aspect_trend(_config(), s, "r1", now=NOW)
+    with pytest.raises(ValueError, match="bucket"):
+        aspect_trend(_config(), s, "own", bucket="hour", now=NOW)
 
 
 def test_metrics_and_views_import_without_scrapy() -> None:

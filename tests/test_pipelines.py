@@ -99,7 +99,7 @@ def test_enrich_batches_and_fills_nlp_fields(crawler: Any) -> None:
     enrich = EnrichPipeline.from_crawler(crawler)
 
     async def run() -> list[Mention]:
-        items = [raw(text="房间干净，服务热情，非常满意"), raw(text="Filthy room and rude staff, never again"), raw(text="👍👍")]
+        items = [raw(text="房间干净，服务热情，非常满意"), raw(text="Filthy room and rude staff, never again", rating_raw=None), raw(text="👍👍")]
         return list(await asyncio.gather(*(enrich.process_item(m) for m in items)))
 
     zh, en, emoji = asyncio.run(run())

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from email.message import Message
 from email.utils import parsedate_to_datetime
+from html import unescape
 from html.parser import HTMLParser
 from statistics import mean
 from urllib.parse import quote, urlsplit
@@ -116,7 +117,7 @@ def test_locations_table() -> None:
 
 
 @pytest.mark.parametrize("path", [
-    "/", "/hotels/h9999/reviews", "/hotels/h1001/reviews/", "/hotels/h1001/reviews?page=99",
+    "/hotels/h9999/reviews", "/hotels/h1001/reviews/", "/hotels/h1001/reviews?page=99",
     "/hotels/h1001/reviews?page=0", "/forum/thread/1", "/forum/thread/3018841?page=3",
     "/blog/posts/nope", "/feeds/other.rss", "/api/mall/comments?productId=1",
 ])
@@ -627,3 +628,30 @@ def test_own_locations_win_in_shanghai_and_trail_in_hangzhou() -> None:
     for site in ("stayadvisor", "mall"):
         assert avg("shanghai", "own", site) > avg("shanghai", "competitor", site)
         assert avg("hangzhou", "own", site) < avg("hangzhou", "competitor", site)
+
+
+# --------------------------------------------------------------------------- index
+def test_index_links_every_listing_with_its_location(sb: Sandbox) -> None:
+    status, headers, body = fetch(sb.base_url + "/")
+    assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+    page = body.decode("utf-8")
+    for hid in HOTELS:
+        assert f'href="/hotels/{hid}/reviews"' in page and f'href="/js/hotels/{hid}/reviews"' in page
+    for sku in SKUS:
+        assert f'href="/api/mall/comments?productId={sku}"' in page
+    for keyword in WEIBO_KEYWORDS:
+        assert f'href="/weibo/api/feed?q={quote(keyword)}"' in page
+    assert f'href="{quote(FORUM_SOURCE, safe="/?=")}"' in page and f'href="{RSS_SOURCE}"' in page
+    for loc in SANDBOX_LOCATIONS:  # the places a listing is about, by name and id
+        assert f"({loc['id']}, {loc['role']})" in page
+    assert f"scrapy crawl hotel_reviews -a 'url={sb.base_url}/hotels/h1001/reviews' -O out.jsonl" in unescape(page)
+
+
+def test_index_escapes_what_it_shows(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vocwatch.sandbox import index
+
+    hostile = {**index.LOCATIONS_BY_ID["harbor-sh-bund"], "name": '<script>alert(1)</script>"&'}
+    monkeypatch.setitem(index.LOCATIONS_BY_ID, "harbor-sh-bund", hostile)
+    page = index.index_page(sb._content, 'http://x/"><img src=x onerror=alert(1)>')
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&amp;" in page
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page

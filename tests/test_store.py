@@ -309,3 +309,53 @@ def test_health_findings_are_kept_with_their_run(any_store) -> None:  # type: ig
     any_store.record_health(runs[1], [])  # re-checked: replaced, not added to
     assert [f.run_id for f in any_store.list_health()] == [runs[0]]
     assert any_store.list_health(source_id="other") == []
+
+
+# -- rollup by whole star (contract over both backends) ----------------------------------
+@pytest.mark.parametrize("rating", [None, 0.0, 0.2, 1.0, 1.49, 2.5, 3.5, 4.49, 4.5, 5.0])
+def test_whole_stars_rounds_half_up_within_one_to_five(rating: float | None) -> None:
+    from crawlers.store.base import whole_stars
+
+    expected = {None: None, 0.0: 1, 0.2: 1, 1.0: 1, 1.49: 1, 2.5: 3, 3.5: 4, 4.49: 4, 4.5: 5, 5.0: 5}[rating]
+    assert whole_stars(rating) == expected
+
+
+def test_rollup_by_stars_is_the_rating_distribution(any_store) -> None:  # type: ignore[no-untyped-def]
+    """Each backend rounds in its query exactly as ``whole_stars`` does: half up (Mongo's
+    ``$round`` would take 4.5 and 2.5 to the even star), unrated mentions under None."""
+    from crawlers.store.base import WHOLE_RANGE, whole_stars
+
+    ratings = {"loc": [4.5, 4.49, 5.0, 2.5, 0.2, None, None, 3.5], "rival": [1.0, 1.49, 5.0]}
+    ms = []
+    for loc, values in ratings.items():
+        for i, r in enumerate(values):
+            m = mention(f"{loc}-{i}", text=f"t{loc}{i}", rating=r, sentiment_label="positive" if i % 2 else "negative")
+            m.location_id = loc
+            m.fingerprint = mention_fingerprint(m)
+            ms.append(m)
+    any_store.upsert_mentions(ms)
+    rows = {r.keys: r for r in any_store.rollup(bucket=WHOLE_RANGE, group_by=("location_id", "stars"))}
+    assert {k: r.mentions for k, r in rows.items()} == {
+        ("loc", None): 2, ("loc", 1): 1, ("loc", 3): 1, ("loc", 4): 2, ("loc", 5): 2,
+        ("rival", 1): 2, ("rival", 5): 1}
+    assert all(type(k[1]) is int for k in rows if k[1] is not None)  # an int on every backend, not 5.0
+    assert rows[("loc", 5)].rating_sum == pytest.approx(9.5) and rows[("loc", None)].rated == 0
+    assert (rows[("loc", 4)].positive, rows[("loc", 5)].negative) == (2, 2)  # other sums still add
+    # the same counts as rounding each stored mention in Python
+    by_hand: dict[tuple[str, int | None], int] = {}
+    for loc, values in ratings.items():
+        for r in values:
+            by_hand[(loc, whole_stars(r))] = by_hand.get((loc, whole_stars(r)), 0) + 1
+    assert {k: r.mentions for k, r in rows.items()} == by_hand
+    # stars first, a location filter and a window (mongomock has no $dateTrunc: whole range only)
+    rows2 = list(any_store.rollup(bucket=WHOLE_RANGE, group_by=("stars", "location_id"), location_ids=["rival"],
+                                  since=T0 - timedelta(days=1), until=T0 + timedelta(days=1)))
+    assert [(r.bucket, r.keys, r.mentions) for r in rows2] == [
+        ("2026-11-19", (1, "rival"), 2), ("2026-11-19", (5, "rival"), 1)]
+
+
+def test_mongo_rollup_pipeline_rounds_stars_half_up() -> None:
+    from crawlers.store.mongo import rollup_pipeline
+
+    key = rollup_pipeline("day", ("stars",), None, None, None)[1]["$group"]["_id"]["k0"]
+    assert "$round" not in str(key) and {"$floor": {"$add": ["$rating", 0.5]}} in key["$cond"][2]["$max"][1]["$min"]

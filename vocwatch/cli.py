@@ -9,12 +9,11 @@ import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from config import Config, ConfigError, load_config
+from config import Config, ConfigError
 
 USAGE = """vocwatch harvests unsolicited feedback about your locations and their competitors
 (review sites, forums, social feeds), tags it with language, sentiment and aspects, and
@@ -25,7 +24,7 @@ vocwatch.toml` and `vocwatch crawl -c vocwatch.toml` on your own configuration."
 
 COMMAND_GROUPS = (
     ("getting started", ("demo", "check", "sandbox")),
-    ("crawling", ("crawl", "schedule", "worker", "runs", "health", "login", "sessions", "parse")),
+    ("crawling", ("crawl", "scrapy", "schedule", "worker", "runs", "health", "login", "sessions", "parse")),
     ("results", ("benchmark", "export", "alerts", "digest", "serve", "token")),
     ("maintenance", ("store", "reanalyze", "analyze", "synth", "bench")),
 )
@@ -60,14 +59,15 @@ DEMO_WINDOW = "365d"  # the sandbox's reviews span months: the demo benchmarks a
 DEFAULT_CONFIG = "vocwatch.toml"
 
 
-CONFIG_HELP = "configuration file (default: $VOCWATCH_CONFIG or ./vocwatch.toml)"
-STORE_HELP = ("store URL, overrides the config and $VOCWATCH_STORE_URL "
+CONFIG_HELP = ("configuration file (default: $VOCWATCH_CONFIG, else ./vocwatch.toml, else the [vocwatch] config "
+               "of the nearest scrapy.cfg); paths in it are relative to its folder")
+STORE_HELP = ("store URL, overrides the config and $VOCWATCH_STORE_URL; a relative path is relative to here "
               "(sqlite:///file.db or a file path; mongodb://... via the environment)")
 
 
 def _global_args(p: argparse.ArgumentParser) -> None:
     """The options every command takes, on the top-level parser (``vocwatch -c F runs``)."""
-    p.add_argument("--config", "-c", default=os.environ.get("VOCWATCH_CONFIG", DEFAULT_CONFIG), help=CONFIG_HELP)
+    p.add_argument("--config", "-c", default=None, help=CONFIG_HELP)  # None: config.locate.find_config
     p.add_argument("--store", default=None, help=STORE_HELP)
 
 
@@ -105,11 +105,13 @@ def _location_arg(p: argparse.ArgumentParser, help: str) -> None:
 def _load(args: argparse.Namespace, path: str | Path | None = None) -> Config:
     """The config file, with ``--store`` (when given) replacing its store URL. Its secrets
     are remembered, so that no log line or message of this process shows them."""
+    from config.locate import open_config, store_notice
     from config.redact import remember
 
-    config = load_config(path or args.config)
-    config = replace(config, store_url=args.store) if getattr(args, "store", None) else config
+    config = open_config(path or args.config, store=getattr(args, "store", None))
     remember(config.secrets)
+    if not getattr(args, "quiet", False) and (notice := store_notice(config)):  # from elsewhere: say which one
+        print(f"vocwatch: {notice}", file=sys.stderr)
     return config
 
 
@@ -660,6 +662,23 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+SCRAPY_SETTINGS = "config.settings"
+
+
+def cmd_scrapy(args: argparse.Namespace) -> int:
+    """``vocwatch scrapy ARGS``: ``scrapy ARGS`` with vocwatch's settings module as the
+    project (``SCRAPY_SETTINGS_MODULE``), so ``crawl``, ``list`` and ``check`` work in any
+    folder, a ``vocwatch.toml`` beside you or named by ``-a config=`` / ``$VOCWATCH_CONFIG``."""
+    from scrapy.cmdline import execute
+
+    os.environ["SCRAPY_SETTINGS_MODULE"] = SCRAPY_SETTINGS
+    try:
+        execute(["scrapy", *args.scrapy_args])
+    except SystemExit as exc:  # scrapy's execute always ends in sys.exit
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
+
+
 def cmd_export_trends(args: argparse.Namespace) -> int:
     from crawlers.store import open_store
     from monitor.export import ExportError, export_trends, format_for, parse_day, trend_query
@@ -682,6 +701,48 @@ def cmd_export_trends(args: argparse.Namespace) -> int:
         return 2
     where = "standard output" if args.out == "-" else result.path
     print(f"vocwatch export: {result.rows} rows -> {where} ({result.format})", file=sys.stderr)
+    return 0
+
+
+def cmd_export_mentions(args: argparse.Namespace) -> int:
+    from crawlers.store import open_store
+    from monitor.export import ExportError, export_mentions, format_for, mention_query, parse_day
+    from monitor.metrics import parse_window
+
+    try:
+        config = _load(args)
+        if args.out != "-":
+            format_for(args.out, args.format)  # a bad format or suffix is refused before the store is opened
+        since = parse_day(args.since) if args.since else None
+        until = parse_day(args.until) if args.until else None
+        if args.window:
+            if since is not None:
+                raise ExportError("give --window or --since, not both (--until may end the window)")
+            try:
+                width = parse_window(args.window)
+            except ValueError as exc:
+                raise ExportError(str(exc)) from None
+            until = until or datetime.now(UTC)
+            since = until - width
+        lids = check_ids("--location", _ids(args.location), list(config.locations), "a configured location")
+        sources = check_ids("--source", _ids(args.source), list(config.sources), "a configured source")
+        query = mention_query(location_ids=lids, since=since, until=until,
+                              sources=sources, sites=_ids(args.site),
+                              sentiments=_ids(args.sentiment), languages=_ids(args.language),
+                              aspect=args.aspect, aspect_sentiment=args.aspect_sentiment,
+                              min_rating=args.min_rating, max_rating=args.max_rating,
+                              has_reply=None if args.replied is None else args.replied == "yes",
+                              known_locations=config.locations)
+        store = open_store(config.store_url)
+        try:
+            result = export_mentions(store, query, args.out, args.format, locations=config.locations)
+        finally:
+            store.close()
+    except ExportError as exc:
+        print(f"vocwatch export: {exc}", file=sys.stderr)
+        return 2
+    where = "standard output" if args.out == "-" else str(result.path)
+    print(f"vocwatch export: {result.rows} mentions -> {where} ({result.format})", file=sys.stderr)
     return 0
 
 
@@ -739,14 +800,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         results["alerts"] = alerts.run(locations=args.alert_locations, days=args.days, seed=args.alert_seed,
                                        directory=args.alert_dir)
-    if args.what in ("metrics", "export"):
+    if args.what in ("metrics", "export", "export-mentions"):
         from vocwatch.bench import export, metrics
 
         synth = {"locations": args.locations, "mentions": args.mentions, "seed": args.seed}
         if args.what == "metrics":
             results["metrics"] = metrics.run(args.dir, window=args.window, **synth)
-        else:
+        elif args.what == "export":
             results["export"] = export.run(args.dir, formats=args.formats, **synth)
+        else:
+            results["export-mentions"] = export.run_mentions(args.dir, formats=args.formats, **synth)
     if args.what == "scale":
         from vocwatch.bench import scale
 
@@ -784,7 +847,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from monitor.dashboard.server import Dashboard, make_server
 
     config = _load(args)
-    tokens = TokenFile(default_tokens_path(config.store_url))
+    tokens = TokenFile(default_tokens_path(config.store_url, config.path.parent))
     if not tokens.records():
         print(f"vocwatch serve: no tokens in {tokens.path}; create one with: vocwatch token create --scope ...",
               file=sys.stderr)
@@ -811,7 +874,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     from monitor.dashboard.auth import Scope, ScopeError, TokenFile, default_tokens_path
 
     config = _load(args)
-    tokens = TokenFile(default_tokens_path(config.store_url))
+    tokens = TokenFile(default_tokens_path(config.store_url, config.path.parent))
     if args.token_command == "list":
         records = tokens.records()
         if records:
@@ -1230,6 +1293,79 @@ def _freeze_fixtures(root: Path, *, overwrite: bool) -> int:
     return 1 if errors else 0
 
 
+# -- digests (issue 14, item 5): `vocwatch digest list|send` ---------------------------------
+def cmd_digest(args: argparse.Namespace) -> int:
+    """``digest list``: the configured digests and their next slot; ``digest send``: the
+    digests of the latest slot at or before ``--now``, each channel at most once per slot
+    (``--dry-run``: print the text version, send and record nothing)."""
+    from crawlers.store import open_store
+    from monitor.digest import latest_slot, period_at, render_text
+    from monitor.digest_send import collect, deliver
+
+    config = _load(args)
+    if args.digest_command == "list":
+        if not config.digests:
+            print("no digests configured ([[digests]])")
+            return 0
+        now = _parse_now(getattr(args, "now", None))
+        from monitor.scheduler import digest_trigger
+
+        for d in config.digests:
+            nxt = digest_trigger(d).get_next_fire_time(None, now)
+            last = period_at(d, now)
+            when = f"{d.every}" + (f" {d.day}" if d.every == "weekly" else "") + f" {d.hour:02d}:00 {d.timezone}"
+            print(f"{d.name:<32} {d.scope:<28} {when:<30} -> {', '.join(d.channels)}  next "
+                  f"{nxt.astimezone(ZoneInfo(d.timezone)):%Y-%m-%d %H:%M %Z}  last covered "
+                  f"{last.start:%Y-%m-%d}..{last.end - timedelta(days=1):%Y-%m-%d} (slot {latest_slot(d, now):%Y-%m-%d %H:%M}Z)")
+        return 0
+    if not config.digests:
+        raise argparse.ArgumentTypeError("no digests configured: add a [[digests]] entry (scope, channels)")
+    names = check_ids("--name", _ids(args.name), [d.name for d in config.digests], "a configured digest")
+    scopes = check_ids("--scope", _ids(args.scope), list(dict.fromkeys(d.scope for d in config.digests)),
+                       "the scope of a configured digest")
+    chosen = [d for d in config.digests if (not names or d.name in names) and (not scopes or d.scope in scopes)]
+    now = _parse_now(args.now)
+    failed = 0
+    store = open_store(config.store_url)
+    try:
+        for d in chosen:
+            digest = collect(config, store, d, now=now)
+            if args.dry_run:
+                print(render_text(digest))
+                continue
+            for r in deliver(config, store, digest, d.channels, now=now):
+                failed += r.status == "failed"
+                note = {"duplicate": " (already sent for this period)",
+                        "pending": f" (retry due {r.next_attempt_at:%Y-%m-%d %H:%M}Z)" if r.next_attempt_at else "",
+                        "rate_limited": f" (the channel's rate limit: at {r.next_attempt_at:%Y-%m-%d %H:%M}Z)"
+                        if r.next_attempt_at else ""}.get(r.status, "")
+                print(f"digest {d.name} ({digest.period.start:%Y-%m-%d}..{digest.period.last_day:%Y-%m-%d}) -> "
+                      f"{r.channel}: {r.status}{note}" + (f": {r.error}" if r.error else ""))
+    finally:
+        store.close()
+    return 1 if failed else 0
+
+
+def _digest_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("digest", help="periodic digests per scope ([[digests]]): list them, send one now")
+    dsub = p.add_subparsers(dest="digest_command", required=True)
+    d = dsub.add_parser("list", help="the configured digests, their schedule and next slot")
+    _config_arg(d)
+    d.add_argument("--now", help="ISO datetime to plan from (default: now; UTC without an offset)")
+    d.set_defaults(func=cmd_digest)
+    d = dsub.add_parser("send", help="send the digests of the latest slot at or before --now (each channel once "
+                        "per slot: a re-run of the same period sends nothing)")
+    _config_arg(d)
+    which = d.add_mutually_exclusive_group()
+    which.add_argument("--name", action="extend", nargs="+", metavar="NAME",
+                       help="only the digests of these names (repeatable; comma lists too)")
+    which.add_argument("--scope", action="extend", nargs="+", metavar="SCOPE",
+                       help="only the digests of these scopes: location:ID, region:R, brand:B, all (repeatable)")
+    d.add_argument("--dry-run", action="store_true", help="print the text version; send and record nothing")
+    d.add_argument("--now", help="ISO datetime to send as of (default: now; UTC without an offset)")
+    d.set_defaults(func=cmd_digest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -1344,16 +1480,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_reanalyze)
 
     p = sub.add_parser("analyze", help="language, sentiment, aspects and keywords for a JSON-lines file")
-    p.add_argument("--in", dest="input", required=True, help="input .jsonl: one object per line with 'text' (optional 'lang', 'id'); - for stdin")
+    p.add_argument("--in", dest="input", required=True, help="input .jsonl: one object per line with 'text' (optional 'lang', 'id', 'rating' on 0-5); - for stdin")
     p.add_argument("--out", required=True, help="output .jsonl (- for stdout): each input object plus lang, sentiment, aspects, keywords, model")
     p.add_argument("--domain", choices=["hotel", "restaurant", "ecommerce"], help="aspect taxonomy (default: all)")
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("bench", help="benchmarks: NLP accuracy/throughput/cold start, crawl throughput vs plain Scrapy")
-    p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export", "alerts", "mutations", "faults",
-                                     "scale", "distributed", "dates"],
+    p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export", "export-mentions", "alerts",
+                                     "mutations", "faults", "scale", "distributed", "dates"],
                    nargs="?", default="all",
-                   help="all = nlp + crawl; metrics and export run on a large synthetic set (see --dir); "
+                   help="all = nlp + crawl; metrics, export (trends) and export-mentions run on a large synthetic set (see --dir); "
                         "alerts replays a simulated month through the detectors; mutations reads every saved "
                         "real page (--shared) mutated --variants ways with every adapter; faults crawls a "
                         "misbehaving local site with the real CLI (--only NAME picks faults); scale times "
@@ -1437,7 +1573,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765, which the demo config expects)")
     p.set_defaults(func=cmd_sandbox)
 
-    p = sub.add_parser("export", help="export data from the store (trends)")
+    p = sub.add_parser("scrapy", help="run a Scrapy command on vocwatch's spiders from any folder, no scrapy.cfg "
+                       "needed (vocwatch scrapy crawl hotel_reviews -a source=ID -O out.jsonl)", add_help=False)
+    p.add_argument("scrapy_args", nargs=argparse.REMAINDER, help="the scrapy command and its options")
+    p.set_defaults(func=cmd_scrapy)
+
+    p = sub.add_parser("export", help="export data from the store (trends, mentions)")
     export_sub = p.add_subparsers(dest="export_command", required=True)
     p = export_sub.add_parser("trends", help="tidy trend rows per day/week/month and group, as csv/json/parquet/xlsx")
     _config_arg(p)
@@ -1452,6 +1593,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output file (written to a temporary name, renamed when complete); "
                    "- for standard output (give --format)")
     p.set_defaults(func=cmd_export_trends)
+    p = export_sub.add_parser("mentions", help="the mentions themselves, filtered, with their workflow status, "
+                                               "as csv/jsonl/parquet/xlsx (streamed)")
+    _config_arg(p)
+    _location_arg(p, "only these location ids (default: every configured one)")
+    p.add_argument("--source", action="extend", nargs="+", metavar="ID", help="only these source ids (repeatable; comma lists too)")
+    p.add_argument("--site", action="extend", nargs="+", metavar="SITE", help="only these sites, e.g. stayadvisor (repeatable)")
+    p.add_argument("--sentiment", action="extend", nargs="+", metavar="LABEL",
+                   help="positive, neutral, negative, unlabelled (repeatable; comma lists too)")
+    p.add_argument("--aspect", help="only mentions naming this aspect id (e.g. breakfast)")
+    p.add_argument("--aspect-sentiment", choices=["positive", "neutral", "negative"],
+                   help="with --aspect: only where that aspect has this sentiment")
+    p.add_argument("--language", action="extend", nargs="+", metavar="CODE", help="only these languages: zh, en, ... (repeatable)")
+    p.add_argument("--min-rating", type=float, help="lowest rating, 0-5 inclusive (excludes unrated mentions)")
+    p.add_argument("--max-rating", type=float, help="highest rating, 0-5 inclusive (excludes unrated mentions)")
+    p.add_argument("--replied", choices=["yes", "no"], help="only mentions with (or without) an owner reply")
+    p.add_argument("--window", help="the last 30d, 12w, 6m, 1y (up to --until or now)")
+    p.add_argument("--since", help="first day, YYYY-MM-DD (UTC), inclusive")
+    p.add_argument("--until", help="end day, YYYY-MM-DD (UTC), exclusive")
+    p.add_argument("--format", choices=["csv", "json", "jsonl", "parquet", "xlsx"],
+                   help="json and jsonl are both JSON Lines (default: from the --out suffix)")
+    p.add_argument("--out", required=True, help="output file (written to a temporary name, renamed when complete); "
+                   "- for standard output (give --format)")
+    p.set_defaults(func=cmd_export_mentions)
 
     p = sub.add_parser("synth", help="write a synthetic config + SQLite store of realistic mentions")
     p.add_argument("--out", required=True, help="directory for vocwatch.toml, locations.csv, synth.db")
@@ -1486,6 +1650,7 @@ def build_parser() -> argparse.ArgumentParser:
         a.add_argument("id", help="alert id from 'alerts list'")
         a.add_argument("--now", help="ISO datetime to record the action at (default: now; UTC without an offset)")
         a.set_defaults(func=cmd_alerts)
+    _digest_parser(sub)  # digests (issue 14, item 5)
 
 
     p = sub.add_parser("parse", help="print the mentions a saved page holds, as JSON lines (no crawl, no store); "
@@ -1548,6 +1713,9 @@ def _setup_logging(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     from config.redact import redact
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["scrapy"]:  # passed through whole: Scrapy parses and logs on its own
+        return cmd_scrapy(argparse.Namespace(scrapy_args=argv[1:]))
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version, a usage error: argparse has said why

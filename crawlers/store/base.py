@@ -175,9 +175,20 @@ BUCKETS = ("day", "week", "month")
 WHOLE_RANGE = "all"
 """The bucket for sums over the whole ``[since, until)`` range (one bucket per group,
 labelled with ``since``'s date, or ``""`` without one): what per-window totals need."""
-ROLLUP_KEYS = ("location_id", "brand", "source_id", "site", "kind", "language", "sentiment_label", "aspect")
+ROLLUP_KEYS = ("location_id", "brand", "source_id", "site", "kind", "language", "sentiment_label", "aspect", "stars")
 """What a rollup may be grouped by. ``aspect`` counts aspect mentions: a mention naming
-two aspects adds to both, and the sentiment columns then hold the aspect's own sentiment."""
+two aspects adds to both, and the sentiment columns then hold the aspect's own sentiment.
+``stars`` is the normalised rating as a whole star, an int 1-5 (:func:`whole_stars`; None
+for unrated mentions): the rating distribution."""
+
+
+def whole_stars(rating: float | None) -> int | None:
+    """The ``stars`` rollup key of a normalised 0-5 rating: rounded half up (4.5 is 5 stars,
+    not banker's 4), then held to 1-5 (a 0.2 on a 0-10 scale is still one star). Both
+    backends compute exactly this in their query; this is the reference for tests."""
+    if rating is None:
+        return None
+    return max(1, min(5, int(rating + 0.5)))
 
 
 class RollupRow(NamedTuple):
@@ -188,8 +199,8 @@ class RollupRow(NamedTuple):
 
     bucket: str
     """Bucket start, UTC date ``YYYY-MM-DD``."""
-    keys: tuple[str | None, ...]
-    """The group's values, in the order of ``group_by``."""
+    keys: tuple[str | int | None, ...]
+    """The group's values, in the order of ``group_by`` (text, or an int for ``stars``)."""
     mentions: int
     rated: int
     """Mentions with a rating."""

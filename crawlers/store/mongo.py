@@ -200,7 +200,11 @@ class MongoStore:
         ``$dateTrunc``). Untested against a server, like the rest of this module."""
         for row in self._rollup_docs(rollup_pipeline(bucket, group_by, since, until, location_ids)):
             k = row["_id"]
-            yield RollupRow(k["b"] if isinstance(k["b"], str) else k["b"].strftime("%Y-%m-%d"), tuple(k.get(f"k{i}") for i in range(len(group_by))),
+            keys = tuple(k.get(f"k{i}") for i in range(len(group_by)))
+            if "stars" in group_by:  # $floor gives a double: the key is an int, as in SQLite
+                i = list(group_by).index("stars")
+                keys = (*keys[:i], None if keys[i] is None else int(keys[i]), *keys[i + 1:])
+            yield RollupRow(k["b"] if isinstance(k["b"], str) else k["b"].strftime("%Y-%m-%d"), keys,
                             row["mentions"], row["rated"], row["rating_sum"], row["positive"], row["neutral"],
                             row["negative"], row["sentiment_sum"], row["scored"], row["replied"],
                             int(row["engagement"]), int(row.get("truncated") or 0))
@@ -395,7 +399,11 @@ def rollup_pipeline(bucket: str, group_by: Sequence[str], since: datetime | None
     by_aspect = "aspect" in group_by
     label = "$aspects.sentiment" if by_aspect else "$sentiment_label"
     score = "$aspects.score" if by_aspect else "$sentiment_score"
-    field_of = {k: f"${k}" for k in ROLLUP_KEYS} | {"aspect": "$aspects.aspect", "sentiment_label": label}
+    # base.whole_stars: half up ($round would round 4.5 to even 4), held to 1..5, null stays null
+    stars = {"$cond": [{"$eq": [{"$ifNull": ["$rating", None]}, None]}, None,
+                       {"$max": [1, {"$min": [5, {"$floor": {"$add": ["$rating", 0.5]}}]}]}]}
+    field_of = {k: f"${k}" for k in ROLLUP_KEYS} | {"aspect": "$aspects.aspect", "sentiment_label": label,
+                                                   "stars": stars}
     trunc: dict[str, Any] = {"date": "$published_at", "unit": bucket, "timezone": "UTC"}
     if bucket == "week":
         trunc["startOfWeek"] = "monday"

@@ -377,7 +377,9 @@ class SQLiteStore:
         label = "json_extract(a.value, '$.sentiment')" if by_aspect else "m.sentiment_label"
         score = "json_extract(a.value, '$.score')" if by_aspect else "m.sentiment_score"
         key_sql = {k: f"m.{k}" for k in ROLLUP_KEYS} | {
-            "aspect": "json_extract(a.value, '$.aspect')", "sentiment_label": label}
+            "aspect": "json_extract(a.value, '$.aspect')", "sentiment_label": label,
+            # base.whole_stars: half up, held to 1..5; NULL stays NULL (multi-argument MAX)
+            "stars": "MAX(1, MIN(5, CAST(m.rating + 0.5 AS INTEGER)))"}
         keys = [key_sql[k] for k in group_by]
         where, args = ["m.published_at IS NOT NULL"], []
         head_args = [since.date().isoformat() if since else ""] if bucket == WHOLE_RANGE else []

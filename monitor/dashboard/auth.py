@@ -96,8 +96,9 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def default_tokens_path(store_url: str) -> Path:
-    """``$VOCWATCH_TOKENS_FILE``, else ``tokens.json`` beside a SQLite store, else ``data/tokens.json``."""
+def default_tokens_path(store_url: str, base: Path | None = None) -> Path:
+    """``$VOCWATCH_TOKENS_FILE``, else ``tokens.json`` beside a SQLite store, else
+    ``data/tokens.json`` in ``base`` (the config file's folder: ``config.locate``)."""
     env = os.environ.get(TOKENS_ENV)
     if env:
         return Path(env)
@@ -105,7 +106,7 @@ def default_tokens_path(store_url: str) -> Path:
         path = sqlite_path(store_url)
         if path != ":memory:":
             return Path(path).parent / "tokens.json"
-    return Path("data") / "tokens.json"
+    return (base or Path()) / "data" / "tokens.json"
 
 
 class TokenFile:

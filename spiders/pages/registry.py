@@ -130,3 +130,27 @@ def id_scope(name: str) -> str:
 def sites() -> list[str]:
     _load_all()
     return sorted(_SITES)
+
+
+#: Hosts (a host or its subdomains) whose site adapter ``scrapy crawl site -a url=URL``
+#: picks without ``-a site=NAME``. Adapters for software many sites run (Discourse,
+#: phpBB, WordPress, RSS, schema.org markup) have no host: name them.
+SITE_HOSTS: dict[str, str] = {
+    "amazon.com": "amazon", "amazon.co.uk": "amazon", "amazon.de": "amazon", "amazon.co.jp": "amazon",
+    "booking.com": "booking", "dianping.com": "dianping", "ele.me": "eleme", "google.com": "google_maps",
+    "news.ycombinator.com": "hackernews", "jd.com": "jd", "qunar.com": "qunar", "reddit.com": "reddit",
+    "taobao.com": "taobao", "tmall.com": "taobao", "tripadvisor.com": "tripadvisor", "tripadvisor.cn": "tripadvisor",
+    "weibo.cn": "weibo", "weibo.com": "weibo", "yelp.com": "yelp", "zhihu.com": "zhihu",
+}
+
+
+def site_for_url(url: str) -> str | None:
+    """The adapter :data:`SITE_HOSTS` names for ``url``'s host (or a parent domain of it)."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    while host:
+        if host in SITE_HOSTS:
+            return SITE_HOSTS[host]
+        host = host.partition(".")[2]
+    return None

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import jspage, render
 from .generate import MALL_MALFORMED, MALL_PAGE_SIZE, MALL_RATE_LIMITED, build_truth, generate
+from .index import index_page
 from .locations import RSS_PATH, WEIBO_KEYWORDS
 from .model import RequestRecord, TrueMention
 
@@ -202,6 +203,8 @@ class Sandbox:
         path = unquote(split.path)
         params = parse_qs(split.query, keep_blank_values=True)
         try:
+            if path in ("/", "/index.html"):
+                return _Response(200, _HTML, index_page(self._content, self._base_url or "").encode())
             if path == "/robots.txt":
                 return _Response(200, _TEXT, render.ROBOTS_TXT.encode())
             if m := re.fullmatch(r"/hotels/([A-Za-z0-9]+)/reviews", path):

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import heapq
 from datetime import UTC
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
 from crawlers.items import Mention
+from crawlers.store.base import MentionQuery
 from monitor.dashboard.routes import HTTPError, Request, route
-from monitor.metrics import benchmark, parse_window, trend
+from monitor.metrics import aspect_trend, benchmark, parse_window, trend
 
 MAX_NEGATIVE = 100
+"""The most mentions one list of the location page asks for (the inbox pages through more)."""
+HIGHLIGHTS = ("positive", "negative")
 
 
 def iso(dt: Any) -> str | None:
@@ -80,15 +82,44 @@ def location_trend(req: Request) -> dict[str, Any]:
     return {"location": lid, "bucket": bucket, "window": window, "points": points}
 
 
-@route("GET", r"/api/locations/([^/]+)/negative")
-def location_negative(req: Request) -> dict[str, Any]:
-    """The latest negative mentions of one location in the window, newest first."""
+@route("GET", r"/api/locations/([^/]+)/aspect-trend")
+def location_aspect_trend(req: Request) -> dict[str, Any]:
+    """Net sentiment per aspect and bucket, own beside the set (the small multiples)."""
     (lid,) = req.params
     req.check_location(lid)
+    window = req.window("365d")
+    bucket = req.param("bucket", "week")
+    if bucket not in ("day", "week", "month"):
+        raise HTTPError(HTTPStatus.BAD_REQUEST, f"bad bucket {bucket!r}: use day, week or month")
+    aspects = aspect_trend(req.dashboard.config, req.dashboard.store, lid, bucket=bucket, window=window, now=req.now)
+    return {"location": lid, "bucket": bucket, "window": window, "aspects": aspects}
+
+
+def _latest(req: Request, lid: str, sentiment: str) -> dict[str, Any]:
+    """The latest mentions of one label in the window, newest first, from the store's query
+    (the filter runs in SQL or Mongo: a location with years of mentions reads only these)."""
     window = req.window("90d")
     limit = req.whole("limit", 20, 1, MAX_NEGATIVE)
-    since = req.now - parse_window(window)
-    negatives = (m for m in req.dashboard.store.iter_mentions(location_ids=[lid], since=since, until=req.now)
-                 if m.sentiment_label == "negative")
-    latest = heapq.nlargest(limit, negatives, key=lambda m: (m.published_at, m.fingerprint))
-    return {"location": lid, "window": window, "mentions": [mention_json(m) for m in latest]}
+    q = MentionQuery(location_ids=(lid,), since=req.now - parse_window(window), until=req.now,
+                     sentiments=(sentiment,), limit=limit)
+    found = req.dashboard.store.query_mentions(q)
+    return {"location": lid, "window": window, "sentiment": sentiment, "mentions": [mention_json(m) for m in found]}
+
+
+@route("GET", r"/api/locations/([^/]+)/mentions")
+def location_mentions(req: Request) -> dict[str, Any]:
+    """``?sentiment=positive|negative&limit=&window=``: the highlights beside the complaints."""
+    (lid,) = req.params
+    req.check_location(lid)
+    sentiment = req.param("sentiment", "negative")
+    if sentiment not in HIGHLIGHTS:
+        raise HTTPError(HTTPStatus.BAD_REQUEST, f"bad sentiment {sentiment!r}: use positive or negative")
+    return _latest(req, lid, sentiment)
+
+
+@route("GET", r"/api/locations/([^/]+)/negative")
+def location_negative(req: Request) -> dict[str, Any]:
+    """The latest negative mentions (kept for links and scripts made before ``/mentions``)."""
+    (lid,) = req.params
+    req.check_location(lid)
+    return _latest(req, lid, "negative")
