@@ -47,6 +47,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from config.loader import ConfigError, _Reader
@@ -237,6 +238,13 @@ class SelectorSpec:
 
 
 def _check_css_or_xpath(value: str) -> str | None:
+    """The syntax check of a CSS/XPath rule, cached (a config of many sources repeats its
+    rules, and each check parses a document)."""
+    return _css_or_xpath_problem(value) if isinstance(value, str) else _css_or_xpath_problem.__wrapped__(value)
+
+
+@lru_cache(maxsize=4096)
+def _css_or_xpath_problem(value: str) -> str | None:
     from parsel import Selector
 
     try:

@@ -15,6 +15,9 @@ DOWNLOAD_DELAY = 1.0
 DOWNLOAD_DELAY_JITTER = 0.5  # each delay varies by ±50%
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
+# items of one response processed at once: Scrapy starts this many worker tasks per response
+# (default 100, ~10x a listing page's items); 32 still puts a page's items into one NLP batch
+CONCURRENT_ITEMS = 32
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 60.0

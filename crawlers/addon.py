@@ -35,6 +35,22 @@ def config_path(settings: Any) -> str:
     return str(find_config(explicit_config(settings)))
 
 
+LOADED_SETTING = "VOCWATCH_CONFIG_LOADED"
+"""Setting holding a :class:`LoadedConfig`: the config the runner already read, so that each
+crawler of a run (one per source) does not read and validate the whole file again."""
+
+
+class LoadedConfig:
+    """A loaded :class:`config.Config` carried in Scrapy settings. Each crawler gets a deep
+    copy of the settings; this hands on the one (immutable) config instead of copying it."""
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> LoadedConfig:
+        return self
+
+
 class VocwatchConfigAddon:
     def update_settings(self, settings: Any) -> None:
         path = config_path(settings)
@@ -42,7 +58,11 @@ class VocwatchConfigAddon:
             logger.info("vocwatch: an ad-hoc read: nothing is stored (write a feed: -O out.jsonl)")
         if not os.path.exists(path):
             return  # e.g. `scrapy list` outside a project; spiders fail clearly when they need it
-        config = load_config(path)
+        loaded = settings.get(LOADED_SETTING)
+        if isinstance(loaded, LoadedConfig) and os.path.abspath(str(loaded.config.path)) == os.path.abspath(path):
+            config = loaded.config
+        else:
+            config = load_config(path)
         remember(config.secrets)  # `scrapy crawl` too: no log line shows the store's password
         c = config.crawl
         overrides = {

@@ -12,7 +12,7 @@ from typing import Any
 
 from scrapy.http import Response, TextResponse
 
-from spiders.pages.blocked import block_reason
+from spiders.pages.blocked import response_block_reason
 
 ACCOUNT_META = "vocwatch_account"
 """``Request.meta``: the name of the account the request went out with (never a secret)."""
@@ -42,7 +42,7 @@ def response_text(response: Response) -> str:
 def ban_reason(response: Response) -> str | None:
     """``login_wall``, another block reason (``captcha``, ``challenge``), ``http_403`` /
     ``http_429``, or None for a page the identity may keep reading."""
-    reason = block_reason(response.status, response.url, response_text(response))
+    reason = response_block_reason(response, response_text(response))
     if reason is None and response.status in BAN_STATUSES:
         reason = f"http_{response.status}"
     return reason

@@ -261,8 +261,16 @@ _INT64 = (-(2**63), 2**63)
 """What a store can keep of an integer (JSON integers are unbounded)."""
 
 
+_HINTS = {name: hint.replace(" ", "") for name, hint in _TYPES.items()}
+_FAST_TYPES: dict[str, type | None] = {
+    name: {"str": str, "float": float, "int": int, "bool": bool}.get(hint.removesuffix("|None"))
+    for name, hint in _HINTS.items()}
+"""The plain type of each field whose value of exactly that type :func:`_coerce` keeps as it is
+(an ASCII str, a finite float, a non-negative int of 64 bits, a bool)."""
+
+
 def _hint(name: str) -> str:
-    return _TYPES[name].replace(" ", "")
+    return _HINTS[name]
 
 
 def coerce_fields(m: Mention, tz: tzinfo | None = UTC) -> tuple[list[str], list[str]]:
@@ -282,6 +290,11 @@ def coerce_fields(m: Mention, tz: tzinfo | None = UTC) -> tuple[list[str], list[
     fatal: list[str] = []
     for name in MENTION_FIELDS:
         value = getattr(m, name)
+        kind = type(value)
+        if kind is _FAST_TYPES[name] and (  # already what _coerce would keep: the common case, checked cheaply
+                (kind is str and value.isascii()) or (kind is float and math.isfinite(value))
+                or (kind is int and 0 <= value < _INT64[1]) or kind is bool):
+            continue
         hint = _hint(name)
         if value is None:
             if hint == "str":
@@ -319,7 +332,7 @@ def _coerce(hint: str, value: Any, tz: tzinfo, parse_count: Any) -> tuple[bool, 
         return False, None  # never a name, a date or a count
     if base == "str":
         if isinstance(value, str):
-            return True, _SURROGATE.sub("\ufffd", value)
+            return True, value if value.isascii() else _SURROGATE.sub("\ufffd", value)  # isascii: O(1)
         if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
             return True, str(value)
         return False, None

@@ -17,6 +17,7 @@ from typing import Any
 
 from config import Config, Source
 from config.redact import redact
+from crawlers.addon import LOADED_SETTING, LoadedConfig
 from crawlers.console import console_without_tracebacks
 from crawlers.stale import RUN_ERROR
 from crawlers.stats import DROPPED, drops, error_counts
@@ -75,6 +76,7 @@ def scrapy_settings(config: Config, overrides: dict[str, Any] | None = None) -> 
     settings = Settings()
     settings.setmodule("config.settings", priority="project")
     settings.set("VOCWATCH_CONFIG", str(config.path), priority="cmdline")
+    settings.set(LOADED_SETTING, LoadedConfig(config), priority="cmdline")  # read once, not once per crawler
     # the store is named here, not only by the add-on (which sees each crawler's copy):
     # crawl_sources reads the run records back from this very store
     settings.set("VOCWATCH_STORE_URL", config.store_url, priority="project")

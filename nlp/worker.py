@@ -112,6 +112,22 @@ def submit(workers: int, texts: Sequence[str | None], langs: Sequence[str | None
                                 list(ratings) if ratings is not None else None)
 
 
+def _ready() -> None:
+    """A no-op task: its submission starts the pool's processes."""
+
+
+def prestart(workers: int) -> None:
+    """Start the pool's worker processes now, so that they load their models while a crawl's
+    first pages download rather than after its first batch is waiting. Never raises: a pool
+    that cannot start fails its first real batch, which the caller handles."""
+    if workers <= 0:
+        return
+    try:
+        pool(workers).submit(_ready)
+    except Exception as exc:  # BrokenProcessPool, a spawn failure: the first batch reports it
+        logger.debug("could not start the NLP worker pool early: %s", exc)
+
+
 def discard(workers: int) -> None:
     """Drop a pool whose worker died (BrokenProcessPool); the next call starts a new one."""
     with _lock:

@@ -116,5 +116,8 @@ class EnrichPipeline(VocwatchPipeline):
                 self.workers = 0
         return await asyncio.to_thread(analyze, texts, langs=langs, domain=self.domain, ratings=ratings)
 
+    def open_spider(self) -> None:
+        worker.prestart(self.workers)  # the worker loads its models while the first pages download
+
     async def close_spider(self) -> None:
         await self.run_batch()

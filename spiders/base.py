@@ -51,8 +51,9 @@ from crawlers.shutdown import CrawlStopping, crawl_stopping, pause
 from crawlers.spiderargs import ADHOC_STORE, bind, parse_since
 from crawlers.stats import COVERAGE_FIELDS, COVERAGE_KINDS, CUTOFF, DROPPED, FIELDS, has_field
 from spiders.pages.base import MalformedPage, Page, html_selector
-from spiders.pages.blocked import block_reason
+from spiders.pages.blocked import response_block_reason
 
+_COVERAGE_KEYS = {FIELDS + name: name for name in (*COVERAGE_FIELDS, *COVERAGE_KINDS)}
 BLOCK_STATUSES = (403, 429, 503)
 """Error statuses whose page is still looked at: anti-bot challenges are served with them."""
 SEED_META = "vocwatch_seed"
@@ -222,7 +223,7 @@ class SourceSpider(scrapy.Spider):
                 yield retry
             return
         text = response.text if is_text else ""
-        reason = block_reason(response.status, response.url, text)
+        reason = response_block_reason(response, text)
         if reason is None and response.status >= 400:
             self.give_up(response.request, f"page_http_{response.status}", f"HTTP {response.status}")  # type: ignore[arg-type]
             return
@@ -321,16 +322,25 @@ class SourceSpider(scrapy.Spider):
         site = self.source.site or self.site
         scope = self.id_scope_of(self.source)
         now = datetime.now(UTC)
-        for m in mentions:
-            m.source_id, m.location_id, m.brand = self.source.id, self.location.id, self.location.brand
-            m.site = site
-            m.id_scope = id_scope_value(scope, url=m.url if isinstance(m.url, str) else "",
-                                        source_id=self.source.id, listing_url=self.source.url)
-            m.crawled_at = now
-            self.crawler.stats.inc_value("vocwatch/mentions/extracted")
-            for name in (*COVERAGE_FIELDS, *COVERAGE_KINDS):  # field coverage for crawl health (monitor/health.py)
-                self.crawler.stats.inc_value(FIELDS + name, int(has_field(m, name)))
-            yield m
+        stats = self.crawler.stats
+        coverage = dict.fromkeys(_COVERAGE_KEYS, 0)  # field coverage for crawl health (monitor/health.py)
+        emitted = 0
+        try:
+            for m in mentions:
+                m.source_id, m.location_id, m.brand = self.source.id, self.location.id, self.location.brand
+                m.site = site
+                m.id_scope = id_scope_value(scope, url=m.url if isinstance(m.url, str) else "",
+                                            source_id=self.source.id, listing_url=self.source.url)
+                m.crawled_at = now
+                stats.inc_value("vocwatch/mentions/extracted")
+                emitted += 1
+                for key, name in _COVERAGE_KEYS.items():
+                    coverage[key] += has_field(m, name)
+                yield m
+        finally:  # one stats update per page, not one per field per mention
+            if emitted:
+                for key, n in coverage.items():
+                    stats.inc_value(key, n)
 
     def count_page(self) -> bool:
         """Count a page read; False once ``max_pages`` is reached (then counted as

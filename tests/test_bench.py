@@ -7,7 +7,7 @@ import json
 import urllib.request
 
 from vocwatch.bench import crawl
-from vocwatch.bench.site import BenchSite
+from vocwatch.bench.site import BenchSite, ReviewSite
 
 
 def test_bench_site_pages_cover_every_comment_once() -> None:
@@ -25,18 +25,54 @@ def test_bench_site_pages_cover_every_comment_once() -> None:
         site.stop()
 
 
-def test_crawl_benchmark_modes_read_and_store_everything() -> None:
-    res = crawl.run(comments=60, rounds=1)
+def test_review_site_chains_cover_every_review_once() -> None:
+    import re
+
+    site = ReviewSite(pages=6, sources=2, per_page=3)
+    site.start()
+    try:
+        ids: list[str] = []
+        for url in site.start_urls():
+            while url:
+                with urllib.request.urlopen(url) as r:
+                    html = r.read().decode()
+                ids += re.findall(r'id="review-(\d+)"', html)
+                nxt = re.search(r'rel="next" href="([^"]+)"', html)
+                url = site.base + nxt.group(1) if nxt else ""
+        assert len(ids) == len(set(ids)) == site.reviews == 18
+    finally:
+        site.stop()
+
+
+def test_crawl_benchmark_reads_and_stores_everything_on_both_sides() -> None:
+    """plain Scrapy and the full vocwatch crawl read the same reviews; vocwatch stores each
+    one, its balance holds, and the figures (ratio, CPU, memory) are printed."""
+    res = crawl.run(pages=6, sources=2, rounds=1, modes=("plain", "full", "bare"))
     by_mode = {r["mode"]: r for r in res["rounds"]}
-    assert set(by_mode) == set(crawl.MODES)
+    assert set(by_mode) == {"plain", "full", "bare"}
     assert all(r["extracted"] == 60 for r in by_mode.values())
-    assert by_mode["full"]["outcome"] == by_mode["thread"]["outcome"] == "finished"
-    # no item pipelines at all (bench bare, scrapy check): nothing claims to store, the balance is not checked
-    assert by_mode["bare"]["outcome"] == "finished"
-    assert by_mode["bare"]["stored"] == 0
-    assert by_mode["full"]["stored"] == by_mode["thread"]["stored"] == 60
+    assert by_mode["plain"]["outcome"] == "finished"
+    assert by_mode["full"]["outcome"] == "finished"
+    assert by_mode["bare"]["stored"] == 0  # no item pipelines: read, not stored
+    assert by_mode["full"]["stored"] == 60 and by_mode["full"]["unaccounted"] == 0
     assert by_mode["full"]["nlp_worker_failures"] == 0
-    assert "median items/s" in crawl.format_result(res)
+    assert by_mode["full"]["peak_tree_mb"] > by_mode["full"]["peak_main_mb"] > 0  # the NLP worker is counted
+    assert all(r["cpu_seconds"] > 0 for r in by_mode.values())
+    out = crawl.format_result(res)
+    assert "median items/s" in out and "ratio to plain Scrapy: full" in out and "peak memory" in out
+
+
+def test_plain_spider_is_plain_scrapy() -> None:
+    """The baseline imports no vocwatch code: what it costs is Scrapy's cost."""
+    import ast
+    from pathlib import Path
+
+    from vocwatch.bench import plain_spider
+
+    tree = ast.parse(Path(plain_spider.__file__).read_text(encoding="utf-8"))
+    imported = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert {m.split(".")[0] for m in imported} <= {"__future__", "collections", "typing", "scrapy"}
 
 
 def test_metrics_benchmark_runs_on_a_tiny_synthetic_set(tmp_path) -> None:  # type: ignore[no-untyped-def]

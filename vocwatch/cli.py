@@ -792,7 +792,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         if args.what == "all":
             print()
-        results["crawl"] = res = crawl.run(args.comments, args.rounds)
+        results["crawl"] = res = crawl.run(args.pages, args.chains, args.rounds, tuple(args.crawl_modes),
+                                           say=lambda line: print(line, file=sys.stderr, flush=True))
         print(crawl.format_result(res))
     if args.what == "alerts":
         from vocwatch.bench import alerts
@@ -1485,7 +1486,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--domain", choices=["hotel", "restaurant", "ecommerce"], help="aspect taxonomy (default: all)")
     p.set_defaults(func=cmd_analyze)
 
-    p = sub.add_parser("bench", help="benchmarks: NLP accuracy/throughput/cold start, crawl throughput full vs bare")
+    p = sub.add_parser("bench", help="benchmarks: NLP accuracy/throughput/cold start, crawl throughput vs plain Scrapy")
     p.add_argument("what", choices=["nlp", "crawl", "all", "metrics", "export", "export-mentions", "alerts",
                                      "mutations", "faults", "scale", "distributed", "dates"],
                    nargs="?", default="all",
@@ -1498,8 +1499,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "dateparser path and bare dateparser per 10k dates against datetime.fromisoformat")
     p.add_argument("--shared", default="../shared", help="directory holding datasets/ (accuracy tables skipped without it) and pages/ (mutations)")
     p.add_argument("--no-baselines", action="store_true", help="skip SnowNLP/VADER (slow)")
-    p.add_argument("--comments", type=int, default=20_000, help="crawl benchmark: comments on the local site")
-    p.add_argument("--rounds", type=int, default=3, help="crawl benchmark: rounds of bare/full/thread crawls (median "
+    p.add_argument("--pages", type=int, default=2000, help="crawl: HTML review pages on the local site (10 reviews each)")
+    p.add_argument("--chains", type=int, default=40, help="crawl: serial page chains (one source each) the pages form")
+    p.add_argument("--crawl-modes", nargs="+", choices=["plain", "full", "bare", "thread"], default=["plain", "full"],
+                   help="crawl: plain Scrapy (baseline), full vocwatch crawl, bare (no item pipelines), thread (NLP in a thread)")
+    p.add_argument("--rounds", type=int, default=3, help="crawl: rounds of interleaved crawls, one per mode (medians "
                    "reported); metrics: runs of each all-locations figure (the fastest counts)")
     p.add_argument("--dir", default="data/synth", help="metrics/export: synthetic set to reuse or create")
     p.add_argument("--locations", type=int, default=4000, help="metrics/export: locations when generating")

@@ -226,7 +226,7 @@ def field_problems(m: Mention) -> list[str]:
         if (value := getattr(m, name)) is not None and not isinstance(value, str):
             problems.append(f"{name}: {type(value).__name__}")
     for name in ("site", "url", "text", *STR_FIELDS):
-        if isinstance(value := getattr(m, name), str) and _SURROGATE_RE.search(value):
+        if isinstance(value := getattr(m, name), str) and not value.isascii() and _SURROGATE_RE.search(value):
             problems.append(f"{name}: str with a lone surrogate")  # UTF-8 cannot encode it: no store can
     if isinstance(m.permalink, str) and public_url(m.permalink) is None:
         problems.append("permalink: not an absolute http(s) URL")

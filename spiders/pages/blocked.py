@@ -9,7 +9,9 @@ small pages: a real review page may well contain a user complaining about captch
 
 from __future__ import annotations
 
+import contextlib
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
 SMALL_PAGE = 20_000
@@ -26,18 +28,19 @@ _TITLES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("login_wall", re.compile(r"^\s*(?:sign in|log in|login|登录|新浪通行证|京东-欢迎登录)", re.I)),
 )
 
-# markup only challenge pages carry, anywhere in the page
-_MARKUP: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("challenge", re.compile(r"cf-browser-verification|cf_chl_opt|/cdn-cgi/challenge-platform|cf-challenge|"
-                             r"_cf_chl|id=\"challenge-form\"", re.I)),
-    ("captcha", re.compile(r"/errors/validateCaptcha|FAIL_SYS_USER_VALIDATE|RGV587_ERROR|"
-                           r"_____tmd_____/punish|nc_1_n1z|baxia-dialog|geetest_|"
-                           r"class=\"g-recaptcha\"|class=\"h-captcha\"", re.I)),
+# markup only challenge pages carry, anywhere in the page: literal tokens, lower case, found
+# with ``in`` on one lower-cased copy of the page's head (a substring search per token, not
+# a case-insensitive regex scan per pattern over the whole page)
+_MARKUP: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("challenge", ("cf-browser-verification", "cf_chl_opt", "/cdn-cgi/challenge-platform", "cf-challenge",
+                   "_cf_chl", 'id="challenge-form"')),
+    ("captcha", ("/errors/validatecaptcha", "fail_sys_user_validate", "rgv587_error", "_____tmd_____/punish",
+                 "nc_1_n1z", "baxia-dialog", "geetest_", 'class="g-recaptcha"', 'class="h-captcha"')),
 )
 
 # body words trusted only on small pages
-_SMALL_BODY = re.compile(r"enter the characters you see below|验证码|滑块|拖动下方|请按住滑块|"
-                         r"unusual traffic|verify you are (?:a )?human|请完成安全验证", re.I)
+_SMALL_BODY = ("enter the characters you see below", "验证码", "滑块", "拖动下方", "请按住滑块", "unusual traffic",
+               "verify you are a human", "verify you are human", "请完成安全验证")
 
 # hosts/paths a site redirects a blocked crawler to
 _LOGIN_HOSTS = ("login.taobao.com", "login.tmall.com", "passport.jd.com", "passport.weibo.com",
@@ -64,13 +67,29 @@ def block_reason(status: int, url: str, text: str) -> str | None:
     for reason, pattern in _TITLES:
         if title and pattern.search(title):
             return reason
-    for reason, pattern in _MARKUP:
-        if pattern.search(head):
+    low = head.lower()
+    for reason, tokens in _MARKUP:
+        if any(t in low for t in tokens):
             return reason
-    if len(text) < SMALL_PAGE and _SMALL_BODY.search(text):
+    if len(text) < SMALL_PAGE and any(t in low for t in _SMALL_BODY):
         return "captcha"
-    if '"ok":-100' in text.replace(" ", "")[:2000] and "passport.weibo" in text:
+    if "passport.weibo" in text and '"ok":-100' in text.replace(" ", "")[:2000]:
         return "login_wall"  # m.weibo.cn's JSON answer when it wants a login
     if status in (403, 429, 503) and len(text) < SMALL_PAGE and re.search(r"<script|<form", text, re.I):
         return "challenge"  # an error status with a scripted/form page: a JS or form challenge
     return None
+
+
+_UNSET = object()
+_CACHE = "_vocwatch_block_reason"
+
+
+def response_block_reason(response: Any, text: str) -> str | None:
+    """:func:`block_reason` of a fetched response, computed once per response object: the
+    spider, the account pool and the proxy pool all ask about the same response."""
+    cached = getattr(response, _CACHE, _UNSET)
+    if cached is _UNSET:
+        cached = block_reason(response.status, response.url, text)
+        with contextlib.suppress(AttributeError):  # an object that takes no attributes: computed each time
+            setattr(response, _CACHE, cached)
+    return cached  # type: ignore[return-value]

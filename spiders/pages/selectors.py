@@ -39,7 +39,7 @@ from config.selectors import (
 from crawlers.items import Mention
 from crawlers.processors import normalise_rating, parse_count, plain_text
 from spiders.pages.base import MalformedPage, Page, PageObject, well_typed
-from spiders.pages.htmltext import html_text
+from spiders.pages.htmltext import element_text, html_text
 from spiders.pages.jsdata import js_state, load_js
 from spiders.pages.paging import with_query
 
@@ -157,7 +157,7 @@ def _html_matches(node: Selector, select: str, as_html: bool) -> Iterator[str]:
             yield html_text(text) if as_html else plain_text(text)
         else:
             with contextlib.suppress(TypeError, ValueError):
-                yield html_text(etree.tostring(match, method="html", encoding="unicode", with_tail=False))
+                yield element_text(match)
 
 
 def _html_matches_raw(node: Selector, select: str) -> Iterator[str]:

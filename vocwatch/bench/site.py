@@ -128,3 +128,114 @@ region = "bench"
 role = "own"
 """
 """The brand and own location the crawl benchmarks' configs put their one source in."""
+
+
+REVIEW_PATH = "/reviews/{source}/{page}.html"
+
+
+def review_page_html(source: int, page: int, last_page: int, reviews: list[tuple[str, str, str, int, str, str]]) -> str:
+    """One listing page as a review site serves it: site chrome, ``reviews`` (id, author,
+    date, rating, title, text) as ``<article class="review">``, and a ``rel=next`` link."""
+    from html import escape
+
+    parts = [f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Bench Hotel {source}: guest reviews, page {page}</title>
+<link rel="stylesheet" href="/static/site.css"></head>
+<body><header class="site"><a href="/">Bench Reviews</a>
+<nav><a href="/hotels">Hotels</a> <a href="/cities">Cities</a> <a href="/deals">Deals</a> <a href="/help">Help</a></nav>
+</header>
+<main><h1>Bench Hotel {source}</h1><p class="summary">Guest reviews, newest first. Page {page} of {last_page}.</p>
+<section class="reviews">
+"""]
+    for rid, author, date, rating, title, text in reviews:
+        paragraphs = "".join(f"<p>{escape(p)}</p>" for p in text.split("\n") if p.strip())
+        parts.append(f"""<article class="review" id="review-{rid}">
+  <header><span class="author">{escape(author)}</span> <time class="date">{date}</time>
+  <span class="rating" title="rating">{rating}</span></header>
+  <h3 class="title">{escape(title)}</h3>
+  <div class="body">{paragraphs}</div>
+  <footer><a href="/report/{rid}">Report</a> <span class="helpful">Helpful?</span></footer>
+</article>
+""")
+    parts.append("</section>\n<nav class=\"pager\">")
+    if page > 1:
+        parts.append(f'<a rel="prev" href="{REVIEW_PATH.format(source=source, page=page - 1)}">Previous</a> ')
+    if page < last_page:
+        parts.append(f'<a rel="next" href="{REVIEW_PATH.format(source=source, page=page + 1)}">Next</a>')
+    parts.append("</nav></main>\n<footer class=\"site\"><p>&copy; Bench Reviews. Terms. Privacy.</p></footer>"
+                 "</body></html>\n")
+    return "".join(parts)
+
+
+class ReviewSite:
+    """``ReviewSite(pages, sources).start()``: ``sources`` hotels whose reviews are serial
+    chains of HTML listing pages (``rel=next``), ``pages`` pages in all, ``per_page``
+    reviews a page. Everything is rendered up front, so serving a page is one dict lookup
+    and one write; the server runs in threads of the calling process (so its CPU can be
+    told apart from the crawler's)."""
+
+    def __init__(self, pages: int = 2000, sources: int = 40, per_page: int = 10, seed: int = 7) -> None:
+        pool = comment_pool(seed)
+        newest = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+        self.sources = sources
+        self.per_page = per_page
+        self.chain = max(1, math.ceil(pages / sources))
+        """Pages per source."""
+        self.pages: dict[str, bytes] = {}
+        n = 0
+        for s in range(1, sources + 1):
+            for p in range(1, self.chain + 1):
+                reviews = []
+                for _ in range(per_page):
+                    c = pool[n % len(pool)]
+                    title = " ".join(c.content.split()[:6])[:30] or "Review"
+                    reviews.append((str(10_000_000 + n), f"{c.nickname} {n % 97}",
+                                    f"{newest - timedelta(minutes=n):%Y-%m-%d %H:%M}", c.score, title, c.content))
+                    n += 1
+                html = review_page_html(s, p, self.chain, reviews)
+                self.pages[REVIEW_PATH.format(source=s, page=p)] = html.encode("utf-8")
+        self.reviews = n
+        self.bytes = sum(len(b) for b in self.pages.values())
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def base(self) -> str:
+        assert self._server is not None, "start() first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start_urls(self) -> list[str]:
+        """The first page of each source's chain."""
+        return [self.base + REVIEW_PATH.format(source=s, page=1) for s in range(1, self.sources + 1)]
+
+    def start(self) -> str:
+        pages = self.pages
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                if self.path == "/robots.txt":
+                    body, status, ctype = b"User-agent: *\nAllow: /\n", 200, "text/plain"
+                else:
+                    found = pages.get(self.path)
+                    body, status, ctype = (found, 200, "text/html; charset=utf-8") if found is not None \
+                        else (b"<html><body>not found</body></html>", 404, "text/html")
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True, name="bench-review-site").start()
+        return self.base
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
