@@ -173,6 +173,8 @@ class RunRecorder:
         """Record the run's outcome and counters, then its crawl health; the outcome."""
         outcome = run_outcome(reason, stats)
         stats["vocwatch/close_reason"] = reason
+        if (peak := peak_rss_bytes()) is not None:
+            stats["vocwatch/memory/peak_rss"] = peak
         if CUTOFF + "history" in stats:
             failed = ", ".join(error_counts(stats))
             why_not = cutoff_blocker(stats) or (None if outcome == "finished" else f"run {outcome}: {failed or reason}")
@@ -285,3 +287,19 @@ def check_health(store: Any, source_id: str, run_id: int, config: Any) -> None:
         return
     for f in findings:
         logger.warning("crawl health [%s] %s", f.severity, f.message)
+
+
+def peak_rss_bytes() -> int | None:
+    """This process's own peak resident set (Linux ``VmHWM``), or None elsewhere.
+
+    Why not Scrapy's ``memusage/max``: it is ``getrusage().ru_maxrss``, which Linux carries
+    over a fork and an exec, so a crawl started by a large process (a test runner, a notebook)
+    reports its parent's peak; ``VmHWM`` belongs to the crawl's own address space."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
