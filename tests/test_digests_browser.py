@@ -8,22 +8,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 from config import load_config
 from crawlers.store import open_store
 from monitor.digest import render_html
 from monitor.digest_send import collect, select
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, sync_api
 from tests.dashboard_data import NOW, XSS_SCRIPT
 from tests.digests_data import write_digest_chain
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (scripts/bootstrap.sh does)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is missing: pip install -e '.[dev]'")
 
 
 def test_the_html_digest_in_chromium_runs_nothing_and_links_only_http(tmp_path: Path) -> None:

@@ -13,43 +13,17 @@ from typing import Any
 
 import pytest
 
+from tests import browser as shared_browser
 from tests.dashboard_data import NOW, XSS_IMG, Chain
 from tests.inbox_data import BUND, XSS_NOTE, inbox_mentions, serve_inbox
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (scripts/bootstrap.sh does)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is missing: pip install -e '.[dev]'")
+browser, page = shared_browser.browser, shared_browser.page  # the fixtures: Chromium, a checked page
 
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     with serve_inbox(tmp_path_factory.mktemp("inbox")) as c:
         yield c
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh browser profile per test; fails the test on any CSP violation or page error."""
-    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-GB")
-    pg = context.new_page()
-    problems: list[str] = []
-    pg.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
-    pg.on("pageerror", lambda e: problems.append(str(e)))
-    yield pg
-    context.close()
-    assert not problems, problems
 
 
 def login(page: Any, chain: Chain, token: str) -> None:

@@ -10,40 +10,17 @@ from typing import Any
 
 import pytest
 
+from tests import browser as shared_browser
 from tests.dashboard_data import NOW, XSS_IMG, Chain
 from tests.location_data import BUND, PRAISE, serve_location_chain
-from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is missing: pip install -e '.[dev]'")
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (scripts/bootstrap.sh does)", allow_module_level=True)
+browser, page = shared_browser.browser, shared_browser.page  # the fixtures: Chromium, a checked page
 
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     with serve_location_chain(tmp_path_factory.mktemp("loc")) as c:
         yield c
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh profile per test; any CSP violation or page error fails the test."""
-    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-GB")
-    pg = context.new_page()
-    problems: list[str] = []
-    pg.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
-    pg.on("pageerror", lambda e: problems.append(str(e)))
-    yield pg
-    context.close()
-    assert not problems, problems
 
 
 def open_bund(page: Any, chain: Chain) -> None:

@@ -12,16 +12,11 @@ from typing import Any
 
 import pytest
 
+from tests import browser as shared_browser
 from tests.dashboard_data import Chain
 from tests.portfolio_data import CAFE_NAME, serve_portfolio
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (scripts/bootstrap.sh does)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is missing: pip install -e '.[dev]'")
+browser, page = shared_browser.browser, shared_browser.page  # the fixtures: Chromium, a checked page
 
 REGION_HOTELS = ["harbor-sh-pudong", "lotus-sh", "harbor-sh-bund", "harbor-sh-new"]
 
@@ -30,27 +25,6 @@ REGION_HOTELS = ["harbor-sh-pudong", "lotus-sh", "harbor-sh-bund", "harbor-sh-ne
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     with serve_portfolio(tmp_path_factory.mktemp("pchain")) as c:
         yield c
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh browser profile per test; fails the test on any CSP violation or page error."""
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    pg = context.new_page()
-    problems: list[str] = []
-    pg.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
-    pg.on("pageerror", lambda e: problems.append(str(e)))
-    yield pg
-    context.close()
-    assert not problems, problems
 
 
 def login(page: Any, chain: Chain, who: str) -> None:
