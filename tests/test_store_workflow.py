@@ -119,3 +119,13 @@ def test_no_change_records_nothing_and_bad_input_is_refused(any_store: Any) -> N
         note_event(item, now=T0, actor="x", text="x" * 5000)
     with pytest.raises(WorkflowError):
         any_store.workflow.get("review", "fp")
+
+
+def test_long_fingerprint_lists_are_not_limited_by_bound_parameters(filled: Any) -> None:
+    """An inbox status filter of a large scope sends tens of thousands of fingerprints
+    (SQLite binds at most 32,766 parameters per statement)."""
+    first = filled.query_mentions(MentionQuery(limit=1))[0].fingerprint
+    many = tuple(f"{i:040x}" for i in range(40_000))
+    assert ids(filled.query_mentions(MentionQuery(fingerprints=(*many, first)))) == ["0"]
+    assert ids(filled.query_mentions(MentionQuery(exclude_fingerprints=(*many, first)))) == ["1", "2", "3", "4"]
+    assert filled.count_matching(MentionQuery(exclude_fingerprints=many, location_ids=("a",))) == 4

@@ -623,18 +623,28 @@ def _assignments(columns: Sequence[str]) -> str:
     return ", ".join(f"{c} = COALESCE(?, {c})" if c == KEEP_PERMALINK else f"{c} = ?" for c in columns)
 
 
+_INLINE_IDS = 500
+"""Id lists longer than this go to SQLite as one JSON array (``json_each``), not as bound
+parameters: an inbox filtered by status may exclude every worked review of a large scope."""
+
+
 def _query_sql(q: MentionQuery) -> tuple[str, list[Any]]:
     """The ``WHERE`` clause (over ``mentions m``) and its arguments for ``q``."""
     where: list[str] = ["1"]
     args: list[Any] = []
 
-    def among(column: str, values: Sequence[str] | None) -> None:
+    def among(column: str, values: Sequence[str] | None, negate: bool = False) -> None:
         if values is None:
             return
         if not values:
-            where.append("0")
+            where.append("1" if negate else "0")
             return
-        where.append(f"m.{column} IN ({', '.join('?' * len(values))})")
+        op = "NOT IN" if negate else "IN"
+        if len(values) > _INLINE_IDS:  # one JSON parameter: SQLite allows at most 32,766 bound ones
+            where.append(f"m.{column} {op} (SELECT value FROM json_each(?))")
+            args.append(json.dumps(list(values)))
+            return
+        where.append(f"m.{column} {op} ({', '.join('?' * len(values))})")
         args.extend(values)
 
     among("location_id", q.location_ids)
@@ -651,8 +661,7 @@ def _query_sql(q: MentionQuery) -> tuple[str, list[Any]]:
         where.append("(" + " OR ".join(parts) + ")" if parts else "0")
         args.extend(labels)
     if q.exclude_fingerprints:
-        where.append(f"m.fingerprint NOT IN ({', '.join('?' * len(q.exclude_fingerprints))})")
-        args.extend(q.exclude_fingerprints)
+        among("fingerprint", q.exclude_fingerprints, negate=True)
     if q.since is not None:
         where.append("m.published_at >= ?")
         args.append(to_db_time(q.since))
