@@ -581,6 +581,15 @@ def own_location_ids(config: Config, location_ids: Iterable[str] | None) -> list
     return ids
 
 
+def involved_locations(config: Config, location_ids: Iterable[str] | None
+                       ) -> tuple[list[str], dict[str, list[tuple[Location, float]]], set[str]]:
+    """The own locations asked for (see :func:`own_location_ids`), their competitive sets, and
+    every location either names: what a benchmark, trend or portfolio reads rollups of."""
+    own_ids = own_location_ids(config, location_ids)
+    sets = competitive_sets(config, own_ids)
+    return own_ids, sets, set(own_ids) | {m.id for members in sets.values() for m, _ in members}
+
+
 def benchmark(config: Config, store: Store, *, location_ids: Iterable[str] | None = None, window: str = "90d",
               now: datetime | None = None) -> list[LocationBenchmark]:
     """One benchmark per own location (all by default): metrics for the window and the one
@@ -591,9 +600,7 @@ def benchmark(config: Config, store: Store, *, location_ids: Iterable[str] | Non
     location for the fallback prior, only if a set is thin, and cached (:func:`_everyone`)."""
     length = parse_window(window)
     now = _now(now)
-    own_ids = own_location_ids(config, location_ids)
-    sets = competitive_sets(config, own_ids)
-    involved = set(own_ids) | {m.id for members in sets.values() for m, _ in members}
+    own_ids, sets, involved = involved_locations(config, location_ids)
     cur, prev = _windows(now, length)
 
     days: dict[str, dict[bool, list[tuple[float, RollupRow]]]] = defaultdict(lambda: {True: [], False: []})
@@ -690,9 +697,7 @@ def trends(config: Config, store: Store, location_ids: Iterable[str], *, bucket:
         raise ValueError(f"unknown bucket {bucket!r}; one of day, week, month")
     length = parse_window(window)
     now = _now(now)
-    own_ids = own_location_ids(config, location_ids)
-    sets = competitive_sets(config, own_ids)
-    involved = set(own_ids) | {m.id for members in sets.values() for m, _ in members}
+    own_ids, sets, involved = involved_locations(config, location_ids)
     today = now.date()
     starts = _bucket_starts(today, length, bucket)
     first = starts[0]

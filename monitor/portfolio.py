@@ -36,7 +36,6 @@ from typing import Any
 from config import Config, Location
 from crawlers.store import Store
 from crawlers.store.base import RollupRow
-from monitor.compset import competitive_sets
 from monitor.metrics import (
     DAY_RESOLUTION_DAYS,
     TREND_LOOKBACK_DAYS,
@@ -48,9 +47,9 @@ from monitor.metrics import (
     _rows,
     _windows,
     comp_index,
+    involved_locations,
     mean_rating,
     net_sentiment,
-    own_location_ids,
     parse_window,
     rank_in_set,
     reputation_index,
@@ -321,9 +320,7 @@ def portfolio(config: Config, store: Store, location_ids: Iterable[str], *, wind
         raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
     length = parse_window(window)
     now = _now(now)
-    own_ids = own_location_ids(config, location_ids)
-    sets = competitive_sets(config, own_ids)
-    involved = set(own_ids) | {m.id for members in sets.values() for m, _ in members}
+    own_ids, sets, involved = involved_locations(config, location_ids)
     cur, prev = _windows(now, length)
     aged: dict[tuple[str, bool], list[tuple[float, RollupRow]]] = defaultdict(list)
     queries = 0

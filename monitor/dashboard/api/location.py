@@ -70,14 +70,19 @@ def location_benchmark(req: Request) -> dict[str, Any]:
     return b.to_dict()
 
 
+def _bucket(req: Request) -> str:
+    bucket = req.param("bucket", "week")
+    if bucket not in ("day", "week", "month"):
+        raise HTTPError(HTTPStatus.BAD_REQUEST, f"bad bucket {bucket!r}: use day, week or month")
+    return bucket
+
+
 @route("GET", r"/api/locations/([^/]+)/trend")
 def location_trend(req: Request) -> dict[str, Any]:
     (lid,) = req.params
     req.check_location(lid)
     window = req.window("365d")
-    bucket = req.param("bucket", "week")
-    if bucket not in ("day", "week", "month"):
-        raise HTTPError(HTTPStatus.BAD_REQUEST, f"bad bucket {bucket!r}: use day, week or month")
+    bucket = _bucket(req)
     points = trend(req.dashboard.config, req.dashboard.store, lid, bucket=bucket, window=window, now=req.now)
     return {"location": lid, "bucket": bucket, "window": window, "points": points}
 
@@ -88,9 +93,7 @@ def location_aspect_trend(req: Request) -> dict[str, Any]:
     (lid,) = req.params
     req.check_location(lid)
     window = req.window("365d")
-    bucket = req.param("bucket", "week")
-    if bucket not in ("day", "week", "month"):
-        raise HTTPError(HTTPStatus.BAD_REQUEST, f"bad bucket {bucket!r}: use day, week or month")
+    bucket = _bucket(req)
     aspects = aspect_trend(req.dashboard.config, req.dashboard.store, lid, bucket=bucket, window=window, now=req.now)
     return {"location": lid, "bucket": bucket, "window": window, "aspects": aspects}
 
