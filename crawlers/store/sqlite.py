@@ -86,6 +86,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 
 _VERSION_KEY = "mentions_version"
 """``meta`` row counting writes to ``mentions`` (:meth:`SQLiteStore.data_version`)."""
+_IDLE_READERS = 4
+"""Reader connections a store keeps between rollups (more run at once if asked; the rest close)."""
 _TEMP_IDS_OVER = 200
 """A rollup filtered by more location ids than this joins a temporary table of them
 instead of binding an ``IN (?, ...)`` list (no host-parameter limit, one index seek per id)."""
@@ -161,6 +163,9 @@ class SQLiteStore:
         self.url = url
         self.path = sqlite_path(url)
         self._lock = threading.Lock()
+        self._readers: list[sqlite3.Connection] = []
+        """Idle reader connections of :meth:`rollup` (one per rollup under way, kept for the
+        next: a connection's page cache and parsed schema outlive the call)."""
         self._db = connect(self.path)
         self._db.row_factory = sqlite3.Row
         with self._lock:
@@ -429,8 +434,9 @@ class SQLiteStore:
         else:
             sql, args = _direct_rollup_sql(bucket, group_by, since, until, clause, ids)
         n = len(group_by)
-        # a reader connection of its own: WAL lets it stream while crawls write
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None) if self.path != ":memory:" else None
+        # a reader connection of its own (from a small pool): WAL lets it stream while crawls write
+        db = self._reader() if self.path != ":memory:" else None
+        cursor = None
         try:
             if db is None:
                 with self._lock:
@@ -444,14 +450,16 @@ class SQLiteStore:
             else:
                 if temp_ids:
                     _load_ids(db, temp_ids)
-                rows = db.execute(sql, [*head_args, *args])
+                rows = cursor = db.execute(sql, [*head_args, *args])
             for r in rows:
                 yield RollupRow(r[0], tuple(r[1:n + 1]), r[n + 1], r[n + 2], r[n + 3], r[n + 4] or 0,
                                 r[n + 5] or 0, r[n + 6] or 0, r[n + 7], r[n + 8], r[n + 9] or 0, int(r[n + 10]),
                                 int(r[n + 11]))
         finally:
+            if cursor is not None:
+                cursor.close()  # a rollup left half-read must not hold its snapshot in the pool
             if db is not None:
-                db.close()
+                self._release(db)
 
     # -- crawl runs ---------------------------------------------------------------
     def start_run(self, source_id: str, spider: str, started_at: datetime,
@@ -532,6 +540,21 @@ class SQLiteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            while self._readers:
+                self._readers.pop().close()
+
+    def _reader(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._readers:
+                return self._readers.pop()
+        return sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+
+    def _release(self, db: sqlite3.Connection) -> None:
+        with self._lock:
+            if len(self._readers) < _IDLE_READERS:
+                self._readers.append(db)
+                return
+        db.close()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({os.path.abspath(self.path) if self.path != ':memory:' else ':memory:'})"

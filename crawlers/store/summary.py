@@ -96,18 +96,19 @@ class _Table:
         return f"{table}, {each}" if alias else each
 
     def create_sql(self) -> str:
-        cols = [f"{d} {'INTEGER' if d == 'stars' else 'TEXT'} NOT NULL" for d in ("location_id", "day", *self.dims[1:])]
+        cols = [f"{d} {'INTEGER' if d == 'stars' else 'TEXT'} NOT NULL"
+                for d in ("location_id", "day", *self.dims[1:], "week")]
         cols += [f"{c} {'REAL' if c in _REAL_SUMS else 'INTEGER'} NOT NULL" for c in _SUM_COLS]
         return (f"CREATE TABLE {self.name} ({', '.join(cols)}, "
                 f"PRIMARY KEY (location_id, day, {', '.join(self.dims[1:])})) WITHOUT ROWID")
 
     def _columns(self) -> str:
-        return ", ".join(("location_id", "day", *self.dims[1:], *_SUM_COLS))
+        return ", ".join(("location_id", "day", *self.dims[1:], "week", *_SUM_COLS))
 
     def insert_row_sql(self, x: str) -> str:
         """Add trigger row ``x`` to its group (an insert: sums only grow)."""
         keys = [self.encoded_key("location_id", x), f"substr({x}.published_at, 1, 10)",
-                *(self.encoded_key(d, x) for d in self.dims[1:])]
+                *(self.encoded_key(d, x) for d in self.dims[1:]), bucket_sql("week", f"substr({x}.published_at, 1, 10)")]
         adds = ", ".join(f"{c} = {c} + excluded.{c}" for c in _SUM_COLS)
         return (f"INSERT INTO {self.name} ({self._columns()}) SELECT {', '.join(keys + self.contributions(x))} "
                 f"{'FROM ' + self.source(x, alias=False) if self.by_aspect else ''} WHERE 1 "
@@ -131,7 +132,8 @@ class _Table:
                 *(self.encoded_key(d, "m") for d in self.dims[1:])]
         sums = [f"{'TOTAL' if c in _REAL_SUMS else 'SUM'}({e})" for c, e in zip(_SUM_COLS, self.contributions("m"),
                                                                              strict=True)]
-        return (f"SELECT {', '.join(f'{k} AS k{i}' for i, k in enumerate(keys))}, {', '.join(sums)} "
+        named = [f"{k} AS k{i}" for i, k in enumerate(keys)] + [f"{bucket_sql('week', 'substr(m.published_at, 1, 10)')}"]
+        return (f"SELECT {', '.join(named)}, {', '.join(sums)} "
                 f"FROM {self.source('m')} WHERE m.published_at IS NOT NULL AND {where}")
 
 
@@ -227,15 +229,16 @@ def rollup_sql(bucket: str, group_by: Sequence[str], since: datetime | None, unt
     """The rollup as whole days from the summary plus the partial days at either end from
     ``mentions``: the same columns as the direct rollup's query. ``location_clause`` is the
     id filter on a column named ``location_id`` (``IN (?, ...)`` or a temporary-table
-    subquery), its arguments bound once per branch. ``bucket`` may be ``WHOLE_RANGE``: then
-    the caller passes the bucket label as the first argument."""
+    subquery), its arguments bound once per branch. ``bucket`` may be ``WHOLE_RANGE``
+    (``"all"``): then the caller passes the bucket label as the first argument."""
     table = ASPECT_DAYS if "aspect" in group_by else DAYS
     first = None if since is None else (since.date() if _is_midnight(since) else since.date() + timedelta(days=1))
     last = None if until is None else until.date()  # the summary holds days [first, last)
+    whole = bucket == "all"
     branches: list[tuple[str, list[object]]] = []
     raw_ranges: list[tuple[str | None, str | None]] = []
     if first is not None and last is not None and first >= last:
-        raw_ranges.append((to_db_time(since), to_db_time(until)))
+        raw_ranges.append((to_db_time(since), to_db_time(until)))  # type: ignore[arg-type]
     else:
         where, args = [], []
         if first is not None:
@@ -247,9 +250,9 @@ def rollup_sql(bucket: str, group_by: Sequence[str], since: datetime | None, unt
         if location_clause:
             where.append(f"location_id {location_clause}")
             args.extend(location_args)
-        keys = ", ".join(f"{'NULLIF(' + d + ', 0)' if d == 'stars' else 'NULLIF(' + d + ', char(0))'} AS {d}"
-                         for d in group_by)
-        branches.append((f"SELECT day AS d, {keys + ', ' if keys else ''}{', '.join(_SUM_COLS)} FROM {table.name}"
+        b = "NULL" if whole else ("week" if bucket == "week" else bucket_sql(bucket, "day"))
+        keys = "".join(f", NULLIF({d}, {'0' if d == 'stars' else 'char(0)'}) AS {d}" for d in group_by)
+        branches.append((f"SELECT {b} AS b{keys}, {', '.join(_SUM_COLS)} FROM {table.name}"
                          f"{' WHERE ' + ' AND '.join(where) if where else ''}", args))
         if since is not None and not _is_midnight(since):
             raw_ranges.append((to_db_time(since), _midnight(first)))  # type: ignore[arg-type]
@@ -261,13 +264,12 @@ def rollup_sql(bucket: str, group_by: Sequence[str], since: datetime | None, unt
         if location_clause:
             where.append(f"m.location_id {location_clause}")
             args.extend(location_args)
-        keys = ", ".join(f"{table.raw_key(d, 'm')} AS {d}" for d in group_by)
+        b = "NULL" if whole else bucket_sql(bucket, "substr(m.published_at, 1, 10)")
+        keys = "".join(f", {table.raw_key(d, 'm')} AS {d}" for d in group_by)
         sums = ", ".join(f"{e} AS {c}" for c, e in zip(_SUM_COLS, table.contributions("m"), strict=True))
-        branches.append((f"SELECT substr(m.published_at, 1, 10) AS d, {keys + ', ' if keys else ''}{sums} "
-                         f"FROM {table.source('m')} WHERE {' AND '.join(where)}", args))
+        branches.append((f"SELECT {b} AS b{keys}, {sums} FROM {table.source('m')} WHERE {' AND '.join(where)}", args))
     group = ", ".join(["b", *group_by])
-    sql = (f"SELECT {bucket_sql(bucket, 'd') if bucket != 'all' else '?'} AS b"
-           + "".join(f", {d}" for d in group_by)
+    sql = (f"SELECT {'?' if whole else 'b'}" + "".join(f", {d}" for d in group_by)
            + ", SUM(mentions), SUM(rated), TOTAL(rating_sum), SUM(positive), SUM(neutral), SUM(negative), "
              "TOTAL(sentiment_sum), SUM(scored), SUM(replied), TOTAL(engagement), TOTAL(truncated) "
            f"FROM ({' UNION ALL '.join(b for b, _ in branches)}) GROUP BY {group} ORDER BY {group}")
