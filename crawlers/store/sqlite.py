@@ -451,6 +451,11 @@ class SQLiteStore:
                 if temp_ids:
                     _load_ids(db, temp_ids)
                 rows = cursor = db.execute(sql, [*head_args, *args])
+            if summary:  # the query gives every column as RollupRow holds it
+                k = n + 1
+                for r in rows:
+                    yield RollupRow(r[0], r[1:k], *r[k:])
+                return
             for r in rows:
                 yield RollupRow(r[0], tuple(r[1:n + 1]), r[n + 1], r[n + 2], r[n + 3], r[n + 4] or 0,
                                 r[n + 5] or 0, r[n + 6] or 0, r[n + 7], r[n + 8], r[n + 9] or 0, int(r[n + 10]),

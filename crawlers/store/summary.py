@@ -163,7 +163,7 @@ def _trigger_sql() -> list[str]:
     ]
 
 
-_TRIGGERS = ("mention_summary_insert", "mention_summary_delete", "mention_summary_update")
+TRIGGERS = ("mention_summary_insert", "mention_summary_delete", "mention_summary_update")
 
 
 def ensure_summaries(db: sqlite3.Connection) -> bool:
@@ -177,7 +177,7 @@ def ensure_summaries(db: sqlite3.Connection) -> bool:
         if _current(db):  # another connection built them while this one waited for the lock
             db.execute("COMMIT")
             return False
-        for name in _TRIGGERS:
+        for name in TRIGGERS:
             db.execute(f"DROP TRIGGER IF EXISTS {name}")
         for t in TABLES:
             db.execute(f"DROP TABLE IF EXISTS {t.name}")
@@ -200,7 +200,7 @@ def _current(db: sqlite3.Connection) -> bool:
     if not row or row[0] != SUMMARY_VERSION:
         return False
     have = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")}
-    return have.issuperset({t.name for t in TABLES} | set(_TRIGGERS))
+    return have.issuperset({t.name for t in TABLES} | set(TRIGGERS))
 
 
 # -- reading ----------------------------------------------------------------------------
@@ -227,7 +227,8 @@ def rollup_sql(bucket: str, group_by: Sequence[str], since: datetime | None, unt
                location_clause: str | None, location_args: Sequence[str],
                to_db_time: Callable[[datetime], str | None]) -> tuple[str, list[object]]:
     """The rollup as whole days from the summary plus the partial days at either end from
-    ``mentions``: the same columns as the direct rollup's query. ``location_clause`` is the
+    ``mentions``: the columns of :class:`~crawlers.store.base.RollupRow` in its order and
+    types, keys as the direct rollup gives them. ``location_clause`` is the
     id filter on a column named ``location_id`` (``IN (?, ...)`` or a temporary-table
     subquery), its arguments bound once per branch. ``bucket`` may be ``WHOLE_RANGE``
     (``"all"``): then the caller passes the bucket label as the first argument."""
@@ -270,7 +271,8 @@ def rollup_sql(bucket: str, group_by: Sequence[str], since: datetime | None, unt
         branches.append((f"SELECT {b} AS b{keys}, {sums} FROM {table.source('m')} WHERE {' AND '.join(where)}", args))
     group = ", ".join(["b", *group_by])
     sql = (f"SELECT {'?' if whole else 'b'}" + "".join(f", {d}" for d in group_by)
+           # every branch's sums are non-NULL numbers: the columns come out as RollupRow's types
            + ", SUM(mentions), SUM(rated), TOTAL(rating_sum), SUM(positive), SUM(neutral), SUM(negative), "
-             "TOTAL(sentiment_sum), SUM(scored), SUM(replied), TOTAL(engagement), TOTAL(truncated) "
+             "TOTAL(sentiment_sum), SUM(scored), SUM(replied), CAST(TOTAL(engagement) AS INTEGER), SUM(truncated) "
            f"FROM ({' UNION ALL '.join(b for b, _ in branches)}) GROUP BY {group} ORDER BY {group}")
     return sql, [a for _, args in branches for a in args]

@@ -10,6 +10,10 @@ day-bucketed rollup by location over the same span, iterated without any arithme
   median and slowest over a sample of own locations vs the rollup of that location and
   its competitive set, and the one-off cost of the global prior (a rollup over every
   location, read only for a thin set and cached per store, data version and day);
+- writes: ``upsert_mentions`` (inserts, changed-content updates) and ``update_nlp`` (re-analysis)
+  per second into a store with the day summaries (``crawlers.store.summary``, kept by
+  triggers) and into the same store without them, in interleaved rounds, and the one-off
+  cost of building them for an existing store;
 - growth (``growth``: 1k, 2k, 4k, 8k locations at the same mentions per location): how the
   all-locations benchmark grows next to the rollup under it; linear metrics grow <= 1.2x
   as fast as the rollup.
@@ -184,6 +188,7 @@ def run(directory: str | Path, *, window: str = "90d", locations: int = 4000, me
         out["one_location"] = _one_location(config, store, now, say, sample)
     finally:
         store.close()
+    out["writes"] = _writes(say, rounds=rounds, seed=seed)
     if growth:
         out["growth"] = _growth(sorted(growth), Path(growth_dir or Path(directory).parent / "synth-growth"),
                                 window=window, per_location=mentions / locations, seed=seed, rounds=rounds, say=say)
@@ -223,3 +228,88 @@ def _growth(sizes: list[int], root: Path, *, window: str, per_location: float, s
     say("    ratio = metrics growth / growth of the rollups under them (goal <= 1.2); pairs = own locations x "
         "their rivals, what the set arithmetic and the result grow with")
     return rows
+
+
+WRITE_MENTIONS = 20_000
+WRITE_BATCH = 500
+"""Mentions per ``upsert_mentions`` call in the write benchmark (the crawl's store buffer flushes
+batches of a few hundred)."""
+
+
+def _plain_store(store: Any) -> None:
+    """``store`` as it was before the day summaries: no triggers, tables or published-at index."""
+    from crawlers.store.summary import TABLES, TRIGGERS
+
+    with store._lock:
+        for name in TRIGGERS:
+            store._db.execute(f"DROP TRIGGER {name}")
+        for t in TABLES:
+            store._db.execute(f"DROP TABLE {t.name}")
+        store._db.execute("DROP INDEX mentions_published")
+
+
+def _writes(say: Callable[[str], Any], *, rounds: int, seed: int, n: int = WRITE_MENTIONS) -> dict[str, Any]:
+    """What the summaries cost a write: the same synthetic mentions inserted, updated (new
+    text and figures) and re-analysed, batch by batch, into a store with and one without
+    them, interleaved; CPU seconds of this process (SQLite runs in it). Two orders: as a
+    crawl delivers them (source by source, newest first: a batch touches a few locations'
+    recent days) and shuffled (every batch touches ~500 locations x days: the worst case for
+    summaries clustered by location and day)."""
+    import dataclasses
+    import random
+    import tempfile
+
+    from crawlers.items import mention_content_hash
+    from crawlers.store.sqlite import SQLiteStore
+    from crawlers.store.summary import ensure_summaries
+    from vocwatch.synth import _locations, _mentions
+
+    rnd = random.Random(seed)
+    shuffled = list(_mentions(rnd, _locations(rnd, 200), n, 730))
+    crawl = sorted(shuffled, key=lambda m: (m.source_id, -(m.published_at.timestamp() if m.published_at else 0)))
+    out: dict[str, Any] = {"mentions": n, "batch": WRITE_BATCH}
+    say(f"\n  writes ({n:,} synthetic mentions of 200 locations in batches of {WRITE_BATCH}, CPU, median of {rounds}): "
+        "mentions/s with the day summaries / without them (the store before them)")
+    build: list[float] = []
+    for order, fresh in (("crawl order", crawl), ("shuffled", shuffled)):
+        changed = []
+        for m in fresh:
+            c = dataclasses.replace(m, text=m.text + " (edited)",
+                                    rating=5.0 if m.rating is None else max(0.0, m.rating - 1))
+            c.content_hash = mention_content_hash(c)
+            changed.append(c)
+        relabelled = [dataclasses.replace(m, sentiment_label="negative", sentiment_score=-0.5) for m in changed]
+        ops = {"insert": (SQLiteStore.upsert_mentions, fresh), "update": (SQLiteStore.upsert_mentions, changed),
+               "re-analyse": (SQLiteStore.update_nlp, relabelled)}
+        times: dict[tuple[str, str], list[float]] = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for r in range(rounds):
+                for mode in ("summaries", "plain") if r % 2 == 0 else ("plain", "summaries"):
+                    store = SQLiteStore(f"sqlite:///{tmp}/{mode}-{r}.db")
+                    if mode == "plain":
+                        _plain_store(store)
+                    try:
+                        for op, (write, items) in ops.items():
+                            t0 = clock()
+                            for i in range(0, n, WRITE_BATCH):
+                                write(store, items[i:i + WRITE_BATCH])  # type: ignore[operator]
+                            times.setdefault((op, mode), []).append(clock() - t0)
+                        if mode == "plain" and order == "crawl order":  # an old store gets them on open
+                            with store._lock:
+                                store._db.execute("DELETE FROM meta WHERE key = 'mention_summary_version'")
+                                t0 = clock()
+                                ensure_summaries(store._db)
+                                build.append(clock() - t0)
+                    finally:
+                        store.close()
+        out[order] = {}
+        for op in ops:
+            with_s, without = statistics.median(times[(op, "summaries")]), statistics.median(times[(op, "plain")])
+            out[order][op] = {"with_summaries_per_s": round(n / with_s), "without_per_s": round(n / without),
+                              "cost": round(with_s / without, 2)}
+            say(f"    {order:<12} {op:<11} {n / with_s:>9,.0f} / {n / without:>9,.0f}   "
+                f"({with_s / without:.2f}x the CPU per write)")
+    out["build_seconds_per_100k"] = round(statistics.median(build) * 100_000 / n, 2)
+    say(f"    building them for an existing store (on open, once): {out['build_seconds_per_100k']:.2f} s CPU "
+        "per 100,000 mentions")
+    return out
