@@ -62,8 +62,8 @@ def _same(a: list[RollupRow], b: list[RollupRow]) -> None:
                 assert u == v, (field, x, y)
 
 
-GROUPS = [(), ("location_id",), ("location_id", "aspect"), ("location_id", "site", "stars"), ("aspect", "sentiment_label"),
-          ("source_id", "site", "language"), ("brand", "kind", "sentiment_label", "stars"), ("location_id", "aspect", "stars")]
+GROUPS = [(), ("location_id",), ("location_id", "aspect"), ("location_id", "site", "stars"),
+          ("source_id", "language", "sentiment_label"), ("brand", "kind", "aspect", "sentiment_label", "stars")]
 
 
 def _check_every_rollup(store: SQLiteStore) -> int:
@@ -74,7 +74,7 @@ def _check_every_rollup(store: SQLiteStore) -> int:
     many = [*LOCATIONS, *(f"other-{i}" for i in range(300))]  # past the temporary-table threshold
     checked = 0
     for bucket, group_by, (since, until), ids in itertools.product(
-            (*BUCKETS, WHOLE_RANGE), GROUPS, ranges, (None, ["loc-a"], ["loc-b", ""], many)):
+            (*BUCKETS, WHOLE_RANGE), GROUPS, ranges, (None, ["loc-b", ""], many)):
         kw = {"bucket": bucket, "group_by": group_by, "since": since, "until": until, "location_ids": ids}
         _same(list(store.rollup(**kw)), list(store.rollup(**kw, summary=False)))  # type: ignore[arg-type]
         checked += 1
@@ -87,7 +87,7 @@ def test_summaries_equal_the_recomputed_rollup_after_random_writes(tmp_path: Pat
     store = SQLiteStore(f"sqlite:///{tmp_path}/s.db")
     stored: list[Mention] = []
     n = 0
-    for step in range(30):
+    for step in range(20):
         op = rng.choice(["insert", "insert", "update", "relabel", "bulk", "delete", "raw"]) if stored else "insert"
         if op == "insert":
             batch = [_mention(rng, n + i) for i in range(rng.randrange(1, 25))]
