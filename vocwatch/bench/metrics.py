@@ -82,9 +82,9 @@ def _all_locations(config: Any, store: Any, window: str, now: datetime, rounds: 
     involved = max((len(kw.get("location_ids") or ()) for kw in calls), default=0)
     return {"locations": len(config.locations), "own_locations": len(results), "involved_locations": involved,
             "set_members": sum(len(b.members) for b in results),
-            "mentions": store.count_mentions(), "baseline_rollup_rows": base_rows, "baseline_seconds": round(base, 3),
+            "mentions": store.count_mentions(), "baseline_rollup_rows": base_rows, "baseline_seconds": round(base, 6),
             "underlying_rollups": len(calls), "underlying_rollup_rows": under_rows,
-            "underlying_seconds": round(under, 3), "benchmark_seconds": round(seconds, 3),
+            "underlying_seconds": round(under, 6), "benchmark_seconds": round(seconds, 6),
             "ratio": round(seconds / base, 2) if base else None,
             "ratio_underlying": round(seconds / under, 2) if under else None}
 
@@ -153,10 +153,11 @@ def _one_location(config: Any, store: Any, now: datetime, say: Callable[[str], A
 
 def run(directory: str | Path, *, window: str = "90d", locations: int = 4000, mentions: int = 1_000_000,
         seed: int = 1, growth: Sequence[int] = (), growth_dir: str | Path | None = None, rounds: int = ROUNDS,
-        sample: int = SAMPLE, say: Callable[[str], Any] = print) -> dict[str, Any]:
+        sample: int = SAMPLE, writes: int = 20_000, say: Callable[[str], Any] = print) -> dict[str, Any]:
     """Time (CPU) the metrics on the set in ``directory`` (generated if missing); with ``growth``
     (location counts), also on one set per count in ``growth_dir``/<count> at the same
-    mentions per location, and print how the time grows against the rollup's."""
+    mentions per location, and print how the time grows against the rollup's; ``writes``
+    synthetic mentions (0: none) measure what the day summaries cost a write."""
     from config import load_config
     from crawlers.store import open_store
 
@@ -188,7 +189,8 @@ def run(directory: str | Path, *, window: str = "90d", locations: int = 4000, me
         out["one_location"] = _one_location(config, store, now, say, sample)
     finally:
         store.close()
-    out["writes"] = _writes(say, rounds=rounds, seed=seed)
+    if writes:
+        out["writes"] = _writes(say, rounds=rounds, seed=seed, n=writes)
     if growth:
         out["growth"] = _growth(sorted(growth), Path(growth_dir or Path(directory).parent / "synth-growth"),
                                 window=window, per_location=mentions / locations, seed=seed, rounds=rounds, say=say)
@@ -214,23 +216,24 @@ def _growth(sizes: list[int], root: Path, *, window: str, per_location: float, s
     say(f"\n  growth, window {window}, all own locations (CPU s, fastest of {rounds}); x = against {first['size']:,} "
         "locations; table = the day rollup of every location, under = the rollups benchmark() issues")
     say(f"    {'locations':>9} {'mentions':>10} {'own':>5} {'involved':>8} {'pairs':>7} {'table s':>8} {'under s':>8} "
-        f"{'metrics s':>9} {'table x':>8} {'under x':>8} {'metrics x':>9} {'ratio':>6}")
+        f"{'metrics s':>9} {'table x':>8} {'under x':>8} {'pairs x':>8} {'metrics x':>9} {'ratio':>6}")
     for r in rows:
-        gb = r["baseline_seconds"] / first["baseline_seconds"]
-        gu = r["underlying_seconds"] / first["underlying_seconds"]
-        gm = r["benchmark_seconds"] / first["benchmark_seconds"]
+        gb = r["baseline_seconds"] / max(first["baseline_seconds"], 1e-6)  # (a tiny set's rollups take ~0 s)
+        gu = r["underlying_seconds"] / max(first["underlying_seconds"], 1e-6)
+        gm = r["benchmark_seconds"] / max(first["benchmark_seconds"], 1e-6)
+        gp = r["set_members"] / first["set_members"] if first["set_members"] else 0.0
         r.update(rollup_growth=round(gb, 2), underlying_growth=round(gu, 2), metrics_growth=round(gm, 2),
-                 growth_ratio=round(gm / gu, 2), growth_ratio_table=round(gm / gb, 2))
+                 pairs_growth=round(gp, 2),
+                 growth_ratio=round(gm / gu, 2) if gu else None, growth_ratio_table=round(gm / gb, 2) if gb else None)
         say(f"    {r['locations']:>9,} {r['mentions']:>10,} {r['own_locations']:>5,} {r['involved_locations']:>8,} "
             f"{r['set_members']:>7,} "
             f"{r['baseline_seconds']:>8.2f} {r['underlying_seconds']:>8.2f} {r['benchmark_seconds']:>9.2f} "
-            f"{gb:>7.2f}x {gu:>7.2f}x {gm:>8.2f}x {gm / gu:>6.2f}")
+            f"{gb:>7.2f}x {gu:>7.2f}x {gp:>7.2f}x {gm:>8.2f}x {gm / gu if gu else float('nan'):>6.2f}")
     say("    ratio = metrics growth / growth of the rollups under them (goal <= 1.2); pairs = own locations x "
         "their rivals, what the set arithmetic and the result grow with")
     return rows
 
 
-WRITE_MENTIONS = 20_000
 WRITE_BATCH = 500
 """Mentions per ``upsert_mentions`` call in the write benchmark (the crawl's store buffer flushes
 batches of a few hundred)."""
@@ -248,7 +251,7 @@ def _plain_store(store: Any) -> None:
         store._db.execute("DROP INDEX mentions_published")
 
 
-def _writes(say: Callable[[str], Any], *, rounds: int, seed: int, n: int = WRITE_MENTIONS) -> dict[str, Any]:
+def _writes(say: Callable[[str], Any], *, rounds: int, seed: int, n: int) -> dict[str, Any]:
     """What the summaries cost a write: the same synthetic mentions inserted, updated (new
     text and figures) and re-analysed, batch by batch, into a store with and one without
     them, interleaved; CPU seconds of this process (SQLite runs in it). Two orders: as a
