@@ -150,3 +150,25 @@ def test_a_store_without_summaries_gets_them_on_open(tmp_path: Path) -> None:
     assert store._db.execute("SELECT COUNT(*) FROM mention_days").fetchone()[0] > 0
     store.upsert_mentions([_mention(rng, 100 + i) for i in range(20)])  # the triggers are back too
     _check_every_rollup(store)
+
+
+def test_rollups_interleaved_or_left_half_read_share_the_reader_pool(tmp_path: Path) -> None:
+    """Reader connections are pooled: a rollup read while another is half-way (each with its
+    own temporary id table), or one abandoned half-read, never disturbs the next."""
+    rng = random.Random(3)
+    store = SQLiteStore(f"sqlite:///{tmp_path}/s.db")
+    store.upsert_mentions([_mention(rng, i) for i in range(80)])
+    many_a = ["loc-a", *(f"x-{i}" for i in range(300))]
+    many_b = ["loc-b", *(f"y-{i}" for i in range(300))]
+    want_a = list(store.rollup(location_ids=many_a, summary=False))
+    want_b = list(store.rollup(location_ids=many_b, summary=False))
+    outer = store.rollup(location_ids=many_a)
+    first = next(outer)
+    _same(list(store.rollup(location_ids=many_b)), want_b)  # another connection from the pool
+    _same([first, *outer], want_a)
+    half = store.rollup(location_ids=many_b)
+    next(half)
+    half.close()
+    _same(list(store.rollup(location_ids=many_a)), want_a)
+    assert len(store._readers) <= 4
+    store.close()

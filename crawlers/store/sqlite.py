@@ -166,6 +166,7 @@ class SQLiteStore:
         self._readers: list[sqlite3.Connection] = []
         """Idle reader connections of :meth:`rollup` (one per rollup under way, kept for the
         next: a connection's page cache and parsed schema outlive the call)."""
+        self._readers_pid = os.getpid()
         self._db = connect(self.path)
         self._db.row_factory = sqlite3.Row
         with self._lock:
@@ -550,13 +551,15 @@ class SQLiteStore:
 
     def _reader(self) -> sqlite3.Connection:
         with self._lock:
+            if self._readers_pid != os.getpid():  # forked: a parent's connection is not this process's to use
+                self._readers, self._readers_pid = [], os.getpid()
             if self._readers:
                 return self._readers.pop()
         return sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
 
     def _release(self, db: sqlite3.Connection) -> None:
         with self._lock:
-            if len(self._readers) < _IDLE_READERS:
+            if len(self._readers) < _IDLE_READERS and self._readers_pid == os.getpid():
                 self._readers.append(db)
                 return
         db.close()
