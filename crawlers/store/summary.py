@@ -58,28 +58,34 @@ class _Table:
         self.name, self.by_aspect = name, by_aspect
         self.dims = (*_TEXT_DIMS, "stars", *(("aspect", "sentiment_label") if by_aspect else ("sentiment_label",)))
 
-    def label(self, x: str) -> str:
-        return "json_extract(a.value, '$.sentiment')" if self.by_aspect else f"{x}.sentiment_label"
+    # ``pre``: the aspect's fields were extracted once into ``a.aspect``, ``a.label`` and
+    # ``a.score`` (:meth:`source` of a trigger row), not read from ``a.value`` each time
+    def label(self, x: str, pre: bool = False) -> str:
+        if not self.by_aspect:
+            return f"{x}.sentiment_label"
+        return "a.label" if pre else "json_extract(a.value, '$.sentiment')"
 
-    def score(self, x: str) -> str:
-        return "json_extract(a.value, '$.score')" if self.by_aspect else f"{x}.sentiment_score"
+    def score(self, x: str, pre: bool = False) -> str:
+        if not self.by_aspect:
+            return f"{x}.sentiment_score"
+        return "a.score" if pre else "json_extract(a.value, '$.score')"
 
-    def raw_key(self, dim: str, x: str) -> str:
+    def raw_key(self, dim: str, x: str, pre: bool = False) -> str:
         """A rollup key of row ``x`` as the direct rollup computes it (NULL stays NULL)."""
         if dim == "stars":
             return f"MAX(1, MIN(5, CAST({x}.rating + 0.5 AS INTEGER)))"
         if dim == "aspect":
-            return "json_extract(a.value, '$.aspect')"
+            return "a.aspect" if pre else "json_extract(a.value, '$.aspect')"
         if dim == "sentiment_label":
-            return self.label(x)
+            return self.label(x, pre)
         return f"{x}.{dim}"
 
-    def encoded_key(self, dim: str, x: str) -> str:
-        return _stars(x) if dim == "stars" else f"IFNULL({self.raw_key(dim, x)}, char(0))"
+    def encoded_key(self, dim: str, x: str, pre: bool = False) -> str:
+        return _stars(x) if dim == "stars" else f"IFNULL({self.raw_key(dim, x, pre)}, char(0))"
 
-    def contributions(self, x: str) -> list[str]:
+    def contributions(self, x: str, pre: bool = False) -> list[str]:
         """One mention's (or aspect mention's) share of each sum, in ``_SUM_COLS`` order."""
-        label, score = self.label(x), self.score(x)
+        label, score = self.label(x, pre), self.score(x, pre)
         return ["1", f"{x}.rating IS NOT NULL", f"IFNULL({x}.rating, 0.0)", f"IFNULL({label} = 'positive', 0)",
                 f"IFNULL({label} = 'neutral', 0)", f"IFNULL({label} = 'negative', 0)", f"IFNULL({score}, 0.0)",
                 f"{score} IS NOT NULL", f"{x}.reply_text IS NOT NULL",
@@ -92,8 +98,11 @@ class _Table:
         table = f"mentions AS {x}" if alias else ""
         if not self.by_aspect:
             return table
-        each = f"json_each(CASE WHEN json_valid({x}.aspects) THEN {x}.aspects END) AS a"
-        return f"{table}, {each}" if alias else each
+        each = f"json_each(CASE WHEN json_valid({x}.aspects) THEN {x}.aspects END)"
+        if not alias:  # a trigger's row: each aspect's fields extracted once (a FROM subquery may read NEW)
+            return (f"(SELECT json_extract(value, '$.aspect') AS aspect, json_extract(value, '$.sentiment') AS label, "
+                    f"json_extract(value, '$.score') AS score FROM {each}) AS a")
+        return f"{table}, {each} AS a"
 
     def create_sql(self) -> str:
         cols = [f"{d} {'INTEGER' if d == 'stars' else 'TEXT'} NOT NULL"
@@ -108,9 +117,10 @@ class _Table:
     def insert_row_sql(self, x: str) -> str:
         """Add trigger row ``x`` to its group (an insert: sums only grow)."""
         keys = [self.encoded_key("location_id", x), f"substr({x}.published_at, 1, 10)",
-                *(self.encoded_key(d, x) for d in self.dims[1:]), bucket_sql("week", f"substr({x}.published_at, 1, 10)")]
+                *(self.encoded_key(d, x, pre=True) for d in self.dims[1:]),
+                bucket_sql("week", f"substr({x}.published_at, 1, 10)")]
         adds = ", ".join(f"{c} = {c} + excluded.{c}" for c in _SUM_COLS)
-        return (f"INSERT INTO {self.name} ({self._columns()}) SELECT {', '.join(keys + self.contributions(x))} "
+        return (f"INSERT INTO {self.name} ({self._columns()}) SELECT {', '.join(keys + self.contributions(x, True))} "
                 f"{'FROM ' + self.source(x, alias=False) if self.by_aspect else ''} WHERE 1 "
                 f"ON CONFLICT DO UPDATE SET {adds}")
 
