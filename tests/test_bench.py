@@ -101,6 +101,9 @@ def test_metrics_benchmark_prints_one_location_and_growth(tmp_path) -> None:  # 
                       rounds=1, sample=3, writes=0, say=said.append)
     one = out["one_location"]
     assert 1 <= one["sample"] <= 3 and {"benchmark 90d", "benchmark 365d", "trend 365d weekly"} <= set(one)
+    # the same calls reading the mentions instead of the day summaries, in the same run
+    assert all(one[k]["mentions_median_ms"] >= 0 for k in ("benchmark 90d", "benchmark 365d", "trend 365d weekly"))
+    assert any("from the mentions" in line for line in said)
     assert out["underlying_rollups"] >= 4 and out["underlying_rollup_rows"] > 0
     sizes = [g["size"] for g in out["growth"]]
     assert sizes == [30, 60] and [g["locations"] for g in out["growth"]] == [30, 60]

@@ -21,6 +21,8 @@ day-bucketed rollup by location over the same span, iterated without any arithme
 
 from __future__ import annotations
 
+import functools
+import inspect
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -109,21 +111,41 @@ def _one_location(config: Any, store: Any, now: datetime, say: Callable[[str], A
             times.append(clock() - t0)
         return times
 
+    # the same call with the store reading the mentions themselves (SQLite's summary=False:
+    # the read path before the day summaries), location by location in the same run
+    direct = "summary" in inspect.signature(type(store).rollup).parameters
+
+    def both(fn: Callable[[str], Any]) -> tuple[list[float], list[float]]:
+        fast, slow = [], []
+        for lid in sample:
+            t0 = clock()
+            fn(lid)
+            fast.append(clock() - t0)
+            if direct:
+                store.rollup = functools.partial(type(store).rollup, store, summary=False)
+                try:
+                    t0 = clock()
+                    fn(lid)
+                    slow.append(clock() - t0)
+                finally:
+                    del store.rollup
+        return fast, slow
+
     rows = []
     for window in LOCATION_WINDOWS:
         span = 2 * mx.parse_window(window)
         mx.benchmark(config, store, location_ids=sample[:1], window=window, now=now)  # warm
         if hasattr(mx, "_everyone"):  # the day's global prior, whether or not the first set is thin: its
             mx._everyone(store, *mx._windows(now, mx.parse_window(window)))  # one-off cost is printed below
-        bench = per_location(lambda lid, w=window: mx.benchmark(config, store, location_ids=[lid], window=w, now=now))
+        bench, old = both(lambda lid, w=window: mx.benchmark(config, store, location_ids=[lid], window=w, now=now))
         base = per_location(lambda lid, s=span: sum(1 for _ in store.rollup(
             bucket="day", group_by=("location_id",), since=now - s, location_ids=involved[lid])))
-        rows.append((f"benchmark {window}", bench, base))
-    trend = per_location(lambda lid: mx.trend(config, store, lid, bucket="week", window="365d", now=now))
+        rows.append((f"benchmark {window}", bench, base, old))
+    trend, old = both(lambda lid: mx.trend(config, store, lid, bucket="week", window="365d", now=now))
     since = now - timedelta(days=365 + 7 + mx.TREND_LOOKBACK_DAYS)
     base = per_location(lambda lid: sum(1 for _ in store.rollup(bucket="week", group_by=("location_id",), since=since,
                                                                 location_ids=involved[lid])))
-    rows.append(("trend 365d weekly", trend, base))
+    rows.append(("trend 365d weekly", trend, base, old))
 
     # the global prior's one-off cost: what the first thin set of a day (or after new mentions) pays
     cold = warm = None
@@ -140,13 +162,22 @@ def _one_location(config: Any, store: Any, now: datetime, say: Callable[[str], A
 
     say(f"  one location, as the dashboard asks ({len(sample)} own locations, median set "
         f"{out['median_set']:g} rivals); CPU ms, median / slowest:")
-    say(f"    {'call':<20} {'metrics':>16} {'rollup under it':>17} {'ratio':>6}")
-    for name, t, b in rows:
+    say(f"    {'call':<20} {'metrics':>16} {'rollup under it':>17} {'ratio':>6}"
+        + (f" {'from the mentions':>19} {'x':>5}" if direct else ""))
+    for name, t, b, o in rows:
         med, bmed = statistics.median(t), statistics.median(b)
         out[name] = {"median_ms": round(med * 1000, 1), "max_ms": round(max(t) * 1000, 1),
                      "rollup_median_ms": round(bmed * 1000, 1), "rollup_max_ms": round(max(b) * 1000, 1)}
-        say(f"    {name:<20} {med * 1000:>7.1f} / {max(t) * 1000:>6.1f} {bmed * 1000:>8.1f} / {max(b) * 1000:>6.1f} "
-            f"{med / bmed if bmed else 0:>6.2f}")
+        line = (f"    {name:<20} {med * 1000:>7.1f} / {max(t) * 1000:>6.1f} {bmed * 1000:>8.1f} / {max(b) * 1000:>6.1f} "
+                f"{med / bmed if bmed else 0:>6.2f}")
+        if o:
+            omed = statistics.median(o)
+            out[name] |= {"mentions_median_ms": round(omed * 1000, 1), "mentions_max_ms": round(max(o) * 1000, 1)}
+            line += f" {omed * 1000:>9.1f} / {max(o) * 1000:>6.1f} {omed / med if med else 0:>5.2f}"
+        say(line)
+    if direct:
+        say("    from the mentions = the same call with the store reading the mentions themselves, not the day "
+            "summaries (the read path before them), timed location by location in the same run; x = that / metrics")
     if cold is not None and warm is not None:
         say(f"    global prior (every location, 90d): {cold * 1000:.0f} ms once per store, day and data version "
             f"(only for a thin set), {warm * 1e6:.0f} us cached")
