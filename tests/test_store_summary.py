@@ -172,3 +172,13 @@ def test_rollups_interleaved_or_left_half_read_share_the_reader_pool(tmp_path: P
     _same(list(store.rollup(location_ids=many_a)), want_a)
     assert len(store._readers) <= 4
     store.close()
+
+
+def test_a_bulk_load_into_an_empty_store_builds_the_summaries_once(tmp_path: Path) -> None:
+    rng = random.Random(11)
+    store = SQLiteStore(f"sqlite:///{tmp_path}/s.db")
+    assert store.insert_new([_mention(rng, i) for i in range(120)], batch=50) == 120
+    names = {r[0] for r in store._db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    assert {"mention_summary_insert", "mention_summary_update", "mention_summary_delete"} <= names  # back on
+    store.upsert_mentions([_mention(rng, 500 + i) for i in range(10)])
+    _check_every_rollup(store)

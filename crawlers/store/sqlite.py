@@ -38,7 +38,7 @@ from crawlers.store.base import (
     plan_id_migration,
 )
 from crawlers.store.schedule import SQLiteScheduleState
-from crawlers.store.summary import ensure_summaries, rollup_sql
+from crawlers.store.summary import drop_summary_triggers, ensure_summaries, rollup_sql
 
 if TYPE_CHECKING:
     from crawlers.store.alerts import (
@@ -267,8 +267,21 @@ class SQLiteStore:
             r = _to_row(m)
             return [r[c] for c in _COLUMNS] + [now]
 
-        inserted = 0
         it = iter(mentions)
+        with self._lock:  # into an empty store: the day summaries are built once at the end, not row by row
+            deferred = self._db.execute("SELECT 1 FROM mentions LIMIT 1").fetchone() is None
+            if deferred:
+                drop_summary_triggers(self._db)
+        try:
+            inserted = self._insert_chunks(sql, it, row, batch)
+        finally:
+            if deferred:
+                with self._lock:
+                    ensure_summaries(self._db)  # (triggers missing: rebuilt from every stored mention)
+        return inserted
+
+    def _insert_chunks(self, sql: str, it: Iterator[Mention], row: Callable[[Mention], list[Any]], batch: int) -> int:
+        inserted = 0
         while chunk := [row(m) for m in itertools.islice(it, batch)]:
             with self._lock:
                 self._db.execute("BEGIN IMMEDIATE")

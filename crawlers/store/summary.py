@@ -205,6 +205,13 @@ def ensure_summaries(db: sqlite3.Connection) -> bool:
     return True
 
 
+def drop_summary_triggers(db: sqlite3.Connection) -> None:
+    """Stop maintaining the summaries (a bulk load into an empty store): the next
+    :func:`ensure_summaries` (on the load's end, or on any open) rebuilds them."""
+    for name in TRIGGERS:
+        db.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
 def _current(db: sqlite3.Connection) -> bool:
     row = db.execute("SELECT value FROM meta WHERE key = ?", (_META_KEY,)).fetchone()
     if not row or row[0] != SUMMARY_VERSION:
