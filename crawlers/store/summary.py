@@ -21,6 +21,13 @@ mentions themselves, so the sums never drift (no floating-point subtract-and-add
 created before them gets them built on open (:func:`ensure_summaries`), in one transaction
 with the triggers, so no write falls between the two.
 
+Rows hold a precomputed ``week`` (its Monday) so week buckets cost no date arithmetic. On
+sparse data (the synthetic set has ~0.3 mentions per location and day) a summary holds about
+one row per mention: the gain there is narrow rows in location order instead of wide rows
+found one by one, not fewer rows; busy locations also get fewer rows. A bulk load into an
+empty store (``SQLiteStore.insert_new``) drops the triggers and builds the summaries once
+at its end.
+
 A rollup whose range starts or ends inside a day reads that partial day from ``mentions``
 and the whole days from the summary, in one ``UNION ALL``; the answer is the same rows as
 the direct rollup (float sums up to summation order). ``NULL`` keys are stored as
