@@ -79,13 +79,18 @@ def test_metrics_benchmark_runs_on_a_tiny_synthetic_set(tmp_path) -> None:  # ty
     from vocwatch.bench import metrics
 
     said: list[str] = []
-    out = metrics.run(tmp_path, locations=12, mentions=800, say=said.append)
+    out = metrics.run(tmp_path, locations=12, mentions=800, writes=300, rounds=1, say=said.append)
     assert out["own_locations"] > 0 and out["baseline_rollup_rows"] > 0
     assert out["as_of"].startswith("2026-11-")  # the synthetic set's newest day, not today
     assert any("benchmark()" in line for line in said)
     # the portfolio of the same locations, timed in the same run: a handful of rollups
     assert out["portfolio_seconds"] >= 0 and 3 <= out["portfolio_queries"] <= 5
     assert any("portfolio()" in line and "rollup queries" in line for line in said)
+    # what the day summaries cost a write, with and without them in the same run
+    for order in ("crawl order", "shuffled"):
+        assert set(out["writes"][order]) == {"insert", "update", "re-analyse"}
+        assert all(w["with_summaries_per_s"] > 0 and w["without_per_s"] > 0 for w in out["writes"][order].values())
+    assert any("mentions/s with the day summaries" in line for line in said)
 
 
 def test_metrics_benchmark_prints_one_location_and_growth(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -93,9 +98,12 @@ def test_metrics_benchmark_prints_one_location_and_growth(tmp_path) -> None:  # 
 
     said: list[str] = []
     out = metrics.run(tmp_path / "set", locations=60, mentions=3000, growth=[30, 60], growth_dir=tmp_path / "growth",
-                      rounds=1, sample=3, say=said.append)
+                      rounds=1, sample=3, writes=0, say=said.append)
     one = out["one_location"]
     assert 1 <= one["sample"] <= 3 and {"benchmark 90d", "benchmark 365d", "trend 365d weekly"} <= set(one)
+    # the same calls reading the mentions instead of the day summaries, in the same run
+    assert all(one[k]["mentions_median_ms"] >= 0 for k in ("benchmark 90d", "benchmark 365d", "trend 365d weekly"))
+    assert any("from the mentions" in line for line in said)
     assert out["underlying_rollups"] >= 4 and out["underlying_rollup_rows"] > 0
     sizes = [g["size"] for g in out["growth"]]
     assert sizes == [30, 60] and [g["locations"] for g in out["growth"]] == [30, 60]

@@ -216,7 +216,11 @@ class MongoStore:
                since: datetime | None = None, until: datetime | None = None,
                location_ids: Iterable[str] | None = None) -> Iterator[RollupRow]:
         """The same sums as the SQLite store, as one aggregation pipeline (MongoDB >= 5 for
-        ``$dateTrunc``). Untested against a server, like the rest of this module."""
+        ``$dateTrunc``). Untested against a server, like the rest of this module. It reads
+        the mentions themselves (over the ``location_id, published_at`` index): the SQLite
+        store's day summaries (``crawlers.store.summary``) are not kept here, since a
+        summary maintained in ``upsert_mentions`` would need each replaced document's old
+        values and a transaction to stay exact across many crawler processes."""
         for row in self._rollup_docs(rollup_pipeline(bucket, group_by, since, until, location_ids)):
             k = row["_id"]
             keys = tuple(k.get(f"k{i}") for i in range(len(group_by)))

@@ -38,6 +38,7 @@ from crawlers.store.base import (
     plan_id_migration,
 )
 from crawlers.store.schedule import SQLiteScheduleState
+from crawlers.store.summary import drop_summary_triggers, ensure_summaries, rollup_sql
 
 if TYPE_CHECKING:
     from crawlers.store.alerts import (
@@ -69,6 +70,7 @@ CREATE TABLE IF NOT EXISTS mentions (
 );
 CREATE INDEX IF NOT EXISTS mentions_location_published ON mentions (location_id, published_at);
 CREATE INDEX IF NOT EXISTS mentions_source ON mentions (source_id);
+CREATE INDEX IF NOT EXISTS mentions_published ON mentions (published_at);
 CREATE TABLE IF NOT EXISTS crawl_runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     source_id TEXT NOT NULL,
@@ -84,6 +86,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 
 _VERSION_KEY = "mentions_version"
 """``meta`` row counting writes to ``mentions`` (:meth:`SQLiteStore.data_version`)."""
+_IDLE_READERS = 4
+"""Reader connections a store keeps between rollups (more run at once if asked; the rest close)."""
 _TEMP_IDS_OVER = 200
 """A rollup filtered by more location ids than this joins a temporary table of them
 instead of binding an ``IN (?, ...)`` list (no host-parameter limit, one index seek per id)."""
@@ -159,6 +163,10 @@ class SQLiteStore:
         self.url = url
         self.path = sqlite_path(url)
         self._lock = threading.Lock()
+        self._readers: list[sqlite3.Connection] = []
+        """Idle reader connections of :meth:`rollup` (one per rollup under way, kept for the
+        next: a connection's page cache and parsed schema outlive the call)."""
+        self._readers_pid = os.getpid()
         self._db = connect(self.path)
         self._db.row_factory = sqlite3.Row
         with self._lock:
@@ -166,6 +174,7 @@ class SQLiteStore:
             self._db.executescript(_SCHEMA)
             self._db.executescript(_HEALTH_SCHEMA)
             self._add_missing_columns()
+            ensure_summaries(self._db)
 
     def _add_missing_columns(self) -> None:
         """Columns added after a store was created (``id_scope``; ``quoted`` and
@@ -258,8 +267,21 @@ class SQLiteStore:
             r = _to_row(m)
             return [r[c] for c in _COLUMNS] + [now]
 
-        inserted = 0
         it = iter(mentions)
+        with self._lock:  # into an empty store: the day summaries are built once at the end, not row by row
+            deferred = self._db.execute("SELECT 1 FROM mentions LIMIT 1").fetchone() is None
+            if deferred:
+                drop_summary_triggers(self._db)
+        try:
+            inserted = self._insert_chunks(sql, it, row, batch)
+        finally:
+            if deferred:
+                with self._lock:
+                    ensure_summaries(self._db)  # (triggers missing: rebuilt from every stored mention)
+        return inserted
+
+    def _insert_chunks(self, sql: str, it: Iterator[Mention], row: Callable[[Mention], list[Any]], batch: int) -> int:
+        inserted = 0
         while chunk := [row(m) for m in itertools.islice(it, batch)]:
             with self._lock:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -401,74 +423,62 @@ class SQLiteStore:
         since: datetime | None = None,
         until: datetime | None = None,
         location_ids: Iterable[str] | None = None,
+        summary: bool = True,
     ) -> Iterator[RollupRow]:
+        """See :meth:`Store.rollup`. Whole days come from the day summaries
+        (``crawlers.store.summary``), partial days at either end from the mentions;
+        ``summary=False`` reads only the mentions (the reference the summaries are tested
+        against)."""
         if bucket not in _BUCKET_SQL and bucket != WHOLE_RANGE:
             raise ValueError(f"unknown bucket {bucket!r}; one of {', '.join((*BUCKETS, WHOLE_RANGE))}")
         bad = [k for k in group_by if k not in ROLLUP_KEYS]
         if bad:
             raise ValueError(f"cannot group by {', '.join(bad)}; one of {', '.join(ROLLUP_KEYS)}")
-        by_aspect = "aspect" in group_by
-        # with aspects, the sentiment columns are the aspect's own
-        label = "json_extract(a.value, '$.sentiment')" if by_aspect else "m.sentiment_label"
-        score = "json_extract(a.value, '$.score')" if by_aspect else "m.sentiment_score"
-        key_sql = {k: f"m.{k}" for k in ROLLUP_KEYS} | {
-            "aspect": "json_extract(a.value, '$.aspect')", "sentiment_label": label,
-            # base.whole_stars: half up, held to 1..5; NULL stays NULL (multi-argument MAX)
-            "stars": "MAX(1, MIN(5, CAST(m.rating + 0.5 AS INTEGER)))"}
-        keys = [key_sql[k] for k in group_by]
-        where, args = ["m.published_at IS NOT NULL"], []
-        head_args = [since.date().isoformat() if since else ""] if bucket == WHOLE_RANGE else []
         temp_ids: list[str] = []
+        clause, ids = None, []
         if location_ids is not None:
             ids = list(dict.fromkeys(location_ids))
             if len(ids) > _TEMP_IDS_OVER:  # a join: the cost follows the rows selected, not the list
-                temp_ids = ids
-                where.append("m.location_id IN (SELECT id FROM temp.rollup_ids)")
+                temp_ids, clause, ids = ids, "IN (SELECT id FROM temp.rollup_ids)", []
             else:
-                where.append(f"m.location_id IN ({', '.join('?' * len(ids))})")
-                args.extend(ids)
-        if since is not None:
-            where.append("m.published_at >= ?")
-            args.append(to_db_time(since))
-        if until is not None:
-            where.append("m.published_at < ?")
-            args.append(to_db_time(until))
-        group = ", ".join(["b", *(f"k{i}" for i in range(len(keys)))])
-        sql = (
-            f"SELECT {_BUCKET_SQL[bucket] if bucket != WHOLE_RANGE else '?'} AS b, "
-            + "".join(f"{k} AS k{i}, " for i, k in enumerate(keys))
-            + f"""COUNT(*), COUNT(m.rating), TOTAL(m.rating),
-                  SUM({label} = 'positive'), SUM({label} = 'neutral'), SUM({label} = 'negative'),
-                  TOTAL({score}), COUNT({score}), SUM(m.reply_text IS NOT NULL),
-                  TOTAL(COALESCE(m.likes, 0) + COALESCE(m.reposts, 0) + COALESCE(m.comments, 0)),
-                  TOTAL(m.truncated)
-               FROM mentions AS m {", json_each(m.aspects) AS a" if by_aspect else ""}
-               WHERE {" AND ".join(where)} GROUP BY {group} ORDER BY {group}"""
-        )
-        # a reader connection of its own: WAL lets it stream while crawls write
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None) if self.path != ":memory:" else None
+                clause = f"IN ({', '.join('?' * len(ids))})"
+        head_args = [since.date().isoformat() if since else ""] if bucket == WHOLE_RANGE else []
+        if summary:
+            sql, args = rollup_sql(bucket, group_by, since, until, clause, ids, to_db_time)
+        else:
+            sql, args = _direct_rollup_sql(bucket, group_by, since, until, clause, ids)
+        n = len(group_by)
+        # a reader connection of its own (from a small pool): WAL lets it stream while crawls write
+        db = self._reader() if self.path != ":memory:" else None
+        cursor = None
         try:
             if db is None:
                 with self._lock:
                     if temp_ids:
                         _load_ids(self._db, temp_ids)
                     try:
-                        rows: Iterable[Any] = self._db.execute(sql, head_args + args).fetchall()
+                        rows: Iterable[Any] = self._db.execute(sql, [*head_args, *args]).fetchall()
                     finally:
                         if temp_ids:
                             self._db.execute("DROP TABLE temp.rollup_ids")
             else:
                 if temp_ids:
                     _load_ids(db, temp_ids)
-                rows = db.execute(sql, head_args + args)
-            n = len(keys)
+                rows = cursor = db.execute(sql, [*head_args, *args])
+            if summary:  # the query gives every column as RollupRow holds it
+                k = n + 1
+                for r in rows:
+                    yield RollupRow(r[0], r[1:k], *r[k:])
+                return
             for r in rows:
                 yield RollupRow(r[0], tuple(r[1:n + 1]), r[n + 1], r[n + 2], r[n + 3], r[n + 4] or 0,
                                 r[n + 5] or 0, r[n + 6] or 0, r[n + 7], r[n + 8], r[n + 9] or 0, int(r[n + 10]),
                                 int(r[n + 11]))
         finally:
+            if cursor is not None:
+                cursor.close()  # a rollup left half-read must not hold its snapshot in the pool
             if db is not None:
-                db.close()
+                self._release(db)
 
     # -- crawl runs ---------------------------------------------------------------
     def start_run(self, source_id: str, spider: str, started_at: datetime,
@@ -549,6 +559,23 @@ class SQLiteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            while self._readers:
+                self._readers.pop().close()
+
+    def _reader(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._readers_pid != os.getpid():  # forked: a parent's connection is not this process's to use
+                self._readers, self._readers_pid = [], os.getpid()
+            if self._readers:
+                return self._readers.pop()
+        return sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+
+    def _release(self, db: sqlite3.Connection) -> None:
+        with self._lock:
+            if len(self._readers) < _IDLE_READERS and self._readers_pid == os.getpid():
+                self._readers.append(db)
+                return
+        db.close()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({os.path.abspath(self.path) if self.path != ':memory:' else ':memory:'})"
@@ -616,6 +643,42 @@ class SQLiteStore:
         with self._lock:
             return sqlite_viral_candidates(self._db, since, until, location_ids)
 
+
+def _direct_rollup_sql(bucket: str, group_by: Sequence[str], since: datetime | None, until: datetime | None,
+                       clause: str | None, ids: list[str]) -> tuple[str, list[Any]]:
+    """The rollup straight from the mentions (``WHOLE_RANGE``: the caller binds the label first)."""
+    by_aspect = "aspect" in group_by
+    # with aspects, the sentiment columns are the aspect's own
+    label = "json_extract(a.value, '$.sentiment')" if by_aspect else "m.sentiment_label"
+    score = "json_extract(a.value, '$.score')" if by_aspect else "m.sentiment_score"
+    key_sql = {k: f"m.{k}" for k in ROLLUP_KEYS} | {
+        "aspect": "json_extract(a.value, '$.aspect')", "sentiment_label": label,
+        # base.whole_stars: half up, held to 1..5; NULL stays NULL (multi-argument MAX)
+        "stars": "MAX(1, MIN(5, CAST(m.rating + 0.5 AS INTEGER)))"}
+    keys = [key_sql[k] for k in group_by]
+    where: list[str] = ["m.published_at IS NOT NULL"]
+    args: list[Any] = list(ids)
+    if clause is not None:
+        where.append(f"m.location_id {clause}")
+    if since is not None:
+        where.append("m.published_at >= ?")
+        args.append(to_db_time(since))
+    if until is not None:
+        where.append("m.published_at < ?")
+        args.append(to_db_time(until))
+    group = ", ".join(["b", *(f"k{i}" for i in range(len(keys)))])
+    sql = (
+        f"SELECT {_BUCKET_SQL[bucket] if bucket != WHOLE_RANGE else '?'} AS b, "
+        + "".join(f"{k} AS k{i}, " for i, k in enumerate(keys))
+        + f"""COUNT(*), COUNT(m.rating), TOTAL(m.rating),
+              SUM({label} = 'positive'), SUM({label} = 'neutral'), SUM({label} = 'negative'),
+              TOTAL({score}), COUNT({score}), SUM(m.reply_text IS NOT NULL),
+              TOTAL(COALESCE(m.likes, 0) + COALESCE(m.reposts, 0) + COALESCE(m.comments, 0)),
+              TOTAL(m.truncated)
+           FROM mentions AS m {", json_each(m.aspects) AS a" if by_aspect else ""}
+           WHERE {" AND ".join(where)} GROUP BY {group} ORDER BY {group}"""
+    )
+    return sql, args
 
 def _assignments(columns: Sequence[str]) -> str:
     """``SET`` clauses of an update; ``permalink`` keeps the stored value when the incoming
