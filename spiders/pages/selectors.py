@@ -157,12 +157,20 @@ def _html_matches(node: Selector, select: str, as_html: bool) -> Iterator[str]:
     as a reader sees it; the text nodes of one element (``::text``) together; an attribute
     or computed string as it is (plain text unless the rule says ``html``)."""
     for match in _grouped(_results(node, select)):
-        if isinstance(match, list):
-            text = " ".join(_WS_RE.sub(" ", p).strip() for p in match)
-            yield html_text(text) if as_html else plain_text(text)
-        else:
-            with contextlib.suppress(TypeError, ValueError):
-                yield element_text(match)
+        if (value := _cleaned(match, as_html)) is not None:
+            yield value
+
+
+def _cleaned(match: list[str] | etree._Element, as_html: bool) -> str | None:
+    """One match's value (see :func:`_html_matches`); None for an element whose text lxml
+    cannot hand back."""
+    if isinstance(match, list):
+        text = " ".join(_WS_RE.sub(" ", p).strip() for p in match)
+        return html_text(text) if as_html else plain_text(text)
+    try:
+        return element_text(match)
+    except (TypeError, ValueError):
+        return None
 
 
 def _html_matches_raw(node: Selector, select: str) -> Iterator[str]:
@@ -179,6 +187,13 @@ def _script_text(script: Selector) -> str:
 
 
 def _html_value(node: Selector, rule: FieldRule) -> str | None:
+    if rule.regex is None and rule.join is None and rule.template is None:
+        # the usual rule: the first match with a value, taken as it is (what _pick does
+        # then), without the generators around each match
+        for match in _grouped(_results(node, rule.select)):
+            if value := _cleaned(match, rule.html):
+                return value
+        return None
     value = _pick(_html_matches(node, rule.select, rule.html), rule)
     return value or None
 
