@@ -290,8 +290,9 @@ def shows_debug(logger: logging.Logger) -> bool:
         return False
     current: logging.Logger | None = logger
     while current is not None:
-        if any(h.level <= logging.DEBUG for h in current.handlers):
-            return True
+        for handler in current.handlers:  # once per item: no generator
+            if handler.level <= logging.DEBUG:
+                return True
         current = current.parent if current.propagate else None
     return False  # logging.lastResort shows WARNING and above only
 
