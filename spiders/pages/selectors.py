@@ -106,6 +106,52 @@ def _xpath_of(select: str) -> etree.XPath:
                        regexp="re" in prefixes, smart_strings=True)
 
 
+@lru_cache(maxsize=512)
+def _text_children_xpath(select: str) -> etree.XPath | None:
+    """For a rule ``E/text()`` (what CSS ``::text`` compiles to), the compiled ``E`` alone:
+    evaluating it and reading each element's own text nodes off the tree
+    (:func:`_text_groups`) is a third cheaper than having lxml build a smart string per
+    text node. None for any other rule (a union, no ``/text()`` step at the end)."""
+    expr = select.removeprefix(XPATH) if select.startswith(XPATH) else css2xpath(select)
+    if not expr.endswith("/text()") or "|" in expr or not (head := expr.removesuffix("/text()")).strip():
+        return None
+    try:
+        prefixes = {p for p in _NAMESPACES if f"{p}:" in head}
+        return etree.XPath(head, namespaces={p: _NAMESPACES[p] for p in prefixes} or None,
+                           regexp="re" in prefixes)
+    except etree.XPathError:
+        return None
+
+
+def _text_groups(node: Selector, elements_of: etree.XPath) -> list[list[str]] | None:
+    """The text nodes ``E/text()`` selects, grouped by element as :func:`_grouped` groups
+    them, for ``elements_of`` = ``E``; None when this shortcut cannot tell (E selects a
+    non-element, or an element inside another one it selects: their text nodes would
+    interleave in document order), and the caller takes the general path."""
+    root = node.root
+    if not hasattr(root, "xpath"):
+        return []
+    try:
+        found = elements_of(root)
+    except (etree.XPathError, ValueError, TypeError):
+        return None
+    if not isinstance(found, list):
+        return None
+    if any(not isinstance(e, etree._Element) or not isinstance(e.tag, str) for e in found):
+        return None
+    if len(found) > 1:
+        chosen = set(found)
+        if any(a in chosen for e in found for a in e.iterancestors()):
+            return None
+    groups = []
+    for e in found:
+        parts = [e.text] if e.text else []
+        parts += [c.tail for c in e if c.tail]
+        if parts:
+            groups.append(parts)
+    return groups
+
+
 def _owner(result: Any) -> Any:
     """The element a text node or attribute value belongs to (None for computed strings)."""
     getparent = getattr(result, "getparent", None)
@@ -190,6 +236,12 @@ def _html_value(node: Selector, rule: FieldRule) -> str | None:
     if rule.regex is None and rule.join is None and rule.template is None:
         # the usual rule: the first match with a value, taken as it is (what _pick does
         # then), without the generators around each match
+        if (elements_of := _text_children_xpath(rule.select)) is not None \
+                and (groups := _text_groups(node, elements_of)) is not None:
+            for parts in groups:
+                if value := _cleaned(parts, rule.html):
+                    return value
+            return None
         for match in _grouped(_results(node, rule.select)):
             if value := _cleaned(match, rule.html):
                 return value
