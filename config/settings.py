@@ -68,6 +68,10 @@ EXTENSIONS = {
     "crawlers.extensions.ItemErrors": 500,
     "crawlers.shutdown.QuickStop": 510,
     "crawlers.console.ReadableConsole": 0,  # tracebacks only at DEBUG on the console
+    # Scrapy's remote control (2.19): an HTTP server per crawler that runs the Python code it is
+    # sent, its token in a job file; off like the telnet console (and one server per source is
+    # a server start and a file write for each of a run's sources)
+    "scrapy.extensions.remote_control.RemoteControl": None,
 }
 LOG_FORMATTER = "crawlers.extensions.VocwatchLogFormatter"
 # a failed page is retried from its callback (SourceSpider.retry_page, Scrapy's get_retry_request):

@@ -258,8 +258,18 @@ class ItemErrors:
 
 
 class VocwatchLogFormatter(LogFormatter):
-    """Scrapy's messages for dropped and failed items, naming the item by URL and id instead
-    of printing it whole."""
+    """Scrapy's messages for scraped, dropped and failed items, naming the item by URL and id
+    instead of printing it whole."""
+
+    def scraped(self, item: Any, response: Any, spider: Any) -> LogFormatterResult | None:  # type: ignore[override]
+        """Scrapy's DEBUG line per item, only when a handler would show it: built for every
+        item and thrown away at the handler otherwise (a log record per mention)."""
+        if not shows_debug(logging.getLogger("scrapy.core.scraper")):
+            return None
+        result = super().scraped(item, response, spider)
+        result["msg"], result["args"] = "Scraped from %(src)s: %(item)s", {
+            "src": result["args"]["src"], "item": item_summary(item)}
+        return result
 
     def dropped(self, item: Any, exception: BaseException, response: Any, spider: Any) -> LogFormatterResult:
         result = super().dropped(item, exception, response, spider)
@@ -271,6 +281,20 @@ class VocwatchLogFormatter(LogFormatter):
     def item_error(self, item: Any, exception: BaseException, response: Any, spider: Any) -> LogFormatterResult:
         return {"level": logging.ERROR, "msg": "Error processing %(item)s: %(exception)r",
                 "args": {"item": item_summary(item), "exception": exception}}
+
+
+def shows_debug(logger: logging.Logger) -> bool:
+    """Whether a DEBUG record of ``logger`` would reach a handler that keeps it (Scrapy
+    leaves the loggers at NOTSET and filters at its root handler, at ``LOG_LEVEL``)."""
+    if not logger.isEnabledFor(logging.DEBUG):
+        return False
+    current: logging.Logger | None = logger
+    while current is not None:
+        for handler in current.handlers:  # once per item: no generator
+            if handler.level <= logging.DEBUG:
+                return True
+        current = current.parent if current.propagate else None
+    return False  # logging.lastResort shows WARNING and above only
 
 
 def check_health(store: Any, source_id: str, run_id: int, config: Any) -> None:

@@ -205,6 +205,11 @@ def plain_text(raw: str | None) -> str:
 
 
 def _tidy(text: str) -> str:
+    if text.isprintable():
+        # one line with no control, invisible or non-ASCII space character (all of them are
+        # unprintable): only runs of spaces to collapse, the same text as the regexes give
+        # (most text nodes of a page are such: a name, a date, a title)
+        return " ".join((text if text.isascii() else unicodedata.normalize("NFC", text)).split())
     text = _LINE_SEP_RE.sub("\n", text)
     text = _INVISIBLE_RE.sub("", text)
     text = unicodedata.normalize("NFC", text)

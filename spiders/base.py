@@ -197,7 +197,7 @@ class SourceSpider(scrapy.Spider):
             meta.setdefault(RENDER_META, "browser")
         return scrapy.Request(url, callback=self.checked, errback=self.on_error, meta=meta, **kwargs)
 
-    async def checked(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
+    async def checked(self, response: Response, **kwargs: Any) -> list[Any]:
         """Hand a real page to its callback; retry a failed or block page, then drop it.
 
         A 2xx page that is empty, cut off mid-document or not text
@@ -209,57 +209,68 @@ class SourceSpider(scrapy.Spider):
         at most ``VOCWATCH_BLOCK_RETRIES`` times (default 2). Waiting here delays only this
         request. A page still blocked is counted as ``vocwatch/dropped/page_blocked`` and
         never read, so a captcha page is never stored as reviews.
+
+        What the page gives (mentions, requests) is returned as one list once it is read, not
+        yielded one by one: a page's results are all known when its callback returns (an async
+        callback's too, once its awaits are done), and Scrapy then takes them with no
+        generator step of this method per mention.
         """
+        out: list[Any] = list(self._next_planned(response.request, 1))
         stats, settings = self.crawler.stats, self.crawler.settings
-        for planned in self._next_planned(response.request, 1):
-            yield planned
         if self.pages >= self.max_pages:
             stats.inc_value("vocwatch/bounds/pages_not_read")
             self.logger.info("not reading %s: max_pages=%d pages already read", response.url, self.max_pages)
-            return
+            return out
         is_text = isinstance(response, TextResponse)
         if problem := page_problem(response.status, response.body, response.text if is_text else None):
             if (retry := self.retry_page(response.request, problem)) and await self.back_off(retry, problem):  # type: ignore[arg-type]
-                yield retry
-            return
+                out.append(retry)
+            return out
         text = response.text if is_text else ""
         reason = response_block_reason(response, text)
         if reason is None and response.status >= 400:
             self.give_up(response.request, f"page_http_{response.status}", f"HTTP {response.status}")  # type: ignore[arg-type]
-            return
+            return out
         if reason is None:
             seed = response.meta.get(SEED_META, False)
             if seed:
                 stats.inc_value(CUTOFF + "seed_read")
+            first = len(out)
             try:
-                async for result in _results(getattr(self, response.meta["vocwatch_callback"])(response, **kwargs)):
-                    if seed and isinstance(result, Mention):
-                        stats.inc_value(CUTOFF + "seed_mentions")
-                    yield result
+                produced = getattr(self, response.meta["vocwatch_callback"])(response, **kwargs)
+                if hasattr(produced, "__aiter__"):  # an async generator (e.g. SiteSpider fetching full texts)
+                    async for result in produced:
+                        out.append(result)
+                else:
+                    for result in produced or ():
+                        out.append(result)  # one by one: what came before an exception is kept
             except MalformedPage as exc:  # raised where the callback does not catch it
                 self.malformed(response, exc)
             except Exception as exc:  # a page object's bug must cost one page, not the crawl
                 self.parser_error(response, exc)
+            if seed and (n := sum(isinstance(r, Mention) for r in out[first:])):
+                stats.inc_value(CUTOFF + "seed_mentions", n)
             malformed = response.meta.pop(MALFORMED_META, False)  # the callback called self.malformed()
             if (malformed and (retry := self.retry_page(response.request, "page_malformed"))  # type: ignore[arg-type]
                     and await self.back_off(retry, "page_malformed")):
-                yield retry
-            return
+                out.append(retry)
+            return out
         stats.inc_value(f"vocwatch/blocked/{reason}")
         tries = response.meta.get("vocwatch_block_tries", 0)
         if tries >= settings.getint("VOCWATCH_BLOCK_RETRIES", 2):
             self.give_up(response.request, "page_blocked", f"still a {reason} page after {tries} retries")  # type: ignore[arg-type]
-            return
+            return out
         wait = settings.getfloat("VOCWATCH_BLOCK_BACKOFF", 30.0) * 2**tries
         self.logger.warning("%s is a %s page; retrying in %.1fs", response.url, reason, wait)
         stats.inc_value("vocwatch/blocked/retried")
         if not await pause(self.crawler, wait):
             stats.inc_value("vocwatch/interrupted/waits_cut")
             self.remember_failed(response.request, "page_blocked")
-            return
-        yield response.request.replace(  # type: ignore[union-attr]
+            return out
+        out.append(response.request.replace(  # type: ignore[union-attr]
             dont_filter=True, meta={**{k: v for k, v in response.meta.items() if k != "download_latency"},
-                                    "vocwatch_block_tries": tries + 1, "vocwatch_planned": False})
+                                    "vocwatch_block_tries": tries + 1, "vocwatch_planned": False}))
+        return out
 
     async def back_off(self, retry: scrapy.Request, reason: str) -> bool:
         """Wait before a failed page's retry as the download retries do (``[crawl]
@@ -317,30 +328,31 @@ class SourceSpider(scrapy.Spider):
         selectors declare (subclasses). Also what ``vocwatch store migrate-ids`` applies."""
         return cls.id_scope
 
-    def emit(self, mentions: Iterable[Mention]) -> Iterator[Mention]:
-        """Stamp source, location, site and id scope on the page object's mentions."""
+    def emit(self, mentions: Iterable[Mention]) -> list[Mention]:
+        """Stamp source, location, site and id scope on the page object's mentions; counted
+        (``vocwatch/mentions/extracted``, field coverage) once per page, not per mention."""
         site = self.source.site or self.site
         scope = self.id_scope_of(self.source)
+        source_id, listing_url = self.source.id, self.source.url
+        location_id, brand = self.location.id, self.location.brand
         now = datetime.now(UTC)
-        stats = self.crawler.stats
+        out = list(mentions)
+        if not out:
+            return out
         coverage = dict.fromkeys(_COVERAGE_KEYS, 0)  # field coverage for crawl health (monitor/health.py)
-        emitted = 0
-        try:
-            for m in mentions:
-                m.source_id, m.location_id, m.brand = self.source.id, self.location.id, self.location.brand
-                m.site = site
-                m.id_scope = id_scope_value(scope, url=m.url if isinstance(m.url, str) else "",
-                                            source_id=self.source.id, listing_url=self.source.url)
-                m.crawled_at = now
-                stats.inc_value("vocwatch/mentions/extracted")
-                emitted += 1
-                for key, name in _COVERAGE_KEYS.items():
-                    coverage[key] += has_field(m, name)
-                yield m
-        finally:  # one stats update per page, not one per field per mention
-            if emitted:
-                for key, n in coverage.items():
-                    stats.inc_value(key, n)
+        for m in out:
+            m.source_id, m.location_id, m.brand = source_id, location_id, brand
+            m.site = site
+            m.id_scope = id_scope_value(scope, url=m.url if isinstance(m.url, str) else "",
+                                        source_id=source_id, listing_url=listing_url)
+            m.crawled_at = now
+            for key, name in _COVERAGE_KEYS.items():
+                coverage[key] += has_field(m, name)
+        stats = self.crawler.stats
+        stats.inc_value("vocwatch/mentions/extracted", len(out))
+        for key, n in coverage.items():
+            stats.inc_value(key, n)
+        return out
 
     def count_page(self) -> bool:
         """Count a page read; False once ``max_pages`` is reached (then counted as
@@ -529,17 +541,6 @@ def failure_summary(failure: Failure) -> str:
 
 def failure_exc_info(failure: Failure) -> tuple[Any, Any, Any]:
     return (failure.type, failure.value, failure.getTracebackObject())
-
-
-async def _results(produced: Any) -> AsyncIterator[Any]:
-    """What a callback produced, whether a generator, an async generator (one that awaits
-    a download, e.g. ``SiteSpider`` fetching the full texts of snippets) or None."""
-    if hasattr(produced, "__aiter__"):
-        async for result in produced:
-            yield result
-        return
-    for result in produced or ():
-        yield result
 
 
 def _unredirected(request: scrapy.Request) -> scrapy.Request:

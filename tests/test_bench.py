@@ -60,6 +60,7 @@ def test_crawl_benchmark_reads_and_stores_everything_on_both_sides() -> None:
     assert all(r["cpu_seconds"] > 0 for r in by_mode.values())
     out = crawl.format_result(res)
     assert "median items/s" in out and "ratio to plain Scrapy: full" in out and "peak memory" in out
+    assert "crawl process CPU s" in out
 
 
 def test_plain_spider_is_plain_scrapy() -> None:

@@ -98,7 +98,58 @@ def _xpath_of(select: str) -> etree.XPath:
     """The compiled XPath of a CSS or ``xpath:`` rule, returning lxml smart strings so a
     text node knows the element it belongs to."""
     expr = select.removeprefix(XPATH) if select.startswith(XPATH) else css2xpath(select)
-    return etree.XPath(expr, namespaces=_NAMESPACES, smart_strings=True)
+    # lxml registers the EXSLT regular-expression functions and the namespaces on every call
+    # of an expression compiled with them: only an expression that names a prefix gets them
+    # (a third of a field's evaluation on a small item element)
+    prefixes = {p for p in _NAMESPACES if f"{p}:" in expr}
+    return etree.XPath(expr, namespaces={p: _NAMESPACES[p] for p in prefixes} or None,
+                       regexp="re" in prefixes, smart_strings=True)
+
+
+@lru_cache(maxsize=512)
+def _text_children_xpath(select: str) -> etree.XPath | None:
+    """For a rule ``E/text()`` (what CSS ``::text`` compiles to), the compiled ``E`` alone:
+    evaluating it and reading each element's own text nodes off the tree
+    (:func:`_text_groups`) is a third cheaper than having lxml build a smart string per
+    text node. None for any other rule (a union, no ``/text()`` step at the end)."""
+    expr = select.removeprefix(XPATH) if select.startswith(XPATH) else css2xpath(select)
+    if not expr.endswith("/text()") or "|" in expr or not (head := expr.removesuffix("/text()")).strip():
+        return None
+    try:
+        prefixes = {p for p in _NAMESPACES if f"{p}:" in head}
+        return etree.XPath(head, namespaces={p: _NAMESPACES[p] for p in prefixes} or None,
+                           regexp="re" in prefixes)
+    except etree.XPathError:
+        return None
+
+
+def _text_groups(node: Selector, elements_of: etree.XPath) -> list[list[str]] | None:
+    """The text nodes ``E/text()`` selects, grouped by element as :func:`_grouped` groups
+    them, for ``elements_of`` = ``E``; None when this shortcut cannot tell (E selects a
+    non-element, or an element inside another one it selects: their text nodes would
+    interleave in document order), and the caller takes the general path."""
+    root = node.root
+    if not hasattr(root, "xpath"):
+        return []
+    try:
+        found = elements_of(root)
+    except (etree.XPathError, ValueError, TypeError):
+        return None
+    if not isinstance(found, list):
+        return None
+    if any(not isinstance(e, etree._Element) or not isinstance(e.tag, str) for e in found):
+        return None
+    if len(found) > 1:
+        chosen = set(found)
+        if any(a in chosen for e in found for a in e.iterancestors()):
+            return None
+    groups = []
+    for e in found:
+        parts = [e.text] if e.text else []
+        parts += [c.tail for c in e if c.tail]
+        if parts:
+            groups.append(parts)
+    return groups
 
 
 def _owner(result: Any) -> Any:
@@ -152,12 +203,20 @@ def _html_matches(node: Selector, select: str, as_html: bool) -> Iterator[str]:
     as a reader sees it; the text nodes of one element (``::text``) together; an attribute
     or computed string as it is (plain text unless the rule says ``html``)."""
     for match in _grouped(_results(node, select)):
-        if isinstance(match, list):
-            text = " ".join(_WS_RE.sub(" ", p).strip() for p in match)
-            yield html_text(text) if as_html else plain_text(text)
-        else:
-            with contextlib.suppress(TypeError, ValueError):
-                yield element_text(match)
+        if (value := _cleaned(match, as_html)) is not None:
+            yield value
+
+
+def _cleaned(match: list[str] | etree._Element, as_html: bool) -> str | None:
+    """One match's value (see :func:`_html_matches`); None for an element whose text lxml
+    cannot hand back."""
+    if isinstance(match, list):
+        text = " ".join(_WS_RE.sub(" ", p).strip() for p in match)
+        return html_text(text) if as_html else plain_text(text)
+    try:
+        return element_text(match)
+    except (TypeError, ValueError):
+        return None
 
 
 def _html_matches_raw(node: Selector, select: str) -> Iterator[str]:
@@ -174,6 +233,19 @@ def _script_text(script: Selector) -> str:
 
 
 def _html_value(node: Selector, rule: FieldRule) -> str | None:
+    if rule.regex is None and rule.join is None and rule.template is None:
+        # the usual rule: the first match with a value, taken as it is (what _pick does
+        # then), without the generators around each match
+        if (elements_of := _text_children_xpath(rule.select)) is not None \
+                and (groups := _text_groups(node, elements_of)) is not None:
+            for parts in groups:
+                if value := _cleaned(parts, rule.html):
+                    return value
+            return None
+        for match in _grouped(_results(node, rule.select)):
+            if value := _cleaned(match, rule.html):
+                return value
+        return None
     value = _pick(_html_matches(node, rule.select, rule.html), rule)
     return value or None
 

@@ -239,7 +239,8 @@ def run(pages: int = 2000, sources: int = 40, rounds: int = 3, modes: tuple[str,
     def med(mode: str, key: str) -> float:
         return statistics.median(x[key] for x in results if x["mode"] == mode)
 
-    keys = ("items_per_s", "cpu_ms_per_1k", "crawl_cpu_ms_per_1k", "peak_tree_mb", "peak_main_mb", "seconds", "process_seconds")
+    keys = ("items_per_s", "cpu_ms_per_1k", "crawl_cpu_ms_per_1k", "crawl_cpu_seconds", "peak_tree_mb", "peak_main_mb",
+            "seconds", "process_seconds")
     median = {m: {k: med(m, k) for k in keys} for m in modes}
     base = median.get("plain", {}).get("items_per_s")
     ratio = {m: round(median[m]["items_per_s"] / base, 3) if base else None for m in modes}
@@ -285,6 +286,9 @@ def format_result(res: dict[str, Any]) -> str:
                      + " (crawl process alone, NLP worker left out: " + ", ".join(
                          f"{m} {med[m]['crawl_cpu_ms_per_1k'] / med['plain']['crawl_cpu_ms_per_1k']:.2f}x"
                          for m in med if m != "plain" and med["plain"]["crawl_cpu_ms_per_1k"]) + ")")
+    lines.append("crawl process CPU s (interpreter start to exit; with --pages equal to --chains, one page a "
+                 "source, nearly all of it is the fixed cost of a run): " + ", ".join(
+                     f"{m} {med[m]['crawl_cpu_seconds']:.2f}" for m in med))
     lines.append("peak memory (process tree, MB): " + ", ".join(
         f"{m} {med[m]['peak_tree_mb']:,.0f} (crawl process {med[m]['peak_main_mb']:,.0f})" for m in med))
     return "\n".join(lines)
