@@ -7,6 +7,8 @@ politeness defaults per crawl (``[crawl]``) and per source (``delay``).
 
 BOT_NAME = "vocwatch"
 SPIDER_MODULES = ["spiders"]
+# import only the spiders a crawl names, not every site adapter (`scrapy crawl` too; `scrapy list` walks all)
+SPIDER_LOADER_CLASS = "crawlers.spiderloader.LazySpiderLoader"
 NEWSPIDER_MODULE = "spiders"
 
 USER_AGENT = "vocwatch/0.1 (+https://github.com/vocwatch/vocwatch)"

@@ -75,9 +75,6 @@ def scrapy_settings(config: Config, overrides: dict[str, Any] | None = None) -> 
 
     settings = Settings()
     settings.setmodule("config.settings", priority="project")
-    if settings.get("SPIDER_LOADER_CLASS") == "scrapy.spiderloader.SpiderLoader":  # Scrapy's default
-        # import the spiders of the sources crawled, not every site adapter (crawlers.spiderloader)
-        settings.set("SPIDER_LOADER_CLASS", "crawlers.spiderloader.LazySpiderLoader", priority="project")
     settings.set("VOCWATCH_CONFIG", str(config.path), priority="cmdline")
     settings.set(LOADED_SETTING, LoadedConfig(config), priority="cmdline")  # read once, not once per crawler
     # the store is named here, not only by the add-on (which sees each crawler's copy):
