@@ -28,8 +28,8 @@ What stays as it was:
   the run as not finished so the next crawl re-reads those pages. Upserts by fingerprint
   mean nothing is doubled, even when a batch is written again after its worker died;
 - every flush sends ``store_flush_started`` / ``store_flush_finished`` to each crawler
-  whose mentions it holds (or that asked for it): a distributed crawl acks leases on them.
-  Flushes run one at a time, so a finished flush means every earlier one is written too.
+  whose mentions it holds (or that asked for it): a distributed crawl acks leases on them
+  (its ledger acks a flush's snapshot only once every earlier flush has finished too).
 
 An ``EnrichPipeline`` before this stage (a custom ``ITEM_PIPELINES``) labels in the crawl
 process instead; the flush then analyses only what has no ``nlp_model`` yet.
@@ -168,8 +168,8 @@ def _openable_elsewhere(url: str) -> bool:
 
 class StoreBatcher:
     """The buffer of every crawler of a process writing to one store (one per event loop:
-    tests run several loops in one process). Flushes run one at a time: while one is in
-    the worker, items gather for the next, so batches grow with the load."""
+    tests run several loops in one process). At most :attr:`max_inflight` flushes are under
+    way: while they are, items gather for the next, so batches grow with the load."""
 
     _all: ClassVar[dict[tuple[int, str, int], StoreBatcher]] = {}
 
@@ -186,11 +186,13 @@ class StoreBatcher:
         self.size = 0
         self.requested: set[int] = set()
         self.timer: asyncio.TimerHandle | None = None
-        self.task: asyncio.Task[None] | None = None
         self.again = False
+        """A flush was due while the most allowed were under way: start it when one ends."""
         self.next_done: asyncio.Future[None] = self.loop.create_future()
         """Resolved when the flush that takes the current buffer is written."""
-        self.running_done: asyncio.Future[None] | None = None
+        self.inflight: list[asyncio.Future[None]] = []
+        """The ``done`` futures of the flushes under way, oldest first."""
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @classmethod
     def join(cls, member: StorePipeline) -> StoreBatcher:
@@ -238,8 +240,8 @@ class StoreBatcher:
             self.timer = self.loop.call_later(self.flush_seconds, self._kick)
         if member.feeding:
             return _after(done, item)
-        if self.size >= HIGH_WATER * self.batch_size and self.running_done is not None:
-            return _after(self.running_done, item)  # the worker is behind: wait for it
+        if self.size >= HIGH_WATER * self.batch_size and self.inflight:
+            return _after(self.inflight[0], item)  # the worker is behind: wait for it
         return item
 
     def request(self, member: StorePipeline) -> None:
@@ -252,37 +254,42 @@ class StoreBatcher:
         self._kick()
 
     async def flush_now(self, member: StorePipeline) -> None:
+        """Flush what is buffered and wait until it and every flush under way are written."""
         self.requested.add(member.key)
-        done = self.next_done
+        waiting = [*self.inflight, self.next_done]
         self._kick()
-        await done
+        await asyncio.gather(*(asyncio.shield(f) for f in waiting))
 
     def _kick(self) -> None:
+        """Start a flush of the buffer now, or as soon as one of those under way ends."""
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        if self.task is not None and not self.task.done():
+        if not self.size and not self.requested:
+            return
+        if len(self.inflight) >= self.max_inflight:
             self.again = True
             return
-        self.task = self.loop.create_task(self._run())
+        self.again = False
+        buffer, self.buffer, self.size = self.buffer, {}, 0
+        requested, self.requested = self.requested, set()
+        done, self.next_done = self.next_done, self.loop.create_future()
+        self.inflight.append(done)
+        task = self.loop.create_task(self._flush(buffer, requested, done))
+        self._tasks.add(task)  # a reference, until it is done
+        task.add_done_callback(self._tasks.discard)
 
     # -- flushing ------------------------------------------------------------------
-    async def _run(self) -> None:
-        self.again = True
-        while self.again:
-            self.again = False
-            if not self.size and not self.requested:
-                break
-            await self._flush_once()
-        if self.size and self.timer is None:
-            self.timer = self.loop.call_later(self.flush_seconds, self._kick)
+    @property
+    def max_inflight(self) -> int:
+        """Flushes under way at once: two with a worker process (it starts the next as soon
+        as it sends a result back, with no round trip through a busy reactor in between;
+        it runs them in order), one in a thread (threads would write out of order)."""
+        return 2 if self.workers > 0 else 1
 
-    async def _flush_once(self) -> None:
-        buffer, self.buffer, self.size = self.buffer, {}, 0
-        keys = {k for k, _ in buffer} | self.requested
-        self.requested = set()
-        done, self.next_done = self.next_done, self.loop.create_future()
-        self.running_done = done
+    async def _flush(self, buffer: dict[tuple[int, bool], list[Mention]], requested: set[int],
+                     done: asyncio.Future[None]) -> None:
+        keys = {k for k, _ in buffer} | requested
         members = {k: self.members[k] for k in keys if k in self.members}
         seqs: dict[int, int] = {}
         for k, m in members.items():
@@ -292,7 +299,7 @@ class StoreBatcher:
         try:
             jobs = self._jobs(buffer, members)
             if jobs:
-                results = await self._write(jobs, buffer, members)
+                results = await self._write(jobs, members)
                 for (key, _), result in zip(buffer, results, strict=True):
                     if key in members:
                         members[key].take(result)
@@ -306,11 +313,15 @@ class StoreBatcher:
                     for m in items:
                         members[key].take(JobResult(key, rejected=[(m.fingerprint or "-", m.url, "flush failed")]))
         finally:
-            self.running_done = None
             for k, m in members.items():
                 m.crawler.signals.send_catch_log(signal=store_flush_finished, seq=seqs[k])
+            self.inflight.remove(done)
             if not done.done():
                 done.set_result(None)
+            if self.again or self.requested or self.size >= self.batch_size:
+                self._kick()
+            elif self.size and self.timer is None:
+                self.timer = self.loop.call_later(self.flush_seconds, self._kick)
 
     def _jobs(self, buffer: dict[tuple[int, bool], list[Mention]], members: dict[int, StorePipeline]) -> list[Job]:
         """One job per (crawler, written or not); analysis off for a crawler that is stopping."""
@@ -328,8 +339,7 @@ class StoreBatcher:
                             write=write, labels=member is not None and member.feeding))
         return jobs
 
-    async def _write(self, jobs: list[Job], buffer: dict[tuple[int, bool], list[Mention]],
-                     members: dict[int, StorePipeline]) -> list[JobResult]:
+    async def _write(self, jobs: list[Job], members: dict[int, StorePipeline]) -> list[JobResult]:
         if self.workers > 0:
             rows = [Job(j.key, j.domain, [as_row(m) for m in j.mentions], j.analyse, j.write, j.labels) for j in jobs]
             try:
