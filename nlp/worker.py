@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 from nlp.analyze import Analysis, analyze
@@ -101,6 +101,10 @@ def analyze_batch(texts: Sequence[str | None], langs: Sequence[str | None] | Non
 
 _stores: dict[str, Any] = {}
 """The stores this worker opened, by URL (a worker process only)."""
+_writer: ThreadPoolExecutor | None = None
+"""The worker's one store-writing thread: a flush's writes overlap its analysis."""
+WRITE_PARTS = 4
+"""Runs a flush is analysed and written in (``pipelines.batch.run_jobs``)."""
 
 
 def store_jobs(store_url: str, jobs: list[Any]) -> list[Any]:
@@ -109,10 +113,13 @@ def store_jobs(store_url: str, jobs: list[Any]) -> list[Any]:
     from crawlers.store import open_store
     from pipelines.batch import run_jobs
 
+    global _writer
     store = _stores.get(store_url)
     if store is None:
         store = _stores[store_url] = open_store(store_url)
-    return run_jobs(store, jobs, analyze)
+    if _writer is None:
+        _writer = ThreadPoolExecutor(1, thread_name_prefix="vocwatch-store-writer")
+    return run_jobs(store, jobs, analyze, writer=_writer, parts=WRITE_PARTS)
 
 
 def submit_store_jobs(workers: int, store_url: str, jobs: list[Any]) -> Future[list[Any]]:

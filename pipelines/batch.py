@@ -18,6 +18,7 @@ reported as rejected (its fingerprint and URL, never its text), counted
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,7 +81,8 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first[:200]}"
 
 
-def run_jobs(store: Any, jobs: list[Job], analyze: Any) -> list[JobResult]:
+def run_jobs(store: Any, jobs: list[Job], analyze: Any, writer: Executor | None = None,
+             parts: int = 1) -> list[JobResult]:
     """Label what needs it, then store each job: the whole of a flush, in order.
 
     ``analyze`` is ``nlp.analyze.analyze`` (passed in so the crawl process imports the
@@ -88,26 +90,57 @@ def run_jobs(store: Any, jobs: list[Job], analyze: Any) -> list[JobResult]:
     analysed in one call: a flush of 40 sources' mentions is a few large batches, not 40
     small ones. A mention is analysed when it has text and no stage before analysed it
     (``nlp_model`` empty: an ``EnrichPipeline`` upstream has done it already); a
-    rating-only one is cleared (``nlp_model`` ``"none"``), never labelled."""
+    rating-only one is cleared (``nlp_model`` ``"none"``), never labelled.
+
+    With a ``writer`` (one thread: writes stay in order), the jobs go in ``parts`` runs of
+    about equal size, each written by the writer while the next is analysed: a commit
+    waits on the disk with the GIL released, so the worker's analysis need not wait too."""
     results = [JobResult(job.key) for job in jobs]
     mentions = [[from_row(r) for r in job.mentions] for job in jobs]
-    todo: dict[str | None, list[tuple[int, Mention]]] = {}
-    for n, (job, ms) in enumerate(zip(jobs, mentions, strict=True)):
-        for m in ms:
-            if not has_text(m):  # rating-only: nothing to read, no label (not a neutral)
-                if m.nlp_model is None:
-                    clear_analysis(m)
-                    results[n].stats["nlp/no_text"] += 1
-            elif job.analyse and m.nlp_model is None:
-                todo.setdefault(job.domain, []).append((n, m))
-    for domain, group in todo.items():
-        _analyse(group, domain, results, analyze)
-    for n, (job, ms) in enumerate(zip(jobs, mentions, strict=True)):
-        if job.write and ms:
-            _write(store, ms, results[n])
+    writes: list[Future[None]] = []
+    for span in _spans([len(ms) for ms in mentions], parts if writer is not None else 1):
+        todo: dict[str | None, list[tuple[int, Mention]]] = {}
+        for n in span:
+            job = jobs[n]
+            for m in mentions[n]:
+                if not has_text(m):  # rating-only: nothing to read, no label (not a neutral)
+                    if m.nlp_model is None:
+                        clear_analysis(m)
+                        results[n].stats["nlp/no_text"] += 1
+                elif job.analyse and m.nlp_model is None:
+                    todo.setdefault(job.domain, []).append((n, m))
+        for domain, group in todo.items():
+            _analyse(group, domain, results, analyze)
+        if writer is None:
+            _write_span(store, span, jobs, mentions, results)
+        else:
+            writes.append(writer.submit(_write_span, store, span, jobs, mentions, results))
+    for f in writes:
+        f.result()
+    for n, job in enumerate(jobs):
         if job.labels:
-            results[n].labels = [tuple([getattr(m, f) for f in ANALYSIS_FIELDS]) for m in ms]
+            results[n].labels = [tuple([getattr(m, f) for f in ANALYSIS_FIELDS]) for m in mentions[n]]
     return results
+
+
+def _spans(sizes: list[int], parts: int) -> list[range]:
+    """Job indexes in ``parts`` consecutive runs of about equal numbers of mentions."""
+    total, out, start, acc = sum(sizes), [], 0, 0
+    for n, size in enumerate(sizes):
+        acc += size
+        if len(out) < parts - 1 and acc * parts >= total * (len(out) + 1):
+            out.append(range(start, n + 1))
+            start = n + 1
+    if start < len(sizes) or not out:
+        out.append(range(start, len(sizes)))
+    return out
+
+
+def _write_span(store: Any, span: range, jobs: list[Job], mentions: list[list[Mention]],
+                results: list[JobResult]) -> None:
+    for n in span:
+        if jobs[n].write and mentions[n]:
+            _write(store, mentions[n], results[n])
 
 
 def _analyse(group: list[tuple[int, Mention]], domain: str | None, results: list[JobResult], analyze: Any) -> None:

@@ -183,3 +183,24 @@ def test_jobs_for_the_worker_travel_as_rows_and_hand_back_labels(tmp_path: Path)
         s.close()
     assert result.inserted == 2 and result.stats["nlp/batches"] == 1 and result.stats["language/en"] == 1
     assert result.labels is not None and result.labels[0][1] == "positive" and result.labels[1][1] == "negative"
+
+
+def test_a_flush_in_parts_writes_each_part_beside_the_next_ones_analysis(tmp_path: Path) -> None:
+    """With a writer thread (as in the worker process), the counts and labels are those of
+    the flush written in one go."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from nlp.analyze import analyze
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    c = crawler_for(url)
+    jobs = [Job(k, None, [as_row(mention(c, f"{k}-{i}")) for i in range(3)], labels=True) for k in range(5)]
+    s = open_store(url)
+    try:
+        with ThreadPoolExecutor(1) as writer:
+            results = run_jobs(s, jobs, analyze, writer=writer, parts=3)
+    finally:
+        s.close()
+    assert [r.inserted for r in results] == [3] * 5 and sum(r.stats["nlp/batches"] for r in results) == 5
+    assert all(r.labels and r.labels[0][1] == "positive" for r in results)
+    assert len(stored(url)) == 15
