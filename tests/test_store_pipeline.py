@@ -204,3 +204,21 @@ def test_a_flush_in_parts_writes_each_part_beside_the_next_ones_analysis(tmp_pat
     assert [r.inserted for r in results] == [3] * 5 and sum(r.stats["nlp/batches"] for r in results) == 5
     assert all(r.labels and r.labels[0][1] == "positive" for r in results)
     assert len(stored(url)) == 15
+
+
+def test_a_crawl_is_cut_short_by_a_stop_not_by_finishing() -> None:
+    """The store's final flush analyses what a finished crawl read; only a stop (a signal,
+    or a spider closed with requests still scheduled) stores its backlog unlabelled."""
+    from types import SimpleNamespace
+
+    from crawlers.shutdown import crawl_cut_short
+
+    def crawler(*, crawling: bool = True, closing: bool = True, pending: bool = False) -> Any:
+        scheduler = SimpleNamespace(has_pending_requests=lambda: pending)
+        slot = SimpleNamespace(closing=object() if closing else None, scheduler=scheduler)
+        return SimpleNamespace(crawling=crawling, _engine=SimpleNamespace(running=True, _slot=slot))
+
+    assert not crawl_cut_short(crawler(closing=False))  # crawling on
+    assert not crawl_cut_short(crawler())  # closing, nothing left to fetch: finished
+    assert crawl_cut_short(crawler(pending=True))  # a time or memory limit
+    assert crawl_cut_short(crawler(crawling=False))  # a signal
