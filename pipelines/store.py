@@ -66,7 +66,7 @@ store_flush_requested = object()
 """Signal a component sends to have the buffer flushed when it is due (or empty)."""
 
 HIGH_WATER = 10
-"""Buffered items, in batches, beyond which ``process_item`` waits for the flush under way:
+"""Buffered items, in batches, beyond which ``process_item`` waits for the oldest flush under way:
 the worker sets the pace when it falls behind, and memory stays bounded."""
 _members = itertools.count(1)
 
