@@ -62,7 +62,9 @@ VOCWATCH_PROXY_MAX_WAIT = 60.0  # s an "always"-proxied request waits for a cool
 ITEM_PIPELINES = {
     "pipelines.clean.CleanPipeline": 100,
     "pipelines.dedupe.DedupePipeline": 200,
-    "pipelines.enrich.EnrichPipeline": 300,
+    # the text analysis goes with the store's flush, in the NLP worker (pipelines.store);
+    # "pipelines.enrich.EnrichPipeline": 300 labels items in the crawl process instead, for a
+    # custom stage between the two that needs the labels
     "pipelines.store.StorePipeline": 900,
 }
 EXTENSIONS = {
@@ -83,11 +85,11 @@ META_COPY_WARN_SKIP_KEYS = ["retry_times"]
 # vocwatch's own settings
 VOCWATCH_CONFIG = "vocwatch.toml"  # overridden by the VOCWATCH_CONFIG environment variable
 VOCWATCH_STORE_URL = None  # None: the config file's [store] url
-VOCWATCH_STORE_BATCH = 200
-VOCWATCH_STORE_FLUSH_SECONDS = 1.0
+VOCWATCH_STORE_BATCH = 200  # items of every crawler of the process together: one flush, analysed and stored
+VOCWATCH_STORE_FLUSH_SECONDS = 1.0  # at most this long after the oldest buffered item
 VOCWATCH_PSEUDONYMISE_AUTHORS = True
-VOCWATCH_NLP_BATCH = 64
-VOCWATCH_NLP_MAX_WAIT = 0.05
+VOCWATCH_NLP_BATCH = 64  # EnrichPipeline only (not in the default pipelines)
+VOCWATCH_NLP_MAX_WAIT = 0.05  # EnrichPipeline only
 VOCWATCH_CHARSET_EVIDENCE = True  # decode a page whose declared charset its bytes contradict by evidence
 VOCWATCH_NLP_WORKERS = None  # processes for text analysis; None: 1 with a second core, 0 = in a thread
 

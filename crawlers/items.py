@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import operator
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime, tzinfo
@@ -167,6 +168,7 @@ DATETIME_FIELDS = ("published_at", "crawled_at", "reply_at")
 NLP_FIELDS = ("language", "sentiment_label", "sentiment_score", "aspects", "keywords", "nlp_model")
 """Fields the text analysis fills: what ``vocwatch reanalyze`` rewrites after a model change."""
 MUTABLE_FIELDS = ("text", "title", "rating_raw", "likes", "reposts", "comments", "reply_text", "reply_at")
+_MUTABLE_VALUES = operator.attrgetter(*MUTABLE_FIELDS)
 
 
 def id_scope_value(scope: str, *, url: str, source_id: str, listing_url: str) -> str:
@@ -242,10 +244,7 @@ def mention_content_hash(m: Mention) -> str:
     ``permalink`` is left out on purpose: a site moving its review pages to a new URL scheme
     has not edited a review (no update, no re-analysis, no alert), and every hash stored
     before the field existed stays valid; the store refreshes a permalink on its own."""
-    parts = []
-    for name in MUTABLE_FIELDS:
-        value = getattr(m, name)
-        parts.append(value.isoformat() if isinstance(value, datetime) else str(value))
+    parts = [value.isoformat() if isinstance(value, datetime) else str(value) for value in _MUTABLE_VALUES(m)]
     if m.truncated is True:
         parts.append("truncated")
     return _digest(parts)
@@ -269,6 +268,13 @@ _FAST_TYPES: dict[str, type | None] = {
 (an ASCII str, a finite float, a non-negative int of 64 bits, a bool)."""
 
 
+_PLAN = tuple((name, _FAST_TYPES[name], _HINTS[name].endswith("|None"), _HINTS[name]) for name in MENTION_FIELDS)
+"""Per field, in ``MENTION_FIELDS`` order: its name, plain type, whether ``None`` is a value
+it may hold, its hint: what :func:`coerce_fields` looks up once per field, not per call."""
+_ALL_FIELDS = operator.attrgetter(*MENTION_FIELDS)
+"""Every stored field of a mention in one C-level call, in ``MENTION_FIELDS`` order."""
+
+
 def _hint(name: str) -> str:
     return _HINTS[name]
 
@@ -288,21 +294,26 @@ def coerce_fields(m: Mention, tz: tzinfo | None = UTC) -> tuple[list[str], list[
 
     given_up: list[str] = []
     fatal: list[str] = []
-    for name in MENTION_FIELDS:
-        value = getattr(m, name)
-        kind = type(value)
-        if kind is _FAST_TYPES[name] and (  # already what _coerce would keep: the common case, checked cheaply
-                (kind is str and value.isascii()) or (kind is float and math.isfinite(value))
-                or (kind is int and 0 <= value < _INT64[1]) or kind is bool):
-            continue
-        hint = _hint(name)
+    for (name, fast, optional, hint), value in zip(_PLAN, _ALL_FIELDS(m), strict=True):
         if value is None:
+            if optional:  # no value: what an optional field may be
+                continue
             if hint == "str":
                 setattr(m, name, "")  # absent: the checks for missing values take it from here
             elif hint.startswith("list"):
                 setattr(m, name, [])
             elif hint == "bool":
                 setattr(m, name, False)
+            continue
+        kind = type(value)
+        # already what _coerce would keep (the common case, checked cheaply): text without a
+        # lone surrogate, a finite float, a 64-bit count, a bool, an aware datetime, no list items
+        if kind is fast and ((kind is str and (value.isascii() or not _SURROGATE.search(value)))
+                             or (kind is float and math.isfinite(value))
+                             or (kind is int and 0 <= value < _INT64[1]) or kind is bool):
+            continue
+        if (kind is datetime and hint == "datetime|None" and value.utcoffset() is not None) or (
+                kind is list and not value and hint.startswith("list")):
             continue
         ok, new = _coerce(hint, value, tz, parse_count)
         if ok:

@@ -46,6 +46,24 @@ def crawl_stopping(crawler: Crawler) -> bool:
     return not engine.running or slot is None or getattr(slot, "closing", None) is not None
 
 
+def crawl_cut_short(crawler: Crawler) -> bool:
+    """True when the crawl is stopping before its work is done: a signal (``Crawler.stop``)
+    or its spider closing (time limit, memory limit) with requests still scheduled. Not
+    when it closes because it finished (idle, nothing left to fetch): work buffered for
+    after the last page (the store's final flush and its analysis) is then part of the
+    crawl, while a stop should not wait for it."""
+    if not crawl_stopping(crawler):
+        return False
+    if not crawler.crawling:
+        return True
+    slot = getattr(getattr(crawler, "_engine", None), "_slot", None)
+    scheduler = getattr(slot, "scheduler", None)
+    try:
+        return scheduler is None or bool(scheduler.has_pending_requests())
+    except Exception:  # a shared queue out of reach: treat as stopping, the safe side for a stop
+        return True
+
+
 async def pause(crawler: Crawler, seconds: float) -> bool:
     """Sleep ``seconds`` unless the crawl stops first; True when the whole wait was
     served, False when it was cut short (the caller then gives the request up)."""

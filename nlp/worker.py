@@ -6,6 +6,11 @@ with ``vocwatch bench crawl``: full pipeline 0.39x of a bare parse in a thread).
 processes avoid that. One pool per process, shared by every crawler in it, started with
 ``spawn`` (never ``fork``: the parent runs a reactor and threads), warmed up on start.
 
+The crawl's store stage hands each flush to :func:`store_jobs` here (``pipelines.store``):
+the worker analyses the mentions and upserts them itself, into the store it opens by URL
+(once per worker), and sends back only counts. The crawl process then neither builds rows
+nor copies labels: both hold a GIL, and the crawl process's is the one a crawl waits for.
+
 A worker dies with its parent: a crawl killed with SIGKILL (or by the OOM killer) runs no
 cleanup, and the worker, blocked on a queue whose write end it holds itself, would live on
 with its models loaded (~180 MB each). See :func:`_init_worker`.
@@ -24,7 +29,8 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any
 
 from nlp.analyze import Analysis, analyze
 
@@ -91,6 +97,34 @@ def _watch_parent(parent_pid: int, every: float = PARENT_CHECK_EVERY) -> None:
 def analyze_batch(texts: Sequence[str | None], langs: Sequence[str | None] | None,
                   domain: str | None, ratings: Sequence[float | None] | None = None) -> list[Analysis]:
     return analyze(texts, langs=langs, domain=domain, ratings=ratings)
+
+
+_stores: dict[str, Any] = {}
+"""The stores this worker opened, by URL (a worker process only)."""
+_writer: ThreadPoolExecutor | None = None
+"""The worker's one store-writing thread: a flush's writes overlap its analysis."""
+WRITE_PARTS = 4
+"""Runs a flush is analysed and written in (``pipelines.batch.run_jobs``)."""
+
+
+def store_jobs(store_url: str, jobs: list[Any]) -> list[Any]:
+    """In the worker: analyse and store one flush (``pipelines.batch.run_jobs``) into the
+    store at ``store_url``, opened on first use and kept for the worker's life."""
+    from crawlers.store import open_store
+    from pipelines.batch import run_jobs
+
+    global _writer
+    store = _stores.get(store_url)
+    if store is None:
+        store = _stores[store_url] = open_store(store_url)
+    if _writer is None:
+        _writer = ThreadPoolExecutor(1, thread_name_prefix="vocwatch-store-writer")
+    return run_jobs(store, jobs, analyze, writer=_writer, parts=WRITE_PARTS)
+
+
+def submit_store_jobs(workers: int, store_url: str, jobs: list[Any]) -> Future[list[Any]]:
+    """:func:`store_jobs` in the pool."""
+    return pool(workers).submit(store_jobs, store_url, jobs)
 
 
 def pool(workers: int) -> ProcessPoolExecutor:

@@ -1,4 +1,12 @@
-"""NLP stage: language, sentiment, aspects and keywords via ``nlp.analyze``, in batches.
+"""NLP stage in the crawl process: language, sentiment, aspects and keywords via
+``nlp.analyze``, in batches.
+
+Not in the default ``ITEM_PIPELINES``: there the store stage's flush carries the analysis
+(``pipelines.store``: one batch for every crawler of the process, labelled and stored in
+the NLP worker), which costs the reactor no future per item and no copying of labels. This
+stage is for a custom stage between dedupe and the store that needs the labels; the
+store's flush then leaves what it labelled alone (its ``nlp_model`` is set).
+
 A mention's rating goes with its text, so a rated review's label follows the stars rule
 (``nlp.rating``: a 4-5 star review is never negative, a 1-2 star one never positive).
 

@@ -75,7 +75,7 @@ def test_dedupe_store_roundtrip(crawler: Any) -> None:
         item = dedupe.process_item(clean.process_item(raw()))
         with pytest.raises(DropItem):
             dedupe.process_item(clean.process_item(raw()))
-        await store.process_item(item)
+        store.process_item(item)  # buffered: written by the flush at close
         await store.close_spider()
         # a later crawl: unchanged is dropped, changed passes as an update
         later = DedupePipeline.from_crawler(crawler)
@@ -85,7 +85,7 @@ def test_dedupe_store_roundtrip(crawler: Any) -> None:
         third = DedupePipeline.from_crawler(crawler)
         await third.open_spider()
         changed = third.process_item(clean.process_item(raw(likes=9)))
-        await store.process_item(changed)
+        store.process_item(changed)
         await store.close_spider()
 
     asyncio.run(run())

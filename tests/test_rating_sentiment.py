@@ -113,8 +113,11 @@ def test_ratings_must_match_the_texts() -> None:
 
 
 # -- the crawl's pipeline -------------------------------------------------------------------
+@pytest.mark.parametrize("enrich_stage", [False, True], ids=["store-analyses", "enrich-stage"])
 @pytest.mark.parametrize("workers", [0, 1], ids=["thread", "worker-process"])
-def test_a_crawled_five_star_review_is_never_stored_negative(tmp_path: Path, workers: int) -> None:
+def test_a_crawled_five_star_review_is_never_stored_negative(tmp_path: Path, workers: int, enrich_stage: bool) -> None:
+    """The default pipelines analyse in the store's flush; an EnrichPipeline before the store
+    labels in the crawl process instead, and the flush leaves its labels alone."""
     url = f"sqlite:///{tmp_path}/p.db"
     crawler = get_crawler(settings_dict={"VOCWATCH_STORE_URL": url, "VOCWATCH_NLP_WORKERS": workers})
     crawler.stats.open_spider()
@@ -129,8 +132,10 @@ def test_a_crawled_five_star_review_is_never_stored_negative(tmp_path: Path, wor
         items = [clean.process_item(m) for m in (
             raw("five", NEGATIVE_TEXT, 10.0), raw("one", POSITIVE_TEXT, 1.0, 5.0),
             raw("none", NEGATIVE_TEXT, None, None), raw("stars", "", 5.0, 5.0))]
-        for m in await asyncio.gather(*(enrich.process_item(m) for m in items)):
-            await store.process_item(m)
+        if enrich_stage:
+            items = await asyncio.gather(*(enrich.process_item(m) for m in items))
+        for m in items:
+            store.process_item(m)
         await store.close_spider()
 
     asyncio.run(run())
