@@ -52,7 +52,7 @@ from crawlers.store import UpsertResult
 from nlp import worker
 from nlp.aspects import CATEGORY_DOMAIN
 from pipelines.base import VocwatchPipeline
-from pipelines.batch import ANALYSIS_FIELDS, Job, JobResult, as_row, run_jobs
+from pipelines.batch import ANALYSIS_FIELDS, Job, JobResult, as_row, describe, run_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -349,6 +349,12 @@ class StoreBatcher:
                 for m in members.values():
                     m.stats.inc_value("vocwatch/nlp/worker_failures")
                 worker.discard(self.workers)
+                self.workers = 0
+            except Exception as exc:  # the worker could not reach the store (a server only this process sees)
+                logger.error("the NLP worker could not store a flush (%s); analysing and storing in this process "
+                             "for the rest of this crawl", describe(exc))
+                for m in members.values():
+                    m.stats.inc_value("vocwatch/nlp/worker_failures")
                 self.workers = 0
             else:
                 for job, result in zip(jobs, results, strict=True):

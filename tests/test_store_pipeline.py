@@ -122,6 +122,27 @@ def test_a_dead_worker_falls_back_to_a_thread(tmp_path: Path, monkeypatch: pytes
     assert stored(url)["r1"].sentiment_label == "positive"
 
 
+def test_a_worker_that_cannot_reach_the_store_hands_the_writes_back(tmp_path: Path) -> None:
+    """A store only this process reaches (here: the worker is sent a path it cannot open, as a
+    Mongo server on another network would be): the flush is analysed and stored in this
+    process, not counted as rejected."""
+    url = f"sqlite:///{tmp_path}/s.db"
+    c = crawler_for(url, VOCWATCH_NLP_WORKERS=1)
+
+    async def run() -> None:
+        p = StorePipeline.from_crawler(c)
+        (tmp_path / "a-file").write_text("")
+        p.batcher.url = f"sqlite:///{tmp_path}/a-file/s.db"  # what the worker is told: no store can be there
+        p.open_spider()
+        p.process_item(mention(c, "r1"))
+        await p.close_spider()
+
+    asyncio.run(run())
+    assert c.stats.get_value("vocwatch/nlp/worker_failures") == 1 and c.stats.get_value("vocwatch/store/inserted") == 1
+    assert not c.stats.get_value("vocwatch/dropped/store_rejected")
+    assert stored(url)["r1"].sentiment_label == "positive"
+
+
 def test_a_mention_the_store_refuses_is_dropped_alone(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     url = f"sqlite:///{tmp_path}/s.db"
     c = crawler_for(url)
