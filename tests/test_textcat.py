@@ -176,3 +176,20 @@ def test_hotel_test_split_accuracy() -> None:
         scores = load("zh").predict([t for t, _ in zh], domain=domain)
         acc_zh = sum((s >= 0) == bool(y) for (_, y), s in zip(zh, scores, strict=True)) / len(zh)
         assert acc_zh >= floor, (domain, acc_zh)
+
+
+def test_zh_batch_scores_as_one_by_one() -> None:
+    """A batch of Chinese texts scored as arrays (``nlp.zh_batch``) gives the pure-Python
+    scores: same n-grams (distinct per text, unknown characters kept apart for the norm),
+    same weights; only the order of one sum differs."""
+    from nlp import textcat
+
+    model = textcat.load("zh")
+    texts = ["房间很干净，但是前台态度很差", "", "   ", "😀😀", "早餐不错", "ｗｉｆｉ很慢，房间一般", "㐀㐁㐂 很好",
+             "酒店的breakfast很好", "位置好" * 30, "服务", "差", "不是很满意"] * 2
+    assert len(texts) >= textcat.BATCH_MIN
+    for domain in (None, "hotel"):
+        batch = model.predict(texts, domain=domain)
+        one = [model.score_one(t, domain=domain) for t in texts]
+        assert batch == pytest.approx(one, abs=1e-12)
+        assert [round(s, 4) for s in batch] == [round(s, 4) for s in one]
