@@ -24,6 +24,8 @@ _BITS = 14
 characters first, a batch's others after them), so a trigram takes 42 bits and the text's
 index fits above it in one 64-bit key."""
 _MAX_IDS = 1 << _BITS
+_SEG_BITS = 64 - 3 * _BITS
+"""Bits left for the text's index in a batch (2**22 texts)."""
 _MASK = np.uint64(_MAX_IDS - 1)
 
 
@@ -67,8 +69,11 @@ class ZhTable:
 def score_normalized(norms: Sequence[str], table: ZhTable, bias: float, l2: bool) -> list[float] | None:
     """Scores of already normalised texts: ``tanh((sum of distinct 1-3 gram weights
     [/ sqrt(count)] + bias) / 2)``, 0.0 for an empty text or one with no known n-gram;
-    ``None`` when the batch has too many characters unknown to the model to number them."""
+    ``None`` when the batch has too many characters unknown to the model to number them
+    (or more texts than a key has room for)."""
     n = len(norms)
+    if n >= 1 << _SEG_BITS:
+        return None
     lengths = np.fromiter(map(len, norms), dtype=np.int64, count=n)
     if int(lengths.sum()) == 0:
         return [0.0] * n
@@ -86,11 +91,13 @@ def score_normalized(norms: Sequence[str], table: ZhTable, bias: float, l2: bool
     tri_ok = seg[:-2] == seg[2:]
     codes = np.concatenate((ids, (ids[:-1] << b | ids[1:])[bi_ok],
                             (ids[:-2] << (b + b) | ids[1:-1] << b | ids[2:])[tri_ok]))
-    keys = np.concatenate((seg, seg[:-1][bi_ok], seg[:-2][tri_ok])) << np.uint64(3 * _BITS) | codes
+    # one 64-bit key per (n-gram, text): code in the high 42 bits, so that once sorted the
+    # codes are in order (the table lookup then walks the table forwards)
+    keys = codes << np.uint64(_SEG_BITS) | np.concatenate((seg, seg[:-1][bi_ok], seg[:-2][tri_ok]))
     keys.sort()
     keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]  # distinct (text, n-gram) pairs
-    pair_seg = (keys >> np.uint64(3 * _BITS)).astype(np.int64)
-    pcode = keys & np.uint64((1 << (3 * _BITS)) - 1)
+    pair_seg = (keys & np.uint64((1 << _SEG_BITS) - 1)).astype(np.int64)
+    pcode = keys >> np.uint64(_SEG_BITS)
     kk = np.uint64(table.k)
     known = ((pcode >> (b + b)) <= kk) & (((pcode >> b) & _MASK) <= kk) & ((pcode & _MASK) <= kk)
     w = np.zeros(len(keys))
