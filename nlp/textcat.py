@@ -178,7 +178,7 @@ def _lex_of_marked(marked: list[str], lexicon: dict[str, float], negated: bool =
 
 
 BATCH_MIN = 8
-"""From this many texts a Chinese batch is scored as arrays (``nlp.zh_batch``); fewer
+"""From this many texts a batch is scored as arrays (``nlp.batch_score``); fewer
 are scored one by one, where the array calls' fixed cost would not pay."""
 
 
@@ -202,7 +202,7 @@ class TextClassifier:
     """Per-domain weights added to ``weights`` when that domain is given (v2)."""
     _merged: dict[str, dict[str, float]] = field(default_factory=dict, repr=False, compare=False)
     _tables: dict[str | None, object] = field(default_factory=dict, repr=False, compare=False)
-    """Per domain, the weights as a numpy table for batch scoring of Chinese (``nlp.zh_batch``)."""
+    """Per domain, the weights as a numpy table for batch scoring (``nlp.batch_score``)."""
 
     def weights_for(self, domain: str | None = None) -> dict[str, float]:
         """Shared weights, plus the copies of ``domain`` if the model has them.
@@ -255,29 +255,47 @@ class TextClassifier:
         ``None`` or a domain the model does not know uses the shared weights only."""
         weights = self.weights_for(domain)
         if len(texts) >= BATCH_MIN and self._batchable():
-            from nlp import zh_batch
-
-            key = domain if weights is not self.weights else None
-            table = self._tables.get(key)
-            if table is None:
-                table = self._tables[key] = zh_batch.ZhTable(weights)
-            if table.usable:  # type: ignore[attr-defined]
-                out = zh_batch.score_normalized([normalize(t, "zh") for t in texts], table,  # type: ignore[arg-type]
-                                                self.bias, self.l2)
-                if out is not None:
-                    return out
+            out = self._predict_batch(texts, domain, weights)
+            if out is not None:
+                return out
         score = self._score
         return [score(t, weights) for t in texts]
 
     def _batchable(self) -> bool:
-        """Chinese binary 1-3 gram features without a lexicon prior, and numpy there."""
-        if not (self.lang == "zh" and self.binary and self.ngram == 3 and not self.lex_weight):
+        """Binary features of the shipped shapes (zh 1-3 grams, en words and pairs), and numpy there."""
+        if not self.binary or (self.lang == "zh" and (self.ngram != 3 or self.lex_weight)) or self.lang not in LANGS:
             return False
         try:
             import numpy  # noqa: F401
         except ImportError:
             return False
         return True
+
+    def _predict_batch(self, texts: list[str], domain: str | None, weights: dict[str, float]) -> list[float] | None:
+        """:meth:`predict` through ``nlp.batch_score`` (``None``: the batch does not fit its keys)."""
+        from nlp import batch_score
+
+        key = domain if weights is not self.weights else None
+        table = self._tables.get(key)
+        if table is None:
+            table = self._tables[key] = (batch_score.Table(weights, 3, 14, None) if self.lang == "zh"
+                                         else batch_score.Table(weights, 2, 20, " "))
+        if not table.usable:  # type: ignore[attr-defined]
+            return None
+        norms = [normalize(t, self.lang) for t in texts]
+        lex = [0.0] * len(texts)
+        if self.lang == "zh":
+            sums = batch_score.zh_sums(norms, table)  # type: ignore[arg-type]
+        else:
+            marked = [_en_marked(x) if x else [] for x in norms]
+            if self.lex_weight and self.lexicon:
+                lex = [_lex_of_marked(m, self.lexicon, negated="n't" in x or not _EN_NEGATORS.isdisjoint(m))
+                       if m else 0.0 for x, m in zip(norms, marked, strict=True)]
+            sums = batch_score.token_sums(marked, table)  # type: ignore[arg-type]
+        if sums is None:
+            return None
+        finish = batch_score.finish
+        return [finish(z, c, lx, self.bias, self.l2, self.lex_weight) for z, c, lx in zip(*sums, lex, strict=True)]
 
     def label(self, score: float) -> str:
         """``positive`` / ``neutral`` / ``negative`` with the dev-chosen neutral band."""

@@ -178,15 +178,19 @@ def test_hotel_test_split_accuracy() -> None:
         assert acc_zh >= floor, (domain, acc_zh)
 
 
-def test_zh_batch_scores_as_one_by_one() -> None:
-    """A batch of Chinese texts scored as arrays (``nlp.zh_batch``) gives the pure-Python
-    scores: same n-grams (distinct per text, unknown characters kept apart for the norm),
+@pytest.mark.parametrize(("lang", "texts"), [
+    ("zh", ["房间很干净，但是前台态度很差", "", "   ", "😀😀", "早餐不错", "ｗｉｆｉ很慢，房间一般", "㐀㐁㐂 很好",
+            "酒店的breakfast很好", "位置好" * 30, "服务", "差", "不是很满意"]),
+    ("en", ["The room was clean but the staff were rude.", "", "!!!", "Not good, not clean at all", "Great!",
+            "zzqx blorf wibble", "I didn't like the breakfast; the bed was fine", "nothing to complain about",
+            "great great great " * 20, "ok", "Ｔｈｅ ｖｉｅｗ was amazing", "don't"]),
+])
+def test_batch_scores_as_one_by_one(lang: str, texts: list[str]) -> None:
+    """A batch scored as arrays (``nlp.batch_score``) gives the pure-Python scores: same
+    features (distinct per text, unknown characters and words kept apart for the norm),
     same weights; only the order of one sum differs."""
-    from nlp import textcat
-
-    model = textcat.load("zh")
-    texts = ["房间很干净，但是前台态度很差", "", "   ", "😀😀", "早餐不错", "ｗｉｆｉ很慢，房间一般", "㐀㐁㐂 很好",
-             "酒店的breakfast很好", "位置好" * 30, "服务", "差", "不是很满意"] * 2
+    model = textcat.load(lang)
+    texts = texts * 2
     assert len(texts) >= textcat.BATCH_MIN
     for domain in (None, "hotel"):
         batch = model.predict(texts, domain=domain)
