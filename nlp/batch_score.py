@@ -35,33 +35,55 @@ class Table:
         """``units``: ``None`` splits a key into characters (zh), else on that separator (en)."""
         self.order, self.bits = order, bits
         self.seg_bits = 64 - order * bits
-        split = list if units is None else (lambda k: k.split(units))
-        keyed = [(k, split(k)) for k in weights]
-        keyed = [(k, u) for k, u in keyed if 1 <= len(u) <= order]
-        vocab: dict[str, int] = {}
-        for _, u in keyed:
-            for x in u:
-                if x not in vocab:
-                    vocab[x] = len(vocab) + 1
-        self.vocab = vocab
-        self.k = len(vocab)
-        self.usable = self.k < (1 << bits) // 2  # room left for a batch's unknown units
-        codes = []
-        for _, u in keyed:
-            c = 0
-            for x in u:
-                c = (c << bits) | vocab[x]
-            codes.append(c)
-        arr = np.array(codes, dtype=np.uint64)
-        idx = np.argsort(arr, kind="stable")
-        self.codes = arr[idx]
-        self.values = np.array([weights[k] for k, _ in keyed], dtype=np.float64)[idx]
+        self.vocab: dict[str, int] = {}
+        """Unit -> number (English words; characters go through ``char_ids``)."""
         self.char_ids: np.ndarray | None = None
-        if units is None:  # characters: a code point -> number array (0: not the model's)
-            self.char_ids = np.zeros(0x110000, dtype=np.uint64)
-            if vocab:
-                self.char_ids[np.frombuffer("".join(vocab).encode("utf-32-le"), dtype=np.uint32)] = np.arange(
-                    1, self.k + 1, dtype=np.uint64)
+        if units is None:
+            keys = [k for k in weights if 1 <= len(k) <= order]
+            codes = self._char_codes(keys)
+        else:
+            keyed = [(k, k.split(units)) for k in weights]
+            keyed = [(k, u) for k, u in keyed if 1 <= len(u) <= order]
+            keys = [k for k, _ in keyed]
+            for _, u in keyed:
+                for x in u:
+                    if x not in self.vocab:
+                        self.vocab[x] = len(self.vocab) + 1
+            self.k = len(self.vocab)
+            packed = []
+            for _, u in keyed:
+                c = 0
+                for x in u:
+                    c = (c << bits) | self.vocab[x]
+                packed.append(c)
+            codes = np.array(packed, dtype=np.uint64)
+        self.usable = self.k < (1 << bits) // 2  # room left for a batch's unknown units
+        idx = np.argsort(codes, kind="stable")
+        self.codes = codes[idx]
+        self.values = np.array([weights[k] for k in keys], dtype=np.float64)[idx]
+
+    def _char_codes(self, keys: list[str]) -> np.ndarray:
+        """Codes of character keys, by arrays (a Chinese model has ~340,000 of them):
+        sets ``char_ids``, a code point -> number array (0: not one of the model's)."""
+        chars = sorted(set("".join(keys)))
+        self.k = len(chars)
+        self.char_ids = np.zeros(0x110000, dtype=np.uint64)
+        if chars:
+            self.char_ids[np.frombuffer("".join(chars).encode("utf-32-le"), dtype=np.uint32)] = np.arange(
+                1, self.k + 1, dtype=np.uint64)
+        lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
+        codes = np.zeros(len(keys), dtype=np.uint64)
+        for size in range(1, self.order + 1):
+            idx = np.flatnonzero(lengths == size)
+            if not len(idx):
+                continue
+            group = "".join([keys[i] for i in idx.tolist()])
+            ids = self.char_ids[np.frombuffer(group.encode("utf-32-le"), dtype=np.uint32)].reshape(-1, size)
+            code = ids[:, 0]
+            for j in range(1, size):
+                code = (code << np.uint64(self.bits)) | ids[:, j]
+            codes[idx] = code
+        return codes
 
     def lookup(self, codes: np.ndarray) -> np.ndarray:
         """Weight of each code, 0.0 where the table has none."""
