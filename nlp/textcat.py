@@ -2,9 +2,10 @@
 
 Linear models (logistic regression) over sparse n-gram features, trained by
 ``nlp/training/train_sentiment.py`` and shipped as JSON files next to this module
-(``nlp/models/sentiment-zh-v2.json``, ``sentiment-en-v1.json``). Inference is pure Python
-dict lookups, so it runs at thousands of texts per second on one core, needs no
-numpy/scikit-learn, and never fetches anything from a hub.
+(``nlp/models/sentiment-zh-v2.json``, ``sentiment-en-v1.json``). One text is scored by
+pure Python dict lookups; a batch (``BATCH_MIN`` texts or more, as ``analyze`` passes a
+batch's texts and aspect clauses) by ``nlp.batch_score`` as numpy arrays, with the same
+scores. No scikit-learn, nothing fetched from a hub.
 
 Domains (format v2, zh): besides the shared weights a model may carry per-domain weights
 (``hotel``, ``restaurant``, ``ecommerce``), learned with Daume's (2007) feature
