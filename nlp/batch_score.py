@@ -67,7 +67,7 @@ class Table:
         sets ``char_ids``, a code point -> number array (0: not one of the model's)."""
         chars = sorted(set("".join(keys)))
         self.k = len(chars)
-        self.char_ids = np.zeros(0x110000, dtype=np.uint64)
+        self.char_ids = np.zeros(0x110000, dtype=np.uint16 if self.bits <= 16 else np.uint32)  # 2 MB, not 9
         if chars:
             self.char_ids[np.frombuffer("".join(chars).encode("utf-32-le"), dtype=np.uint32)] = np.arange(
                 1, self.k + 1, dtype=np.uint64)
@@ -78,7 +78,8 @@ class Table:
             if not len(idx):
                 continue
             group = "".join([keys[i] for i in idx.tolist()])
-            ids = self.char_ids[np.frombuffer(group.encode("utf-32-le"), dtype=np.uint32)].reshape(-1, size)
+            ids = self.char_ids[np.frombuffer(group.encode("utf-32-le"), dtype=np.uint32)].astype(np.uint64)
+            ids = ids.reshape(-1, size)
             code = ids[:, 0]
             for j in range(1, size):
                 code = (code << np.uint64(self.bits)) | ids[:, j]
@@ -143,7 +144,7 @@ def zh_sums(norms: Sequence[str], table: Table) -> tuple[list[float], list[int]]
     assert table.char_ids is not None
     lengths = np.fromiter(map(len, norms), dtype=np.int64, count=len(norms))
     cp = np.frombuffer("".join(norms).encode("utf-32-le"), dtype=np.uint32)
-    ids = table.char_ids[cp]
+    ids = table.char_ids[cp].astype(np.uint64)
     unknown = ids == 0
     if unknown.any():  # distinct unknown characters stay distinct (they count in the l2 norm)
         other, inv = np.unique(cp[unknown], return_inverse=True)
