@@ -16,6 +16,7 @@ differ from the pure-Python one in its last bits (~1e-16), far below the 4 decim
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from itertools import compress, repeat
@@ -38,6 +39,8 @@ class Table:
         self.vocab: dict[str, int] = {}
         """Unit -> number (English words; characters go through ``char_ids``)."""
         self.char_ids: np.ndarray | None = None
+        self.delta: Table | None = None
+        """Weights added to this table's (``with_delta``)."""
         if units is None:
             keys = [k for k in weights if 1 <= len(k) <= order]
             codes = self._char_codes(keys)
@@ -71,6 +74,11 @@ class Table:
         if chars:
             self.char_ids[np.frombuffer("".join(chars).encode("utf-32-le"), dtype=np.uint32)] = np.arange(
                 1, self.k + 1, dtype=np.uint64)
+        return self._encode(keys)
+
+    def _encode(self, keys: list[str]) -> np.ndarray:
+        """Codes of character keys, by ``char_ids``."""
+        assert self.char_ids is not None
         lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
         codes = np.zeros(len(keys), dtype=np.uint64)
         for size in range(1, self.order + 1):
@@ -86,13 +94,37 @@ class Table:
             codes[idx] = code
         return codes
 
+    def with_delta(self, delta: dict[str, float]) -> Table | None:
+        """This character table with ``delta``'s weights added to it (a domain's copies, as
+        ``TextClassifier.weights_for`` adds them: ``shared + copy`` per feature, so the same
+        floats), sharing this table's arrays: a domain costs its own few thousand weights,
+        not a second table of every feature. ``None`` when ``delta`` has a character this
+        table does not number (then the merged weights get a table of their own)."""
+        if self.char_ids is None:
+            return None
+        keys = [k for k in delta if 1 <= len(k) <= self.order]
+        if keys and not self.char_ids[np.frombuffer("".join(keys).encode("utf-32-le"), dtype=np.uint32)].all():
+            return None
+        out = copy.copy(self)
+        codes = self._encode(keys)
+        idx = np.argsort(codes, kind="stable")
+        out.delta = Table.__new__(Table)
+        out.delta.codes = codes[idx]
+        out.delta.values = np.array([delta[k] for k in keys], dtype=np.float64)[idx]
+        out.delta.delta = None
+        return out
+
     def lookup(self, codes: np.ndarray) -> np.ndarray:
-        """Weight of each code, 0.0 where the table has none."""
+        """Weight of each code, 0.0 where the table has none (plus the delta's, if any)."""
         if not len(self.codes) or not len(codes):
-            return np.zeros(len(codes))
-        idx = np.searchsorted(self.codes, codes)
-        idx[idx == len(self.codes)] = 0
-        return np.where(self.codes[idx] == codes, self.values[idx], 0.0)
+            w = np.zeros(len(codes))
+        else:
+            idx = np.searchsorted(self.codes, codes)
+            idx[idx == len(self.codes)] = 0
+            w = np.where(self.codes[idx] == codes, self.values[idx], 0.0)
+        if self.delta is not None:
+            w = w + self.delta.lookup(codes)
+        return w
 
     def sums(self, ids: np.ndarray, lengths: np.ndarray) -> tuple[list[float], list[int]] | None:
         """Per text (``lengths`` units each, their numbers concatenated in ``ids``): the sum

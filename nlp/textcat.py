@@ -279,8 +279,17 @@ class TextClassifier:
         key = domain if weights is not self.weights else None
         table = self._tables.get(key)
         if table is None:
-            table = self._tables[key] = (batch_score.Table(weights, 3, 14, None) if self.lang == "zh"
-                                         else batch_score.Table(weights, 2, 20, " "))
+            if self.lang == "zh":
+                if key is not None:  # a domain: the shared table plus the domain's copies
+                    base = self._tables.get(None)
+                    if base is None:
+                        base = self._tables[None] = batch_score.Table(self.weights, 3, 14, None)
+                    table = base.with_delta(self.domain_weights[key])  # type: ignore[attr-defined]
+                if table is None:
+                    table = batch_score.Table(weights, 3, 14, None)
+            else:
+                table = batch_score.Table(weights, 2, 20, " ")
+            self._tables[key] = table
         if not table.usable:  # type: ignore[attr-defined]
             return None
         norms = [normalize(t, self.lang) for t in texts]

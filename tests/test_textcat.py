@@ -197,3 +197,17 @@ def test_batch_scores_as_one_by_one(lang: str, texts: list[str]) -> None:
         one = [model.score_one(t, domain=domain) for t in texts]
         assert batch == pytest.approx(one, abs=1e-12)
         assert [round(s, 4) for s in batch] == [round(s, 4) for s in one]
+
+
+def test_domain_table_shares_the_shared_one() -> None:
+    """A domain's batch table is the shared table plus the domain's copies (not a second
+    copy of every weight) when the copies use no new character, and scores the same."""
+    from nlp import batch_score
+
+    model = textcat.load("zh")
+    texts = [f"房间很干净，早餐{i}份，但是前台态度很差" for i in range(textcat.BATCH_MIN)]
+    model.predict(texts, domain="hotel")
+    hotel = model._tables["hotel"]
+    assert isinstance(hotel, batch_score.Table) and hotel.delta is not None and hotel.codes is model._tables[None].codes
+    assert model.predict(texts, domain="hotel") == pytest.approx([model.score_one(t, domain="hotel") for t in texts],
+                                                                 abs=1e-12)
