@@ -6,7 +6,6 @@ language is scored in one call. Pure and deterministic; no Scrapy.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -105,21 +104,27 @@ def analyze(
         found.append([(c, hits) for c in clauses if (hits := tax.find(c))])
 
     # one scoring call per language, texts and aspect clauses together
-    scores: dict[tuple[int, int], float] = {}  # (text index, -1 for the text or clause index) -> score
-    jobs: dict[str, list[tuple[tuple[int, int], str]]] = defaultdict(list)
+    text_scores: list[float | None] = [None] * n
+    clause_scores: list[list[float]] = [[] for _ in range(n)]
+    jobs: dict[str, list[int]] = {}
     for i in range(n):
         if detected[i] in SUPPORTED_LANGUAGES and clean[i].strip():
-            jobs[detected[i]].append(((i, -1), clean[i]))
-            jobs[detected[i]].extend(((i, k), c) for k, (c, _) in enumerate(found[i]))
-    for lang, items in jobs.items():
-        predicted = scorer(lang).predict([text for _, text in items], domain=domain)
-        scores.update((key, float(s)) for (key, _), s in zip(items, predicted, strict=True))
+            jobs.setdefault(detected[i], []).append(i)
+    for lang, idx in jobs.items():
+        predicted = scorer(lang).predict([x for i in idx for x in (clean[i], *(c for c, _ in found[i]))], domain=domain)
+        pos = 0
+        for i in idx:
+            k = len(found[i])
+            text_scores[i] = float(predicted[pos])
+            clause_scores[i] = [float(x) for x in predicted[pos + 1:pos + 1 + k]]
+            pos += 1 + k
 
     out: list[Analysis] = []
     for i in range(n):
         lang = detected[i]
         rating = stars[i] if clean[i].strip() else None
-        if (i, -1) not in scores:
+        raw = text_scores[i]
+        if raw is None:
             label, score, model = "neutral", 0.0, NO_MODEL
             if rating is not None:  # a language without a model: the stars alone
                 (label, score), model = combine(None, rating, None), model_name(None)
@@ -128,8 +133,8 @@ def analyze(
                                 model=model, truncated=truncated[i]))
             continue
         s = scorer(lang)
-        aspects = _aspects(found[i], [scores[(i, k)] for k in range(len(found[i]))], aspect_label)
-        text_score = round(scores[(i, -1)], 4)
+        aspects = _aspects(found[i], clause_scores[i], aspect_label)
+        text_score = round(raw, 4)
         text_label = s.label(text_score)
         label, score, model = text_label, text_score, s.name
         if rating is not None:
@@ -147,12 +152,17 @@ def _aspects(
 ) -> tuple[AspectSentiment, ...]:
     """Per aspect: the terms that matched and the mean score of the clauses naming it.
     Without scores (no model for the language) every aspect is neutral at 0.0."""
-    per_aspect: dict[str, list[float]] = defaultdict(list)
-    terms: dict[str, list[str]] = defaultdict(list)
+    per_aspect: dict[str, list[float]] = {}
+    terms: dict[str, list[str]] = {}
     for k, (_, hits) in enumerate(found):
+        value = clause_scores[k] if clause_scores is not None else 0.0
         for aid, words in hits.items():
-            per_aspect[aid].append(clause_scores[k] if clause_scores is not None else 0.0)
-            terms[aid].extend(words)
+            if aid in per_aspect:
+                per_aspect[aid].append(value)
+                terms[aid] += words
+            else:
+                per_aspect[aid] = [value]
+                terms[aid] = list(words)
     out = []
     for aid, values in per_aspect.items():
         mean = round(sum(values) / len(values), 4)

@@ -2,9 +2,10 @@
 
 Linear models (logistic regression) over sparse n-gram features, trained by
 ``nlp/training/train_sentiment.py`` and shipped as JSON files next to this module
-(``nlp/models/sentiment-zh-v2.json``, ``sentiment-en-v1.json``). Inference is pure Python
-dict lookups, so it runs at thousands of texts per second on one core, needs no
-numpy/scikit-learn, and never fetches anything from a hub.
+(``nlp/models/sentiment-zh-v2.json``, ``sentiment-en-v1.json``). One text is scored by
+pure Python dict lookups; a batch (``BATCH_MIN`` texts or more, as ``analyze`` passes a
+batch's texts and aspect clauses) by ``nlp.batch_score`` as numpy arrays, with the same
+scores. No scikit-learn, nothing fetched from a hub.
 
 Domains (format v2, zh): besides the shared weights a model may carry per-domain weights
 (``hotel``, ``restaurant``, ``ecommerce``), learned with Daume's (2007) feature
@@ -177,6 +178,11 @@ def _lex_of_marked(marked: list[str], lexicon: dict[str, float], negated: bool =
     return s / math.sqrt(s * s + 15.0)
 
 
+BATCH_MIN = 8
+"""From this many texts a batch is scored as arrays (``nlp.batch_score``); fewer
+are scored one by one, where the array calls' fixed cost would not pay."""
+
+
 @dataclass(slots=True)
 class TextClassifier:
     """A loaded linear sentiment model; :meth:`predict` gives scores in [-1, 1]."""
@@ -196,6 +202,8 @@ class TextClassifier:
     domain_weights: dict[str, dict[str, float]] = field(default_factory=dict)
     """Per-domain weights added to ``weights`` when that domain is given (v2)."""
     _merged: dict[str, dict[str, float]] = field(default_factory=dict, repr=False, compare=False)
+    _tables: dict[str | None, object] = field(default_factory=dict, repr=False, compare=False)
+    """Per domain, the weights as a numpy table for batch scoring (``nlp.batch_score``)."""
 
     def weights_for(self, domain: str | None = None) -> dict[str, float]:
         """Shared weights, plus the copies of ``domain`` if the model has them.
@@ -247,8 +255,57 @@ class TextClassifier:
         ``domain`` (``hotel``, ``restaurant``, ``ecommerce``) adds that domain's weights;
         ``None`` or a domain the model does not know uses the shared weights only."""
         weights = self.weights_for(domain)
+        if len(texts) >= BATCH_MIN and self._batchable():
+            out = self._predict_batch(texts, domain, weights)
+            if out is not None:
+                return out
         score = self._score
         return [score(t, weights) for t in texts]
+
+    def _batchable(self) -> bool:
+        """Binary features of the shipped shapes (zh 1-3 grams, en words and pairs), and numpy there."""
+        if not self.binary or (self.lang == "zh" and (self.ngram != 3 or self.lex_weight)) or self.lang not in LANGS:
+            return False
+        try:
+            import numpy  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def _predict_batch(self, texts: list[str], domain: str | None, weights: dict[str, float]) -> list[float] | None:
+        """:meth:`predict` through ``nlp.batch_score`` (``None``: the batch does not fit its keys)."""
+        from nlp import batch_score
+
+        key = domain if weights is not self.weights else None
+        table = self._tables.get(key)
+        if table is None:
+            if self.lang == "zh":
+                if key is not None:  # a domain: the shared table plus the domain's copies
+                    base = self._tables.get(None)
+                    if base is None:
+                        base = self._tables[None] = batch_score.Table(self.weights, 3, 14, None)
+                    table = base.with_delta(self.domain_weights[key])  # type: ignore[attr-defined]
+                if table is None:
+                    table = batch_score.Table(weights, 3, 14, None)
+            else:
+                table = batch_score.Table(weights, 2, 20, " ")
+            self._tables[key] = table
+        if not table.usable:  # type: ignore[attr-defined]
+            return None
+        norms = [normalize(t, self.lang) for t in texts]
+        lex = [0.0] * len(texts)
+        if self.lang == "zh":
+            sums = batch_score.zh_sums(norms, table)  # type: ignore[arg-type]
+        else:
+            marked = [_en_marked(x) if x else [] for x in norms]
+            if self.lex_weight and self.lexicon:
+                lex = [_lex_of_marked(m, self.lexicon, negated="n't" in x or not _EN_NEGATORS.isdisjoint(m))
+                       if m else 0.0 for x, m in zip(norms, marked, strict=True)]
+            sums = batch_score.token_sums(marked, table)  # type: ignore[arg-type]
+        if sums is None:
+            return None
+        finish = batch_score.finish
+        return [finish(z, c, lx, self.bias, self.l2, self.lex_weight) for z, c, lx in zip(*sums, lex, strict=True)]
 
     def label(self, score: float) -> str:
         """``positive`` / ``neutral`` / ``negative`` with the dev-chosen neutral band."""

@@ -15,3 +15,16 @@ def test_throughput_reports_vader_on_the_same_texts_and_the_langdetect_share() -
     out = bench.format_result({"throughput": [row], "cold_start": {"first_result_s": 0.5, "python_start_s": 0.1}},
                               None)
     assert "vs VADER" in out and "20.0%" in out and f"{row['vs_vader']}x" in out
+
+
+def test_stage_split_covers_every_stage_and_prints() -> None:
+    """The split names each stage of analyze and leaves the rest to ``other``; bench nlp prints it."""
+    texts = ["房间很干净，但是前台态度很差"] * 10 + ["The room was clean but the staff were rude."] * 10
+    split = bench.stage_split(texts, repeat=1)
+    assert set(split) == {"language", "aspects", "sentiment", "keywords", "other", "total"}
+    assert all(v >= 0 for v in split.values()) and split["total"] > 0
+    row = {"texts": "mixed", "n": 20, "avg_chars": 30, "langdetect_share": 0.0, "analyze_texts_per_s": 1,
+           "stages_us": split}
+    out = bench.format_result({"throughput": [row], "cold_start": {"first_result_s": 0.5, "python_start_s": 0.1}},
+                              None)
+    assert "where one text's time goes" in out and f"{split['keywords']:.1f}" in out

@@ -176,3 +176,38 @@ def test_hotel_test_split_accuracy() -> None:
         scores = load("zh").predict([t for t, _ in zh], domain=domain)
         acc_zh = sum((s >= 0) == bool(y) for (_, y), s in zip(zh, scores, strict=True)) / len(zh)
         assert acc_zh >= floor, (domain, acc_zh)
+
+
+@pytest.mark.parametrize(("lang", "texts"), [
+    ("zh", ["房间很干净，但是前台态度很差", "", "   ", "😀😀", "早餐不错", "ｗｉｆｉ很慢，房间一般", "㐀㐁㐂 很好",
+            "酒店的breakfast很好", "位置好" * 30, "服务", "差", "不是很满意"]),
+    ("en", ["The room was clean but the staff were rude.", "", "!!!", "Not good, not clean at all", "Great!",
+            "zzqx blorf wibble", "I didn't like the breakfast; the bed was fine", "nothing to complain about",
+            "great great great " * 20, "ok", "Ｔｈｅ ｖｉｅｗ was amazing", "don't"]),
+])
+def test_batch_scores_as_one_by_one(lang: str, texts: list[str]) -> None:
+    """A batch scored as arrays (``nlp.batch_score``) gives the pure-Python scores: same
+    features (distinct per text, unknown characters and words kept apart for the norm),
+    same weights; only the order of one sum differs."""
+    model = textcat.load(lang)
+    texts = texts * 2
+    assert len(texts) >= textcat.BATCH_MIN
+    for domain in (None, "hotel"):
+        batch = model.predict(texts, domain=domain)
+        one = [model.score_one(t, domain=domain) for t in texts]
+        assert batch == pytest.approx(one, abs=1e-12)
+        assert [round(s, 4) for s in batch] == [round(s, 4) for s in one]
+
+
+def test_domain_table_shares_the_shared_one() -> None:
+    """A domain's batch table is the shared table plus the domain's copies (not a second
+    copy of every weight) when the copies use no new character, and scores the same."""
+    from nlp import batch_score
+
+    model = textcat.load("zh")
+    texts = [f"房间很干净，早餐{i}份，但是前台态度很差" for i in range(textcat.BATCH_MIN)]
+    model.predict(texts, domain="hotel")
+    hotel = model._tables["hotel"]
+    assert isinstance(hotel, batch_score.Table) and hotel.delta is not None and hotel.codes is model._tables[None].codes
+    assert model.predict(texts, domain="hotel") == pytest.approx([model.score_one(t, domain="hotel") for t in texts],
+                                                                 abs=1e-12)

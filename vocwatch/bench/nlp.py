@@ -84,6 +84,7 @@ def throughput(texts: dict[str, tuple[str, list[str]]], baselines: bool = True) 
         row: dict[str, Any] = {"texts": name, "lang": lang, "n": len(sample),
                                "avg_chars": round(statistics.mean(map(len, sample))),
                                "langdetect_share": round(_langdetect_share(lang_mod, sample), 4)}
+        row["stages_us"] = stage_split(sample)
         if not baselines:
             row["analyze_texts_per_s"] = round(_rate(ours, sample))
             rows.append(row)
@@ -103,6 +104,60 @@ def throughput(texts: dict[str, tuple[str, list[str]]], baselines: bool = True) 
             row["ratio"] = round(row["analyze_texts_per_s"] / row["baseline_texts_per_s"], 1)
         rows.append(row)
     return rows
+
+
+def stage_split(texts: list[str], repeat: int = 3) -> dict[str, float]:
+    """CPU microseconds per text of each stage of ``analyze`` on ``texts``, each stage run
+    alone the way ``analyze`` runs it (batches of 64, all taxonomies as without a domain),
+    best of ``repeat``; ``other`` is the whole call's time the stages do not account for
+    (the per-text records, the aspects' means and labels, the rating rule)."""
+    from nlp.analyze import MAX_KEYWORDS, analyze
+    from nlp.aspects import split_clauses, taxonomy
+    from nlp.keywords import keywords
+    from nlp.lang import resolve_language
+    from nlp.sentiment import SUPPORTED_LANGUAGES, scorer
+
+    tax = taxonomy(None)
+    langs = [resolve_language(t, None) for t in texts]
+    clauses = [[c for c in split_clauses(t) if tax.find(c)] for t in texts]
+
+    def language() -> None:
+        for t in texts:
+            resolve_language(t, None)
+
+    def aspects() -> None:
+        for t in texts:
+            for c in split_clauses(t):
+                tax.find(c)
+
+    def sentiment() -> None:
+        for i in range(0, len(texts), BATCH):
+            for lang in SUPPORTED_LANGUAGES:
+                batch = [x for j in range(i, min(i + BATCH, len(texts))) if langs[j] == lang
+                         for x in (texts[j], *clauses[j])]
+                if batch:
+                    scorer(lang).predict(batch)
+
+    def kw() -> None:
+        for t, lang in zip(texts, langs, strict=True):
+            keywords(t, lang, MAX_KEYWORDS)
+
+    def whole() -> None:
+        for i in range(0, len(texts), BATCH):
+            analyze(texts[i:i + BATCH])
+
+    out = {}
+    for name, fn in (("language", language), ("aspects", aspects), ("sentiment", sentiment),
+                     ("keywords", kw), ("total", whole)):
+        fn()
+        best = float("inf")
+        for _ in range(repeat):
+            t0 = time.process_time()
+            fn()
+            best = min(best, time.process_time() - t0)
+        out[name] = round(best / len(texts) * 1e6, 1)
+    out["other"] = round(max(out["total"] - sum(v for k, v in out.items() if k != "total"), 0.0), 1)
+    return out
 
 
 def _langdetect_share(lang_mod: Any, sample: list[str]) -> float:
@@ -215,6 +270,15 @@ def format_result(res: dict[str, Any], shared: Path | None) -> str:
                      f"{r['analyze_texts_per_s']:>10} {r.get('vader_texts_per_s', '-'):>8} "
                      f"{str(r.get('vs_vader', '-')) + 'x':>8} {r.get('baseline_texts_per_s', '-'):>9} "
                      f"{str(r.get('ratio', '-')) + 'x':>7}")
+    parts += ["", "where one text's time goes (CPU us per text; each stage alone as analyze runs it: language, "
+                  "clause split + aspect matching, sentiment of the text and its aspect clauses, keywords; other = "
+                  "the rest of the analyze call)"]
+    stages = ("language", "aspects", "sentiment", "keywords", "other", "total")
+    head = f"{'texts':10} " + " ".join(f"{s:>9}" for s in stages)
+    parts += [head, "-" * len(head)]
+    for r in res["throughput"]:
+        if "stages_us" in r:
+            parts.append(f"{r['texts']:10} " + " ".join(f"{r['stages_us'][s]:>9.1f}" for s in stages))
     c = res["cold_start"]
     parts += ["", f"cold start: first result {c['first_result_s']:.2f} s after import in a fresh process "
                   f"(bare interpreter start {c['python_start_s']:.2f} s)"]
