@@ -28,7 +28,7 @@ from crawlers.store.alerts import STATES, Alert, AlertStoreError, AlertTable, En
 from monitor import detectors as det
 from monitor.detectors import Finding, hour_start
 from monitor.incidents import resolve_quiet
-from nlp.keywords import top_terms
+from nlp.keywords import mention_keywords, top_terms
 
 __all__ = ["KINDS", "STATES", "Alert", "AlertStoreError", "check_and_notify", "health_alerts", "notify_health",
            "run_detectors", "unrouted"]
@@ -387,7 +387,7 @@ def _explain(config: Config, f: Finding, mentions: list[Mention]) -> tuple[str, 
              f"brand {config.brands[f.brand].name if f.brand in config.brands else f.brand}")
     if f.aspect:
         where += f", aspect {f.aspect}"
-    terms = top_terms([m.keywords for m in mentions], TOP_TERMS)
+    terms = top_terms([mention_keywords(m.text, m.language, m.keywords) for m in mentions], TOP_TERMS)
     aspects = Counter(a["aspect"] for m in mentions for a in m.aspects
                       if a.get("sentiment") == "negative" and a.get("aspect")).most_common(5)
     details = f.details() | {"magnitude": f.magnitude, "top_terms": [[t, n] for t, n in terms],

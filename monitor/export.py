@@ -31,6 +31,7 @@ from typing import Any, BinaryIO
 from config.model import Location
 from crawlers.items import Mention
 from crawlers.store.base import BUCKETS, MentionQuery, RollupRow, Store
+from nlp.keywords import mention_keywords
 
 GROUPS: dict[str, str] = {"location": "location_id", "source": "source_id", "aspect": "aspect",
                           "sentiment": "sentiment_label", "lang": "language"}
@@ -317,7 +318,8 @@ def _mention_row(m: Mention, loc: Location | None, w: Any) -> tuple[Any, ...]:
     return (m.published_at, m.location_id, loc.name if loc else None, m.brand or (loc.brand if loc else None),
             loc.region if loc else None, loc.role if loc else None, m.source_id or None, m.site, m.kind, m.url,
             m.permalink, m.external_id, m.title, m.text, m.truncated, m.language, m.rating,
-            m.rating_raw, m.rating_scale, m.sentiment_label, m.sentiment_score, m.aspects, m.keywords, m.author,
+            m.rating_raw, m.rating_scale, m.sentiment_label, m.sentiment_score, m.aspects,
+            mention_keywords(m.text, m.language, m.keywords), m.author,
             m.author_region, m.likes, m.reposts, m.comments, bool(m.reply_text), m.reply_text, m.reply_at, m.variant,
             w.status if w else "new", w.assignee if w else None, w.updated_at if w else None,
             w.updated_by if w else None, w.answered_at if w else None, w.resolved_at if w else None,

@@ -79,13 +79,18 @@ def analyze(
     langs: Sequence[str | None] | None = None,
     domain: str | None = None,
     ratings: Sequence[float | None] | None = None,
+    keywords: bool = True,
 ) -> list[Analysis]:
     """Analyse ``texts`` (``None`` counts as empty). ``langs`` gives known languages
     (``None`` entries are detected); ``domain`` picks the aspect taxonomy (``hotel``,
     ``restaurant``, ``ecommerce``; ``None`` = all of them); ``ratings`` gives each text's
     star rating normalised to 0-5 (``None`` = not rated), which the overall label and
     score then take into account by the rule in ``nlp.rating``. An empty text gets no
-    label from its rating: there is nothing the label would describe."""
+    label from its rating: there is nothing the label would describe.
+
+    ``keywords=False`` leaves ``keywords`` empty: extraction is about a third of a Chinese
+    text's time, and most mentions are never read for their keywords, so the crawl leaves
+    them to the readers that want them (``nlp.keywords.mention_keywords``)."""
     tax = taxonomy(domain)
     n = len(texts)
     if langs is not None and len(langs) != n:
@@ -129,7 +134,7 @@ def analyze(
             if rating is not None:  # a language without a model: the stars alone
                 (label, score), model = combine(None, rating, None), model_name(None)
             out.append(Analysis(lang=lang if clean[i].strip() else UNDETERMINED, label=label, score=score,
-                                aspects=_aspects(found[i], None, None), keywords=_keywords(clean[i], lang),
+                                aspects=_aspects(found[i], None, None), keywords=_keywords(clean[i], lang) if keywords else (),
                                 model=model, truncated=truncated[i]))
             continue
         s = scorer(lang)
@@ -140,7 +145,7 @@ def analyze(
         if rating is not None:
             (label, score), model = combine(text_score, rating, s.label), model_name(s.name)
         out.append(Analysis(lang=lang, label=label, score=score, aspects=aspects,
-                            keywords=_keywords(clean[i], lang), model=model, truncated=truncated[i],
+                            keywords=_keywords(clean[i], lang) if keywords else (), model=model, truncated=truncated[i],
                             text_label=text_label, text_score=text_score))
     return out
 

@@ -177,6 +177,16 @@ def keywords(text: str, lang: str, k: int = 10) -> list[str]:
     return []
 
 
+def mention_keywords(text: str | None, lang: str | None, stored: list[str] | None = None, k: int = 10) -> list[str]:
+    """A mention's keywords: those stored with it (``vocwatch analyze``, ``reanalyze``, older
+    crawls), else extracted from its text now. Crawls store none (``nlp.analyze``'s
+    ``keywords=False``): extraction costs a third of a Chinese text's analysis and only alert
+    messages and exports read keywords, for a small share of the mentions."""
+    if stored:
+        return list(stored)
+    return keywords(text or "", lang or "", k)
+
+
 def top_terms(keyword_lists: list[list[str]], k: int = 10) -> list[tuple[str, int]]:
     """The ``k`` keywords found in most texts (each text counts a word once): the terms
     of a trend bucket or an alert."""

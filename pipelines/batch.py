@@ -147,8 +147,9 @@ def _analyse(group: list[tuple[int, Mention]], domain: str | None, results: list
     """One analysis call for ``group``; if it fails, its mentions go on unlabelled (counted)."""
     ms = [m for _, m in group]
     try:
+        # no keywords at crawl time: readers extract them when they need them (nlp.keywords.mention_keywords)
         found = analyze([m.text for m in ms], langs=[m.language for m in ms], domain=domain,
-                        ratings=[m.rating for m in ms])
+                        ratings=[m.rating for m in ms], keywords=False)
     except Exception as exc:
         import logging
 

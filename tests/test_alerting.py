@@ -86,6 +86,14 @@ def test_calm_history_raises_nothing(env) -> None:  # type: ignore[no-untyped-de
     assert run_detectors(config, store, now=NOW) == []
 
 
+def test_top_terms_of_mentions_a_crawl_stored_without_keywords(env) -> None:  # type: ignore[no-untyped-def]
+    """Crawls store no keywords (nlp.analyze keywords=False): the alert extracts them from the texts."""
+    config, store, _ = env
+    burst(store, NOW, 8, text="房间里有蟑螂，床单也不干净")
+    (a,) = run_detectors(config, store, now=NOW)
+    assert ["蟑螂", 8] in a.details["top_terms"]
+
+
 def test_one_incident_one_alert_updated_then_resolved_after_cooldown(env) -> None:  # type: ignore[no-untyped-def]
     config, store, _ = env
     ms = burst(store, NOW, 8, keywords=["不干净", "床单"], text="床单不干净")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -97,3 +98,13 @@ def test_jsonl_reports_bad_lines_and_processes_the_rest() -> None:
     assert rows[1]["sentiment"]["label"] == "negative"
     assert (report.analyzed, report.skipped) == (2, 4)
     assert [w.split(":")[0] for w in warnings] == ["line 2", "line 3", "line 4", "line 5"]
+
+
+def test_keywords_off_leaves_every_other_field_as_it_was() -> None:
+    """What the crawl runs (keywords on demand): the same analysis, no keywords."""
+    texts = ["房间很干净，但是早餐太差了，前台态度也不好", "Great breakfast buffet, but the air conditioning was noisy.",
+             "", "Truly awful."]
+    full, bare = analyze(texts, ratings=[4.0, None, 5.0, 1.0]), analyze(texts, ratings=[4.0, None, 5.0, 1.0],
+                                                                        keywords=False)
+    assert any(a.keywords for a in full) and not any(a.keywords for a in bare)
+    assert [dataclasses.replace(a, keywords=()) for a in full] == bare

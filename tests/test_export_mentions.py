@@ -276,6 +276,17 @@ def test_jsonl_and_parquet_keep_the_text_exactly(any_store: Any, tmp_path: Path,
     assert guard_formula("=1") == "'=1" and guard_formula("a=1") == "a=1"
 
 
+def test_mentions_stored_without_keywords_export_them_extracted(any_store: Any, tmp_path: Path) -> None:
+    """A crawl stores no keywords (they are extracted on demand): the export still has them;
+    keywords stored with a mention (reanalysis, older crawls) are exported as stored."""
+    any_store.upsert_mentions([mention(40, text="房间里有蟑螂，床单也不干净", language="zh"),
+                               mention(41, text="房间里有蟑螂", language="zh", keywords=["stored"])])
+    out = tmp_path / "k.json"
+    export_mentions(any_store, MentionQuery(location_ids=("bund",)), out, "json")
+    rows = {str(r["external_id"]): r for r in read_back(out, "json")}
+    assert "蟑螂" in rows["40"]["keywords"] and rows["41"]["keywords"] == ["stored"]
+
+
 class _Pipe(io.BytesIO):
     """Standard output as a pipe: not seekable."""
 
