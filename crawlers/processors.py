@@ -210,6 +210,12 @@ def _tidy(text: str) -> str:
         # unprintable): only runs of spaces to collapse, the same text as the regexes give
         # (most text nodes of a page are such: a name, a date, a title)
         return " ".join((text if text.isascii() else unicodedata.normalize("NFC", text)).split())
+    return _tidy_by_regexes(text)
+
+
+def _tidy_by_regexes(text: str) -> str:
+    """:func:`_tidy`'s general path (line separators, invisible characters, NFC, spaces,
+    blank lines), which its one-line fast path must agree with."""
     text = _LINE_SEP_RE.sub("\n", text)
     text = _INVISIBLE_RE.sub("", text)
     text = unicodedata.normalize("NFC", text)

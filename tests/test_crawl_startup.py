@@ -13,7 +13,7 @@ from scrapy.settings import Settings
 
 from crawlers.extensions import VocwatchLogFormatter, shows_debug
 from crawlers.items import Mention
-from crawlers.processors import _BLANK_LINES_RE, _INVISIBLE_RE, _LINE_SEP_RE, _SPACES_RE, _tidy
+from crawlers.processors import _tidy, _tidy_by_regexes
 from crawlers.spiderloader import LazySpiderLoader
 
 
@@ -77,17 +77,6 @@ def test_scraped_line_only_when_a_handler_shows_debug() -> None:
     finally:
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
-
-
-def _tidy_by_regexes(text: str) -> str:
-    import unicodedata
-
-    text = _LINE_SEP_RE.sub("\n", text)
-    text = _INVISIBLE_RE.sub("", text)
-    text = unicodedata.normalize("NFC", text)
-    text = _SPACES_RE.sub(" ", text)
-    text = _BLANK_LINES_RE.sub("\n", text)
-    return text.strip(" \n")
 
 
 @pytest.mark.parametrize("text", [
