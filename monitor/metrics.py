@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import weakref
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
@@ -444,8 +445,15 @@ def _iso(dt: datetime) -> str:
 
 # -- store access ----------------------------------------------------------------------
 _PRIOR_CACHE_ENTRIES = 64
-"""Global priors kept per store (one per window length, day and data version in use)."""
-_prior_cache: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], dict[bool, Sums]]] = weakref.WeakKeyDictionary()
+"""Global priors kept per store (one per window length and day in use)."""
+PRIOR_MAX_STALE_SECONDS = 300.0
+"""How long a global prior is reused after new mentions arrived. Crawls write every second or
+so, so a prior that every write made stale would be read again (a rollup over every location,
+~0.3 s at 4,000 locations) on every dashboard request during a crawl; a mean over a whole
+window of every location moves by a hair in five minutes. 0 = re-read after any write."""
+_prior_cache: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], tuple[Any, float, dict[bool, Sums]]]] = (
+    weakref.WeakKeyDictionary())
+_monotonic = time.monotonic
 _prior_lock = threading.Lock()
 
 
@@ -544,17 +552,18 @@ def _everyone(store: Store, cur: _Window, prev: _Window) -> dict[bool, Sums]:
     It covers whole UTC days, the previous window's first to the current one's last
     (today), so it is a function of the stored mentions and the window's days only; the
     cache keys on exactly that: the store object (a weak key: another store, even on the
-    same file, never sees this one's entries), its :meth:`Store.data_version` (moved by
-    every write, from any process, so new mentions are counted at once), and the days.
-    A store without ``data_version`` is never cached."""
+    same file, never sees this one's entries) and the days; an entry holds the store's
+    :meth:`Store.data_version` it was read at (moved by every write, from any process) and
+    is read again once that moved and the entry is older than
+    :data:`PRIOR_MAX_STALE_SECONDS`. A store without ``data_version`` is never cached."""
     version = getattr(store, "data_version", None)
     token = version() if callable(version) else None
-    key = (token, prev.start, cur.start, cur.last_day)
+    key = (prev.start, cur.start, cur.last_day)
     if token is not None:
         with _prior_lock:
             hit = _prior_cache.get(store, {}).get(key)
-        if hit is not None:
-            return hit
+        if hit is not None and (hit[0] == token or _monotonic() - hit[1] < PRIOR_MAX_STALE_SECONDS):
+            return hit[2]
     cur_first = cur.start.date().isoformat()
     out = {True: Sums(), False: Sums()}
     for r in store.rollup(bucket="day", group_by=(), since=prev.start, until=_midnight(cur.last_day + timedelta(days=1))):
@@ -562,7 +571,8 @@ def _everyone(store: Store, cur: _Window, prev: _Window) -> dict[bool, Sums]:
     if token is not None:
         with _prior_lock:
             entries = _prior_cache.setdefault(store, {})
-            entries[key] = out
+            entries.pop(key, None)  # re-inserted last: the oldest entry goes first
+            entries[key] = (token, _monotonic(), out)
             while len(entries) > _PRIOR_CACHE_ENTRIES:
                 del entries[next(iter(entries))]
     return out

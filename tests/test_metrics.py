@@ -13,6 +13,7 @@ import pytest
 from config.loader import build_config
 from crawlers.items import Mention, mention_fingerprint
 from crawlers.store.sqlite import SQLiteStore
+from monitor import metrics
 from monitor.metrics import (
     Sums,
     aspect_trend,
@@ -341,6 +342,7 @@ def _rollups_over_everyone(monkeypatch: pytest.MonkeyPatch, store: SQLiteStore) 
 
 
 def test_global_prior_is_cached_until_new_mentions_arrive(store: SQLiteStore, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(metrics, "PRIOR_MAX_STALE_SECONDS", 0.0)  # any write makes it stale
     everyone = _rollups_over_everyone(monkeypatch, store)
     (b,) = benchmark(_config(), store, location_ids=["lonely"], window="30d", now=NOW)
     assert b.prior_rating == pytest.approx(115 / 35) and everyone[0] == 1
@@ -359,6 +361,26 @@ def test_global_prior_is_cached_until_new_mentions_arrive(store: SQLiteStore, mo
     # a new day is a new window: read again, even with no new data
     benchmark(_config(), store, location_ids=["lonely"], window="30d", now=NOW + timedelta(days=1))
     assert everyone[0] == 4
+
+
+def test_global_prior_is_reused_for_a_while_after_writes(store: SQLiteStore, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """During a crawl the store changes every second: the prior is read again only once it is
+    PRIOR_MAX_STALE_SECONDS old, not on every dashboard request."""
+    clock = [1000.0]
+    monkeypatch.setattr(metrics, "_monotonic", lambda: clock[0])
+    everyone = _rollups_over_everyone(monkeypatch, store)
+    (b,) = benchmark(_config(), store, location_ids=["lonely"], window="30d", now=NOW)
+    assert b.prior_rating == pytest.approx(115 / 35) and everyone[0] == 1
+    store.upsert_mentions([_m("far", NOW - timedelta(hours=1), 5.0, "positive") for _ in range(5)])
+    clock[0] += metrics.PRIOR_MAX_STALE_SECONDS - 1
+    (b,) = benchmark(_config(), store, location_ids=["lonely"], window="30d", now=NOW)
+    assert b.prior_rating == pytest.approx(115 / 35) and everyone[0] == 1  # new data, but not stale yet
+    clock[0] += 2
+    (b,) = benchmark(_config(), store, location_ids=["lonely"], window="30d", now=NOW)
+    assert b.prior_rating == pytest.approx(140 / 40) and everyone[0] == 2
+    clock[0] += 10 * metrics.PRIOR_MAX_STALE_SECONDS  # old, but no write since: still right
+    benchmark(_config(), store, location_ids=["lonely"], window="30d", now=NOW)
+    assert everyone[0] == 2
 
 
 def test_global_prior_cache_is_never_shared_between_stores(store: SQLiteStore, tmp_path: Path) -> None:
