@@ -132,23 +132,25 @@ def test_the_stricter_delay_and_a_shared_back_off(redis_url: str, monkeypatch: p
 
 def test_a_late_request_gives_up_its_time_when_another_is_reserved_after_it(
         redis_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # seconds wide enough that a busy machine's scheduling (tens of ms) cannot turn an
+    # on-time claim into a late one: 1 s between requests, 0.3 s counts as late
     slots = _slots(redis_url, monkeypatch, tmp_path)
-    kw = {"concurrency": 5, "lease": 60, "delay": 0.2, "late": 0.05}
-    a = slots.reserve("shop.test", 0.2)
-    b = slots.reserve("shop.test", 0.2)  # another worker's, 0.2 s after a
-    time.sleep(a.wait + 0.1)  # a's worker was busy: it would land 0.1 s before b
+    kw = {"concurrency": 5, "lease": 60, "delay": 1.0, "late": 0.3}
+    a = slots.reserve("shop.test", 1.0)
+    b = slots.reserve("shop.test", 1.0)  # another worker's, 1 s after a
+    time.sleep(a.wait + 0.6)  # a's worker was busy: it would land 0.4 s before b
     assert slots.claim("shop.test", "a", at=a.at, **kw) == GONE
-    again = slots.reserve("shop.test", 0.2)
-    assert round(again.at - b.at, 6) == 0.2  # a queues again, behind b
+    again = slots.reserve("shop.test", 1.0)
+    assert round(again.at - b.at, 6) == 1.0  # a queues again, behind b
     time.sleep(max(0.0, b.at - again.now) + 0.005)
     assert slots.claim("shop.test", "b", at=b.at, **kw) == CLAIMED  # on time
     lone = slots.reserve("lone.test", 0.2)
-    time.sleep(0.1)  # late, but no one reserved after it: its time moves to now
-    assert slots.claim("lone.test", "x", at=lone.at, **kw) == CLAIMED
+    time.sleep(0.4)  # late, but no one reserved after it: its time moves to now
+    assert slots.claim("lone.test", "x", at=lone.at, **{**kw, "delay": 0.2}) == CLAIMED
     after = slots.reserve("lone.test", 0.2)
-    assert after.at - lone.at >= 0.2 + 0.1 - 0.005
-    c = slots.reserve("shop.test", 0.2)
-    slots.back_off("shop.test", 3.0)  # came in after c was reserved: c does not go
+    assert after.at - lone.at >= 0.2 + 0.4 - 0.005
+    c = slots.reserve("shop.test", 1.0)
+    slots.back_off("shop.test", 5.0)  # came in after c was reserved: c does not go
     time.sleep(max(0.0, c.at - c.now))
     assert slots.claim("shop.test", "c", at=c.at, **kw) == GONE
 

@@ -62,14 +62,16 @@ def slow_site() -> Iterator[str]:
     server.shutdown()
 
 
-def test_invalid_config_never_starts_a_crawl(sandbox: Any, tmp_path: Path) -> None:
+def test_invalid_config_never_starts_a_crawl(tmp_path: Path) -> None:
+    from vocwatch.sandbox import Sandbox
+
     bad = tmp_path / "bad.toml"
     bad.write_text(MINIMAL.format(db=tmp_path / "x.db", timeout=5, slow="http://127.0.0.1:1").replace("lat = 31.2397", "lat = 95"))
-    before = len(sandbox.request_log)
-    proc = run_vocwatch("crawl", "-c", str(bad), env={"VOCWATCH_SANDBOX": sandbox.base_url})
-    assert proc.returncode == 2
-    assert f"{bad}: locations[0].lat: must be between -90 and 90, got 95.0" in proc.stderr
-    assert len(sandbox.request_log) == before
+    with Sandbox() as own:  # its own: no other test's crawl knows its port
+        proc = run_vocwatch("crawl", "-c", str(bad), env={"VOCWATCH_SANDBOX": own.base_url})
+        assert proc.returncode == 2
+        assert f"{bad}: locations[0].lat: must be between -90 and 90, got 95.0" in proc.stderr
+        assert own.request_log == []
     assert not (tmp_path / "x.db").exists()
 
 

@@ -290,13 +290,19 @@ def test_store_update_rule_on_every_backend(any_store: Any) -> None:
 
 def test_an_older_sqlite_store_gains_the_column_and_its_rows_read_as_full(tmp_path: Path) -> None:
     from crawlers.store.sqlite import SQLiteStore
+    from crawlers.store.summary import TABLES as SUMMARY_TABLES
+    from crawlers.store.summary import drop_summary_triggers
 
     db = tmp_path / "old.db"
     s = SQLiteStore(str(db))
     s.upsert_mentions([mention(WHOLE, truncated=False)])
     s.close()
     con = sqlite3.connect(db)
-    con.execute("ALTER TABLE mentions DROP COLUMN truncated")  # as a store from before the flag
+    # as a store from before the flag, which had no day summaries either (they came later)
+    drop_summary_triggers(con)
+    for table in SUMMARY_TABLES:
+        con.execute(f"DROP TABLE {table.name}")
+    con.execute("ALTER TABLE mentions DROP COLUMN truncated")
     con.commit()
     con.close()
     s = SQLiteStore(str(db))
