@@ -41,7 +41,45 @@ class _QuietServer(ThreadingHTTPServer):
         """A crawler killed mid-request resets its connection: not the site's error."""
 
 
-class BenchSite:
+class _QuietHandler(BaseHTTPRequestHandler):
+    """Keep-alive, no access lines on stderr; :meth:`send` writes a whole response."""
+
+    protocol_version = "HTTP/1.1"
+
+    def send(self, status: int, body: bytes, ctype: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _LocalSite:
+    """A site on a free port of 127.0.0.1, served by threads of this process."""
+
+    _server: ThreadingHTTPServer | None = None
+
+    @property
+    def origin(self) -> str:
+        assert self._server is not None, "start() first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def _serve(self, handler: type[_QuietHandler], thread_name: str) -> None:
+        self._server = _QuietServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True, name=thread_name).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+class BenchSite(_LocalSite):
     """``BenchSite(comments).start()`` serves ``comments`` comments, 10 per page."""
 
     def __init__(self, comments: int = 20_000, page_size: int = 10, seed: int = 7) -> None:
@@ -63,53 +101,31 @@ class BenchSite:
         self.comments = comments
         self.hits: list[str] = []
         """Every path requested, in order: the site's access log."""
-        self._server: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
         """The source URL a ``mall_comments`` source is configured with."""
-        assert self._server is not None, "start() first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}{PATH}?productId={SKU}"
+        return f"{self.origin}{PATH}?productId={SKU}"
 
     def start(self) -> str:
         site = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(_QuietHandler):
             def do_GET(self) -> None:
                 site.hits.append(self.path)  # the access log (list.append is atomic)
                 parts = urlsplit(self.path)
                 if parts.path == "/robots.txt":
-                    self._send(200, b"User-agent: *\nAllow: /\n", "text/plain")
+                    self.send(200, b"User-agent: *\nAllow: /\n", "text/plain")
                     return
                 page = parse_qs(parts.query).get("page", ["1"])[0]
                 body = site.pages.get(int(page)) if parts.path == PATH and page.isdigit() else None
                 if body is None:
-                    self._send(404, b"{}", "application/json")
+                    self.send(404, b"{}", "application/json")
                 else:
-                    self._send(200, body, "application/json; charset=utf-8")
+                    self.send(200, body, "application/json; charset=utf-8")
 
-            def _send(self, status: int, body: bytes, ctype: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True, name="bench-site").start()
+        self._serve(Handler, "bench-site")
         return self.url
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
 
 BENCH_PLACE = """\
@@ -167,7 +183,7 @@ def review_page_html(source: int, page: int, last_page: int, reviews: list[tuple
     return "".join(parts)
 
 
-class ReviewSite:
+class ReviewSite(_LocalSite):
     """``ReviewSite(pages, sources).start()``: ``sources`` hotels whose reviews are serial
     chains of HTML listing pages (``rel=next``), ``pages`` pages in all, ``per_page``
     reviews a page. Everything is rendered up front, so serving a page is one dict lookup
@@ -196,12 +212,10 @@ class ReviewSite:
                 self.pages[REVIEW_PATH.format(source=s, page=p)] = html.encode("utf-8")
         self.reviews = n
         self.bytes = sum(len(b) for b in self.pages.values())
-        self._server: ThreadingHTTPServer | None = None
 
     @property
     def base(self) -> str:
-        assert self._server is not None, "start() first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.origin
 
     def start_urls(self) -> list[str]:
         """The first page of each source's chain."""
@@ -210,32 +224,14 @@ class ReviewSite:
     def start(self) -> str:
         pages = self.pages
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(_QuietHandler):
             def do_GET(self) -> None:
                 if self.path == "/robots.txt":
-                    body, status, ctype = b"User-agent: *\nAllow: /\n", 200, "text/plain"
+                    self.send(200, b"User-agent: *\nAllow: /\n", "text/plain")
+                elif (found := pages.get(self.path)) is not None:
+                    self.send(200, found, "text/html; charset=utf-8")
                 else:
-                    found = pages.get(self.path)
-                    body, status, ctype = (found, 200, "text/html; charset=utf-8") if found is not None \
-                        else (b"<html><body>not found</body></html>", 404, "text/html")
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                    self.send(404, b"<html><body>not found</body></html>", "text/html")
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True, name="bench-review-site").start()
+        self._serve(Handler, "bench-review-site")
         return self.base
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
