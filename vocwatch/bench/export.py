@@ -82,6 +82,16 @@ def _measure(fn: Callable[[], int]) -> tuple[int, float, float]:
     return rows, seconds, mem.growth_mb
 
 
+def _record(steps: list[Step], say: Callable[[str], Any], name: str, width: int,
+            measured: list[tuple[str, tuple[int, float, float]]]) -> None:
+    """Keep and print one scope's measured steps, each against its first (the baseline)."""
+    base_seconds = measured[0][1][1]
+    for label, (rows, seconds, growth) in measured:
+        steps.append(Step(name, label, rows, seconds, growth))
+        say(f"{name:<{width}} {label:<22} {rows:>9,} {seconds:>8.2f} {rows / max(seconds, 1e-9):>9,.0f} "
+            f"{seconds / max(base_seconds, 1e-9):>10.2f} {growth:>8.1f}")
+
+
 def ensure_dataset(directory: Path, *, locations: int, mentions: int, seed: int,
                    say: Callable[[str], Any] = print) -> Path:
     """The synthetic set's config in ``directory``, generated unless already there."""
@@ -124,16 +134,13 @@ def run(directory: str | Path, *, formats: Sequence[str] = ("csv", "json", "parq
             name = "+".join(grouping)
             bare = [_measure(lambda q=query: sum(1 for _ in store.rollup(
                 bucket="week", group_by=[GROUPS[g] for g in q.groups]))) for _ in range(2)]
-            base = min(bare, key=lambda m: m[1])  # best of two: the first also warms the page cache
-            todo = [("rollup only (baseline)", base)]
+            # best of two: the first also warms the page cache
+            todo = [("rollup only (baseline)", min(bare, key=lambda m: m[1]))]
             for fmt in formats:
                 out = out_dir / f"trends-week-{name.replace('+', '-')}.{fmt}"
                 todo.append((f"export {fmt}", _measure(lambda q=query, o=out, f=fmt: export_trends(
                     store, q, o, f, locations=config.locations).rows)))
-            for label, (rows, seconds, growth) in todo:
-                steps.append(Step(name, label, rows, seconds, growth))
-                say(f"{name:<18} {label:<22} {rows:>9,} {seconds:>8.2f} {rows / max(seconds, 1e-9):>9,.0f} "
-                    f"{seconds / max(base[1], 1e-9):>10.2f} {growth:>8.1f}")
+            _record(steps, say, name, 18, todo)
     finally:
         store.close()
     say(_against_csv(steps))
@@ -186,16 +193,13 @@ def run_mentions(directory: str | Path, *, formats: Sequence[str] = ("csv", "jso
             export_mentions(store, warm, out_dir / f"warm-up-mentions.{fmt}", fmt)
         for name, lids in scopes:
             query = mention_query(location_ids=lids, known_locations=config.locations)
-            base = _measure(lambda q=query: sum(1 for _ in iter_matching(store, q)))  # also warms the page cache
-            todo = [("store pages (baseline)", base)]
+            # also warms the page cache
+            todo = [("store pages (baseline)", _measure(lambda q=query: sum(1 for _ in iter_matching(store, q))))]
             for fmt in formats:
                 out = out_dir / f"mentions-{'region' if name.startswith('region') else 'all'}.{fmt}"
                 todo.append((f"export {fmt}", _measure(lambda q=query, o=out, f=fmt: export_mentions(
                     store, q, o, f, locations=config.locations).rows)))
-            for label, (rows, seconds, growth) in todo:
-                steps.append(Step(name, label, rows, seconds, growth))
-                say(f"{name:<22} {label:<22} {rows:>9,} {seconds:>8.2f} {rows / max(seconds, 1e-9):>9,.0f} "
-                    f"{seconds / max(base[1], 1e-9):>10.2f} {growth:>8.1f}")
+            _record(steps, say, name, 22, todo)
     finally:
         store.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * _PeakRSS._MAXRSS_UNIT / 2**20
