@@ -336,12 +336,7 @@ class SQLiteStore:
             ids = list(location_ids)
             where.append(f"location_id IN ({', '.join('?' * len(ids))})")
             args.extend(ids)
-        if since is not None:
-            where.append("published_at >= ?")
-            args.append(to_db_time(since))
-        if until is not None:
-            where.append("published_at < ?")
-            args.append(to_db_time(until))
+        _window(where, args, since, until, "published_at")
         sql = f"SELECT {', '.join(_COLUMNS)} FROM mentions"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -660,12 +655,7 @@ def _direct_rollup_sql(bucket: str, group_by: Sequence[str], since: datetime | N
     args: list[Any] = list(ids)
     if clause is not None:
         where.append(f"m.location_id {clause}")
-    if since is not None:
-        where.append("m.published_at >= ?")
-        args.append(to_db_time(since))
-    if until is not None:
-        where.append("m.published_at < ?")
-        args.append(to_db_time(until))
+    _window(where, args, since, until)
     group = ", ".join(["b", *(f"k{i}" for i in range(len(keys)))])
     sql = (
         f"SELECT {_BUCKET_SQL[bucket] if bucket != WHOLE_RANGE else '?'} AS b, "
@@ -725,12 +715,7 @@ def _query_sql(q: MentionQuery) -> tuple[str, list[Any]]:
         args.extend(labels)
     if q.exclude_fingerprints:
         among("fingerprint", q.exclude_fingerprints, negate=True)
-    if q.since is not None:
-        where.append("m.published_at >= ?")
-        args.append(to_db_time(q.since))
-    if q.until is not None:
-        where.append("m.published_at < ?")
-        args.append(to_db_time(q.until))
+    _window(where, args, q.since, q.until)
     if q.min_rating is not None:
         where.append("m.rating >= ?")
         args.append(q.min_rating)
@@ -781,3 +766,14 @@ def _run(r: sqlite3.Row) -> CrawlRun:
         outcome=r["outcome"],
         stats=json.loads(r["stats"]),
     )
+
+
+def _window(where: list[str], args: list[Any], since: datetime | None, until: datetime | None,
+            column: str = "m.published_at") -> None:
+    """The ``[since, until)`` conditions on ``column`` (either end open when ``None``)."""
+    if since is not None:
+        where.append(f"{column} >= ?")
+        args.append(to_db_time(since))
+    if until is not None:
+        where.append(f"{column} < ?")
+        args.append(to_db_time(until))
