@@ -344,17 +344,15 @@ class StoreBatcher:
             rows = [Job(j.key, j.domain, [as_row(m) for m in j.mentions], j.analyse, j.write, j.labels) for j in jobs]
             try:
                 results = await asyncio.wrap_future(worker.submit_store_jobs(self.workers, self.url, rows))
-            except BrokenProcessPool:
-                logger.error("NLP worker process died; analysing and storing in a thread for the rest of this crawl")
+            except Exception as exc:  # it died, or cannot reach the store (a server only this process sees)
+                died = isinstance(exc, BrokenProcessPool)
+                logger.error("%s; analysing and storing in a thread for the rest of this crawl",
+                             "NLP worker process died" if died else f"the NLP worker could not store a flush "
+                             f"({describe(exc)})")
                 for m in members.values():
                     m.stats.inc_value("vocwatch/nlp/worker_failures")
-                worker.discard(self.workers)
-                self.workers = 0
-            except Exception as exc:  # the worker could not reach the store (a server only this process sees)
-                logger.error("the NLP worker could not store a flush (%s); analysing and storing in this process "
-                             "for the rest of this crawl", describe(exc))
-                for m in members.values():
-                    m.stats.inc_value("vocwatch/nlp/worker_failures")
+                if died:
+                    worker.discard(self.workers)
                 self.workers = 0
             else:
                 for job, result in zip(jobs, results, strict=True):
